@@ -1,0 +1,38 @@
+"""Shared fixtures. Reference data lives in ../shared/data beside the repository (never copied in)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The third-party reference data (`../shared/data`), or a skip that says why."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data not found at {SHARED_DATA} (../shared is beside the repo in CI)")
+    return SHARED_DATA
+
+
+@pytest.fixture()
+def tmp_workspace(tmp_path: Path):
+    """A fresh, empty workspace file; integrity is checked when the test ends."""
+    from workbench.core.store.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws.sqlite")
+    yield ws
+    assert ws.integrity_check() == "ok"
+    ws.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Never touch the real user's default workspace from a test."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))

@@ -1,0 +1,2 @@
+"""Instruction Workbench."""
+__version__ = "0.1.0"

@@ -1,0 +1,142 @@
+"""What every command shares: workspace and model options, output, errors, progress, Ctrl+C."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..core.errors import WorkbenchError
+from ..core.jobs import CancelToken, Progress
+from ..core.store.workspace import Workspace, default_workspace_path
+
+
+def command(
+    sub: argparse._SubParsersAction, name: str, help: str, func: Callable[[argparse.Namespace], Any]
+) -> argparse.ArgumentParser:
+    """A subcommand with the options every command takes (`--workspace`, `--json`)."""
+    p = sub.add_parser(name, help=help, description=help)
+    add_common(p)
+    p.set_defaults(func=func)
+    return p
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", "-w", metavar="W", type=Path, default=None,
+                   help=f"workspace file (default: {default_workspace_path()})")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object with the results on stdout, nothing else")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """`--model default|PATH` or `--server URL [--server-model NAME] [--api-key K]`."""
+    g = p.add_argument_group("model")
+    g.add_argument("--model", "-m", default="default",
+                   help="'default' (the embedded SmolLM2-135M-Instruct) or a GGUF file path")
+    g.add_argument("--server", metavar="URL", default=None,
+                   help="use an OpenAI-compatible server instead (llama.cpp, vLLM, Ollama)")
+    g.add_argument("--server-model", metavar="NAME", default=None)
+    g.add_argument("--api-key", metavar="K", default=None)
+    g.add_argument("--gpu-layers", type=int, default=None,
+                   help="layers to offload to the GPU (-1 = all; default: all when supported)")
+    g.add_argument("--threads", type=int, default=None)
+    g.add_argument("--ctx", type=int, default=None, help="context size in tokens")
+
+
+def workspace_path(args: argparse.Namespace) -> Path:
+    return args.workspace if args.workspace is not None else default_workspace_path()
+
+
+def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:
+    return Workspace.open(workspace_path(args), create=create)
+
+
+def print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    human = result.pop("_human", None)
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+        return
+    if human:
+        print(human)
+        return
+    for key, value in result.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)
+        print(f"{key}: {value}")
+
+
+def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
+    print(f"error: {exc}", file=sys.stderr)
+
+
+class ProgressPrinter:
+    """Turns job events into a one-line progress display on stderr (plain lines when not a tty)."""
+
+    def __init__(self, stream=None, min_interval: float = 0.2) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.min_interval = min_interval
+        self._last = 0.0
+        self._start = time.monotonic()
+
+    def __call__(self, ev: Progress) -> None:
+        now = time.monotonic()
+        final = ev.total is not None and ev.done >= ev.total
+        if not final and now - self._last < self.min_interval:
+            return
+        self._last = now
+        parts = [ev.stage]
+        if ev.total:
+            width = 24
+            filled = int(width * ev.done / ev.total) if ev.total else 0
+            parts.append(f"[{'#' * filled}{'.' * (width - filled)}] {ev.done}/{ev.total}")
+            elapsed = now - self._start
+            if 0 < ev.done < ev.total:
+                eta = elapsed * (ev.total - ev.done) / ev.done
+                parts.append(f"ETA {eta:4.0f}s")
+        elif ev.done:
+            parts.append(str(ev.done))
+        if ev.message:
+            parts.append(ev.message)
+        line = "  ".join(parts)
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + line[:200])
+            if final:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+@contextmanager
+def cancel_on_sigint() -> Iterator[CancelToken]:
+    """Ctrl+C asks the job to stop after the current unit of work; a second Ctrl+C aborts."""
+    token = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):  # noqa: ARG001
+        if token.cancelled:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        print("\nstopping after the current step (Ctrl+C again to abort)...", file=sys.stderr)
+        token.cancel()
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield token
+    finally:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except ValueError:
+            pass
+
+
+def fail(message: str) -> WorkbenchError:
+    return WorkbenchError(message)

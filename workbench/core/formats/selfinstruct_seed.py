@@ -1,0 +1,116 @@
+"""Self-Instruct seed JSONL: one task a line,
+`{"id", "name", "instruction", "instances": [{"input", "output"}], "is_classification"}`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Iterable
+
+from ..errors import UserInputError
+from ..store.tasks import Instance, Task
+
+FORMAT = "selfinstruct-seed"
+
+
+def _require_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True) -> str:
+    if key not in obj:
+        if required:
+            raise UserInputError("the field is missing", path=path, line=line, field=key)
+        return ""
+    value = obj[key]
+    if not isinstance(value, str):
+        raise UserInputError(
+            f"expected text, found {type(value).__name__}", path=path, line=line, field=key
+        )
+    return value
+
+
+def parse_seed_line(obj: object, path: Path, line: int) -> Task:
+    """Validate one decoded line; every error names the file, line and field."""
+    if not isinstance(obj, dict):
+        raise UserInputError("expected a JSON object", path=path, line=line)
+    instruction = _require_str(obj, "instruction", path, line)
+    if not instruction.strip():
+        raise UserInputError("the instruction is empty", path=path, line=line, field="instruction")
+    raw_instances = obj.get("instances", [])
+    if not isinstance(raw_instances, list):
+        raise UserInputError("expected a list", path=path, line=line, field="instances")
+    instances = []
+    for i, inst in enumerate(raw_instances):
+        fname = f"instances[{i}]"
+        if not isinstance(inst, dict):
+            raise UserInputError("expected an object", path=path, line=line, field=fname)
+        for key in ("input", "output"):
+            if key in inst and not isinstance(inst[key], str):
+                raise UserInputError(
+                    f"expected text, found {type(inst[key]).__name__}",
+                    path=path, line=line, field=f"{fname}.{key}",
+                )
+        if "output" not in inst:
+            raise UserInputError("the field is missing", path=path, line=line,
+                                 field=f"{fname}.output")
+        instances.append(Instance(inst.get("input", ""), inst["output"]))
+    clf = obj.get("is_classification")
+    if clf is not None and not isinstance(clf, bool):
+        raise UserInputError("expected true or false", path=path, line=line,
+                             field="is_classification")
+    name = obj.get("name") if isinstance(obj.get("name"), str) else None
+    if name is None and isinstance(obj.get("id"), str):
+        name = obj["id"]
+    return Task(
+        instruction=instruction,
+        instances=instances,
+        is_classification=clf,
+        name=name,
+        origin=str(path),
+        meta={"id": obj["id"]} if isinstance(obj.get("id"), str) else {},
+    )
+
+
+def read_seed_jsonl(path: str | Path) -> list[Task]:
+    """Read and validate a whole file before anything is written (all or nothing)."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        return list(iter_seed_lines(fh, p))
+
+
+def iter_seed_lines(fh: IO[bytes], path: Path) -> Iterable[Task]:
+    for line_no, raw in enumerate(fh, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                                 path=path, line=line_no) from exc
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+                                 path=path, line=line_no) from exc
+        yield parse_seed_line(obj, path, line_no)
+
+
+def looks_like(first_obj: object) -> bool:
+    """Auto-detection: a seed line has an instruction and an instances list."""
+    return (
+        isinstance(first_obj, dict)
+        and "instruction" in first_obj
+        and isinstance(first_obj.get("instances"), list)
+    )
+
+
+def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
+    n = 0
+    for t in tasks:
+        obj = {
+            "id": t.meta.get("id") or t.name or f"task_{t.id}",
+            "name": t.name or t.meta.get("id") or f"task_{t.id}",
+            "instruction": t.instruction,
+            "instances": [{"input": i.input, "output": i.output} for i in t.instances],
+            "is_classification": bool(t.is_classification),
+        }
+        fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        n += 1
+    return n

@@ -1,0 +1,258 @@
+"""Open, create and migrate workspace files; transactions; small typed helpers.
+
+One `Workspace` object per thread: SQLite connections are not shared across threads here. WAL
+mode lets a reader (the GUI) and a writer (a run) work on the same file at once; the busy
+timeout makes a second writer wait instead of failing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import platformdirs
+import sqlite_utils
+
+from ..errors import WorkbenchError, WorkspaceError
+from .migrations import MIGRATIONS, latest_version
+
+APP_DIR_NAME = "instruction-workbench"
+# Written to the SQLite header so we can tell our files from any other database ("IWRB").
+APPLICATION_ID = 0x49575242
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def default_workspace_path() -> Path:
+    """The default workspace: `$WORKBENCH_HOME/workspace.sqlite`, else the user data dir."""
+    home = os.environ.get("WORKBENCH_HOME")
+    base = Path(home) if home else Path(platformdirs.user_data_dir(APP_DIR_NAME))
+    return base / "workspace.sqlite"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _disk_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "disk is full" in text or "database or disk is full" in text
+
+
+class Workspace:
+    """A workspace file. Use `Workspace.open(path)` or `Workspace.create(path)`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        # sqlite-utils for reading and introspection. Writes go through `insert`/`execute`
+        # inside `transaction()`: sqlite-utils' own writes commit on their own.
+        self.db = sqlite_utils.Database(conn)
+        self._depth = 0
+        self._owner = threading.get_ident()
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def create(cls, path: str | Path) -> "Workspace":
+        """Create a new, empty workspace. Refuses to touch an existing non-empty file."""
+        p = Path(path).expanduser()
+        if p.exists() and p.stat().st_size > 0:
+            raise WorkspaceError(
+                f"{p}: a file is already there; it was left untouched.",
+                hint="Open it instead, or choose a new path.",
+            )
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return cls._open_rw(p, new=True)
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False) -> "Workspace":
+        """Open an existing workspace (migrating it), or create it when `create` is set."""
+        p = Path(path).expanduser()
+        if not p.exists() or p.stat().st_size == 0:
+            if create:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                return cls._open_rw(p, new=True)
+            raise WorkspaceError(
+                f"{p}: no workspace there.",
+                hint="Create one with `workbench init PATH`, or check the path.",
+            )
+        if p.is_dir():
+            raise WorkspaceError(f"{p}: is a folder, not a workspace file.")
+        cls._check_readonly(p)
+        return cls._open_rw(p, new=False)
+
+    @staticmethod
+    def _check_readonly(p: Path) -> None:
+        """Everything that can refuse a file is checked read-only, so a refused file is untouched."""
+        with open(p, "rb") as fh:
+            head = fh.read(100)
+        if not head.startswith(SQLITE_MAGIC):
+            raise WorkspaceError(
+                f"{p}: not a workspace (the file is not an SQLite database); it was left untouched.",
+                hint="Choose a workspace file (.sqlite) made by Instruction Workbench.",
+            )
+        try:
+            ro = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:  # pragma: no cover - permissions and the like
+            raise WorkspaceError(f"{p}: cannot be opened ({exc}).") from exc
+        try:
+            app_id = ro.execute("PRAGMA application_id").fetchone()[0]
+            version = ro.execute("PRAGMA user_version").fetchone()[0]
+            tables = ro.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            check = ro.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(
+                f"{p}: the workspace is damaged ({exc}); it was left untouched.",
+                hint="Restore it from a backup; `sqlite3 FILE .recover` can rescue what is readable.",
+            ) from exc
+        finally:
+            ro.close()
+        if check != "ok":
+            raise WorkspaceError(
+                f"{p}: the workspace is damaged (integrity check: {check}); it was left untouched.",
+                hint="Restore it from a backup; `sqlite3 FILE .recover` can rescue what is readable.",
+            )
+        if app_id != APPLICATION_ID and not (app_id == 0 and tables == 0):
+            raise WorkspaceError(
+                f"{p}: an SQLite database, but not an Instruction Workbench workspace; "
+                "it was left untouched.",
+            )
+        if version > latest_version():
+            raise WorkspaceError(
+                f"{p}: made by a newer Instruction Workbench (schema {version}; this version "
+                f"knows up to {latest_version()}); it was left untouched.",
+                hint="Update Instruction Workbench to open it.",
+            )
+
+    @classmethod
+    def _open_rw(cls, p: Path, *, new: bool) -> "Workspace":
+        conn = sqlite3.connect(
+            str(p), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: at worst the last commit
+            ws = cls(p, conn)
+            if new:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            ws.migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise WorkspaceError(f"{p}: cannot be opened ({exc}).") from exc
+        return ws
+
+    @property
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self, target: int | None = None) -> None:
+        """Apply migrations up to `target` (default: the latest), one transaction each."""
+        target = latest_version() if target is None else target
+        while self.version < target:
+            v = self.version
+            with self.transaction():
+                for statement in MIGRATIONS[v]:
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {v + 1}")
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:  # pragma: no cover
+            pass
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator["Workspace"]:
+        """One unit of work: all or nothing. Nested calls become savepoints."""
+        self._depth += 1
+        name = f"sp{self._depth}"
+        try:
+            if self._depth == 1:
+                self.conn.execute("BEGIN IMMEDIATE")
+            else:
+                self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if self._depth == 1:
+                    self.conn.execute("ROLLBACK")
+                else:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                raise
+            if self._depth == 1:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute(f"RELEASE {name}")
+        except sqlite3.OperationalError as exc:
+            if self._depth == 1 and self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if _disk_full(exc):
+                raise WorkbenchError(
+                    f"{self.path}: the disk is full; the last unit of work was not saved "
+                    "(everything saved before it is intact).",
+                    hint="Free some space, then resume.",
+                ) from exc
+            raise
+        finally:
+            self._depth -= 1
+
+    # ----------------------------------------------------------------- helpers
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        """Insert one row (dicts and lists stored as JSON) and return its id."""
+        cols = list(row)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(cols)}) "
+            f"VALUES ({', '.join('?' for _ in cols)})"
+        )
+        cur = self.conn.execute(sql, [_json_value(row[c]) for c in cols])
+        return int(cur.lastrowid)
+
+    def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        sets = ", ".join(f"{c} = ?" for c in values)
+        self.conn.execute(
+            f"UPDATE {table} SET {sets} WHERE id = ?", [*map(_json_value, values.values()), row_id]
+        )
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def integrity_check(self) -> str:
+        return self.scalar("PRAGMA integrity_check")
+
+    # ---------------------------------------------------------------- settings
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        raw = self.scalar("SELECT value FROM settings WHERE key = ?", (key,))
+        return default if raw is None else json.loads(raw)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, ensure_ascii=False)),
+            )

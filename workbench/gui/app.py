@@ -1,0 +1,25 @@
+"""Start the desktop app: one QApplication, the main window over a workspace."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..core.errors import WorkbenchError
+from ..core.seeds import open_or_init_default
+from .main_window import MainWindow
+
+
+def run_app(workspace: Path, argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Instruction Workbench")
+    app.setOrganizationName("instruction-workbench")
+    try:
+        ws = open_or_init_default(workspace)
+    except WorkbenchError as exc:
+        QMessageBox.critical(None, "Instruction Workbench", str(exc))
+        return 2
+    window = MainWindow(ws)
+    window.show()
+    return app.exec()
