@@ -180,30 +180,28 @@ class Workspace:
     # ------------------------------------------------------------ transactions
     @contextmanager
     def transaction(self) -> Iterator["Workspace"]:
-        """One unit of work: all or nothing. Nested calls become savepoints."""
+        """One unit of work: all or nothing. Nested calls become savepoints.
+
+        SQLite rolls a transaction back by itself on some errors (a full disk, for one), so the
+        rollback here only runs when a transaction is still open.
+        """
         self._depth += 1
+        outer = self._depth == 1
         name = f"sp{self._depth}"
         try:
-            if self._depth == 1:
-                self.conn.execute("BEGIN IMMEDIATE")
-            else:
-                self.conn.execute(f"SAVEPOINT {name}")
+            self.conn.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
             try:
                 yield self
+                self.conn.execute("COMMIT" if outer else f"RELEASE {name}")
             except BaseException:
-                if self._depth == 1:
-                    self.conn.execute("ROLLBACK")
-                else:
-                    self.conn.execute(f"ROLLBACK TO {name}")
-                    self.conn.execute(f"RELEASE {name}")
+                if self.conn.in_transaction:
+                    if outer:
+                        self.conn.execute("ROLLBACK")
+                    else:
+                        self.conn.execute(f"ROLLBACK TO {name}")
+                        self.conn.execute(f"RELEASE {name}")
                 raise
-            if self._depth == 1:
-                self.conn.execute("COMMIT")
-            else:
-                self.conn.execute(f"RELEASE {name}")
         except sqlite3.OperationalError as exc:
-            if self._depth == 1 and self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
             if _disk_full(exc):
                 raise WorkbenchError(
                     f"{self.path}: the disk is full; the last unit of work was not saved "
