@@ -1,0 +1,333 @@
+"""A pool of texts scored by exact ROUGE-L: the Self-Instruct filter's index.
+
+Each text is tokenized once and stored as a string with one code point per token id, so
+rapidfuzz's bit-parallel LCS compares it with no per-call conversion; `cdist` spreads a batch
+of queries over the pool across threads. Only LCS lengths come out of rapidfuzz; F-measures are
+made with rouge-score's own float operations (see `rougel`).
+
+The pool is also kept grouped by token count. Within one group F = 2*lcs/(m+n) depends only on
+the LCS length, which lets the filter get, per candidate, the exact maximum, the top-k and the
+mean from per-group reductions of the integer LCS matrix instead of an F for every pair; and it
+lets single queries skip whole groups that the bound F <= 2*min(m,n)/(m+n) rules out.
+
+Not thread-safe: one thread adds to an index at a time (scoring itself runs on many threads).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+from rapidfuzz.distance import LCSseq
+from rapidfuzz.process import cdist
+
+from ..errors import WorkbenchError
+from .rougel import MAX_TOKEN_IDS, UNKNOWN_CHAR, f_measure_array, id_char
+from .tokenizers import get_tokenizer
+
+# Float slack when comparing bounds with computed scores; F values differ by >= 1/(m+n)^2.
+_EPS = 1e-9
+# Candidates compared with the pool per `cdist` call inside `add_incremental`; bounds memory
+# (chunk x pool LCS lengths) while keeping each call long enough to use every thread.
+_CHUNK = 64
+# Smallest number of pool texts scored per call by the pruned single-query paths.
+_QUERY_CHUNK = 4096
+
+
+@dataclass
+class Decision:
+    """What the filter decided for one candidate, and the evidence the inspector shows."""
+
+    kept: bool
+    max_score: float
+    top_k: list[tuple[str, float]] = field(default_factory=list)
+    avg_score: float = 0.0
+
+
+@dataclass
+class _Layout:
+    """The pool ordered by token count (stable), built once per change of the pool."""
+
+    choices: list[str]  # codes, grouped by token count, insertion order within a group
+    order: np.ndarray  # insertion index of each position
+    col_lens: np.ndarray  # token count of each position
+    glens: np.ndarray  # token count of each group
+    starts: np.ndarray  # first position of each group
+    counts: np.ndarray  # size of each group
+
+
+class SimilarityIndex:
+    """Texts with exact ROUGE-L scoring against all of them.
+
+    `tokenizer` is one of `TOKENIZERS`; `threads` is how many threads score (None: all cores).
+    """
+
+    def __init__(self, tokenizer: str = "rouge", threads: int | None = None) -> None:
+        self.tokenizer = tokenizer
+        self._tokenize = get_tokenizer(tokenizer)
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1 (or None for all cores), not {threads}")
+        self._workers = -1 if threads is None else int(threads)
+        self._vocab: dict[str, str] = {}
+        self._texts: list[str] = []
+        self._codes: list[str] = []
+        self._lens = np.zeros(1024, dtype=np.int64)
+        self._buckets: dict[int, list[str]] = {}
+        self._layout: _Layout | None = None
+
+    # ------------------------------------------------------------------ adding
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i: int) -> str:
+        return self._texts[i]
+
+    @property
+    def threads(self) -> int | None:
+        return None if self._workers == -1 else self._workers
+
+    def _encode(self, text: str, *, grow: bool) -> str:
+        tokens = self._tokenize(text)
+        vocab = self._vocab
+        if not grow:
+            # A token the pool never saw matches nothing in it; one shared code point will do.
+            return "".join([vocab.get(t, UNKNOWN_CHAR) for t in tokens])
+        for t in tokens:
+            if t not in vocab:
+                if len(vocab) >= MAX_TOKEN_IDS:
+                    raise WorkbenchError(
+                        f"the similarity index holds {len(vocab):,} distinct tokens, its limit",
+                        hint="Split the pool, or use the 'rouge' tokenizer.",
+                    )
+                vocab[t] = id_char(len(vocab))
+        return "".join([vocab[t] for t in tokens])
+
+    def _append(self, text: str, code: str) -> int:
+        i = len(self._texts)
+        if i == len(self._lens):
+            self._lens = np.concatenate([self._lens, np.zeros_like(self._lens)])
+        self._texts.append(text)
+        self._codes.append(code)
+        self._lens[i] = len(code)
+        self._buckets.setdefault(len(code), []).append(code)
+        self._layout = None
+        return i
+
+    def add(self, text: str) -> int:
+        """Add one text to the pool; returns its position (insertion order, from 0)."""
+        return self._append(text, self._encode(text, grow=True))
+
+    def add_many(self, texts: Iterable[str]) -> list[int]:
+        """Add texts in order (not compared with one another); returns their positions."""
+        return [self.add(t) for t in texts]
+
+    # ----------------------------------------------------------------- scoring
+    def _lcs(self, queries: Sequence[str], choices: Sequence[str]) -> np.ndarray:
+        if not queries or not choices:
+            return np.zeros((len(queries), len(choices)), dtype=np.uint32)
+        return cdist(queries, choices, scorer=LCSseq.similarity, workers=self._workers)
+
+    def scores(self, text: str) -> list[float]:
+        """ROUGE-L of `text` with every text of the pool, in insertion order."""
+        return self._scores(text).tolist()
+
+    def _scores(self, text: str) -> np.ndarray:
+        code = self._encode(text, grow=False)
+        lcs = self._lcs([code], self._codes)[0]
+        return f_measure_array(lcs, len(code), self._lens[: len(self)])
+
+    def avg_score(self, text: str) -> float:
+        """Mean ROUGE-L of `text` over the pool (the reference's avg_similarity_score); 0.0 if empty."""
+        if not self._texts:
+            return 0.0
+        return float(np.mean(self._scores(text)))
+
+    def max_score(self, text: str) -> float:
+        """Highest ROUGE-L of `text` with any text of the pool; 0.0 if empty."""
+        best, _ = self._pruned(self._encode(text, grow=False), k=0)
+        return best
+
+    def top_k(self, text: str, k: int = 10) -> list[tuple[str, float]]:
+        """The `k` most similar pool texts with their scores, highest first, ties in insertion order."""
+        if k <= 0:
+            return []
+        _, top = self._pruned(self._encode(text, grow=False), k=k)
+        return [(self._texts[i], s) for i, s in top]
+
+    def _pruned(self, code: str, k: int) -> tuple[float, list[tuple[int, float]]]:
+        """Max score and top-k (insertion index, score), skipping groups the length bound rules out."""
+        n = len(self)
+        m = len(code)
+        if n == 0:
+            return 0.0, []
+        if m == 0:
+            return 0.0, [(i, 0.0) for i in range(min(k, n))]
+        lay = self._get_layout()
+        glens = lay.glens
+        bound = 2.0 * np.minimum(glens, m) / (glens + m)
+        # Most promising groups first (a stable sort keeps equal bounds in length order).
+        visit = np.argsort(-bound, kind="stable").tolist()
+        best = 0.0
+        got_idx: list[np.ndarray] = []
+        got_f: list[np.ndarray] = []
+        got = 0
+        pos = 0
+        while pos < len(visit):
+            spans: list[tuple[int, int]] = []
+            size = 0
+            while pos < len(visit) and size < _QUERY_CHUNK:
+                start = int(lay.starts[visit[pos]])
+                stop = start + int(lay.counts[visit[pos]])
+                spans.append((start, stop))
+                size += stop - start
+                pos += 1
+            choices = list(itertools.chain.from_iterable(lay.choices[a:b] for a, b in spans))
+            cols = np.concatenate([np.arange(a, b) for a, b in spans])
+            lcs = self._lcs([code], choices)[0]
+            f = f_measure_array(lcs, m, lay.col_lens[cols])
+            best = max(best, float(f.max()))
+            if k:
+                got_idx.append(lay.order[cols])
+                got_f.append(f)
+                got += len(f)
+            if pos == len(visit):
+                break
+            remaining = float(bound[visit[pos]])
+            if k == 0 and remaining < best - _EPS:
+                break
+            if k and got >= k:
+                all_f = np.concatenate(got_f)
+                kth = float(np.partition(all_f, len(all_f) - k)[len(all_f) - k])
+                if remaining < kth - _EPS:
+                    break
+        if not k:
+            return best, []
+        idx = np.concatenate(got_idx)
+        f = np.concatenate(got_f)
+        order = np.lexsort((idx, -f))[:k]
+        return best, [(int(i), float(s)) for i, s in zip(idx[order], f[order])]
+
+    # ----------------------------------------------------------------- filter
+    def _get_layout(self) -> _Layout:
+        if self._layout is None:
+            n = len(self)
+            lens = self._lens[:n]
+            glens = np.array(sorted(self._buckets), dtype=np.int64)
+            counts = np.array([len(self._buckets[L]) for L in glens.tolist()], dtype=np.int64)
+            starts = np.zeros(len(counts), dtype=np.intp)
+            if len(counts) > 1:
+                starts[1:] = np.cumsum(counts)[:-1]
+            self._layout = _Layout(
+                choices=list(
+                    itertools.chain.from_iterable(self._buckets[L] for L in glens.tolist())
+                ),
+                # Small integer keys take numpy's radix sort: cheap enough to redo per change.
+                order=np.argsort(
+                    lens.astype(np.uint16) if n and lens.max() < 65536 else lens, kind="stable"
+                ),
+                col_lens=np.repeat(glens, counts),
+                glens=glens,
+                starts=starts,
+                counts=counts,
+            )
+        return self._layout
+
+    def _pool_stats(
+        self, codes: list[str], k: int
+    ) -> tuple[np.ndarray, np.ndarray, list[list[tuple[int, float]]]]:
+        """For each code: max F over the pool, sum of F over the pool, top-k (index, F)."""
+        b = len(codes)
+        if not self._texts:
+            return np.zeros(b), np.zeros(b), [[] for _ in range(b)]
+        lay = self._get_layout()
+        ms = np.array([len(c) for c in codes], dtype=np.int64)
+        lcs = self._lcs(codes, lay.choices)
+        gmax = np.maximum.reduceat(lcs, lay.starts, axis=1)
+        gsum = np.add.reduceat(lcs, lay.starts, axis=1, dtype=np.int64)
+        mcol = ms[:, None]
+        fmax = f_measure_array(gmax, mcol, lay.glens[None, :])
+        maxes = fmax.max(axis=1)
+        # Sum of F = sum over groups of 2*sum(lcs)/(m+n): equal to summing each pair's F up to
+        # float rounding (the mean is a statistic shown to people, never compared at a threshold).
+        denom = mcol + lay.glens[None, :]
+        sums = np.divide(
+            2.0 * gsum, denom, out=np.zeros(gsum.shape), where=denom > 0
+        ).sum(axis=1)
+        tops: list[list[tuple[int, float]]] = [[] for _ in range(b)]
+        if k > 0:
+            g = fmax.shape[1]
+            # The k-th best group maximum is a lower bound of the k-th best score overall, so
+            # only pairs whose LCS can reach it need an exact F.
+            kth = np.partition(fmax, g - k, axis=1)[:, g - k] if g >= k else np.zeros(b)
+            need = np.ceil(kth[:, None] * denom / 2.0 - _EPS)
+            need = np.maximum(need, 0).astype(lcs.dtype)
+            rows, cols = np.nonzero(lcs >= np.repeat(need, lay.counts, axis=1))
+            f = f_measure_array(lcs[rows, cols], ms[rows], lay.col_lens[cols])
+            ins = lay.order[cols]
+            sel = np.lexsort((ins, -f, rows))
+            rows, ins, f = rows[sel], ins[sel], f[sel]
+            bounds = np.searchsorted(rows, np.arange(b + 1))
+            for r in range(b):
+                lo = bounds[r]
+                hi = min(bounds[r + 1], lo + k)
+                tops[r] = list(zip(ins[lo:hi].tolist(), f[lo:hi].tolist()))
+        return maxes, sums, tops
+
+    def add_incremental(
+        self, candidates: Iterable[str], threshold: float = 0.7, k: int = 10
+    ) -> list[Decision]:
+        """Self-Instruct's ROUGE-L filter over `candidates`, in order.
+
+        Each candidate is compared with the pool and with the candidates kept before it in this
+        call; it is kept when its highest score is <= `threshold`, and then joins the pool.
+        """
+        decisions: list[Decision] = []
+        batch: list[str] = []
+        for text in candidates:
+            batch.append(text)
+            if len(batch) == _CHUNK:
+                decisions.extend(self._filter_chunk(batch, threshold, k))
+                batch = []
+        if batch:
+            decisions.extend(self._filter_chunk(batch, threshold, k))
+        return decisions
+
+    def _filter_chunk(self, texts: list[str], threshold: float, k: int) -> list[Decision]:
+        codes = [self._encode(t, grow=True) for t in texts]
+        n0 = len(self)
+        maxes, sums, tops = self._pool_stats(codes, k)
+        ms = np.array([len(c) for c in codes], dtype=np.int64)
+        within = f_measure_array(self._lcs(codes, codes), ms[:, None], ms[None, :])
+        kept_pos: list[int] = []  # positions in `texts` kept so far in this chunk
+        decisions = []
+        for i, text in enumerate(texts):
+            best = float(maxes[i])
+            total = float(sums[i])
+            neighbours = tops[i]
+            if kept_pos:
+                f = within[i, kept_pos]
+                best = max(best, float(f.max()))
+                total += float(f.sum())
+                if k > 0:
+                    # Kept candidates join after the whole pool, so they lose ties to it.
+                    extra = [(n0 + j, float(s)) for j, s in enumerate(f.tolist())]
+                    neighbours = sorted(neighbours + extra, key=lambda p: (-p[1], p[0]))[:k]
+            count = n0 + len(kept_pos)
+            kept = best <= threshold
+            decisions.append(
+                Decision(
+                    kept=kept,
+                    max_score=best,
+                    top_k=[
+                        (self._texts[j] if j < n0 else texts[kept_pos[j - n0]], s)
+                        for j, s in neighbours
+                    ],
+                    avg_score=total / count if count else 0.0,
+                )
+            )
+            if kept:
+                kept_pos.append(i)
+        for i in kept_pos:
+            self._append(texts[i], codes[i])
+        return decisions

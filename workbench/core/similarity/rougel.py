@@ -1,0 +1,98 @@
+"""ROUGE-L between two texts, bit-exact with rouge-score, and one longest common subsequence.
+
+rouge-score computes, for target tokens (m of them) and prediction tokens (n):
+precision = lcs / n, recall = lcs / m, F = 2 * precision * recall / (precision + recall),
+and 0 when either side has no tokens or nothing is shared. The same operations in the same
+order give the same float, so decisions at a threshold never differ from the reference's.
+F is symmetric in float arithmetic too (2 * p is exact; * and + commute), so the order of the
+two texts never matters.
+"""
+from __future__ import annotations
+
+import numpy as np
+from rapidfuzz.distance import LCSseq
+
+from .tokenizers import get_tokenizer
+
+# Tokens become code points so rapidfuzz compares Python strings (converted almost for free)
+# instead of lists (converted element by element on every call). Surrogates are skipped.
+_SURROGATES = 0xD800
+_SURROGATE_SPAN = 0x800
+MAX_TOKEN_IDS = 0x110000 - _SURROGATE_SPAN - 1  # the last code point is kept as "unknown"
+UNKNOWN_CHAR = chr(0x10FFFF)
+
+
+def id_char(token_id: int) -> str:
+    """The code point standing for token id `token_id` (never a surrogate, never UNKNOWN_CHAR)."""
+    return chr(token_id if token_id < _SURROGATES else token_id + _SURROGATE_SPAN)
+
+
+def f_measure(lcs: int, m: int, n: int) -> float:
+    """rouge-score's F-measure from an LCS length and the two token counts, same float ops."""
+    if not m or not n:
+        return 0.0
+    precision = lcs / n
+    recall = lcs / m
+    if precision + recall > 0:
+        return 2 * precision * recall / (precision + recall)
+    return 0.0
+
+
+def f_measure_array(lcs: np.ndarray, m: np.ndarray | int, n: np.ndarray | int) -> np.ndarray:
+    """`f_measure` elementwise (broadcasting), with identical IEEE results."""
+    lcs = np.asarray(lcs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = lcs / np.asarray(n, dtype=np.float64)
+        recall = lcs / np.asarray(m, dtype=np.float64)
+        f = 2 * precision * recall / (precision + recall)
+    return np.where(lcs > 0, f, 0.0)
+
+
+def _encode_pair(ta: list[str], tb: list[str]) -> tuple[str, str]:
+    ids: dict[str, str] = {}
+    for tok in ta:
+        if tok not in ids:
+            ids[tok] = id_char(len(ids))
+    sa = "".join(ids[t] for t in ta)
+    # Tokens only in b can match nothing in a; one shared "unknown" code point is enough.
+    sb = "".join(ids.get(t, UNKNOWN_CHAR) for t in tb)
+    return sa, sb
+
+
+def lcs_length(ta: list[str], tb: list[str]) -> int:
+    """Length of the longest common subsequence of two token lists (bit-parallel)."""
+    if not ta or not tb:
+        return 0
+    if len(set(ta)) > MAX_TOKEN_IDS:  # pragma: no cover - over a million distinct words
+        return int(LCSseq.similarity(ta, tb))
+    sa, sb = _encode_pair(ta, tb)
+    return int(LCSseq.similarity(sa, sb))
+
+
+def score(a: str, b: str, tokenizer: str = "rouge") -> float:
+    """ROUGE-L F-measure of `a` (target) and `b` (prediction), as
+    `RougeScorer(["rougeL"]).score(a, b)["rougeL"].fmeasure` computes it."""
+    tok = get_tokenizer(tokenizer)
+    ta, tb = tok(a), tok(b)
+    return f_measure(lcs_length(ta, tb), len(ta), len(tb))
+
+
+def lcs_alignment(
+    a: str, b: str, tokenizer: str = "rouge"
+) -> tuple[list[str], list[str], list[int], list[int]]:
+    """Both token lists and the positions in each of one longest common subsequence.
+
+    The i-th positions of the two index lists hold equal tokens, in increasing order; the
+    inspector highlights them to show why two instructions scored as they did.
+    """
+    tok = get_tokenizer(tokenizer)
+    ta, tb = tok(a), tok(b)
+    ia: list[int] = []
+    ib: list[int] = []
+    if ta and tb:
+        sa, sb = _encode_pair(ta, tb)
+        for op in LCSseq.opcodes(sa, sb):
+            if op.tag == "equal":
+                ia.extend(range(op.src_start, op.src_end))
+                ib.extend(range(op.dest_start, op.dest_end))
+    return ta, tb, ia, ib
