@@ -36,14 +36,21 @@ class Task:
     run_id: int | None = None
 
 
-def add_task(ws: Workspace, task: Task, *, candidate_id: int | None = None) -> int:
-    """Insert a task and its instances (inside the caller's transaction if there is one)."""
+def add_task(
+    ws: Workspace, task: Task, *, candidate_id: int | None = None, keep_id: bool = False
+) -> int:
+    """Insert a task and its instances (inside the caller's transaction if there is one).
+
+    `keep_id` re-inserts a deleted task under its old id (the editor's undo of a delete), so
+    undo commands recorded before the delete still point at the right row.
+    """
     if task.source not in SOURCES:
         raise ValueError(f"unknown task source {task.source!r}")
     with ws.transaction():
         task_id = ws.insert(
             "tasks",
             {
+                **({"id": task.id} if keep_id and task.id is not None else {}),
                 "name": task.name,
                 "instruction": task.instruction,
                 "norm": normalize_instruction(task.instruction),
@@ -151,3 +158,126 @@ def delete_task(ws: Workspace, task_id: int) -> None:
 
 def _now(ws: Workspace) -> str:
     return ws.scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
+
+
+# ------------------------------------------------------------------ browsing (editor, Inspect)
+@dataclass
+class TaskFilter:
+    """What the task editor shows. `classification`: None (any), "yes", "no" or "unknown"."""
+
+    text: str = ""
+    source: str | None = None
+    classification: str | None = None
+    run_id: int | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.text.strip():
+            # LIKE is case-insensitive for ASCII and needs no index build; a scan of 100k rows
+            # takes tens of milliseconds, fast enough to filter as the user types.
+            clauses.append("(instruction LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')")
+            needle = "%" + _escape_like(self.text.strip()) + "%"
+            params += [needle, needle]
+        if self.source:
+            clauses.append("source = ?")
+            params.append(self.source)
+        if self.classification == "yes":
+            clauses.append("is_classification = 1")
+        elif self.classification == "no":
+            clauses.append("is_classification = 0")
+        elif self.classification == "unknown":
+            clauses.append("is_classification IS NULL")
+        if self.run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(self.run_id)
+        return (" AND ".join(clauses) or "1"), params
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def count_filtered(ws: Workspace, flt: TaskFilter) -> int:
+    where, params = flt.sql()
+    return ws.scalar(f"SELECT count(*) FROM tasks WHERE {where}", params)
+
+
+def task_rows(
+    ws: Workspace, flt: TaskFilter, *, after_id: int = 0, limit: int = 256
+) -> list[dict[str, Any]]:
+    """One page of the editor's table, keyset-paginated by id (constant cost at any depth)."""
+    where, params = flt.sql()
+    return ws.query(
+        "SELECT t.id, t.name, t.instruction, t.source, t.is_classification, t.run_id, "
+        "(SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n_instances "
+        f"FROM tasks t WHERE t.id > ? AND ({where}) ORDER BY t.id LIMIT ?",
+        [after_id, *params, limit],
+    )
+
+
+def task_row(ws: Workspace, task_id: int) -> dict[str, Any] | None:
+    rows = ws.query(
+        "SELECT t.id, t.name, t.instruction, t.source, t.is_classification, t.run_id, "
+        "(SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n_instances "
+        "FROM tasks t WHERE t.id = ?",
+        (task_id,),
+    )
+    return rows[0] if rows else None
+
+
+def find_duplicate(ws: Workspace, instruction: str, *, exclude_id: int | None = None) -> int | None:
+    """The id of another task with the same normalised instruction, if there is one."""
+    return ws.scalar(
+        "SELECT id FROM tasks WHERE norm = ? AND id != ? LIMIT 1",
+        (normalize_instruction(instruction), -1 if exclude_id is None else exclude_id),
+    )
+
+
+def list_runs(ws: Workspace, kind: str | None = None) -> list[dict[str, Any]]:
+    """Runs, newest first, with their config and stats decoded."""
+    rows = ws.query(
+        "SELECT id, kind, status, config, stats, error, created_at, updated_at, finished_at "
+        "FROM runs WHERE (? IS NULL OR kind = ?) ORDER BY id DESC",
+        (kind, kind),
+    )
+    for r in rows:
+        r["config"] = json.loads(r["config"] or "{}")
+        r["stats"] = json.loads(r["stats"] or "{}")
+    return rows
+
+
+def candidate_rows(
+    ws: Workspace, run_id: int, *, decision: str | None = None, after_id: int = 0,
+    limit: int = 256,
+) -> list[dict[str, Any]]:
+    """One page of a run's candidates (the Inspect view), keyset-paginated by id."""
+    return ws.query(
+        "SELECT id, batch, instruction, decision, reason, max_score, most_similar, "
+        "is_classification, task_id FROM candidates "
+        "WHERE run_id = ? AND (? IS NULL OR decision = ?) AND id > ? ORDER BY id LIMIT ?",
+        (run_id, decision, decision, after_id, limit),
+    )
+
+
+def candidate_counts(ws: Workspace, run_id: int) -> dict[str, int]:
+    return {
+        r["decision"]: r["n"]
+        for r in ws.query(
+            "SELECT decision, count(*) AS n FROM candidates WHERE run_id = ? GROUP BY decision",
+            (run_id,),
+        )
+    }
+
+
+def table_preview(
+    ws: Workspace, table: str, *, limit: int = 500
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Columns and the first rows of a table another module owns (a plain first view of it).
+
+    The name is checked against the schema, never interpolated from user text unchecked.
+    """
+    if table not in set(ws.db.table_names()):
+        raise ValueError(f"no table {table!r}")
+    cur = ws.execute(f'SELECT * FROM "{table}" ORDER BY rowid LIMIT ?', (limit,))
+    return [d[0] for d in cur.description], cur.fetchall()
