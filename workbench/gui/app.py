@@ -1,4 +1,4 @@
-"""Start the desktop app: one QApplication, the main window over a workspace."""
+"""Start the desktop app: one QApplication, the theme, the main window over a workspace."""
 from __future__ import annotations
 
 import sys
@@ -9,12 +9,20 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from ..core.errors import WorkbenchError
 from ..core.seeds import open_or_init_default
 from .main_window import MainWindow
+from .theme import apply_theme
 
 
-def run_app(workspace: Path, argv: list[str] | None = None) -> int:
+def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Instruction Workbench")
     app.setOrganizationName("instruction-workbench")
+    app.setApplicationDisplayName("Instruction Workbench")
+    apply_theme(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def run_app(workspace: Path, argv: list[str] | None = None) -> int:
+    app = make_app(argv)
     try:
         ws = open_or_init_default(workspace)
     except WorkbenchError as exc:
@@ -22,4 +30,7 @@ def run_app(workspace: Path, argv: list[str] | None = None) -> int:
         return 2
     window = MainWindow(ws)
     window.show()
-    return app.exec()
+    code = app.exec()
+    ws = window.ws
+    ws.close()
+    return code

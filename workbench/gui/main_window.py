@@ -1,19 +1,428 @@
-"""The main window: navigation between the panels, menus and the status bar."""
+"""The main window: navigation between the panels, menus, shortcuts and the status bar.
+
+It owns the workspace connection of the UI thread, the undo stack, and the running jobs; the
+panels get what they need from it. Errors from any panel or job land in one inline banner so
+the window never blocks on a dialog and keeps running.
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
+import platform
+from pathlib import Path
+from typing import Any
 
-from ..core.store.tasks import count_tasks
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+    QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from ..core.errors import WorkbenchError
 from ..core.store.workspace import Workspace
+from .model_choice import choice_label, current_choice, device_label
+from .settings import app_settings, recent_workspaces, remember_workspace
+from .workers import JobContext, JobThread
+
+PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Export"]
+# Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
+MODEL_JOBS = {"self-instruct", "test-prompt"}
+
+
+def app_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("instruction-workbench")
+    except Exception:
+        from .. import __version__  # type: ignore[attr-defined]
+
+        return str(__version__)
+
+
+def about_text(ws: Workspace | None = None) -> str:
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    try:
+        import llama_cpp
+
+        llama = getattr(llama_cpp, "__version__", "unknown")
+    except Exception as exc:  # a broken native build must not break About
+        llama = f"not available ({type(exc).__name__})"
+    model = "—"
+    if ws is not None:
+        choice = current_choice(ws)
+        model = choice_label(choice)
+        if choice == "default":
+            try:
+                from ..core.llm.factory import default_model_path
+
+                model += f" — {default_model_path().name}"
+            except Exception:
+                pass
+    return (
+        f"Instruction Workbench {app_version()}\n\n"
+        f"Qt {qVersion()} (PySide6 {pyside_version})\n"
+        f"llama.cpp (llama-cpp-python) {llama}\n"
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}\n"
+        f"Model: {model}"
+    )
 
 
 class MainWindow(QMainWindow):
     def __init__(self, ws: Workspace) -> None:
         super().__init__()
         self.ws = ws
+        self.jobs: set[JobThread] = set()
+        self.last_error = ""
+        self.undo_stack = QUndoStack(self)
+        self.setObjectName("mainWindow")
+        self.resize(1280, 800)
+        self.setMinimumSize(QSize(900, 560))
+
+        # --- chrome: error banner, navigation, panel stack
+        self.error_banner = QFrame()
+        self.error_banner.setObjectName("errorBanner")
+        eb = QHBoxLayout(self.error_banner)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self.error_banner.hide)
+        eb.addWidget(self.error_label, 1)
+        eb.addWidget(close)
+        self.error_banner.hide()
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setFixedWidth(150)
+        for i, name in enumerate(PANELS):
+            item = QListWidgetItem(name)
+            item.setToolTip(f"{name} (Ctrl+{i + 1})")
+            self.nav.addItem(item)
+        self.stack = QStackedWidget()
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(8, 8, 8, 4)
+        rl.addWidget(self.error_banner)
+        rl.addWidget(self.stack, 1)
+        central = QWidget()
+        cl = QHBoxLayout(central)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(self.nav)
+        cl.addWidget(right, 1)
+        self.setCentralWidget(central)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+        # --- status bar
+        self.sb_workspace = QLabel()
+        self.sb_model = QLabel()
+        self.sb_device = QLabel()
+        self.sb_run = QLabel("idle")
+        self.sb_tps = QLabel("— tok/s")
+        for w in (self.sb_workspace, self.sb_model, self.sb_device, self.sb_run, self.sb_tps):
+            w.setContentsMargins(6, 0, 6, 0)
+            self.statusBar().addPermanentWidget(w)
+
+        self._build_menus()
+        self._build_panels()
+        self._restore_layout()
+
+    # ================================================================ panels
+    def _build_panels(self) -> None:
+        from .export_panel import ExportPanel
+        from .generate_panel import GeneratePanel
+        from .inspect_panel import InspectPanel
+        from .models_panel import ModelsPanel
+        from .reasoning_panel import ReasoningPanel
+        from .seeds_panel import SeedsPanel
+
+        while self.stack.count():
+            old = self.stack.widget(0)
+            self.stack.removeWidget(old)
+            old.deleteLater()
+        self.undo_stack.clear()
+        ws = self.ws
+        self.seeds = SeedsPanel(ws, self.undo_stack)
+        self.models = ModelsPanel(ws, self.start_job)
+        self.generate = GeneratePanel(ws, self.start_job)
+        self.inspect = InspectPanel(ws)
+        self.reasoning = ReasoningPanel(ws)
+        self.export = ExportPanel(ws, self.start_job)
+        for panel in (self.seeds, self.models, self.generate, self.inspect, self.reasoning,
+                      self.export):
+            self.stack.addWidget(panel)
+        for panel in (self.models, self.generate, self.export):
+            panel.error.connect(self.show_error)
+        self.models.model_changed.connect(lambda _c: self._model_changed())
+        self.generate.state_changed.connect(self._run_state)
+        self.generate.rate_changed.connect(
+            lambda tps: self.sb_tps.setText(f"{tps:,.1f} tok/s" if tps else "— tok/s"))
+        self.generate.run_ended.connect(self._after_run)
+        self.export.exported.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.setWindowTitle(f"Instruction Workbench — {ws.path.name}")
-        self.resize(1100, 720)
-        self.tabs = QTabWidget()
-        self.setCentralWidget(self.tabs)
-        self.tabs.addTab(QLabel(f"{count_tasks(ws)} tasks in {ws.path}"), "Seeds")
-        self.statusBar().showMessage(str(ws.path))
+        self.sb_workspace.setText(f"Workspace: {ws.path.name}")
+        self.sb_workspace.setToolTip(str(ws.path))
+        self._model_changed()
+        remember_workspace(ws.path)
+        if self.generate.banner.isVisible():
+            self.statusBar().showMessage(
+                "An interrupted SELF-INSTRUCT run can be resumed (see Generate).", 15_000)
+
+    def _model_changed(self) -> None:
+        choice = current_choice(self.ws)
+        self.sb_model.setText(f"Model: {choice_label(choice)}")
+        self.sb_model.setToolTip(choice)
+        self.sb_device.setText(device_label(self.ws, choice))
+        self.generate.refresh_models()
+
+    def _run_state(self, state: str) -> None:
+        self.sb_run.setText(f"Run: {state}" if state != "idle" else "idle")
+
+    def _after_run(self) -> None:
+        self.seeds.reload()
+        self.inspect.reload()
+        self.export.reload()
+
+    def show_panel(self, name: str) -> None:
+        self.nav.setCurrentRow(PANELS.index(name))
+
+    # ================================================================= menus
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file = mb.addMenu("&File")
+        self.act_new = self._action(file, "&New workspace…", self.new_workspace_dialog,
+                                    QKeySequence("Ctrl+Shift+N"))
+        self.act_open = self._action(file, "&Open workspace…", self.open_workspace_dialog,
+                                     QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Recent &workspaces")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        self.act_import = self._action(file, "&Import tasks…", self.import_dialog,
+                                       QKeySequence("Ctrl+I"))
+        self.act_export = self._action(file, "&Export…", lambda: self.show_panel("Export"),
+                                       QKeySequence("Ctrl+E"))
+        file.addSeparator()
+        self.act_quit = self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
+
+        edit = mb.addMenu("&Edit")
+        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        edit.addAction(self.act_undo)
+        edit.addAction(self.act_redo)
+        edit.addSeparator()
+        self._action(edit, "&New task", lambda: self._seeds_do("new_task"),
+                     QKeySequence.StandardKey.New)
+        self._action(edit, "Add &instance", lambda: self.seeds.form.add_instance(),
+                     QKeySequence("Ctrl+Shift+I"))
+        self._action(edit, "&Delete task", lambda: self._seeds_do("delete_current"),
+                     QKeySequence("Ctrl+Del"))
+        self._action(edit, "&Find", self._focus_search, QKeySequence.StandardKey.Find)
+
+        view = mb.addMenu("&View")
+        for i, name in enumerate(PANELS):
+            self._action(view, name, lambda n=name: self.show_panel(n),
+                         QKeySequence(f"Ctrl+{i + 1}"))
+
+        run = mb.addMenu("&Run")
+        self._action(run, "&Start SELF-INSTRUCT", lambda: self._run_do("start"),
+                     QKeySequence("Ctrl+R"))
+        self._action(run, "&Pause / continue", lambda: self.generate.toggle_pause(),
+                     QKeySequence("Ctrl+Shift+P"))
+        self._action(run, "&Cancel", lambda: self.generate.cancel(), QKeySequence("Ctrl+."))
+
+        helpm = mb.addMenu("&Help")
+        self._action(helpm, "&About Instruction Workbench", self.show_about)
+
+    def _action(self, menu, text: str, slot, shortcut: Any = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(shortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(act)
+        return act
+
+    def _seeds_do(self, what: str) -> None:
+        self.show_panel("Seeds")
+        getattr(self.seeds, what)()
+
+    def _run_do(self, what: str) -> None:
+        self.show_panel("Generate")
+        getattr(self.generate, what)()
+
+    def _focus_search(self) -> None:
+        self.show_panel("Seeds")
+        self.seeds.search.setFocus()
+        self.seeds.search.selectAll()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_workspaces()
+        for p in paths:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _c=False, p=p: self.open_workspace(Path(p)))
+        if not paths:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Instruction Workbench", about_text(self.ws))
+
+    # ============================================================ workspaces
+    def new_workspace_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New workspace", str(self.ws.path.parent),
+                                              "Workspaces (*.sqlite);;All files (*)")
+        if path:
+            self.new_workspace(Path(path))
+
+    def new_workspace(self, path: Path, *, empty: bool = False) -> bool:
+        from ..core.seeds import init_workspace
+
+        if path.suffix == "":
+            path = path.with_suffix(".sqlite")
+        try:
+            ws = init_workspace(path, empty=empty)
+        except WorkbenchError as exc:
+            self.show_error(str(exc))
+            return False
+        return self._switch_to(ws)
+
+    def open_workspace_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open workspace", str(self.ws.path.parent),
+                                              "Workspaces (*.sqlite *.db);;All files (*)")
+        if path:
+            self.open_workspace(Path(path))
+
+    def open_workspace(self, path: Path) -> bool:
+        if self._busy("open another workspace"):
+            return False
+        try:
+            ws = Workspace.open(path)
+        except WorkbenchError as exc:
+            self.show_error(str(exc))
+            return False
+        return self._switch_to(ws)
+
+    def _switch_to(self, ws: Workspace) -> bool:
+        if self._busy("switch workspaces"):
+            ws.close()
+            return False
+        self._save_layout()
+        old = self.ws
+        self.ws = ws
+        self.error_banner.hide()
+        self._build_panels()
+        self._restore_panel_layout()
+        old.close()
+        return True
+
+    def _busy(self, what: str) -> bool:
+        running = [j.objectName() for j in self.jobs if j.isRunning()]
+        if running:
+            self.show_error(f"Cannot {what} while a job is running ({', '.join(running)}); "
+                            "cancel it or wait for it to finish.")
+            return True
+        return False
+
+    # ================================================================ import
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import tasks", str(Path.home()),
+            "Task files (*.jsonl *.json);;All files (*)")
+        if path:
+            self.import_path(Path(path))
+
+    def import_path(self, path: Path, fmt: str | None = None) -> JobThread | None:
+        def job(ctx: JobContext) -> Any:
+            from ..core.formats.importer import import_file
+
+            return import_file(ctx.open_workspace(), path, fmt)
+
+        thread = JobThread("import", self.ws.path, job, self)
+        thread.succeeded.connect(lambda res: self._imported(path, res))
+        thread.failed.connect(self.show_error)
+        if not self.start_job(thread):
+            return None
+        self.statusBar().showMessage(f"Importing {path.name}…")
+        return thread
+
+    def _imported(self, path: Path, res: Any) -> None:
+        msg = f"Imported {res.imported:,} tasks from {path.name}"
+        if res.skipped_duplicates:
+            msg += f" ({res.skipped_duplicates:,} duplicates skipped)"
+        self.statusBar().showMessage(msg + ".", 15_000)
+        self.seeds.reload()
+        self.show_panel("Seeds")
+
+    # ================================================================== jobs
+    def start_job(self, thread: JobThread) -> bool:
+        """Start a worker unless it would be a second model job; track it until it ends."""
+        if thread.objectName() in MODEL_JOBS:
+            busy = [j.objectName() for j in self.jobs
+                    if j.isRunning() and j.objectName() in MODEL_JOBS]
+            if busy:
+                self.show_error(f"A model is busy ({busy[0]}); wait for it or cancel it first.")
+                thread.deleteLater()
+                return False
+        self.jobs.add(thread)
+        thread.finished.connect(lambda t=thread: self._job_finished(t))
+        thread.start()
+        return True
+
+    def _job_finished(self, thread: JobThread) -> None:
+        self.jobs.discard(thread)
+        thread.deleteLater()
+
+    def show_error(self, message: str) -> None:
+        self.last_error = message
+        self.error_label.setText(message)
+        self.error_banner.show()
+
+    # ================================================================ layout
+    def _restore_layout(self) -> None:
+        s = app_settings()
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self._restore_panel_layout()
+
+    def _restore_panel_layout(self) -> None:
+        s = app_settings()
+        split = s.value("seeds/splitter")
+        if split is not None:
+            self.seeds.splitter.restoreState(split)
+        try:
+            panel = int(s.value("window/panel", 0))
+        except (TypeError, ValueError):
+            panel = 0
+        self.nav.setCurrentRow(panel if 0 <= panel < len(PANELS) else 0)
+        if self.generate.banner.isVisible():
+            self.nav.setCurrentRow(PANELS.index("Generate"))
+
+    def _save_layout(self) -> None:
+        s = app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/panel", self.nav.currentRow())
+        s.setValue("seeds/splitter", self.seeds.splitter.saveState())
+        s.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._save_layout()
+        # A run stops between tokens and stays resumable; waiting keeps its last unit intact.
+        for job in list(self.jobs):
+            job.stop()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop jobs and close the workspace (tests and the app's exit path)."""
+        for job in list(self.jobs):
+            job.stop()
+        QTimer.singleShot(0, lambda: None)
+        self.ws.close()

@@ -1,0 +1,171 @@
+"""Export: write instruction files from the workspace, in a worker, with progress."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+
+from ..core.jobs import Progress
+from ..core.store.tasks import list_runs
+from ..core.store.workspace import Workspace
+from .model_choice import module_available
+from .workers import JobContext, JobThread, missing_module_message
+
+EXPORTER = "workbench.core.formats.exporter"
+FORMATS = [
+    ("Alpaca JSON (instruction, input, output)", "alpaca", ".json"),
+    ("Self-Instruct seed JSONL", "selfinstruct-seed", ".jsonl"),
+    ("Self-Instruct instances JSONL", "selfinstruct-instances", ".jsonl"),
+    ("Dolly JSONL", "dolly", ".jsonl"),
+    ("ShareGPT JSON", "sharegpt", ".json"),
+    ("OpenAI chat JSONL (fine-tuning)", "openai-chat", ".jsonl"),
+    ("Hugging Face dataset folder", "hf", ""),
+]
+
+
+class ExportPanel(QWidget):
+    error = Signal(str)
+    exported = Signal(str)
+
+    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.start_job = start_job
+        self.job: JobThread | None = None
+        title = QLabel("Export")
+        title.setObjectName("panelTitle")
+        box = QGroupBox("Instruction file")
+        form = QFormLayout(box)
+        self.format = QComboBox()
+        for label, fmt, ext in FORMATS:
+            self.format.addItem(label, (fmt, ext))
+        self.only = QComboBox()
+        for label, value in [("All tasks", "all"), ("Kept candidates only", "kept"),
+                             ("Verified reasoning only", "verified")]:
+            self.only.addItem(label, value)
+        self.run = QComboBox()
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("Where to write the file")
+        browse = QPushButton("Browse…")
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form.addRow("Format", self.format)
+        form.addRow("Tasks", self.only)
+        form.addRow("Run", self.run)
+        form.addRow("Output", row)
+        self.export_btn = QPushButton("Export")
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setEnabled(False)
+        btns = QHBoxLayout()
+        btns.addStretch(1)
+        btns.addWidget(self.export_btn)
+        btns.addWidget(self.cancel_btn)
+        form.addRow(btns)
+        self.bar = QProgressBar()
+        self.bar.setValue(0)
+        self.result = QLabel(" ")
+        self.result.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(box)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.result)
+        lay.addStretch(1)
+        browse.clicked.connect(self._browse)
+        self.format.currentIndexChanged.connect(self._suggest_path)
+        self.export_btn.clicked.connect(self.start)
+        self.cancel_btn.clicked.connect(lambda: self.job and self.job.token.cancel())
+        self.reload()
+        self._suggest_path()
+
+    def reload(self) -> None:
+        current = self.run.currentData()
+        self.run.clear()
+        self.run.addItem("Any run", None)
+        for r in list_runs(self.ws):
+            self.run.addItem(f"Run {r['id']} ({r['kind']}, {r['status']})", r["id"])
+        self.run.setCurrentIndex(max(0, self.run.findData(current)))
+
+    def _suggest_path(self) -> None:
+        fmt, ext = self.format.currentData()
+        base = Path(self.path.text()).parent if self.path.text() else self.ws.path.parent
+        self.path.setText(str(base / f"{self.ws.path.stem}-{fmt}{ext}"))
+
+    def _browse(self) -> None:
+        fmt, ext = self.format.currentData()
+        if fmt == "hf":
+            path = QFileDialog.getExistingDirectory(self, "Export to folder", self.path.text())
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(),
+                                                  f"*{ext};;All files (*)")
+        if path:
+            self.path.setText(path)
+
+    def start(self) -> bool:
+        if not module_available(EXPORTER):
+            self.error.emit(missing_module_message("Export", EXPORTER))
+            return False
+        if not self.path.text().strip():
+            self.error.emit("Choose where to write the export.")
+            return False
+        fmt, _ = self.format.currentData()
+        out = Path(self.path.text().strip()).expanduser()
+        only, run_id = self.only.currentData(), self.run.currentData()
+
+        def job(ctx: JobContext) -> Any:
+            from ..core.formats.exporter import export
+
+            ws = ctx.open_workspace()
+            return export(ws, fmt, out, only=only, run_id=run_id, progress=ctx.progress,
+                          cancel=ctx.cancel)
+
+        thread = JobThread("export", self.ws.path, job, self)
+        thread.progress.connect(self._on_progress)
+        thread.succeeded.connect(lambda res: self._done(res, out))
+        thread.failed.connect(self._failed)
+        thread.cancelled.connect(lambda: self._finish("Export cancelled; no partial file is left."))
+        if not self.start_job(thread):
+            return False
+        self.job = thread
+        self.export_btn.setEnabled(False)
+        self.cancel_btn.setEnabled(True)
+        self.bar.setRange(0, 0)
+        self.result.setText(f"Exporting to {out}…")
+        return True
+
+    def _on_progress(self, ev: Progress) -> None:
+        if ev.total:
+            self.bar.setRange(0, ev.total)
+            self.bar.setValue(ev.done)
+
+    def _done(self, res: Any, out: Path) -> None:
+        count = getattr(res, "count", None)
+        if count is None and hasattr(res, "to_dict"):
+            count = res.to_dict().get("count")
+        where = getattr(res, "path", out)
+        text = f"Wrote {count:,} records to {where}." if isinstance(count, int) \
+            else f"Wrote {where}."
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self._finish(text)
+        self.exported.emit(text)
+
+    def _failed(self, message: str) -> None:
+        self._finish("Export failed.")
+        self.error.emit(message)
+
+    def _finish(self, text: str) -> None:
+        self.job = None
+        if self.bar.maximum() == 0:
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
+        self.result.setText(text)
+        self.export_btn.setEnabled(True)
+        self.cancel_btn.setEnabled(False)

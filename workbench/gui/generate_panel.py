@@ -1,0 +1,375 @@
+"""Generate: configure and run SELF-INSTRUCT in a worker; live figures and a candidate feed.
+
+The worker owns the backend and its own workspace connection; this panel only turns progress
+events into numbers on screen. An interrupted run (the app closed, a crash, Cancel) is found
+in the workspace and offered for resume.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+    QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from ..core.jobs import Progress
+from ..core.store.runs import latest_unfinished_run
+from ..core.store.workspace import Workspace
+from .model_choice import (
+    DEFAULT, SERVER, added_models, backend_kwargs, choice_label, current_choice, module_available,
+)
+from .theme import status_color
+from .workers import JobContext, JobThread, missing_module_message
+
+RUN_MODULE = "workbench.core.selfinstruct.run"
+FACTORY = "workbench.core.llm.factory"
+FEED_MAX = 500  # the feed is a window on the latest candidates; Inspect has them all
+PRESETS = [("Chat (instruct models)", "chat"), ("Self-Instruct (paper)", "self-instruct"),
+           ("Alpaca", "alpaca")]
+
+
+def _eta(seconds: float) -> str:
+    if seconds <= 0 or seconds != seconds:
+        return "—"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
+
+
+class GeneratePanel(QWidget):
+    state_changed = Signal(str)       # idle | loading | running | paused | cancelling | ...
+    rate_changed = Signal(float)      # tokens/s
+    run_ended = Signal()              # new tasks and candidates may be in the workspace
+    error = Signal(str)
+
+    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.start_job = start_job
+        self.job: JobThread | None = None
+        self.run_id: int | None = None
+        self._started = 0.0
+        self._first_accepted: tuple[float, int] | None = None
+        self._seen_feed: set[tuple[str, str]] = set()
+        self.state = "idle"
+
+        title = QLabel("Generate — SELF-INSTRUCT")
+        title.setObjectName("panelTitle")
+
+        # --- resume banner
+        self.banner = QFrame()
+        self.banner.setObjectName("banner")
+        bl = QHBoxLayout(self.banner)
+        self.banner_text = QLabel()
+        self.banner_text.setWordWrap(True)
+        self.resume_btn = QPushButton("Resume")
+        self.dismiss_btn = QPushButton("Dismiss")
+        bl.addWidget(self.banner_text, 1)
+        bl.addWidget(self.resume_btn)
+        bl.addWidget(self.dismiss_btn)
+        self.banner.hide()
+        self._resumable: dict[str, Any] | None = None
+
+        # --- configuration
+        cfg = QGroupBox("Run")
+        form = QFormLayout(cfg)
+        self.preset = QComboBox()
+        for label, value in PRESETS:
+            self.preset.addItem(label, value)
+        self.target = QSpinBox()
+        self.target.setRange(1, 1_000_000)
+        self.target.setValue(100)
+        self.target.setSuffix(" tasks")
+        self.model = QComboBox()
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(42)
+        form.addRow("Preset", self.preset)
+        form.addRow("Target", self.target)
+        form.addRow("Model", self.model)
+        form.addRow("Seed", self.seed)
+        self.start_btn = QPushButton("Start")
+        self.start_btn.setDefault(True)
+        self.pause_btn = QPushButton("Pause")
+        self.cancel_btn = QPushButton("Cancel")
+        for b in (self.pause_btn, self.cancel_btn):
+            b.setEnabled(False)
+        btns = QHBoxLayout()
+        btns.addWidget(self.start_btn)
+        btns.addWidget(self.pause_btn)
+        btns.addWidget(self.cancel_btn)
+        form.addRow(btns)
+
+        # --- live figures
+        figs = QGroupBox("Progress")
+        grid = QGridLayout(figs)
+        self.figures: dict[str, QLabel] = {}
+        for i, (key, caption) in enumerate([("accepted", "accepted / target"),
+                                            ("candidates", "candidates"),
+                                            ("rate", "acceptance rate"),
+                                            ("tps", "tokens/s"), ("eta", "ETA")]):
+            value = QLabel("—")
+            value.setObjectName("figure")
+            cap = QLabel(caption)
+            cap.setObjectName("figureCaption")
+            grid.addWidget(value, 0, i)
+            grid.addWidget(cap, 1, i)
+            self.figures[key] = value
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setValue(0)
+        self.message = QLabel("Idle.")
+        self.message.setWordWrap(True)
+        grid.addWidget(self.bar, 2, 0, 1, 5)
+        grid.addWidget(self.message, 3, 0, 1, 5)
+
+        # --- feed
+        self.feed = QTableWidget(0, 3)
+        self.feed.setObjectName("candidateFeed")
+        self.feed.setHorizontalHeaderLabels(["Candidate instruction", "Decision", "Reason"])
+        self.feed.verticalHeader().hide()
+        self.feed.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.feed.setWordWrap(False)
+        h = self.feed.horizontalHeader()
+        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        h.resizeSection(1, 90)
+        h.resizeSection(2, 220)
+
+        top = QHBoxLayout()
+        top.addWidget(cfg, 2)
+        top.addWidget(figs, 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(self.banner)
+        lay.addLayout(top)
+        lay.addWidget(QLabel("Latest candidates"))
+        lay.addWidget(self.feed, 1)
+
+        self.start_btn.clicked.connect(lambda: self.start())
+        self.pause_btn.clicked.connect(self.toggle_pause)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.resume_btn.clicked.connect(self.resume_interrupted)
+        self.dismiss_btn.clicked.connect(self.banner.hide)
+        self.refresh_models()
+        self.check_resumable()
+
+    # ----------------------------------------------------------------- setup
+    def refresh_models(self) -> None:
+        chosen = current_choice(self.ws)
+        self.model.blockSignals(True)
+        self.model.clear()
+        for choice in [DEFAULT, *added_models(self.ws), SERVER]:
+            label = choice_label(choice)
+            if choice == SERVER:
+                url = (self.ws.get_setting("server", {}) or {}).get("url")
+                label = f"Server: {url}" if url else "Server (set it up in Models)"
+            self.model.addItem(label, choice)
+        self.model.setCurrentIndex(max(0, self.model.findData(chosen)))
+        self.model.blockSignals(False)
+
+    def check_resumable(self) -> dict[str, Any] | None:
+        """Offer the newest unfinished run for resume (called when a workspace opens)."""
+        run = latest_unfinished_run(self.ws, "self-instruct")
+        self._resumable = run
+        if run is None or (self.job is not None and self.job.isRunning()):
+            self.banner.hide()
+            return None
+        stats = run.get("stats") or {}
+        cfg = run.get("config") or {}
+        done = stats.get("accepted", "?")
+        target = cfg.get("target", "?")
+        how = {"running": "was interrupted", "cancelled": "was cancelled",
+               "failed": "failed"}.get(run["status"], run["status"])
+        self.banner_text.setText(
+            f"SELF-INSTRUCT run {run['id']} {how} at {done} of {target} accepted tasks "
+            f"(started {run['created_at'][:16].replace('T', ' ')}). Resume it where it stopped?")
+        self.banner.show()
+        return run
+
+    # ------------------------------------------------------------------- runs
+    def _can_run(self) -> bool:
+        for module, what in [(RUN_MODULE, "SELF-INSTRUCT"), (FACTORY, "Running a model")]:
+            if not module_available(module):
+                self.error.emit(missing_module_message(what, module))
+                return False
+        return True
+
+    def start(self, resume_run: dict[str, Any] | None = None) -> bool:
+        if not self._can_run():
+            return False
+        choice = self.model.currentData() or DEFAULT
+        if choice == SERVER and not (self.ws.get_setting("server", {}) or {}).get("url"):
+            self.error.emit("No server is set up: enter its URL in Models first.")
+            return False
+        kwargs = backend_kwargs(self.ws, choice)
+        resume_id = resume_run["id"] if resume_run else None
+        if resume_run:
+            config_dict = dict(resume_run.get("config") or {})
+        else:
+            config_dict = {"preset": self.preset.currentData(), "target": self.target.value(),
+                           "seed": self.seed.value()}
+        self.configure_job(kwargs, config_dict, resume_id)
+        return self._launch()
+
+    def configure_job(self, kwargs: dict[str, Any], config_dict: dict[str, Any],
+                      resume_id: int | None) -> None:
+        """Build the worker for one run (tests and the bench adjust `config_dict` here)."""
+        def job(ctx: JobContext) -> Any:
+            from ..core.llm.factory import open_backend
+            from ..core.selfinstruct.run import RunConfig, run_self_instruct
+
+            ws = ctx.open_workspace()
+            ctx.progress(Progress("loading", message="Loading the model…"))
+            backend = ctx.own(open_backend(**kwargs))
+            config = RunConfig.from_dict(config_dict)
+            return run_self_instruct(ws, backend, config, resume_run_id=resume_id,
+                                     progress=ctx.progress, cancel=ctx.cancel)
+
+        self._target_hint = int(config_dict.get("target") or 0)
+        self.run_id = resume_id
+        self._pending = JobThread("self-instruct", self.ws.path, job, self)
+
+    def _launch(self) -> bool:
+        thread = self._pending
+        thread.progress.connect(self._on_progress)
+        thread.succeeded.connect(self._on_done)
+        thread.cancelled.connect(self._on_cancelled)
+        thread.failed.connect(self._on_failed)
+        if not self.start_job(thread):
+            return False
+        self.job = thread
+        self.banner.hide()
+        self._started = time.monotonic()
+        self._first_accepted = None
+        self.feed.setRowCount(0)
+        self._seen_feed.clear()
+        for lab in self.figures.values():
+            lab.setText("—")
+        self.bar.setValue(0)
+        self.message.setText("Loading the model…")
+        self._set_state("loading")
+        return True
+
+    def resume_interrupted(self) -> bool:
+        if self._resumable is None:
+            return False
+        return self.start(self._resumable)
+
+    def toggle_pause(self) -> None:
+        if self.job is None:
+            return
+        if self.job.token.paused:
+            self.job.token.resume()
+            self._set_state("running")
+        else:
+            # Takes effect at the next check: after the token being generated now.
+            self.job.token.pause()
+            self._set_state("paused")
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.token.cancel()
+            self._set_state("cancelling")
+            self.message.setText("Cancelling after the current token; everything done so far "
+                                 "is saved…")
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        running = state in ("loading", "running", "paused", "cancelling")
+        self.start_btn.setEnabled(not running)
+        self.pause_btn.setEnabled(state in ("running", "paused", "loading"))
+        self.pause_btn.setText("Continue" if state == "paused" else "Pause")
+        self.cancel_btn.setEnabled(state in ("loading", "running", "paused"))
+        for w in (self.preset, self.target, self.model, self.seed):
+            w.setEnabled(not running)
+        self.state_changed.emit(state)
+
+    # --------------------------------------------------------------- progress
+    def _on_progress(self, ev: Progress) -> None:
+        if ev.stage == "loading":
+            self.message.setText(ev.message or "Loading the model…")
+            return
+        d = ev.data or {}
+        if self.state == "loading":
+            self._set_state("running")
+        self.run_id = d.get("run_id", self.run_id)
+        accepted = int(d.get("accepted", ev.done) or 0)
+        target = int(ev.total or self._target_hint or 0)
+        self.figures["accepted"].setText(f"{accepted} / {target}" if target else str(accepted))
+        if "candidates" in d:
+            self.figures["candidates"].setText(f"{d['candidates']:,}")
+        if d.get("acceptance_rate") is not None:
+            self.figures["rate"].setText(f"{100 * float(d['acceptance_rate']):.0f} %")
+        tps = d.get("tokens_per_s")
+        if tps is not None:
+            self.figures["tps"].setText(f"{float(tps):,.1f}")
+            self.rate_changed.emit(float(tps))
+        if target:
+            self.bar.setValue(int(100 * min(1.0, accepted / target)))
+        # ETA from this session's pace (a resumed run starts with tasks already accepted).
+        now = time.monotonic()
+        if self._first_accepted is None:
+            self._first_accepted = (now, accepted)
+        t0, a0 = self._first_accepted
+        if target and accepted > a0 and now > t0:
+            per_task = (now - t0) / (accepted - a0)
+            self.figures["eta"].setText(_eta(per_task * (target - accepted)))
+        if ev.message:
+            self.message.setText(ev.message)
+        for item in d.get("last") or []:
+            self._add_feed(item)
+
+    def _add_feed(self, item: dict[str, Any]) -> None:
+        instruction = str(item.get("instruction", ""))
+        decision = str(item.get("decision", ""))
+        key = (instruction, decision)
+        if key in self._seen_feed:  # `last` repeats recent candidates from event to event
+            return
+        self._seen_feed.add(key)
+        self.feed.insertRow(0)
+        cells = [instruction.replace("\n", " "), decision, str(item.get("reason") or "")]
+        for col, text in enumerate(cells):
+            cell = QTableWidgetItem(text)
+            cell.setToolTip(instruction if col == 0 else text)
+            if col == 1 and status_color(decision):
+                cell.setForeground(QColor(status_color(decision)))
+            self.feed.setItem(0, col, cell)
+        while self.feed.rowCount() > FEED_MAX:
+            self.feed.removeRow(self.feed.rowCount() - 1)
+
+    def feed_rows(self) -> list[tuple[str, str, str]]:
+        return [tuple(self.feed.item(r, c).text() for c in range(3))  # type: ignore[misc]
+                for r in range(self.feed.rowCount())]
+
+    # --------------------------------------------------------------- endings
+    def _finish(self, state: str, text: str) -> None:
+        self.job = None
+        self._set_state(state)
+        self.message.setText(text)
+        self.rate_changed.emit(0.0)
+        self.run_ended.emit()
+        self.check_resumable()
+
+    def _on_done(self, summary: Any) -> None:
+        self.run_id = getattr(summary, "run_id", self.run_id)
+        secs = getattr(summary, "seconds", time.monotonic() - self._started)
+        self.figures["accepted"].setText(
+            f"{getattr(summary, 'accepted', '?')} / {self._target_hint or '?'}")
+        self.bar.setValue(100 if getattr(summary, "accepted", 0) >= self._target_hint else
+                          self.bar.value())
+        self._finish("finished", f"Run {self.run_id} finished: {getattr(summary, 'accepted', '?')}"
+                     f" accepted of {getattr(summary, 'candidates', '?')} candidates in "
+                     f"{secs:,.0f} s.")
+
+    def _on_cancelled(self) -> None:
+        self._finish("cancelled", f"Run {self.run_id or ''} cancelled; what it accepted is saved "
+                     "and it can be resumed.")
+
+    def _on_failed(self, message: str) -> None:
+        self._finish("failed", "The run stopped with an error (see the message above).")
+        self.error.emit(message)

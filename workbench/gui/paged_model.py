@@ -1,0 +1,78 @@
+"""A read-only table model over any keyset-paginated core query (rows are dicts with an id)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+Index = QModelIndex | QPersistentModelIndex
+FetchPage = Callable[[int, int], list[dict[str, Any]]]  # (after_id, limit) -> rows
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+class PagedTableModel(QAbstractTableModel):
+    PAGE = 256
+
+    def __init__(self, columns: list[Column], parent: Any = None,
+                 color: Callable[[dict[str, Any], int], str | None] | None = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self._fetch: FetchPage | None = None
+        self._rows: list[dict[str, Any]] = []
+        self._exhausted = True
+        self._color = color
+
+    def set_source(self, fetch: FetchPage | None) -> None:
+        self.beginResetModel()
+        self._fetch = fetch
+        self._rows = []
+        self._exhausted = fetch is None
+        self.endResetModel()
+        if self.canFetchMore():
+            self.fetchMore()
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:
+        if parent.isValid() or self._exhausted or self._fetch is None:
+            return
+        after = self._rows[-1]["id"] if self._rows else 0
+        page = self._fetch(after, self.PAGE)
+        self._exhausted = len(page) < self.PAGE
+        if page:
+            n = len(self._rows)
+            self.beginInsertRows(QModelIndex(), n, n + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
+
+    def row(self, i: int) -> dict[str, Any]:
+        return self._rows[i]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section][0]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = self.columns[index.column()][1](r)
+            return "" if value is None else value
+        if role == Qt.ItemDataRole.ToolTipRole:
+            value = self.columns[index.column()][1](r)
+            return None if value is None else str(value)[:2000]
+        if role == Qt.ItemDataRole.ForegroundRole and self._color is not None:
+            c = self._color(r, index.column())
+            return QColor(c) if c else None
+        return None

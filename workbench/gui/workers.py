@@ -1,0 +1,121 @@
+"""Long work off the UI thread: one QThread per job; the job owns what it opens.
+
+A job is a plain function of a `JobContext`. It opens its own `Workspace` (one SQLite
+connection per thread) and its own backend (llama.cpp contexts are not thread-safe, so the
+thread that loads a model is the only one that touches it). Progress, streamed tokens and the
+result come back as queued signals; the UI thread only draws. Cancel and pause go through the
+job's `CancelToken`, checked between units of work and between tokens, never a thread kill.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QThread, Signal
+
+from ..core.errors import Cancelled, WorkbenchError
+from ..core.jobs import CancelToken, Progress
+from ..core.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+# Streamed tokens arrive far faster than a screen refreshes; batching them keeps the event
+# queue short so the UI thread never falls behind a fast model.
+TOKEN_FLUSH_S = 0.05
+
+
+@dataclass
+class JobContext:
+    workspace_path: Path
+    cancel: CancelToken
+    progress: Callable[[Progress], None]
+    on_token: Callable[[str], None]
+    opened: list[Any] = field(default_factory=list)
+
+    def open_workspace(self) -> Workspace:
+        ws = Workspace.open(self.workspace_path)
+        self.opened.append(ws)
+        return ws
+
+    def own(self, obj: Any) -> Any:
+        """Close `obj` (a backend) in this thread when the job ends, whatever happens."""
+        self.opened.append(obj)
+        return obj
+
+
+Job = Callable[[JobContext], Any]
+
+
+class JobThread(QThread):
+    """Runs one job. Signals: progress(Progress), tokens(str), succeeded(result),
+    cancelled(), failed(message). Exactly one of the last three is emitted."""
+
+    progress = Signal(object)
+    tokens = Signal(str)
+    succeeded = Signal(object)
+    cancelled = Signal()
+    failed = Signal(str)
+
+    def __init__(self, name: str, workspace_path: Path, job: Job, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.token = CancelToken()
+        self._job = job
+        self._workspace_path = workspace_path
+        self._pending: list[str] = []
+        self._last_flush = 0.0
+
+    def _on_token(self, text: str) -> None:
+        self._pending.append(text)
+        now = time.monotonic()
+        if now - self._last_flush >= TOKEN_FLUSH_S:
+            self._flush()
+            self._last_flush = now
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.tokens.emit("".join(self._pending))
+            self._pending.clear()
+
+    def run(self) -> None:  # runs in the worker thread
+        ctx = JobContext(self._workspace_path, self.token, self.progress.emit, self._on_token)
+        try:
+            result = self._job(ctx)
+        except Cancelled:
+            self._flush()
+            self.cancelled.emit()
+        except WorkbenchError as exc:
+            self._flush()
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug must not take the window down; show it and log it
+            log.error("job %s failed:\n%s", self.objectName(), traceback.format_exc())
+            self._flush()
+            self.failed.emit(f"Unexpected error in {self.objectName()}: {type(exc).__name__}: {exc}")
+        else:
+            self._flush()
+            if self.token.cancelled:
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(result)
+        finally:
+            for obj in ctx.opened:
+                try:
+                    obj.close()
+                except Exception:  # pragma: no cover - closing must not mask the outcome
+                    pass
+
+    def stop(self, wait_ms: int = 30_000) -> None:
+        """Ask the job to stop and wait for it (used when the window closes)."""
+        self.token.cancel()
+        self.wait(wait_ms)
+
+
+def missing_module_message(what: str, module: str) -> str:
+    return (
+        f"{what} is not available in this build yet (the module {module} is missing). "
+        "Update Instruction Workbench, or use the command line when it is there."
+    )
