@@ -255,3 +255,22 @@ def test_about_names_the_versions(make_window):
     text = about_text(w.ws)
     assert llama_cpp.__version__ in text and qVersion() in text
     assert "Instruction Workbench 0.1.0" in text and "Model:" in text
+
+
+def test_ctrl_z_in_the_editor_undoes_through_the_stack(make_window, qtbot):
+    w = make_window(seed_tasks())
+    from PySide6.QtWidgets import QApplication
+
+    w.activateWindow()  # window shortcuts only fire in the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    form = w.seeds.form
+    w.seeds.select_task(1)
+    form.instruction.setFocus()
+    form.instruction.selectAll()
+    qtbot.keyClicks(form.instruction, "Write a limerick.")
+    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
+        ("Write a limerick.",)]
+    qtbot.keyClick(form.instruction, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
+        ("Write a haiku about the sea.",)]
+    assert form.instruction.toPlainText() == "Write a haiku about the sea."

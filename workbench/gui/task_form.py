@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QUndoStack
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
     QPushButton, QSplitter, QVBoxLayout, QWidget,
@@ -19,6 +19,25 @@ from ..core.store.tasks import Instance, Task, find_duplicate, get_task
 from ..core.store.workspace import Workspace
 from .theme import status_color
 from .undo_commands import SetFieldCommand, SetInstancesCommand, _short
+
+class _UndoKeysToStack(QObject):
+    """Lets Ctrl+Z / Ctrl+Shift+Z reach the window's undo actions from inside a text editor.
+
+    A text editor claims those keys for its own history (ShortcutOverride); ours is the
+    QUndoStack, so the claim is refused and the application shortcut fires instead.
+    """
+
+    KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if any(event.matches(k) for k in self.KEYS) or (
+                    event.key() == Qt.Key.Key_Y
+                    and event.modifiers() == Qt.KeyboardModifier.ControlModifier):
+                event.ignore()
+                return True
+        return False
+
 
 _CLF_CHOICES = [("Unknown", None), ("Classification", True), ("Not classification", False)]
 
@@ -61,9 +80,11 @@ class TaskForm(QWidget):
         self.input.setPlaceholderText("Input (may be empty)")
         self.output = QPlainTextEdit()
         self.output.setPlaceholderText("Output")
-        for w in (self.input, self.output):
+        self._undo_keys = _UndoKeysToStack(self)
+        for w in (self.instruction, self.input, self.output):
             w.setUndoRedoEnabled(False)
             w.setTabChangesFocus(True)
+            w.installEventFilter(self._undo_keys)
         self.instances_msg = QLabel()
         self.instances_msg.setWordWrap(True)
 
