@@ -57,6 +57,10 @@ class GeneratePanel(QWidget):
         self._first_accepted: tuple[float, int] | None = None
         self._seen_feed: set[tuple[str, str]] = set()
         self.state = "idle"
+        # Extra RunConfig fields for new runs (tests and the bench use tiny token limits).
+        self.config_overrides: dict[str, Any] = {}
+        self._target_hint = 0
+        self._pending: JobThread | None = None
 
         title = QLabel("Generate — SELF-INSTRUCT")
         title.setObjectName("panelTitle")
@@ -191,6 +195,9 @@ class GeneratePanel(QWidget):
         self.banner.show()
         return run
 
+    def offers_resume(self) -> bool:
+        return not self.banner.isHidden()
+
     # ------------------------------------------------------------------- runs
     def _can_run(self) -> bool:
         for module, what in [(RUN_MODULE, "SELF-INSTRUCT"), (FACTORY, "Running a model")]:
@@ -212,7 +219,7 @@ class GeneratePanel(QWidget):
             config_dict = dict(resume_run.get("config") or {})
         else:
             config_dict = {"preset": self.preset.currentData(), "target": self.target.value(),
-                           "seed": self.seed.value()}
+                           "seed": self.seed.value(), **self.config_overrides}
         self.configure_job(kwargs, config_dict, resume_id)
         return self._launch()
 
@@ -234,8 +241,16 @@ class GeneratePanel(QWidget):
         self.run_id = resume_id
         self._pending = JobThread("self-instruct", self.ws.path, job, self)
 
+    def launch_job(self, thread: JobThread, target: int, resume_id: int | None = None) -> bool:
+        """Run any job that reports SELF-INSTRUCT-style progress through this panel."""
+        self._target_hint = target
+        self.run_id = resume_id
+        self._pending = thread
+        return self._launch()
+
     def _launch(self) -> bool:
         thread = self._pending
+        assert thread is not None
         thread.progress.connect(self._on_progress)
         thread.succeeded.connect(self._on_done)
         thread.cancelled.connect(self._on_cancelled)

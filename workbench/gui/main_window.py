@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         self.sb_workspace.setToolTip(str(ws.path))
         self._model_changed()
         remember_workspace(ws.path)
-        if self.generate.banner.isVisible():
+        if self.generate.offers_resume():
             self.statusBar().showMessage(
                 "An interrupted SELF-INSTRUCT run can be resumed (see Generate).", 15_000)
 
@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _busy(self, what: str) -> bool:
-        running = [j.objectName() for j in self.jobs if j.isRunning()]
+        running = [j.objectName() for j in self.jobs if j.busy]
         if running:
             self.show_error(f"Cannot {what} while a job is running ({', '.join(running)}); "
                             "cancel it or wait for it to finish.")
@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         """Start a worker unless it would be a second model job; track it until it ends."""
         if thread.objectName() in MODEL_JOBS:
             busy = [j.objectName() for j in self.jobs
-                    if j.isRunning() and j.objectName() in MODEL_JOBS]
+                    if j.busy and j.objectName() in MODEL_JOBS]
             if busy:
                 self.show_error(f"A model is busy ({busy[0]}); wait for it or cancel it first.")
                 thread.deleteLater()
@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             panel = 0
         self.nav.setCurrentRow(panel if 0 <= panel < len(PANELS) else 0)
-        if self.generate.banner.isVisible():
+        if self.generate.offers_resume():
             self.nav.setCurrentRow(PANELS.index("Generate"))
 
     def _save_layout(self) -> None:

@@ -68,6 +68,7 @@ class JobThread(QThread):
         self._workspace_path = workspace_path
         self._pending: list[str] = []
         self._last_flush = 0.0
+        self.done = False
 
     def _on_token(self, text: str) -> None:
         self._pending.append(text)
@@ -83,30 +84,40 @@ class JobThread(QThread):
 
     def run(self) -> None:  # runs in the worker thread
         ctx = JobContext(self._workspace_path, self.token, self.progress.emit, self._on_token)
+        outcome: tuple[str, Any]
         try:
-            result = self._job(ctx)
+            outcome = ("succeeded", self._job(ctx))
         except Cancelled:
-            self._flush()
-            self.cancelled.emit()
+            outcome = ("cancelled", None)
         except WorkbenchError as exc:
-            self._flush()
-            self.failed.emit(str(exc))
+            outcome = ("failed", str(exc))
         except Exception as exc:  # a bug must not take the window down; show it and log it
             log.error("job %s failed:\n%s", self.objectName(), traceback.format_exc())
-            self._flush()
-            self.failed.emit(f"Unexpected error in {self.objectName()}: {type(exc).__name__}: {exc}")
+            outcome = ("failed",
+                       f"Unexpected error in {self.objectName()}: {type(exc).__name__}: {exc}")
+        self._flush()
+        # Free the model and the connection before saying we are done, so a job started in
+        # answer to the outcome (Resume right after Cancel) never meets this one's resources.
+        for obj in reversed(ctx.opened):
+            try:
+                obj.close()
+            except Exception:  # pragma: no cover - closing must not mask the outcome
+                pass
+        self.done = True
+        kind, value = outcome
+        if kind == "succeeded" and self.token.cancelled:
+            kind = "cancelled"
+        if kind == "succeeded":
+            self.succeeded.emit(value)
+        elif kind == "cancelled":
+            self.cancelled.emit()
         else:
-            self._flush()
-            if self.token.cancelled:
-                self.cancelled.emit()
-            else:
-                self.succeeded.emit(result)
-        finally:
-            for obj in ctx.opened:
-                try:
-                    obj.close()
-                except Exception:  # pragma: no cover - closing must not mask the outcome
-                    pass
+            self.failed.emit(value)
+
+    @property
+    def busy(self) -> bool:
+        """Running and not yet past its cleanup (the thread may take a moment to exit)."""
+        return self.isRunning() and not self.done
 
     def stop(self, wait_ms: int = 30_000) -> None:
         """Ask the job to stop and wait for it (used when the window closes)."""
