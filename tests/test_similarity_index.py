@@ -88,8 +88,11 @@ def test_threads_argument() -> None:
     st.integers(min_value=1, max_value=6),
 )
 def test_queries_match_brute_force(pool: list[str], queries: list[str], qchunk: int, k: int) -> None:
-    # A tiny chunk size makes the pruned paths stop early between length groups.
-    with mock.patch.object(index_module, "_QUERY_CHUNK", qchunk):
+    # A tiny chunk size makes the pruned paths stop early between length groups; re-ranking
+    # token ids from a pool of 4 renumbers tokens between the adds.
+    with mock.patch.object(index_module, "_QUERY_CHUNK", qchunk), mock.patch.object(
+        index_module, "_RERANK_FROM", 4
+    ):
         index = SimilarityIndex(threads=2)
         index.add_many(pool)
         for q in queries:
@@ -99,6 +102,10 @@ def test_queries_match_brute_force(pool: list[str], queries: list[str], qchunk: 
             order = sorted(range(len(s)), key=lambda i: (-s[i], i))[:k]
             assert index.top_k(q, k) == [(pool[i], s[i]) for i in order]
             assert index.avg_score(q) == (float(np.mean(s)) if s else 0.0)
+        if queries:
+            matrix = index.scores_many(queries)
+            assert matrix.shape == (len(queries), len(pool))
+            assert matrix.tolist() == [index.scores(q) for q in queries]
 
 
 @settings(max_examples=80, deadline=None)
@@ -112,8 +119,11 @@ def test_queries_match_brute_force(pool: list[str], queries: list[str], qchunk: 
 def test_add_incremental_matches_naive_loop(
     pool: list[str], candidates: list[str], threshold: float, k: int, chunk: int
 ) -> None:
-    # Small internal chunks: candidates kept in an earlier chunk must be in the pool of the next.
-    with mock.patch.object(index_module, "_CHUNK", chunk):
+    # Small internal chunks: candidates kept in an earlier chunk must be in the pool of the next;
+    # token ids are re-ranked by frequency between chunks.
+    with mock.patch.object(index_module, "_CHUNK", chunk), mock.patch.object(
+        index_module, "_RERANK_FROM", 3
+    ):
         index = SimilarityIndex(threads=2)
         index.add_many(pool)
         got = index.add_incremental(candidates, threshold=threshold, k=k)
@@ -156,6 +166,19 @@ def test_add_incremental_across_internal_chunks() -> None:
     assert [d.max_score for d in out] == [w[1] for w in want]
     assert [d.top_k for d in out] == [w[2] for w in want]
     assert not any(d.kept for d in out[90:])
+
+
+def test_rerank_gives_frequent_tokens_small_ids_and_keeps_scores() -> None:
+    texts = [f"the list {i} of the {i % 7} cats" for i in range(700)]
+    index = SimilarityIndex(threads=2)
+    index.add_many(texts[:100])
+    before = index.scores_many(texts[:5])
+    index.add_many(texts[100:])  # crosses _RERANK_FROM: all codes are renumbered
+    assert index.scores_many(texts[:5])[:, :100].tolist() == before.tolist()
+    assert index.scores("the list 3 of the 3 cats")[3] == 1.0
+    # "the" is the commonest token, so it now has the smallest id.
+    assert index._vocab["the"] == "\x00"
+    assert index.max_score("the list 3 of the 3 cats") == 1.0
 
 
 def test_unicode_index_filters_chinese_duplicates() -> None:

@@ -15,6 +15,7 @@ Not thread-safe: one thread adds to an index at a time (scoring itself runs on m
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -33,6 +34,10 @@ _EPS = 1e-9
 _CHUNK = 64
 # Smallest number of pool texts scored per call by the pruned single-query paths.
 _QUERY_CHUNK = 4096
+# Token ids are re-ranked by frequency when the pool first reaches this size, then each time
+# it doubles: rapidfuzz looks code points below 256 up in a flat table and the others in a
+# hash map, so giving the commonest words the smallest ids makes the LCS about 1.5x faster.
+_RERANK_FROM = 512
 
 
 @dataclass
@@ -75,6 +80,7 @@ class SimilarityIndex:
         self._lens = np.zeros(1024, dtype=np.int64)
         self._buckets: dict[int, list[str]] = {}
         self._layout: _Layout | None = None
+        self._ranked_at = 0
 
     # ------------------------------------------------------------------ adding
     def __len__(self) -> int:
@@ -93,6 +99,10 @@ class SimilarityIndex:
         if not grow:
             # A token the pool never saw matches nothing in it; one shared code point will do.
             return "".join([vocab.get(t, UNKNOWN_CHAR) for t in tokens])
+        try:
+            return "".join([vocab[t] for t in tokens])
+        except KeyError:
+            pass
         for t in tokens:
             if t not in vocab:
                 if len(vocab) >= MAX_TOKEN_IDS:
@@ -114,8 +124,25 @@ class SimilarityIndex:
         self._layout = None
         return i
 
+    def _maybe_rerank(self) -> None:
+        n = len(self)
+        if n < _RERANK_FROM or n < 2 * self._ranked_at:
+            return
+        self._ranked_at = n
+        freq = Counter("".join(self._codes))
+        # A stable sort: equally frequent tokens keep their order, so ids stay deterministic.
+        ranked = sorted(self._vocab.values(), key=lambda ch: -freq.get(ch, 0))
+        table = {ord(old): id_char(i) for i, old in enumerate(ranked)}
+        self._vocab = {t: table[ord(ch)] for t, ch in self._vocab.items()}
+        self._codes = [c.translate(table) for c in self._codes]
+        self._buckets = {}
+        for c in self._codes:
+            self._buckets.setdefault(len(c), []).append(c)
+        self._layout = None
+
     def add(self, text: str) -> int:
         """Add one text to the pool; returns its position (insertion order, from 0)."""
+        self._maybe_rerank()
         return self._append(text, self._encode(text, grow=True))
 
     def add_many(self, texts: Iterable[str]) -> list[int]:
@@ -131,6 +158,17 @@ class SimilarityIndex:
     def scores(self, text: str) -> list[float]:
         """ROUGE-L of `text` with every text of the pool, in insertion order."""
         return self._scores(text).tolist()
+
+    def scores_many(self, texts: Sequence[str]) -> np.ndarray:
+        """ROUGE-L of each of `texts` (rows) with every pool text (columns, insertion order).
+
+        One multi-threaded pass: the way to score many texts at once (histograms, re-running
+        a filter at another threshold).
+        """
+        codes = [self._encode(t, grow=False) for t in texts]
+        ms = np.array([len(c) for c in codes], dtype=np.int64)
+        lcs = self._lcs(codes, self._codes)
+        return f_measure_array(lcs, ms[:, None], self._lens[None, : len(self)])
 
     def _scores(self, text: str) -> np.ndarray:
         code = self._encode(text, grow=False)
@@ -235,11 +273,13 @@ class SimilarityIndex:
 
     def _pool_stats(
         self, codes: list[str], k: int
-    ) -> tuple[np.ndarray, np.ndarray, list[list[tuple[int, float]]]]:
-        """For each code: max F over the pool, sum of F over the pool, top-k (index, F)."""
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each code: max F over the pool, sum of F over the pool, and (row, insertion
+        index, F) of a superset of each row's top-k pool neighbours, all other pairs skipped."""
         b = len(codes)
+        empty = np.zeros(0, dtype=np.int64)
         if not self._texts:
-            return np.zeros(b), np.zeros(b), [[] for _ in range(b)]
+            return np.zeros(b), np.zeros(b), (empty, empty, np.zeros(0))
         lay = self._get_layout()
         ms = np.array([len(c) for c in codes], dtype=np.int64)
         lcs = self._lcs(codes, lay.choices)
@@ -251,28 +291,17 @@ class SimilarityIndex:
         # Sum of F = sum over groups of 2*sum(lcs)/(m+n): equal to summing each pair's F up to
         # float rounding (the mean is a statistic shown to people, never compared at a threshold).
         denom = mcol + lay.glens[None, :]
-        sums = np.divide(
-            2.0 * gsum, denom, out=np.zeros(gsum.shape), where=denom > 0
-        ).sum(axis=1)
-        tops: list[list[tuple[int, float]]] = [[] for _ in range(b)]
-        if k > 0:
-            g = fmax.shape[1]
-            # The k-th best group maximum is a lower bound of the k-th best score overall, so
-            # only pairs whose LCS can reach it need an exact F.
-            kth = np.partition(fmax, g - k, axis=1)[:, g - k] if g >= k else np.zeros(b)
-            need = np.ceil(kth[:, None] * denom / 2.0 - _EPS)
-            need = np.maximum(need, 0).astype(lcs.dtype)
-            rows, cols = np.nonzero(lcs >= np.repeat(need, lay.counts, axis=1))
-            f = f_measure_array(lcs[rows, cols], ms[rows], lay.col_lens[cols])
-            ins = lay.order[cols]
-            sel = np.lexsort((ins, -f, rows))
-            rows, ins, f = rows[sel], ins[sel], f[sel]
-            bounds = np.searchsorted(rows, np.arange(b + 1))
-            for r in range(b):
-                lo = bounds[r]
-                hi = min(bounds[r + 1], lo + k)
-                tops[r] = list(zip(ins[lo:hi].tolist(), f[lo:hi].tolist()))
-        return maxes, sums, tops
+        sums = np.divide(2.0 * gsum, denom, out=np.zeros(gsum.shape), where=denom > 0).sum(axis=1)
+        if k <= 0:
+            return maxes, sums, (empty, empty, np.zeros(0))
+        g = fmax.shape[1]
+        # The k-th best group maximum is a lower bound of the k-th best score overall, so only
+        # pairs whose LCS can reach it need an exact F.
+        kth = np.partition(fmax, g - k, axis=1)[:, g - k] if g >= k else np.zeros(b)
+        need = np.maximum(np.ceil(kth[:, None] * denom / 2.0 - _EPS), 0).astype(lcs.dtype)
+        rows, cols = np.nonzero(lcs >= np.repeat(need, lay.counts, axis=1))
+        f = f_measure_array(lcs[rows, cols], ms[rows], lay.col_lens[cols])
+        return maxes, sums, (rows, lay.order[cols], f)
 
     def add_incremental(
         self, candidates: Iterable[str], threshold: float = 0.7, k: int = 10
@@ -294,40 +323,59 @@ class SimilarityIndex:
         return decisions
 
     def _filter_chunk(self, texts: list[str], threshold: float, k: int) -> list[Decision]:
+        self._maybe_rerank()  # before encoding: it renumbers tokens
         codes = [self._encode(t, grow=True) for t in texts]
+        b = len(codes)
         n0 = len(self)
-        maxes, sums, tops = self._pool_stats(codes, k)
+        pool_max, pool_sum, pool_sel = self._pool_stats(codes, k)
         ms = np.array([len(c) for c in codes], dtype=np.int64)
         within = f_measure_array(self._lcs(codes, codes), ms[:, None], ms[None, :])
-        kept_pos: list[int] = []  # positions in `texts` kept so far in this chunk
-        decisions = []
-        for i, text in enumerate(texts):
-            best = float(maxes[i])
-            total = float(sums[i])
-            neighbours = tops[i]
-            if kept_pos:
-                f = within[i, kept_pos]
-                best = max(best, float(f.max()))
-                total += float(f.sum())
-                if k > 0:
-                    # Kept candidates join after the whole pool, so they lose ties to it.
-                    extra = [(n0 + j, float(s)) for j, s in enumerate(f.tolist())]
-                    neighbours = sorted(neighbours + extra, key=lambda p: (-p[1], p[0]))[:k]
-            count = n0 + len(kept_pos)
-            kept = best <= threshold
-            decisions.append(
-                Decision(
-                    kept=kept,
-                    max_score=best,
-                    top_k=[
-                        (self._texts[j] if j < n0 else texts[kept_pos[j - n0]], s)
-                        for j, s in neighbours
-                    ],
-                    avg_score=total / count if count else 0.0,
-                )
+        earlier = np.tri(b, b, -1, dtype=bool)  # [i, j]: j comes before i
+        # Each decision depends on the earlier ones. Assume every candidate is kept, find the
+        # first that is not, drop it and look again after it: one pass per dropped candidate.
+        kept = np.ones(b, dtype=bool)
+        start = 0
+        while start < b:
+            live = np.where(earlier[start:] & kept[None, :], within[start:], -1.0)
+            best = np.maximum(pool_max[start:], live.max(axis=1, initial=-1.0))
+            over = np.flatnonzero(best > threshold)
+            if not len(over):
+                break
+            kept[start + over[0]] = False
+            start += over[0] + 1
+        live = earlier & kept[None, :]
+        best = np.maximum(pool_max, np.where(live, within, -1.0).max(axis=1, initial=-1.0))
+        totals = pool_sum + np.where(live, within, 0.0).sum(axis=1)
+        counts = n0 + live.sum(axis=1)
+        # Kept candidates join the pool in order, after everything already in it.
+        slot = n0 + np.cumsum(kept) - 1
+        # Top-k: the pool's candidates and the earlier kept ones, ordered by (row, score
+        # descending, insertion order), then the first k of each row.
+        tops: list[list[tuple[int, float]]] = [[] for _ in range(b)]
+        if k > 0:
+            rows_w, cols_w = np.nonzero(live)
+            rows = np.concatenate([pool_sel[0], rows_w])
+            ins = np.concatenate([pool_sel[1], slot[cols_w]])
+            f = np.concatenate([pool_sel[2], within[rows_w, cols_w]])
+            order = np.lexsort((ins, -f, rows))
+            bounds = np.searchsorted(rows[order], np.arange(b + 1)).tolist()
+            ins_l, f_l = ins[order].tolist(), f[order].tolist()
+            for r in range(b):
+                lo = bounds[r]
+                hi = min(bounds[r + 1], lo + k)
+                tops[r] = list(zip(ins_l[lo:hi], f_l[lo:hi]))
+        kept_pos = np.flatnonzero(kept).tolist()
+        decisions = [
+            Decision(
+                kept=bool(kept[i]),
+                max_score=s,
+                top_k=[
+                    (self._texts[j] if j < n0 else texts[kept_pos[j - n0]], f) for j, f in tops[i]
+                ],
+                avg_score=t / c if c else 0.0,
             )
-            if kept:
-                kept_pos.append(i)
+            for i, (s, t, c) in enumerate(zip(best.tolist(), totals.tolist(), counts.tolist()))
+        ]
         for i in kept_pos:
             self._append(texts[i], codes[i])
         return decisions

@@ -41,22 +41,26 @@ def f_measure(lcs: int, m: int, n: int) -> float:
 def f_measure_array(lcs: np.ndarray, m: np.ndarray | int, n: np.ndarray | int) -> np.ndarray:
     """`f_measure` elementwise (broadcasting), with identical IEEE results."""
     lcs = np.asarray(lcs)
+    # In place where possible: on big score matrices, fresh temporaries cost more than the math.
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = lcs / np.asarray(n, dtype=np.float64)
-        recall = lcs / np.asarray(m, dtype=np.float64)
-        f = 2 * precision * recall / (precision + recall)
-    return np.where(lcs > 0, f, 0.0)
+        f = np.divide(lcs, n, dtype=np.float64)  # precision
+        recall = np.divide(lcs, m, dtype=np.float64)
+        denom = f + recall
+        np.multiply(f, 2, out=f)
+        np.multiply(f, recall, out=f)
+        np.divide(f, denom, out=f)
+    np.copyto(f, 0.0, where=lcs == 0)  # nothing shared, or an empty side (0/0 above)
+    return f
 
 
 def _encode_pair(ta: list[str], tb: list[str]) -> tuple[str, str]:
-    ids: dict[str, str] = {}
-    for tok in ta:
-        if tok not in ids:
-            ids[tok] = id_char(len(ids))
-    sa = "".join(ids[t] for t in ta)
+    vocab = dict.fromkeys(ta)
+    if len(vocab) < _SURROGATES:
+        ids = dict(zip(vocab, map(chr, range(len(vocab)))))
+    else:  # pragma: no cover - a text of over 55,000 distinct words
+        ids = {t: id_char(i) for i, t in enumerate(vocab)}
     # Tokens only in b can match nothing in a; one shared "unknown" code point is enough.
-    sb = "".join(ids.get(t, UNKNOWN_CHAR) for t in tb)
-    return sa, sb
+    return "".join(map(ids.__getitem__, ta)), "".join([ids.get(t, UNKNOWN_CHAR) for t in tb])
 
 
 def lcs_length(ta: list[str], tb: list[str]) -> int:
