@@ -70,6 +70,7 @@ class ExportPanel(QWidget):
         form.addRow(btns)
         self.bar = QProgressBar()
         self.bar.setValue(0)
+        self.bar.hide()  # shown once an export starts
         self.result = QLabel(" ")
         self.result.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -137,6 +138,7 @@ class ExportPanel(QWidget):
         self.export_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.bar.setRange(0, 0)
+        self.bar.show()
         self.result.setText(f"Exporting to {out}…")
         return True
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
-    QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
 from ..core.store.tasks import candidate_counts, candidate_rows, list_runs
@@ -75,12 +76,15 @@ class InspectPanel(QWidget):
         self.empty = QLabel("No SELF-INSTRUCT runs in this workspace yet: start one in Generate "
                             "(or `workbench self-instruct`), then its candidates appear here.")
         self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.body = QStackedWidget()
+        self.body.addWidget(self.empty)
+        self.body.addWidget(self.table)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(bar)
         lay.addWidget(self.summary)
-        lay.addWidget(self.empty)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.body, 1)
         self.run.currentIndexChanged.connect(self._load)
         self.decision.currentIndexChanged.connect(self._load)
         self.refresh_btn.clicked.connect(self.reload)
@@ -102,8 +106,7 @@ class InspectPanel(QWidget):
     def _load(self) -> None:
         run_id = self.run.currentData()
         has = run_id is not None
-        self.empty.setVisible(not has)
-        self.table.setVisible(has)
+        self.body.setCurrentWidget(self.table if has else self.empty)
         if not has:
             self.model.set_source(None)
             self.summary.setText("")

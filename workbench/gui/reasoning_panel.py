@@ -6,9 +6,10 @@ so traces are visible the moment they exist, and says plainly when there are non
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from ..core.store.tasks import table_preview
@@ -37,11 +38,16 @@ class ReasoningPanel(QWidget):
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.grid.setWordWrap(False)
         self.grid.verticalHeader().hide()
+        self.empty = QWidget()
+        self.body = QStackedWidget()
+        self.body.addWidget(self.empty)
+        self.body.addWidget(self.grid)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(bar)
         lay.addWidget(self.note)
-        lay.addWidget(self.grid, 1)
+        lay.addWidget(self.body, 1)
         self.table_choice.currentIndexChanged.connect(self._show)
         self.refresh_btn.clicked.connect(self.reload)
         self.reload()
@@ -60,14 +66,14 @@ class ReasoningPanel(QWidget):
     def _show(self) -> None:
         name = self.table_choice.currentData()
         if name is None:
-            self.grid.hide()
+            self.body.setCurrentWidget(self.empty)
             self.note.setText(
                 "No reasoning data in this workspace yet. Chain-of-thought samples (`workbench "
                 "cot`) and SELF-CHECK verifications (`workbench self-check`) appear here; "
                 "stepping through traces and overriding verdicts comes with the SELF-CHECK view.")
             return
         cols, rows = table_preview(self.ws, name, limit=PREVIEW_ROWS)
-        self.grid.show()
+        self.body.setCurrentWidget(self.grid)
         self.note.setText(f"The first {min(len(rows), PREVIEW_ROWS):,} rows of `{name}`.")
         self.grid.setColumnCount(len(cols))
         self.grid.setHorizontalHeaderLabels(cols)

@@ -71,6 +71,7 @@ class TaskForm(QWidget):
 
         self.instances = QListWidget()
         self.instances.setObjectName("instances")
+        self.instances.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.add_btn = QPushButton("Add")
         self.remove_btn = QPushButton("Remove")
         self.up_btn = QPushButton("Up")

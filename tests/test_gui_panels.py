@@ -1,0 +1,100 @@
+"""Inspect, Reasoning, Models and the window's workspace handling, against real files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from workbench.core.store.runs import create_run  # noqa: E402
+from workbench.core.store.workspace import Workspace  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    ws = Workspace.open(tmp_path / "ws.sqlite", create=True)
+    run_id = create_run(ws, "self-instruct", {"target": 10})
+    with ws.transaction():
+        for i in range(300):
+            kept = i % 3 == 0
+            ws.insert("candidates", {
+                "run_id": run_id, "batch": i // 8, "position": i % 8,
+                "instruction": f"Candidate {i}", "decision": "kept" if kept else "dropped",
+                "reason": None if kept else "rouge", "max_score": 0.3 if kept else 0.8,
+                "most_similar": {"Seed A": 0.8 if not kept else 0.3, "Seed B": 0.1}})
+    w = MainWindow(ws)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def test_inspect_lists_a_runs_candidates(window):
+    panel = window.inspect
+    assert panel.run.count() == 1
+    assert panel.summary.text() == "300 candidates: 100 kept, 200 dropped"
+    model = panel.model
+    assert model.rowCount() == 256  # lazily: one page
+    while model.canFetchMore():
+        model.fetchMore()
+    assert model.rowCount() == 300
+    assert [model.data(model.index(1, c)) for c in (2, 3, 4, 5)] == \
+        ["Candidate 1", "dropped", "rouge", "0.800"]
+    assert model.data(model.index(1, 6)) == "0.80  Seed A"
+    panel.decision.setCurrentIndex(panel.decision.findData("kept"))
+    while model.canFetchMore():
+        model.fetchMore()
+    assert model.rowCount() == 100
+
+
+def test_reasoning_shows_selfcheck_tables_when_they_exist(window):
+    panel = window.reasoning
+    assert "No reasoning data" in panel.note.text()
+    with window.ws.transaction():
+        window.ws.execute("CREATE TABLE selfcheck_steps (id INTEGER PRIMARY KEY, step TEXT, "
+                          "verdict TEXT)")
+        window.ws.execute("INSERT INTO selfcheck_steps (step, verdict) VALUES ('2+2=4', 'support')")
+    panel.reload()
+    assert panel.table_choice.currentData() == "selfcheck_steps"
+    assert panel.grid.rowCount() == 1 and panel.grid.item(0, 2).text() == "support"
+
+
+def test_models_panel_adds_a_file_and_chooses_it_for_runs(window, tmp_path):
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 64)
+    panel = window.models
+    panel.add_model(gguf)
+    assert window.ws.get_setting("models") == [str(gguf.resolve())]
+    panel.use_selected()
+    assert window.ws.get_setting("gui.model") == str(gguf.resolve())
+    assert window.sb_model.text() == "Model: tiny.gguf"
+    assert window.generate.model.currentData() == str(gguf.resolve())
+    panel.remove_selected()
+    assert window.ws.get_setting("models") == []
+    assert window.ws.get_setting("gui.model") == "default"
+    panel.threads.setValue(3)
+    assert window.ws.get_setting("llm")["n_threads"] == 3
+
+
+def test_opening_a_bad_file_keeps_the_current_workspace(window, tmp_path):
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("not a database")
+    old = window.ws.path
+    assert not window.open_workspace(bad)
+    assert window.error_banner.isVisible() and "not a workspace" in window.last_error
+    assert window.ws.path == old and window.seeds.model.total == 0
+
+    other = tmp_path / "second.sqlite"
+    assert window.new_workspace(other, empty=True)
+    assert window.ws.path == other
+    assert window.windowTitle().endswith("second.sqlite")
+    assert window.inspect.run.count() == 0
+    from workbench.gui.settings import recent_workspaces
+
+    assert recent_workspaces()[:2] == [str(other), str(old)]
+    assert json.loads(json.dumps(recent_workspaces()))  # plain strings
