@@ -98,3 +98,12 @@ def test_opening_a_bad_file_keeps_the_current_workspace(window, tmp_path):
 
     assert recent_workspaces()[:2] == [str(other), str(old)]
     assert json.loads(json.dumps(recent_workspaces()))  # plain strings
+
+
+def test_an_interrupted_run_is_offered_when_the_workspace_opens(window):
+    from workbench.gui.main_window import PANELS
+
+    # The fixture's run never finished (status "running"): the app was closed mid-run.
+    assert window.generate.offers_resume()
+    assert "run 1 was interrupted at" in window.generate.banner_text.text()
+    assert window.nav.currentRow() == PANELS.index("Generate")
