@@ -106,6 +106,8 @@ def test_queries_match_brute_force(pool: list[str], queries: list[str], qchunk: 
             matrix = index.scores_many(queries)
             assert matrix.shape == (len(queries), len(pool))
             assert matrix.tolist() == [index.scores(q) for q in queries]
+        full = index.pairwise()
+        assert full.tolist() == [index.scores(p) for p in pool]
 
 
 @settings(max_examples=80, deadline=None)
@@ -169,16 +171,19 @@ def test_add_incremental_across_internal_chunks() -> None:
 
 
 def test_rerank_gives_frequent_tokens_small_ids_and_keeps_scores() -> None:
-    texts = [f"the list {i} of the {i % 7} cats" for i in range(700)]
-    index = SimilarityIndex(threads=2)
-    index.add_many(texts[:100])
-    before = index.scores_many(texts[:5])
-    index.add_many(texts[100:])  # crosses _RERANK_FROM: all codes are renumbered
-    assert index.scores_many(texts[:5])[:, :100].tolist() == before.tolist()
-    assert index.scores("the list 3 of the 3 cats")[3] == 1.0
+    texts = [f"list {i} of the {i % 7} cats in the house" for i in range(300)]
+    with mock.patch.object(index_module, "_RERANK_FROM", 200):
+        index = SimilarityIndex(threads=2)
+        index.add_many(texts[:100])
+        assert index._vocab["list"] == "\x00"  # first seen
+        before = index.scores_many(texts[:5])
+        index.add_many(texts[100:])
+        index.add("one more")  # the pool has passed 200: all codes are renumbered first
     # "the" is the commonest token, so it now has the smallest id.
     assert index._vocab["the"] == "\x00"
-    assert index.max_score("the list 3 of the 3 cats") == 1.0
+    assert index.scores_many(texts[:5])[:, :100].tolist() == before.tolist()
+    assert index.max_score("list 3 of the 3 cats in the house") == 1.0
+    assert index.top_k("list 3 of the 3 cats in the house", k=1)[0] == (texts[3], 1.0)
 
 
 def test_unicode_index_filters_chinese_duplicates() -> None:

@@ -76,6 +76,16 @@ def test_index_scores_every_pair(instructions: list[str], reference: np.ndarray)
         index.add(text)
 
 
+def test_pairwise_matrix(instructions: list[str], reference: np.ndarray) -> None:
+    index = SimilarityIndex(threads=2)
+    index.add_many(instructions)
+    full = index.pairwise()
+    upper = np.triu_indices(len(instructions), 1)
+    assert np.abs(full[upper] - reference[upper]).max() <= 1e-12
+    assert np.array_equal(full, full.T)
+    assert np.all(np.diagonal(full) == 1.0)
+
+
 def test_filter_decisions_over_the_real_pool(
     instructions: list[str], reference: np.ndarray
 ) -> None:

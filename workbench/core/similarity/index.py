@@ -37,7 +37,7 @@ _QUERY_CHUNK = 4096
 # Token ids are re-ranked by frequency when the pool first reaches this size, then each time
 # it doubles: rapidfuzz looks code points below 256 up in a flat table and the others in a
 # hash map, so giving the commonest words the smallest ids makes the LCS about 1.5x faster.
-_RERANK_FROM = 512
+_RERANK_FROM = 1024
 
 
 @dataclass
@@ -147,7 +147,24 @@ class SimilarityIndex:
 
     def add_many(self, texts: Iterable[str]) -> list[int]:
         """Add texts in order (not compared with one another); returns their positions."""
-        return [self.add(t) for t in texts]
+        texts = list(texts)
+        self._maybe_rerank()
+        codes = [self._encode(t, grow=True) for t in texts]
+        first = len(self)
+        end = first + len(codes)
+        if end > len(self._lens):
+            grown = np.zeros(max(end, 2 * len(self._lens)), dtype=np.int64)
+            grown[:first] = self._lens[:first]
+            self._lens = grown
+        self._lens[first:end] = [len(c) for c in codes]
+        self._texts.extend(texts)
+        self._codes.extend(codes)
+        buckets = self._buckets
+        for c in codes:
+            buckets.setdefault(len(c), []).append(c)
+        self._layout = None
+        self._maybe_rerank()
+        return list(range(first, end))
 
     # ----------------------------------------------------------------- scoring
     def _lcs(self, queries: Sequence[str], choices: Sequence[str]) -> np.ndarray:
@@ -169,6 +186,25 @@ class SimilarityIndex:
         ms = np.array([len(c) for c in codes], dtype=np.int64)
         lcs = self._lcs(codes, self._codes)
         return f_measure_array(lcs, ms[:, None], self._lens[None, : len(self)])
+
+    def pairwise(self) -> np.ndarray:
+        """ROUGE-L of every pool text with every other: a symmetric matrix in insertion order.
+
+        Each pair is computed once (lower triangle, in blocks). The diagonal holds each text's
+        score with itself: 1.0, or 0.0 for a text without tokens.
+        """
+        n = len(self)
+        out = np.empty((n, n))
+        lens = self._lens[:n]
+        # Small blocks keep the part computed twice (above the diagonal in each block) small.
+        block = 64
+        for start in range(0, n, block):
+            end = min(n, start + block)
+            lcs = self._lcs(self._codes[start:end], self._codes[:end])
+            f = f_measure_array(lcs, lens[start:end, None], lens[None, :end])
+            out[start:end, :end] = f
+            out[:end, start:end] = f.T
+        return out
 
     def _scores(self, text: str) -> np.ndarray:
         code = self._encode(text, grow=False)
