@@ -274,3 +274,7 @@ def test_ctrl_z_in_the_editor_undoes_through_the_stack(make_window, qtbot):
     assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
         ("Write a haiku about the sea.",)]
     assert form.instruction.toPlainText() == "Write a haiku about the sea."
+    qtbot.keyClick(form.instruction, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
+        ("Write a limerick.",)]

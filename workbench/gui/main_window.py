@@ -10,10 +10,10 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu,
     QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
@@ -204,14 +204,14 @@ class MainWindow(QMainWindow):
         self.act_export = self._action(file, "&Export…", lambda: self.show_panel("Export"),
                                        QKeySequence("Ctrl+E"))
         file.addSeparator()
-        self.act_quit = self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit = self._action(file, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
 
         edit = mb.addMenu("&Edit")
         self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit.addAction(self.act_undo)
         edit.addAction(self.act_redo)
         edit.addSeparator()
@@ -236,6 +236,8 @@ class MainWindow(QMainWindow):
         self._action(run, "&Cancel", lambda: self.generate.cancel(), QKeySequence("Ctrl+."))
 
         helpm = mb.addMenu("&Help")
+        self._action(helpm, "&Keyboard shortcuts", self.show_shortcuts,
+                     QKeySequence.StandardKey.HelpContents)
         self._action(helpm, "&About Instruction Workbench", self.show_about)
 
     def _action(self, menu, text: str, slot, shortcut: Any = None) -> QAction:
@@ -267,6 +269,22 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _c=False, p=p: self.open_workspace(Path(p)))
         if not paths:
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def shortcuts_text(self) -> str:
+        lines = []
+        for menu in self.menuBar().findChildren(QMenu):
+            for act in menu.actions():
+                keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                                 for k in act.shortcuts() if not k.isEmpty())
+                if keys and act.text():
+                    lines.append(f"{act.text().replace('&', ''):<32} {keys}")
+        return "\n".join(dict.fromkeys(lines))
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText("<pre>" + self.shortcuts_text() + "</pre>")
+        box.exec()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Instruction Workbench", about_text(self.ws))
@@ -424,5 +442,4 @@ class MainWindow(QMainWindow):
         """Stop jobs and close the workspace (tests and the app's exit path)."""
         for job in list(self.jobs):
             job.stop()
-        QTimer.singleShot(0, lambda: None)
         self.ws.close()

@@ -264,7 +264,9 @@ class ModelsPanel(QWidget):
         thread.succeeded.connect(lambda info, c=choice: self._show_info(c, info))
         thread.failed.connect(self.error)
         self._info_job = thread
-        thread.start()  # reading a header and hashing a file: no model, no shared state
+        # Tracked by the window like every job, so closing or switching never destroys it
+        # mid-hash; it loads no model, so it runs beside a generation run.
+        self.start_job(thread)
 
     def _show_info(self, choice: str, info: dict[str, Any]) -> None:
         if choice != self.selected_choice():

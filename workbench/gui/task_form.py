@@ -28,12 +28,12 @@ class _UndoKeysToStack(QObject):
     """
 
     KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
+    EXTRA = (QKeySequence("Ctrl+Z"), QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y"))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            if any(event.matches(k) for k in self.KEYS) or (
-                    event.key() == Qt.Key.Key_Y
-                    and event.modifiers() == Qt.KeyboardModifier.ControlModifier):
+            combo = QKeySequence(event.keyCombination())
+            if any(event.matches(k) for k in self.KEYS) or combo in self.EXTRA:
                 event.ignore()
                 return True
         return False
