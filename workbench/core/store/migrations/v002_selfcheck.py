@@ -40,7 +40,7 @@ STATEMENTS = [
     """CREATE TABLE sc_steps (
         id INTEGER PRIMARY KEY,
         solution_id INTEGER NOT NULL REFERENCES sc_solutions(id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,     -- 0-based; shown to the model and to people as Step position+1
+        position INTEGER NOT NULL,     -- 0-based, and shown to the model as "Step <position>" (reference prompts count from 0)
         text TEXT NOT NULL,
         UNIQUE (solution_id, position)
     )""",
@@ -55,7 +55,7 @@ STATEMENTS = [
         collect_output TEXT,
         collect_call_id INTEGER REFERENCES model_calls(id) ON DELETE SET NULL,
         collected_info TEXT,           -- JSON list of information indices (0-based)
-        collected_steps TEXT,          -- JSON list of step numbers (1-based, as the prompts show)
+        collected_steps TEXT,          -- JSON list of step positions (0-based, as the prompts show)
         regen_prompt TEXT,
         regen_output TEXT,
         regen_call_id INTEGER REFERENCES model_calls(id) ON DELETE SET NULL,
@@ -64,7 +64,7 @@ STATEMENTS = [
         compare_call_id INTEGER REFERENCES model_calls(id) ON DELETE SET NULL,
         followup_output TEXT,          -- the short verdict follow-up, when the reply was unclear
         followup_call_id INTEGER REFERENCES model_calls(id) ON DELETE SET NULL,
-        verdict TEXT NOT NULL,         -- support | contradict | unrelated | error
+        verdict TEXT NOT NULL,         -- pending (stages under way) | support | contradict | unrelated | error
         score INTEGER,                 -- r_i: +1, -1, 0; NULL for an error (counted per setting)
         error TEXT,                    -- what went wrong when verdict = error
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),

@@ -1,0 +1,157 @@
+"""Reading the model's replies: collected ids, the comparison verdict, the final answer."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING = "support", "contradict", "unrelated", "error", "pending"
+VERDICTS = (SUPPORT, CONTRADICT, UNRELATED, ERROR)
+
+# "information 0, 2 and 3", "steps 1-3", "step 0 to step 2", "Info 1 & 2".
+_KEY = re.compile(r"\b(information|info|step)s?\b", re.IGNORECASE)
+_NUM_LIST = re.compile(
+    r"""^[\s#:]*(
+        \d+(?:\s*(?:-|–|—|to|through|thru)\s*(?:(?:information|info|step)s?\s*)?\d+)?
+        (?:\s*(?:,|and|or|&|/|\+)\s*[#]?\d+
+            (?:\s*(?:-|–|—|to|through|thru)\s*\d+)?)*
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|—|to|through|thru)\s*(?:(?:information|info|step)s?\s*)?(\d+)",
+                    re.IGNORECASE)
+_MAX_RANGE = 50  # "steps 1-1000" is a misreading, not a range to expand
+
+
+def _numbers(span: str) -> list[int]:
+    out: list[int] = []
+    pos = 0
+    for m in _RANGE.finditer(span):
+        out += [int(n) for n in re.findall(r"\d+", span[pos:m.start()])]
+        a, b = int(m.group(1)), int(m.group(2))
+        if a <= b and b - a <= _MAX_RANGE:
+            out += list(range(a, b + 1))
+        else:
+            out += [a, b]
+        pos = m.end()
+    out += [int(n) for n in re.findall(r"\d+", span[pos:])]
+    return out
+
+
+def parse_collected(output: str, *, n_info: int, step_index: int) -> tuple[list[int], list[int]]:
+    """Information ids and previous-step ids the reply names, in order, de-duplicated.
+
+    Unlike the reference (which concatenates the digits of "steps 1-3" into 13), ranges are
+    expanded. Ids outside the question's information or not before `step_index` are dropped.
+    """
+    info: list[int] = []
+    steps: list[int] = []
+    for m in _KEY.finditer(output):
+        lst = _NUM_LIST.match(output[m.end():])
+        if not lst:
+            continue
+        target = steps if m.group(1).lower() == "step" else info
+        for n in _numbers(lst.group(1)):
+            if n not in target:
+                target.append(n)
+    info = [i for i in info if 0 <= i < n_info]
+    steps = [s for s in steps if 0 <= s < step_index]
+    return info, steps
+
+
+_V_CONTRA = re.compile(r"\bcontradict(?:s|ed|ing|ion|ory)?\b|\bdoes not support\b|\bdoesn't support\b"
+                       r"|\bnot support(?:ed)?\b|\binconsistent\b", re.IGNORECASE)
+_V_UNREL = re.compile(r"\b(?:is\s+)?not\s+(?:directly\s+)?related\b|\bunrelated\b|\bnot related\b"
+                      r"|\bnot directly relate", re.IGNORECASE)
+_V_SUPPORT = re.compile(r"\bsupport(?:s|ed|ing)?\b|\bconsistent\b|\bagree(?:s)?\b", re.IGNORECASE)
+_CONCLUSION = re.compile(r"(?:therefore|thus|so|in conclusion|conclusion|overall|hence|final answer)"
+                         r"[,:]?\s", re.IGNORECASE)
+
+
+def _verdict_in(text: str) -> str | None:
+    # Negated support ("does not support") is a contradiction; check it before plain "support".
+    found = {
+        CONTRADICT: bool(_V_CONTRA.search(text)),
+        UNRELATED: bool(_V_UNREL.search(text)),
+        SUPPORT: bool(_V_SUPPORT.search(re.sub(_V_CONTRA, " ", text))),
+    }
+    hits = [v for v, hit in found.items() if hit]
+    return hits[0] if len(hits) == 1 else None
+
+
+def parse_verdict(reply: str) -> str | None:
+    """support | contradict | unrelated, or None when the reply is unclear.
+
+    The comparison prompt names all three options, so a reply that repeats them is not a
+    verdict: look at the concluding sentence first, then the last line, then the whole reply, and
+    take a verdict only where exactly one option is named.
+    """
+    text = reply.strip()
+    if not text:
+        return None
+    candidates = []
+    concl = list(_CONCLUSION.finditer(text))
+    if concl:
+        candidates.append(text[concl[-1].start():])
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if lines:
+        candidates.append(lines[-1])
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    if sentences:
+        candidates.append(sentences[-1])
+    candidates.append(text)
+    for c in candidates:
+        v = _verdict_in(c)
+        if v:
+            return v
+    return None
+
+
+def score_of(verdict: str) -> int | None:
+    """r_i of a verdict; None for an error, which counts per the run's error policy."""
+    return {SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0}.get(verdict)
+
+
+_NUMBER = re.compile(r"-?\$?\s*-?\d[\d,]*(?:\.\d+)?")
+
+
+def normalize_answer(text: str | None) -> str | None:
+    """A number in canonical form ("1,000.50" -> "1000.5", "$18.00" -> "18"), else stripped text."""
+    if text is None:
+        return None
+    s = text.strip().strip(".").strip()
+    m = _NUMBER.search(s)
+    if not m:
+        return s.lower() or None
+    raw = m.group(0).replace("$", "").replace(",", "").replace(" ", "")
+    neg = raw.count("-") % 2 == 1
+    raw = raw.replace("-", "")
+    try:
+        d = Decimal(raw)
+    except InvalidOperation:
+        return raw
+    if neg:
+        d = -d
+    d = d.normalize()
+    out = format(d, "f")
+    return "0" if out in ("-0", "") else out
+
+
+_ANSWER_PATTERNS = [
+    re.compile(r"so the (?:final )?answer is[:\s]*(.+)", re.IGNORECASE),
+    re.compile(r"####\s*(.+)"),
+    re.compile(r"\\boxed\{([^}]*)\}"),
+    re.compile(r"(?:final answer|the answer is|answer)\s*[:=]?\s*(?:is\s*)?(.+)", re.IGNORECASE),
+]
+
+
+def extract_answer(solution: str) -> str | None:
+    """The final answer, normalised, from "So the answer is X" (the reference's marker), else
+    GSM8K's "#### X", a \\boxed{X}, or "answer: X"; None when the solution states none."""
+    for pat in _ANSWER_PATTERNS:
+        matches = list(pat.finditer(solution))
+        for m in reversed(matches):
+            tail = m.group(1)
+            num = _NUMBER.search(tail)
+            if num:
+                return normalize_answer(num.group(0))
+    return None
