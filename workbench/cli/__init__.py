@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                     and "--self-test" not in argv):
         argv = ["gui", *argv]  # bare `workbench` opens the GUI
     if "--self-test" in argv:
-        argv = ["self-test"]
+        argv = ["self-test", *(a for a in argv if a != "--self-test")]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
