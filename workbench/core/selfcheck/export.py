@@ -1,0 +1,74 @@
+"""The `selfcheck-traces` export: JSONL, one solution per line, in a PRM800K-like shape."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import WorkbenchError
+from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
+from ..store.workspace import Workspace
+from . import store
+
+
+def trace_record(trace: dict[str, Any]) -> dict[str, Any]:
+    """One exported line from `store.load_trace` output."""
+    steps = []
+    for st in trace["steps"]:
+        chk = st["check"]
+        sc = None
+        if chk is not None:
+            sc = {
+                "target": chk["target_output"],
+                "collected_information": chk["collected_info"],
+                "collected_steps": chk["collected_steps"],
+                "regenerated": chk["regen_output"],
+                "comparison": chk["compare_output"],
+                "verdict": chk["verdict"],
+                "score": chk["score"],
+            }
+            if chk["error"]:
+                sc["error"] = chk["error"]
+        label = st["label"] or {}
+        steps.append({"text": st["text"], "rating": label.get("rating"),
+                      "flagged": bool(label.get("flag")), "selfcheck": sc})
+    return {
+        "id": trace["source_id"] if trace["source_id"] is not None else trace["id"],
+        "question": trace["question"],
+        "steps": steps,
+        "answer": trace["answer"],
+        "gold_answer": trace["gold_answer"],
+        "is_correct": None if trace["is_correct"] is None else bool(trace["is_correct"]),
+        "label": trace["label"],
+        "confidence": trace["score"]["confidence"] if trace["score"] else trace["confidence"],
+        "check_run_id": trace["shown_check_run_id"],
+    }
+
+
+def export_traces(ws: Workspace, out_path: str | Path, *, run_id: int | None = None,
+                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> int:
+    """Write the traces (those a sampling/import run made, or all) to `out_path`; returns how
+    many solutions were written. The file appears whole or not at all."""
+    progress = progress or no_progress
+    out = Path(out_path)
+    sids = store.solution_ids(ws, run_id=run_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for k, sid in enumerate(sids):
+                if cancel is not None:
+                    cancel.check()
+                fh.write(json.dumps(trace_record(store.load_trace(ws, sid)), ensure_ascii=False) + "\n")
+                progress(Progress("export", k + 1, len(sids)))
+        os.replace(tmp, out)
+    except OSError as exc:
+        os.unlink(tmp) if os.path.exists(tmp) else None
+        raise WorkbenchError(f"{out}: cannot write the export ({exc.strerror})") from exc
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return len(sids)
