@@ -139,6 +139,7 @@ class GeneratePanel(QWidget):
         self.feed.verticalHeader().hide()
         self.feed.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.feed.setWordWrap(False)
+        self.feed.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         h = self.feed.horizontalHeader()
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         h.resizeSection(1, 90)
@@ -312,6 +313,7 @@ class GeneratePanel(QWidget):
         d = ev.data or {}
         if self.state == "loading":
             self._set_state("running")
+            self.message.setText("Running…")
         self.run_id = d.get("run_id", self.run_id)
         accepted = int(d.get("accepted", ev.done) or 0)
         target = int(ev.total or self._target_hint or 0)
@@ -373,17 +375,22 @@ class GeneratePanel(QWidget):
     def _on_done(self, summary: Any) -> None:
         self.run_id = getattr(summary, "run_id", self.run_id)
         secs = getattr(summary, "seconds", time.monotonic() - self._started)
-        self.figures["accepted"].setText(
-            f"{getattr(summary, 'accepted', '?')} / {self._target_hint or '?'}")
-        self.bar.setValue(100 if getattr(summary, "accepted", 0) >= self._target_hint else
-                          self.bar.value())
-        self._finish("finished", f"Run {self.run_id} finished: {getattr(summary, 'accepted', '?')}"
-                     f" accepted of {getattr(summary, 'candidates', '?')} candidates in "
-                     f"{secs:,.0f} s.")
+        accepted = getattr(summary, "accepted", None)
+        if accepted is not None:  # the summary is the final word; else the last event stands
+            target = self._target_hint
+            self.figures["accepted"].setText(f"{accepted} / {target}" if target else str(accepted))
+            if target:
+                self.bar.setValue(int(100 * min(1.0, accepted / target)))
+        which = f"Run {self.run_id}" if self.run_id is not None else "The run"
+        got = self.figures["accepted"].text().split(" / ")[0]
+        cands = getattr(summary, "candidates", None)
+        of = f" of {cands:,} candidates" if isinstance(cands, int) else ""
+        self._finish("finished", f"{which} finished: {got} accepted{of} in {secs:,.0f} s.")
 
     def _on_cancelled(self) -> None:
-        self._finish("cancelled", f"Run {self.run_id or ''} cancelled; what it accepted is saved "
-                     "and it can be resumed.")
+        which = f"Run {self.run_id}" if self.run_id is not None else "The run"
+        self._finish("cancelled", f"{which} was cancelled; what it accepted is saved and it can "
+                     "be resumed.")
 
     def _on_failed(self, message: str) -> None:
         self._finish("failed", "The run stopped with an error (see the message above).")
