@@ -34,12 +34,12 @@ class _LlamaChat:
 
     name = "llama.cpp"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = 2) -> None:
         from llama_cpp import Llama
 
         self.model_id = str(path)
         self.model_sha256 = None
-        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=2, verbose=False, seed=0)
+        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, verbose=False, seed=0)
 
     def chat(self, messages, params: GenParams, *, on_token=None, cancel=None) -> GenResult:
         t0 = time.perf_counter()
