@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.cli import main
-from workbench.core.errors import Cancelled, UserInputError
+from workbench.core.errors import Cancelled, ModelError, UserInputError
 from workbench.core.jobs import CancelToken
 from workbench.core.llm.scripted import ScriptedBackend
 from workbench.core.selfcheck import checker, evaluate, export, importers, sampler, store
@@ -268,3 +268,21 @@ def test_cli_self_check_traces_and_run(tmp_path, monkeypatch, capsys):
     again = json.loads(capsys.readouterr().out)
     assert again["run_id"] != out["run_id"] and again["solutions_checked"] == 1
     assert main(["self-check", "--run", "999", "-w", w]) == 2
+
+
+def test_unusable_model_fails_the_run_instead_of_recording_errors(trace):
+    ws, sid = trace
+
+    def down(prompt: str) -> str:
+        raise ModelError("http://localhost:8080: connection refused")
+
+    backend = ScriptedBackend(down)
+    run_id = checker.start_check_run(ws, [sid], checker.CheckConfig(), backend=backend)
+    with pytest.raises(ModelError):
+        checker.check_run(ws, backend, run_id)
+    run = ws.query("SELECT status, error FROM runs WHERE id = ?", (run_id,))[0]
+    assert run["status"] == "failed" and "connection refused" in run["error"]
+    assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'error'") == 0
+    # Resumed with a working model, the run completes.
+    stats = checker.check_run(ws, ScriptedBackend(responder), run_id)
+    assert stats["steps"]["pending"] == 0 and stats["solutions_checked"] == 1

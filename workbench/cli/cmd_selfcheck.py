@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.resume:
                 for r in ws.query("SELECT id, config FROM runs WHERE kind = ? AND status != 'finished' "
                                   "ORDER BY id DESC", (checker.RUN_KIND,)):
-                    import json
                     if json.loads(r["config"]).get("solutions") == sids:
                         crun = r["id"]
                         break

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from ..errors import Cancelled, UserInputError, WorkbenchError
+from ..errors import Cancelled, ModelError, UserInputError, WorkbenchError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
 from ..store.runs import create_run, get_run, set_run_status
@@ -72,15 +72,17 @@ class _Caller:
         self.ws, self.backend, self.run_id, self.cfg, self.cancel = ws, backend, run_id, cfg, cancel
 
     def call(self, stage: str, prompt: str) -> tuple[GenResult | None, str | None, GenParams]:
-        """(result, error message, params). A backend failure is returned, not raised, so it
-        becomes the step's "error" verdict; cancellation is raised."""
+        """(result, error message, params). A failure of this one call (a prompt too long for the
+        context, a malformed reply) is returned, not raised, so it becomes the step's "error"
+        verdict; cancellation and an unusable model (ModelError: server down, file gone) are
+        raised, so the run stops and can be resumed instead of filling up with errors."""
         params = self.cfg.params(stage)
         try:
             if self.cfg.api == "chat":
                 res = self.backend.chat([{"role": "user", "content": prompt}], params, cancel=self.cancel)
             else:
                 res = self.backend.complete(prompt, params, cancel=self.cancel)
-        except Cancelled:
+        except (Cancelled, ModelError):
             raise
         except Exception as exc:  # noqa: BLE001 - any backend failure is recorded on the step
             return None, f"{type(exc).__name__}: {exc}", params
