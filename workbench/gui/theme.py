@@ -54,7 +54,9 @@ def apply_theme(app: QApplication) -> None:
     """Set the style and the palette now, and again whenever the system scheme changes."""
     app.setStyle("Fusion")
     _apply(app)
-    app.styleHints().colorSchemeChanged.connect(lambda _scheme: _apply(app))
+    if not app.property("workbenchThemeFollows"):
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: _apply(app))
+        app.setProperty("workbenchThemeFollows", True)
 
 
 def _apply(app: QApplication) -> None:

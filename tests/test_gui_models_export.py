@@ -1,0 +1,94 @@
+"""Models (information, test prompt with the real default model) and Export, through the
+panels. Each test runs once its core module is in the tree and says so when it is not."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from workbench.core.store.tasks import Instance, Task, add_task  # noqa: E402
+from workbench.core.store.workspace import Workspace  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def need(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not in this tree yet")
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    ws = Workspace.open(tmp_path / "ws.sqlite", create=True)
+    for i in range(12):
+        add_task(ws, Task(f"Instruction {i}: do thing {i}.", [Instance(f"in {i}", f"out {i}")],
+                          i % 4 == 0, source="seed"))
+    w = MainWindow(ws)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+@pytest.mark.model
+def test_model_information_and_a_streamed_test_prompt(window, qtbot):
+    need("workbench.core.llm.factory")
+    need("workbench.core.llm.gguf_info")
+    panel = window.models
+    window.show_panel("Models")
+    panel.list.setCurrentRow(0)  # the embedded default
+    qtbot.waitUntil(lambda: len(panel.info_labels["sha256"].text()) == 64, timeout=60_000)
+    assert panel.info_labels["architecture"].text() == "llama"
+    assert panel.info_labels["quantization"].text() != "—"
+    assert panel.template.toPlainText()
+
+    panel.max_tokens.setValue(8)
+    panel.run_test()
+    qtbot.waitUntil(lambda: "tokens/s" in panel.test_stats.text()
+                    or "failed" in panel.test_stats.text(), timeout=120_000)
+    assert "tokens/s" in panel.test_stats.text(), window.last_error
+    assert panel.output.toPlainText().strip()
+    assert panel.run_btn.isEnabled()
+
+
+def test_export_alpaca_from_the_panel(window, qtbot, tmp_path):
+    need("workbench.core.formats.exporter")
+    panel = window.export
+    out = tmp_path / "out.json"
+    panel.format.setCurrentIndex(panel.format.findData(("alpaca", ".json")))
+    panel.path.setText(str(out))
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert out.is_file(), window.last_error
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert len(records) == 12
+    assert {"instruction", "input", "output"} <= set(records[0])
+    assert "Wrote" in panel.result.text()
+
+
+def test_actions_that_need_a_missing_module_explain_themselves(window, monkeypatch):
+    import workbench.gui.export_panel as ep
+
+    monkeypatch.setattr(ep, "module_available", lambda name: False)
+    assert not window.export.start()
+    assert window.error_banner.isVisible() and "not available in this build" in window.last_error
+
+
+def test_palette_follows_the_requested_scheme(qapp, monkeypatch):
+    from PySide6.QtGui import QPalette
+
+    from workbench.gui.theme import apply_theme
+
+    monkeypatch.setenv("WORKBENCH_THEME", "dark")
+    apply_theme(qapp)
+    dark = qapp.palette().color(QPalette.ColorRole.Window).lightness()
+    monkeypatch.setenv("WORKBENCH_THEME", "light")
+    apply_theme(qapp)
+    light = qapp.palette().color(QPalette.ColorRole.Window).lightness()
+    assert dark < 80 < 200 < light
+    assert "navigation" in qapp.styleSheet()
