@@ -71,6 +71,7 @@ def test_collected_ids(reply, info, steps):
     ("Not related", "unrelated"),
     ('We check whether Solution 1 "supports", "contradicts" or "is not directly related to" it.', None),
     ("Both solutions compute the number of apples.", None),
+    ("This is a logical fallacy: the conclusion is not supported by the premises.", None),
     ("", None),
 ])
 def test_parse_verdict(reply, verdict):

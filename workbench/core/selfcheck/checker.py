@@ -39,7 +39,7 @@ class CheckConfig:
     seed: int | None = 0
     api: str = "chat"                          # chat (instruct models) | complete (base models)
     max_tokens: dict[str, int] = field(default_factory=lambda: {
-        "target": 64, "collect": 64, "regen": 192, "compare": 192, "followup": 8})
+        "target": 64, "collect": 64, "regen": 192, "compare": 192, "followup": 24})
     prompts_path: str | None = None
 
     def __post_init__(self) -> None:

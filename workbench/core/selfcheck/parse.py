@@ -58,11 +58,14 @@ def parse_collected(output: str, *, n_info: int, step_index: int) -> tuple[list[
     return info, steps
 
 
-_V_CONTRA = re.compile(r"\bcontradict(?:s|ed|ing|ion|ory)?\b|\bdoes not support\b|\bdoesn't support\b"
-                       r"|\bnot support(?:ed)?\b|\binconsistent\b", re.IGNORECASE)
+# Only a negated "support" of the other solution is a contradiction; "the conclusion is not
+# supported by the premises" is commentary small models add, not a verdict.
+_V_CONTRA = re.compile(r"\bcontradict(?:s|ed|ing|ion|ory)?\b|\b(?:does|do|did) not support\b"
+                       r"|\bdoesn't support\b|\binconsistent\b", re.IGNORECASE)
 _V_UNREL = re.compile(r"\b(?:is\s+)?not\s+(?:directly\s+)?related\b|\bunrelated\b|\bnot related\b"
                       r"|\bnot directly relate", re.IGNORECASE)
 _V_SUPPORT = re.compile(r"\bsupport(?:s|ed|ing)?\b|\bconsistent\b|\bagree(?:s)?\b", re.IGNORECASE)
+_NEG_SUPPORT = re.compile(r"\bnot\s+(?:\w+\s+)?support\w*", re.IGNORECASE)
 _CONCLUSION = re.compile(r"(?:therefore|thus|so|in conclusion|conclusion|overall|hence|final answer)"
                          r"[,:]?\s", re.IGNORECASE)
 
@@ -72,7 +75,7 @@ def _verdict_in(text: str) -> str | None:
     found = {
         CONTRADICT: bool(_V_CONTRA.search(text)),
         UNRELATED: bool(_V_UNREL.search(text)),
-        SUPPORT: bool(_V_SUPPORT.search(re.sub(_V_CONTRA, " ", text))),
+        SUPPORT: bool(_V_SUPPORT.search(_NEG_SUPPORT.sub(" ", _V_CONTRA.sub(" ", text)))),
     }
     hits = [v for v, hit in found.items() if hit]
     return hits[0] if len(hits) == 1 else None
