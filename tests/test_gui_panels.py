@@ -52,16 +52,24 @@ def test_inspect_lists_a_runs_candidates(window):
     assert model.rowCount() == 100
 
 
-def test_reasoning_shows_selfcheck_tables_when_they_exist(window):
+def test_reasoning_lists_selfcheck_traces_and_shows_their_steps(window):
+    store = pytest.importorskip("workbench.core.selfcheck.store")
     panel = window.reasoning
-    assert "No reasoning data" in panel.note.text()
-    with window.ws.transaction():
-        window.ws.execute("CREATE TABLE selfcheck_steps (id INTEGER PRIMARY KEY, step TEXT, "
-                          "verdict TEXT)")
-        window.ws.execute("INSERT INTO selfcheck_steps (step, verdict) VALUES ('2+2=4', 'support')")
+    assert "No reasoning traces" in panel.empty.text()
+    ws = window.ws
+    qid, _ = store.add_question(ws, "Tom has 3 apples and buys 2 more. How many now?",
+                                source="manual", gold_answer="5")
+    sid = store.add_solution(ws, qid, "unused", origin="imported",
+                             steps=["Tom starts with 3 apples.", "3 + 2 = 5.", "The answer is 5."],
+                             answer="5")
+    store.set_step_label(ws, store.solution_steps(ws, sid)[1]["id"], 1)
     panel.reload()
-    assert panel.table_choice.currentData() == "selfcheck_steps"
-    assert panel.grid.rowCount() == 1 and panel.grid.item(0, 2).text() == "support"
+    assert panel.summary.text() == "1 solutions, 0 checked by SELF-CHECK"
+    m = panel.model
+    assert m.rowCount() == 1
+    assert [m.data(m.index(0, c)) for c in (2, 3, 4, 6, 7)] == ["5", "5", "✓", 3, 1]
+    text = panel.detail.toPlainText()
+    assert "3 + 2 = 5." in text and "person: +1" in text and "Not checked" in text
 
 
 def test_models_panel_adds_a_file_and_chooses_it_for_runs(window, tmp_path):

@@ -112,8 +112,8 @@ class InspectPanel(QWidget):
             self.summary.setText("")
             return
         decision = self.decision.currentData()
-        self.model.set_source(lambda after, limit: candidate_rows(
-            self.ws, run_id, decision=decision, after_id=after, limit=limit))
+        self.model.set_source(lambda _n, last, limit: candidate_rows(
+            self.ws, run_id, decision=decision, after_id=last["id"] if last else 0, limit=limit))
         counts = candidate_counts(self.ws, run_id)
         total = sum(counts.values())
         parts = [f"{counts.get(k, 0):,} {k}" for k in ("kept", "dropped", "pending")

@@ -1,4 +1,4 @@
-"""A read-only table model over any keyset-paginated core query (rows are dicts with an id)."""
+"""A read-only table model over any paginated core query (rows are dicts), fetched lazily."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,7 +7,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 Index = QModelIndex | QPersistentModelIndex
-FetchPage = Callable[[int, int], list[dict[str, Any]]]  # (after_id, limit) -> rows
+# (rows already loaded, the last of them or None, limit) -> the next rows. Keyset queries use
+# the last row's id; queries without a stable key use the count as an offset.
+FetchPage = Callable[[int, dict[str, Any] | None, int], list[dict[str, Any]]]
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
 
@@ -38,8 +40,7 @@ class PagedTableModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:
         if parent.isValid() or self._exhausted or self._fetch is None:
             return
-        after = self._rows[-1]["id"] if self._rows else 0
-        page = self._fetch(after, self.PAGE)
+        page = self._fetch(len(self._rows), self._rows[-1] if self._rows else None, self.PAGE)
         self._exhausted = len(page) < self.PAGE
         if page:
             n = len(self._rows)
