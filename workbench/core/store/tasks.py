@@ -268,16 +268,3 @@ def candidate_counts(ws: Workspace, run_id: int) -> dict[str, int]:
             (run_id,),
         )
     }
-
-
-def table_preview(
-    ws: Workspace, table: str, *, limit: int = 500
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Columns and the first rows of a table another module owns (a plain first view of it).
-
-    The name is checked against the schema, never interpolated from user text unchecked.
-    """
-    if table not in set(ws.db.table_names()):
-        raise ValueError(f"no table {table!r}")
-    cur = ws.execute(f'SELECT * FROM "{table}" ORDER BY rowid LIMIT ?', (limit,))
-    return [d[0] for d in cur.description], cur.fetchall()
