@@ -62,7 +62,13 @@ class _LlamaChat:
 
 
 @pytest.fixture(scope="session")
-def selfcheck_backend():
+def selfcheck_backend(request):
+    """The shared `llama_backend` fixture when conftest has it, else our own default model."""
+    try:
+        yield request.getfixturevalue("llama_backend")
+        return
+    except pytest.FixtureLookupError:
+        pass
     try:
         from workbench.core.llm.factory import open_backend
     except ImportError:
@@ -108,3 +114,21 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(tmp_work
     out = tmp_path / "traces.jsonl"
     assert export.export_traces(ws, out, run_id=None) == 1
     assert '"verdict"' in out.read_text()
+
+
+def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
+    """The CLI contract end to end through the runtime's `backend_from_args` (needs llm.factory)."""
+    pytest.importorskip("workbench.core.llm.factory", reason="the model runtime (llm.factory) is not there yet")
+    import json
+
+    from workbench.cli import main
+
+    data = tmp_path / "pb.json"
+    data.write_text(json.dumps([{"id": "t0", "problem": "Ann has 2 pens. She buys 3 more. How many pens?",
+                                 "steps": ["2 + 3 = 5.", "So the answer is 5."], "label": -1}]))
+    rc = main(["eval", "self-check", "--data", str(data), "--json", "-w", str(tmp_path / "w.sqlite")])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert out["n"] == 1 and out["n_correct"] == 1 and out["acc_erroneous"] is None
+    assert out["acc_correct"] in (0.0, 1.0)
+    assert sum(out["steps"].values()) == 2
