@@ -3,7 +3,6 @@ follow-ups, imports, export, labels, sampling, the eval harness and the CLI."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
