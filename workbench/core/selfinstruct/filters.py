@@ -1,0 +1,165 @@
+"""Step 4's rules: which instructions and instances are not worth keeping, and why.
+
+Every rule returns a short, stable reason string (stored with the candidate and counted in run
+summaries), or None when the text passes. The ROUGE-L rule lives in run.py/replay.py because it
+needs the pool; everything here looks at one text at a time.
+"""
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..similarity import tokenize
+
+# The paper's 13 words (yizhongw/self-instruct bootstrap_instructions.py).
+BLACKLIST_SELF_INSTRUCT = [
+    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
+    "draw", "plot", "go to",
+]
+# Alpaca's 18 (tatsu-lab/stanford_alpaca generate_instruction.py).
+BLACKLIST_ALPACA = BLACKLIST_SELF_INSTRUCT + ["video", "audio", "music", "flowchart", "diagram"]
+# The same idea for Chinese runs: tasks a text-only model cannot do. Matched as substrings,
+# since Chinese has no spaces for \b to find.
+BLACKLIST_ZH = [
+    "图片", "图像", "图表", "照片", "画图", "画一", "绘制", "地图", "文件", "视频", "音频", "音乐",
+    "流程图", "示意图", "打开网页", "去往",
+]
+PROGRAM_PREFIXES = {"en": ["Write a program"], "zh": ["编写一个程序", "写一个程序", "编写程序"]}
+
+REASONS = (
+    "empty", "too-short", "too-long", "blacklist", "write-a-program", "punctuation-start",
+    "non-ascii-start", "rouge", "truncated", "no-instances", "clf-failed",
+)
+
+_PUNCT = set(string.punctuation)
+# CJK punctuation counts as punctuation for Chinese runs.
+_PUNCT_ZH = _PUNCT | set("，。、；：？！“”‘’（）《》【】…—·「」『』")
+
+
+@dataclass
+class InstructionRules:
+    """The instruction filter's settings. `lang` is "en" or "zh" (from the workspace tokenizer)."""
+
+    lang: str = "en"
+    min_words: int = 4
+    max_words: int = 150
+    blacklist: list[str] = field(default_factory=lambda: list(BLACKLIST_SELF_INSTRUCT))
+    reject_program: bool = True
+
+    @classmethod
+    def for_lang(cls, lang: str, blacklist: list[str] | None = None) -> "InstructionRules":
+        if blacklist is None:
+            blacklist = list(BLACKLIST_ZH if lang == "zh" else BLACKLIST_SELF_INSTRUCT)
+        return cls(lang=lang, blacklist=blacklist)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lang": self.lang, "min_words": self.min_words, "max_words": self.max_words,
+                "blacklist": list(self.blacklist), "reject_program": self.reject_program}
+
+
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(r"\b({0})\b".format(re.escape(word)), flags=re.IGNORECASE)
+
+
+def blacklisted_word(text: str, words: list[str], lang: str = "en") -> str | None:
+    """The first blacklisted word in `text` (whole words for English, substrings for Chinese)."""
+    for w in words:
+        if lang == "zh" or not w.isascii():
+            if w.lower() in text.lower():
+                return w
+        elif _word_pattern(w).search(text):
+            return w
+    return None
+
+
+def word_count(text: str, lang: str = "en") -> int:
+    # Chinese has no spaces: count what the similarity tokenizer counts (one token per
+    # character), so "4 to 150 words" means the same amount of content.
+    return len(tokenize(text, "unicode")) if lang == "zh" else len(text.split())
+
+
+def instruction_reason(text: str, rules: InstructionRules) -> str | None:
+    """Why a (cleaned) instruction is dropped by the rule filter, or None when it passes."""
+    if not text:
+        return "empty"
+    n = word_count(text, rules.lang)
+    if n < rules.min_words:
+        return "too-short"
+    if n > rules.max_words:
+        return "too-long"
+    if blacklisted_word(text, rules.blacklist, rules.lang):
+        return "blacklist"
+    if rules.reject_program and any(
+        text.startswith(p) for p in PROGRAM_PREFIXES.get(rules.lang, PROGRAM_PREFIXES["en"])
+    ):
+        return "write-a-program"
+    if text[0] in (_PUNCT_ZH if rules.lang == "zh" else _PUNCT):
+        return "punctuation-start"
+    # Only English runs: a Chinese instruction starts with a non-ASCII character by nature.
+    if rules.lang != "zh" and not text[0].isascii():
+        return "non-ascii-start"
+    return None
+
+
+# ------------------------------------------------------------------------------ instances
+def instance_reason(inp: str, out: str) -> str | None:
+    """The reference's per-instance rules (prepare_for_finetuning.filter_invalid_instances)."""
+    if inp == out:
+        return "input-equals-output"
+    if out == "":
+        return "empty-output"
+    if inp.strip().endswith(":") or out.strip().endswith(":"):
+        return "ends-with-colon"
+    return None
+
+
+def filter_instances(
+    pairs: list[tuple[str, str]], *, max_instances: int = 5, compat: str | None = None,
+    rng: Any = None,
+) -> list[dict[str, Any]]:
+    """Each parsed pair with its decision: `{"input", "output", "kept", "reason"}`.
+
+    Rules in the reference's order: invalid pairs; then the same non-empty input with different
+    outputs drops every pair of the task; then exact duplicates; then at most `max_instances`.
+    The reference dedupes through a set (random order) and samples the 5 at random; ours keeps
+    the first ones in the model's order, so a run is reproducible. With compat="reference" and an
+    `rng`, the sample is drawn the reference's way (`rng.sample`).
+    """
+    out: list[dict[str, Any]] = []
+    for inp, o in pairs:
+        out.append({"input": inp, "output": o, "kept": True,
+                    "reason": instance_reason(inp, o)})
+        if out[-1]["reason"]:
+            out[-1]["kept"] = False
+    live = [d for d in out if d["kept"]]
+    conflict = False
+    for i in range(1, len(live)):
+        for j in range(i):
+            if live[i]["input"] == "":
+                continue
+            if live[i]["input"] == live[j]["input"] and live[i]["output"] != live[j]["output"]:
+                conflict = True
+    if conflict:
+        for d in live:
+            d["kept"], d["reason"] = False, "same-input-different-output"
+        return out
+    seen: set[tuple[str, str]] = set()
+    unique: list[dict[str, Any]] = []
+    for d in live:
+        key = (d["input"], d["output"])
+        if key in seen:
+            d["kept"], d["reason"] = False, "duplicate"
+        else:
+            seen.add(key)
+            unique.append(d)
+    if len(unique) > max_instances:
+        if compat == "reference" and rng is not None:
+            chosen = {id(d) for d in rng.sample(unique, max_instances)}
+        else:
+            chosen = {id(d) for d in unique[:max_instances]}
+        for d in unique:
+            if id(d) not in chosen:
+                d["kept"], d["reason"] = False, "over-limit"
+    return out

@@ -1,0 +1,150 @@
+"""Prompt templates (files a user can edit or replace) and the prompts built from them.
+
+A template folder may hold our file names or the reference's (so the reference templates in
+`../shared/data/self_instruct/reference_templates/` load as they are); a file missing from a
+user's folder falls back to ours. The fixed few-shot text always comes FIRST in a prompt and the
+varying part (the task) last, so llama.cpp reuses the cached prefix from call to call.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserInputError
+from ..paths import prompts_dir
+
+# Our name first, then the names the reference's files carry.
+TEMPLATE_FILES: dict[str, tuple[str, ...]] = {
+    "instruction_gen": ("instruction_gen.txt",),
+    "chat_instruction_gen": ("chat_instruction_gen.txt",),
+    "clf": ("clf_identify.txt", "clf_task_template_1.txt"),
+    "input_first": ("instances_input_first.txt", "input_first_template_for_gen.txt"),
+    "output_first": ("instances_output_first.txt", "output_first_template_for_clf.txt"),
+    "alpaca": ("alpaca.txt", "alpaca_prompt.txt"),
+}
+CLF_QUESTION = "Is it classification?"
+
+
+def default_templates_dir() -> Path:
+    return prompts_dir() / "selfinstruct"
+
+
+@dataclass
+class Templates:
+    instruction_gen: str
+    chat_instruction_gen: str
+    clf: str
+    input_first: str
+    output_first: str
+    alpaca: str
+    sources: dict[str, str]
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> "Templates":
+        """Our templates, overridden by whatever `folder` holds."""
+        texts: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        dirs = [default_templates_dir()]
+        if folder is not None:
+            user = Path(folder).expanduser()
+            if not user.is_dir():
+                raise UserInputError("the template folder does not exist", path=user,
+                                     hint="Choose a folder holding .txt prompt templates.")
+            dirs.insert(0, user)
+        for key, names in TEMPLATE_FILES.items():
+            for d in dirs:
+                hit = next((d / n for n in names if (d / n).is_file()), None)
+                if hit is not None:
+                    texts[key] = hit.read_text(encoding="utf-8")
+                    sources[key] = str(hit)
+                    break
+            else:
+                raise UserInputError(f"no template for {key!r}", path=dirs[-1],
+                                     hint=f"Expected one of: {', '.join(names)}.")
+        return cls(**texts, sources=sources)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().rstrip(":")
+
+
+# ------------------------------------------------------------------ step 1 (completion)
+def instruction_prompt(template: str, examples: list[str]) -> str:
+    """The header, the examples numbered 1..n, and the next number left open."""
+    prompt = template.rstrip("\n") + "\n"
+    for i, inst in enumerate(examples, 1):
+        prompt += f"{i}. {_one_line(inst)}\n"
+    return prompt + f"{len(examples) + 1}."
+
+
+def instruction_messages(template: str, examples: list[str], count: int = 8
+                         ) -> list[dict[str, str]]:
+    numbered = "\n".join(f"{i}. {_one_line(s)}" for i, s in enumerate(examples, 1))
+    nxt = len(examples) + 1
+    text = template.format(examples=numbered, count=count, next=nxt, last=nxt + count - 1)
+    return [{"role": "user", "content": text.strip()}]
+
+
+# ------------------------------------------------------------------------------ step 2
+def clf_prompt(template: str, instruction: str) -> str:
+    """The reference's shape: prefix + " " + task + "\\n" + the question."""
+    return template + " " + instruction.strip() + "\n" + CLF_QUESTION
+
+
+def split_demos(template: str) -> tuple[str, list[tuple[str, str]]]:
+    """A few-shot file -> (header, [(task, answer)]): the blocks after each "Task:".
+
+    Chat prompts are built from the same files as completion prompts: the header becomes the
+    system message and each demonstration one user/assistant exchange.
+    """
+    parts = re.split(r"(?m)^Task:", template)
+    header = parts[0].strip()
+    demos: list[tuple[str, str]] = []
+    for block in parts[1:]:
+        block = block.strip()
+        if not block:
+            continue
+        task, _, answer = block.partition("\n")
+        answer = answer.strip()
+        if answer.startswith(CLF_QUESTION):
+            answer = answer[len(CLF_QUESTION):].strip()
+        demos.append((task.strip(), answer))
+    return header, demos
+
+
+def clf_messages(template: str, instruction: str) -> list[dict[str, str]]:
+    header, demos = split_demos(template)
+    msgs = [{"role": "system", "content": header + " Answer Yes or No."}]
+    for task, answer in demos:
+        msgs.append({"role": "user", "content": f"Task: {task}\n{CLF_QUESTION}"})
+        msgs.append({"role": "assistant", "content": answer})
+    msgs.append({"role": "user", "content": f"Task: {instruction.strip()}\n{CLF_QUESTION}"})
+    return msgs
+
+
+# ------------------------------------------------------------------------------ step 3
+def instances_prompt(template: str, instruction: str) -> str:
+    return template + " " + instruction.strip() + "\n"
+
+
+def instances_messages(template: str, instruction: str) -> list[dict[str, str]]:
+    header, demos = split_demos(template)
+    msgs = [{"role": "system", "content": header}]
+    for task, answer in demos:
+        msgs.append({"role": "user", "content": f"Task: {task}"})
+        msgs.append({"role": "assistant", "content": answer})
+    msgs.append({"role": "user", "content": f"Task: {instruction.strip()}"})
+    return msgs
+
+
+# ------------------------------------------------------------------------------ alpaca
+def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> str:
+    """Alpaca's shape: the header, "###"-separated numbered triples, the next number open."""
+    prompt = template.rstrip("\n") + "\n"
+    for i, (inst, inp, out) in enumerate(demos, 1):
+        prompt += "###\n"
+        prompt += f"{i}. Instruction: {_one_line(inst)}\n"
+        prompt += f"{i}. Input:\n{inp if inp else '<noinput>'}\n"
+        prompt += f"{i}. Output:\n{out}\n"
+    return prompt + f"###\n{len(demos) + 1}. Instruction:"

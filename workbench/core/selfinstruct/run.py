@@ -1,0 +1,261 @@
+"""A SELF-INSTRUCT run: the loop over the four steps until the target, resumable at any point.
+
+    summary = run_self_instruct(ws, backend, RunConfig(preset="chat", target=20, seed=0))
+
+The run's config (everything that shapes its output, the seed included) is stored with the
+run; `resume_run_id` continues a run with its stored config. Candidates waiting for step 2 or 3
+are finished before the next step-1 call, so the pool a step-1 call sees is the same whether
+or not the run was interrupted.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Cancelled, UserInputError, WorkbenchError
+from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
+from ..llm.base import Backend, GenResult
+from ..similarity import index_from_workspace, workspace_tokenizer
+from ..store.runs import create_run, get_run, set_run_status
+from ..store.workspace import Workspace
+from . import steps
+from .filters import InstructionRules
+from .presets import PRESETS, get_preset
+from .prompts import Templates
+
+RUN_KIND = "self-instruct"
+BLACKLIST_SETTING = "selfinstruct.blacklist.{lang}"  # a user's own list, per language
+
+__all__ = ["PRESETS", "RUN_KIND", "RunConfig", "RunSummary", "run_self_instruct", "run_stats"]
+
+
+@dataclass
+class RunConfig:
+    preset: str = "chat"
+    target: int = 20
+    seed: int = 0
+    threshold: float = 0.7
+    templates_dir: str | None = None
+    compat: str | None = None          # None/"fixed": our fixes; "reference": the reference's
+    gen_max_tokens: int | None = None  # step 1 (None: the preset's, 1024 / 3072)
+    clf_max_tokens: int = 3
+    instances_max_tokens: int = 350
+    max_instances: int = 5
+    blacklist: list[str] | None = None  # None: the workspace's list, else the preset's
+    max_gen_calls: int | None = None    # safety stop (None: 20 + 10 x target)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in names})
+
+    def validate(self) -> None:
+        get_preset(self.preset)
+        if self.target < 1:
+            raise UserInputError("the target must be at least 1 task", field="target")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise UserInputError("the ROUGE-L threshold must be between 0 and 1", field="threshold")
+        if self.compat not in (None, "fixed", "reference"):
+            raise UserInputError(f"unknown compat mode {self.compat!r}", field="compat",
+                                 hint="Use 'reference' or leave it unset.")
+        for name in ("gen_max_tokens", "clf_max_tokens", "instances_max_tokens", "max_instances"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise UserInputError(f"{name} must be at least 1", field=name)
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    accepted: int
+    candidates: int
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    seconds: float = 0.0
+    target: int = 0
+    status: str = "finished"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def run_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
+    """The run's figures, read from the database (the same after a resume as without one)."""
+    accepted = ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'",
+                         (run_id,)) or 0
+    candidates = ws.scalar("SELECT count(*) FROM candidates WHERE run_id = ?", (run_id,)) or 0
+    reasons = {r["reason"]: r["n"] for r in ws.query(
+        "SELECT reason, count(*) AS n FROM candidates WHERE run_id = ? AND decision = 'dropped' "
+        "GROUP BY reason ORDER BY n DESC, reason", (run_id,))}
+    calls = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,)) or 0
+    return {"accepted": accepted, "candidates": candidates, "rejected_by_reason": reasons,
+            "calls": calls}
+
+
+def _seed_tasks(ws: Workspace) -> list[dict[str, Any]]:
+    rows = ws.query("SELECT id, instruction FROM tasks WHERE source = 'seed' ORDER BY id")
+    insts: dict[int, list[tuple[str, str]]] = {r["id"]: [] for r in rows}
+    for tid, inp, out in ws.execute(
+        "SELECT i.task_id, i.input, i.output FROM instances i JOIN tasks t ON t.id = i.task_id "
+        "WHERE t.source = 'seed' ORDER BY i.task_id, i.position, i.id"
+    ):
+        insts[tid].append((inp, out))
+    return [{"instruction": r["instruction"], "instances": insts[r["id"]]} for r in rows]
+
+
+class _Meter:
+    """Figures for progress events: this session's tokens/s and the candidates decided since
+    the last event."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.gen_s = 0.0
+        self.last: list[dict[str, Any]] = []
+
+    def on_call(self, res: GenResult) -> None:
+        self.tokens += res.completion_tokens
+        self.gen_s += float(res.timings.get("generation_s") or res.timings.get("total_s") or 0.0)
+
+    def on_decided(self, row: dict[str, Any]) -> None:
+        self.last.append({"instruction": row["instruction"], "decision": row["decision"],
+                          "reason": row.get("reason")})
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.gen_s if self.gen_s > 0 else 0.0
+
+
+def run_self_instruct(
+    ws: Workspace,
+    backend: Backend,
+    config: RunConfig,
+    *,
+    resume_run_id: int | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> RunSummary:
+    """Run (or resume) SELF-INSTRUCT until `config.target` tasks are accepted.
+
+    Raises Cancelled when `cancel` fires (the run is left "cancelled", resumable), and marks the
+    run "failed" on any other error.
+    """
+    started = time.monotonic()
+    if resume_run_id is not None:
+        run = get_run(ws, resume_run_id)
+        if run is None or run["kind"] != RUN_KIND:
+            raise UserInputError(f"no self-instruct run {resume_run_id} in this workspace",
+                                 field="run")
+        config = RunConfig.from_dict(run["config"])
+        run_id = resume_run_id
+    else:
+        run_id = None
+    config.validate()
+    preset = get_preset(config.preset)
+    templates = Templates.load(config.templates_dir)
+    seeds = _seed_tasks(ws)
+    if not seeds:
+        raise UserInputError(
+            "the workspace has no seed tasks to prompt with",
+            hint="Create it with `workbench init W` (bundled seeds) or import a seed file.")
+    tokenizer = workspace_tokenizer(ws)
+    lang = "zh" if tokenizer == "unicode" else "en"
+    blacklist = config.blacklist
+    if blacklist is None:
+        blacklist = ws.get_setting(BLACKLIST_SETTING.format(lang=lang))
+    if blacklist is None and lang == "en":
+        blacklist = list(preset.blacklist)
+    rules = InstructionRules.for_lang(lang, blacklist)
+    if run_id is None:
+        stored = {**config.to_dict(), "tokenizer": tokenizer, "rules": rules.to_dict(),
+                  "templates": templates.sources,
+                  "model": {"backend": backend.name, "model": backend.model_id,
+                            "sha256": backend.model_sha256}}
+        run_id = create_run(ws, RUN_KIND, stored)
+    elif run["status"] != "running":
+        set_run_status(ws, run_id, "running")
+
+    meter = _Meter()
+    ctx = steps.Context(
+        ws=ws, backend=backend, run_id=run_id, preset=preset, templates=templates, rules=rules,
+        index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer, seed=config.seed,
+        threshold=config.threshold, compat=config.compat,
+        gen_max_tokens=config.gen_max_tokens or preset.gen_max_tokens,
+        clf_max_tokens=config.clf_max_tokens, instances_max_tokens=config.instances_max_tokens,
+        max_instances=config.max_instances, cancel=cancel, on_decided=meter.on_decided,
+        on_call=meter.on_call, seeds=seeds,
+    )
+    max_calls = config.max_gen_calls or (20 + 10 * config.target)
+
+    def emit(message: str) -> None:
+        st = run_stats(ws, run_id)
+        decided = st["candidates"] - (ws.scalar(
+            "SELECT count(*) FROM candidates WHERE run_id = ? AND decision = 'pending'",
+            (run_id,)) or 0)
+        progress(Progress(
+            "self-instruct", done=st["accepted"], total=config.target, message=message,
+            data={"run_id": run_id, "accepted": st["accepted"], "candidates": st["candidates"],
+                  "acceptance_rate": st["accepted"] / decided if decided else 0.0,
+                  "tokens_per_s": meter.tokens_per_s, "last": meter.last},
+        ))
+        meter.last = []
+
+    stopped = None
+    try:
+        emit("resuming" if resume_run_id is not None else "starting")
+        while True:
+            accepted = ws.scalar(
+                "SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'", (run_id,))
+            if accepted >= config.target:
+                break
+            pending = ws.query(
+                "SELECT id, batch, position, instruction, is_classification, clf_call_id "
+                "FROM candidates WHERE run_id = ? AND decision = 'pending' ORDER BY id LIMIT 1",
+                (run_id,))
+            if pending:
+                cand = pending[0]
+                if preset.classification and cand["clf_call_id"] is None:
+                    steps.step_classify(ctx, cand)
+                    emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
+                kept = steps.step_instances(ctx, cand)
+                emit("step 3: accepted" if kept else "step 3: no valid instances")
+                continue
+            batch = ws.scalar(
+                "SELECT count(*) FROM model_calls WHERE run_id = ? AND purpose IN (?, ?)",
+                (run_id, steps.PURPOSE_GEN, steps.PURPOSE_ALPACA))
+            if batch >= max_calls:
+                stopped = f"stopped after {batch} generation calls"
+                break
+            if preset.pipeline == "alpaca":
+                steps.step_alpaca(ctx, batch, config.target - accepted)
+            else:
+                n = steps.step_generate(ctx, batch)
+                emit(f"step 1: {n} candidates")
+                continue
+            emit("alpaca: call done")
+        # Pending candidates beyond the target are not needed: closed, with the reason.
+        with ws.transaction():
+            ws.execute("UPDATE candidates SET decision = 'dropped', reason = 'target-reached' "
+                       "WHERE run_id = ? AND decision = 'pending'", (run_id,))
+    except Cancelled:
+        set_run_status(ws, run_id, "cancelled", stats=run_stats(ws, run_id))
+        raise
+    except WorkbenchError as exc:
+        set_run_status(ws, run_id, "failed", stats=run_stats(ws, run_id), error=str(exc))
+        raise
+    except Exception as exc:
+        set_run_status(ws, run_id, "failed", stats=run_stats(ws, run_id),
+                       error=f"{type(exc).__name__}: {exc}")
+        raise
+    st = run_stats(ws, run_id)
+    if stopped:
+        st["stopped"] = stopped
+    set_run_status(ws, run_id, "finished", stats=st)
+    emit(stopped or "finished")
+    return RunSummary(run_id=run_id, accepted=st["accepted"], candidates=st["candidates"],
+                      rejected_by_reason=st["rejected_by_reason"], calls=st["calls"],
+                      seconds=round(time.monotonic() - started, 3), target=config.target)

@@ -1,0 +1,295 @@
+"""The four steps as units of work: one model call and all it produced, in one transaction.
+
+State lives in SQLite only: a candidate waiting for step 2 or 3 is a `candidates` row with
+decision "pending" (and `clf_call_id` set once step 2 is done), so a run killed between any two
+commits resumes exactly where it stopped.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import Cancelled
+from ..jobs import CancelToken
+from ..llm.base import Backend, GenParams, GenResult, record_generation
+from ..similarity import SimilarityIndex, score
+from ..store.workspace import Workspace
+from . import parse, prompts
+from .filters import InstructionRules, filter_instances, instruction_reason
+from .presets import Preset
+
+PURPOSE_GEN = "instruction-generation"
+PURPOSE_CLF = "classification"
+PURPOSE_INST = "instances"
+PURPOSE_ALPACA = "alpaca-generation"
+
+
+def derive_seed(seed: int, *parts: int) -> int:
+    """A per-call sampling seed from the run's seed, stable across resumes."""
+    x = seed & 0xFFFFFFFF
+    for p in parts:
+        x = (x * 1_000_003 + p + 1) & 0x7FFFFFFF
+    return x
+
+
+@dataclass
+class Similar:
+    max_score: float
+    avg_score: float
+    top: dict[str, float]
+
+
+def similarity_to_pool(index: SimilarityIndex, text: str, earlier: list[str], tokenizer: str,
+                       k: int = 10) -> Similar:
+    """ROUGE-L of `text` against the pool and the candidates kept earlier in the same call.
+
+    One pass over the pool (`scores`), from which max, mean and top-k all come; the reference
+    computes the same three figures over seeds + machine instructions.
+    """
+    pool = np.asarray(index.scores(text), dtype=float) if len(index) else np.zeros(0)
+    extra = np.asarray([score(text, e, tokenizer) for e in earlier], dtype=float)
+    allv = np.concatenate([pool, extra])
+    if not len(allv):
+        return Similar(0.0, 0.0, {})
+    # Stable order: highest score first, ties in pool order (as the index's top_k does).
+    order = np.lexsort((np.arange(len(allv)), -allv))[:k]
+    top: dict[str, float] = {}
+    for i in order.tolist():
+        t = index[i] if i < len(pool) else earlier[i - len(pool)]
+        top.setdefault(t, float(allv[i]))
+    return Similar(float(allv.max()), float(allv.mean()), top)
+
+
+@dataclass
+class Context:
+    """What every step needs; built once per run session."""
+
+    ws: Workspace
+    backend: Backend
+    run_id: int
+    preset: Preset
+    templates: prompts.Templates
+    rules: InstructionRules
+    index: SimilarityIndex
+    tokenizer: str
+    seed: int
+    threshold: float
+    compat: str | None
+    gen_max_tokens: int
+    clf_max_tokens: int
+    instances_max_tokens: int
+    max_instances: int
+    cancel: CancelToken | None
+    on_decided: Callable[[dict[str, Any]], None]
+    on_call: Callable[[GenResult], None]
+    seeds: list[dict[str, Any]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ model calls
+    def call(self, *, prompt: str | None = None, messages: list[dict[str, str]] | None = None,
+             params: GenParams) -> GenResult:
+        if self.cancel is not None:
+            self.cancel.check()
+        if messages is not None:
+            res = self.backend.chat(messages, params, cancel=self.cancel)
+        else:
+            res = self.backend.complete(prompt or "", params, cancel=self.cancel)
+        if res.finish_reason == "cancelled":
+            # A cut-off call is not recorded: the resumed run makes it again, with the same seed.
+            raise Cancelled()
+        self.on_call(res)
+        return res
+
+    def record(self, purpose: str, params: GenParams, res: GenResult, *,
+               prompt: str | None, messages: list[dict[str, str]] | None) -> int:
+        return record_generation(self.ws, self.backend, run_id=self.run_id, purpose=purpose,
+                                 params=params, result=res, prompt=prompt, messages=messages)
+
+    def stop(self, ours: tuple[str, ...], reference: tuple[str, ...]) -> list[str]:
+        return list(reference if self.compat == parse.REFERENCE else ours)
+
+    def generated_instructions(self) -> list[str]:
+        return [r[0] for r in self.ws.execute(
+            "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
+
+
+# ---------------------------------------------------------------------------- step 1
+def step_generate(ctx: Context, batch: int) -> int:
+    """Step 1 (+ the instruction filter): one call, its candidates stored. Returns how many."""
+    p = ctx.preset
+    rng = random.Random(f"{ctx.seed}:{batch}")
+    machine = ctx.generated_instructions()
+    n_machine = min(p.machine_instructions, len(machine))
+    seed_texts = [s["instruction"] for s in ctx.seeds]
+    n_seed = min(p.prompt_instructions - n_machine, len(seed_texts))
+    examples = rng.sample(machine, n_machine) + rng.sample(seed_texts, n_seed)
+    rng.shuffle(examples)
+    params = GenParams(max_tokens=ctx.gen_max_tokens, temperature=p.gen_temperature,
+                       top_p=p.gen_top_p, top_k=0, min_p=0.0,
+                       presence_penalty=p.gen_presence_penalty,
+                       stop=ctx.stop(p.gen_stop, p.gen_stop_reference),
+                       seed=derive_seed(ctx.seed, batch, 1))
+    if p.api == "chat":
+        messages = prompts.instruction_messages(ctx.templates.chat_instruction_gen, examples)
+        prompt = None
+        res = ctx.call(messages=messages, params=params)
+        parsed = parse.parse_chat_instructions(res.text, res.finish_reason)
+    else:
+        messages = None
+        prompt = prompts.instruction_prompt(ctx.templates.instruction_gen, examples)
+        res = ctx.call(prompt=prompt, params=params)
+        parsed = parse.parse_instructions(res.text, res.finish_reason, ctx.compat)
+    rows = decide_instructions(ctx, [(c.text, c.truncated) for c in parsed])
+    with ctx.ws.transaction():
+        call_id = ctx.record(PURPOSE_GEN, params, res, prompt=prompt, messages=messages)
+        for pos, row in enumerate(rows):
+            ctx.ws.insert("candidates", {"run_id": ctx.run_id, "call_id": call_id,
+                                         "batch": batch, "position": pos, **row})
+    for row in rows:
+        if row["decision"] == "dropped":
+            ctx.on_decided(row)
+    return len(rows)
+
+
+def decide_instructions(ctx: Context, items: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Candidate rows for one call's instructions: rule filter, then ROUGE-L against the pool
+    and the ones that passed before them in this call. Passing ones stay "pending"."""
+    rows: list[dict[str, Any]] = []
+    passed: list[str] = []
+    for text, truncated in items:
+        sim = similarity_to_pool(ctx.index, text, passed, ctx.tokenizer)
+        reason = "truncated" if truncated else instruction_reason(text, ctx.rules)
+        if reason is None and sim.max_score > ctx.threshold:
+            reason = "rouge"
+        if reason is None:
+            passed.append(text)
+        rows.append({
+            "instruction": text, "decision": "pending" if reason is None else "dropped",
+            "reason": reason, "max_score": sim.max_score, "most_similar": sim.top,
+            "avg_similarity_score": sim.avg_score,
+        })
+    return rows
+
+
+# ---------------------------------------------------------------------------- step 2
+def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
+    params = GenParams(max_tokens=ctx.clf_max_tokens, temperature=0.0, top_p=1.0, top_k=1,
+                       min_p=0.0, stop=["\n", "Task"],
+                       seed=derive_seed(ctx.seed, cand["batch"], 2, cand["position"]))
+    if ctx.preset.api == "chat":
+        messages = prompts.clf_messages(ctx.templates.clf, cand["instruction"])
+        prompt = None
+        res = ctx.call(messages=messages, params=params)
+    else:
+        messages = None
+        prompt = prompts.clf_prompt(ctx.templates.clf, cand["instruction"])
+        res = ctx.call(prompt=prompt, params=params)
+    is_clf = parse.parse_clf_label(res.text, ctx.compat)
+    with ctx.ws.transaction():
+        call_id = ctx.record(PURPOSE_CLF, params, res, prompt=prompt, messages=messages)
+        ctx.ws.update("candidates", cand["id"], {"is_classification": int(is_clf),
+                                                 "clf_call_id": call_id})
+    cand["is_classification"], cand["clf_call_id"] = int(is_clf), call_id
+    return is_clf
+
+
+# ---------------------------------------------------------------------------- step 3
+def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
+    """Step 3 (+ the instance filter): the task is accepted when an instance survives."""
+    is_clf = bool(cand.get("is_classification"))
+    template = ctx.templates.output_first if is_clf else ctx.templates.input_first
+    params = GenParams(max_tokens=ctx.instances_max_tokens, temperature=0.0, top_p=1.0, top_k=1,
+                       min_p=0.0, presence_penalty=1.5,
+                       stop=[f"Example {ctx.max_instances + 1}", "Task:"],
+                       seed=derive_seed(ctx.seed, cand["batch"], 3, cand["position"]))
+    if ctx.preset.api == "chat":
+        messages = prompts.instances_messages(template, cand["instruction"])
+        prompt = None
+        res = ctx.call(messages=messages, params=params)
+    else:
+        messages = None
+        prompt = prompts.instances_prompt(template, cand["instruction"])
+        res = ctx.call(prompt=prompt, params=params)
+    parser = parse.parse_classification_instances if is_clf else parse.parse_generation_instances
+    pairs = parser(res.text, res.finish_reason, ctx.compat)
+    decided = filter_instances(pairs, max_instances=ctx.max_instances)
+    kept = [d for d in decided if d["kept"]]
+    with ctx.ws.transaction():
+        call_id = ctx.record(PURPOSE_INST, params, res, prompt=prompt, messages=messages)
+        values: dict[str, Any] = {"instances_call_id": call_id, "instances": decided}
+        if kept:
+            values.update(decision="kept", reason=None,
+                          task_id=insert_task(ctx, cand, kept, call_id))
+        else:
+            values.update(decision="dropped", reason="no-instances")
+        ctx.ws.update("candidates", cand["id"], values)
+    if kept:
+        ctx.index.add(cand["instruction"])
+    ctx.on_decided({"instruction": cand["instruction"], **values})
+    return bool(kept)
+
+
+def insert_task(ctx: Context, cand: dict[str, Any], instances: list[dict[str, Any]],
+                call_id: int | None, *, lang: str | None = None) -> int:
+    """The accepted task and its instances (inside the caller's transaction)."""
+    from ..store.tasks import normalize_instruction
+
+    clf = cand.get("is_classification")
+    task_id = ctx.ws.insert("tasks", {
+        "instruction": cand["instruction"], "norm": normalize_instruction(cand["instruction"]),
+        "is_classification": None if clf is None else int(bool(clf)), "source": "generated",
+        "origin": f"self-instruct:{ctx.preset.name}", "run_id": ctx.run_id,
+        "candidate_id": cand["id"], "lang": lang or ctx.rules.lang, "meta": {},
+    })
+    for pos, d in enumerate(instances):
+        ctx.ws.insert("instances", {"task_id": task_id, "position": pos, "input": d["input"],
+                                    "output": d["output"], "call_id": call_id})
+    return task_id
+
+
+# ---------------------------------------------------------------------------- alpaca
+def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
+    """Alpaca: one call writes instruction/input/output triples; each is filtered and, when it
+    passes, accepted at once (no classification, no instance call). Past the `remaining`
+    tasks the run needs, passing triples are stored as dropped ("target-reached")."""
+    p = ctx.preset
+    rng = random.Random(f"{ctx.seed}:{batch}")
+    with_inst = [s for s in ctx.seeds if s["instances"]]
+    demos = [(s["instruction"], s["instances"][0][0], s["instances"][0][1])
+             for s in rng.sample(with_inst, min(p.prompt_instructions, len(with_inst)))]
+    params = GenParams(max_tokens=ctx.gen_max_tokens, temperature=p.gen_temperature,
+                       top_p=p.gen_top_p, top_k=0, min_p=0.0,
+                       stop=ctx.stop(p.gen_stop, p.gen_stop_reference),
+                       seed=derive_seed(ctx.seed, batch, 1))
+    prompt = prompts.alpaca_prompt(ctx.templates.alpaca, demos)
+    res = ctx.call(prompt=prompt, params=params)
+    triples = parse.parse_alpaca(res.text, res.finish_reason, len(demos) + 1)
+    rows = decide_instructions(ctx, [(t.instruction, t.truncated) for t in triples])
+    accepted = 0
+    with ctx.ws.transaction():
+        call_id = ctx.record(PURPOSE_ALPACA, params, res, prompt=prompt, messages=None)
+        for pos, (t, row) in enumerate(zip(triples, rows)):
+            decided = filter_instances([(t.input, t.output)], max_instances=ctx.max_instances)
+            if row["decision"] == "pending":
+                if accepted >= remaining:
+                    row["decision"], row["reason"] = "dropped", "target-reached"
+                elif decided[0]["kept"]:
+                    row["decision"] = "kept"
+                else:
+                    row["decision"], row["reason"] = "dropped", "no-instances"
+            row["instances"] = decided
+            row["instances_call_id"] = call_id
+            cid = ctx.ws.insert("candidates", {"run_id": ctx.run_id, "call_id": call_id,
+                                               "batch": batch, "position": pos, **row})
+            if row["decision"] == "kept":
+                tid = insert_task(ctx, {"id": cid, "instruction": t.instruction}, decided, call_id)
+                ctx.ws.update("candidates", cid, {"task_id": tid})
+                accepted += 1
+    for row in rows:
+        if row["decision"] == "kept":
+            ctx.index.add(row["instruction"])
+        ctx.on_decided(row)
+    return accepted
+
