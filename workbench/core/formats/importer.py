@@ -1,13 +1,18 @@
-"""Import tasks into a workspace: validated first, then written in one transaction."""
+"""Import tasks into a workspace: read and validate the whole file first, then write in one
+transaction (all or nothing), skipping exact duplicates of the workspace and of each other
+and, when asked, near-duplicates by ROUGE-L.
+"""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ..errors import UserInputError
+from ..errors import UserInputError, WorkbenchError
 from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
 from ..store.workspace import Workspace
-from . import selfinstruct_seed
+from . import registry
 
 
 @dataclass
@@ -16,67 +21,121 @@ class ImportResult:
     classification: int = 0
     skipped_duplicates: int = 0
     format: str = ""
+    skipped_similar: int = 0   # ROUGE-L above the threshold (only with dedup_threshold)
+    read: int = 0              # tasks the file held
+    instances: int = 0         # instances of the imported tasks
+    path: str = ""
+    preview: bool = False      # counted only, nothing written
 
     def to_dict(self) -> dict:
         return {
             "imported": self.imported,
             "classification": self.classification,
             "skipped_duplicates": self.skipped_duplicates,
+            "skipped_similar": self.skipped_similar,
+            "read": self.read,
+            "instances": self.instances,
             "format": self.format,
+            "path": self.path,
+            "preview": self.preview,
         }
 
 
-def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported") -> ImportResult:
-    """Add tasks in one transaction, skipping exact duplicates of the workspace and of each other."""
+def _similarity_index(ws: Workspace) -> Any:
+    try:
+        from ..similarity import SimilarityIndex, workspace_tokenizer
+    except ImportError as exc:  # pragma: no cover - the similarity package ships with the app
+        raise WorkbenchError("ROUGE-L de-duplication is not available in this build.") from exc
+    index = SimilarityIndex(workspace_tokenizer(ws))
+    index.add_many(r[0] for r in ws.execute("SELECT instruction FROM tasks ORDER BY id"))
+    return index
+
+
+def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
+              dedup_threshold: float | None = None, dry_run: bool = False) -> ImportResult:
+    """Add tasks in one transaction, skipping exact duplicates of the workspace and of each
+    other, and with `dedup_threshold` those whose ROUGE-L F against any task (already there or
+    added before it) is above it. `dry_run` counts without writing (the GUI's preview)."""
     seen = existing_norms(ws)
-    result = ImportResult()
-    with ws.transaction():
+    index = _similarity_index(ws) if dedup_threshold is not None else None
+    result = ImportResult(read=len(tasks), preview=dry_run)
+    with nullcontext() if dry_run else ws.transaction():
         for task in tasks:
             key = normalize_instruction(task.instruction)
             if key in seen:
                 result.skipped_duplicates += 1
                 continue
+            if index is not None and len(index) and index.max_score(task.instruction) > dedup_threshold:
+                result.skipped_similar += 1
+                continue
             seen.add(key)
+            if index is not None:
+                index.add(task.instruction)
             task.source = source
-            add_task(ws, task)
+            if not dry_run:
+                add_task(ws, task)
             result.imported += 1
+            result.instances += len(task.instances)
             result.classification += bool(task.is_classification)
     return result
 
 
 def detect_format(path: Path) -> str:
-    """Guess a file's format from its content."""
-    import json
-
-    if path.is_dir():
-        raise UserInputError("a folder; give a file", path=path)
-    with open(path, "rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if raw.strip():
-                try:
-                    obj = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    break
-                if selfinstruct_seed.looks_like(obj):
-                    return selfinstruct_seed.FORMAT
-                break
-    raise UserInputError(
-        "the format could not be recognised",
-        path=path,
-        hint="Name it with --format (selfinstruct-seed).",
-    )
+    """Guess a file's (or folder's) format from its content."""
+    return registry.detect_format(Path(path))
 
 
-def import_file(ws: Workspace, path: str | Path, fmt: str | None = None) -> ImportResult:
+def read_file(path: str | Path, fmt: str | None = None) -> tuple[str, list[Task]]:
+    """(format, tasks) from a file, validated; writes nothing."""
     p = Path(path)
     if not p.exists():
         raise UserInputError("no such file", path=p)
-    fmt = fmt or detect_format(p)
-    if fmt == selfinstruct_seed.FORMAT:
-        tasks = selfinstruct_seed.read_seed_jsonl(p)
-        source = "seed"  # a seed file grows the seed pool that SELF-INSTRUCT samples from
-    else:
-        raise UserInputError(f"unknown format {fmt!r}", path=p)
-    result = add_tasks(ws, tasks, source=source)
+    fmt = fmt or registry.detect_format(p)
+    spec = registry.get(fmt)
+    if spec.read is None:
+        raise UserInputError(f"{fmt!r} is an export-only format", path=p, field="format")
+    if p.is_dir() and not spec.folder:
+        raise UserInputError(f"a folder; the {fmt} format is a file", path=p)
+    return fmt, spec.read(p)
+
+
+def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
+    try:
+        from ..selfinstruct.replay import replay_reference_run
+    except ImportError as exc:
+        raise WorkbenchError(
+            f"{path}: a Self-Instruct reference run folder, but replaying runs is not available "
+            "in this build (workbench.core.selfinstruct.replay is missing).",
+            hint="Import its files one by one instead: machine_generated_instructions.jsonl "
+                 "(--format selfinstruct-generated) or all_generated_instances.jsonl "
+                 "(--format selfinstruct-instances).") from exc
+    return replay_reference_run(ws, path, compat=compat)
+
+
+def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
+                compat: str | None = None, dedup_threshold: float | None = None,
+                preview: bool = False) -> Any:
+    """Import a file, a dataset folder, or (a folder holding machine_generated_instructions.jsonl)
+    replay a reference Self-Instruct run; returns an ImportResult (or the replay's result)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserInputError("no such file", path=p)
+    if dedup_threshold is not None and not 0.0 <= dedup_threshold <= 1.0:
+        raise UserInputError(f"expected a number from 0 to 1, found {dedup_threshold}",
+                             field="dedup-rouge")
+    if p.is_dir() and fmt in (None, registry.REFERENCE_RUN) and registry.is_reference_run(p):
+        if preview:
+            raise UserInputError("a reference run cannot be previewed; replay it", path=p)
+        return _replay(ws, p, compat)
+    fmt, tasks = read_file(p, fmt)
+    result = add_tasks(ws, tasks, source=registry.get(fmt).source,
+                       dedup_threshold=dedup_threshold, dry_run=preview)
     result.format = fmt
+    result.path = str(p)
     return result
+
+
+def preview_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
+                 dedup_threshold: float | None = None) -> ImportResult:
+    """The counts an import would give, without writing (the GUI shows them before committing)."""
+    return import_file(ws, path, fmt, dedup_threshold=dedup_threshold, preview=True)

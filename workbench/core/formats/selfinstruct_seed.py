@@ -9,8 +9,12 @@ from typing import IO, Iterable
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
+from .common import iter_jsonl
 
 FORMAT = "selfinstruct-seed"
+EXTENSIONS = (".jsonl",)
+SOURCE = "seed"  # a seed file grows the seed pool that SELF-INSTRUCT samples from
+_KNOWN = {"id", "name", "instruction", "instances", "is_classification"}
 
 
 def _require_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True) -> str:
@@ -58,21 +62,23 @@ def parse_seed_line(obj: object, path: Path, line: int) -> Task:
     name = obj.get("name") if isinstance(obj.get("name"), str) else None
     if name is None and isinstance(obj.get("id"), str):
         name = obj["id"]
+    meta = {"id": obj["id"]} if isinstance(obj.get("id"), str) else {}
+    # Fields other seed-shaped files add (user_oriented_instructions' `motivation_app`) are kept.
+    meta.update({k: v for k, v in obj.items() if k not in _KNOWN})
     return Task(
         instruction=instruction,
         instances=instances,
         is_classification=clf,
         name=name,
         origin=str(path),
-        meta={"id": obj["id"]} if isinstance(obj.get("id"), str) else {},
+        meta=meta,
     )
 
 
 def read_seed_jsonl(path: str | Path) -> list[Task]:
     """Read and validate a whole file before anything is written (all or nothing)."""
     p = Path(path)
-    with open(p, "rb") as fh:
-        return list(iter_seed_lines(fh, p))
+    return [parse_seed_line(obj, p, line) for line, obj in iter_jsonl(p)]
 
 
 def iter_seed_lines(fh: IO[bytes], path: Path) -> Iterable[Task]:
@@ -101,6 +107,14 @@ def looks_like(first_obj: object) -> bool:
     )
 
 
+def read(path: Path) -> list[Task]:
+    return read_seed_jsonl(path)
+
+
+def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
+    return write_seed_jsonl(tasks, fh)
+
+
 def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
     n = 0
     for t in tasks:
@@ -111,6 +125,8 @@ def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
             "instances": [{"input": i.input, "output": i.output} for i in t.instances],
             "is_classification": bool(t.is_classification),
         }
+        if isinstance(t.meta.get("motivation_app"), str):
+            obj["motivation_app"] = t.meta["motivation_app"]
         fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
         n += 1
     return n

@@ -1,0 +1,45 @@
+"""`workbench export --format F --out PATH [--only all|kept|verified] [--run ID] [--tag T]
+[--option KEY=VALUE ...]`: write instruction files from the workspace."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..core.errors import UserInputError
+from ..core.formats.registry import export_formats
+from .common import ProgressPrinter, cancel_on_sigint, command, open_workspace
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = command(sub, "export", "write the workspace's tasks to an instruction file", run)
+    p.add_argument("--format", "-f", required=True, metavar="F",
+                   help="one of: " + ", ".join(export_formats()))
+    p.add_argument("--out", "-o", required=True, type=Path, metavar="PATH",
+                   help="the file to write (a folder for --format hf)")
+    p.add_argument("--only", choices=("all", "kept", "verified"), default="all")
+    p.add_argument("--run", type=int, default=None, metavar="ID", help="only this run's tasks")
+    p.add_argument("--tag", default=None, metavar="T", help="only tasks with this tag")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="format option, e.g. user_turn=combined (openai-chat), "
+                        "templates=fixed or seed=N (selfinstruct-finetune), layout=jsonl")
+
+
+def parse_options(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"expected KEY=VALUE, found {item!r}", field="option")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    from ..core.formats.exporter import export
+
+    options = parse_options(args.option)
+    with open_workspace(args) as ws, cancel_on_sigint() as token:
+        result = export(ws, args.format, args.out, only=args.only, run_id=args.run, tag=args.tag,
+                        progress=ProgressPrinter(), cancel=token, **options).to_dict()
+    result["_human"] = f"wrote {result['count']} records ({result['format']}) to {result['path']}"
+    return result

@@ -1,0 +1,267 @@
+"""What the format modules share: line-numbered reading, field checks, grouping records into
+tasks, one-record-per-instance iteration for writers, and atomic file writes.
+
+Every reader raises `UserInputError` with the file and a line (and the field when there is one)
+for anything it cannot use, and writes nothing: the importer writes only after a whole file has
+been read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from ..errors import UserInputError
+from ..store.tasks import Instance, Task, normalize_instruction
+
+# Extra per-record fields some formats carry (Alpaca/LLaMA-Factory `system` and `history`,
+# Dolly `category`); kept in Task.meta and written back by formats that have a place for them.
+EXTRA_KEYS = ("system", "history", "category")
+
+
+# ------------------------------------------------------------------------------------ reading
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserInputError(f"cannot be read ({exc.strerror or exc})", path=path, line=1) from exc
+
+
+def decode_utf8(data: bytes, path: Path) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                             path=path, line=line) from exc
+    return text[1:] if text.startswith("\ufeff") else text  # a BOM some editors write
+
+
+def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded value) for each non-blank line."""
+    text = decode_utf8(read_bytes(path) if data is None else data, path)
+    for line_no, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield line_no, json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+                                 path=path, line=line_no) from exc
+        except RecursionError as exc:
+            raise UserInputError("nested too deeply to read", path=path, line=line_no) from exc
+
+
+def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number where it starts, value) for each element of a top-level JSON list.
+
+    Decoded element by element so that an error can name the line of the record at fault.
+    """
+    text = decode_utf8(read_bytes(path) if data is None else data, path)
+    decoder = json.JSONDecoder()
+    n = len(text)
+
+    def skip_ws(i: int) -> int:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    def line_at(i: int) -> int:
+        return text.count("\n", 0, i) + 1
+
+    i = skip_ws(0)
+    if i >= n:
+        return
+    if text[i] != "[":
+        raise UserInputError("expected a JSON list of records ('[' ...)", path=path, line=line_at(i))
+    i = skip_ws(i + 1)
+    if i < n and text[i] == "]":
+        i = skip_ws(i + 1)
+        if i < n:
+            raise UserInputError("unexpected text after the list", path=path, line=line_at(i))
+        return
+    while True:
+        start = i
+        try:
+            value, i = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+                                 path=path, line=exc.lineno) from exc
+        except RecursionError as exc:
+            raise UserInputError("nested too deeply to read", path=path,
+                                 line=line_at(start)) from exc
+        yield line_at(start), value
+        i = skip_ws(i)
+        if i < n and text[i] == ",":
+            i = skip_ws(i + 1)
+            continue
+        if i < n and text[i] == "]":
+            i = skip_ws(i + 1)
+            if i < n:
+                raise UserInputError("unexpected text after the list", path=path, line=line_at(i))
+            return
+        raise UserInputError("expected ',' or ']' between records", path=path,
+                             line=line_at(min(i, n)))
+
+
+def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """A JSON list or JSON Lines, whichever the file holds."""
+    data = read_bytes(path)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return iter_json_array(path, data)
+    return iter_jsonl(path, data)
+
+
+def require_obj(obj: Any, path: Path, line: int) -> dict:
+    if not isinstance(obj, dict):
+        raise UserInputError(f"expected a JSON object, found {json_type(obj)}", path=path, line=line)
+    return obj
+
+
+def json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
+            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
+
+
+def get_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True,
+            nonempty: bool = False, field_name: str | None = None) -> str:
+    """A text field; `field_name` is how the error names it (defaults to `key`)."""
+    name = field_name or key
+    if key not in obj or obj[key] is None and not required:
+        if required:
+            raise UserInputError("the field is missing", path=path, line=line, field=name)
+        return ""
+    value = obj[key]
+    if not isinstance(value, str):
+        raise UserInputError(f"expected text, found {json_type(value)}", path=path, line=line,
+                             field=name)
+    if nonempty and not value.strip():
+        raise UserInputError("the field is empty", path=path, line=line, field=name)
+    return value
+
+
+def get_bool(obj: dict, key: str, path: Path, line: int) -> bool | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise UserInputError("expected true or false", path=path, line=line, field=key)
+    return value
+
+
+def get_history(obj: dict, key: str, path: Path, line: int) -> list[list[str]] | None:
+    """Alpaca/LLaMA-Factory `history`: earlier turns as [[user, assistant], ...]."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise UserInputError(f"expected a list of [user, assistant] pairs, found {json_type(value)}",
+                             path=path, line=line, field=key)
+    for i, pair in enumerate(value):
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(x, str) for x in pair)):
+            raise UserInputError("expected a [user, assistant] pair of texts", path=path,
+                                 line=line, field=f"{key}[{i}]")
+    return [list(p) for p in value]
+
+
+# ----------------------------------------------------------------------------- records → tasks
+@dataclass
+class Record:
+    """One instruction/input/output example as a format holds it, with where it came from."""
+
+    line: int
+    instruction: str
+    input: str = ""
+    output: str = ""
+    is_classification: bool | None = None
+    extras: dict[str, Any] = field(default_factory=dict)   # system, history, category
+    meta: dict[str, Any] = field(default_factory=dict)     # task-level fields to keep
+    name: str | None = None
+
+
+def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]:
+    """Records with the same (normalised) instruction become one task with several instances,
+    in file order, so that a one-line-per-instance file round-trips to the same tasks.
+
+    Extras that differ between a task's records are kept per instance
+    (`meta["instance_extras"]`), so nothing a record carried is lost.
+    """
+    tasks: dict[str, Task] = {}
+    extras: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        key = normalize_instruction(rec.instruction)
+        task = tasks.get(key)
+        if task is None:
+            task = Task(instruction=rec.instruction, is_classification=rec.is_classification,
+                        name=rec.name, origin=str(path),
+                        meta={**rec.meta, **rec.extras, "format": fmt, "line": rec.line})
+            tasks[key] = task
+            extras[key] = []
+        elif task.is_classification is None:
+            task.is_classification = rec.is_classification
+        task.instances.append(Instance(rec.input, rec.output))
+        extras[key].append(rec.extras)
+    for key, task in tasks.items():
+        per = extras[key]
+        if any(e != per[0] for e in per[1:]):
+            task.meta["instance_extras"] = per
+    return list(tasks.values())
+
+
+# ------------------------------------------------------------------------------ tasks → records
+def instance_extras(task: Task, index: int) -> dict[str, Any]:
+    per = task.meta.get("instance_extras")
+    if isinstance(per, list) and index < len(per) and isinstance(per[index], dict):
+        return per[index]
+    return {k: task.meta[k] for k in EXTRA_KEYS if k in task.meta}
+
+
+def iter_examples(tasks: Iterable[Task]) -> Iterator[tuple[Task, int, Instance, dict[str, Any]]]:
+    """(task, instance index, instance, extras) for every instance; a task without instances
+    yields nothing (an instruction with no output is no training example)."""
+    for task in tasks:
+        for i, inst in enumerate(task.instances):
+            yield task, i, inst, instance_extras(task, i)
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def join_instruction_input(instruction: str, input_: str) -> str:
+    """One user turn from an instruction and its input (a blank line between, as Alpaca does)."""
+    return f"{instruction}\n\n{input_}" if input_.strip() else instruction
+
+
+# -------------------------------------------------------------------------------- atomic writes
+@contextmanager
+def atomic_text_file(out: Path) -> Iterator[IO[str]]:
+    """A temporary file beside `out`, fsynced and renamed over it on success; removed on any
+    failure or cancel, so `out` is either the whole new file or left as it was."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(out.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is durable only once the folder is synced (POSIX; a no-op elsewhere).
+    with suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

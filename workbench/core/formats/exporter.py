@@ -1,0 +1,204 @@
+"""Export tasks to an instruction file (or dataset folder): a selection of the workspace,
+written atomically, with progress and cancel, and recorded in the `exports` table.
+
+Selections: `only` = all | kept (tasks not marked `"dropped": true` in meta, the inspector's
+override) | verified (meta `"verified": true`, set by a person); `run_id` one run's tasks;
+`tag` tasks whose meta `"tags"` list holds it; `task_ids` an explicit subset (the selection
+feature's). They combine with AND.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import os
+import shutil
+import tempfile
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import UserInputError, WorkbenchError
+from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
+from ..store.tasks import Task, iter_tasks
+from ..store.workspace import Workspace
+from . import hf, registry
+from .common import atomic_text_file
+
+ONLY = ("all", "kept", "verified")
+PROGRESS_EVERY = 200
+
+
+@dataclass
+class ExportResult:
+    count: int                 # records written (instances; tasks for task-level formats)
+    path: str
+    format: str
+    tasks: int = 0             # tasks selected
+    files: list[str] = field(default_factory=list)
+    selection: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "path": self.path, "format": self.format,
+                "tasks": self.tasks, "files": self.files, "selection": self.selection}
+
+
+def selection_sql(only: str = "all", run_id: int | None = None, tag: str | None = None,
+                  task_ids: Iterable[int] | None = None) -> tuple[str, list[Any]]:
+    if only not in ONLY:
+        raise UserInputError(f"expected one of {', '.join(ONLY)}, found {only!r}", field="only")
+    clauses, params = [], []
+    if only == "kept":
+        clauses.append("coalesce(json_extract(meta, '$.dropped'), 0) != 1")
+    elif only == "verified":
+        clauses.append("json_extract(meta, '$.verified') = 1")
+    if run_id is not None:
+        clauses.append("run_id = ?")
+        params.append(int(run_id))
+    if tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.meta, '$.tags') WHERE value = ?)")
+        params.append(tag)
+    if task_ids is not None:
+        clauses.append("id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps([int(i) for i in task_ids]))
+    return " AND ".join(clauses) or "1", params
+
+
+def select_tasks(ws: Workspace, *, only: str = "all", run_id: int | None = None,
+                 tag: str | None = None, task_ids: Iterable[int] | None = None) -> list[Task]:
+    where, params = selection_sql(only, run_id, tag, task_ids)
+    # Tags live in a JSON list, which json_each needs to be valid; meta always is.
+    return iter_tasks(ws, where=where, params=params)
+
+
+def _check_options(spec: registry.FormatSpec, options: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in options.items():
+        if key not in spec.options:
+            known = ", ".join(spec.options) or "none"
+            raise UserInputError(f"unknown option for {spec.name} (options: {known})",
+                                 field=f"option {key}")
+        allowed = spec.options[key]
+        value = str(value)
+        if allowed is not None and value not in allowed:
+            raise UserInputError(f"expected one of {', '.join(allowed)}, found {value!r}",
+                                 field=f"option {key}")
+        out[key] = value
+    return out
+
+
+def _ticking(tasks: list[Task], progress: ProgressCallback, cancel: CancelToken | None,
+             fmt: str) -> Iterator[Task]:
+    total = len(tasks)
+    progress(Progress("export", 0, total, fmt))
+    for i, task in enumerate(tasks, start=1):
+        if cancel is not None:
+            cancel.check()
+        yield task
+        if i % PROGRESS_EVERY == 0 or i == total:
+            progress(Progress("export", i, total, fmt))
+
+
+def _check_out_path(out: Path, folder: bool) -> None:
+    if not out.parent.is_dir():
+        raise UserInputError("the folder to write into does not exist", path=out.parent,
+                             hint="Create it first, or choose another place.")
+    if folder:
+        if out.exists() and not out.is_dir():
+            raise UserInputError("a file is there; a dataset export is a folder", path=out)
+        if out.is_dir() and any(out.iterdir()) and not hf.is_hf_folder(out):
+            raise UserInputError(
+                "the folder is not empty and holds no earlier dataset export; it was left "
+                "untouched", path=out, hint="Choose a new or empty folder.")
+    elif out.is_dir():
+        raise UserInputError("a folder; give a file name to write", path=out)
+
+
+def _replace_folder(tmp: Path, out: Path) -> None:
+    """Move a finished dataset folder into place; an earlier export there is replaced whole."""
+    if out.is_dir() and any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.rmdir(old)
+        os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.is_dir():
+            os.rmdir(out)
+        os.replace(tmp, out)
+
+
+def _export_traces(ws: Workspace, out: Path, run_id: int | None, progress: ProgressCallback,
+                   cancel: CancelToken | None) -> int:
+    try:
+        from ..selfcheck.export import export_traces
+    except ImportError as exc:
+        raise WorkbenchError(
+            "The selfcheck-traces export is not available in this build "
+            "(workbench.core.selfcheck.export is missing).") from exc
+    return export_traces(ws, out, run_id=run_id, progress=progress, cancel=cancel)
+
+
+def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = "all",
+           run_id: int | None = None, tag: str | None = None,
+           task_ids: Iterable[int] | None = None, progress: ProgressCallback | None = None,
+           cancel: CancelToken | None = None, **options: Any) -> ExportResult:
+    """Write the selected tasks as `fmt` to `out_path` (a file; a folder for `hf`)."""
+    progress = progress or no_progress
+    spec = registry.get(fmt)
+    out = Path(out_path).expanduser().absolute()
+    task_ids = list(task_ids) if task_ids is not None else None
+    selection: dict[str, Any] = {"only": only}
+    if run_id is not None:
+        selection["run"] = run_id
+    if tag is not None:
+        selection["tag"] = tag
+    if task_ids is not None:
+        selection["subset"] = len(task_ids)
+    if options:
+        selection["options"] = {k: str(v) for k, v in options.items()}
+
+    if fmt == registry.SELFCHECK_TRACES:
+        _check_out_path(out, False)
+        count = _export_traces(ws, out, run_id, progress, cancel)
+        result = ExportResult(count, str(out), fmt, files=[str(out)], selection=selection)
+        _record(ws, result)
+        return result
+
+    opts = _check_options(spec, options)
+    _check_out_path(out, spec.folder)
+    if spec.options.get("layout") and "layout" not in opts:
+        opts["layout"] = "jsonl" if out.suffix.lower() == ".jsonl" else (
+            "json" if out.suffix.lower() == ".json" else spec.default_layout or "json")
+    tasks = select_tasks(ws, only=only, run_id=run_id, tag=tag, task_ids=task_ids)
+    ticking = _ticking(tasks, progress, cancel, fmt)
+
+    if spec.folder:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        try:
+            written = hf.write_folder(ws, ticking, tmp, selection, lambda: None)
+            _replace_folder(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        files = [str(out / f) for f in written["files"]]
+        count = written["count"]
+    else:
+        assert spec.write is not None
+        with atomic_text_file(out) as fh:
+            count = spec.write(ticking, fh, opts)
+        files = [str(out)]
+    result = ExportResult(count, str(out), fmt, tasks=len(tasks), files=files, selection=selection)
+    _record(ws, result)
+    return result
+
+
+def _record(ws: Workspace, result: ExportResult) -> None:
+    with suppress(sqlite3.Error, WorkbenchError):  # the file is written; a busy workspace must not undo that
+        with ws.transaction():
+            ws.insert("exports", {"format": result.format, "path": result.path,
+                                  "selection": result.selection, "count": result.count})

@@ -1,0 +1,32 @@
+"""Writing records as a JSON list or as JSON Lines, streamed (never the whole list in memory)."""
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+
+class RecordWriter:
+    """`layout="json"`: a list, one record per element, indented for people who open it;
+    `layout="jsonl"`: one compact record a line."""
+
+    def __init__(self, fh: IO[str], layout: str = "json") -> None:
+        self.fh = fh
+        self.layout = layout
+        self.count = 0
+
+    def __enter__(self) -> "RecordWriter":
+        if self.layout == "json":
+            self.fh.write("[")
+        return self
+
+    def write(self, record: Any) -> None:
+        if self.layout == "json":
+            text = json.dumps(record, ensure_ascii=False, indent=2)
+            self.fh.write(("\n" if self.count == 0 else ",\n") + text)
+        else:
+            self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None and self.layout == "json":
+            self.fh.write("\n]\n" if self.count else "]\n")

@@ -1,0 +1,37 @@
+"""Self-Instruct instances JSONL (the reference's `all_generated_instances.jsonl`): one
+`{"instruction", "input", "output"}` a line, one line per instance; lines that share an
+instruction are one task.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Iterable
+
+from ..store.tasks import Task
+from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, require_obj
+
+FORMAT = "selfinstruct-instances"
+EXTENSIONS = (".jsonl",)
+
+
+def parse_record(obj: object, path: Path, line: int) -> Record:
+    d = require_obj(obj, path, line)
+    return Record(
+        line=line,
+        instruction=get_str(d, "instruction", path, line, nonempty=True),
+        input=get_str(d, "input", path, line, required=False),
+        output=get_str(d, "output", path, line),
+    )
+
+
+def read(path: Path) -> list[Task]:
+    return group_records((parse_record(o, path, n) for n, o in iter_jsonl(path)), path, FORMAT)
+
+
+def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
+    n = 0
+    for task, _, inst, _ in iter_examples(tasks):
+        fh.write(dump({"instruction": task.instruction, "input": inst.input,
+                       "output": inst.output}) + "\n")
+        n += 1
+    return n
