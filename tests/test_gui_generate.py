@@ -68,8 +68,8 @@ def test_self_instruct_run_progress_cancel_resume(window, qtbot):
     names = {f.name for f in fields(RunConfig)}
     # Tiny token limits keep the run test in seconds on two cores.
     panel.config_overrides = {k: v for k, v in {
-        "max_tokens": 48, "instruction_max_tokens": 48, "instances_max_tokens": 48,
-        "num_prompt_instructions": 2, "request_batch_size": 1}.items() if k in names}
+        "gen_max_tokens": 96, "instances_max_tokens": 48, "max_instances": 2}.items()
+        if k in names}
     panel.target.setValue(50)
     events: list[Progress] = []
     assert panel.start()

@@ -60,7 +60,7 @@ def test_export_alpaca_from_the_panel(window, qtbot, tmp_path):
     need("workbench.core.formats.exporter")
     panel = window.export
     out = tmp_path / "out.json"
-    panel.format.setCurrentIndex(panel.format.findData(("alpaca", ".json")))
+    panel.format.setCurrentIndex(panel.format.findData("alpaca"))
     panel.path.setText(str(out))
     assert panel.start()
     qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)

@@ -17,7 +17,8 @@ from .model_choice import module_available
 from .workers import JobContext, JobThread, missing_module_message
 
 EXPORTER = "workbench.core.formats.exporter"
-FORMATS = [
+# Used until the format registry is importable; then the registry's list and descriptions.
+FALLBACK_FORMATS = [
     ("Alpaca JSON (instruction, input, output)", "alpaca", ".json"),
     ("Self-Instruct seed JSONL", "selfinstruct-seed", ".jsonl"),
     ("Self-Instruct instances JSONL", "selfinstruct-instances", ".jsonl"),
@@ -26,6 +27,23 @@ FORMATS = [
     ("OpenAI chat JSONL (fine-tuning)", "openai-chat", ".jsonl"),
     ("Hugging Face dataset folder", "hf", ""),
 ]
+PREFERRED_ORDER = ["alpaca", "openai-chat", "sharegpt", "selfinstruct-seed",
+                   "selfinstruct-instances", "dolly", "hf"]
+
+
+def export_formats() -> list[tuple[str, str, str]]:
+    """(description, name, extension) for every format the exporter can write."""
+    try:
+        from ..core.formats import registry
+    except ImportError:
+        return FALLBACK_FORMATS
+    out = []
+    for name in registry.export_formats():
+        spec = registry.get(name)
+        ext = "" if spec.folder else (spec.extensions[0] if spec.extensions else ".jsonl")
+        out.append((spec.description, name, ext))
+    rank = {n: i for i, n in enumerate(PREFERRED_ORDER)}
+    return sorted(out, key=lambda t: rank.get(t[1], len(rank)))
 
 
 class ExportPanel(QWidget):
@@ -43,8 +61,10 @@ class ExportPanel(QWidget):
         box = QGroupBox("Instruction file")
         form = QFormLayout(box)
         self.format = QComboBox()
-        for label, fmt, ext in FORMATS:
-            self.format.addItem(label, (fmt, ext))
+        self._ext: dict[str, str] = {}
+        for label, fmt, ext in export_formats():
+            self.format.addItem(label, fmt)
+            self._ext[fmt] = ext
         self.only = QComboBox()
         for label, value in [("All tasks", "all"), ("Kept candidates only", "kept"),
                              ("Verified reasoning only", "verified")]:
@@ -95,12 +115,14 @@ class ExportPanel(QWidget):
         self.run.setCurrentIndex(max(0, self.run.findData(current)))
 
     def _suggest_path(self) -> None:
-        fmt, ext = self.format.currentData()
+        fmt = self.format.currentData()
+        ext = self._ext.get(fmt, "")
         base = Path(self.path.text()).parent if self.path.text() else self.ws.path.parent
         self.path.setText(str(base / f"{self.ws.path.stem}-{fmt}{ext}"))
 
     def _browse(self) -> None:
-        fmt, ext = self.format.currentData()
+        fmt = self.format.currentData()
+        ext = self._ext.get(fmt, "")
         if fmt == "hf":
             path = QFileDialog.getExistingDirectory(self, "Export to folder", self.path.text())
         else:
@@ -116,7 +138,7 @@ class ExportPanel(QWidget):
         if not self.path.text().strip():
             self.error.emit("Choose where to write the export.")
             return False
-        fmt, _ = self.format.currentData()
+        fmt = self.format.currentData()
         out = Path(self.path.text().strip()).expanduser()
         only, run_id = self.only.currentData(), self.run.currentData()
 

@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self.act_import = self._action(file, "&Import tasks…", self.import_dialog,
                                        QKeySequence("Ctrl+I"))
+        self.act_import_folder = self._action(
+            file, "Import &folder (dataset or reference run)…", self.import_folder_dialog)
         self.act_export = self._action(file, "&Export…", lambda: self.show_panel("Export"),
                                        QKeySequence("Ctrl+E"))
         file.addSeparator()
@@ -349,7 +351,13 @@ class MainWindow(QMainWindow):
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import tasks", str(Path.home()),
-            "Task files (*.jsonl *.json);;All files (*)")
+            "Task files (*.jsonl *.json *.parquet);;All files (*)")
+        if path:
+            self.import_path(Path(path))
+
+    def import_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import a dataset folder or a reference "
+                                                "Self-Instruct run", str(Path.home()))
         if path:
             self.import_path(Path(path))
 
@@ -368,11 +376,18 @@ class MainWindow(QMainWindow):
         return thread
 
     def _imported(self, path: Path, res: Any) -> None:
-        msg = f"Imported {res.imported:,} tasks from {path.name}"
-        if res.skipped_duplicates:
-            msg += f" ({res.skipped_duplicates:,} duplicates skipped)"
+        if hasattr(res, "imported"):
+            msg = f"Imported {res.imported:,} tasks from {path.name}"
+            skipped = getattr(res, "skipped_duplicates", 0) + getattr(res, "skipped_similar", 0)
+            if skipped:
+                msg += f" ({skipped:,} duplicates skipped)"
+        else:  # a reference Self-Instruct run folder, replayed as a run
+            msg = (f"Replayed the reference run in {path.name} as run "
+                   f"{getattr(res, 'run_id', '?')}: {getattr(res, 'tasks', 0):,} tasks")
         self.statusBar().showMessage(msg + ".", 15_000)
         self.seeds.reload()
+        self.inspect.reload()
+        self.export.reload()
         self.show_panel("Seeds")
 
     # ================================================================== jobs
