@@ -1,0 +1,127 @@
+"""Hypothesis fuzzes every importer: arbitrary bytes and arbitrary JSON never crash it, never
+leave a partial import, and every error names a line.
+
+`WORKBENCH_FUZZ_EXAMPLES` raises the number of examples (`make fuzz`); the default keeps the
+whole module to a few seconds.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench.core.errors import UserInputError
+from workbench.core.formats import registry
+from workbench.core.formats.importer import import_file
+from workbench.core.store.workspace import Workspace
+
+settings.register_profile(
+    "formats-fuzz",
+    max_examples=int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FUZZ = settings.get_profile("formats-fuzz")
+
+FILE_IMPORTERS = [n for n in registry.import_formats() if not registry.get(n).folder]
+KEYS = ["instruction", "input", "output", "instances", "is_classification", "id", "name",
+        "context", "response", "category", "system", "history", "conversations", "from",
+        "value", "messages", "role", "content", "weight", "prompt", "completion",
+        "most_similar", "avg_similarity_score", "request_idx"]
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | \
+    st.text(max_size=12) | st.sampled_from(["", " ", "human", "gpt", "user", "assistant",
+                                            "system", "Yes", " No", "<|endoftext|>"])
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=5),
+    max_leaves=20,
+)
+records = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6)
+
+
+@pytest.fixture(scope="module")
+def fuzz_ws(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fuzz") / "ws.sqlite"
+    ws = Workspace.create(path)
+    yield ws
+    assert ws.integrity_check() == "ok"
+    ws.close()
+
+
+def counts(ws: Workspace) -> tuple[int, int]:
+    return ws.scalar("SELECT count(*) FROM tasks"), ws.scalar("SELECT count(*) FROM instances")
+
+
+def check_import(ws: Workspace, path: Path, fmt: str | None) -> None:
+    before = counts(ws)
+    try:
+        res = import_file(ws, path, fmt)
+    except UserInputError as exc:
+        assert counts(ws) == before, "a failed import left rows behind"
+        assert exc.line is not None and exc.line >= 1, str(exc)
+        assert str(path) in str(exc)
+        return
+    tasks, instances = counts(ws)
+    assert tasks == before[0] + res.imported
+    assert instances == before[1] + res.instances
+
+
+@pytest.mark.parametrize("fmt", FILE_IMPORTERS + [None])
+@FUZZ
+@given(data=st.binary(max_size=300))
+def test_arbitrary_bytes(fuzz_ws, tmp_path, fmt, data):
+    f = tmp_path / "fuzz.jsonl"
+    f.write_bytes(data)
+    check_import(fuzz_ws, f, fmt)
+
+
+@pytest.mark.parametrize("fmt", FILE_IMPORTERS + [None])
+@FUZZ
+@given(lines=st.lists(records | json_values, min_size=1, max_size=4),
+       as_list=st.booleans(), blank=st.booleans())
+def test_arbitrary_json(fuzz_ws, tmp_path, fmt, lines, as_list, blank):
+    f = tmp_path / ("fuzz.json" if as_list else "fuzz.jsonl")
+    if as_list:
+        text = json.dumps(lines, indent=1, ensure_ascii=False)
+    else:
+        text = ("\n\n" if blank else "\n").join(json.dumps(x, ensure_ascii=False) for x in lines)
+    f.write_text(text, encoding="utf-8")
+    check_import(fuzz_ws, f, fmt)
+
+
+@pytest.mark.parametrize("fmt", FILE_IMPORTERS)
+@FUZZ
+@given(good=st.integers(min_value=0, max_value=3), data=st.data())
+def test_a_bad_record_after_good_ones_imports_nothing_and_names_its_line(
+        fuzz_ws, tmp_path, fmt, good, data):
+    valid = {
+        "selfinstruct-seed": lambda i: {"instruction": f"seed task {i} {fmt}", "instances": [
+            {"input": "", "output": "o"}]},
+        "selfinstruct-instances": lambda i: {"instruction": f"inst {i} {fmt}", "input": "",
+                                             "output": "o"},
+        "selfinstruct-generated": lambda i: {"instruction": f"gen {i} {fmt}", "request_idx": i},
+        "selfinstruct-finetune": lambda i: {"prompt": f"ft {i} {fmt}\n\n", "completion": "o"},
+        "alpaca": lambda i: {"instruction": f"alp {i} {fmt}", "input": "", "output": "o"},
+        "dolly": lambda i: {"instruction": f"dolly {i} {fmt}", "response": "o"},
+        "sharegpt": lambda i: {"conversations": [{"from": "human", "value": f"sg {i} {fmt}"},
+                                                 {"from": "gpt", "value": "o"}]},
+        "openai-chat": lambda i: {"messages": [{"role": "user", "content": f"oc {i} {fmt}"},
+                                               {"role": "assistant", "content": "o"}]},
+    }[fmt]
+    salt = data.draw(st.integers(0, 10**9))
+    lines = [json.dumps({**valid(i), "salt": salt}) if fmt == "selfinstruct-seed" else
+             json.dumps(valid(f"{salt}-{i}")) for i in range(good)]
+    bad = data.draw(st.sampled_from(['{"instruction": 7}', "[1]", "{", '"text"', "null"]))
+    f = tmp_path / "mixed.jsonl"
+    f.write_text("\n".join(lines + [bad]) + "\n", encoding="utf-8")
+    before = counts(fuzz_ws)
+    with pytest.raises(UserInputError) as exc:
+        import_file(fuzz_ws, f, fmt)
+    assert exc.value.line == good + 1
+    assert counts(fuzz_ws) == before
