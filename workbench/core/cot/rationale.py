@@ -1,0 +1,129 @@
+"""Prompts for the two ways to get a rationale, and the judgement of one generated path.
+
+rationalize (with output): the model sees instruction, input and gold answer and explains it; a
+path is dropped only when it *states* a different final answer (it then argues for something
+else). sample (without output): the model solves the item; a path is kept only when its
+extracted final answer equals the gold one (rejection sampling).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import UserInputError
+from ..paths import prompts_dir
+from .answers import NUMBER, OPTION, _MARKERS, answers_equal, extract_answer, normalize_text
+from .sources import COT_TYPES, LETTERS, CotItem
+
+MODES = ("rationalize", "sample")
+MIN_WORDS = 4  # shorter "rationales" ("18.") carry no reasoning
+
+
+def default_prompts_path() -> Path:
+    return prompts_dir() / "cot" / "prompts.toml"
+
+
+@dataclass(frozen=True)
+class CotPrompts:
+    system: str
+    types: dict[str, dict[str, str]]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "CotPrompts":
+        return _load(str(path or default_prompts_path()))
+
+    def instruction(self, item: CotItem) -> str:
+        return item.instruction.strip() or self.types[item.cot_type]["instruction"].strip()
+
+    def messages(self, item: CotItem, mode: str) -> list[dict[str, str]]:
+        if mode not in MODES:
+            raise UserInputError(f"expected one of {', '.join(MODES)}", field="mode")
+        template = self.types[item.cot_type][mode]
+        user = template.format(instruction=self.instruction(item), input=item.input.strip(),
+                               gold=item.gold_output.strip(), answer_hint=answer_hint(item))
+        msgs = [{"role": "system", "content": self.system}] if self.system else []
+        return msgs + [{"role": "user", "content": user.strip()}]
+
+    def answer_line(self, item: CotItem) -> str:
+        return self.types[item.cot_type]["answer_line"].format(answer=item.gold_output.strip())
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> CotPrompts:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserInputError("prompt templates not found", path=p) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserInputError(f"not valid TOML ({exc})", path=p) from None
+    types = {}
+    for t in COT_TYPES:
+        table = data.get(t)
+        if not isinstance(table, dict):
+            raise UserInputError("missing table", path=p, field=t)
+        for key in ("instruction", "rationalize", "sample", "answer_line"):
+            if not isinstance(table.get(key), str):
+                raise UserInputError("missing text", path=p, field=f"{t}.{key}")
+        types[t] = {k: str(v) for k, v in table.items()}
+    return CotPrompts(system=str(data.get("system", "")), types=types)
+
+
+def answer_hint(item: CotItem) -> str:
+    if item.answer_kind == NUMBER:
+        return "a number"
+    if item.answer_kind == OPTION:
+        return "the letter of one option (" + ", ".join(LETTERS[: len(item.options)]) + ")"
+    return "the answer"
+
+
+def stated_answer(text: str, item: CotItem) -> str | None:
+    """The answer a path states after an answer marker; None when it states none explicitly."""
+    if not any(p.search(text) for p in _MARKERS):
+        return None
+    return path_answer(text, item)
+
+
+def path_answer(text: str, item: CotItem) -> str | None:
+    """The path's final answer (marker, else its last number / option / line)."""
+    return extract_answer(text, item.answer_kind, letters=LETTERS[: max(len(item.options), 1)])
+
+
+@dataclass
+class Verdict:
+    answer: str | None
+    correct: bool | None        # None: no answer found
+    kept: bool
+    reason: str | None          # why dropped
+    output: str                 # the record's output (rationale + the answer stated once more)
+
+
+def judge(text: str, item: CotItem, mode: str, prompts: CotPrompts) -> Verdict:
+    """Keep or drop one generated path, and the output text of the record a kept path becomes."""
+    rationale = text.strip()
+    answer = path_answer(rationale, item)
+    correct = None if answer is None else answers_equal(answer, item.gold_answer, item.answer_kind)
+    if len(rationale.split()) < MIN_WORDS:
+        return Verdict(answer, correct, False, "empty", rationale)
+    if mode == "sample":
+        if answer is None:
+            return Verdict(answer, correct, False, "no-answer", rationale)
+        if not correct:
+            return Verdict(answer, correct, False, "wrong-answer", rationale)
+    elif item.answer_kind in (NUMBER, OPTION):
+        # Free-text answers are paraphrased too often for a mismatch to mean a contradiction.
+        stated = stated_answer(rationale, item)
+        if stated is not None and not answers_equal(stated, item.gold_answer, item.answer_kind):
+            return Verdict(answer, correct, False, "contradicts-gold", rationale)
+    return Verdict(answer, correct, True, None, with_answer_line(rationale, item, prompts))
+
+
+def with_answer_line(rationale: str, item: CotItem, prompts: CotPrompts) -> str:
+    """The rationale ending with the gold answer stated in the type's words, once."""
+    line = prompts.answer_line(item)
+    last = rationale.strip().splitlines()[-1] if rationale.strip() else ""
+    if normalize_text(last) == normalize_text(line):
+        return rationale.strip()
+    return f"{rationale.strip()}\n{line}"
