@@ -36,3 +36,23 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     """Never touch the real user's default workspace from a test."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> Path:
+    from workbench.core.llm.factory import default_model_path as find
+
+    return find()
+
+
+@pytest.fixture(scope="session")
+def llama_backend():
+    """The real default model through llama.cpp, loaded once for the whole session.
+
+    Tests must not rely on its state: the prefix cache makes calls cheaper, never different.
+    """
+    from workbench.core.llm.factory import open_backend
+
+    backend = open_backend("default")
+    yield backend
+    backend.close()
