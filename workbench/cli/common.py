@@ -60,8 +60,9 @@ def print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
     if getattr(args, "json", False):
         sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
         return
-    if human:
-        print(human)
+    if human is not None:  # "" means the command already showed its output
+        if human:
+            print(human)
         return
     for key, value in result.items():
         if isinstance(value, (dict, list)):

@@ -1,0 +1,50 @@
+"""`workbench complete [--model M] [--max-tokens N] [--seed S] PROMPT`: stream a completion."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..core.llm.base import GenParams
+from ..core.llm.factory import backend_from_args
+from .common import add_model_args, cancel_on_sigint, command
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = command(sub, "complete", "continue a prompt with a model (tokens stream to stdout)", run)
+    add_model_args(p)
+    p.add_argument("prompt")
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--stop", action="append", default=[], help="a stop string (repeatable)")
+    p.add_argument("--chat", action="store_true", help="send PROMPT as a user chat message")
+
+
+def run(args: argparse.Namespace) -> dict:
+    params = GenParams(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
+                       stop=args.stop)
+    backend = backend_from_args(args)
+    stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
+    try:
+        with cancel_on_sigint() as cancel:
+            if args.chat:
+                result = backend.chat([{"role": "user", "content": args.prompt}], params,
+                                      on_token=stream, cancel=cancel)
+            else:
+                result = backend.complete(args.prompt, params, on_token=stream, cancel=cancel)
+    finally:
+        backend.close()
+    out = {
+        "text": result.text,
+        "finish_reason": result.finish_reason,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "tokens_per_second": round(result.tokens_per_second, 2),
+        "model": backend.model_id,
+    }
+    if not args.json:
+        sys.stdout.write("\n")
+        print(f"[{result.finish_reason}; {result.completion_tokens} tokens, "
+              f"{result.tokens_per_second:.1f} tokens/s]", file=sys.stderr)
+        out["_human"] = ""
+    return out
