@@ -20,7 +20,7 @@ from .model_choice import (
 from .workers import JobContext, JobThread, missing_module_message
 
 FACTORY = "workbench.core.llm.factory"
-INFO_FIELDS = [("architecture", "Architecture"), ("parameters", "Parameters"),
+INFO_FIELDS = [("name", "Name"), ("architecture", "Architecture"), ("parameters", "Parameters"),
                ("quantization", "Quantization"), ("context_length", "Context"),
                ("file_size", "File size"), ("sha256", "SHA-256"), ("path", "Path")]
 
