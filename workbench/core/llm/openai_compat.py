@@ -105,7 +105,7 @@ class OpenAICompatBackend:
         t0 = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
-        finish = "stop"
+        finish: str | None = None
         usage: dict[str, Any] = {}
         try:
             with self._request(path, body) as resp:
@@ -118,6 +118,7 @@ class OpenAICompatBackend:
                         continue
                     payload = line[5:].strip()
                     if payload == "[DONE]":
+                        finish = finish or "stop"
                         break
                     event = json.loads(payload)
                     usage = event.get("usage") or usage
@@ -137,6 +138,12 @@ class OpenAICompatBackend:
                 from exc
         except json.JSONDecodeError as exc:
             raise ModelError(f"{self.base_url}{path}: the server sent an unreadable event.") from exc
+        if finish is None:
+            raise ModelError(
+                f"{self.base_url}{path}: the server ended the answer early.",
+                hint="It may have stopped, or it interrupts concurrent requests "
+                "(llama_cpp.server: start it with --interrupt_requests False).",
+            )
         total = time.perf_counter() - t0
         text = "".join(pieces)
         completion = int(usage.get("completion_tokens") or len(pieces))
