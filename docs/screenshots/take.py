@@ -68,8 +68,9 @@ def main() -> None:
     if real:
         w.show_panel("Generate")
         w.generate.target.setValue(20)
+        w.generate.config_overrides = {"gen_max_tokens": 160, "instances_max_tokens": 96}
         if w.generate.start():
-            wait(app, lambda: w.generate.feed.rowCount() >= 8, 240)
+            wait(app, lambda: w.generate.feed.rowCount() >= 8, 400)
             shoot(w, "generate")
             w.generate.cancel()
             wait(app, lambda: w.generate.state in ("cancelled", "finished", "failed"), 60)
@@ -85,7 +86,11 @@ def main() -> None:
             continue
         w.show_panel(panel)
         if panel == "Models":
-            wait(app, lambda: w.models.info_labels["sha256"].text() != "—", 20)
+            wait(app, lambda: w.models.info_labels["sha256"].text() != "—", 60)
+            w.models.max_tokens.setValue(40)
+            w.models.run_test()
+            wait(app, lambda: "tokens/s" in w.models.test_stats.text()
+                 or "failed" in w.models.test_stats.text(), 120)
         app.processEvents()
         shoot(w, panel.lower())
     w.error_banner.hide()

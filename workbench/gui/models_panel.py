@@ -97,6 +97,7 @@ class ModelsPanel(QWidget):
         self.gpu_layers.setSpecialValueText("all")
         self.gpu_layers.setValue(int(llm.get("n_gpu_layers", 0) or 0))
         self.gpu_note = QLabel()
+        self.gpu_note.setWordWrap(True)
         self.ctx = QSpinBox()
         self.ctx.setRange(0, 1 << 20)
         self.ctx.setSingleStep(512)
