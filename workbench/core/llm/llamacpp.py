@@ -211,7 +211,8 @@ class LlamaCppBackend:
         perf = llama_cpp.llama_perf_context(ctx)
         if watch.cancelled:
             finish = "cancelled"
-        prompt_s = perf.t_p_eval_ms / 1000.0
+        # Wall clock: time to the first token is prompt evaluation (plus one sampling step).
+        prompt_s = (first - t0) if first is not None else total
         gen_s = max(total - prompt_s, 1e-9)
         text = "".join(pieces)
         return GenResult(
@@ -223,7 +224,7 @@ class LlamaCppBackend:
             completion_tokens=len(self.tokenize(text, add_bos=False)) if text else 0,
             prompt_eval_tokens=max(int(perf.n_p_eval), 1 if tokens else 0),
             timings={"prompt_s": prompt_s, "generation_s": gen_s, "total_s": total,
-                     "first_token_s": (first - t0) if first else total},
+                     "first_token_s": prompt_s},
         )
 
     def close(self) -> None:
