@@ -340,7 +340,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _busy(self, what: str) -> bool:
-        running = [j.objectName() for j in self.jobs if j.busy]
+        # Reading model information only hashes a file; it never blocks a workspace switch.
+        running = [j.objectName() for j in self.jobs if j.busy and j.objectName() != "model-info"]
         if running:
             self.show_error(f"Cannot {what} while a job is running ({', '.join(running)}); "
                             "cancel it or wait for it to finish.")
@@ -457,4 +458,5 @@ class MainWindow(QMainWindow):
         """Stop jobs and close the workspace (tests and the app's exit path)."""
         for job in list(self.jobs):
             job.stop()
+            self.jobs.discard(job)
         self.ws.close()

@@ -46,7 +46,7 @@ class ModelsPanel(QWidget):
         super().__init__(parent)
         self.ws = ws
         self.start_job = start_job
-        self._info_job: JobThread | None = None
+        self._info_for: str | None = None  # the model whose information is shown or coming
         self._test_job: JobThread | None = None
         self._test_started = 0.0
         self._test_chars = 0
@@ -247,27 +247,42 @@ class ModelsPanel(QWidget):
             self._load_info(choice)
 
     # ------------------------------------------------------------ information
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # Reading a model's information hashes the whole file: only when someone looks.
+        super().showEvent(event)
+        choice = self.selected_choice()
+        if choice not in (None, SERVER) and self._info_for != choice:
+            self._load_info(choice)
+
     def _load_info(self, choice: str) -> None:
+        if not self.isVisible():
+            self._info_for = None
+            return
+        self._info_for = choice
         if not module_available(FACTORY) or not module_available("workbench.core.llm.gguf_info"):
             self.info_labels["path"].setText(missing_module_message("Model information", FACTORY))
             return
-        if self._info_job is not None and self._info_job.isRunning():
-            self._info_job.token.cancel()
 
-        def job(ctx: JobContext) -> dict[str, Any]:
+        def job(ctx: JobContext) -> tuple[str, dict[str, Any]]:
             from ..core.llm.factory import default_model_path
             from ..core.llm.gguf_info import read_model_info
 
             path = default_model_path() if choice == DEFAULT else Path(choice)
-            return read_model_info(path).to_dict()
+            return choice, read_model_info(path).to_dict()
 
-        thread = JobThread("model-info", self.ws.path, job, self)
-        thread.succeeded.connect(lambda info, c=choice: self._show_info(c, info))
-        thread.failed.connect(self.error)
-        self._info_job = thread
-        # Tracked by the window like every job, so closing or switching never destroys it
-        # mid-hash; it loads no model, so it runs beside a generation run.
+        # No parent: the window holds it until it ends, so switching workspaces (which
+        # replaces this panel) never waits for a hash or destroys a running thread.
+        thread = JobThread("model-info", self.ws.path, job)
+        thread.succeeded.connect(self._info_ready)
+        thread.failed.connect(self._info_failed)
         self.start_job(thread)
+
+    def _info_ready(self, result: tuple[str, dict[str, Any]]) -> None:
+        self._show_info(*result)
+
+    def _info_failed(self, message: str) -> None:
+        self._info_for = None
+        self.error.emit(message)
 
     def _show_info(self, choice: str, info: dict[str, Any]) -> None:
         if choice != self.selected_choice():
