@@ -7,7 +7,8 @@ Each figure is printed with its target and the ratio measured/target (below 1 is
 target). The stall is the largest gap between ticks of a 10 ms QTimer on the UI thread, minus
 the 10 ms interval. The run is SELF-INSTRUCT with the embedded default model when that module
 is in the tree; otherwise a streaming generation with the same model in the same kind of worker
-(the line says which).
+(the line says which). The stall is also given for the generating part alone: loading a
+model parses its GGUF metadata in the worker, which holds the GIL in long numpy calls.
 """
 from __future__ import annotations
 
@@ -168,12 +169,15 @@ def stall_during_run(app, path: Path, seconds: float) -> tuple[float, str, int]:
         assert panel.launch_job(thread, 1000)
         what = "streaming generation, default model (SELF-INSTRUCT module not in this tree)"
 
-    gaps: list[float] = []
+    gaps: list[float] = []          # while the model loads and the run generates
+    gen_gaps: list[float] = []      # once the first progress event arrived (model loaded)
     last = [time.perf_counter()]
 
     def tick() -> None:
         now = time.perf_counter()
         gaps.append(now - last[0])
+        if panel.state == "running":
+            gen_gaps.append(now - last[0])
         last[0] = now
 
     timer = QTimer()
@@ -194,7 +198,11 @@ def stall_during_run(app, path: Path, seconds: float) -> tuple[float, str, int]:
     w.close()
     if panel.state == "failed":
         raise SystemExit(f"the run failed: {w.last_error}")
-    return (max(gaps) - 0.010) * 1000 if gaps else float("nan"), what, rows
+
+    def worst(g: list[float]) -> float:
+        return (max(g) - 0.010) * 1000 if g else float("nan")
+
+    return worst(gaps), worst(gen_gaps), what, rows
 
 
 def main() -> None:
@@ -219,7 +227,7 @@ def main() -> None:
     opened, worst_scroll, rows, total, search, found = open_big(app, big)
     small = tmp / "small.sqlite"
     make_workspace(small, 175)
-    stall_ms, what, feed = stall_during_run(app, small, args.seconds)
+    stall_ms, gen_stall_ms, what, feed = stall_during_run(app, small, args.seconds)
 
     def line(name: str, value: float, unit: str, target: float) -> None:
         print(f"{name:<42} {value:>9.3f} {unit:<3} target {target:g} {unit}   "
@@ -231,6 +239,7 @@ def main() -> None:
           f"{worst_scroll * 1000:>9.1f} ms")
     print(f"{'  search as you type (' + str(found) + ' matches)':<42} {search * 1000:>9.1f} ms")
     line("longest event-loop stall during a run", stall_ms, "ms", TARGETS["max_stall_ms"])
+    line("  of which after the model loaded", gen_stall_ms, "ms", TARGETS["max_stall_ms"])
     print(f"  run: {what}; {args.seconds:g} s, {feed} candidates in the feed")
 
 

@@ -10,7 +10,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu,
@@ -174,8 +174,9 @@ class MainWindow(QMainWindow):
         choice = current_choice(self.ws)
         self.sb_model.setText(f"Model: {choice_label(choice)}")
         self.sb_model.setToolTip(choice)
-        self.sb_device.setText(device_label(self.ws, choice))
         self.generate.refresh_models()
+        # Probing GPU support imports llama.cpp (a native library): after the first paint.
+        QTimer.singleShot(0, lambda: self.sb_device.setText(device_label(self.ws, choice)))
 
     def _run_state(self, state: str) -> None:
         self.sb_run.setText(f"Run: {state}" if state != "idle" else "idle")

@@ -174,7 +174,8 @@ class ModelsPanel(QWidget):
             edit.editingFinished.connect(self._save_server)
         self.run_btn.clicked.connect(self.run_test)
         self.stop_btn.clicked.connect(self.stop_test)
-        self._probe_gpu()
+        self._gpu_probed = False
+        self.gpu_layers.setEnabled(False)
         self.refresh()
 
     # ------------------------------------------------------------------ list
@@ -250,6 +251,9 @@ class ModelsPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         # Reading a model's information hashes the whole file: only when someone looks.
         super().showEvent(event)
+        if not self._gpu_probed:  # imports llama.cpp: only once someone opens this panel
+            self._gpu_probed = True
+            self._probe_gpu()
         choice = self.selected_choice()
         if choice not in (None, SERVER) and self._info_for != choice:
             self._load_info(choice)
