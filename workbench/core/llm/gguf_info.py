@@ -20,7 +20,7 @@ from ..errors import ModelError
 GGUF_MAGIC = b"GGUF"
 
 
-@dataclass
+@dataclass(frozen=True)  # shared through the memo cache below
 class ModelInfo:
     path: str
     architecture: str
@@ -94,8 +94,28 @@ def file_sha256(path: str | Path) -> str:
 
 
 def read_model_info(path: str | Path, *, with_hash: bool = True) -> ModelInfo:
-    """Read and validate a GGUF file's metadata; ModelError names the file and the problem."""
+    """Read and validate a GGUF file's metadata; ModelError names the file and the problem.
+
+    Parsing a header walks the whole vocabulary (seconds on a busy machine, holding the GIL), so
+    results are memoised by (path, size, mtime): opening the same model again costs nothing.
+    """
     p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except OSError:
+        st = None
+    if st is not None and p.is_file():
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns, with_hash)
+        if key not in _INFO_CACHE:
+            _INFO_CACHE[key] = _read_model_info(p, with_hash)
+        return _INFO_CACHE[key]
+    return _read_model_info(p, with_hash)
+
+
+_INFO_CACHE: dict[tuple, ModelInfo] = {}
+
+
+def _read_model_info(p: Path, with_hash: bool) -> ModelInfo:
     if not p.exists():
         raise ModelError(f"{p}: no such model file.", hint="Check the path, or use --model default.")
     if p.is_dir():
