@@ -43,11 +43,17 @@ class GGUFEmbedder:
     def __init__(self, model: str | Path = "default", *, n_threads: int | None = None) -> None:
         from ..llm.factory import resolve_model
         from ..llm.gguf_info import read_model_info
-        from ..llm.llamacpp import default_threads, route_llama_logs
+        from ..llm.llamacpp import default_threads
 
         self.info = read_model_info(resolve_model(model))  # ModelError for bad files
         self.model_sha256 = self.info.sha256
+        self._threads = n_threads or default_threads()
+        self._llm = None  # loaded on the first text the cache does not hold
+
+    def _load(self):
         import llama_cpp
+
+        from ..llm.llamacpp import route_llama_logs
 
         route_llama_logs()
         try:
@@ -55,16 +61,18 @@ class GGUFEmbedder:
                 model_path=self.info.path, embedding=True,
                 pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
                 n_ctx=min(N_CTX, self.info.context_length or N_CTX), n_batch=N_CTX,
-                n_ubatch=N_CTX, n_threads=n_threads or default_threads(), verbose=False)
+                n_ubatch=N_CTX, n_threads=self._threads, verbose=False)
         except Exception as exc:
             raise ModelError(f"{self.info.path}: llama.cpp could not load the model for "
                              f"embeddings ({exc}).") from exc
+        return self._llm
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        llm = self._llm or self._load()
         out = []
         for t in texts:
             # truncate: llama.cpp refuses inputs longer than the context otherwise.
-            vec = np.asarray(self._llm.embed(t or " ", normalize=False, truncate=True),
+            vec = np.asarray(llm.embed(t or " ", normalize=False, truncate=True),
                              dtype=np.float32)
             if vec.ndim == 2:  # a model without pooling support returns one row per token
                 vec = vec.mean(axis=0)
@@ -72,7 +80,7 @@ class GGUFEmbedder:
         return l2_normalize(np.vstack(out))
 
     def close(self) -> None:
-        close = getattr(self._llm, "close", None)
+        close = getattr(self._llm, "close", None) if self._llm is not None else None
         if close:
             close()
 
