@@ -1,7 +1,7 @@
-"""PySide6 6.12 drops references to None/True on Python 3.11; a long session must not abort."""
+"""A long session must not abort: PySide6 6.12.0 drops a reference to None on every void call
+and to True on every emit on Python 3.11 (pyproject pins below 6.12 for that reason)."""
 from __future__ import annotations
 
-import sys
 import time
 
 import pytest
@@ -18,19 +18,12 @@ def test_none_and_true_survive_far_more_calls_than_they_had_references(qapp):
     from PySide6.QtCore import QObject, Signal
     from PySide6.QtWidgets import QLabel
 
-    from workbench.gui import refcount_guard
-
-    if sys.version_info < (3, 12) and refcount_guard._leaks():
-        # An affected PySide6 on a Python without immortal objects: the guard must be on.
-        assert refcount_guard.install()
-        assert sys.getrefcount(None) > 2**39 and sys.getrefcount(True) > 2**39
-
     class Source(QObject):
         ping = Signal()
 
     label, src = QLabel(), Source()
-    # More calls than None and True had references before the guard: without it this test
-    # ends the process (none_dealloc / bool_dealloc) on PySide6 6.12 with Python 3.11.
+    # More calls than None and True have references: with an affected PySide6 this test ends
+    # the process (none_dealloc / bool_dealloc) on Python 3.11.
     for _ in range(100_000):
         label.setText("x")
         src.ping.emit()
