@@ -24,7 +24,7 @@ def test_new_workspace_is_wal_with_foreign_keys_and_latest_schema(tmp_path):
     assert ws.scalar("PRAGMA foreign_keys") == 1
     assert ws.scalar("PRAGMA application_id") == APPLICATION_ID
     for table in ("tasks", "instances", "runs", "model_calls", "candidates", "exports"):
-        assert table in ws.db.table_names()
+        assert table in ws.table_names()
     ws.close()
 
 

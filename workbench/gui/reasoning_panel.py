@@ -99,7 +99,7 @@ class ReasoningPanel(QWidget):
         return None
 
     def reload(self) -> None:
-        available = module_available(STORE) and "sc_solutions" in set(self.ws.db.table_names())
+        available = module_available(STORE) and "sc_solutions" in set(self.ws.table_names())
         n = self.ws.scalar("SELECT count(*) FROM sc_solutions") if available else 0
         if not n:
             self.model.set_source(None)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import platformdirs
-import sqlite_utils
 
 from ..errors import WorkbenchError, WorkspaceError
 from .migrations import MIGRATIONS, latest_version
@@ -53,9 +52,7 @@ class Workspace:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
-        # sqlite-utils for reading and introspection. Writes go through `insert`/`execute`
-        # inside `transaction()`: sqlite-utils' own writes commit on their own.
-        self.db = sqlite_utils.Database(conn)
+        self._db: Any = None
         self._depth = 0
         self._owner = threading.get_ident()
 
@@ -152,6 +149,24 @@ class Workspace:
         return ws
 
     @property
+    def db(self) -> Any:
+        """sqlite-utils over the same connection, for introspection (tables, columns).
+
+        Imported on first use: sqlite-utils imports pandas when it is installed (half a second
+        of start-up). Writes never go through it: its own writes commit on their own, which
+        would break `transaction()`.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+
+    @property
     def version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
@@ -233,7 +248,9 @@ class Workspace:
         )
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        cur = self.conn.execute(sql, params)
+        cols = [d[0] for d in cur.description or ()]
+        return [dict(zip(cols, row)) for row in cur]
 
     def scalar(self, sql: str, params: Any = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
