@@ -285,3 +285,14 @@ def test_unusable_model_fails_the_run_instead_of_recording_errors(trace):
     # Resumed with a working model, the run completes.
     stats = checker.check_run(ws, ScriptedBackend(responder), run_id)
     assert stats["steps"]["pending"] == 0 and stats["solutions_checked"] == 1
+
+
+def test_balanced_limit_takes_correct_and_erroneous_items(tmp_workspace, shared_data):
+    pb = shared_data / "reasoning" / "processbench_gsm8k_public200.json"
+    _, records = importers.parse_records(pb)
+    first = [r.label for r in records[:4]]
+    assert -1 not in first   # why --balanced exists: the file lists erroneous items first
+    res = importers.import_traces(tmp_workspace, pb, limit=4, balanced=True)
+    labels = [tmp_workspace.scalar("SELECT label FROM sc_solutions WHERE id = ?", (s,))
+              for s in res["solution_ids"]]
+    assert sum(lab == -1 for lab in labels) == 2 and len(labels) == 4

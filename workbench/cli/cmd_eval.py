@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                  run_selfcheck)
     sc.add_argument("--data", type=Path, required=True, help="ProcessBench or MR-GSM8K JSON")
     sc.add_argument("--limit", type=int, default=None, help="only the first N items")
+    sc.add_argument("--balanced", action="store_true",
+                    help="with --limit: the first N/2 correct and N/2 erroneous items (ProcessBench "
+                         "files list erroneous items first)")
     sc.add_argument("--threshold", type=float, default=0.75,
                     help="w at or above which a solution counts as predicted correct (balanced accuracy)")
     add_model_args(sc)
@@ -53,7 +56,7 @@ def run_selfcheck(args: argparse.Namespace) -> dict[str, Any]:
         backend = open_model(args)
         try:
             out = eval_selfcheck(ws, backend, args.data, limit=args.limit, config=config,
-                                 threshold=args.threshold, resume=args.resume,
+                                 threshold=args.threshold, resume=args.resume, balanced=args.balanced,
                                  progress=ProgressPrinter(), cancel=cancel)
         finally:
             backend.close()

@@ -64,16 +64,17 @@ def _find_resumable(ws: Workspace, kind: str, key: dict[str, Any]) -> int | None
 def eval_selfcheck(
     ws: Workspace, backend: Backend, data: str | Path, *, limit: int | None = None,
     config: checker.CheckConfig | None = None, threshold: float = 0.75, resume: bool = False,
-    progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+    balanced: bool = False, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
 ) -> dict[str, Any]:
-    """Check ProcessBench (or MR-GSM8K) items and score the verdicts against their labels."""
+    """Check ProcessBench (or MR-GSM8K) items and score the verdicts against their labels.
+    `balanced` with `limit` takes half correct, half erroneous items."""
     config = config or checker.CheckConfig()
-    imported = import_traces(ws, data, limit=limit)
+    imported = import_traces(ws, data, limit=limit, balanced=balanced)
     if imported["format"] not in ("processbench", "mr-gsm8k", "traces"):
         raise UserInputError("evaluation needs step labels (ProcessBench or MR-GSM8K data)", path=data)
     sids = imported["solution_ids"]
     key = {"eval": "self-check", "data": str(Path(data).resolve()), "limit": limit,
-           "check": config.to_dict()}
+           "balanced": balanced, "check": config.to_dict()}
     run_id = _find_resumable(ws, checker.RUN_KIND, key) if resume else None
     if run_id is None:
         run_id = checker.start_check_run(ws, sids, config, backend=backend, extra={

@@ -156,8 +156,21 @@ def parse_records(path: str | Path, fmt: str | None = None) -> tuple[str, list[R
     return fmt, out
 
 
+def balanced_indices(records: list[Record], n: int) -> list[int]:
+    """The first n/2 correct (label −1) and first n/2 erroneous records, in file order.
+
+    ProcessBench's files list erroneous items first, so the first N alone can hold no correct
+    item at all, and then F1 is undefined."""
+    correct = [i for i, r in enumerate(records) if r.label == -1]
+    wrong = [i for i, r in enumerate(records) if r.label is not None and r.label != -1]
+    k_cor = min(len(correct), n // 2)
+    k_wrong = min(len(wrong), n - k_cor)
+    k_cor = min(len(correct), n - k_wrong)
+    return sorted(correct[:k_cor] + wrong[:k_wrong])
+
+
 def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
-                  limit: int | None = None) -> dict[str, Any]:
+                  limit: int | None = None, balanced: bool = False) -> dict[str, Any]:
     """Import a file into the workspace in one transaction; a repeat import adds nothing.
 
     Returns {"format", "run_id", "questions", "solutions", "skipped", "question_ids", "solution_ids"}.
@@ -165,7 +178,8 @@ def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
     p = Path(path)
     fmt, records = parse_records(p, fmt)
     if limit is not None:
-        records = records[:limit]
+        records = ([records[i] for i in balanced_indices(records, limit)] if balanced
+                   else records[:limit])
     source = fmt if fmt != "traces" else f"traces:{p.name}"
     run_id = create_run(ws, "import", {"format": f"selfcheck-{fmt}", "path": str(p)})
     qids: list[int] = []
