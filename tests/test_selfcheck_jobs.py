@@ -296,3 +296,21 @@ def test_balanced_limit_takes_correct_and_erroneous_items(tmp_workspace, shared_
     labels = [tmp_workspace.scalar("SELECT label FROM sc_solutions WHERE id = ?", (s,))
               for s in res["solution_ids"]]
     assert sum(lab == -1 for lab in labels) == 2 and len(labels) == 4
+
+
+def test_eval_voting_samples_checks_and_compares(tmp_workspace, tmp_path):
+    data = tmp_path / "gsm8k.jsonl"
+    data.write_text(json.dumps({"question": QUESTION, "answer": "3 + 2 = 5\n#### 5"}) + "\n")
+    k = {"n": 0}
+
+    def sample(prompt: str) -> str:
+        if "Solve the following problem" in prompt:
+            k["n"] += 1   # two wrong samples with a contradicted step, one right and supported
+            return SOLUTION if k["n"] <= 2 else "Step 1: Tom has 3 apples and buys 2, 3 + 2 = 5.\nStep 2: So the answer is 5."
+        return responder(prompt)
+
+    out = evaluate.eval_voting(tmp_workspace, ScriptedBackend(sample), data, samples=3)
+    assert out["n"] == 1 and out["solutions"] == 3 and out["answered"] == 3
+    assert out["majority_accuracy"] == 0.0          # "6" twice beats "5" once
+    assert out["weighted_accuracy"] == 1.0          # w(6) = 2σ(-1.3) each, w(5) = 1
+    assert out["single_sample_accuracy"] == pytest.approx(1 / 3)
