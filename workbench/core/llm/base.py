@@ -7,6 +7,7 @@ the GUI gives the backend to a worker and talks to it through signals; cancellat
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from ..store.workspace import Workspace
 
 TokenCallback = Callable[[str], None]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -45,6 +47,13 @@ class GenResult:
     completion_tokens: int = 0
     prompt_eval_tokens: int = 0  # prompt tokens actually evaluated (less with prefix reuse)
     timings: dict[str, float] = field(default_factory=dict)  # prompt_s, generation_s, total_s
+
+    def __post_init__(self) -> None:
+        # Lone UTF-16 surrogates (a server's JSON "\ud800", a broken detokenizer) cannot be
+        # stored as UTF-8: SQLite's encoder raises, which would crash the run. Each becomes
+        # U+FFFD, the same as undecodable bytes under errors="replace".
+        if isinstance(self.text, str) and _SURROGATE.search(self.text):
+            self.text = _SURROGATE.sub("\ufffd", self.text)
 
     @property
     def tokens_per_second(self) -> float:
