@@ -1,0 +1,211 @@
+"""A SELF-INSTRUCT run's ROUGE-L filter replayed at another threshold.
+
+The replay follows the run's filter: candidates in the order they were made (candidate id), each
+compared with the pool the run started from (every task that existed when the run was created
+and that it did not make) and with the candidates kept before it; kept when its highest ROUGE-L
+is <= the threshold. Only the ROUGE-L decision is replayed: candidates that a rule dropped
+(length, blacklist, truncated, no-instances, target-reached...) keep that decision, and pending
+ones stay pending.
+
+`build_plan` does the expensive part once (every candidate against the pool, and every
+candidate against every other); `decisions_at` is then a cheap greedy pass, fast enough to
+follow a slider. Scores are rouge-score's exact floats, so a score equal to the threshold is
+kept, as in the run.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..similarity import SimilarityIndex
+from ..similarity.workspace import workspace_tokenizer
+from ..store.workspace import Workspace
+
+REPLAYED = ("rouge",)  # a dropped candidate with this reason is re-decided; kept ones always are
+
+
+@dataclass
+class RefilterPlan:
+    run_id: int
+    tokenizer: str
+    threshold: float                      # the run's own threshold
+    ids: list[int]                        # every candidate of the run, in order
+    instructions: list[str]
+    fixed: dict[int, tuple[str, str | None]]  # candidate id -> (decision, reason), not replayed
+    eligible: list[int]                   # positions (into ids) that the replay decides
+    pool_max: np.ndarray                  # per eligible: highest ROUGE-L against the start pool
+    within: np.ndarray                    # eligible x eligible ROUGE-L
+    stored_max: list[float | None] = field(default_factory=list)  # candidates.max_score
+
+
+@dataclass
+class Refiltered:
+    threshold: float
+    decisions: dict[int, str]             # candidate id -> kept | dropped | pending
+    reasons: dict[int, str | None]
+    max_scores: dict[int, float]          # eligible candidates: highest score when decided
+
+    def counts(self) -> dict[str, int]:
+        out = {"kept": 0, "dropped": 0}
+        for d in self.decisions.values():
+            out[d] = out.get(d, 0) + 1
+        return out
+
+
+def pool_at_start(ws: Workspace, run_id: int) -> list[str]:
+    """Instructions of the tasks the run's filter started from, in task id order."""
+    created = ws.scalar("SELECT created_at FROM runs WHERE id = ?", (run_id,))
+    if created is None:
+        raise UserInputError(f"no run {run_id} in this workspace", field="run")
+    return [r[0] for r in ws.execute(
+        "SELECT instruction FROM tasks WHERE (run_id IS NULL OR run_id != ?) AND created_at <= ? "
+        "ORDER BY id", (run_id, created))]
+
+
+def build_plan(ws: Workspace, run_id: int, threads: int | None = None) -> RefilterPlan:
+    run = ws.query("SELECT config FROM runs WHERE id = ?", (run_id,))
+    if not run:
+        raise UserInputError(f"no run {run_id} in this workspace", field="run")
+    config = json.loads(run[0]["config"] or "{}")
+    tokenizer = config.get("tokenizer") or workspace_tokenizer(ws)
+    rows = ws.query("SELECT id, instruction, decision, reason, max_score FROM candidates "
+                    "WHERE run_id = ? ORDER BY id", (run_id,))
+    fixed: dict[int, tuple[str, str | None]] = {}
+    eligible: list[int] = []
+    for pos, r in enumerate(rows):
+        if r["decision"] == "kept" or (r["decision"] == "dropped" and r["reason"] in REPLAYED):
+            eligible.append(pos)
+        else:
+            fixed[r["id"]] = (r["decision"], r["reason"])
+    texts = [rows[p]["instruction"] for p in eligible]
+    pool = SimilarityIndex(tokenizer, threads=threads)
+    pool.add_many(pool_at_start(ws, run_id))
+    if texts and len(pool):
+        pool_max = pool.scores_many(texts).max(axis=1)
+    else:
+        pool_max = np.zeros(len(texts))
+    cands = SimilarityIndex(tokenizer, threads=threads)
+    cands.add_many(texts)
+    within = cands.pairwise() if texts else np.zeros((0, 0))
+    return RefilterPlan(
+        run_id=run_id, tokenizer=tokenizer, threshold=float(config.get("threshold", 0.7)),
+        ids=[r["id"] for r in rows], instructions=[r["instruction"] for r in rows], fixed=fixed,
+        eligible=eligible, pool_max=np.asarray(pool_max, dtype=float), within=within,
+        stored_max=[r["max_score"] for r in rows])
+
+
+def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
+    """Every candidate's decision had the run's filter used `threshold`."""
+    m = len(plan.eligible)
+    running = np.full(m, -1.0)  # highest score with a candidate kept so far (earlier ones only)
+    decisions: dict[int, str] = {}
+    reasons: dict[int, str | None] = {}
+    scores: dict[int, float] = {}
+    for cid, (d, why) in plan.fixed.items():
+        decisions[cid], reasons[cid] = d, why
+    for i, pos in enumerate(plan.eligible):
+        cid = plan.ids[pos]
+        s = max(float(plan.pool_max[i]), float(running[i]), 0.0)
+        scores[cid] = s
+        if s <= threshold:
+            decisions[cid], reasons[cid] = "kept", None
+            np.maximum(running, plan.within[:, i], out=running)
+        else:
+            decisions[cid], reasons[cid] = "dropped", "rouge"
+    return Refiltered(threshold, decisions, reasons, scores)
+
+
+@dataclass
+class Change:
+    candidate_id: int
+    instruction: str
+    old: str
+    new: str
+    max_score: float | None
+
+
+def changes(plan: RefilterPlan, result: Refiltered, current: dict[int, str]) -> list[Change]:
+    """Candidates whose decision at `result.threshold` differs from `current`, in run order."""
+    out = []
+    for cid, text in zip(plan.ids, plan.instructions):
+        new = result.decisions[cid]
+        old = current.get(cid, new)
+        if old != new:
+            out.append(Change(cid, text, old, new, result.max_scores.get(cid)))
+    return out
+
+
+def histogram(values: Sequence[float | None], bins: int = 20, lo: float = 0.0,
+              hi: float = 1.0) -> tuple[list[int], list[float]]:
+    """Counts per bin over [lo, hi] (the last bin includes hi) and the bin edges."""
+    vals = np.asarray([v for v in values if v is not None], dtype=float)
+    counts, edges = np.histogram(vals, bins=bins, range=(lo, hi))
+    return counts.astype(int).tolist(), edges.tolist()
+
+
+def score_histogram(plan: RefilterPlan, bins: int = 20) -> tuple[list[int], list[float]]:
+    """Each replayed candidate's highest ROUGE-L as the run's filter saw it (the paper's figure)."""
+    return histogram([plan.stored_max[p] for p in plan.eligible], bins)
+
+
+# ------------------------------------------------------------------ decision sets
+def decision_sets(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
+    rows = ws.query("SELECT id, run_id, threshold, counts, created_at FROM inspect_decision_sets "
+                    "WHERE run_id = ? ORDER BY id", (run_id,))
+    for r in rows:
+        r["counts"] = json.loads(r["counts"] or "{}")
+    return rows
+
+
+def active_set(ws: Workspace, run_id: int) -> int | None:
+    return ws.scalar("SELECT max(id) FROM inspect_decision_sets WHERE run_id = ?", (run_id,))
+
+
+def base_decisions(ws: Workspace, run_id: int) -> dict[int, tuple[str, str | None]]:
+    """Decisions before overrides: the newest decision set's, else the run's own."""
+    out = {r["id"]: (r["decision"], r["reason"]) for r in ws.query(
+        "SELECT id, decision, reason FROM candidates WHERE run_id = ?", (run_id,))}
+    sid = active_set(ws, run_id)
+    if sid is not None:
+        for r in ws.query("SELECT candidate_id, decision, reason FROM inspect_decisions "
+                          "WHERE set_id = ?", (sid,)):
+            out[r["candidate_id"]] = (r["decision"], r["reason"])
+    return out
+
+
+def current_decisions(ws: Workspace, run_id: int) -> dict[int, str]:
+    """What is in force per candidate: an override, else the newest decision set, else the run."""
+    out = {cid: d for cid, (d, _r) in base_decisions(ws, run_id).items()}
+    for r in ws.query("SELECT o.candidate_id, o.decision FROM inspect_overrides o "
+                      "JOIN candidates c ON c.id = o.candidate_id WHERE c.run_id = ?", (run_id,)):
+        out[r["candidate_id"]] = r["decision"]
+    return out
+
+
+def apply_threshold(ws: Workspace, plan: RefilterPlan, threshold: float) -> int:
+    """Record the re-filter at `threshold` as a new decision set (earlier ones stay) and bring
+    the tasks in line with it (see `overrides.sync_task`); returns the set's id."""
+    from .overrides import sync_task
+
+    if not 0.0 <= threshold <= 1.0:
+        raise UserInputError("the ROUGE-L threshold must be between 0 and 1", field="threshold")
+    result = decisions_at(plan, threshold)
+    before = current_decisions(ws, plan.run_id)
+    with ws.transaction():
+        sid = ws.insert("inspect_decision_sets", {
+            "run_id": plan.run_id, "threshold": float(threshold),
+            "counts": json.dumps(result.counts())})
+        for cid in plan.ids:
+            ws.execute("INSERT INTO inspect_decisions (set_id, candidate_id, decision, reason, "
+                       "max_score) VALUES (?, ?, ?, ?, ?)",
+                       (sid, cid, result.decisions[cid], result.reasons[cid],
+                        result.max_scores.get(cid)))
+        after = current_decisions(ws, plan.run_id)
+        for cid in plan.ids:
+            if before.get(cid) != after.get(cid):
+                sync_task(ws, cid)
+    return sid
