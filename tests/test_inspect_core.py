@@ -127,11 +127,11 @@ def test_overrides_are_stored_exported_and_undone(tmp_workspace):
                      (dropped,)) == 1
     # Undoing an override with no decision set in between removes the task it made.
     overrides.set_override(ws, ids[3], "dropped")
-    overrides.set_override(ws, ids[2], "kept", "n")
-    assert ws.scalar("SELECT count(*) FROM tasks WHERE candidate_id = ?", (ids[2],)) == 1
-    overrides.clear_override(ws, ids[2])
+    overrides.set_override(ws, ids[4], "kept", "n")
+    assert ws.scalar("SELECT count(*) FROM tasks WHERE candidate_id = ?", (ids[4],)) == 1
+    overrides.clear_override(ws, ids[4])
     overrides.clear_override(ws, ids[3])
-    assert ws.scalar("SELECT count(*) FROM tasks WHERE candidate_id = ?", (ids[2],)) == 0
+    assert ws.scalar("SELECT count(*) FROM tasks WHERE candidate_id = ?", (ids[4],)) == 0
     assert CANDS[3][0] in {t.instruction for t in select_tasks(ws, only="kept", run_id=run)}
     with pytest.raises(Exception):
         overrides.set_override(ws, kept, "maybe")
