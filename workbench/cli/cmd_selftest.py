@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import tempfile
 from pathlib import Path
 
@@ -62,12 +63,21 @@ def run(args: argparse.Namespace) -> dict:
             f"tokens={result.completion_tokens} rouge={rouge}"
         )
     info = versions()
-    info.update({
-        "status": "OK",
+    where = {
+        # a desktop bundle must use its own copies, never a library or model found elsewhere
+        "bundle": getattr(sys, "_MEIPASS", None) or "no (running from a Python environment)",
         "model": str(default_model_path()),
-        "completion": result.text,
-        "seed_tasks": tasks,
-        "rouge_l": rouge,
-    })
-    info["_human"] = "OK\n" + "\n".join(f"{k}: {v}" for k, v in versions().items())
+        "llama_library": llama_library(),
+    }
+    info.update(where)
+    info.update({"status": "OK", "completion": result.text, "seed_tasks": tasks, "rouge_l": rouge})
+    info["_human"] = "OK\n" + "\n".join(
+        f"{k}: {v}" for k, v in {**versions(), **where}.items())
     return info
+
+
+def llama_library() -> str:
+    """The llama.cpp shared library that llama-cpp-python loaded (its path)."""
+    from llama_cpp import llama_cpp
+
+    return str(getattr(llama_cpp._lib, "_name", "unknown"))
