@@ -24,5 +24,16 @@ run: setup
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
+# The desktop bundle: dist/instruction-workbench/ and dist/instruction-workbench-<version>-linux-<arch>.tar.gz
+# (PyInstaller, the `package` extra; a few minutes). See packaging/README.md.
+package: setup
+	packaging/build.sh $(PY)
+
+# Runs the bundle's --self-test under `env -i PATH=/usr/bin:/bin`, starts its GUI offscreen, and
+# validates the desktop files (installs appstream and desktop-file-utils with apt-get as root).
+package-test:
+	test -n "$$(ls dist/instruction-workbench-*-linux-*.tar.gz 2>/dev/null)" || $(MAKE) package
+	packaging/package_test.sh
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info
