@@ -1,9 +1,11 @@
 """Start the desktop app: one QApplication, the theme, the main window over a workspace."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..core.errors import WorkbenchError
@@ -30,6 +32,9 @@ def run_app(workspace: Path, argv: list[str] | None = None) -> int:
         return 2
     window = MainWindow(ws)
     window.show()
+    quit_after = os.environ.get("WORKBENCH_QUIT_AFTER_MS")
+    if quit_after:  # `make package-test`: the bundled window starts, then closes itself
+        QTimer.singleShot(int(quit_after), window.close)
     code = app.exec()
     ws = window.ws
     ws.close()
