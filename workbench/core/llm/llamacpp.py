@@ -139,12 +139,17 @@ class LlamaCppBackend:
         return self._generate(tokens, merged, on_token, cancel)
 
     def render_chat(self, messages: list[dict[str, str]]) -> tuple[str, list[str], bool]:
-        if self._formatter is None:
-            self._formatter = self._make_formatter()
-        if self._formatter == "plain":
-            text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-            return text, ["\nuser:"], False
-        r = self._formatter(messages=messages)
+        try:
+            if self._formatter is None:
+                self._formatter = self._make_formatter()
+            if self._formatter == "plain":
+                text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+                return text, ["\nuser:"], False
+            r = self._formatter(messages=messages)
+        except Exception as exc:  # a broken or hostile template (the sandbox refused it)
+            raise ModelError(
+                f"{self.info.path}: the model's chat template failed ({type(exc).__name__}: {exc}).",
+                hint="Choose a model whose chat template works (or a raw-completion preset).") from exc
         stops = r.stop if isinstance(r.stop, list) else ([r.stop] if r.stop else [])
         return r.prompt, stops, bool(getattr(r, "added_special", False))
 
