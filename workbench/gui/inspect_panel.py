@@ -1,51 +1,78 @@
-"""Inspect (first version): a run's candidates with decision, reason and top ROUGE-L score.
+"""Inspect: why each candidate of a SELF-INSTRUCT run was kept or dropped, and what another
+ROUGE-L threshold would change.
 
-The neighbours, histogram and threshold slider come with the Inspect issue; this view already
-answers "what was kept and why was the rest dropped" from the candidates table.
+Left, a run's candidates (decision, reason, top score, the decision in force after decision sets
+and overrides). Right, three tabs: *Why* (the top-k neighbours with their ROUGE-L and the longest
+common subsequence highlighted token by token, plus keep/drop overrides with a note),
+*Threshold* (the histogram of each candidate's highest score with the threshold as a line, a
+slider with live kept/dropped counts and the candidates whose decision would change, and Apply
+as a new decision set) and *Statistics* (instruction length, instances per task, leading verbs).
+Every figure comes from `workbench.core.inspect` and `workbench.core.similarity`; the plan for
+re-filtering (every candidate against the pool) is built in a worker.
 """
 from __future__ import annotations
 
+import html
 import json
-from typing import Any
+from typing import Any, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-    QStackedWidget, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QListWidget, QPushButton, QSlider, QSplitter, QStackedWidget, QTableView, QTableWidget,
+    QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from ..core.inspect import overrides, refilter, stats
+from ..core.similarity import lcs_alignment, score
 from ..core.store.tasks import candidate_counts, candidate_rows, list_runs
 from ..core.store.workspace import Workspace
+from .chart_widgets import BarChart, HistogramChart
 from .paged_model import PagedTableModel
 from .theme import status_color
+from .workers import JobContext, JobThread
+
+SLIDER_STEPS = 100
+
+
+def neighbours_of(row: dict[str, Any]) -> list[tuple[str, float]]:
+    """The candidate's top-k as its filter recorded them (most_similar), highest first."""
+    try:
+        sims = json.loads(row.get("most_similar") or "{}")
+    except (TypeError, ValueError):
+        return []
+    return sorted(((str(t), float(s)) for t, s in sims.items()), key=lambda kv: -kv[1])
 
 
 def _nearest(r: dict[str, Any]) -> str:
-    try:
-        sims = json.loads(r.get("most_similar") or "{}")
-    except (TypeError, ValueError):
-        return ""
-    if not sims:
-        return ""
-    text, score = max(sims.items(), key=lambda kv: kv[1])
-    return f"{float(score):.2f}  {' '.join(str(text).split())}"
+    n = neighbours_of(r)
+    return f"{n[0][1]:.2f}  {' '.join(n[0][0].split())}" if n else ""
 
 
-COLUMNS = [
-    ("#", lambda r: r["id"]),
-    ("Batch", lambda r: r["batch"]),
-    ("Candidate instruction", lambda r: " ".join(r["instruction"].split())),
-    ("Decision", lambda r: r["decision"]),
-    ("Reason", lambda r: r["reason"]),
-    ("Top ROUGE-L", lambda r: None if r["max_score"] is None else f"{r['max_score']:.3f}"),
-    ("Nearest task", _nearest),
-]
+def highlighted_html(tokens: list[str], marked: list[int]) -> str:
+    on = set(marked)
+    color = status_color("warning")
+    return " ".join(
+        f"<span style='background:{color}; color:white'><b>{html.escape(t)}</b></span>"
+        if i in on else html.escape(t) for i, t in enumerate(tokens))
 
 
 class InspectPanel(QWidget):
-    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+    error = Signal(str)
+    plan_ready = Signal()
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None,
+                 start_job: Callable[[JobThread], bool] | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
+        self._start_job = start_job
+        self.plan: refilter.RefilterPlan | None = None
+        self.current: dict[int, str] = {}
+        self.shown_counts: dict[str, int] = {}
+        self.changed: list[refilter.Change] = []
+        self.lcs_tokens: tuple[list[str], list[str], list[int], list[int]] | None = None
+        self.job: JobThread | None = None
+        self.selected: dict[str, Any] | None = None
         title = QLabel("Inspect — why each candidate was kept or dropped")
         title.setObjectName("panelTitle")
         self.run = QComboBox()
@@ -60,8 +87,16 @@ class InspectPanel(QWidget):
         bar.addWidget(self.run, 1)
         bar.addWidget(self.decision)
         bar.addWidget(self.refresh_btn)
-        self.model = PagedTableModel(
-            COLUMNS, self, color=lambda r, col: status_color(r["decision"]) if col == 3 else None)
+        columns = [
+            ("#", lambda r: r["id"]),
+            ("Candidate instruction", lambda r: " ".join(r["instruction"].split())),
+            ("Decision", lambda r: r["decision"]),
+            ("Reason", lambda r: r["reason"]),
+            ("Top ROUGE-L", lambda r: None if r["max_score"] is None else f"{r['max_score']:.3f}"),
+            ("In force", lambda r: self.current.get(r["id"], r["decision"])),
+            ("Nearest task", _nearest),
+        ]
+        self.model = PagedTableModel(columns, self, color=self._color)
         self.table = QTableView()
         self.table.setObjectName("candidateTable")
         self.table.setModel(self.model)
@@ -70,26 +105,144 @@ class InspectPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         h = self.table.horizontalHeader()
-        h.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for col, w in [(0, 55), (1, 50), (3, 75), (4, 150), (5, 90), (6, 260)]:
+        h.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for col, w in [(0, 45), (2, 65), (3, 80), (4, 80), (5, 65), (6, 180)]:
             h.resizeSection(col, w)
+
+        # --- Why
+        self.why_title = QLabel("Select a candidate.")
+        self.why_title.setWordWrap(True)
+        self.why_title.setTextFormat(Qt.TextFormat.RichText)
+        self.neighbours = QTableWidget(0, 2)
+        self.neighbours.setObjectName("neighbourTable")
+        self.neighbours.setHorizontalHeaderLabels(["ROUGE-L", "Neighbour in the pool"])
+        self.neighbours.verticalHeader().hide()
+        self.neighbours.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.neighbours.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.neighbours.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.neighbours.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.neighbours.horizontalHeader().resizeSection(0, 70)
+        self.lcs_a = QLabel()
+        self.lcs_b = QLabel()
+        for lab in (self.lcs_a, self.lcs_b):
+            lab.setWordWrap(True)
+            lab.setTextFormat(Qt.TextFormat.RichText)
+            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.lcs_info = QLabel()
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Why you override the filter (stored with the override)")
+        self.keep_btn = QPushButton("Keep")
+        self.drop_btn = QPushButton("Drop")
+        self.undo_override_btn = QPushButton("Undo override")
+        self.override_info = QLabel()
+        self.override_info.setWordWrap(True)
+        ob = QHBoxLayout()
+        ob.addWidget(self.note, 1)
+        ob.addWidget(self.keep_btn)
+        ob.addWidget(self.drop_btn)
+        ob.addWidget(self.undo_override_btn)
+        why = QWidget()
+        wl = QVBoxLayout(why)
+        wl.addWidget(self.why_title)
+        wl.addWidget(self.neighbours, 2)
+        form = QFormLayout()
+        form.addRow("Candidate", self.lcs_a)
+        form.addRow("Neighbour", self.lcs_b)
+        wl.addLayout(form)
+        wl.addWidget(self.lcs_info)
+        wl.addLayout(ob)
+        wl.addWidget(self.override_info)
+
+        # --- Threshold
+        self.histogram = HistogramChart()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("thresholdSlider")
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setEnabled(False)
+        self.threshold_label = QLabel("Threshold —")
+        self.counts_label = QLabel("Building the re-filter…")
+        self.changed_list = QListWidget()
+        self.changed_list.setObjectName("changedList")
+        self.apply_btn = QPushButton("Apply as a new decision set")
+        self.apply_btn.setEnabled(False)
+        self.sets_label = QLabel()
+        self.sets_label.setWordWrap(True)
+        th = QWidget()
+        tl = QVBoxLayout(th)
+        tl.addWidget(self.histogram, 3)
+        sl = QHBoxLayout()
+        sl.addWidget(self.threshold_label)
+        sl.addWidget(self.slider, 1)
+        tl.addLayout(sl)
+        tl.addWidget(self.counts_label)
+        tl.addWidget(QLabel("Candidates whose decision would change:"))
+        tl.addWidget(self.changed_list, 2)
+        al = QHBoxLayout()
+        al.addWidget(self.sets_label, 1)
+        al.addWidget(self.apply_btn)
+        tl.addLayout(al)
+
+        # --- Statistics
+        self.length_chart = HistogramChart()
+        self.inst_chart = BarChart("Instances per task (tasks)")
+        self.verb_chart = BarChart("Most frequent leading verbs")
+        st = QWidget()
+        sgl = QHBoxLayout(st)
+        sgl.addWidget(self.length_chart, 2)
+        sgl.addWidget(self.inst_chart, 1)
+        sgl.addWidget(self.verb_chart, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(why, "Why")
+        self.tabs.addTab(th, "Threshold")
+        self.tabs.addTab(st, "Statistics")
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 4)
         self.empty = QLabel("No SELF-INSTRUCT runs in this workspace yet: start one in Generate "
                             "(or `workbench self-instruct`), then its candidates appear here.")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.body = QStackedWidget()
         self.body.addWidget(self.empty)
-        self.body.addWidget(self.table)
+        self.body.addWidget(split)
+        self.split = split
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(bar)
         lay.addWidget(self.summary)
         lay.addWidget(self.body, 1)
+        self._slider_timer = QTimer(self)
+        self._slider_timer.setSingleShot(True)
+        self._slider_timer.setInterval(30)
+        self._slider_timer.timeout.connect(self._update_threshold)
         self.run.currentIndexChanged.connect(self._load)
-        self.decision.currentIndexChanged.connect(self._load)
+        self.decision.currentIndexChanged.connect(self._load_table)
         self.refresh_btn.clicked.connect(self.reload)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
+        self.neighbours.currentCellChanged.connect(lambda r, *_: self._show_lcs(r))
+        self.slider.valueChanged.connect(self._on_slider)
+        self.apply_btn.clicked.connect(self.apply_threshold)
+        self.keep_btn.clicked.connect(lambda: self.override("kept"))
+        self.drop_btn.clicked.connect(lambda: self.override("dropped"))
+        self.undo_override_btn.clicked.connect(self.undo_override)
         self.reload()
+
+    # ------------------------------------------------------------------ loading
+    def _color(self, r: dict[str, Any], col: int) -> str | None:
+        if col == 2:
+            return status_color(r["decision"])
+        if col == 5:
+            return status_color(self.current.get(r["id"], r["decision"]))
+        return None
+
+    @property
+    def run_id(self) -> int | None:
+        return self.run.currentData()
 
     def reload(self) -> None:
         current = self.run.currentData()
@@ -105,12 +258,25 @@ class InspectPanel(QWidget):
         self._load()
 
     def _load(self) -> None:
-        run_id = self.run.currentData()
+        run_id = self.run_id
+        self.plan = None
+        self.slider.setEnabled(False)
+        self.apply_btn.setEnabled(False)
         has = run_id is not None
-        self.body.setCurrentWidget(self.table if has else self.empty)
+        self.body.setCurrentIndex(1 if has else 0)
         if not has:
             self.model.set_source(None)
             self.summary.setText("")
+            return
+        self.current = refilter.current_decisions(self.ws, run_id)
+        self._load_table()
+        self._load_stats()
+        self._load_sets()
+        self._build_plan(run_id)
+
+    def _load_table(self) -> None:
+        run_id = self.run_id
+        if run_id is None:
             return
         decision = self.decision.currentData()
         self.model.set_source(lambda _n, last, limit: candidate_rows(
@@ -119,5 +285,200 @@ class InspectPanel(QWidget):
         total = sum(counts.values())
         parts = [f"{counts.get(k, 0):,} {k}" for k in ("kept", "dropped", "pending")
                  if counts.get(k)]
-        self.summary.setText(f"{total:,} candidates: " + ", ".join(parts) if total
-                             else "This run has no candidates yet.")
+        n_over = len(overrides.list_overrides(self.ws, run_id))
+        self.summary.setText((f"{total:,} candidates: " + ", ".join(parts)
+                              + (f" · {n_over} overridden" if n_over else ""))
+                             if total else "This run has no candidates yet.")
+
+    def _load_stats(self) -> None:
+        run_id = self.run_id
+        lengths = stats.instruction_lengths(self.ws, run_id=run_id)
+        top = max(lengths, default=0)
+        counts, edges = refilter.histogram(lengths, bins=max(1, min(20, top)), lo=0,
+                                           hi=max(1, top))
+        self.length_chart.set_data(counts, edges, "Instruction length (words), kept tasks")
+        self.inst_chart.set_items([(str(k), v) for k, v in
+                                   stats.instances_per_task(self.ws, run_id=run_id).items()])
+        self.verb_chart.set_items(stats.leading_verbs(self.ws, run_id=run_id, top=12))
+
+    def _load_sets(self) -> None:
+        sets = refilter.decision_sets(self.ws, self.run_id)
+        self.sets_label.setText(
+            "Decision sets: " + "; ".join(
+                f"#{s['id']} t={s['threshold']:.2f} ({s['counts'].get('kept', 0)} kept)"
+                for s in sets) + " — the newest is in force." if sets else
+            "No decision sets yet: the run's own decisions are in force.")
+
+    def _build_plan(self, run_id: int) -> None:
+        def job(ctx: JobContext) -> refilter.RefilterPlan:
+            ws = ctx.open_workspace()
+            return refilter.build_plan(ws, run_id)
+
+        thread = JobThread("inspect-refilter", self.ws.path, job, self)
+        thread.succeeded.connect(lambda plan, r=run_id: self._plan_built(r, plan))
+        thread.failed.connect(self.error.emit)
+        self.job = thread
+        self.counts_label.setText("Scoring every candidate against the pool…")
+        if self._start_job is not None:
+            self._start_job(thread)
+        else:
+            thread.finished.connect(thread.deleteLater)
+            thread.start()
+
+    def _plan_built(self, run_id: int, plan: refilter.RefilterPlan) -> None:
+        if run_id != self.run_id:
+            return
+        self.plan = plan
+        self.histogram.set_data(*refilter.score_histogram(plan),
+                                "Highest ROUGE-L against the pool, per candidate")
+        self.slider.setEnabled(True)
+        self.apply_btn.setEnabled(True)
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(plan.threshold * SLIDER_STEPS))
+        self.slider.blockSignals(False)
+        self._update_threshold()
+        self.plan_ready.emit()
+
+    # ----------------------------------------------------------- the threshold
+    def threshold(self) -> float:
+        return self.slider.value() / SLIDER_STEPS
+
+    def _on_slider(self, _v: int) -> None:
+        self.threshold_label.setText(f"Threshold {self.threshold():.2f}")
+        self.histogram.set_threshold(self.threshold())
+        self._slider_timer.start()
+
+    def _update_threshold(self) -> None:
+        if self.plan is None:
+            return
+        t = self.threshold()
+        self.threshold_label.setText(f"Threshold {t:.2f}")
+        self.histogram.set_threshold(t)
+        result = refilter.decisions_at(self.plan, t)
+        self.shown_counts = result.counts()
+        self.changed = refilter.changes(self.plan, result, self.current)
+        c = self.shown_counts
+        self.counts_label.setText(
+            f"At {t:.2f}: {c.get('kept', 0):,} kept, {c.get('dropped', 0):,} dropped"
+            + (f", {c['pending']:,} pending" if c.get("pending") else "")
+            + f" — {len(self.changed):,} would change")
+        self.changed_list.clear()
+        for ch in self.changed[:2000]:
+            s = "" if ch.max_score is None else f"{ch.max_score:.3f}  "
+            self.changed_list.addItem(f"#{ch.candidate_id}  {ch.old} → {ch.new}  {s}"
+                                      f"{' '.join(ch.instruction.split())}")
+
+    def apply_threshold(self) -> int | None:
+        if self.plan is None:
+            return None
+        try:
+            sid = refilter.apply_threshold(self.ws, self.plan, self.threshold())
+        except Exception as exc:  # a domain error reaches the banner; the window keeps running
+            self.error.emit(str(exc))
+            return None
+        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self.model.layoutChanged.emit()
+        self._load_sets()
+        self._load_stats()
+        self._update_threshold()
+        return sid
+
+    # ----------------------------------------------------------------- why
+    def select_candidate(self, candidate_id: int) -> bool:
+        while True:
+            for i in range(self.model.rowCount()):
+                if self.model.row(i)["id"] == candidate_id:
+                    self.table.selectRow(i)
+                    return True
+            if not self.model.canFetchMore():
+                return False
+            self.model.fetchMore()
+
+    def shown_neighbours(self) -> list[tuple[str, float]]:
+        return [(self.neighbours.item(r, 1).text(), float(self.neighbours.item(r, 0).text()))
+                for r in range(self.neighbours.rowCount())]
+
+    def _tokenizer(self) -> str:
+        if self.plan is not None:
+            return self.plan.tokenizer
+        run = [r for r in list_runs(self.ws, "self-instruct") if r["id"] == self.run_id]
+        return (run[0]["config"].get("tokenizer") if run else None) or "rouge"
+
+    def _show(self, row: int) -> None:
+        self.neighbours.setRowCount(0)
+        self.lcs_a.clear()
+        self.lcs_b.clear()
+        self.lcs_tokens = None
+        if row < 0 or row >= self.model.rowCount():
+            self.selected = None
+            self.why_title.setText("Select a candidate.")
+            return
+        r = self.selected = self.model.row(row)
+        in_force = self.current.get(r["id"], r["decision"])
+        color = status_color(in_force)
+        top = "—" if r["max_score"] is None else f"{r['max_score']:.3f}"
+        self.why_title.setText(
+            f"<b>#{r['id']}</b> {html.escape(r['instruction'])}<br>"
+            f"Filter: <b style='color:{status_color(r['decision'])}'>{r['decision']}</b>"
+            + (f" ({html.escape(r['reason'])})" if r["reason"] else "")
+            + f" · highest ROUGE-L {top} · in force: <b style='color:{color}'>{in_force}</b>")
+        tok = self._tokenizer()
+        for text, _stored in neighbours_of(r):
+            i = self.neighbours.rowCount()
+            self.neighbours.insertRow(i)
+            s = score(r["instruction"], text, tok)
+            self.neighbours.setItem(i, 0, QTableWidgetItem(f"{s:.4f}"))
+            self.neighbours.setItem(i, 1, QTableWidgetItem(" ".join(text.split())))
+        ov = overrides.get_override(self.ws, r["id"])
+        self.override_info.setText(
+            f"Overridden: {ov['decision']} — “{ov['note']}” ({ov['created_at'][:16]})" if ov
+            else "No override.")
+        self.undo_override_btn.setEnabled(ov is not None)
+        if self.neighbours.rowCount():
+            self.neighbours.selectRow(0)
+            self._show_lcs(0)
+        else:
+            self.lcs_info.setText("No neighbours recorded for this candidate.")
+
+    def _show_lcs(self, nrow: int) -> None:
+        r = self.selected
+        if r is None or nrow < 0 or nrow >= self.neighbours.rowCount():
+            return
+        text = neighbours_of(r)[nrow][0]
+        ta, tb, ia, ib = lcs_alignment(r["instruction"], text, self._tokenizer())
+        self.lcs_tokens = (ta, tb, ia, ib)
+        self.lcs_a.setText(highlighted_html(ta, ia))
+        self.lcs_b.setText(highlighted_html(tb, ib))
+        self.lcs_info.setText(f"Longest common subsequence: {len(ia)} of {len(ta)} and "
+                              f"{len(tb)} tokens (highlighted).")
+
+    # --------------------------------------------------------------- overrides
+    def override(self, decision: str) -> None:
+        r = self.selected
+        if r is None:
+            return
+        try:
+            overrides.set_override(self.ws, r["id"], decision, self.note.text().strip())
+        except Exception as exc:
+            self.error.emit(str(exc))
+            return
+        self.note.clear()
+        self._after_override()
+
+    def undo_override(self) -> None:
+        if self.selected is not None:
+            overrides.clear_override(self.ws, self.selected["id"])
+            self._after_override()
+
+    def _after_override(self) -> None:
+        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self.model.layoutChanged.emit()
+        self._load_stats()
+        self._load_table_summary_only()
+        self._show(self.table.currentIndex().row())
+        self._update_threshold()
+
+    def _load_table_summary_only(self) -> None:
+        n_over = len(overrides.list_overrides(self.ws, self.run_id))
+        text = self.summary.text().split(" · ")[0]
+        self.summary.setText(text + (f" · {n_over} overridden" if n_over else ""))

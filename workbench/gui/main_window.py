@@ -147,13 +147,13 @@ class MainWindow(QMainWindow):
         self.seeds = SeedsPanel(ws, self.undo_stack)
         self.models = ModelsPanel(ws, self.start_job)
         self.generate = GeneratePanel(ws, self.start_job)
-        self.inspect = InspectPanel(ws)
+        self.inspect = InspectPanel(ws, start_job=self.start_job)
         self.reasoning = ReasoningPanel(ws)
         self.export = ExportPanel(ws, self.start_job)
         for panel in (self.seeds, self.models, self.generate, self.inspect, self.reasoning,
                       self.export):
             self.stack.addWidget(panel)
-        for panel in (self.models, self.generate, self.export):
+        for panel in (self.models, self.generate, self.export, self.inspect, self.reasoning):
             panel.error.connect(self.show_error)
         self.models.model_changed.connect(lambda _c: self._model_changed())
         self.generate.state_changed.connect(self._run_state)

@@ -1,19 +1,25 @@
-"""Reasoning (first version): SELF-CHECK traces as a list, and one trace read step by step.
+"""Reasoning: the SELF-CHECK stepper. Step through checked traces and confirm or overturn the
+checker, keyboard first; labels are saved the moment they are given.
 
-Each trace shows its question, the steps with the verdict SELF-CHECK gave each (support,
-contradict, unrelated), the confidence of the whole trace, and any label a person has given.
-Confirming or overriding verdicts comes with the SELF-CHECK stepper; this view reads the same
-core API (`core.selfcheck.store.list_traces` / `load_trace`) it will use.
+Left, the traces (question, extracted answer, gold, correctness, confidence w, annotation
+progress). Right, the selected trace: its question with the collected information highlighted,
+its steps with verdict and r_i (and the person's label), the four SELF-CHECK stages of the
+selected step side by side, and the vote over the question's solutions (majority against
+confidence-weighted, with the gold answer).
+
+Keys: J / ↓ next step, K / ↑ previous step, - / 0 / + label the step −1 / 0 / +1 (Backspace
+clears), F flag, N next trace, P previous trace.
 """
 from __future__ import annotations
 
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QStackedWidget,
-    QTableView, QTextBrowser, QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
+    QPushButton, QSplitter, QStackedWidget, QTableView, QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from ..core.store.workspace import Workspace
@@ -24,6 +30,11 @@ from .theme import status_color
 STORE = "workbench.core.selfcheck.store"
 _VERDICT_COLOR = {"support": "kept", "contradict": "dropped", "unrelated": "pending",
                   "error": "warning", "pending": "pending"}
+STAGES = [("target", "1 · Target extraction"), ("collect", "2 · Information collection"),
+          ("regen", "3 · Step regeneration"), ("compare", "4 · Result comparison")]
+KEYS = {"next_step": ["J", "Down"], "prev_step": ["K", "Up"], "minus": ["-"], "zero": ["0"],
+        "plus": ["+", "="], "clear": ["Backspace"], "flag": ["F"], "next_trace": ["N"],
+        "prev_trace": ["P"]}
 
 
 def _short(text: Any, n: int = 90) -> str:
@@ -41,17 +52,24 @@ COLUMNS = [
     ("Answer", lambda r: r["answer"]),
     ("Gold", lambda r: r["gold_answer"]),
     ("", _correct),
-    ("Confidence", lambda r: None if r["confidence"] is None else f"{r['confidence']:.2f}"),
-    ("Steps", lambda r: r["n_steps"]),
-    ("Rated", lambda r: r["n_rated"] or ""),
+    ("w", lambda r: None if r["confidence"] is None else f"{r['confidence']:.2f}"),
+    ("Rated", lambda r: f"{r['n_rated'] or 0}/{r['n_steps']}"),
 ]
 
 
+def _mark(text: str, color: str) -> str:
+    return f"<span style='background:{color}; color:white'>{html.escape(text)}</span>"
+
+
 class ReasoningPanel(QWidget):
+    error = Signal(str)
+    labelled = Signal(int, object)  # step id, rating
+
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
-        title = QLabel("Reasoning — SELF-CHECK traces")
+        self.trace: dict[str, Any] | None = None
+        title = QLabel("Reasoning — SELF-CHECK stepper")
         title.setObjectName("panelTitle")
         self.summary = QLabel()
         self.refresh_btn = QPushButton("Refresh")
@@ -69,15 +87,59 @@ class ReasoningPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, w in [(0, 50), (2, 70), (3, 70), (4, 24), (5, 85), (6, 50), (7, 50)]:
+        for col, w in [(0, 40), (2, 60), (3, 55), (4, 22), (5, 45), (6, 50)]:
             h.resizeSection(col, w)
-        self.detail = QTextBrowser()
-        self.detail.setObjectName("traceDetail")
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.question = QLabel()
+        self.question.setObjectName("stepperQuestion")
+        self.question.setWordWrap(True)
+        self.question.setTextFormat(Qt.TextFormat.RichText)
+        self.steps = QListWidget()
+        self.steps.setObjectName("stepList")
+        self.steps.setWordWrap(True)
+        self.stage_views: dict[str, QTextBrowser] = {}
+        stages = QHBoxLayout()
+        for key, label in STAGES:
+            col = QVBoxLayout()
+            lab = QLabel(f"<b>{label}</b>")
+            view = QTextBrowser()
+            view.setObjectName(f"stage_{key}")
+            self.stage_views[key] = view
+            col.addWidget(lab)
+            col.addWidget(view)
+            stages.addLayout(col)
+        self.progress = QLabel()
+        self.progress.setObjectName("stepperProgress")
+        self.keys_help = QLabel("J/K or ↓/↑ step · − 0 + label −1/0/+1 · Backspace clear · "
+                                "F flag · N/P trace")
+        self.keys_help.setEnabled(False)
+        self.votes = QTextBrowser()
+        self.votes.setObjectName("voteView")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.addWidget(self.header)
+        rl.addWidget(self.question)
+        split_v = QSplitter(Qt.Orientation.Vertical)
+        split_v.addWidget(self.steps)
+        stage_w = QWidget()
+        stage_w.setLayout(stages)
+        split_v.addWidget(stage_w)
+        split_v.addWidget(self.votes)
+        split_v.setStretchFactor(0, 2)
+        split_v.setStretchFactor(1, 3)
+        split_v.setStretchFactor(2, 1)
+        rl.addWidget(split_v, 1)
+        pl = QHBoxLayout()
+        pl.addWidget(self.progress, 1)
+        pl.addWidget(self.keys_help)
+        rl.addLayout(pl)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
-        split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
         self.empty = QLabel()
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -90,14 +152,30 @@ class ReasoningPanel(QWidget):
         lay.addWidget(self.body, 1)
         self.refresh_btn.clicked.connect(self.reload)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
+        self.steps.currentRowChanged.connect(self._show_step)
+        actions = {"next_step": lambda: self.move_step(1), "prev_step": lambda: self.move_step(-1),
+                   "minus": lambda: self.label(-1), "zero": lambda: self.label(0),
+                   "plus": lambda: self.label(1), "clear": lambda: self.label(None),
+                   "flag": self.toggle_flag, "next_trace": lambda: self.move_trace(1),
+                   "prev_trace": lambda: self.move_trace(-1)}
+        self.shortcuts: list[QShortcut] = []
+        for name, keys in KEYS.items():
+            for key in keys:
+                sc = QShortcut(QKeySequence(key), self)
+                sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                sc.activated.connect(actions[name])
+                self.shortcuts.append(sc)
         self.reload()
 
     @staticmethod
     def _color(r: dict[str, Any], col: int) -> str | None:
         if col == 4 and r.get("is_correct") is not None:
             return status_color("kept" if r["is_correct"] else "dropped")
+        if col == 6 and r["n_steps"] and (r["n_rated"] or 0) >= r["n_steps"]:
+            return status_color("kept")
         return None
 
+    # ------------------------------------------------------------- the list
     def reload(self) -> None:
         available = module_available(STORE) and "sc_solutions" in set(self.ws.table_names())
         n = self.ws.scalar("SELECT count(*) FROM sc_solutions") if available else 0
@@ -112,48 +190,201 @@ class ReasoningPanel(QWidget):
             return
         from ..core.selfcheck.store import list_traces
 
-        checked = self.ws.scalar("SELECT count(*) FROM sc_solutions WHERE confidence IS NOT NULL")
-        self.summary.setText(f"{n:,} solutions, {checked:,} checked by SELF-CHECK")
+        current = self.trace["id"] if self.trace else None
+        self._update_summary()
         self.model.set_source(lambda offset, _last, limit: list_traces(
             self.ws, limit=limit, offset=offset))
         self.body.setCurrentWidget(self.body.widget(1))
         if self.model.rowCount():
-            self.table.selectRow(0)
+            rows = [self.model.row(i)["solution_id"] for i in range(self.model.rowCount())]
+            self.table.selectRow(rows.index(current) if current in rows else 0)
 
+    def _update_summary(self) -> None:
+        n = self.ws.scalar("SELECT count(*) FROM sc_solutions")
+        checked = self.ws.scalar("SELECT count(*) FROM sc_solutions WHERE confidence IS NOT NULL")
+        steps = self.ws.scalar("SELECT count(*) FROM sc_steps")
+        rated = self.ws.scalar("SELECT count(*) FROM sc_step_labels WHERE rating IS NOT NULL")
+        self.summary.setText(f"{n:,} solutions, {checked:,} checked by SELF-CHECK · "
+                             f"{rated:,} of {steps:,} steps labelled")
+
+    def select_trace(self, solution_id: int) -> bool:
+        for i in range(self.model.rowCount()):
+            if self.model.row(i)["solution_id"] == solution_id:
+                self.table.selectRow(i)
+                return True
+        return False
+
+    def move_trace(self, delta: int) -> None:
+        row = self.table.currentIndex().row() + delta
+        if row >= self.model.rowCount() and self.model.canFetchMore():
+            self.model.fetchMore()
+        if 0 <= row < self.model.rowCount():
+            self.table.selectRow(row)
+            self.steps.setFocus()
+
+    # ------------------------------------------------------------- a trace
     def _show(self, row: int) -> None:
         if row < 0 or row >= self.model.rowCount():
-            self.detail.clear()
+            self.trace = None
+            self.steps.clear()
             return
         from ..core.selfcheck.store import load_trace
 
-        trace = load_trace(self.ws, self.model.row(row)["solution_id"])
-        self.detail.setHtml(trace_html(trace))
+        self.trace = load_trace(self.ws, self.model.row(row)["solution_id"])
+        t = self.trace
+        gold = t.get("gold_answer")
+        corr = {1: " ✓ correct", 0: " ✗ wrong"}.get(t.get("is_correct"), "")
+        conf = "not checked" if t.get("confidence") is None else f"w = {t['confidence']:.3f}"
+        self.header.setText(f"<b>Solution {t['id']}</b> · answer <b>{html.escape(str(t['answer']))}"
+                            f"</b>" + (f" · gold <b>{html.escape(str(gold))}</b>{corr}"
+                                       if gold is not None else "") + f" · {conf}")
+        self.steps.blockSignals(True)
+        self.steps.clear()
+        for st in t["steps"]:
+            item = QListWidgetItem()
+            self.steps.addItem(item)
+            self._render_step(self.steps.count() - 1)
+        self.steps.blockSignals(False)
+        self._show_votes()
+        if t["steps"]:
+            first = next((i for i, s in enumerate(t["steps"])
+                          if not (s.get("label") or {}).get("rating") is not None), 0)
+            self.steps.setCurrentRow(first)
+        self._show_step(self.steps.currentRow())
 
-
-def trace_html(trace: dict[str, Any]) -> str:
-    esc = html.escape
-    parts = [f"<h3>Solution {trace['id']}</h3>",
-             f"<p><b>Question.</b> {esc(trace['question'])}</p>"]
-    gold = trace.get("gold_answer")
-    parts.append(f"<p><b>Answer:</b> {esc(str(trace.get('answer')))}"
-                 + (f" &nbsp; <b>gold:</b> {esc(str(gold))}" if gold is not None else "")
-                 + "</p>")
-    score = trace.get("score")
-    if score:
-        parts.append(f"<p><b>Confidence:</b> {score['confidence']:.3f} &nbsp; "
-                     f"({score['n_support']} support, {score['n_contradict']} contradict, "
-                     f"{score['n_unrelated']} unrelated, {score['n_error']} errors)</p>")
-    else:
-        parts.append("<p><i>Not checked by SELF-CHECK yet.</i></p>")
-    parts.append("<ol start='0'>")
-    for st in trace["steps"]:
+    def _render_step(self, i: int) -> None:
+        st = self.trace["steps"][i]
         check = st.get("check") or {}
-        verdict = check.get("verdict")
-        color = status_color(_VERDICT_COLOR.get(verdict or "", ""))
-        tag = (f" <span style='color:{color}'><b>[{esc(verdict)}]</b></span>" if verdict else "")
-        label = st.get("label") or {}
-        if label.get("rating") is not None:
-            tag += f" <i>(person: {label['rating']:+d})</i>"
-        parts.append(f"<li>{esc(st['text'])}{tag}</li>")
-    parts.append("</ol>")
-    return "".join(parts)
+        verdict = check.get("verdict") or "unchecked"
+        r = check.get("score")
+        lab = st.get("label") or {}
+        rating = lab.get("rating")
+        text = (f"Step {st['position']}: {_short(st['text'], 200)}\n"
+                f"    SELF-CHECK: {verdict}" + ("" if r is None else f"  r = {r:+d}")
+                + ("" if rating is None else f"   · you: {rating:+d}")
+                + ("   · ⚑ flagged" if lab.get("flag") else ""))
+        item = self.steps.item(i)
+        item.setText(text)
+        color = status_color(_VERDICT_COLOR.get(verdict, ""))
+        if color:
+            item.setForeground(QColor(color))
+
+    def current_step(self) -> dict[str, Any] | None:
+        i = self.steps.currentRow()
+        if self.trace is None or not (0 <= i < len(self.trace["steps"])):
+            return None
+        return self.trace["steps"][i]
+
+    def _show_step(self, i: int) -> None:
+        t = self.trace
+        if t is None or not (0 <= i < len(t["steps"])):
+            for v in self.stage_views.values():
+                v.clear()
+            self.question.setText(html.escape(t["question"]) if t else "")
+            self._update_progress()
+            return
+        st = t["steps"][i]
+        check = st.get("check") or {}
+        info_ids = set(check.get("collected_info") or [])
+        step_ids = set(check.get("collected_steps") or [])
+        mark = status_color("warning")
+        info = t.get("information") or []
+        if info:
+            q = " ".join(_mark(s, mark) if k in info_ids else html.escape(s)
+                         for k, s in enumerate(info))
+        else:
+            q = html.escape(t["question"])
+        self.question.setText(f"<b>Question.</b> {q}")
+        for k in range(self.steps.count()):
+            pos = t["steps"][k]["position"]
+            self.steps.item(k).setBackground(QColor(mark).lighter(170) if pos in step_ids
+                                             else QColor(0, 0, 0, 0))
+        outputs = {
+            "target": check.get("target_output"),
+            "collect": (check.get("collect_output") or "")
+            + (f"\n\n→ information {sorted(info_ids)}, steps {sorted(step_ids)}"
+               if check else ""),
+            "regen": check.get("regen_output"),
+            "compare": (check.get("compare_output") or "")
+            + (f"\n\n→ {check.get('verdict')}" + (f" (r = {check['score']:+d})"
+                                                   if check.get("score") is not None else "")
+               if check else ""),
+        }
+        for key, view in self.stage_views.items():
+            view.setPlainText(outputs[key] or "— (not checked)")
+        self._update_progress()
+
+    def _update_progress(self) -> None:
+        t = self.trace
+        if t is None:
+            self.progress.setText("")
+            return
+        n = len(t["steps"])
+        rated = sum(1 for s in t["steps"] if (s.get("label") or {}).get("rating") is not None)
+        i = self.steps.currentRow()
+        self.progress.setText(f"Step {i + 1} of {n} · {rated} of {n} labelled in this trace"
+                              if n else "This trace has no steps.")
+
+    def move_step(self, delta: int) -> None:
+        if self.trace is None:
+            return
+        i = max(0, min(self.steps.count() - 1, self.steps.currentRow() + delta))
+        self.steps.setCurrentRow(i)
+
+    # ------------------------------------------------------------- labels
+    def _save(self, rating: int | None, flag: bool) -> None:
+        from ..core.selfcheck.store import set_step_label
+
+        st = self.current_step()
+        if st is None:
+            return
+        note = (st.get("label") or {}).get("note")
+        try:
+            set_step_label(self.ws, st["id"], rating, flag=flag, note=note)
+        except Exception as exc:
+            self.error.emit(str(exc))
+            return
+        st["label"] = {"rating": rating, "flag": int(flag), "note": note}
+        i = self.steps.currentRow()
+        self._render_step(i)
+        self._update_progress()
+        self._update_summary()
+        self.labelled.emit(st["id"], rating)
+
+    def label(self, rating: int | None) -> None:
+        """Label the current step (−1 / 0 / +1, None clears) and move to the next one."""
+        st = self.current_step()
+        if st is None:
+            return
+        self._save(rating, bool((st.get("label") or {}).get("flag")))
+        if rating is not None:
+            self.move_step(1)
+
+    def toggle_flag(self) -> None:
+        st = self.current_step()
+        if st is None:
+            return
+        lab = st.get("label") or {}
+        self._save(lab.get("rating"), not bool(lab.get("flag")))
+
+    # ------------------------------------------------------------- voting
+    def _show_votes(self) -> None:
+        from ..core.inspect.voting import question_votes
+
+        t = self.trace
+        v = question_votes(self.ws, t["question_id"])
+        self.vote_summary = v
+        esc = html.escape
+        if v.n_solutions < 2:
+            self.votes.setHtml(f"<i>One solution for this question: sample more to vote "
+                               f"(gold: {esc(str(v.gold))}).</i>")
+            return
+        rows = "".join(
+            f"<tr><td>{esc(r.answer)}{' ★' if r.is_gold else ''}</td><td align=right>{r.votes}"
+            f"</td><td align=right>{r.confidence_sum:.3f}</td></tr>" for r in v.rows)
+        self.votes.setHtml(
+            f"<b>Vote over {v.n_solutions} solutions</b>"
+            + (f" ({v.n_unchecked} unchecked weigh 0)" if v.n_unchecked else "")
+            + f"<table cellpadding=3><tr><th>Answer</th><th>Votes</th><th>Σ w</th></tr>{rows}"
+            f"</table>Majority: <b>{esc(', '.join(v.majority) or '—')}</b> · weighted: "
+            f"<b>{esc(', '.join(v.weighted) or '—')}</b> · gold: <b>{esc(str(v.gold))}</b>")
