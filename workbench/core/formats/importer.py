@@ -56,10 +56,12 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
     """Add tasks in one transaction, skipping exact duplicates of the workspace and of each
     other, and with `dedup_threshold` those whose ROUGE-L F against any task (already there or
     added before it) is above it. `dry_run` counts without writing (the GUI's preview)."""
-    seen = existing_norms(ws)
-    index = _similarity_index(ws) if dedup_threshold is not None else None
     result = ImportResult(read=len(tasks), preview=dry_run)
     with nullcontext() if dry_run else ws.transaction():
+        # Read inside the write transaction: another process importing at the same time has
+        # committed (or not started) by now, so its tasks count as duplicates, never twice.
+        seen = existing_norms(ws)
+        index = _similarity_index(ws) if dedup_threshold is not None else None
         for task in tasks:
             key = normalize_instruction(task.instruction)
             if key in seen:
