@@ -212,16 +212,24 @@ def run_self_instruct(
                 "SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'", (run_id,))
             if accepted >= config.target:
                 break
-            pending = ws.query(
-                "SELECT id, batch, position, instruction, is_classification, clf_call_id "
-                "FROM candidates WHERE run_id = ? AND decision = 'pending' ORDER BY id LIMIT 1",
-                (run_id,))
-            if pending:
-                cand = pending[0]
-                if preset.classification and cand["clf_call_id"] is None:
-                    steps.step_classify(ctx, cand)
-                    emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
-                kept = steps.step_instances(ctx, cand)
+            # Pending candidates: every step 2 first, then step 3 grouped by template, so
+            # consecutive calls share their few-shot prefix and llama.cpp reuses its KV cache
+            # (alternating templates would re-evaluate ~1,000 prompt tokens per call).
+            cols = "id, batch, position, instruction, is_classification, clf_call_id"
+            todo = ws.query(
+                f"SELECT {cols} FROM candidates WHERE run_id = ? AND decision = 'pending' "
+                "AND clf_call_id IS NULL ORDER BY id LIMIT 1", (run_id,)
+            ) if preset.classification else []
+            if todo:
+                cand = todo[0]
+                steps.step_classify(ctx, cand)
+                emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
+                continue
+            todo = ws.query(
+                f"SELECT {cols} FROM candidates WHERE run_id = ? AND decision = 'pending' "
+                "ORDER BY coalesce(is_classification, 0), id LIMIT 1", (run_id,))
+            if todo:
+                kept = steps.step_instances(ctx, todo[0])
                 emit("step 3: accepted" if kept else "step 3: no valid instances")
                 continue
             batch = ws.scalar(

@@ -1,0 +1,73 @@
+"""`workbench self-instruct [--model M | --server URL] --target N [--preset P] [--seed S] [--resume]`."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import WorkbenchError
+from ..core.llm.base import Backend
+from .common import ProgressPrinter, add_model_args, cancel_on_sigint, command, open_workspace
+
+
+def open_model(args: argparse.Namespace) -> Backend:
+    try:
+        from ..core.llm.factory import backend_from_args
+    except ImportError as exc:  # the runtime ships separately from this command
+        raise WorkbenchError("the model runtime (workbench.core.llm.factory) is not available") from exc
+    return backend_from_args(args)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..core.selfinstruct.presets import PRESETS
+
+    p = command(sub, "self-instruct", "grow the task pool with SELF-INSTRUCT", run)
+    p.add_argument("--target", type=int, default=20, metavar="N",
+                   help="accepted tasks to reach (default 20)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="chat")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the latest unfinished run (or start one when there is none)")
+    p.add_argument("--threshold", type=float, default=0.7, help="ROUGE-L threshold (0.7)")
+    p.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                   help="prompt templates to use instead of the bundled ones")
+    p.add_argument("--compat", choices=("reference",), default=None,
+                   help="reproduce the reference implementation, defects included")
+    p.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                   help="step-1 token limit (default: the preset's)")
+    p.add_argument("--instances-max-tokens", type=int, default=350, metavar="N")
+    p.add_argument("--max-gen-calls", type=int, default=None, metavar="N",
+                   help="stop after this many step-1 calls (default 20 + 10 x target)")
+    add_model_args(p)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from ..core.selfinstruct.run import RUN_KIND, RunConfig, run_self_instruct
+    from ..core.store.runs import latest_unfinished_run
+
+    config = RunConfig(
+        preset=args.preset, target=args.target, seed=args.seed, threshold=args.threshold,
+        templates_dir=str(args.templates) if args.templates else None, compat=args.compat,
+        gen_max_tokens=args.max_tokens, instances_max_tokens=args.instances_max_tokens,
+        max_gen_calls=args.max_gen_calls,
+    )
+    config.validate()  # bad options fail before a model is loaded
+    with open_workspace(args, create=True) as ws:
+        resume_id = None
+        if args.resume:
+            row = latest_unfinished_run(ws, RUN_KIND)
+            resume_id = row["id"] if row else None
+        backend = open_model(args)
+        try:
+            with cancel_on_sigint() as cancel:
+                summary = run_self_instruct(ws, backend, config, resume_run_id=resume_id,
+                                            progress=ProgressPrinter(), cancel=cancel)
+        finally:
+            backend.close()
+    out = {k: v for k, v in summary.to_dict().items()
+           if k in ("run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds")}
+    reasons = ", ".join(f"{k} {v}" for k, v in summary.rejected_by_reason.items()) or "none"
+    out["_human"] = (f"run {summary.run_id}: {summary.accepted} tasks accepted of "
+                     f"{summary.candidates} candidates in {summary.seconds:.0f} s "
+                     f"({summary.calls} model calls); dropped: {reasons}")
+    return out
