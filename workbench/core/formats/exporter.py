@@ -177,21 +177,27 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = "all",
     tasks = select_tasks(ws, only=only, run_id=run_id, tag=tag, task_ids=task_ids)
     ticking = _ticking(tasks, progress, cancel, fmt)
 
-    if spec.folder:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        try:
-            written = hf.write_folder(ws, ticking, tmp, selection, lambda: None)
-            _replace_folder(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        files = [str(out / f) for f in written["files"]]
-        count = written["count"]
-    else:
-        assert spec.write is not None
-        with atomic_text_file(out) as fh:
-            count = spec.write(ticking, fh, opts)
-        files = [str(out)]
+    try:
+        if spec.folder:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+            try:
+                written = hf.write_folder(ws, ticking, tmp, selection, lambda: None)
+                _replace_folder(tmp, out)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            files = [str(out / f) for f in written["files"]]
+            count = written["count"]
+        else:
+            assert spec.write is not None
+            with atomic_text_file(out) as fh:
+                count = spec.write(ticking, fh, opts)
+            files = [str(out)]
+    except OSError as exc:  # a full disk, a quota, a vanished drive: nothing partial is left
+        raise WorkbenchError(
+            f"{out}: the export could not be written ({exc.strerror or exc}); "
+            "no partial file was left.",
+            hint="Free some space or choose another place, then export again.") from exc
     result = ExportResult(count, str(out), fmt, tasks=len(tasks), files=files, selection=selection)
     _record(ws, result)
     return result
