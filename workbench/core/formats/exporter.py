@@ -8,6 +8,7 @@ feature's). They combine with AND.
 """
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import os
@@ -193,7 +194,10 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = "all",
             with atomic_text_file(out) as fh:
                 count = spec.write(ticking, fh, opts)
             files = [str(out)]
-    except OSError as exc:  # a full disk, a quota, a vanished drive: nothing partial is left
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
+        # A full disk, a quota, a read-only drive: a message for people; nothing partial is left.
         raise WorkbenchError(
             f"{out}: the export could not be written ({exc.strerror or exc}); "
             "no partial file was left.",
