@@ -16,6 +16,7 @@ from typing import Any
 import platformdirs
 
 from ..errors import ModelError
+from .gguf_header import GGUFFormatError, read_header, tensor_nbytes
 
 GGUF_MAGIC = b"GGUF"
 
@@ -49,16 +50,6 @@ def _known_architectures() -> set[str]:
     from gguf.constants import MODEL_ARCH_NAMES
 
     return set(MODEL_ARCH_NAMES.values())
-
-
-def _field(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    try:
-        return field.contents()
-    except Exception:  # a value of an unexpected type: treat as absent, validated by callers
-        return None
 
 
 def _cache_file() -> Path:
@@ -96,8 +87,8 @@ def file_sha256(path: str | Path) -> str:
 def read_model_info(path: str | Path, *, with_hash: bool = True) -> ModelInfo:
     """Read and validate a GGUF file's metadata; ModelError names the file and the problem.
 
-    Parsing a header walks the whole vocabulary (seconds on a busy machine, holding the GIL), so
-    results are memoised by (path, size, mtime): opening the same model again costs nothing.
+    Results are memoised by (path, size, mtime): the GUI asks again and again, and the header of a
+    big-vocabulary model still takes tens of milliseconds to walk.
     """
     p = Path(path).expanduser()
     try:
@@ -121,8 +112,11 @@ def _read_model_info(p: Path, with_hash: bool) -> ModelInfo:
     if p.is_dir():
         raise ModelError(f"{p}: is a folder; choose a .gguf model file.")
     size = p.stat().st_size
-    with open(p, "rb") as fh:
-        magic = fh.read(4)
+    try:
+        with open(p, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot be read ({exc.strerror or exc}).") from exc
     if magic != GGUF_MAGIC:
         raise ModelError(
             f"{p}: not a GGUF model file (it does not start with the GGUF signature).",
@@ -130,47 +124,48 @@ def _read_model_info(p: Path, with_hash: bool) -> ModelInfo:
             "convert_hf_to_gguf.py.",
         )
     try:
-        from gguf import GGUFReader
-
-        reader = GGUFReader(str(p), "r")
-    except Exception as exc:  # the reader raises many kinds of errors on damaged headers
+        header = read_header(p)
+    except (GGUFFormatError, OSError) as exc:
         raise ModelError(
-            f"{p}: the GGUF file is damaged or truncated ({type(exc).__name__}: {exc}).",
+            f"{p}: the GGUF file is damaged or truncated ({exc}).",
             hint="Download or copy the model again.",
         ) from exc
+    meta = header.metadata
     try:
         # Tensor data must lie inside the file: a cut-off download fails here, not in llama.cpp.
-        end = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
-        if end > size:
-            raise ModelError(
-                f"{p}: the GGUF file is truncated ({size:,} bytes; its tensors need {end:,}).",
-                hint="Download or copy the model again.",
-            )
-        arch = _field(reader, "general.architecture")
-        if not isinstance(arch, str) or not arch:
-            raise ModelError(f"{p}: the GGUF file names no architecture (general.architecture).")
-        if arch not in _known_architectures():
-            raise ModelError(
-                f"{p}: unknown model architecture {arch!r}; this llama.cpp cannot run it.",
-                hint="Update llama-cpp-python, or choose another model.",
-            )
-        ctx = _field(reader, f"{arch}.context_length")
-        if ctx is not None and (not isinstance(ctx, int) or ctx <= 0):
-            raise ModelError(f"{p}: invalid {arch}.context_length {ctx!r} in the GGUF metadata.")
-        ftype = _field(reader, "general.file_type")
-        try:
-            from gguf.constants import LlamaFileType
+        end = max((header.data_offset + t.offset + tensor_nbytes(t) for t in header.tensors),
+                  default=header.data_offset)
+    except (KeyError, ValueError) as exc:
+        raise ModelError(f"{p}: a tensor has a type this llama.cpp does not know ({exc}).",
+                         hint="Update llama-cpp-python, or choose another model.") from exc
+    if end > size:
+        raise ModelError(
+            f"{p}: the GGUF file is truncated ({size:,} bytes; its tensors need {end:,}).",
+            hint="Download or copy the model again.",
+        )
+    arch = meta.get("general.architecture")
+    if not isinstance(arch, str) or not arch:
+        raise ModelError(f"{p}: the GGUF file names no architecture (general.architecture).")
+    if arch not in _known_architectures():
+        raise ModelError(
+            f"{p}: unknown model architecture {arch!r}; this llama.cpp cannot run it.",
+            hint="Update llama-cpp-python, or choose another model.",
+        )
+    ctx = meta.get(f"{arch}.context_length")
+    if ctx is not None and (not isinstance(ctx, int) or isinstance(ctx, bool) or ctx <= 0):
+        raise ModelError(f"{p}: invalid {arch}.context_length {ctx!r} in the GGUF metadata.")
+    ftype = meta.get("general.file_type")
+    try:
+        from gguf.constants import LlamaFileType
 
-            quant = LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_") if ftype is not None \
-                else "unknown"
-        except (ValueError, TypeError):
-            quant = f"type {ftype}"
-        template = _field(reader, "tokenizer.chat_template")
-        template = template if isinstance(template, str) else None
-        name = _field(reader, "general.name")
-        params = sum(int(t.n_elements) for t in reader.tensors)
-    finally:
-        del reader  # drop the memory map promptly
+        quant = LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_") if ftype is not None \
+            else "unknown"
+    except (ValueError, TypeError):
+        quant = f"type {ftype}"
+    template = meta.get("tokenizer.chat_template")
+    template = template if isinstance(template, str) and template else None
+    name = meta.get("general.name")
+    params = sum(t.n_elements for t in header.tensors)
     return ModelInfo(
         path=str(p.resolve()),
         architecture=arch,

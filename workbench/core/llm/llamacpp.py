@@ -5,27 +5,37 @@ hands it to a worker; other threads only set the cancel token, which is read bet
 
 Prefix reuse: SELF-INSTRUCT and SELF-CHECK interleave several prompt families, each with a long
 fixed few-shot prefix. llama-cpp-python only reuses the prefix shared with the *previous* prompt,
-so a RAM cache of KV states keyed by token sequence (LlamaRAMCache, longest-prefix lookup) keeps
-the hot prefixes of every family; a call then evaluates only the tokens after its prefix.
+so we keep the KV states of prefixes that prompts were seen to share (`prefix_cache.py`) and
+restore the longest one before a call; the call then evaluates only the tokens after it, and
+`prompt_eval_tokens` says how many that was (llama.cpp's own counter).
 """
 from __future__ import annotations
 
 import ctypes
 import logging
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..errors import ModelError
 from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
 from .gguf_info import ModelInfo, read_model_info
+from .prefix_cache import PrefixStateCache, StateEntry, common_prefix
 
 log = logging.getLogger("workbench.llama")
 
 DEFAULT_CTX_CAP = 4096
-PREFIX_CACHE_BYTES = 768 << 20
+PREFIX_CACHE_BYTES = 1 << 30
+# A shared stretch shorter than this is cheaper to re-evaluate than to save and restore.
+MIN_PREFIX_TOKENS = 64
+# A confirmed prefix this close to the newly shared length already covers it (suffixes often
+# agree on a few tokens past the template, e.g. "Task 1" in "Task 12" and "Task 13").
+PREFIX_SLACK_TOKENS = 32
 # ggml levels: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 "continue the previous line".
 _LEVELS = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 _log_callback: Any = None  # kept referenced: llama.cpp calls it from C for the process lifetime
@@ -90,6 +100,7 @@ class LlamaCppBackend:
         n_gpu_layers: int | None = None,
         n_batch: int = 512,
         prefix_cache: bool = True,
+        prefix_cache_bytes: int = PREFIX_CACHE_BYTES,
         info: ModelInfo | None = None,
     ) -> None:
         self.info = info or read_model_info(model_path)  # refuse bad files before llama.cpp
@@ -115,8 +126,10 @@ class LlamaCppBackend:
             )
         except Exception as exc:
             raise ModelError(f"{self.info.path}: llama.cpp could not load the model ({exc}).") from exc
-        if prefix_cache:
-            self.llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=PREFIX_CACHE_BYTES))
+        # Not llama-cpp-python's LlamaRAMCache: it saves after every call and copies the whole
+        # logits buffer into each entry without counting it (~100 MB per entry here).
+        self.prefix_cache = PrefixStateCache(prefix_cache_bytes, max_candidates=4) \
+            if prefix_cache else None
         self.model_id = self.info.path
         self.model_sha256: str | None = self.info.sha256
         self._formatter: Any = None
@@ -180,11 +193,14 @@ class LlamaCppBackend:
         max_tokens = max(1, min(params.max_tokens, self.n_ctx - len(tokens)))
         watch = _Watch(cancel)
         ctx = self.llm._ctx.ctx
-        llama_cpp.llama_perf_context_reset(ctx)
         t0 = time.perf_counter()
+        shared = self._reuse_prefix(tokens)
+        llama_cpp.llama_perf_context_reset(ctx)
         first: float | None = None
         pieces: list[str] = []
         finish = "length"
+        # No seed means a fresh one: repeated samples of one prompt must differ.
+        seed = params.seed if params.seed is not None else random.randrange(2**31)
         stream = self.llm.create_completion(
             tokens,
             max_tokens=max_tokens,
@@ -197,7 +213,7 @@ class LlamaCppBackend:
             frequency_penalty=params.frequency_penalty,
             repeat_penalty=1.0,
             logit_bias=params.logit_bias,
-            seed=params.seed if params.seed is not None else 0,
+            seed=seed,
             stopping_criteria=llama_cpp.StoppingCriteriaList([watch]),
             stream=True,
         )
@@ -216,6 +232,8 @@ class LlamaCppBackend:
         perf = llama_cpp.llama_perf_context(ctx)
         if watch.cancelled:
             finish = "cancelled"
+        else:
+            self._remember(tokens, shared)  # after the clock: it is not generation time
         # Wall clock: time to the first token is prompt evaluation (plus one sampling step).
         prompt_s = (first - t0) if first is not None else total
         gen_s = max(total - prompt_s, 1e-9)
@@ -232,7 +250,72 @@ class LlamaCppBackend:
                      "first_token_s": prompt_s},
         )
 
+    # ----------------------------------------------------------- prefix reuse
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Restore the longest kept prefix of `tokens` into the context; keep the shared prefix
+        when this prompt shares a long one with an earlier prompt. Returns the shared length."""
+        cache: PrefixStateCache | None = getattr(self, "prefix_cache", None)
+        if cache is None or not tokens:
+            return 0
+        llm = self.llm
+        toks = np.asarray(tokens, dtype=np.intc)
+        shared = common_prefix(llm.input_ids[: llm.n_tokens], toks)
+        entry, n_entry = cache.longest(toks)
+        if entry is not None and n_entry > shared and n_entry >= PREFIX_SLACK_TOKENS:
+            if self._load_state(entry):
+                shared = n_entry
+        if shared >= MIN_PREFIX_TOKENS and not cache.has_prefix_of(
+                toks, shared - PREFIX_SLACK_TOKENS):
+            # Seen twice: the fixed part of a template. Keep exactly that (trimmed), not the
+            # previous prompt's own suffix and answer.
+            if llm._ctx.kv_cache_seq_rm(-1, shared, -1):
+                llm.n_tokens = shared
+                llm._requires_eval = True
+                cache.add(toks[:shared], self._save_state(), confirmed=True)
+                if entry is not None and not entry.confirmed and n_entry >= shared:
+                    cache.remove(entry)  # the candidate it came from has served its purpose
+        return shared
+
+    def _remember(self, tokens: list[int], shared: int) -> None:
+        """After a call: a prompt with a long stretch no kept state covers becomes a candidate,
+        so the next prompt of its family (maybe after other families) can find the shared part."""
+        cache: PrefixStateCache | None = getattr(self, "prefix_cache", None)
+        if cache is None or len(tokens) - shared < MIN_PREFIX_TOKENS:
+            return
+        llm = self.llm
+        cache.add(llm.input_ids[: llm.n_tokens], self._save_state(), confirmed=False)
+
+    def _save_state(self) -> bytes:
+        import llama_cpp
+
+        ctx = self.llm._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        n = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
+        return ctypes.string_at(buf, n)
+
+    def _load_state(self, entry: StateEntry) -> bool:
+        import llama_cpp
+
+        llm = self.llm
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        src = ctypes.cast(ctypes.c_char_p(entry.state), ctypes.POINTER(ctypes.c_uint8))
+        if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, src, len(entry.state), 0) == 0:
+            log.warning("could not restore a kept prompt prefix; evaluating it again")
+            llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+            llm.n_tokens = 0
+            self.prefix_cache.remove(entry)
+            return False
+        n = len(entry.tokens)
+        llm.input_ids[:n] = entry.tokens
+        llm.n_tokens = n
+        llm._requires_eval = True  # logits are not part of the state: replay a token
+        return True
+
     def close(self) -> None:
+        cache = getattr(self, "prefix_cache", None)
+        if cache is not None:
+            cache.clear()
         llm = getattr(self, "llm", None)
         if llm is not None:
             llm.close()
