@@ -38,7 +38,7 @@ def made(tmp_path_factory, llama_backend):
         add_task(ws, Task(text, [Instance("", f"example {i}")], i == 2, source="seed"))
     # A low threshold makes ROUGE-L drops certain even in a two-task run.
     cfg = RunConfig(target=2, seed=1, threshold=0.3, gen_max_tokens=40, instances_max_tokens=16,
-                    max_instances=1, max_gen_calls=3)
+                    max_instances=1, max_gen_calls=2)
     summary = run_self_instruct(ws, llama_backend, cfg)
     qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
     sids = [store.add_solution(ws, qid, s, origin="imported", sample_index=i)
@@ -174,6 +174,7 @@ def test_step_through_a_checked_trace_with_the_keyboard_and_labels_survive_reope
     assert panel.trace["id"] == sids[1]
     assert "Majority" in panel.votes.toPlainText() and "gold: 11" in panel.votes.toPlainText()
     assert panel.vote_summary.gold == "11"
+    qtbot.wait(20)
     window.shutdown()
 
     # A new Workspace object and a new window: the labels are there.
@@ -181,6 +182,7 @@ def test_step_through_a_checked_trace_with_the_keyboard_and_labels_survive_reope
     ws2 = Workspace.open(path)
     w2 = MainWindow(ws2)
     qtbot.addWidget(w2)
+    qtbot.wait(20)  # let the window's start-up timers run before it closes
     try:
         p2 = w2.reasoning
         assert p2.select_trace(sids[0])
