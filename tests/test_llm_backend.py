@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 
 import pytest
@@ -79,22 +80,49 @@ def test_cancel_stops_between_tokens(llama_backend):
     assert 3 <= len(seen) <= 5 and r.completion_tokens < 10
 
 
-def test_prefix_reuse_evaluates_only_the_new_tokens(llama_backend):
-    prefix = "".join(f"Example {i}: {i} plus {i} is {2 * i}.\n" for i in range(40))
+def test_prefix_reuse_across_interleaved_prompt_families(llama_backend):
+    # Two families with long fixed prefixes, interleaved the way SELF-INSTRUCT and SELF-CHECK
+    # call them: a raw-completion few-shot template and a chat with a long system prompt.
+    few_shot = "".join(f"Example {i}: {i} plus {i} is {2 * i}.\n" for i in range(14))
+    system = "You are a careful assistant. " + " ".join(
+        f"Rule {i}: answer with one short sentence about topic {i}." for i in range(8))
     p = GenParams(max_tokens=4, **GREEDY)
-    cold = llama_backend.complete(prefix + "Example 40:", p)
-    llama_backend.complete("Something else entirely, to evict the last prompt.", p)
-    warm = llama_backend.complete(prefix + "Example 41:", p)
-    assert cold.prompt_eval_tokens > 300
-    assert warm.prompt_eval_tokens < 20  # the 300+ token prefix came from the KV cache
-    # Reuse changes the cost, never the result: a cold backend gives the same greedy text.
-    from workbench.core.llm.factory import open_backend
 
-    fresh = open_backend("default")
+    def complete(n: int):
+        return llama_backend.complete(few_shot + f"Example {n}:", p)
+
+    def chat(question: str):
+        return llama_backend.chat([{"role": "system", "content": system},
+                                   {"role": "user", "content": question}], p)
+
+    a1, b1 = complete(40), chat("What is two plus two?")
+    a2, b2 = complete(41), chat("Name a colour.")
+    a3 = complete(42)
+    assert a1.prompt_tokens > 150 and b1.prompt_tokens > 120
+    assert a1.prompt_eval_tokens >= a1.prompt_tokens - 2  # first of its family: all evaluated
+    assert b1.prompt_eval_tokens >= b1.prompt_tokens - 2
+    # The previous prompt was always of the other family, yet each prefix was kept.
+    for r in (a2, a3):
+        assert r.prompt_eval_tokens <= 6, r.prompt_eval_tokens
+    assert b2.prompt_eval_tokens <= 16, b2.prompt_eval_tokens
+    assert llama_backend.prefix_cache.nbytes == sum(
+        len(e.state) + e.tokens.nbytes for e in llama_backend.prefix_cache.entries())
+
+    # Reuse changes the cost, never the result: a full evaluation gives the same greedy text.
+    cache, llama_backend.prefix_cache = llama_backend.prefix_cache, None
+    llama_backend.llm.reset()
     try:
-        assert fresh.complete(prefix + "Example 41:", p).text == warm.text
+        cold = complete(42)
     finally:
-        fresh.close()
+        llama_backend.prefix_cache = cache
+    assert cold.prompt_eval_tokens >= cold.prompt_tokens - 1
+    assert cold.text == a3.text and a3.completion_tokens > 0
+
+
+def test_no_seed_gives_different_samples(llama_backend):
+    p = GenParams(max_tokens=12, temperature=1.0, top_p=1.0, top_k=0, min_p=0.0)
+    texts = {llama_backend.complete("My favourite thing is", p).text for _ in range(3)}
+    assert len(texts) > 1  # repeated samples of one prompt (CoT voting) must not be copies
 
 
 def test_chat_uses_the_model_template(llama_backend):
@@ -110,16 +138,31 @@ def test_chat_uses_the_model_template(llama_backend):
     assert r.text == own["choices"][0]["message"]["content"]
 
 
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS read from /proc (Linux)")
 def test_close_frees_the_model(default_model_path):
     from workbench.core.llm.factory import open_backend
 
+    gc.collect()
+    before = _rss_bytes()
     b = open_backend(default_model_path)
-    b.complete("Hello", GenParams(max_tokens=2, **GREEDY))
+    b.complete("Hello " * 80, GenParams(max_tokens=2, **GREEDY))
+    b.complete("Hello " * 80 + "there", GenParams(max_tokens=2, **GREEDY))  # a kept prefix
+    assert len(b.prefix_cache) > 0
+    loaded = _rss_bytes()
     llm = b.llm
     b.close()
     gc.collect()
-    assert b.llm is None
+    after = _rss_bytes()
+    assert b.llm is None and len(b.prefix_cache) == 0
     assert llm._model.model is None  # llama.cpp's model handle released
+    grown = loaded - before
+    assert grown > 50 << 20  # weights + KV: otherwise the drop below proves nothing
+    assert loaded - after > 0.7 * grown, (before, loaded, after)  # switching gives memory back
     b.close()  # twice is harmless
 
 

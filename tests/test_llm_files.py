@@ -19,12 +19,27 @@ def bad_files(tmp_path, default_model_path):
     with open(default_model_path, "rb") as src:
         header_only.write_bytes(src.read(64))
     return {"text": text, "truncated": truncated, "header": header_only,
-            "missing": tmp_path / "nowhere.gguf"}
+            "missing": tmp_path / "nowhere.gguf", "arch": unknown_architecture(tmp_path / "frob.gguf")}
+
+
+def unknown_architecture(path):
+    """A well-formed GGUF whose architecture llama.cpp does not know."""
+    import gguf
+    import numpy as np
+
+    w = gguf.GGUFWriter(str(path), "frobnicator")
+    w.add_context_length(2048)
+    w.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
 
 
 @pytest.mark.parametrize("kind, words", [
     ("text", "not a GGUF"), ("truncated", "truncated"), ("header", "damaged or truncated"),
-    ("missing", "no such model file"),
+    ("missing", "no such model file"), ("arch", "unknown model architecture 'frobnicator'"),
 ])
 def test_read_model_info_refuses(bad_files, kind, words):
     with pytest.raises(ModelError, match=words) as exc:
@@ -32,12 +47,35 @@ def test_read_model_info_refuses(bad_files, kind, words):
     assert str(bad_files[kind]) in str(exc.value)
 
 
-@pytest.mark.parametrize("kind", ["text", "truncated", "missing"])
+@pytest.mark.parametrize("kind", ["text", "truncated", "missing", "arch"])
 def test_cli_complete_exit_2_names_the_file(bad_files, kind, capsys):
     code = main(["complete", "--model", str(bad_files[kind]), "--max-tokens", "2", "hi"])
-    _, err = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert code == 2
-    assert str(bad_files[kind]) in err
+    assert str(bad_files[kind]) in err and "Traceback" not in err and out == ""
+
+
+@pytest.mark.parametrize("kind", ["text", "truncated", "arch"])
+def test_cli_models_info_exit_2_names_the_file(bad_files, kind, capsys):
+    assert main(["models", "info", str(bad_files[kind]), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert str(bad_files[kind]) in err and out == ""
+
+
+def test_header_reader_matches_the_gguf_package(default_model_path):
+    """Our header walk gives the same tensor table and data offset as gguf.GGUFReader."""
+    from gguf import GGUFReader
+
+    from workbench.core.llm.gguf_header import read_header, tensor_nbytes
+
+    ours = read_header(default_model_path)
+    ref = GGUFReader(str(default_model_path))
+    assert [t.name for t in ours.tensors] == [t.name for t in ref.tensors]
+    assert [ours.data_offset + t.offset for t in ours.tensors] == \
+        [int(t.data_offset) for t in ref.tensors]
+    assert [tensor_nbytes(t) for t in ours.tensors] == [int(t.n_bytes) for t in ref.tensors]
+    assert ours.metadata["general.architecture"] == "llama"
+    assert ours.metadata["tokenizer.ggml.tokens"].count == len(ref.fields["tokenizer.ggml.tokens"].data)
 
 
 def test_cli_models_info_json(default_model_path, capsys):
