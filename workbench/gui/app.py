@@ -19,6 +19,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Instruction Workbench")
     app.setOrganizationName("instruction-workbench")
     app.setApplicationDisplayName("Instruction Workbench")
+    # Wayland matches the window to its .desktop file (and icon) by this name.
+    app.setDesktopFileName("io.github.instruction_workbench.InstructionWorkbench")
     apply_theme(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
 
