@@ -203,6 +203,7 @@ class InspectPanel(QWidget):
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 4)
+        split.setSizes([520, 760])
         self.empty = QLabel("No SELF-INSTRUCT runs in this workspace yet: start one in Generate "
                             "(or `workbench self-instruct`), then its candidates appear here.")
         self.empty.setWordWrap(True)
