@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from workbench.core.errors import ModelError
+from workbench.core.jobs import CancelToken
 from workbench.core.llm.base import GenParams
 from workbench.core.llm.openai_compat import OpenAICompatBackend
 
@@ -78,6 +79,23 @@ def test_four_concurrent_requests(server):
     assert len(results) == 4 and all(r.text for r in results)
     # Each answer belongs to its own prompt: the same prompt alone gives the same text.
     assert b.complete(prompts[2], GenParams(max_tokens=4, **GREEDY)).text == results[2].text
+
+
+def test_cancel_closes_the_stream_and_the_server_goes_on(server):
+    b = OpenAICompatBackend(server, model="smol")
+    token = CancelToken()
+    seen: list[str] = []
+
+    def on_token(piece: str) -> None:
+        seen.append(piece)
+        if len(seen) == 2:
+            token.cancel()
+
+    r = b.complete("Count: 1, 2, 3,", GenParams(max_tokens=60, **GREEDY), on_token=on_token,
+                   cancel=token)
+    assert r.finish_reason == "cancelled" and r.text == "".join(seen) and len(seen) == 2
+    after = b.complete("The capital of France is", GenParams(max_tokens=3, **GREEDY))
+    assert after.finish_reason == "length" and after.text
 
 
 def test_refused_connection_and_404_are_clear(server):

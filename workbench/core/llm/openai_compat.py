@@ -19,6 +19,7 @@ from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_S = 30.0
 
 
 class OpenAICompatBackend:
@@ -51,7 +52,7 @@ class OpenAICompatBackend:
                 return urllib.request.urlopen(req, timeout=self.timeout)
             except urllib.error.HTTPError as exc:
                 if exc.code in RETRY_STATUSES and attempt < self.retries:
-                    time.sleep(self.backoff * 2**attempt)
+                    time.sleep(self._retry_delay(exc, attempt))
                     continue
                 detail = exc.read(500).decode("utf-8", errors="replace")
                 if exc.code == 401:
@@ -69,6 +70,13 @@ class OpenAICompatBackend:
                 raise ModelError(f"{url}: cannot reach the server ({reason}).",
                                  hint="Is it running? Check --server.") from exc
         raise ModelError(f"{url}: no answer after {self.retries + 1} tries.")  # pragma: no cover
+
+    def _retry_delay(self, exc: urllib.error.HTTPError, attempt: int) -> float:
+        """The server's Retry-After when it gives one (capped), else exponential backoff."""
+        try:
+            return max(0.0, min(float(exc.headers.get("Retry-After", "")), MAX_RETRY_AFTER_S))
+        except (TypeError, ValueError, AttributeError):
+            return self.backoff * 2**attempt
 
     def _first_model(self) -> str:
         with self._request("/models") as resp:
@@ -107,6 +115,7 @@ class OpenAICompatBackend:
         pieces: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}
+        server_timings: dict[str, Any] = {}
         try:
             with self._request(path, body) as resp:
                 for raw in resp:
@@ -122,6 +131,9 @@ class OpenAICompatBackend:
                         break
                     event = json.loads(payload)
                     usage = event.get("usage") or usage
+                    # llama.cpp's llama-server adds its own timings: prompt_n is what it evaluated
+                    # after reusing its cache. Others do not say, so all prompt tokens count.
+                    server_timings = event.get("timings") or server_timings
                     for choice in event.get("choices") or []:
                         piece = (choice.get("delta") or {}).get("content") if chat \
                             else choice.get("text")
@@ -153,7 +165,7 @@ class OpenAICompatBackend:
             finish_reason=finish if finish in ("stop", "length", "cancelled") else "stop",
             prompt_tokens=prompt_tokens,
             completion_tokens=completion,
-            prompt_eval_tokens=prompt_tokens,
+            prompt_eval_tokens=int(server_timings.get("prompt_n") or prompt_tokens),
             timings={"prompt_s": (first - t0) if first else total,
                      "generation_s": total - ((first - t0) if first else 0.0), "total_s": total},
         )
