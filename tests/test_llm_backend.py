@@ -164,6 +164,8 @@ def test_close_frees_the_model(default_model_path):
     assert grown > 50 << 20  # weights + KV: otherwise the drop below proves nothing
     assert loaded - after > 0.7 * grown, (before, loaded, after)  # switching gives memory back
     b.close()  # twice is harmless
+    with pytest.raises(ModelError, match="closed"):
+        b.complete("Hello", GenParams(max_tokens=2))
 
 
 def test_one_thread_owns_a_backend_but_cancel_comes_from_another(llama_backend):

@@ -113,6 +113,9 @@ class LlamaCppBackend:
         self.gpu = gpu_offload_supported()
         if n_gpu_layers is None:
             n_gpu_layers = -1 if self.gpu else 0
+        elif n_gpu_layers and not self.gpu:
+            log.warning("this llama-cpp-python build cannot offload to a GPU; running "
+                        "%s on the CPU (gpu layers %s ignored)", self.info.path, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.gpu else 0
         try:
             self.llm = llama_cpp.Llama(
@@ -136,6 +139,8 @@ class LlamaCppBackend:
 
     # ------------------------------------------------------------------ calls
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
+        if self.llm is None:
+            raise ModelError(f"{self.info.path}: this model was closed; open it again.")
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
     def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
@@ -185,6 +190,8 @@ class LlamaCppBackend:
                   cancel: CancelToken | None) -> GenResult:
         import llama_cpp
 
+        if self.llm is None:
+            raise ModelError(f"{self.info.path}: this model was closed; open it again.")
         if len(tokens) >= self.n_ctx:
             raise ModelError(
                 f"the prompt has {len(tokens)} tokens; the context holds {self.n_ctx}.",
