@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 
@@ -144,9 +145,11 @@ def _rss_bytes() -> int:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS read from /proc (Linux)")
-def test_close_frees_the_model(default_model_path):
+def test_close_frees_the_model_and_logs_go_to_our_logger(default_model_path, caplog, capfd):
     from workbench.core.llm.factory import open_backend
 
+    caplog.set_level(logging.DEBUG, logger="workbench.llama")
+    capfd.readouterr()
     gc.collect()
     before = _rss_bytes()
     b = open_backend(default_model_path)
@@ -166,6 +169,10 @@ def test_close_frees_the_model(default_model_path):
     b.close()  # twice is harmless
     with pytest.raises(ModelError, match="closed"):
         b.complete("Hello", GenParams(max_tokens=2))
+    # llama.cpp's loader lines reached our logger, and nothing reached the terminal.
+    assert any("llama_model_loader" in r.getMessage() or "print_info" in r.getMessage()
+               for r in caplog.records if r.name == "workbench.llama")
+    assert capfd.readouterr() == ("", "")
 
 
 def test_one_thread_owns_a_backend_but_cancel_comes_from_another(llama_backend):
