@@ -52,3 +52,11 @@ def test_candidates_are_few_and_subsumed_ones_go():
     c.add(toks(range(2000, 2100)), b"4", confirmed=False)
     assert len(c) == 2 and all(not e.confirmed for e in c.entries())
     assert c.longest(toks(range(50)))[1] == 0  # the oldest candidate made room
+
+
+def test_a_confirmed_prefix_that_overshot_gives_way_to_the_shorter_one():
+    c = PrefixStateCache(1 << 20, slack=8)
+    overshot = c.add(toks(range(100), range(500, 505)), b"1", confirmed=True)
+    header = c.add(toks(range(40)), b"h", confirmed=True)  # far shorter: a different template
+    exact = c.add(toks(range(100)), b"2", confirmed=True)
+    assert overshot not in c.entries() and {header, exact} <= set(c.entries())

@@ -131,8 +131,8 @@ class LlamaCppBackend:
             raise ModelError(f"{self.info.path}: llama.cpp could not load the model ({exc}).") from exc
         # Not llama-cpp-python's LlamaRAMCache: it saves after every call and copies the whole
         # logits buffer into each entry without counting it (~100 MB per entry here).
-        self.prefix_cache = PrefixStateCache(prefix_cache_bytes, max_candidates=4) \
-            if prefix_cache else None
+        self.prefix_cache = PrefixStateCache(
+            prefix_cache_bytes, max_candidates=4, slack=PREFIX_SLACK_TOKENS) if prefix_cache else None
         self.model_id = self.info.path
         self.model_sha256: str | None = self.info.sha256
         self._formatter: Any = None
@@ -215,7 +215,7 @@ class LlamaCppBackend:
             top_p=params.top_p,
             top_k=params.top_k if params.temperature > 0 else 1,
             min_p=params.min_p,
-            stop=list(params.stop) or [],
+            stop=[s for s in params.stop if s],  # an empty stop string would end every call
             presence_penalty=params.presence_penalty,
             frequency_penalty=params.frequency_penalty,
             repeat_penalty=1.0,
@@ -224,17 +224,22 @@ class LlamaCppBackend:
             stopping_criteria=llama_cpp.StoppingCriteriaList([watch]),
             stream=True,
         )
-        for chunk in stream:
-            choice = chunk["choices"][0]
-            piece = choice.get("text") or ""
-            if piece:
-                if first is None:
-                    first = time.perf_counter()
-                pieces.append(piece)
-                if on_token is not None:
-                    on_token(piece)
-            if choice.get("finish_reason"):
-                finish = choice["finish_reason"]
+        try:
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                piece = choice.get("text") or ""
+                if piece:
+                    if first is None:
+                        first = time.perf_counter()
+                    pieces.append(piece)
+                    if on_token is not None:
+                        on_token(piece)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        except RuntimeError as exc:  # llama_decode failed (out of memory, a broken graph)
+            self.llm.reset()  # the context may hold half a batch: start the next call clean
+            raise ModelError(f"{self.info.path}: llama.cpp failed while generating ({exc}).",
+                             hint="Try a smaller context (--ctx) or fewer GPU layers.") from exc
         total = time.perf_counter() - t0
         perf = llama_cpp.llama_perf_context(ctx)
         if watch.cancelled:

@@ -44,9 +44,10 @@ class StateEntry:
 
 
 class PrefixStateCache:
-    def __init__(self, capacity_bytes: int, *, max_candidates: int = 2) -> None:
+    def __init__(self, capacity_bytes: int, *, max_candidates: int = 2, slack: int = 32) -> None:
         self.capacity_bytes = capacity_bytes
         self.max_candidates = max_candidates
+        self.slack = slack
         self._entries: OrderedDict[int, StateEntry] = OrderedDict()  # LRU: oldest first
 
     def __len__(self) -> int:
@@ -83,8 +84,14 @@ class PrefixStateCache:
         if entry.nbytes > self.capacity_bytes:
             return None  # one prefix larger than the whole budget: not worth holding
         for old in list(self._entries.values()):
+            n = common_prefix(old.tokens, entry.tokens)
             # A candidate whose tokens the new entry starts with adds nothing any more.
-            if not old.confirmed and common_prefix(old.tokens, entry.tokens) == len(old.tokens):
+            if not old.confirmed and n == len(old.tokens):
+                self.remove(old)
+            # A confirmed prefix that overshot the template by a few tokens ("Task 1" of
+            # "Task 12" and "Task 13") gives way to the new, shorter one that "Task 20" shares.
+            elif confirmed and old.confirmed and n == len(entry.tokens) \
+                    and len(old.tokens) - n <= self.slack:
                 self.remove(old)
         self._entries[id(entry)] = entry
         candidates = [e for e in self._entries.values() if not e.confirmed]
