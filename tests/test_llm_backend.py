@@ -59,6 +59,15 @@ def test_stop_string_ends_and_is_not_included(llama_backend):
     assert " 6" not in r.text and free.text.startswith(r.text)
 
 
+def test_logit_bias_bans_a_token(llama_backend):
+    prompt = "The capital of France is"
+    free = llama_backend.complete(prompt, GenParams(max_tokens=3, **GREEDY))
+    first = llama_backend.tokenize(free.text, add_bos=False)[0]
+    biased = llama_backend.complete(prompt, GenParams(max_tokens=3, logit_bias={first: -100.0},
+                                                      **GREEDY))
+    assert biased.text and llama_backend.tokenize(biased.text, add_bos=False)[0] != first
+
+
 def test_tokens_stream_to_the_callback(llama_backend):
     pieces: list[str] = []
     r = llama_backend.complete("The sky is", GenParams(max_tokens=12, **GREEDY),
