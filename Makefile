@@ -22,7 +22,7 @@ run: setup
 	$(VENV)/bin/workbench gui
 
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=15
 
 # The desktop bundle: dist/instruction-workbench/ and dist/instruction-workbench-<version>-linux-<arch>.tar.gz
 # (PyInstaller, the `package` extra; a few minutes). See packaging/README.md.

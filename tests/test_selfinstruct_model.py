@@ -76,7 +76,7 @@ def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
 def _cli(ws_path: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "workbench", "self-instruct", "--workspace", str(ws_path),
             "--target", "4", "--seed", "7", "--preset", "chat", "--max-tokens", "120",
-            "--instances-max-tokens", "64", "--threads", "2", "--json", *extra]
+            "--instances-max-tokens", "64", "--threads", "1", "--json", *extra]
 
 
 def _accepted(ws_path: Path) -> list[tuple[int, str]]:
