@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from ..errors import Cancelled, ModelError, UserInputError, WorkbenchError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
-from ..store.runs import create_run, get_run, set_run_status
+from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.tasks import Instance, Task, add_task
 from ..store.workspace import Workspace
 from .rationale import MODES, CotPrompts, judge
@@ -144,7 +144,7 @@ def cot_run(ws: Workspace, backend: Backend, run_id: int, *,
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
     progress(Progress("cot", done, total, cfg.mode))
-    try:
+    with run_outcome(ws, run_id, lambda: cot_stats(ws, run_id)):
         for row in items:
             item = _item(row)
             for k in range(cfg.samples):
@@ -184,12 +184,6 @@ def cot_run(ws: Workspace, backend: Backend, run_id: int, *,
                                   data={"item": row["position"], "kept": verdict.kept}))
         if cfg.min_confidence is not None:
             _check_pending(ws, backend, run_id, cfg, prompts, progress, cancel)
-    except Cancelled:
-        set_run_status(ws, run_id, "cancelled", stats=cot_stats(ws, run_id))
-        raise
-    except WorkbenchError as exc:
-        set_run_status(ws, run_id, "failed", stats=cot_stats(ws, run_id), error=str(exc))
-        raise
     stats = cot_stats(ws, run_id)
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats

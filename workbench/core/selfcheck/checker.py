@@ -12,10 +12,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from ..errors import Cancelled, ModelError, UserInputError, WorkbenchError
+from ..errors import Cancelled, ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
-from ..store.runs import create_run, get_run, set_run_status
+from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
 from .confidence import (DEFAULT_ERROR_POLICY, ERROR_POLICIES, LAMBDA_CONTRADICT, LAMBDA_UNRELATED,
@@ -300,7 +300,7 @@ def check_run(
         set_run_status(ws, run_id, "running")
     n_done = len(finished)
     progress(Progress("self-check", done["steps"], total_steps, message="starting"))
-    try:
+    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)):
         for sid in sids:
             if sid in finished:
                 continue
@@ -309,12 +309,6 @@ def check_run(
             n_done += 1
             progress(Progress("self-check", done["steps"], total_steps,
                               message=f"solution {n_done}/{len(sids)}", data={"solution_id": sid}))
-    except Cancelled:
-        set_run_status(ws, run_id, "cancelled", stats=run_stats(ws, run_id))
-        raise
-    except WorkbenchError as exc:
-        set_run_status(ws, run_id, "failed", stats=run_stats(ws, run_id), error=str(exc))
-        raise
     stats = run_stats(ws, run_id)
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..errors import Cancelled, UserInputError, WorkbenchError
+from ..errors import Cancelled, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, record_generation
-from ..store.runs import create_run, get_run, set_run_status
+from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
 from .prompts import SelfCheckPrompts
@@ -49,7 +49,7 @@ def sample_run(ws: Workspace, backend: Backend, run_id: int, *,
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
     progress(Progress("sampling", done, total))
-    try:
+    with run_outcome(ws, run_id, lambda: sample_stats(ws, run_id)):
         for qid in qids:
             question, _ = store.question_information(ws, qid)
             prompt = prompts.sample(question)
@@ -75,12 +75,6 @@ def sample_run(ws: Workspace, backend: Backend, run_id: int, *,
                                        call_id=cid, sample_index=k)
                 done += 1
                 progress(Progress("sampling", done, total, message=f"question {qid}"))
-    except Cancelled:
-        set_run_status(ws, run_id, "cancelled", stats=sample_stats(ws, run_id))
-        raise
-    except WorkbenchError as exc:
-        set_run_status(ws, run_id, "failed", stats=sample_stats(ws, run_id), error=str(exc))
-        raise
     stats = sample_stats(ws, run_id)
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats

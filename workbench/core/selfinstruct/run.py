@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Cancelled, UserInputError, WorkbenchError
+from ..errors import UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenResult
 from ..similarity import index_from_workspace, workspace_tokenizer
-from ..store.runs import create_run, get_run, set_run_status
+from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import steps
 from .filters import InstructionRules
@@ -205,7 +205,7 @@ def run_self_instruct(
         meter.last = []
 
     stopped = None
-    try:
+    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)):
         emit("resuming" if resume_run_id is not None else "starting")
         while True:
             accepted = ws.scalar(
@@ -249,16 +249,6 @@ def run_self_instruct(
         with ws.transaction():
             ws.execute("UPDATE candidates SET decision = 'dropped', reason = 'target-reached' "
                        "WHERE run_id = ? AND decision = 'pending'", (run_id,))
-    except Cancelled:
-        set_run_status(ws, run_id, "cancelled", stats=run_stats(ws, run_id))
-        raise
-    except WorkbenchError as exc:
-        set_run_status(ws, run_id, "failed", stats=run_stats(ws, run_id), error=str(exc))
-        raise
-    except Exception as exc:
-        set_run_status(ws, run_id, "failed", stats=run_stats(ws, run_id),
-                       error=f"{type(exc).__name__}: {exc}")
-        raise
     st = run_stats(ws, run_id)
     if stopped:
         st["stopped"] = stopped

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from .workspace import Workspace
 
@@ -93,3 +94,23 @@ def record_call(
             "error": error,
         },
     )
+
+
+@contextmanager
+def run_outcome(ws: Workspace, run_id: int, stats: Callable[[], dict[str, Any]]) -> Iterator[None]:
+    """Record how a run's work stopped early — "cancelled", or "failed" with the message — and
+    re-raise. Every job wraps its loop in this, so a run is never left "running" by an error
+    (a cancelled or failed run is what `--resume` picks up)."""
+    from ..errors import Cancelled, WorkbenchError
+
+    try:
+        yield
+    except Cancelled:
+        set_run_status(ws, run_id, "cancelled", stats=stats())
+        raise
+    except WorkbenchError as exc:
+        set_run_status(ws, run_id, "failed", stats=stats(), error=str(exc))
+        raise
+    except Exception as exc:
+        set_run_status(ws, run_id, "failed", stats=stats(), error=f"{type(exc).__name__}: {exc}")
+        raise
