@@ -73,9 +73,15 @@ def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
     ws.close()
 
 
+# Issue 12 asks for 10 kills; WORKBENCH_KILLS changes it. The target grows with the kills so
+# that the run cannot finish before the last one.
+KILLS = int(os.environ.get("WORKBENCH_KILLS", "10"))
+KILL_TARGET = max(4, KILLS)
+
+
 def _cli(ws_path: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "workbench", "self-instruct", "--workspace", str(ws_path),
-            "--target", "4", "--seed", "7", "--preset", "chat", "--max-tokens", "120",
+            "--target", str(KILL_TARGET), "--seed", "7", "--preset", "chat", "--max-tokens", "120",
             "--instances-max-tokens", "64", "--threads", "1", "--json", *extra]
 
 
@@ -90,19 +96,22 @@ def _accepted(ws_path: Path) -> list[tuple[int, str]]:
 
 def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
     pytest.importorskip("workbench.core.llm.factory")
-    ws_path = tmp_path / "ws.sqlite"
+    # Spaces and non-ASCII in the folder and file names (issue 12, item 8) on the real CLI.
+    folder = tmp_path / "Läufe 运行 kill"
+    folder.mkdir()
+    ws_path = folder / "wörk space.sqlite"
     seeded_workspace(ws_path, shared_data).close()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     rng = random.Random(2024)
     seen: list[tuple[int, str]] = []
     kills = 0
-    for attempt in range(3):
+    while kills < KILLS:
         # Wait until the run has done some work since the last kill, then a seeded extra delay.
         proc = subprocess.Popen(_cli(ws_path, "--resume"), cwd=REPO, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         con = sqlite3.connect(ws_path, timeout=30)
         calls0 = con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
-        wanted = calls0 + rng.randint(1, 4)
+        wanted = calls0 + rng.randint(1, 3)
         while proc.poll() is None:
             if con.execute("SELECT count(*) FROM model_calls").fetchone()[0] >= wanted:
                 time.sleep(rng.uniform(0.0, 1.0))
@@ -117,7 +126,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
         now = _accepted(ws_path)
         assert now[: len(seen)] == seen  # nothing accepted before a kill is lost
         seen = now
-    assert kills >= 2
+    assert kills == KILLS
     done = subprocess.run(_cli(ws_path, "--resume"), cwd=REPO, env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr
@@ -125,7 +134,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
     assert set(out) == {"run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds"}
     final = _accepted(ws_path)
     assert final[: len(seen)] == seen
-    assert len(final) == out["accepted"] == 4
+    assert len(final) == out["accepted"] == KILL_TARGET
     assert len({t for _, t in final}) == len(final)  # nothing duplicated
     ws = Workspace.open(ws_path)
     try:

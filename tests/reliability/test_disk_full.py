@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from helpers import good_selfinstruct_backend  # noqa: E402
 from workbench.core.errors import WorkbenchError  # noqa: E402
 from workbench.core.seeds import init_workspace  # noqa: E402
 from workbench.core.selfinstruct.run import RunConfig, run_self_instruct  # noqa: E402
+from workbench.core.store.workspace import Workspace  # noqa: E402
 
 TARGET = 12
 
@@ -67,18 +69,100 @@ def test_run_stops_clearly_on_full_disk_and_resumes(tmp_path, fill_after):
     ws.close()
 
 
-@pytest.fixture()
-def tiny_tmpfs(tmp_path):
-    mnt = tmp_path / "full"
-    mnt.mkdir()
+@pytest.mark.model
+def test_real_model_run_stops_on_full_disk_and_resumes(tmp_path, llama_backend):
+    """The same promise with the default model through llama.cpp (small token limits)."""
+    ws = init_workspace(tmp_path / "ws.sqlite")
+    seen: dict = {}
+
+    def progress(ev):
+        if ev.done >= 1 and "filled" not in seen:
+            seen["filled"] = True
+            ws.execute(f"PRAGMA max_page_count = {ws.scalar('PRAGMA page_count')}")
+            seen["before"] = _snapshot(ws, ev.data["run_id"])
+            seen["run_id"] = ev.data["run_id"]
+
+    config = RunConfig(preset="chat", target=3, seed=5, gen_max_tokens=120, instances_max_tokens=64)
+    with pytest.raises(WorkbenchError) as err:
+        run_self_instruct(ws, llama_backend, config, progress=progress)
+    assert "disk is full" in str(err.value)
+    run_id = seen["run_id"]
+    after = _snapshot(ws, run_id)
+    assert seen["before"] and all(after.get(i) == n for i, n in seen["before"].items())
+    assert ws.integrity_check() == "ok"
+    ws.execute("PRAGMA max_page_count = 1073741823")
+    assert run_self_instruct(ws, llama_backend, RunConfig(), resume_run_id=run_id).accepted == 3
+    final = _snapshot(ws, run_id)
+    assert len(final) == 3 and all(final[i] == n for i, n in after.items())
+    ws.close()
+
+
+@contextmanager
+def _tmpfs(mnt: Path, size: str):
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root (this variant runs where the test may mount one)")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}): full-disk export untested")
-    yield mnt
-    subprocess.run(["umount", str(mnt)], check=False)
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}): full-disk variant untested")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture()
+def tiny_tmpfs(tmp_path):
+    with _tmpfs(tmp_path / "full", "64k") as mnt:
+        yield mnt
+
+
+@pytest.fixture()
+def small_tmpfs(tmp_path):
+    with _tmpfs(tmp_path / "small", "4m") as mnt:
+        yield mnt
+
+
+def test_run_on_a_really_full_tmpfs_stops_and_resumes(small_tmpfs):
+    """The workspace lives on a 4 MiB tmpfs; a ballast file takes all but a little of it, so the
+    run's own writes (WAL and database) meet ENOSPC, not a SQLite page limit."""
+    ws = init_workspace(small_tmpfs / "ws.sqlite")
+    ws.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    seen: dict = {}
+    ballast = small_tmpfs / "ballast.bin"
+
+    def progress(ev):
+        if ev.done >= 2 and "filled" not in seen:
+            seen["filled"] = True
+            seen["before"] = _snapshot(ws, ev.data["run_id"])
+            seen["run_id"] = ev.data["run_id"]
+            with open(ballast, "wb") as fh:  # fill the disk up to its last bytes
+                try:
+                    while True:
+                        fh.write(b"\0" * 4096)
+                        fh.flush()
+                except OSError:
+                    pass
+
+    backend = good_selfinstruct_backend(seed=42)
+    with pytest.raises(WorkbenchError) as err:
+        run_self_instruct(ws, backend, RunConfig(preset="chat", target=TARGET, seed=3),
+                          progress=progress)
+    assert "disk is full" in str(err.value), err.value
+    run_id = seen["run_id"]
+    ws.close()
+    ballast.unlink()  # space is back
+    ws = Workspace.open(small_tmpfs / "ws.sqlite")
+    after = _snapshot(ws, run_id)
+    assert all(after.get(i) == n for i, n in seen["before"].items())
+    assert ws.integrity_check() == "ok"
+    summary = run_self_instruct(ws, backend, RunConfig(), resume_run_id=run_id)
+    assert summary.accepted == TARGET
+    final = _snapshot(ws, run_id)
+    assert len(final) == TARGET and all(final[i] == n for i, n in after.items())
+    assert ws.integrity_check() == "ok"
+    ws.close()
 
 
 @pytest.mark.parametrize("fmt", ["alpaca", "selfinstruct-seed", "openai-chat"])

@@ -176,7 +176,13 @@ class MainWindow(QMainWindow):
         self.sb_model.setToolTip(choice)
         self.generate.refresh_models()
         # Probing GPU support imports llama.cpp (a native library): after the first paint.
-        QTimer.singleShot(0, lambda: self.sb_device.setText(device_label(self.ws, choice)))
+        ws = self.ws
+        QTimer.singleShot(0, self, lambda: self._show_device(ws, choice))
+
+    def _show_device(self, ws: Workspace, choice: str) -> None:
+        # The workspace may have been switched or closed before the timer fired.
+        if ws is self.ws and not ws.closed:
+            self.sb_device.setText(device_label(ws, choice))
 
     def _run_state(self, state: str) -> None:
         self.sb_run.setText(f"Run: {state}" if state != "idle" else "idle")

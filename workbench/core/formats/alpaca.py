@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from ..store.tasks import Task
+from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_history, get_str, group_records, iter_examples, iter_json_records, require_obj,
+    Record, get_history, get_str, group_records, iter_json_records, require_obj,
 )
-from .layout import RecordWriter
+from .layout import write_records
 
 FORMAT = "alpaca"
 EXTENSIONS = (".json", ".jsonl")
@@ -46,14 +46,15 @@ def read(path: Path) -> list[Task]:
                          path, FORMAT)
 
 
+def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
+    rec: dict[str, Any] = {"instruction": task.instruction, "input": inst.input,
+                           "output": inst.output}
+    if extras.get("system"):
+        rec["system"] = extras["system"]
+    if extras.get("history"):
+        rec["history"] = extras["history"]
+    return rec
+
+
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
-    with RecordWriter(fh, options.get("layout", "json")) as out:
-        for task, _, inst, extras in iter_examples(tasks):
-            rec: dict[str, Any] = {"instruction": task.instruction, "input": inst.input,
-                                   "output": inst.output}
-            if extras.get("system"):
-                rec["system"] = extras["system"]
-            if extras.get("history"):
-                rec["history"] = extras["history"]
-            out.write(rec)
-    return out.count
+    return write_records(tasks, fh, options.get("layout", "json"), _record)

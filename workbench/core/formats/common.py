@@ -221,6 +221,22 @@ def instance_extras(task: Task, index: int) -> dict[str, Any]:
     return {k: task.meta[k] for k in EXTRA_KEYS if k in task.meta}
 
 
+def object_list(d: dict[str, Any], key: str, path: Path, line: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The objects of the list `d[key]`, each with its field name for messages (`key[i]`)."""
+    items = d.get(key)
+    if items is None:
+        raise UserInputError("the field is missing", path=path, line=line, field=key)
+    if not isinstance(items, list):
+        raise UserInputError(f"expected a list, found {json_type(items)}", path=path, line=line,
+                             field=key)
+    for i, item in enumerate(items):
+        fname = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise UserInputError(f"expected an object, found {json_type(item)}", path=path,
+                                 line=line, field=fname)
+        yield fname, item
+
+
 def iter_examples(tasks: Iterable[Task]) -> Iterator[tuple[Task, int, Instance, dict[str, Any]]]:
     """(task, instance index, instance, extras) for every instance; a task without instances
     yields nothing (an instruction with no output is no training example)."""

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from ..store.tasks import Task
-from .common import Record, get_str, group_records, iter_examples, iter_json_records, require_obj
-from .layout import RecordWriter
+from .common import Record, get_str, group_records, iter_json_records, require_obj
+from .layout import write_records
 
 FORMAT = "dolly"
 EXTENSIONS = (".jsonl", ".json")
@@ -38,10 +38,6 @@ def read(path: Path) -> list[Task]:
 
 
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
-    with RecordWriter(fh, options.get("layout", DEFAULT_LAYOUT)) as out:
-        for task, _, inst, extras in iter_examples(tasks):
-            rec: dict[str, Any] = {"instruction": task.instruction, "context": inst.input,
-                                   "response": inst.output,
-                                   "category": extras.get("category") or ""}
-            out.write(rec)
-    return out.count
+    return write_records(tasks, fh, options.get("layout", DEFAULT_LAYOUT), lambda task, inst, extras: {
+        "instruction": task.instruction, "context": inst.input, "response": inst.output,
+        "category": extras.get("category") or ""})

@@ -120,13 +120,16 @@ def _replace_folder(tmp: Path, out: Path) -> None:
     if out.is_dir() and any(out.iterdir()):
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
         os.rmdir(old)
-        os.replace(out, old)
+        os.replace(out, old)  # a symlink is moved as a link: its target is never written into
         try:
             os.replace(tmp, out)
         except BaseException:
             os.replace(old, out)
             raise
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_symlink():
+            old.unlink()
+        else:
+            shutil.rmtree(old, ignore_errors=True)
     else:
         if out.is_dir():
             os.rmdir(out)

@@ -12,9 +12,8 @@ from typing import Any, Callable, Iterable
 from ..errors import UserInputError
 from ..store.tasks import Task
 from ..store.workspace import Workspace
-from .common import (
-    Record, dump, get_bool, get_str, group_records, iter_examples, iter_jsonl, require_obj,
-)
+from . import selfinstruct_instances
+from .common import Record, dump, get_bool, group_records, iter_examples, iter_jsonl, require_obj
 
 FORMAT = "hf"
 EXTENSIONS = ()
@@ -31,14 +30,10 @@ def is_hf_folder(path: Path) -> bool:
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
-    d = require_obj(obj, path, line)
-    return Record(
-        line=line,
-        instruction=get_str(d, "instruction", path, line, nonempty=True),
-        input=get_str(d, "input", path, line, required=False),
-        output=get_str(d, "output", path, line),
-        is_classification=get_bool(d, "is_classification", path, line),
-    )
+    """A selfinstruct-instances line with its optional `is_classification`."""
+    rec = selfinstruct_instances.parse_record(obj, path, line)
+    rec.is_classification = get_bool(require_obj(obj, path, line), "is_classification", path, line)
+    return rec
 
 
 def read(path: Path) -> list[Task]:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from typing import IO, Any, Callable, Iterable
+
+from ..store.tasks import Instance, Task
+from .common import iter_examples
 
 
 class RecordWriter:
@@ -30,3 +33,12 @@ class RecordWriter:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is None and self.layout == "json":
             self.fh.write("\n]\n" if self.count else "]\n")
+
+
+def write_records(tasks: Iterable[Task], fh: IO[str], layout: str,
+                  to_record: Callable[[Task, Instance, dict[str, Any]], dict[str, Any]]) -> int:
+    """One record per instance, `to_record(task, instance, extras)` giving its fields."""
+    with RecordWriter(fh, layout) as out:
+        for task, _, inst, extras in iter_examples(tasks):
+            out.write(to_record(task, inst, extras))
+    return out.count

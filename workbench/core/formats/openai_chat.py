@@ -20,7 +20,7 @@ from typing import IO, Any, Iterable
 
 from ..errors import UserInputError
 from ..store.tasks import Task
-from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, json_type, require_obj
+from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, object_list, require_obj
 from .conversation import chat_to_record, record_to_chat
 
 FORMAT = "openai-chat"
@@ -91,19 +91,10 @@ def validate_openai_chat(path: str | Path) -> list[str]:
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
-    messages = d.get("messages")
-    if messages is None:
-        raise UserInputError("the field is missing", path=path, line=line, field="messages")
-    if not isinstance(messages, list):
-        raise UserInputError(f"expected a list, found {json_type(messages)}", path=path,
-                             line=line, field="messages")
+    messages = list(object_list(d, "messages", path, line))
     system: str | None = None
     turns: list[tuple[str, str, str]] = []
-    for i, m in enumerate(messages):
-        fname = f"messages[{i}]"
-        if not isinstance(m, dict):
-            raise UserInputError(f"expected an object, found {json_type(m)}", path=path,
-                                 line=line, field=fname)
+    for i, (fname, m) in enumerate(messages):
         role = get_str(m, "role", path, line, field_name=f"{fname}.role")
         if role not in ("system", "user", "assistant"):
             raise UserInputError(f"role {role!r} cannot be imported (expected system, user or "

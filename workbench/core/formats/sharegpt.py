@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from ..errors import UserInputError
-from ..store.tasks import Task
-from .common import get_str, group_records, iter_examples, iter_json_records, json_type, require_obj
+from ..store.tasks import Instance, Task
+from .common import get_str, group_records, iter_json_records, object_list, require_obj
 from .conversation import chat_to_record, record_to_chat
-from .layout import RecordWriter
+from .layout import write_records
 
 FORMAT = "sharegpt"
 EXTENSIONS = (".json", ".jsonl")
@@ -29,19 +29,9 @@ def looks_like(obj: object) -> bool:
 
 def parse_record(obj: object, path: Path, line: int):
     d = require_obj(obj, path, line)
-    conv = d.get("conversations")
-    if conv is None:
-        raise UserInputError("the field is missing", path=path, line=line, field="conversations")
-    if not isinstance(conv, list):
-        raise UserInputError(f"expected a list, found {json_type(conv)}", path=path, line=line,
-                             field="conversations")
     system = get_str(d, "system", path, line, required=False) or None
     turns: list[tuple[str, str, str]] = []
-    for i, turn in enumerate(conv):
-        fname = f"conversations[{i}]"
-        if not isinstance(turn, dict):
-            raise UserInputError(f"expected an object, found {json_type(turn)}", path=path,
-                                 line=line, field=fname)
+    for fname, turn in object_list(d, "conversations", path, line):
         who = get_str(turn, "from", path, line, field_name=f"{fname}.from")
         role = ROLES.get(who.strip().lower())
         if role is None:
@@ -63,14 +53,14 @@ def read(path: Path) -> list[Task]:
                          path, FORMAT)
 
 
+def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
+    system, turns = record_to_chat(task.instruction, inst.input, inst.output, extras)
+    rec: dict[str, Any] = {"conversations": [
+        {"from": "human" if role == "user" else "gpt", "value": text} for role, text in turns]}
+    if system:
+        rec["system"] = system
+    return rec
+
+
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
-    with RecordWriter(fh, options.get("layout", "json")) as out:
-        for task, _, inst, extras in iter_examples(tasks):
-            system, turns = record_to_chat(task.instruction, inst.input, inst.output, extras)
-            rec: dict[str, Any] = {"conversations": [
-                {"from": "human" if role == "user" else "gpt", "value": text}
-                for role, text in turns]}
-            if system:
-                rec["system"] = system
-            out.write(rec)
-    return out.count
+    return write_records(tasks, fh, options.get("layout", "json"), _record)

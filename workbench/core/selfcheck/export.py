@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import WorkbenchError
+from ..formats.common import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.workspace import Workspace
 from . import store
@@ -55,20 +54,14 @@ def export_traces(ws: Workspace, out_path: str | Path, *, run_id: int | None = N
     out = Path(out_path)
     sids = store.solution_ids(ws, run_id=run_id)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_text_file(out) as fh:
             for k, sid in enumerate(sids):
                 if cancel is not None:
                     cancel.check()
                 fh.write(json.dumps(trace_record(store.load_trace(ws, sid)), ensure_ascii=False) + "\n")
                 progress(Progress("export", k + 1, len(sids)))
-        os.replace(tmp, out)
     except OSError as exc:
-        os.unlink(tmp) if os.path.exists(tmp) else None
-        raise WorkbenchError(f"{out}: cannot write the export ({exc.strerror})") from exc
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        raise WorkbenchError(f"{out}: cannot write the export ({exc.strerror or exc}); "
+                             "no partial file was left.") from exc
     return len(sids)

@@ -52,6 +52,7 @@ class Workspace:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self.closed = False  # set by close(); Qt timers check it before touching the file
         self._db: Any = None
         self._depth = 0
         self._owner = threading.get_ident()
@@ -181,6 +182,7 @@ class Workspace:
                 self.conn.execute(f"PRAGMA user_version = {v + 1}")
 
     def close(self) -> None:
+        self.closed = True
         try:
             self.conn.close()
         except sqlite3.Error:  # pragma: no cover
