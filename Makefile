@@ -35,7 +35,7 @@ package-test:
 	test -n "$$(ls dist/instruction-workbench-*-linux-*.tar.gz 2>/dev/null)" || $(MAKE) package
 	packaging/package_test.sh
 
-# Fuzz tests and crash trials at full strength (10,000 examples each, 10 kills).
+# Fuzz tests at full strength (10,000 examples each) with the reliability tests (10 kills, as in make test).
 fuzz: setup
 	QT_QPA_PLATFORM=offscreen WORKBENCH_FUZZ_EXAMPLES=10000 WORKBENCH_KILLS=10 $(PY) -m pytest -q \
 		tests/test_formats_fuzz.py tests/reliability

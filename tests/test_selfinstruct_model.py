@@ -111,7 +111,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         con = sqlite3.connect(ws_path, timeout=30)
         calls0 = con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
-        wanted = calls0 + rng.randint(1, 3)
+        wanted = calls0 + rng.randint(0, 2)  # 0: while it starts up or during its first call
         while proc.poll() is None:
             if con.execute("SELECT count(*) FROM model_calls").fetchone()[0] >= wanted:
                 time.sleep(rng.uniform(0.0, 1.0))

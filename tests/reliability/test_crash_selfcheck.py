@@ -3,7 +3,7 @@ model is SIGKILLed at seeded random moments (after a random number of recorded m
 then resumed with --resume; at the end no verdict recorded before a kill is lost or changed,
 nothing is duplicated, PRAGMA integrity_check is ok, and the run completes.
 
-WORKBENCH_KILLS sets the number of kills (default 2; `make fuzz` uses 10).
+WORKBENCH_KILLS sets the number of kills (default 10, as issue 12 asks).
 """
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ import pytest
 
 from workbench.core.store.workspace import Workspace
 
-KILLS = int(os.environ.get("WORKBENCH_KILLS", "2"))
+KILLS = int(os.environ.get("WORKBENCH_KILLS", "10"))
+# Four calls a step and at most two a kill: enough steps that the run outlives every kill.
+_STEPS = ["Tom starts with 3 apples.", "He buys 4 more apples.", "3 + 4 = 7.",
+          "So he has 7 apples.", "Check: 7 - 4 = 3, the apples he started with.",
+          "The answer is 7."]
 TRACES = [
     {"question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
-     "steps": [{"text": "3 + 4 = 7, so he has 7 apples."}],
+     "steps": [{"text": _STEPS[i % len(_STEPS)]} for i in range(KILLS // 2 + 1)],
      "answer": "7"},
 ]
 
