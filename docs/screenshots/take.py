@@ -1,6 +1,6 @@
 """Regenerate the README screenshots: one PNG per panel (light) and the editor in dark.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/take.py [--dark]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/take.py [--dark] [--only PANEL]
 
 Everything shown is real: the Self-Instruct seed tasks, and, when the SELF-INSTRUCT and model
 modules are in the tree, a short real run of the embedded default model for Generate/Inspect.
@@ -63,8 +63,10 @@ def main() -> None:
     w.show()
     app.processEvents()
 
-    real = all(importlib.util.find_spec(m) for m in ("workbench.core.selfinstruct.run",
-                                                      "workbench.core.llm.factory"))
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    real = only in (None, "Generate") and all(
+        importlib.util.find_spec(m) for m in ("workbench.core.selfinstruct.run",
+                                              "workbench.core.llm.factory"))
     if real:
         w.show_panel("Generate")
         w.generate.target.setValue(20)
@@ -81,10 +83,15 @@ def main() -> None:
         shoot(w, "seeds-dark")
         w.shutdown()
         return
-    for panel in ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Export"]:
-        if panel == "Generate" and real:
+    for panel in ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]:
+        if (panel == "Generate" and real) or only not in (None, panel):
             continue
         w.show_panel(panel)
+        if panel == "Subsets":
+            w.subsets.budget.setValue(20)
+            w.subsets.name.setText("spread-20")
+            w.subsets.start()
+            wait(app, lambda: w.subsets.job is None, 60)
         if panel == "Models":
             wait(app, lambda: w.models.info_labels["sha256"].text() != "—", 60)
             w.models.max_tokens.setValue(40)

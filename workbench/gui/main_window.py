@@ -23,9 +23,9 @@ from .model_choice import choice_label, current_choice, device_label
 from .settings import app_settings, recent_workspaces, remember_workspace
 from .workers import JobContext, JobThread
 
-PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Export"]
+PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
-MODEL_JOBS = {"self-instruct", "test-prompt"}
+MODEL_JOBS = {"self-instruct", "test-prompt", "select-model"}
 
 
 def app_version() -> str:
@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         from .models_panel import ModelsPanel
         from .reasoning_panel import ReasoningPanel
         from .seeds_panel import SeedsPanel
+        from .selection_panel import SelectionPanel
 
         while self.stack.count():
             old = self.stack.widget(0)
@@ -149,11 +150,13 @@ class MainWindow(QMainWindow):
         self.generate = GeneratePanel(ws, self.start_job)
         self.inspect = InspectPanel(ws, start_job=self.start_job)
         self.reasoning = ReasoningPanel(ws)
+        self.subsets = SelectionPanel(ws, self.start_job)
         self.export = ExportPanel(ws, self.start_job)
         for panel in (self.seeds, self.models, self.generate, self.inspect, self.reasoning,
-                      self.export):
+                      self.subsets, self.export):
             self.stack.addWidget(panel)
-        for panel in (self.models, self.generate, self.export, self.inspect, self.reasoning):
+        for panel in (self.models, self.generate, self.export, self.inspect, self.reasoning,
+                      self.subsets):
             panel.error.connect(self.show_error)
         self.models.model_changed.connect(lambda _c: self._model_changed())
         self.generate.state_changed.connect(self._run_state)
@@ -161,6 +164,7 @@ class MainWindow(QMainWindow):
             lambda tps: self.sb_tps.setText(f"{tps:,.1f} tok/s" if tps else "— tok/s"))
         self.generate.run_ended.connect(self._after_run)
         self.export.exported.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.subsets.exported.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.setWindowTitle(f"Instruction Workbench — {ws.path.name}")
         self.sb_workspace.setText(f"Workspace: {ws.path.name}")
         self.sb_workspace.setToolTip(str(ws.path))
