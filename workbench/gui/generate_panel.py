@@ -44,6 +44,7 @@ class GeneratePanel(QWidget):
     state_changed = Signal(str)       # idle | loading | running | paused | cancelling | ...
     rate_changed = Signal(float)      # tokens/s
     run_ended = Signal()              # new tasks and candidates may be in the workspace
+    tasks_added = Signal(int)         # accepted so far, each time it grows during a run
     error = Signal(str)
 
     def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
@@ -55,6 +56,7 @@ class GeneratePanel(QWidget):
         self.run_id: int | None = None
         self._started = 0.0
         self._first_accepted: tuple[float, int] | None = None
+        self._accepted_seen = 0
         self._seen_feed: set[tuple[str, str]] = set()
         self.state = "idle"
         # Extra RunConfig fields for new runs (tests and the bench use tiny token limits).
@@ -262,6 +264,7 @@ class GeneratePanel(QWidget):
         self.banner.hide()
         self._started = time.monotonic()
         self._first_accepted = None
+        self._accepted_seen = 0
         self.feed.setRowCount(0)
         self._seen_feed.clear()
         for lab in self.figures.values():
@@ -316,6 +319,9 @@ class GeneratePanel(QWidget):
             self.message.setText("Running…")
         self.run_id = d.get("run_id", self.run_id)
         accepted = int(d.get("accepted", ev.done) or 0)
+        if accepted > self._accepted_seen:
+            self._accepted_seen = accepted
+            self.tasks_added.emit(accepted)
         target = int(ev.total or self._target_hint or 0)
         self.figures["accepted"].setText(f"{accepted} / {target}" if target else str(accepted))
         if "candidates" in d:

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu,
+    QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu,
     QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
@@ -26,6 +26,7 @@ from .workers import JobContext, JobThread
 PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
 MODEL_JOBS = {"self-instruct", "test-prompt", "select-model"}
+LIVE_REFRESH_MS = 1500
 
 
 def app_version() -> str:
@@ -114,6 +115,13 @@ class MainWindow(QMainWindow):
         cl.addWidget(right, 1)
         self.setCentralWidget(central)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._panel_shown)
+        # Accepted tasks arrive every few seconds in a run; views refresh at most this often.
+        self._stale: set[str] = set()
+        self._live = QTimer(self)
+        self._live.setSingleShot(True)
+        self._live.setInterval(LIVE_REFRESH_MS)
+        self._live.timeout.connect(self._refresh_live)
 
         # --- status bar
         self.sb_workspace = QLabel()
@@ -163,6 +171,7 @@ class MainWindow(QMainWindow):
         self.generate.rate_changed.connect(
             lambda tps: self.sb_tps.setText(f"{tps:,.1f} tok/s" if tps else "— tok/s"))
         self.generate.run_ended.connect(self._after_run)
+        self.generate.tasks_added.connect(lambda _n: self._live.isActive() or self._live.start())
         self.export.exported.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.subsets.exported.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.setWindowTitle(f"Instruction Workbench — {ws.path.name}")
@@ -192,9 +201,34 @@ class MainWindow(QMainWindow):
         self.sb_run.setText(f"Run: {state}" if state != "idle" else "idle")
 
     def _after_run(self) -> None:
+        self._live.stop()
+        self._stale.clear()
         self.seeds.reload()
         self.inspect.reload()
         self.export.reload()
+
+    def _live_panels(self) -> dict[str, Any]:
+        """Panels that show tasks a running generation adds."""
+        return {"Seeds": self.seeds, "Inspect": self.inspect, "Export": self.export}
+
+    def _refresh_live(self) -> None:
+        # During a run: the panel in view is read again now, unless someone is typing in it
+        # (the seed form); the others when they are next shown, so a run costs no hidden work.
+        current = PANELS[self.nav.currentRow()] if self.nav.currentRow() >= 0 else None
+        for name, panel in self._live_panels().items():
+            focus = QApplication.focusWidget()
+            typing = name == "Seeds" and focus is not None and self.seeds.form.isAncestorOf(focus)
+            if name == current and not typing:
+                panel.reload()
+                self._stale.discard(name)
+            else:
+                self._stale.add(name)
+
+    def _panel_shown(self, row: int) -> None:
+        name = PANELS[row] if 0 <= row < len(PANELS) else None
+        if name in self._stale:
+            self._stale.discard(name)
+            self._live_panels()[name].reload()
 
     def show_panel(self, name: str) -> None:
         self.nav.setCurrentRow(PANELS.index(name))
