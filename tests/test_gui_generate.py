@@ -100,12 +100,16 @@ def test_self_instruct_run_progress_cancel_resume(window, qtbot, monkeypatch):
     decided_before = window.ws.scalar(
         "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != 'pending'", (run_id,))
 
+    from workbench.gui.workers import MODELS
+
+    loads = MODELS.loads
     events.clear()
     assert panel.resume_interrupted()
     panel.job.progress.connect(events.append)
     assert not panel.offers_resume()
     qtbot.waitUntil(decided, timeout=180_000)
     assert all(e.data.get("run_id") == run_id for e in events if e.stage == "self-instruct")
+    assert MODELS.loads == loads and len(opened_in) == 1  # the resume found the model loaded
     assert window.ws.scalar("SELECT count(*) FROM candidates WHERE run_id = ? AND "
                             "decision != 'pending'", (run_id,)) > decided_before
     panel.cancel()

@@ -56,6 +56,36 @@ def test_model_information_and_a_streamed_test_prompt(window, qtbot):
     assert panel.run_btn.isEnabled()
 
 
+@pytest.mark.model
+def test_the_loaded_model_is_kept_for_the_next_job(window, qtbot):
+    """Two test prompts load the default model once; other settings or a new choice reload."""
+    need("workbench.core.llm.factory")
+    from workbench.gui.workers import MODELS
+
+    panel = window.models
+    panel.list.setCurrentRow(0)
+    panel.max_tokens.setValue(4)
+    loads = MODELS.loads
+
+    def prompt_once() -> None:
+        panel.run_test()
+        qtbot.waitUntil(lambda: panel.run_btn.isEnabled() and panel._test_job is None,
+                        timeout=120_000)
+        assert "tokens/s" in panel.test_stats.text(), window.last_error
+
+    prompt_once()
+    prompt_once()
+    assert MODELS.loads == loads + 1 and MODELS.loaded
+    window.ws.set_setting("llm", {"n_ctx": 1024})  # other settings: a new load
+    prompt_once()
+    assert MODELS.loads == loads + 2
+    window._model_changed()  # a changed model choice frees the model at once
+    assert not MODELS.loaded
+    prompt_once()
+    window.shutdown()  # quitting frees it too
+    assert not MODELS.loaded
+
+
 def test_export_alpaca_from_the_panel(window, qtbot, tmp_path):
     need("workbench.core.formats.exporter")
     panel = window.export

@@ -230,12 +230,11 @@ class GeneratePanel(QWidget):
                       resume_id: int | None) -> None:
         """Build the worker for one run (tests and the bench adjust `config_dict` here)."""
         def job(ctx: JobContext) -> Any:
-            from ..core.llm.factory import open_backend
             from ..core.selfinstruct.run import RunConfig, run_self_instruct
 
             ws = ctx.open_workspace()
             ctx.progress(Progress("loading", message="Loading the model…"))
-            backend = ctx.own(open_backend(**kwargs))
+            backend = ctx.model(**kwargs)
             config = RunConfig.from_dict(config_dict)
             return run_self_instruct(ws, backend, config, resume_run_id=resume_id,
                                      progress=ctx.progress, cancel=ctx.cancel)

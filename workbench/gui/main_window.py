@@ -21,7 +21,7 @@ from ..core.errors import WorkbenchError
 from ..core.store.workspace import Workspace
 from .model_choice import choice_label, current_choice, device_label
 from .settings import app_settings, recent_workspaces, remember_workspace
-from .workers import JobContext, JobThread
+from .workers import MODELS, JobContext, JobThread
 
 PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
                 "An interrupted SELF-INSTRUCT run can be resumed (see Generate).", 15_000)
 
     def _model_changed(self) -> None:
+        MODELS.close()  # the next job loads the new choice; the old one's memory is freed now
         choice = current_choice(self.ws)
         self.sb_model.setText(f"Model: {choice_label(choice)}")
         self.sb_model.setToolTip(choice)
@@ -497,6 +498,7 @@ class MainWindow(QMainWindow):
         # A run stops between tokens and stays resumable; waiting keeps its last unit intact.
         for job in list(self.jobs):
             job.stop()
+        MODELS.close()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
@@ -504,4 +506,5 @@ class MainWindow(QMainWindow):
         for job in list(self.jobs):
             job.stop()
             self.jobs.discard(job)
+        MODELS.close()
         self.ws.close()

@@ -341,9 +341,8 @@ class ModelsPanel(QWidget):
 
         def job(ctx: JobContext) -> Any:
             from ..core.llm.base import GenParams
-            from ..core.llm.factory import open_backend
 
-            backend = ctx.own(open_backend(**kwargs))
+            backend = ctx.model(**kwargs)
             params = GenParams(max_tokens=max_tokens, temperature=0.7, seed=0)
             messages = [{"role": "user", "content": prompt}]
             try:

@@ -19,9 +19,14 @@ from PySide6.QtCore import QThread, Signal
 
 from ..core.errors import Cancelled, WorkbenchError
 from ..core.jobs import CancelToken, Progress
+from ..core.llm.base import Backend
+from ..core.llm.keeper import BackendKeeper, Lease
 from ..core.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+# The app's loaded model, kept between jobs (a resume or a second test prompt starts at once).
+MODELS = BackendKeeper()
 
 # Streamed tokens arrive far faster than a screen refreshes; batching them keeps the event
 # queue short so the UI thread never falls behind a fast model.
@@ -45,6 +50,11 @@ class JobContext:
         """Close `obj` (a backend) in this thread when the job ends, whatever happens."""
         self.opened.append(obj)
         return obj
+
+    def model(self, **kwargs: Any) -> Backend:
+        """The model `kwargs` name (see `core.llm.factory.open_backend`), kept loaded for the
+        next job; lent to this job until it ends."""
+        return self.own(MODELS.borrow(**kwargs)).backend
 
 
 Job = Callable[[JobContext], Any]
@@ -96,9 +106,12 @@ class JobThread(QThread):
             outcome = ("failed",
                        f"Unexpected error in {self.objectName()}: {type(exc).__name__}: {exc}")
         self._flush()
-        # Free the model and the connection before saying we are done, so a job started in
-        # answer to the outcome (Resume right after Cancel) never meets this one's resources.
+        # Free the connection and give the model back before saying we are done, so a job
+        # started in answer to the outcome (Resume right after Cancel) finds them free. After
+        # a failure the model may be in any state: it is closed, not kept.
         for obj in reversed(ctx.opened):
+            if isinstance(obj, Lease) and outcome[0] == "failed":
+                obj.broken = True
             try:
                 obj.close()
             except Exception:  # pragma: no cover - closing must not mask the outcome
