@@ -1,8 +1,9 @@
 """Long work off the UI thread: one QThread per job; the job owns what it opens.
 
 A job is a plain function of a `JobContext`. It opens its own `Workspace` (one SQLite
-connection per thread) and its own backend (llama.cpp contexts are not thread-safe, so the
-thread that loads a model is the only one that touches it). Progress, streamed tokens and the
+connection per thread) and borrows the model from `MODELS`, which keeps it loaded between jobs
+and lends it to one job at a time (llama.cpp contexts must never be used by two threads at
+once; MainWindow also runs one model job at a time). Progress, streamed tokens and the
 result come back as queued signals; the UI thread only draws. Cancel and pause go through the
 job's `CancelToken`, checked between units of work and between tokens, never a thread kill.
 """
