@@ -12,7 +12,8 @@ from typing import Any, Callable
 from PySide6.QtGui import QUndoCommand
 
 from ..core.store.tasks import (
-    Instance, Task, add_task, delete_task, get_task, set_instances, update_task,
+    DeletedTask, Instance, Task, add_task, delete_task, delete_task_undoably, restore_task,
+    set_instances, update_task,
 )
 from ..core.store.workspace import Workspace
 
@@ -119,19 +120,20 @@ class AddTaskCommand(QUndoCommand):
 
 
 class DeleteTaskCommand(QUndoCommand):
-    """Delete a task; undo restores it with its id, fields and instances."""
+    """Delete a task; undo restores it with its id, fields, instances and links (the candidate
+    it was accepted from, CoT paths, inspector overrides, subsets it belonged to)."""
 
     def __init__(self, ws: Workspace, task_id: int, on_added: Notify, on_removed: Notify) -> None:
         super().__init__(f"Delete task {task_id}")
         self.ws, self.task_id = ws, task_id
-        self.snapshot = get_task(ws, task_id)
+        self.deleted: DeletedTask | None = None
         self.on_added, self.on_removed = on_added, on_removed
 
     def redo(self) -> None:
-        delete_task(self.ws, self.task_id)
+        self.deleted = delete_task_undoably(self.ws, self.task_id)
         self.on_removed(self.task_id)
 
     def undo(self) -> None:
-        if self.snapshot is not None:
-            add_task(self.ws, self.snapshot, keep_id=True)
+        if self.deleted is not None:
+            restore_task(self.ws, self.deleted)
             self.on_added(self.task_id)

@@ -156,6 +156,63 @@ def delete_task(ws: Workspace, task_id: int) -> None:
         ws.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
 
+# Rows elsewhere that point at a task and lose the link when it is deleted (ON DELETE SET NULL),
+# and rows deleted with it (ON DELETE CASCADE) other than its instances.
+_LINKS = [("candidates", "task_id"), ("cot_paths", "task_id"),
+          ("inspect_overrides", "created_task_id")]
+_CASCADED = [("selection_members", "task_id")]
+# A cascaded row comes back only while what else it points at still exists.
+_CASCADED_PARENT = {"selection_members": ("selection_id", "selections")}
+
+
+@dataclass
+class DeletedTask:
+    """Everything an undo needs to put a deleted task back as it was, links included."""
+
+    task: Task
+    candidate_id: int | None
+    links: dict[str, list[int]]               # "table.column" -> rowids that pointed at it
+    cascaded: dict[str, list[dict[str, Any]]]  # table -> its rows that went with it
+
+
+def delete_task_undoably(ws: Workspace, task_id: int) -> DeletedTask | None:
+    """Delete a task and return what `restore_task` needs to undo it (None: no such task)."""
+    with ws.transaction():
+        task = get_task(ws, task_id)
+        if task is None:
+            return None
+        names = set(ws.table_names())
+        links = {f"{t}.{c}": [r[0] for r in ws.execute(f"SELECT rowid FROM {t} WHERE {c} = ?",
+                                                        (task_id,))]
+                 for t, c in _LINKS if t in names}
+        cascaded = {t: ws.query(f"SELECT * FROM {t} WHERE {c} = ?", (task_id,))
+                    for t, c in _CASCADED if t in names}
+        deleted = DeletedTask(task, ws.scalar("SELECT candidate_id FROM tasks WHERE id = ?",
+                                              (task_id,)), links, cascaded)
+        ws.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+    return deleted
+
+
+def restore_task(ws: Workspace, deleted: DeletedTask) -> int:
+    """Undo `delete_task_undoably`: the task under its old id, its instances, and every link."""
+    with ws.transaction():
+        task_id = add_task(ws, deleted.task, candidate_id=deleted.candidate_id, keep_id=True)
+        for where, rowids in deleted.links.items():
+            table, column = where.split(".")
+            for rowid in rowids:  # rows deleted since then stay deleted
+                ws.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (task_id, rowid))
+        for table, rows in deleted.cascaded.items():
+            parent_col, parent = _CASCADED_PARENT[table]
+            for row in rows:
+                if not ws.scalar(f"SELECT count(*) FROM {parent} WHERE id = ?", (row[parent_col],)):
+                    continue
+                cols = ", ".join(row)
+                marks = ", ".join("?" * len(row))
+                ws.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})",
+                           tuple(row.values()))
+    return task_id
+
+
 def _now(ws: Workspace) -> str:
     return ws.scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
 
