@@ -441,8 +441,8 @@ def test_real_self_instruct_files_import(shared_data, tmp_path):
         == "selfinstruct-generated"
     inst = import_file(ws, si / "reference_run" / "all_generated_instances.jsonl")
     assert inst.format == "selfinstruct-instances" and inst.read == 15
-    # the same 15 instructions were imported above without instances: skipped as duplicates
-    assert inst.skipped_duplicates >= 1
+    # the same 15 instructions were imported above without instances: they get these
+    assert inst.filled == 15 and inst.imported == 0 and inst.instances == 23
     ws2 = Workspace.create(tmp_path / "w2.sqlite")
     src = si / "reference_run" / "all_generated_instances.jsonl"
     assert import_file(ws2, src).imported == 15

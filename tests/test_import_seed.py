@@ -84,3 +84,39 @@ def test_field_errors_name_the_field(tmp_path, capsys, payload, field):
                            "-w", str(tmp_path / "w.sqlite"))
     assert code == 2
     assert "line 2" in err and f"'{field}'" in err
+
+
+def test_instances_file_fills_the_tasks_an_instructions_file_brought(shared_data, tmp_path, capsys):
+    """The reference run's two files, in the order people have them: instructions first (no
+    instances), then all_generated_instances.jsonl gives those tasks their instances."""
+    run = shared_data / "self_instruct" / "reference_run"
+    ws = tmp_path / "w.sqlite"
+    code, out, err = run_cli(capsys, "import", str(run / "machine_generated_instructions.jsonl"),
+                             "--format", "selfinstruct-generated", "--workspace", str(ws), "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    with Workspace.open(ws) as w:
+        bare = w.scalar("SELECT count(*) FROM tasks t WHERE NOT EXISTS "
+                        "(SELECT 1 FROM instances i WHERE i.task_id = t.id)")
+    assert first["imported"] >= bare > 0
+    code, out, err = run_cli(capsys, "import", str(run / "all_generated_instances.jsonl"),
+                             "--workspace", str(ws), "--json")
+    assert code == 0, err
+    second = json.loads(out)
+    lines = [json.loads(x) for x in (run / "all_generated_instances.jsonl").read_text().splitlines()]
+    # Every instruction of the instances file was one of the bare tasks (the reference kept
+    # instances for 15 of its 17 instructions): all filled, none added, none skipped.
+    assert second["filled"] == len({r["instruction"] for r in lines}) <= bare
+    assert second["imported"] + second["filled"] + second["skipped_duplicates"] == second["read"]
+    code, out, _ = run_cli(capsys, "import", str(run / "all_generated_instances.jsonl"),
+                           "--workspace", str(ws), "--json")
+    again = json.loads(out)
+    assert again["filled"] == 0 and again["imported"] == 0  # nothing left to fill
+    with Workspace.open(ws) as w:
+        for rec in lines:  # every instance of the file is now under its instruction, once
+            n = w.scalar("SELECT count(*) FROM instances i JOIN tasks t ON t.id = i.task_id "
+                         "WHERE t.instruction = ? AND i.input = ? AND i.output = ?",
+                         (rec["instruction"], rec["input"], rec["output"]))
+            assert n == 1, rec
+        assert w.scalar("SELECT count(*) FROM tasks") == first["imported"] + second["imported"]
+        assert w.integrity_check() == "ok"

@@ -34,5 +34,7 @@ def run(args: argparse.Namespace) -> dict:
             f"{'would import' if args.dry_run else 'imported'} {result['imported']} tasks "
             f"({result.get('classification', 0)} classification), "
             f"skipped {result['skipped_duplicates']} duplicates"
-            + (f" and {similar} similar (ROUGE-L)" if similar else ""))
+            + (f" and {similar} similar (ROUGE-L)" if similar else "")
+            + (f"; gave instances to {result['filled']} tasks that had none"
+               if result.get("filled") else ""))
     return result

@@ -428,6 +428,8 @@ class MainWindow(QMainWindow):
             skipped = getattr(res, "skipped_duplicates", 0) + getattr(res, "skipped_similar", 0)
             if skipped:
                 msg += f" ({skipped:,} duplicates skipped)"
+            if getattr(res, "filled", 0):
+                msg += f"; {res.filled:,} tasks without instances got them"
         else:  # a reference Self-Instruct run folder, replayed as a run
             msg = (f"Replayed the reference run in {path.name} as run "
                    f"{getattr(res, 'run_id', '?')}: {getattr(res, 'tasks', 0):,} tasks")

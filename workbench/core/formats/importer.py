@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserInputError, WorkbenchError
-from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
+from ..store.tasks import Task, add_task, existing_norms, normalize_instruction, set_instances
 from ..store.workspace import Workspace
 from . import registry
 
@@ -22,6 +22,7 @@ class ImportResult:
     skipped_duplicates: int = 0
     format: str = ""
     skipped_similar: int = 0   # ROUGE-L above the threshold (only with dedup_threshold)
+    filled: int = 0            # duplicates of tasks that had no instances: given this file's
     read: int = 0              # tasks the file held
     instances: int = 0         # instances of the imported tasks
     path: str = ""
@@ -33,6 +34,7 @@ class ImportResult:
             "classification": self.classification,
             "skipped_duplicates": self.skipped_duplicates,
             "skipped_similar": self.skipped_similar,
+            "filled": self.filled,
             "read": self.read,
             "instances": self.instances,
             "format": self.format,
@@ -61,10 +63,22 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
         # Read inside the write transaction: another process importing at the same time has
         # committed (or not started) by now, so its tasks count as duplicates, never twice.
         seen = existing_norms(ws)
+        # Tasks with no instances yet (say, machine_generated_instructions.jsonl imported before
+        # all_generated_instances.jsonl): a duplicate that brings instances fills them in.
+        bare = {r[1]: r[0] for r in ws.execute(
+            "SELECT id, norm FROM tasks t WHERE NOT EXISTS "
+            "(SELECT 1 FROM instances i WHERE i.task_id = t.id) ORDER BY id DESC")}
         index = _similarity_index(ws) if dedup_threshold is not None else None
         for task in tasks:
             key = normalize_instruction(task.instruction)
             if key in seen:
+                if task.instances and key in bare:
+                    task_id = bare.pop(key)
+                    if not dry_run:
+                        fill_task(ws, task_id, task)
+                    result.filled += 1
+                    result.instances += len(task.instances)
+                    continue
                 result.skipped_duplicates += 1
                 continue
             if index is not None and len(index) and index.max_score(task.instruction) > dedup_threshold:
@@ -80,6 +94,14 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
             result.instances += len(task.instances)
             result.classification += bool(task.is_classification)
     return result
+
+
+def fill_task(ws: Workspace, task_id: int, task: Task) -> None:
+    """Give an instance-less task `task`'s instances, and its classification when unknown."""
+    set_instances(ws, task_id, task.instances)
+    if task.is_classification is not None:
+        ws.execute("UPDATE tasks SET is_classification = ? WHERE id = ? AND is_classification "
+                   "IS NULL", (int(bool(task.is_classification)), task_id))
 
 
 def detect_format(path: Path) -> str:
