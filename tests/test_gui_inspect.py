@@ -124,6 +124,19 @@ def test_slider_counts_and_changes_equal_the_cores_refilter_and_apply(window, qt
     assert refilter.current_decisions(window.ws, run_id) == refilter.decisions_at(plan, 1.0).decisions
 
 
+def test_a_large_runs_slider_starts_at_its_floor(window, qtbot, made):
+    _, run_id, _ = made
+    panel = window.inspect
+    _ready(panel, qtbot)
+    sparse = refilter.build_plan(window.ws, run_id, dense_max=0, floor=0.5)
+    panel._plan_built(run_id, sparse)
+    assert panel.slider.minimum() == 50 and panel.slider.value() >= 50
+    panel.slider.setValue(10)  # clamped by the slider: never a threshold the plan refuses
+    qtbot.waitUntil(lambda: panel.counts_label.text().startswith("At 0.50"))
+    assert not window.error_banner.isVisible()
+    assert panel.shown_counts == refilter.decisions_at(sparse, 0.5).counts()
+
+
 def test_override_with_note_is_stored(window, qtbot, made):
     _, run_id, _ = made
     panel = window.inspect

@@ -164,3 +164,53 @@ def test_voting_majority_and_weighted(tmp_workspace):
     rows = {r.answer: r for r in v.rows}
     assert rows["5"].votes == 2 and rows["5"].confidence_sum == pytest.approx(0.5)
     assert rows["4"].is_gold and not rows["5"].is_gold
+
+
+def _large_run(ws, n=240, seed=7):
+    """Many candidates with every degree of overlap: shared templates, swapped words."""
+    import random
+
+    rng = random.Random(seed)
+    verbs = ["Write", "Explain", "List", "Summarize", "Describe", "Compare", "Translate", "Rank"]
+    things = ["a poem", "the causes", "three facts", "the main idea", "a short story",
+              "two options", "the steps", "five reasons", "an outline", "the benefits"]
+    topics = ["of rainforests", "about tides", "for a picnic", "of the French revolution",
+              "about black holes", "for new runners", "of solar panels", "about bees",
+              "for a job interview", "of volcanoes", "about chess openings", "of the moon"]
+    for s in SEEDS:
+        add_task(ws, Task(s, [Instance("", "x")], source="seed"))
+    run = create_run(ws, "self-instruct", {"threshold": 0.7, "tokenizer": "rouge"})
+    with ws.transaction():
+        for pos in range(n):
+            words = [rng.choice(verbs), rng.choice(things), rng.choice(topics)]
+            if rng.random() < 0.5:
+                words.append(rng.choice(["in simple words", "for children", "in detail",
+                                         "with examples", "briefly"]))
+            ws.insert("candidates", {"run_id": run, "position": pos,
+                                     "instruction": " ".join(words) + ".",
+                                     "decision": "kept" if pos % 3 else "dropped",
+                                     "reason": None if pos % 3 else "rouge"})
+    return run
+
+
+def test_a_large_run_replays_exactly_from_its_floor_without_an_n_by_n_matrix(tmp_workspace):
+    run = _large_run(tmp_workspace)
+    dense = refilter.build_plan(tmp_workspace, run)
+    sparse = refilter.build_plan(tmp_workspace, run, dense_max=50, floor=0.5)
+    assert dense.within is not None and dense.floor == 0.0
+    assert sparse.within is None and sparse.floor == 0.5
+    stored = sum(len(c) for c, _ in sparse.earlier)
+    assert 0 < stored < len(sparse.eligible) ** 2 / 4  # far fewer than n*n/2 pairs
+    some_dropped = False
+    for t in [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 1.0]:
+        a, b = refilter.decisions_at(dense, t), refilter.decisions_at(sparse, t)
+        assert a.decisions == b.decisions, t
+        some_dropped |= 0 < a.counts()["dropped"] < len(a.decisions)
+        for cid, s in a.max_scores.items():
+            if s > 0.5:
+                assert b.max_scores[cid] == s  # exact above the floor
+            else:
+                assert b.max_scores[cid] <= 0.5
+    assert some_dropped  # the thresholds really split the run
+    with pytest.raises(Exception, match="from 0.50"):
+        refilter.decisions_at(sparse, 0.3)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -335,7 +336,11 @@ class InspectPanel(QWidget):
         self.slider.setEnabled(True)
         self.apply_btn.setEnabled(True)
         self.slider.blockSignals(True)
-        self.slider.setValue(round(plan.threshold * SLIDER_STEPS))
+        # A large run's plan replays thresholds from its floor up (see core.inspect.refilter).
+        self.slider.setRange(math.ceil(plan.floor * SLIDER_STEPS), SLIDER_STEPS)
+        self.slider.setToolTip(f"Thresholds from {plan.floor:.2f} (a large run)" if plan.floor
+                               else "")
+        self.slider.setValue(max(self.slider.minimum(), round(plan.threshold * SLIDER_STEPS)))
         self.slider.blockSignals(False)
         self._update_threshold()
         self.plan_ready.emit()

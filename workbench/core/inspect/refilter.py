@@ -11,6 +11,12 @@ ones stay pending.
 candidate against every other); `decisions_at` is then a cheap greedy pass, fast enough to
 follow a slider. Scores are rouge-score's exact floats, so a score equal to the threshold is
 kept, as in the run.
+
+Up to `DENSE_MAX` replayed candidates the plan holds the full candidate x candidate matrix
+(exact at every threshold). Beyond that, n x n would not fit a laptop (20,000 candidates: 3.2
+GB), so the plan keeps, per candidate, only the earlier candidates it scores above `floor`; a
+pair at or below the floor can never drop a candidate at a threshold >= floor, so decisions stay
+exact there, and thresholds below the floor are refused (the slider starts at the floor).
 """
 from __future__ import annotations
 
@@ -26,6 +32,9 @@ from ..similarity.workspace import workspace_tokenizer
 from ..store.workspace import Workspace
 
 REPLAYED = ("rouge",)  # a dropped candidate with this reason is re-decided; kept ones always are
+DENSE_MAX = 4096       # replayed candidates up to which the full matrix is kept (128 MiB)
+SPARSE_FLOOR = 0.5     # beyond it: the lowest threshold a plan can replay exactly
+BLOCK = 256            # rows scored at once when building (bounded memory)
 
 
 @dataclass
@@ -38,8 +47,11 @@ class RefilterPlan:
     fixed: dict[int, tuple[str, str | None]]  # candidate id -> (decision, reason), not replayed
     eligible: list[int]                   # positions (into ids) that the replay decides
     pool_max: np.ndarray                  # per eligible: highest ROUGE-L against the start pool
-    within: np.ndarray                    # eligible x eligible ROUGE-L
+    within: np.ndarray | None             # eligible x eligible ROUGE-L (dense plans)
     stored_max: list[float | None] = field(default_factory=list)  # candidates.max_score
+    # Sparse plans: per eligible j, (earlier eligible positions, their scores) above `floor`.
+    earlier: list[tuple[np.ndarray, np.ndarray]] | None = None
+    floor: float = 0.0                    # decisions are exact for thresholds >= floor
 
 
 @dataclass
@@ -66,7 +78,27 @@ def pool_at_start(ws: Workspace, run_id: int) -> list[str]:
         "ORDER BY id", (run_id, created))]
 
 
-def build_plan(ws: Workspace, run_id: int, threads: int | None = None) -> RefilterPlan:
+def _pool_max(pool: SimilarityIndex, texts: list[str]) -> np.ndarray:
+    if not texts or not len(pool):
+        return np.zeros(len(texts))
+    return np.concatenate([pool.scores_many(texts[i:i + BLOCK]).max(axis=1)
+                           for i in range(0, len(texts), BLOCK)])
+
+
+def _earlier_above(cands: SimilarityIndex, texts: list[str], floor: float
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for start in range(0, len(texts), BLOCK):
+        block = cands.scores_many(texts[start:start + BLOCK])
+        for r, row in enumerate(block):
+            j = start + r
+            cols = np.flatnonzero(row[:j] > floor)
+            out.append((cols, row[cols]))
+    return out
+
+
+def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
+               dense_max: int = DENSE_MAX, floor: float = SPARSE_FLOOR) -> RefilterPlan:
     run = ws.query("SELECT config FROM runs WHERE id = ?", (run_id,))
     if not run:
         raise UserInputError(f"no run {run_id} in this workspace", field="run")
@@ -84,24 +116,32 @@ def build_plan(ws: Workspace, run_id: int, threads: int | None = None) -> Refilt
     texts = [rows[p]["instruction"] for p in eligible]
     pool = SimilarityIndex(tokenizer, threads=threads)
     pool.add_many(pool_at_start(ws, run_id))
-    if texts and len(pool):
-        pool_max = pool.scores_many(texts).max(axis=1)
-    else:
-        pool_max = np.zeros(len(texts))
+    pool_max = _pool_max(pool, texts)
     cands = SimilarityIndex(tokenizer, threads=threads)
     cands.add_many(texts)
-    within = cands.pairwise() if texts else np.zeros((0, 0))
+    dense = len(texts) <= dense_max
+    within = (cands.pairwise() if texts else np.zeros((0, 0))) if dense else None
     return RefilterPlan(
         run_id=run_id, tokenizer=tokenizer, threshold=float(config.get("threshold", 0.7)),
         ids=[r["id"] for r in rows], instructions=[r["instruction"] for r in rows], fixed=fixed,
         eligible=eligible, pool_max=np.asarray(pool_max, dtype=float), within=within,
-        stored_max=[r["max_score"] for r in rows])
+        stored_max=[r["max_score"] for r in rows],
+        earlier=None if dense else _earlier_above(cands, texts, floor),
+        floor=0.0 if dense else floor)
 
 
 def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
-    """Every candidate's decision had the run's filter used `threshold`."""
+    """Every candidate's decision had the run's filter used `threshold`.
+
+    In a sparse plan (a large run) a candidate's reported score is exact when above the floor
+    and a lower bound below it; the decisions are exact."""
+    if threshold < plan.floor:
+        raise UserInputError(
+            f"this run is large: it can be re-filtered at thresholds from {plan.floor:.2f} up, "
+            f"not {threshold:.2f}", field="threshold")
     m = len(plan.eligible)
     running = np.full(m, -1.0)  # highest score with a candidate kept so far (earlier ones only)
+    kept = np.zeros(m, dtype=bool)
     decisions: dict[int, str] = {}
     reasons: dict[int, str | None] = {}
     scores: dict[int, float] = {}
@@ -109,11 +149,19 @@ def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
         decisions[cid], reasons[cid] = d, why
     for i, pos in enumerate(plan.eligible):
         cid = plan.ids[pos]
-        s = max(float(plan.pool_max[i]), float(running[i]), 0.0)
+        if plan.earlier is not None:
+            cols, vals = plan.earlier[i]
+            hit = vals[kept[cols]]
+            best = float(hit.max()) if hit.size else 0.0
+        else:
+            best = float(running[i])
+        s = max(float(plan.pool_max[i]), best, 0.0)
         scores[cid] = s
         if s <= threshold:
             decisions[cid], reasons[cid] = "kept", None
-            np.maximum(running, plan.within[:, i], out=running)
+            kept[i] = True
+            if plan.within is not None:
+                np.maximum(running, plan.within[:, i], out=running)
         else:
             decisions[cid], reasons[cid] = "dropped", "rouge"
     return Refiltered(threshold, decisions, reasons, scores)
