@@ -16,6 +16,8 @@ from workbench.core.llm.openai_compat import OpenAICompatBackend
 class _Handler(BaseHTTPRequestHandler):
     busy_answers = 0  # how many 429s to send before answering
     seen: list[str] = []
+    bodies: list[dict] = []
+    pieces: list[str] = ["Hel", "lo"]
 
     def log_message(self, *args) -> None:  # keep the test output clean
         pass
@@ -23,6 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append(self.path)
+        type(self).bodies.append(body)
         if self.headers.get("Authorization") != "Bearer right-key":
             self._plain(401, b'{"error": "invalid api key"}')
             return
@@ -33,8 +36,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        events = [{"choices": [{"text": "Hel", "finish_reason": None}]},
-                  {"choices": [{"text": "lo", "finish_reason": "length"}],
+        *head, last = type(self).pieces
+        events = [{"choices": [{"text": p, "finish_reason": None}]} for p in head] + [
+                  {"choices": [{"text": last, "finish_reason": "length"}],
                    "usage": {"prompt_tokens": 3, "completion_tokens": body["max_tokens"]},
                    "timings": {"prompt_n": 1}}]
         for e in events:
@@ -55,6 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
 def stub():
     _Handler.busy_answers = 0
     _Handler.seen = []
+    _Handler.bodies = []
+    _Handler.pieces = ["Hel", "lo"]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -87,3 +93,20 @@ def test_wrong_api_key_is_a_clear_error_without_retries(stub):
         b.chat([{"role": "user", "content": "hi"}], GenParams(max_tokens=2))
     assert f"{stub}/v1/chat/completions" in str(exc.value) and "api-key" in str(exc.value)
     assert len(_Handler.seen) == 1
+
+
+@pytest.mark.parametrize("pieces, want", [
+    (["1. Sort a list.\n2. Reverse it", ".\n16", ". Never shown"], "1. Sort a list.\n2. Reverse it.\n"),
+    (["Answer: 4", "2\nTask", ": next"], "Answer: 42\n"),  # the stop spans two pieces
+    (["no stop here"], "no stop here"),
+])
+def test_stop_strings_beyond_the_apis_four_are_applied_by_the_client(stub, pieces, want):
+    _Handler.pieces = pieces
+    b = OpenAICompatBackend(stub, model="m", api_key="right-key")
+    shown: list[str] = []
+    stops = ["\n\n", "Example 9", "###", "<end>", "16", "Task:"]
+    r = b.complete("hi", GenParams(max_tokens=50, stop=stops), on_token=shown.append)
+    assert _Handler.bodies[-1]["stop"] == stops[:4]
+    assert r.text == want
+    assert r.finish_reason == ("stop" if want != "no stop here" else "length")
+    assert "".join(shown).startswith(want) and "Never" not in "".join(shown)

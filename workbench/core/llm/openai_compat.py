@@ -20,6 +20,13 @@ from .base import GenParams, GenResult, TokenCallback
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER_S = 30.0
+SERVER_STOPS = 4  # stop strings the OpenAI API accepts; more are applied by the client
+
+
+def _first_stop(text: str, stops: list[str], start: int) -> int | None:
+    """Where the earliest of `stops` begins in `text` at or after `start`, or None."""
+    hits = [i for i in (text.find(x, start) for x in stops if x) if i >= 0]
+    return min(hits) if hits else None
 
 
 class OpenAICompatBackend:
@@ -98,7 +105,8 @@ class OpenAICompatBackend:
             "stream": True,
         }
         if params.stop:
-            body["stop"] = params.stop[:4]  # the OpenAI API takes at most four
+            # The OpenAI API takes at most four; _stream applies the rest itself.
+            body["stop"] = params.stop[:SERVER_STOPS]
         if params.seed is not None:
             body["seed"] = params.seed
         if params.logit_bias:
@@ -109,16 +117,21 @@ class OpenAICompatBackend:
         return body
 
     def _stream(self, path: str, body: dict[str, Any], on_token: TokenCallback | None,
-                cancel: CancelToken | None, chat: bool) -> GenResult:
+                cancel: CancelToken | None, chat: bool, extra_stops: list[str]) -> GenResult:
         t0 = time.perf_counter()
         first: float | None = None
-        pieces: list[str] = []
+        text = ""
+        n_pieces = 0
+        tail = max((len(x) for x in extra_stops), default=0)
+        stopped = False
         finish: str | None = None
         usage: dict[str, Any] = {}
         server_timings: dict[str, Any] = {}
         try:
             with self._request(path, body) as resp:
                 for raw in resp:
+                    if stopped:
+                        break  # closing the stream early makes the server stop generating
                     if cancel is not None and cancel.cancelled:
                         finish = "cancelled"
                         break
@@ -138,10 +151,21 @@ class OpenAICompatBackend:
                         piece = (choice.get("delta") or {}).get("content") if chat \
                             else choice.get("text")
                         if piece:
+                            start = len(text)
+                            text += piece
+                            # A stop string beyond the server's four can only end in this
+                            # piece: look from where it could have begun.
+                            cut = _first_stop(text, extra_stops, max(0, start - tail + 1))
+                            if cut is not None:
+                                piece, text = text[start:cut], text[:cut]
+                                finish, stopped = "stop", True
+                        if piece:
                             first = first or time.perf_counter()
-                            pieces.append(piece)
+                            n_pieces += 1
                             if on_token:
                                 on_token(piece)
+                        if stopped:
+                            break
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
         except (ConnectionError, socket.timeout, TimeoutError, urllib.error.URLError) as exc:
@@ -157,8 +181,7 @@ class OpenAICompatBackend:
                 "(llama_cpp.server: start it with --interrupt_requests False).",
             )
         total = time.perf_counter() - t0
-        text = "".join(pieces)
-        completion = int(usage.get("completion_tokens") or len(pieces))
+        completion = int(usage.get("completion_tokens") or n_pieces)
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
         return GenResult(
             text=text,
@@ -174,12 +197,14 @@ class OpenAICompatBackend:
     def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
                  cancel: CancelToken | None = None) -> GenResult:
         body = self._body(params) | {"prompt": prompt}
-        return self._stream("/completions", body, on_token, cancel, chat=False)
+        return self._stream("/completions", body, on_token, cancel, chat=False,
+                            extra_stops=list(params.stop[SERVER_STOPS:]))
 
     def chat(self, messages: list[dict[str, str]], params: GenParams, *,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:
         body = self._body(params) | {"messages": messages}
-        return self._stream("/chat/completions", body, on_token, cancel, chat=True)
+        return self._stream("/chat/completions", body, on_token, cancel, chat=True,
+                            extra_stops=list(params.stop[SERVER_STOPS:]))
 
     def map_complete(self, prompts: list[str], params: GenParams, *, concurrency: int = 4,
                      cancel: CancelToken | None = None) -> list[GenResult]:
