@@ -205,3 +205,19 @@ def test_one_thread_owns_a_backend_but_cancel_comes_from_another(llama_backend):
 def test_prompt_longer_than_context_is_a_clear_error(llama_backend):
     with pytest.raises(ModelError, match="context"):
         llama_backend.complete("word " * (llama_backend.n_ctx + 10), GenParams(max_tokens=2))
+
+
+def test_a_grammar_constrains_the_output_and_a_broken_one_is_a_clear_error(llama_backend):
+    from workbench.core.errors import UserInputError
+    from workbench.core.llm.base import GenParams
+
+    g = 'root ::= ("yes" | "no") " because " [a-z ]{1,20}'
+    r = llama_backend.chat([{"role": "user", "content": "Is the sky green? Answer."}],
+                           GenParams(max_tokens=16, temperature=0.7, seed=3, grammar=g))
+    import re
+
+    assert re.fullmatch(r"(yes|no) because [a-z ]{1,20}", r.text), r.text
+    # llama-cpp-python would pass an unparsable grammar on as a NULL sampler and crash.
+    with pytest.raises(UserInputError, match="grammar"):
+        llama_backend.complete("x", GenParams(max_tokens=4, grammar="root ::= (("))
+    assert llama_backend.complete("One, two,", GenParams(max_tokens=3, temperature=0)).text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from pathlib import Path
 
@@ -132,3 +133,30 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     assert out["n"] == 1 and out["n_correct"] == 1 and out["acc_erroneous"] is None
     assert out["acc_correct"] in (0.0, 1.0)
     assert sum(out["steps"].values()) == 2
+
+
+def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(tmp_workspace, selfcheck_backend):
+    if getattr(selfcheck_backend, "name", "") != "llama.cpp" or not hasattr(selfcheck_backend, "_grammar"):
+        pytest.skip("needs the runtime's llama.cpp backend (grammars)")
+    ws = tmp_workspace
+    qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
+    sid = store.add_solution(ws, qid, "Step 1: 2 * 4 = 8.\nStep 2: 3 + 8 = 11.", origin="imported")
+    cfg = checker.CheckConfig(followup="always", max_tokens={
+        "target": 16, "collect": 16, "regen": 24, "compare": 24, "followup": 8})
+    run_id = checker.start_check_run(ws, [sid], cfg, backend=selfcheck_backend)
+    checker.check_run(ws, selfcheck_backend, run_id)
+    words = {"Support": "support", "Contradict": "contradict", "Not related": "unrelated"}
+    rows = ws.query("SELECT c.followup_output, c.verdict, m.params FROM sc_checks c "
+                    "JOIN model_calls m ON m.id = c.followup_call_id WHERE c.run_id = ?", (run_id,))
+    assert len(rows) == 2
+    for r in rows:
+        assert r["followup_output"] in words  # exactly one of the three, nothing else
+        assert r["verdict"] == words[r["followup_output"]]
+        assert json.loads(r["params"])["grammar"] == checker.VERDICT_GRAMMAR  # recorded
+
+
+def test_free_follow_up_and_other_stages_have_no_grammar():
+    cfg = checker.CheckConfig()
+    assert cfg.params("followup").grammar == checker.VERDICT_GRAMMAR
+    assert all(cfg.params(s).grammar is None for s in ("target", "collect", "regen", "compare"))
+    assert checker.CheckConfig(followup_grammar=False).params("followup").grammar is None

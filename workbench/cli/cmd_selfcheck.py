@@ -30,6 +30,9 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--followup", choices=FOLLOWUP_MODES, default="unclear",
                    help="the short verdict follow-up call: never, when the reply is unclear (default), "
                         "or always (the reference)")
+    g.add_argument("--free-followup", action="store_true",
+                   help="let the follow-up answer freely (the reference) instead of constraining it "
+                        "to Support / Contradict / Not related with a grammar")
     g.add_argument("--check-temperature", type=float, default=0.0,
                    help="temperature of the four stage calls (reference: 1.0)")
     g.add_argument("--lambda-contradict", type=float, default=1.0)
@@ -46,7 +49,8 @@ def check_config(args: argparse.Namespace):
     return CheckConfig(error_policy=args.error_policy, followup=args.followup,
                        temperature=args.check_temperature, lam_contradict=args.lambda_contradict,
                        lam_unrelated=args.lambda_unrelated, api=args.api,
-                       prompts_path=str(args.prompts) if args.prompts else None)
+                       prompts_path=str(args.prompts) if args.prompts else None,
+                       followup_grammar=not args.free_followup)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -34,6 +34,8 @@ class GenParams:
     frequency_penalty: float = 0.0
     logit_bias: dict[int, float] | None = None  # token id -> bias
     seed: int | None = None
+    # A GBNF grammar the output must follow (llama.cpp, and servers built on it); None: free text.
+    grammar: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

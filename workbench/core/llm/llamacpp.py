@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, UserInputError
 from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
 from .gguf_info import ModelInfo, read_model_info
@@ -136,6 +136,7 @@ class LlamaCppBackend:
         self.model_id = self.info.path
         self.model_sha256: str | None = self.info.sha256
         self._formatter: Any = None
+        self._grammars: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ calls
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
@@ -186,6 +187,28 @@ class LlamaCppBackend:
             stop_token_ids=[eos_id],
         )
 
+    def _grammar(self, text: str | None) -> Any:
+        """The compiled grammar for `text` (compiled once per text: verdict calls repeat it)."""
+        if text is None:
+            return None
+        if text not in self._grammars:
+            import llama_cpp
+            from llama_cpp import LlamaGrammar
+
+            grammar = LlamaGrammar.from_string(text, verbose=False)
+            # llama-cpp-python hands a grammar that fails to parse to the sampler chain as a
+            # NULL pointer and the process crashes: parse it here first.
+            probe = llama_cpp.llama_sampler_init_grammar(
+                self.llm._model.vocab, grammar._grammar.encode("utf-8"),
+                grammar._root.encode("utf-8"))
+            if not probe:
+                raise UserInputError(
+                    "the output grammar does not parse (llama.cpp printed where)",
+                    field="grammar", hint="Check it against llama.cpp's GBNF syntax.")
+            llama_cpp.llama_sampler_free(probe)
+            self._grammars[text] = grammar
+        return self._grammars[text]
+
     def _generate(self, tokens: list[int], params: GenParams, on_token: TokenCallback | None,
                   cancel: CancelToken | None) -> GenResult:
         import llama_cpp
@@ -221,6 +244,7 @@ class LlamaCppBackend:
             repeat_penalty=1.0,
             logit_bias=params.logit_bias,
             seed=seed,
+            grammar=self._grammar(params.grammar),
             stopping_criteria=llama_cpp.StoppingCriteriaList([watch]),
             stream=True,
         )

@@ -114,6 +114,9 @@ class OpenAICompatBackend:
         # llama.cpp's server and vLLM accept these extras; others ignore them.
         body["top_k"] = params.top_k
         body["min_p"] = params.min_p
+        if params.grammar is not None:
+            body["grammar"] = params.grammar  # llama.cpp's servers; vLLM: guided_grammar
+            body["guided_grammar"] = params.grammar
         return body
 
     def _stream(self, path: str, body: dict[str, Any], on_token: TokenCallback | None,

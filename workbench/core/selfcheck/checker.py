@@ -25,6 +25,9 @@ from .prompts import SelfCheckPrompts
 
 RUN_KIND = "self-check"
 FOLLOWUP_MODES = ("never", "unclear", "always")
+# The follow-up's answer, constrained (llama.cpp and servers built on it; others ignore it):
+# a small model then always names exactly one verdict instead of rambling.
+VERDICT_GRAMMAR = 'root ::= ("Support" | "Contradict" | "Not related")'
 
 
 @dataclass
@@ -41,6 +44,7 @@ class CheckConfig:
     max_tokens: dict[str, int] = field(default_factory=lambda: {
         "target": 64, "collect": 64, "regen": 192, "compare": 192, "followup": 24})
     prompts_path: str | None = None
+    followup_grammar: bool = True              # constrain the follow-up to the three verdicts
 
     def __post_init__(self) -> None:
         if self.error_policy not in ERROR_POLICIES:
@@ -60,8 +64,9 @@ class CheckConfig:
         return cls(**known)
 
     def params(self, stage: str) -> GenParams:
+        grammar = VERDICT_GRAMMAR if stage == "followup" and self.followup_grammar else None
         return GenParams(max_tokens=self.max_tokens.get(stage, 128), temperature=self.temperature,
-                         seed=self.seed)
+                         seed=self.seed, grammar=grammar)
 
 
 class _Caller:
