@@ -6,13 +6,13 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QVBoxLayout, QWidget,
 )
 
-from ..core.jobs import Progress
 from ..core.store.tasks import list_runs
 from ..core.store.workspace import Workspace
+from .job_panel import JobPanel
 from .model_choice import module_available
 from .workers import JobContext, JobThread, missing_module_message
 
@@ -46,16 +46,14 @@ def export_formats() -> list[tuple[str, str, str]]:
     return sorted(out, key=lambda t: rank.get(t[1], len(rank)))
 
 
-class ExportPanel(QWidget):
-    error = Signal(str)
+class ExportPanel(JobPanel):
     exported = Signal(str)
+    failed_text = "Export failed."
+    cancelled_text = "Export cancelled; no partial file is left."
 
     def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ws = ws
-        self.start_job = start_job
-        self.job: JobThread | None = None
+        super().__init__(ws, start_job, parent)
         title = QLabel("Export")
         title.setObjectName("panelTitle")
         box = QGroupBox("Instruction file")
@@ -88,11 +86,6 @@ class ExportPanel(QWidget):
         btns.addWidget(self.export_btn)
         btns.addWidget(self.cancel_btn)
         form.addRow(btns)
-        self.bar = QProgressBar()
-        self.bar.setValue(0)
-        self.bar.hide()  # shown once an export starts
-        self.result = QLabel(" ")
-        self.result.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addWidget(box)
@@ -102,7 +95,7 @@ class ExportPanel(QWidget):
         browse.clicked.connect(self._browse)
         self.format.currentIndexChanged.connect(self._suggest_path)
         self.export_btn.clicked.connect(self.start)
-        self.cancel_btn.clicked.connect(lambda: self.job and self.job.token.cancel())
+        self.cancel_btn.clicked.connect(self.cancel_job)
         self.reload()
         self._suggest_path()
 
@@ -149,25 +142,7 @@ class ExportPanel(QWidget):
             return export(ws, fmt, out, only=only, run_id=run_id, progress=ctx.progress,
                           cancel=ctx.cancel)
 
-        thread = JobThread("export", self.ws.path, job, self)
-        thread.progress.connect(self._on_progress)
-        thread.succeeded.connect(lambda res: self._done(res, out))
-        thread.failed.connect(self._failed)
-        thread.cancelled.connect(lambda: self._finish("Export cancelled; no partial file is left."))
-        if not self.start_job(thread):
-            return False
-        self.job = thread
-        self.export_btn.setEnabled(False)
-        self.cancel_btn.setEnabled(True)
-        self.bar.setRange(0, 0)
-        self.bar.show()
-        self.result.setText(f"Exporting to {out}…")
-        return True
-
-    def _on_progress(self, ev: Progress) -> None:
-        if ev.total:
-            self.bar.setRange(0, ev.total)
-            self.bar.setValue(ev.done)
+        return self.run_job("export", job, f"Exporting to {out}…", lambda res: self._done(res, out))
 
     def _done(self, res: Any, out: Path) -> None:
         count = getattr(res, "count", None)
@@ -176,20 +151,9 @@ class ExportPanel(QWidget):
         where = getattr(res, "path", out)
         text = f"Wrote {count:,} records to {where}." if isinstance(count, int) \
             else f"Wrote {where}."
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self._finish(text)
+        self.finish_job(text)
         self.exported.emit(text)
 
-    def _failed(self, message: str) -> None:
-        self._finish("Export failed.")
-        self.error.emit(message)
-
-    def _finish(self, text: str) -> None:
-        self.job = None
-        if self.bar.maximum() == 0:
-            self.bar.setRange(0, 1)
-            self.bar.setValue(0)
-        self.result.setText(text)
-        self.export_btn.setEnabled(True)
-        self.cancel_btn.setEnabled(False)
+    def set_busy(self, busy: bool) -> None:
+        self.export_btn.setEnabled(not busy)
+        self.cancel_btn.setEnabled(busy)

@@ -14,13 +14,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
-    QSplitter, QVBoxLayout, QWidget,
+    QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox, QSplitter,
+    QVBoxLayout, QWidget,
 )
 
-from ..core.jobs import Progress
 from ..core.store.workspace import Workspace
 from .export_panel import export_formats
+from .job_panel import JobPanel
 from .workers import JobContext, JobThread
 
 METHODS = [("k-center greedy (most spread out)", "kcenter"),
@@ -31,16 +31,13 @@ EMBEDDINGS = [("TF-IDF (fast)", "tfidf"), ("Model embeddings (GGUF, slow)", "mod
 MODEL_JOB = "select-model"
 
 
-class SelectionPanel(QWidget):
-    error = Signal(str)
+class SelectionPanel(JobPanel):
     exported = Signal(str)
+    cancelled_text = "Cancelled; nothing was stored."
 
     def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ws = ws
-        self.start_job = start_job
-        self.job: JobThread | None = None
+        super().__init__(ws, start_job, parent)
         title = QLabel("Subsets")
         title.setObjectName("panelTitle")
 
@@ -89,10 +86,6 @@ class SelectionPanel(QWidget):
         btns.addWidget(self.choose_btn)
         btns.addWidget(self.cancel_btn)
         form.addRow(btns)
-        self.bar = QProgressBar()
-        self.bar.hide()
-        self.result = QLabel(" ")
-        self.result.setWordWrap(True)
 
         # Saved selections (left) and the chosen tasks of the current one (right).
         self.saved = QListWidget()
@@ -143,7 +136,7 @@ class SelectionPanel(QWidget):
 
         self.size_mode.currentIndexChanged.connect(self._size_mode_changed)
         self.choose_btn.clicked.connect(self.start)
-        self.cancel_btn.clicked.connect(lambda: self.job and self.job.token.cancel())
+        self.cancel_btn.clicked.connect(self.cancel_job)
         self.saved.currentRowChanged.connect(lambda _row: self._show_members())
         self.delete_btn.clicked.connect(self.delete_current)
         self.export_btn.clicked.connect(self._export_dialog)
@@ -234,10 +227,10 @@ class SelectionPanel(QWidget):
             return select(ctx.open_workspace(), progress=ctx.progress, cancel=ctx.cancel, **kwargs)
 
         name = MODEL_JOB if kwargs["embed"] == "model" else "select"
-        return self._run(name, job, "Choosing a subset…", self._chosen)
+        return self.run_job(name, job, "Choosing a subset…", self._chosen)
 
     def _chosen(self, res: Any) -> None:
-        self._finish(
+        self.finish_job(
             f"'{res.name}': {len(res.ids)} of {res.pool} tasks ({res.method}). Distance to the "
             f"nearest chosen task: mean {res.mean_distance:.3f}, max {res.max_distance:.3f}; a "
             f"random subset of the same size: mean {res.random_mean_distance:.3f}, max "
@@ -275,43 +268,12 @@ class SelectionPanel(QWidget):
 
         def done(res: dict[str, Any]) -> None:
             text = f"Wrote {res['count']:,} records of '{name}' to {res['path']}."
-            self._finish(text)
+            self.finish_job(text)
             self.exported.emit(text)
 
-        return self._run("export", job, f"Exporting '{name}' to {out}…", done)
+        return self.run_job("export", job, f"Exporting '{name}' to {out}…", done)
 
-    # ------------------------------------------------------------------ jobs
-    def _run(self, name: str, job: Callable[[JobContext], Any], text: str,
-             done: Callable[[Any], None]) -> bool:
-        thread = JobThread(name, self.ws.path, job, self)
-        thread.progress.connect(self._on_progress)
-        thread.succeeded.connect(done)
-        thread.failed.connect(self._failed)
-        thread.cancelled.connect(lambda: self._finish("Cancelled; nothing was stored."))
-        if not self.start_job(thread):
-            return False
-        self.job = thread
-        self.choose_btn.setEnabled(False)
-        self.export_btn.setEnabled(False)
-        self.cancel_btn.setEnabled(True)
-        self.bar.setRange(0, 0)
-        self.bar.show()
-        self.result.setText(text)
-        return True
-
-    def _on_progress(self, ev: Progress) -> None:
-        if ev.total:
-            self.bar.setRange(0, ev.total)
-            self.bar.setValue(ev.done)
-
-    def _failed(self, message: str) -> None:
-        self._finish("Failed; see the message above.")
-        self.error.emit(message)
-
-    def _finish(self, text: str) -> None:
-        self.job = None
-        self.bar.hide()
-        self.result.setText(text)
-        self.choose_btn.setEnabled(True)
-        self.cancel_btn.setEnabled(False)
-        self.export_btn.setEnabled(self.current_name() is not None)
+    def set_busy(self, busy: bool) -> None:
+        self.choose_btn.setEnabled(not busy)
+        self.cancel_btn.setEnabled(busy)
+        self.export_btn.setEnabled(not busy and self.current_name() is not None)
