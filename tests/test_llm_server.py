@@ -74,11 +74,17 @@ def test_chat_and_same_text_as_in_process(server, llama_backend):
 
 def test_four_concurrent_requests(server):
     b = OpenAICompatBackend(server, model="smol")
-    prompts = [f"Count from {n}:" for n in (1, 10, 100, 1000)]
-    results = b.map_complete(prompts, GenParams(max_tokens=4, **GREEDY), concurrency=4)
+    # Continuations a small model is sure of: numeric noise between a batched and a lone
+    # evaluation (the server reuses its KV cache differently) cannot flip them, so the check
+    # below tests the order of the results, not llama.cpp's rounding.
+    prompts = ["1, 2, 3, 4, 5,", "Monday, Tuesday, Wednesday, Thursday,", "A, B, C, D, E,",
+               "The capital of France is"]
+    results = b.map_complete(prompts, GenParams(max_tokens=2, **GREEDY), concurrency=4)
     assert len(results) == 4 and all(r.text for r in results)
-    # Each answer belongs to its own prompt: the same prompt alone gives the same text.
-    assert b.complete(prompts[2], GenParams(max_tokens=4, **GREEDY)).text == results[2].text
+    # Each answer belongs to its own prompt: the same prompt alone gives the same first word.
+    alone = [b.complete(p, GenParams(max_tokens=2, **GREEDY)).text for p in prompts]
+    assert [r.text.split()[0] for r in results] == [a.split()[0] for a in alone]
+    assert len({a.split()[0] for a in alone}) == 4
 
 
 def test_cancel_closes_the_stream_and_the_server_goes_on(server):
