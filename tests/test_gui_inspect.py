@@ -152,9 +152,19 @@ def test_override_with_note_is_stored(window, qtbot, made):
     tid = overrides.candidate_task_id(ws, cid)
     assert tid is not None and not ws.scalar(
         "SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?", (tid,))
-    qtbot.mouseClick(panel.drop_btn, Qt.MouseButton.LeftButton)
+    # The same by keyboard: Alt+N to the note, type, Alt+D drops, Alt+U undoes.
+    window.show_panel("Inspect")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    panel.neighbours.setFocus()
+    qtbot.keyClick(panel.neighbours, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    assert panel.note.hasFocus()
+    panel.note.clear()
+    qtbot.keyClicks(panel.note, "near-duplicate")
+    qtbot.keyClick(panel.note, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
     assert ws.scalar("SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?", (tid,)) == 1
-    qtbot.mouseClick(panel.undo_override_btn, Qt.MouseButton.LeftButton)
+    assert overrides.get_override(ws, cid)["note"] == "near-duplicate"
+    qtbot.keyClick(panel.note, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
     assert overrides.get_override(ws, cid) is None
 
 

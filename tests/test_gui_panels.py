@@ -7,6 +7,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtGui import QShortcut  # noqa: E402
+
 from workbench.core.store.runs import create_run  # noqa: E402
 from workbench.core.store.workspace import Workspace  # noqa: E402
 
@@ -114,3 +116,16 @@ def test_an_interrupted_run_is_offered_when_the_workspace_opens(window):
     assert window.generate.offers_resume()
     assert "run 1 was interrupted at" in window.generate.banner_text.text()
     assert window.nav.currentRow() == PANELS.index("Generate")
+
+
+def test_help_lists_menu_and_panel_shortcuts(window):
+    from workbench.gui.main_window import PANELS
+
+    text = window.shortcuts_text()
+    for i, name in enumerate(PANELS, 1):  # View menu: one per panel
+        assert f"Ctrl+{i}" in text and name in text
+    assert "Alt+K, Alt+D, Alt+U" in text and "Ctrl+Return" in text
+    # Every panel shortcut listed is really bound on its panel.
+    bound = {sc.key().toString() for panel in (window.inspect, window.subsets, window.reasoning)
+             for sc in panel.findChildren(QShortcut)}
+    assert {"Alt+K", "Alt+D", "Alt+U", "Alt+N", "Ctrl+Return", "J", "K", "F", "N", "P"} <= bound

@@ -18,6 +18,7 @@ import math
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QListWidget, QPushButton, QSlider, QSplitter, QStackedWidget, QTableView, QTableWidget,
@@ -137,9 +138,15 @@ class InspectPanel(QWidget):
         self.keep_btn = QPushButton("Keep")
         self.drop_btn = QPushButton("Drop")
         self.undo_override_btn = QPushButton("Undo override")
+        self.keep_btn.setToolTip("Keep this candidate, with the note (Alt+K)")
+        self.drop_btn.setToolTip("Drop this candidate, with the note (Alt+D)")
+        self.undo_override_btn.setToolTip("Remove the override (Alt+U)")
+        self.note.setToolTip("Alt+N")
+        note_label = QLabel("Note")
         self.override_info = QLabel()
         self.override_info.setWordWrap(True)
         ob = QHBoxLayout()
+        ob.addWidget(note_label)
         ob.addWidget(self.note, 1)
         ob.addWidget(self.keep_btn)
         ob.addWidget(self.drop_btn)
@@ -231,6 +238,16 @@ class InspectPanel(QWidget):
         self.apply_btn.clicked.connect(self.apply_threshold)
         self.keep_btn.clicked.connect(lambda: self.override("kept"))
         self.drop_btn.clicked.connect(lambda: self.override("dropped"))
+        # Keyboard-first overrides, scoped to this panel (explicit shortcuts, not mnemonics:
+        # mnemonics depend on the platform theme).
+        for key, target in [("Alt+K", self.keep_btn), ("Alt+D", self.drop_btn),
+                            ("Alt+U", self.undo_override_btn)]:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda b=target: b.isEnabled() and b.click())
+        sc = QShortcut(QKeySequence("Alt+N"), self)
+        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        sc.activated.connect(lambda: self.note.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.undo_override_btn.clicked.connect(self.undo_override)
         self.reload()
 

@@ -27,6 +27,16 @@ PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Exp
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
 MODEL_JOBS = {"self-instruct", "test-prompt", "select-model"}
 LIVE_REFRESH_MS = 1500
+# Shortcuts that belong to one panel (QShortcut, panel-scoped), for Help > Keyboard shortcuts.
+PANEL_SHORTCUTS = [
+    ("Inspect: keep / drop / undo override", "Alt+K, Alt+D, Alt+U"),
+    ("Inspect: write the override note", "Alt+N"),
+    ("Reasoning: next / previous step", "J, K (or arrows)"),
+    ("Reasoning: label step -1 / 0 / +1 / clear", "-, 0, + (or =), Backspace"),
+    ("Reasoning: flag / next / previous trace", "F, N, P"),
+    ("Subsets: choose a subset", "Ctrl+Return"),
+    ("Subsets: delete the selected subset", "Del"),
+]
 
 
 def app_version() -> str:
@@ -326,6 +336,7 @@ class MainWindow(QMainWindow):
                                  for k in act.shortcuts() if not k.isEmpty())
                 if keys and act.text():
                     lines.append(f"{act.text().replace('&', ''):<32} {keys}")
+        lines += [f"{what:<32} {keys}" for what, keys in PANEL_SHORTCUTS]
         return "\n".join(dict.fromkeys(lines))
 
     def show_shortcuts(self) -> None:
