@@ -129,3 +129,14 @@ def test_help_lists_menu_and_panel_shortcuts(window):
     bound = {sc.key().toString() for panel in (window.inspect, window.subsets, window.reasoning)
              for sc in panel.findChildren(QShortcut)}
     assert {"Alt+K", "Alt+D", "Alt+U", "Alt+N", "Ctrl+Return", "J", "K", "F", "N", "P"} <= bound
+
+
+def test_switching_while_the_inspector_scores_stops_that_job_first(window, tmp_path, qtbot):
+    from workbench.gui.main_window import BACKGROUND_JOBS
+
+    window.inspect.reload()  # scoring starts again in the background
+    scoring = [j for j in window.jobs if j.objectName() in BACKGROUND_JOBS and j.busy]
+    other = tmp_path / "third.sqlite"
+    assert window.new_workspace(other, empty=True), window.last_error
+    assert all(not j.isRunning() for j in scoring)  # stopped before its panel went away
+    assert window.ws.path == other and not window.error_banner.isVisible()

@@ -331,7 +331,7 @@ class InspectPanel(QWidget):
     def _build_plan(self, run_id: int) -> None:
         def job(ctx: JobContext) -> refilter.RefilterPlan:
             ws = ctx.open_workspace()
-            return refilter.build_plan(ws, run_id)
+            return refilter.build_plan(ws, run_id, cancel=ctx.cancel)
 
         thread = JobThread("inspect-refilter", self.ws.path, job, self)
         thread.succeeded.connect(lambda plan, r=run_id: self._plan_built(r, plan))

@@ -27,6 +27,8 @@ PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Exp
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
 MODEL_JOBS = {"self-instruct", "test-prompt", "select-model"}
 LIVE_REFRESH_MS = 1500
+# Jobs that only read and can be stopped at any time (a workspace switch does not wait for them).
+BACKGROUND_JOBS = {"model-info", "inspect-refilter"}
 # Shortcuts that belong to one panel (QShortcut, panel-scoped), for Help > Keyboard shortcuts.
 PANEL_SHORTCUTS = [
     ("Inspect: keep / drop / undo override", "Alt+K, Alt+D, Alt+U"),
@@ -387,6 +389,9 @@ class MainWindow(QMainWindow):
         if self._busy("switch workspaces"):
             ws.close()
             return False
+        for job in list(self.jobs):  # background readers of the old workspace (see _busy)
+            if job.objectName() in BACKGROUND_JOBS:
+                job.stop()
         self._save_layout()
         old = self.ws
         self.ws = ws
@@ -397,8 +402,10 @@ class MainWindow(QMainWindow):
         return True
 
     def _busy(self, what: str) -> bool:
-        # Reading model information only hashes a file; it never blocks a workspace switch.
-        running = [j.objectName() for j in self.jobs if j.busy and j.objectName() != "model-info"]
+        # Reading model information or scoring for the inspector only reads: such a job never
+        # blocks a switch; _switch_to stops it first.
+        running = [j.objectName() for j in self.jobs
+                   if j.busy and j.objectName() not in BACKGROUND_JOBS]
         if running:
             self.show_error(f"Cannot {what} while a job is running ({', '.join(running)}); "
                             "cancel it or wait for it to finish.")

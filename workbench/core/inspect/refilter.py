@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import UserInputError
+from ..jobs import CancelToken
 from ..similarity import SimilarityIndex
 from ..similarity.workspace import workspace_tokenizer
 from ..store.workspace import Workspace
@@ -78,17 +79,23 @@ def pool_at_start(ws: Workspace, run_id: int) -> list[str]:
         "ORDER BY id", (run_id, created))]
 
 
-def _pool_max(pool: SimilarityIndex, texts: list[str]) -> np.ndarray:
+def _pool_max(pool: SimilarityIndex, texts: list[str], cancel: CancelToken | None) -> np.ndarray:
     if not texts or not len(pool):
         return np.zeros(len(texts))
-    return np.concatenate([pool.scores_many(texts[i:i + BLOCK]).max(axis=1)
-                           for i in range(0, len(texts), BLOCK)])
+    out = []
+    for i in range(0, len(texts), BLOCK):
+        if cancel is not None:
+            cancel.check()
+        out.append(pool.scores_many(texts[i:i + BLOCK]).max(axis=1))
+    return np.concatenate(out)
 
 
-def _earlier_above(cands: SimilarityIndex, texts: list[str], floor: float
-                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+def _earlier_above(cands: SimilarityIndex, texts: list[str], floor: float,
+                   cancel: CancelToken | None) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for start in range(0, len(texts), BLOCK):
+        if cancel is not None:
+            cancel.check()
         block = cands.scores_many(texts[start:start + BLOCK])
         for r, row in enumerate(block):
             j = start + r
@@ -98,7 +105,8 @@ def _earlier_above(cands: SimilarityIndex, texts: list[str], floor: float
 
 
 def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
-               dense_max: int = DENSE_MAX, floor: float = SPARSE_FLOOR) -> RefilterPlan:
+               dense_max: int = DENSE_MAX, floor: float = SPARSE_FLOOR,
+               cancel: CancelToken | None = None) -> RefilterPlan:
     run = ws.query("SELECT config FROM runs WHERE id = ?", (run_id,))
     if not run:
         raise UserInputError(f"no run {run_id} in this workspace", field="run")
@@ -116,7 +124,7 @@ def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
     texts = [rows[p]["instruction"] for p in eligible]
     pool = SimilarityIndex(tokenizer, threads=threads)
     pool.add_many(pool_at_start(ws, run_id))
-    pool_max = _pool_max(pool, texts)
+    pool_max = _pool_max(pool, texts, cancel)
     cands = SimilarityIndex(tokenizer, threads=threads)
     cands.add_many(texts)
     dense = len(texts) <= dense_max
@@ -126,7 +134,7 @@ def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
         ids=[r["id"] for r in rows], instructions=[r["instruction"] for r in rows], fixed=fixed,
         eligible=eligible, pool_max=np.asarray(pool_max, dtype=float), within=within,
         stored_max=[r["max_score"] for r in rows],
-        earlier=None if dense else _earlier_above(cands, texts, floor),
+        earlier=None if dense else _earlier_above(cands, texts, floor, cancel),
         floor=0.0 if dense else floor)
 
 
