@@ -71,3 +71,33 @@ def test_cot_cli_gsm8k_both_modes(cli, shared_data, tmp_path, mode):
         assert r["input"] == r["question"]
         assert answers_equal(extract_number(r["output"]), r["gold_answer"], "number")
         assert r["output"].startswith(r["rationale"].strip())
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.01])
+def test_min_confidence_runs_selfcheck_on_correct_paths(llama_backend, shared_data, tmp_workspace,
+                                                        threshold):
+    """--min-confidence with the real model: every path whose answer is right is SELF-CHECKed
+    (its confidence stored, in (0, 1]); w >= 0 keeps them all, w >= 1.01 none."""
+    from workbench.core.cot import job, sources
+
+    ws = tmp_workspace
+    items = sources.load_file(shared_data / "reasoning" / "gsm8k_test_first200.jsonl", limit=1)
+    cfg = job.CotConfig(mode="rationalize", samples=2, max_tokens=24, min_confidence=threshold,
+                        check_max_tokens=12)
+    run_id = job.start_cot_run(ws, items, cfg, backend=llama_backend)
+    stats = job.cot_run(ws, llama_backend, run_id)
+    paths = ws.query("SELECT p.correct, p.kept, p.reason, p.confidence FROM cot_paths p "
+                     "JOIN cot_items i ON i.id = p.item_id WHERE i.run_id = ?", (run_id,))
+    checked = [p for p in paths if p["confidence"] is not None]
+    if not checked:
+        pytest.skip("the model stated the gold answer in no path this time (nothing to check)")
+    assert all(0 < p["confidence"] <= 1 for p in checked)
+    assert all(p["reason"] != job.PENDING_CHECK for p in paths)  # every candidate was checked
+    if threshold == 0.0:
+        assert all(p["kept"] == 1 for p in checked) and stats["kept"] == len(checked)
+    else:
+        assert all(p["kept"] == 0 and p["reason"] == "low-confidence" for p in checked)
+        assert stats["kept"] == 0
+    # The checks are SELF-CHECK runs stored like any other: one solution per checked path.
+    assert ws.scalar("SELECT count(*) FROM sc_solutions WHERE json_extract(meta, '$.cot_path') "
+                     "IS NOT NULL") == len(checked)
