@@ -36,6 +36,7 @@ PANEL_SHORTCUTS = [
     ("Reasoning: next / previous step", "J, K (or arrows)"),
     ("Reasoning: label step -1 / 0 / +1 / clear", "-, 0, + (or =), Backspace"),
     ("Reasoning: flag / next / previous trace", "F, N, P"),
+    ("Reasoning: show the next check run", "C"),
     ("Subsets: choose a subset", "Ctrl+Return"),
     ("Subsets: delete the selected subset", "Del"),
 ]

@@ -13,12 +13,13 @@ clears), F flag, N next trace, P previous trace.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
     QPushButton, QSplitter, QStackedWidget, QTableView, QTextBrowser, QVBoxLayout, QWidget,
 )
 
@@ -34,7 +35,7 @@ STAGES = [("target", "1 · Target extraction"), ("collect", "2 · Information co
           ("regen", "3 · Step regeneration"), ("compare", "4 · Result comparison")]
 KEYS = {"next_step": ["J", "Down"], "prev_step": ["K", "Up"], "minus": ["-"], "zero": ["0"],
         "plus": ["+", "="], "clear": ["Backspace"], "flag": ["F"], "next_trace": ["N"],
-        "prev_trace": ["P"]}
+        "prev_trace": ["P"], "next_check": ["C"]}
 
 
 def _short(text: Any, n: int = 90) -> str:
@@ -92,6 +93,10 @@ class ReasoningPanel(QWidget):
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        # A trace checked more than once (other settings, another model): choose the check shown.
+        self.check_run = QComboBox()
+        self.check_run.setObjectName("checkRunChoice")
+        self.check_run.setToolTip("Which SELF-CHECK run's verdicts to show (C cycles)")
         self.question = QLabel()
         self.question.setObjectName("stepperQuestion")
         self.question.setWordWrap(True)
@@ -113,13 +118,16 @@ class ReasoningPanel(QWidget):
         self.progress = QLabel()
         self.progress.setObjectName("stepperProgress")
         self.keys_help = QLabel("J/K or ↓/↑ step · − 0 + label −1/0/+1 · Backspace clear · "
-                                "F flag · N/P trace")
+                                "F flag · N/P trace · C check run")
         self.keys_help.setEnabled(False)
         self.votes = QTextBrowser()
         self.votes.setObjectName("voteView")
         right = QWidget()
         rl = QVBoxLayout(right)
-        rl.addWidget(self.header)
+        hl = QHBoxLayout()
+        hl.addWidget(self.header, 1)
+        hl.addWidget(self.check_run)
+        rl.addLayout(hl)
         rl.addWidget(self.question)
         split_v = QSplitter(Qt.Orientation.Vertical)
         split_v.addWidget(self.steps)
@@ -154,7 +162,8 @@ class ReasoningPanel(QWidget):
         self.refresh_btn.clicked.connect(self.reload)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
         self.steps.currentRowChanged.connect(self._show_step)
-        actions = {"next_step": lambda: self.move_step(1), "prev_step": lambda: self.move_step(-1),
+        self.check_run.activated.connect(lambda _i: self._show_check(self.check_run.currentData()))
+        actions = {"next_check": self.cycle_check_run,"next_step": lambda: self.move_step(1), "prev_step": lambda: self.move_step(-1),
                    "minus": lambda: self.label(-1), "zero": lambda: self.label(0),
                    "plus": lambda: self.label(1), "clear": lambda: self.label(None),
                    "flag": self.toggle_flag, "next_trace": lambda: self.move_trace(1),
@@ -229,13 +238,46 @@ class ReasoningPanel(QWidget):
             self.trace = None
             self.steps.clear()
             return
+        from ..core.selfcheck.store import check_runs_of, load_trace
+
+        sid = self.model.row(row)["solution_id"]
+        self.trace = load_trace(self.ws, sid)
+        self.check_run.blockSignals(True)
+        self.check_run.clear()
+        for r in check_runs_of(self.ws, sid):
+            cfg = r["config"].get("check") or r["config"]
+            model = Path(str((r["config"].get("model") or {}).get("model") or "")).name
+            self.check_run.addItem(
+                f"Check run {r['id']} · {r['created_at'][:16].replace('T', ' ')} · "
+                f"{r['status']}" + (f" · {model}" if model else "")
+                + (f" · t={cfg['temperature']}" if "temperature" in cfg else ""), r["id"])
+        self.check_run.setCurrentIndex(max(0, self.check_run.findData(
+            self.trace.get("shown_check_run_id"))))
+        self.check_run.setVisible(self.check_run.count() > 1)
+        self.check_run.blockSignals(False)
+        self._render_trace()
+
+    def cycle_check_run(self) -> None:
+        n = self.check_run.count()
+        if n > 1:
+            self.check_run.setCurrentIndex((self.check_run.currentIndex() + 1) % n)
+            self._show_check(self.check_run.currentData())
+
+    def _show_check(self, run_id: int | None) -> None:
         from ..core.selfcheck.store import load_trace
 
-        self.trace = load_trace(self.ws, self.model.row(row)["solution_id"])
+        if self.trace is None or run_id is None:
+            return
+        step = self.steps.currentRow()
+        self.trace = load_trace(self.ws, self.trace["id"], check_run_id=run_id)
+        self._render_trace(keep_step=step)
+
+    def _render_trace(self, keep_step: int | None = None) -> None:
         t = self.trace
         gold = t.get("gold_answer")
         corr = {1: " ✓ correct", 0: " ✗ wrong"}.get(t.get("is_correct"), "")
-        conf = "not checked" if t.get("confidence") is None else f"w = {t['confidence']:.3f}"
+        w = (t.get("score") or {}).get("confidence", t.get("confidence"))  # of the check shown
+        conf = "not checked" if w is None else f"w = {w:.3f}"
         self.header.setText(f"<b>Solution {t['id']}</b> · answer <b>{html.escape(str(t['answer']))}"
                             f"</b>" + (f" · gold <b>{html.escape(str(gold))}</b>{corr}"
                                        if gold is not None else "") + f" · {conf}")
@@ -250,7 +292,7 @@ class ReasoningPanel(QWidget):
         if t["steps"]:
             first = next((i for i, s in enumerate(t["steps"])
                           if not (s.get("label") or {}).get("rating") is not None), 0)
-            self.steps.setCurrentRow(first)
+            self.steps.setCurrentRow(first if keep_step is None or keep_step < 0 else keep_step)
         self._show_step(self.steps.currentRow())
 
     def _render_step(self, i: int) -> None:

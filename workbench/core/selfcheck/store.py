@@ -128,6 +128,18 @@ def _check_dict(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+def check_runs_of(ws: Workspace, solution_id: int) -> list[dict[str, Any]]:
+    """The SELF-CHECK runs that checked any step of a solution, oldest first, with their
+    status, creation time and config (the stepper lets one choose which to show)."""
+    rows = ws.query("""SELECT r.id, r.status, r.created_at, r.config FROM runs r
+                       WHERE r.id IN (SELECT c.run_id FROM sc_checks c
+                                      JOIN sc_steps st ON st.id = c.step_id
+                                      WHERE st.solution_id = ?) ORDER BY r.id""", (solution_id,))
+    for r in rows:
+        r["config"] = json.loads(r["config"] or "{}")
+    return rows
+
+
 def load_trace(ws: Workspace, solution_id: int, *, check_run_id: int | None = None) -> dict[str, Any]:
     """A solution with its question, information, steps, each step's check (all four stage
     prompts and outputs, collected ids, verdict, r_i, call ids) and human label."""
