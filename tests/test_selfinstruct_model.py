@@ -130,6 +130,8 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
     done = subprocess.run(_cli(ws_path, "--resume"), cwd=REPO, env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr
+    # The progress line (stderr) carries the run's figures; stdout is the JSON alone.
+    assert "candidates" in done.stderr and "accepted" in done.stderr and "tok/s" in done.stderr
     out = json.loads(done.stdout)
     assert set(out) == {"run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds"}
     final = _accepted(ws_path)

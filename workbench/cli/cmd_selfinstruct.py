@@ -9,6 +9,10 @@ from ..core.errors import WorkbenchError
 from ..core.llm.base import Backend
 from .common import ProgressPrinter, add_model_args, cancel_on_sigint, command, open_workspace
 
+# Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).
+FIELDS = [("candidates", "{:,} candidates"), ("acceptance_rate", "{:.0%} accepted"),
+          ("tokens_per_s", "{:.1f} tok/s")]
+
 
 def open_model(args: argparse.Namespace) -> Backend:
     try:
@@ -61,7 +65,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             with cancel_on_sigint() as cancel:
                 summary = run_self_instruct(ws, backend, config, resume_run_id=resume_id,
-                                            progress=ProgressPrinter(), cancel=cancel)
+                                            progress=ProgressPrinter(fields=FIELDS),
+                                            cancel=cancel)
         finally:
             backend.close()
     out = {k: v for k, v in summary.to_dict().items()

@@ -8,7 +8,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from ..core.errors import WorkbenchError
 from ..core.jobs import CancelToken, Progress
@@ -75,14 +75,20 @@ def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
 
 
 class ProgressPrinter:
-    """Turns job events into a one-line progress display on stderr (plain lines when not a tty)."""
+    """Turns job events into a one-line progress display on stderr (plain lines when not a tty).
 
-    def __init__(self, stream=None, min_interval: float = 0.2) -> None:
+    `fields` are (key of `Progress.data`, format) pairs shown after the bar when the event has
+    them, e.g. ("tokens_per_s", "{:.1f} tok/s")."""
+
+    def __init__(self, stream=None, min_interval: float = 0.2,
+                 fields: Sequence[tuple[str, str]] = ()) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.min_interval = min_interval
+        self.fields = list(fields)
         self._last = 0.0
         self._start = time.monotonic()
+        self._first: tuple[float, int] | None = None  # (time, done) of the first event
 
     def __call__(self, ev: Progress) -> None:
         now = time.monotonic()
@@ -91,16 +97,23 @@ class ProgressPrinter:
             return
         self._last = now
         parts = [ev.stage]
+        if self._first is None:
+            self._first = (now, ev.done)
         if ev.total:
             width = 24
-            filled = int(width * ev.done / ev.total) if ev.total else 0
+            filled = int(width * min(ev.done, ev.total) / ev.total)
             parts.append(f"[{'#' * filled}{'.' * (width - filled)}] {ev.done}/{ev.total}")
-            elapsed = now - self._start
-            if 0 < ev.done < ev.total:
-                eta = elapsed * (ev.total - ev.done) / ev.done
+            # This session's pace: a resumed job starts with work already done.
+            t0, d0 = self._first
+            if d0 < ev.done < ev.total:
+                eta = (now - t0) * (ev.total - ev.done) / (ev.done - d0)
                 parts.append(f"ETA {eta:4.0f}s")
         elif ev.done:
             parts.append(str(ev.done))
+        data = ev.data or {}
+        for key, fmt in self.fields:
+            if data.get(key) is not None:
+                parts.append(fmt.format(data[key]))
         if ev.message:
             parts.append(ev.message)
         line = "  ".join(parts)

@@ -193,9 +193,10 @@ def run_self_instruct(
 
     def emit(message: str) -> None:
         st = run_stats(ws, run_id)
-        decided = st["candidates"] - (ws.scalar(
-            "SELECT count(*) FROM candidates WHERE run_id = ? AND decision = 'pending'",
-            (run_id,)) or 0)
+        # Decided by the filters: not pending, and not closed unexamined once the target was met.
+        decided = ws.scalar(
+            "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != 'pending' "
+            "AND coalesce(reason, '') != 'target-reached'", (run_id,)) or 0
         progress(Progress(
             "self-instruct", done=st["accepted"], total=config.target, message=message,
             data={"run_id": run_id, "accepted": st["accepted"], "candidates": st["candidates"],
