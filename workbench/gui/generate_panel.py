@@ -95,10 +95,17 @@ class GeneratePanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setValue(42)
+        self.templates_label = QLabel()
+        self.templates_btn = QPushButton("Edit…")
+        self.templates_btn.setToolTip("See and edit the prompt templates the steps use")
+        trow = QHBoxLayout()
+        trow.addWidget(self.templates_label, 1)
+        trow.addWidget(self.templates_btn)
         form.addRow("Preset", self.preset)
         form.addRow("Target", self.target)
         form.addRow("Model", self.model)
         form.addRow("Seed", self.seed)
+        form.addRow("Templates", trow)
         self.start_btn = QPushButton("Start")
         self.start_btn.setDefault(True)
         self.pause_btn = QPushButton("Pause")
@@ -158,14 +165,33 @@ class GeneratePanel(QWidget):
         lay.addWidget(self.feed, 1)
 
         self.start_btn.clicked.connect(lambda: self.start())
+        self.templates_btn.clicked.connect(self.edit_templates)
         self.pause_btn.clicked.connect(self.toggle_pause)
         self.cancel_btn.clicked.connect(self.cancel)
         self.resume_btn.clicked.connect(self.resume_interrupted)
         self.dismiss_btn.clicked.connect(self.banner.hide)
         self.refresh_models()
+        self.refresh_templates()
         self.check_resumable()
 
     # ----------------------------------------------------------------- setup
+    def refresh_templates(self) -> None:
+        from ..core.selfinstruct.run import TEMPLATES_SETTING
+
+        folder = self.ws.get_setting(TEMPLATES_SETTING)
+        self.templates_label.setText(f"yours: {folder}" if folder else "built-in")
+        self.templates_label.setToolTip(folder or "resources/prompts/selfinstruct")
+
+    def edit_templates(self) -> Any:
+        """Open the template editor (modeless, so a run's progress stays in view)."""
+        from .templates_dialog import TemplatesDialog
+
+        dialog = TemplatesDialog(self.ws, self)
+        dialog.finished.connect(lambda _r: self.refresh_templates())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def refresh_models(self) -> None:
         chosen = current_choice(self.ws)
         self.model.blockSignals(True)

@@ -24,6 +24,15 @@ TEMPLATE_FILES: dict[str, tuple[str, ...]] = {
     "alpaca": ("alpaca.txt", "alpaca_prompt.txt"),
 }
 CLF_QUESTION = "Is it classification?"
+# What each template is for, as the template editor shows it.
+TEMPLATE_TITLES: dict[str, str] = {
+    "instruction_gen": "Step 1: new instructions (completion models)",
+    "chat_instruction_gen": "Step 1: new instructions (chat models)",
+    "clf": "Step 2: is it classification? (Yes/No demonstrations)",
+    "input_first": "Step 3: instances, input first",
+    "output_first": "Step 3: instances, output first (classification)",
+    "alpaca": "Alpaca: one call writes many tasks",
+}
 
 
 def default_templates_dir() -> Path:
@@ -148,3 +157,27 @@ def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> str:
         prompt += f"{i}. Input:\n{inp if inp else '<noinput>'}\n"
         prompt += f"{i}. Output:\n{out}\n"
     return prompt + f"###\n{len(demos) + 1}. Instruction:"
+
+
+# ------------------------------------------------------------------ editing (the app)
+def save_template(folder: str | Path, key: str, text: str) -> Path:
+    """Write one template into a user's folder (our file name), whole or not at all. The
+    other templates keep falling back to ours, so a folder may hold just the edited ones."""
+    from ..formats.common import atomic_text_file
+
+    if key not in TEMPLATE_FILES:
+        raise UserInputError(f"no template named {key!r}", field="template")
+    if not text.strip():
+        raise UserInputError("a template cannot be empty", field=key,
+                             hint="Reset it to the built-in one instead.")
+    out = Path(folder).expanduser() / TEMPLATE_FILES[key][0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_text_file(out) as fh:
+        fh.write(text)
+    return out
+
+
+def reset_template(folder: str | Path, key: str) -> None:
+    """Remove a user's version of one template (any of its file names): ours applies again."""
+    for name in TEMPLATE_FILES[key]:
+        (Path(folder).expanduser() / name).unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import UserInputError
@@ -27,6 +27,7 @@ from .prompts import Templates
 
 RUN_KIND = "self-instruct"
 BLACKLIST_SETTING = "selfinstruct.blacklist.{lang}"  # a user's own list, per language
+TEMPLATES_SETTING = "selfinstruct.templates"  # the workspace's template folder (the app edits it)
 
 __all__ = ["PRESETS", "RUN_KIND", "RunConfig", "RunSummary", "run_self_instruct", "run_stats"]
 
@@ -154,6 +155,8 @@ def run_self_instruct(
         run_id = resume_run_id
     else:
         run_id = None
+        if config.templates_dir is None:  # recorded in the run, so a resume uses the same
+            config = replace(config, templates_dir=ws.get_setting(TEMPLATES_SETTING))
     config.validate()
     preset = get_preset(config.preset)
     templates = Templates.load(config.templates_dir)

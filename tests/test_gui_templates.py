@@ -1,0 +1,121 @@
+"""Prompt templates edited in the app: built-ins are never written; an edit lands in the
+workspace's template folder and the next run (window or CLI) prompts with it; reset, revert,
+another folder (the reference's templates), and unsaved edits are never lost silently."""
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from workbench.core.selfinstruct import prompts  # noqa: E402
+from workbench.core.selfinstruct.run import TEMPLATES_SETTING, RunConfig, run_self_instruct  # noqa: E402
+from workbench.core.seeds import init_workspace  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent / "reliability"))
+from helpers import good_selfinstruct_backend  # noqa: E402
+
+pytestmark = pytest.mark.gui
+MARK = "Remember: a task that picks one label from a fixed set is classification."
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    w = MainWindow(init_workspace(tmp_path / "ws.sqlite"))
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def _type(dlg, text: str) -> None:
+    """Replace the editor's text as typing would (setPlainText counts as a fresh load)."""
+    dlg.editor.selectAll()
+    dlg.editor.insertPlainText(text)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_edit_a_template_and_the_next_run_prompts_with_it(window, qtbot, tmp_path, monkeypatch):
+    builtin = _digest(prompts.default_templates_dir())
+    panel = window.generate
+    assert panel.templates_label.text() == "built-in"
+    dlg = panel.edit_templates()
+    dlg.list.setCurrentRow(dlg.keys.index("clf"))
+    assert dlg.source.text().startswith("Built-in:") and not dlg.reset_btn.isEnabled()
+    original = dlg.editor.toPlainText()
+    _type(dlg, MARK + "\n\n" + original)
+    assert dlg.save_btn.isEnabled() and dlg.windowTitle().endswith("*")
+    assert dlg.save()
+    folder = tmp_path / "ws-prompts"
+    assert (folder / "clf_identify.txt").read_text(encoding="utf-8").startswith(MARK)
+    assert sorted(p.name for p in folder.iterdir()) == ["clf_identify.txt"]  # only the edit
+    assert window.ws.get_setting(TEMPLATES_SETTING) == str(folder)
+    assert dlg.source.text().startswith("Yours:") and dlg.reset_btn.isEnabled()
+    dlg.close()
+    assert panel.templates_label.text() == f"yours: {folder}"
+    assert _digest(prompts.default_templates_dir()) == builtin  # never written
+
+    # A run on this workspace (as the Generate panel or the CLI starts it) uses the edit and
+    # records the folder, so a resume prompts the same way.
+    s = run_self_instruct(window.ws, good_selfinstruct_backend(1), RunConfig(preset="chat", target=2))
+    clf = window.ws.query("SELECT messages FROM model_calls WHERE run_id = ? AND purpose = "
+                          "'classification'", (s.run_id,))
+    assert clf and all(MARK in c["messages"] for c in clf)
+    gen = window.ws.query("SELECT messages FROM model_calls WHERE run_id = ? AND purpose = "
+                          "'instruction-generation'", (s.run_id,))
+    assert gen and not any(MARK in c["messages"] for c in gen)  # the others stayed built-in
+    cfg = window.ws.query("SELECT config FROM runs WHERE id = ?", (s.run_id,))[0]["config"]
+    assert str(folder) in cfg
+
+    # Reset brings the built-in one back (the file goes; the folder stays chosen).
+    dlg = panel.edit_templates()
+    dlg.list.setCurrentRow(dlg.keys.index("clf"))
+    assert dlg.editor.toPlainText().startswith(MARK)
+    dlg.reset()
+    assert dlg.editor.toPlainText() == original and not (folder / "clf_identify.txt").exists()
+    dlg.close()
+
+
+def test_unsaved_edits_ask_and_empty_templates_are_refused(window, qtbot, monkeypatch):
+    dlg = window.generate.edit_templates()
+    answers = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: warnings.append(text))
+    _type(dlg, "changed")
+    answers.append(QMessageBox.StandardButton.Cancel)
+    dlg.list.setCurrentRow(2)  # cancelled: stays on the edited template, edit kept
+    qtbot.waitUntil(lambda: dlg.list.currentRow() == 0)
+    assert dlg.editor.toPlainText() == "changed" and dlg.key == dlg.keys[0]
+    answers.append(QMessageBox.StandardButton.Discard)
+    dlg.list.setCurrentRow(2)
+    assert dlg.key == dlg.keys[2] and dlg.editor.toPlainText() != "changed"
+    _type(dlg, "   ")
+    assert not dlg.save() and "cannot be empty" in warnings[-1]
+    dlg.revert_btn.click()
+    assert dlg.editor.toPlainText().strip() and not dlg.save_btn.isEnabled()
+    dlg.close()
+
+
+def test_another_folder_such_as_the_reference_templates(window, qtbot, shared_data):
+    ref = shared_data / "self_instruct" / "reference_templates"
+    dlg = window.generate.edit_templates()
+    assert dlg.set_folder(ref)
+    dlg.list.setCurrentRow(dlg.keys.index("clf"))
+    src = next(ref / n for n in prompts.TEMPLATE_FILES["clf"] if (ref / n).is_file())
+    assert dlg.editor.toPlainText() == src.read_text(encoding="utf-8")
+    assert dlg.source.text() == f"Yours: {src}"
+    assert dlg.set_folder(None)  # back to the built-in set
+    assert window.ws.get_setting(TEMPLATES_SETTING) is None
+    assert dlg.source.text().startswith("Built-in:")
+    dlg.close()
