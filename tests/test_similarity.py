@@ -169,3 +169,19 @@ def test_lcs_alignment_on_chinese() -> None:
     ta, tb, ia, ib = lcs_alignment("写一首关于秋天的诗", "请写一首春天的诗", "unicode")
     assert "".join(ta[i] for i in ia) == "写一首天的诗"
     assert [tb[j] for j in ib] == [ta[i] for i in ia]
+
+
+@pytest.mark.parametrize("a, b", [
+    ("แปลประโยคนี้เป็นภาษาอังกฤษ", "แปลประโยคนี้เป็นภาษาจีน"),         # Thai: to English / to Chinese
+    ("ແປປະໂຫຍກນີ້ເປັນພາສາອັງກິດ", "ແປປະໂຫຍກນີ້ເປັນພາສາຈີນ"),          # Lao
+    ("បកប្រែប្រយោគនេះជាភាសាអង់គ្លេស", "បកប្រែប្រយោគនេះជាភាសាចិន"),      # Khmer
+])
+def test_scripts_without_spaces_compare_by_written_parts(a, b):
+    """Thai, Lao, Khmer (and Myanmar) sentences have no spaces: one token per base letter with
+    its marks, as CJK gets one per character, so one changed word is a partial match, not 0."""
+    toks = tokenize(a, "unicode")
+    assert len(toks) > 10 and "".join(toks) == a  # nothing lost, marks stay on their letter
+    assert all(not unicodedata.category(t[0]).startswith("M") for t in toks)
+    s = score(a, b, "unicode")
+    assert 0.6 < s < 1.0
+    assert score(a, a, "unicode") == 1.0

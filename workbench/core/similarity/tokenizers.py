@@ -41,9 +41,24 @@ _CJK_RANGES = (
     (0x20000, 0x3134F),  # CJK extensions B to G
 )
 _CJK_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _CJK_RANGES)
-# One CJK character, or a run of word characters (letters, digits, combining marks after NFKC)
-# that are neither CJK nor "_" (rouge-score splits on "_" too, so ASCII text tokenizes the same).
-_UNICODE_TOKEN = re.compile(f"[{_CJK_CLASS}]|[^\\W_{_CJK_CLASS}]+")
+# Southeast Asian scripts, also written without spaces between words but with combining vowel
+# and tone marks: one token per written syllable-part (a base letter with the marks on it), the
+# way CJK gets one per character. Without this a whole Thai sentence was a single token.
+_SEGMENTED_RANGES = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x19E0, 0x19FF),  # Khmer symbols
+)
+_SEG_MARKS = "".join(re.escape(chr(c)) for lo, hi in _SEGMENTED_RANGES for c in range(lo, hi + 1)
+                     if unicodedata.category(chr(c)).startswith("M"))
+_SEG_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _SEGMENTED_RANGES)
+# One CJK character; one base letter of those scripts with its marks; or a run of word
+# characters (letters, digits, combining marks after NFKC) of any other script, without "_"
+# (rouge-score splits on "_" too, so ASCII text tokenizes the same).
+_UNICODE_TOKEN = re.compile(f"[{_CJK_CLASS}]|[{_SEG_CLASS}][{_SEG_MARKS}]*|"
+                            f"[^\\W_{_CJK_CLASS}{_SEG_CLASS}]+")
 
 
 def _rouge(text: str) -> list[str]:
