@@ -2,7 +2,6 @@
 mirrored on tasks for export, statistics and voting."""
 from __future__ import annotations
 
-import json
 
 import pytest
 

@@ -4,7 +4,7 @@ one record per instance; `context` is our input, `category` is kept in Task.meta
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Iterable
 
 from ..store.tasks import Task
 from .common import Record, get_str, group_records, iter_json_records, require_obj

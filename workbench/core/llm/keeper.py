@@ -12,7 +12,7 @@ import json
 import threading
 from typing import Any, Callable
 
-from ..errors import ModelError, WorkbenchError
+from ..errors import WorkbenchError
 from .base import Backend
 
 

@@ -27,7 +27,7 @@ from ..jobs import CancelToken, ProgressCallback, no_progress
 from ..store.tasks import Task, add_task, iter_tasks
 from ..store.workspace import Workspace
 from .embed import task_text, vectors
-from .kcenter import distances_to, kcenter_greedy
+from .kcenter import kcenter_greedy
 from .kmeans import kmeans
 
 METHODS = ("kcenter", "kmeans-kcenter", "random")
