@@ -486,3 +486,49 @@ def test_cli_export_json_and_errors(tmp_path, capsys):
     code = main(["import", str(out), "-w", str(tmp_path / "w2.sqlite"), "--dry-run", "--json"])
     res = json.loads(capsys.readouterr()[0])
     assert code == 0 and res["preview"] and res["format"] == "openai-chat" and res["imported"] == 6
+
+
+def test_finetune_export_with_the_references_input_rewriting(tmp_workspace, tmp_path):
+    """--option rewrite=reference: half of the single-field inputs lose their field name, blank
+    lines become single newlines in that half, duplicate pairs go, the order is shuffled; all
+    seeded. Off by default (the inputs are written as stored)."""
+    from workbench.core.formats.selfinstruct_finetune import decode
+
+    tasks = []
+    for i in range(60):
+        tasks.append(Task(f"Classify the sentiment of review {i}.",
+                          [Instance(f"Review: great film number {i}", "positive")], True))
+    tasks.append(Task("Compare the two sentences.",
+                      [Instance("Sentence 1: a\n\nSentence 2: b", "same")], False))
+    tasks.append(Task("Compare the two sentences, again.",
+                      [Instance("Sentence 1: a\n\nSentence 2: b", "same")], False))
+    for t in tasks:
+        add_task(tmp_workspace, t)
+
+    def lines(out, **opts):
+        export(tmp_workspace, "selfinstruct-finetune", out, **opts)
+        return [json.loads(x) for x in out.read_text().splitlines()]
+
+    plain = lines(tmp_path / "plain.jsonl")
+    assert all("Review:" in r["prompt"] for r in plain[:60])  # default: inputs as stored
+    ref = lines(tmp_path / "ref.jsonl", rewrite="reference", seed="7")
+    again = lines(tmp_path / "ref2.jsonl", rewrite="reference", seed="7")
+    assert ref == again  # seeded
+    inputs = [decode(r["prompt"], r["completion"])[1] for r in ref]
+    stripped = [x for x in inputs if x.startswith("great film number")]
+    kept = [x for x in inputs if x.startswith("Review: great film")]
+    assert len(stripped) + len(kept) == 60 and 15 < len(stripped) < 45  # about half
+    two_fields = [r["prompt"] for r in ref if "Sentence 2: b" in r["prompt"]]
+    assert len(two_fields) == 2 and all("Sentence 1: a" in p for p in two_fields)  # never stripped
+    # (a prompt template can make instruction and input ambiguous, so match by instruction text)
+    order = [next(t.instruction for t in tasks if t.instruction in r["prompt"]) for r in ref]
+    assert order != [t.instruction for t in tasks]  # shuffled
+    assert sorted(order) == sorted(t.instruction for t in tasks)  # nothing lost (no dup pairs)
+    # Identical pairs are written once (the reference's de-duplication after encoding).
+    add_task(tmp_workspace, Task("Repeat the word.", [Instance("hello", "hello hello")] * 2, False))
+    fixed = lines(tmp_path / "fixed.jsonl", rewrite="reference", templates="fixed")
+    assert sum(r["prompt"].startswith("Repeat the word.") for r in fixed) == 1
+    assert sum(r["prompt"].startswith("Repeat the word.") for r in
+               lines(tmp_path / "dup.jsonl", templates="fixed")) == 2  # default keeps both
+    with pytest.raises(UserInputError):
+        export(tmp_workspace, "selfinstruct-finetune", tmp_path / "x.jsonl", rewrite="sometimes")

@@ -4,8 +4,10 @@ Templates follow the reference's `prepare_for_finetuning.py`: by default each in
 one of its 7 (with input) or 6 (without input) prompt/completion templates at random, from a
 seeded generator so an export is reproducible (`--option seed=N`, default 123 as the
 reference seeds); `--option templates=fixed` uses its one fixed template for every instance.
-The reference's random input rewriting (dropping a lone `Field:` prefix half of the time) is
-not applied: it changes the data, and a researcher who wants it can ask for it in an issue.
+`--option rewrite=reference` also does what the reference does to inputs before encoding: half of
+the time (seeded) it drops the field name of an input that has a single one ("Sentence: ..."
+becomes "...") and turns blank lines into single newlines; then it drops duplicate
+prompt/completion pairs and shuffles the lines. It is off by default because it changes the data.
 
 Import reads `instruction`/`input`/`output` when a line carries them; otherwise it recovers
 them by matching the prompt against the same templates (the most specific first). A prompt
@@ -25,7 +27,8 @@ from .common import Record, dump, get_str, group_records, iter_examples, iter_js
 FORMAT = "selfinstruct-finetune"
 EXTENSIONS = (".jsonl",)
 EOS = "<|endoftext|>"
-OPTIONS = {"templates": ("random", "fixed"), "seed": None, "eos": None}
+OPTIONS = {"templates": ("random", "fixed"), "seed": None, "eos": None,
+           "rewrite": ("none", "reference")}
 
 TEMPLATES_WITH_INPUT = [
     ("{instruction}\nInput: {input}\nOutput:", " {output}" + EOS),
@@ -108,6 +111,18 @@ def read(path: Path) -> list[Task]:
     return group_records((parse_record(o, path, n) for n, o in iter_jsonl(path)), path, FORMAT)
 
 
+def rewrite_input(text: str, rng: random.Random) -> str:
+    """The reference's input preprocessing: half of the time, drop the field name of an input
+    with a single one ("Sentence: ...") and turn blank lines into single newlines."""
+    if rng.random() >= 0.5:
+        return text
+    if len(set(re.findall(r"(\w+):", text))) == 1:
+        text = text.split(":", 1)[1].strip()
+    else:
+        text = text.strip()
+    return text.replace("\n\n", "\n")
+
+
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
     try:
         seed = int(options.get("seed", "123"))
@@ -115,8 +130,22 @@ def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
         raise UserInputError("expected a whole number", field="seed") from exc
     rng = None if options.get("templates", "random") == "fixed" else random.Random(seed)
     eos = options.get("eos", EOS)
-    n = 0
+    if options.get("rewrite", "none") != "reference":
+        n = 0
+        for task, _, inst, _ in iter_examples(tasks):
+            fh.write(dump(encode(task.instruction, inst.input, inst.output, rng, eos)) + "\n")
+            n += 1
+        return n
+    # As the reference: one generator for the coin, the template and the shuffle, in that order.
+    gen = rng or random.Random(seed)
+    records, seen = [], set()
     for task, _, inst, _ in iter_examples(tasks):
-        fh.write(dump(encode(task.instruction, inst.input, inst.output, rng, eos)) + "\n")
-        n += 1
-    return n
+        rec = encode(task.instruction, rewrite_input(inst.input, gen), inst.output, rng, eos)
+        key = (rec["prompt"], rec["completion"])
+        if key not in seen:
+            seen.add(key)
+            records.append(rec)
+    gen.shuffle(records)
+    for rec in records:
+        fh.write(dump(rec) + "\n")
+    return len(records)
