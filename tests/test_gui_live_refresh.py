@@ -75,6 +75,14 @@ def test_views_follow_a_running_generation(window, qtbot):
         assert window.inspect.run.count() == 0
         window.show_panel("Inspect")
         assert "Inspect" not in window._stale and window.inspect.run.count() == 1
+        # In view during the run: lists and counts follow, the threshold plan is kept (not
+        # rescored every refresh; it is rebuilt when the run ends).
+        qtbot.waitUntil(lambda: window.inspect.plan is not None, timeout=30_000)
+        plan = window.inspect.plan
+        window._refresh_live()
+        assert window.inspect.plan is plan and window.inspect.slider.isEnabled()
+        assert window.inspect.summary.text().startswith(
+            f"{window.ws.scalar('SELECT count(*) FROM candidates'):,} candidates")
 
         # Someone typing in the seed form is not interrupted by a refresh.
         window.show_panel("Seeds")
@@ -87,3 +95,6 @@ def test_views_follow_a_running_generation(window, qtbot):
     qtbot.waitUntil(lambda: window.generate.state == "finished", timeout=60_000)
     assert window._stale == set()
     assert window.seeds.count_label.text() == f"{seeds + 6:,} tasks"
+    # Rebuilt once the run ended, over every candidate it made.
+    qtbot.waitUntil(lambda: window.inspect.plan not in (None, plan), timeout=30_000)
+    assert len(window.inspect.plan.ids) == window.ws.scalar("SELECT count(*) FROM candidates")

@@ -264,6 +264,24 @@ class InspectPanel(QWidget):
         return self.run.currentData()
 
     def reload(self) -> None:
+        self._fill_runs()
+        self._load()
+
+    def refresh_live(self) -> None:
+        """A run is adding candidates: read the lists, counts and charts again, but keep the
+        threshold plan (it is rebuilt when the run ends), so the slider stays usable instead of
+        rescoring every candidate every few seconds."""
+        shown = self.run_id
+        self._fill_runs()
+        if self.run_id != shown or self.plan is None or self.run_id is None:
+            self._load()
+            return
+        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self._load_table()
+        self._load_stats()
+        self._load_sets()
+
+    def _fill_runs(self) -> None:
         current = self.run.currentData()
         self.run.blockSignals(True)
         self.run.clear()
@@ -274,7 +292,6 @@ class InspectPanel(QWidget):
         idx = self.run.findData(current)
         self.run.setCurrentIndex(idx if idx >= 0 else 0)
         self.run.blockSignals(False)
-        self._load()
 
     def _load(self) -> None:
         run_id = self.run_id
@@ -333,7 +350,10 @@ class InspectPanel(QWidget):
             ws = ctx.open_workspace()
             return refilter.build_plan(ws, run_id, cancel=ctx.cancel)
 
+        if self.job is not None:
+            self.job.token.cancel()  # an older plan's scoring, if still going: its result is ignored
         thread = JobThread("inspect-refilter", self.ws.path, job, self)
+        thread.finished.connect(lambda t=thread: self._plan_job_ended(t))
         thread.succeeded.connect(lambda plan, r=run_id: self._plan_built(r, plan))
         thread.failed.connect(self.error.emit)
         self.job = thread
@@ -343,6 +363,10 @@ class InspectPanel(QWidget):
         else:
             thread.finished.connect(thread.deleteLater)
             thread.start()
+
+    def _plan_job_ended(self, thread: JobThread) -> None:
+        if self.job is thread:  # the window deletes finished workers; forget it first
+            self.job = None
 
     def _plan_built(self, run_id: int, plan: refilter.RefilterPlan) -> None:
         if run_id != self.run_id:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu,
-    QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+    QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+    QMainWindow, QMenu, QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from ..core.errors import WorkbenchError
@@ -221,19 +221,20 @@ class MainWindow(QMainWindow):
         self.inspect.reload()
         self.export.reload()
 
-    def _live_panels(self) -> dict[str, Any]:
-        """Panels that show tasks a running generation adds."""
-        return {"Seeds": self.seeds, "Inspect": self.inspect, "Export": self.export}
+    def _live_panels(self) -> dict[str, Callable[[], None]]:
+        """How each panel that shows what a running generation adds reads it again."""
+        return {"Seeds": self.seeds.reload, "Inspect": self.inspect.refresh_live,
+                "Export": self.export.reload}
 
     def _refresh_live(self) -> None:
         # During a run: the panel in view is read again now, unless someone is typing in it
         # (the seed form); the others when they are next shown, so a run costs no hidden work.
         current = PANELS[self.nav.currentRow()] if self.nav.currentRow() >= 0 else None
-        for name, panel in self._live_panels().items():
-            focus = QApplication.focusWidget()
+        focus = QApplication.focusWidget()
+        for name, refresh in self._live_panels().items():
             typing = name == "Seeds" and focus is not None and self.seeds.form.isAncestorOf(focus)
             if name == current and not typing:
-                panel.reload()
+                refresh()
                 self._stale.discard(name)
             else:
                 self._stale.add(name)
@@ -242,7 +243,7 @@ class MainWindow(QMainWindow):
         name = PANELS[row] if 0 <= row < len(PANELS) else None
         if name in self._stale:
             self._stale.discard(name)
-            self._live_panels()[name].reload()
+            self._live_panels()[name]()
 
     def show_panel(self, name: str) -> None:
         self.nav.setCurrentRow(PANELS.index(name))
