@@ -56,3 +56,16 @@ def llama_backend():
     backend = open_backend("default")
     yield backend
     backend.close()
+
+
+@pytest.fixture()
+def seeded_window(qtbot, tmp_path):
+    """The real main window, shown, on a new workspace with the 175 bundled English seeds."""
+    from workbench.core.seeds import init_workspace
+    from workbench.gui.main_window import MainWindow
+
+    w = MainWindow(init_workspace(tmp_path / "ws.sqlite"))
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()

@@ -15,7 +15,6 @@ pytest.importorskip("pytestqt")
 sys.path.insert(0, str(Path(__file__).parent / "reliability"))
 from helpers import good_selfinstruct_backend  # noqa: E402
 
-from workbench.core.seeds import init_workspace  # noqa: E402
 from workbench.core.store.tasks import count_tasks  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -23,14 +22,8 @@ HOLD_AFTER_CALLS = 8
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    w = MainWindow(init_workspace(tmp_path / "ws.sqlite"))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+def window(seeded_window):
+    return seeded_window
 
 
 def _held_run(window, release: threading.Event):

@@ -8,23 +8,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from workbench.core.seeds import init_workspace  # noqa: E402
 from workbench.core.selection.select import list_selections, selection_task_ids  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    ws = init_workspace(tmp_path / "ws.sqlite")  # the 175 bundled English seeds
-    w = MainWindow(ws)
-    qtbot.addWidget(w)
-    w.show()
-    w.show_panel("Subsets")
-    yield w
-    w.shutdown()
+def window(seeded_window):
+    seeded_window.show_panel("Subsets")
+    return seeded_window
 
 
 def _choose(panel, qtbot) -> None:

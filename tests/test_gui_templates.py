@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from workbench.core.selfinstruct import prompts  # noqa: E402
 from workbench.core.selfinstruct.run import TEMPLATES_SETTING, RunConfig, run_self_instruct  # noqa: E402
-from workbench.core.seeds import init_workspace  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent / "reliability"))
 from helpers import good_selfinstruct_backend  # noqa: E402
@@ -25,14 +24,8 @@ MARK = "Remember: a task that picks one label from a fixed set is classification
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    w = MainWindow(init_workspace(tmp_path / "ws.sqlite"))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+def window(seeded_window):
+    return seeded_window
 
 
 def _type(dlg, text: str) -> None:

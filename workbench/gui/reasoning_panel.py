@@ -163,7 +163,8 @@ class ReasoningPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
         self.steps.currentRowChanged.connect(self._show_step)
         self.check_run.activated.connect(lambda _i: self._show_check(self.check_run.currentData()))
-        actions = {"next_check": self.cycle_check_run,"next_step": lambda: self.move_step(1), "prev_step": lambda: self.move_step(-1),
+        actions = {"next_check": self.cycle_check_run,
+                   "next_step": lambda: self.move_step(1), "prev_step": lambda: self.move_step(-1),
                    "minus": lambda: self.label(-1), "zero": lambda: self.label(0),
                    "plus": lambda: self.label(1), "clear": lambda: self.label(None),
                    "flag": self.toggle_flag, "next_trace": lambda: self.move_trace(1),

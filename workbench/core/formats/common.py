@@ -221,7 +221,8 @@ def instance_extras(task: Task, index: int) -> dict[str, Any]:
     return {k: task.meta[k] for k in EXTRA_KEYS if k in task.meta}
 
 
-def object_list(d: dict[str, Any], key: str, path: Path, line: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def object_list(d: dict[str, Any], key: str, path: Path,
+                line: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """The objects of the list `d[key]`, each with its field name for messages (`key[i]`)."""
     items = d.get(key)
     if items is None:

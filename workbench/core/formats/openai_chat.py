@@ -20,7 +20,9 @@ from typing import IO, Any, Iterable
 
 from ..errors import UserInputError
 from ..store.tasks import Task
-from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, object_list, require_obj
+from .common import (
+    Record, dump, get_str, group_records, iter_examples, iter_jsonl, object_list, require_obj,
+)
 from .conversation import chat_to_record, record_to_chat
 
 FORMAT = "openai-chat"
