@@ -10,7 +10,7 @@ from workbench.core.jobs import Progress
 
 
 def test_progress_line_shows_figures_and_a_resumed_jobs_eta(monkeypatch):
-    clock = iter([100.0, 100.0, 110.0, 130.0])
+    clock = iter([100.0, 110.0, 130.0])
     monkeypatch.setattr(common.time, "monotonic", lambda: next(clock))
     out = io.StringIO()
     p = common.ProgressPrinter(out, min_interval=0, fields=FIELDS)

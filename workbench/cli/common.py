@@ -87,7 +87,6 @@ class ProgressPrinter:
         self.min_interval = min_interval
         self.fields = list(fields)
         self._last = 0.0
-        self._start = time.monotonic()
         self._first: tuple[float, int] | None = None  # (time, done) of the first event
 
     def __call__(self, ev: Progress) -> None:

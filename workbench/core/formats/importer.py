@@ -65,7 +65,7 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
         seen = existing_norms(ws)
         # Tasks with no instances yet (say, machine_generated_instructions.jsonl imported before
         # all_generated_instances.jsonl): a duplicate that brings instances fills them in.
-        bare = {r[1]: r[0] for r in ws.execute(
+        bare = {r[1]: r[0] for r in ws.execute(  # newest first, so the oldest of equals wins
             "SELECT id, norm FROM tasks t WHERE NOT EXISTS "
             "(SELECT 1 FROM instances i WHERE i.task_id = t.id) ORDER BY id DESC")}
         index = _similarity_index(ws) if dedup_threshold is not None else None
