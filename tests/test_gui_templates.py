@@ -14,7 +14,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from workbench.core.selfinstruct import prompts  # noqa: E402
-from workbench.core.selfinstruct.run import TEMPLATES_SETTING, RunConfig, run_self_instruct  # noqa: E402
+from workbench.core.selfinstruct.prompts import TEMPLATES_SETTING  # noqa: E402
+from workbench.core.selfinstruct.run import RunConfig, run_self_instruct  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent / "reliability"))
 from helpers import good_selfinstruct_backend  # noqa: E402

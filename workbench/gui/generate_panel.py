@@ -176,7 +176,8 @@ class GeneratePanel(QWidget):
 
     # ----------------------------------------------------------------- setup
     def refresh_templates(self) -> None:
-        from ..core.selfinstruct.run import TEMPLATES_SETTING
+        # prompts is light; selfinstruct.run would load the similarity engine at start-up.
+        from ..core.selfinstruct.prompts import TEMPLATES_SETTING
 
         folder = self.ws.get_setting(TEMPLATES_SETTING)
         self.templates_label.setText(f"yours: {folder}" if folder else "built-in")

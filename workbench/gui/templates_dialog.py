@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import WorkbenchError
 from ..core.selfinstruct import prompts
-from ..core.selfinstruct.run import TEMPLATES_SETTING
+from ..core.selfinstruct.prompts import TEMPLATES_SETTING
 from ..core.store.workspace import Workspace
 
 

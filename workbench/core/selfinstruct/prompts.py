@@ -24,6 +24,7 @@ TEMPLATE_FILES: dict[str, tuple[str, ...]] = {
     "alpaca": ("alpaca.txt", "alpaca_prompt.txt"),
 }
 CLF_QUESTION = "Is it classification?"
+TEMPLATES_SETTING = "selfinstruct.templates"  # the workspace's template folder (the app edits it)
 # What each template is for, as the template editor shows it.
 TEMPLATE_TITLES: dict[str, str] = {
     "instruction_gen": "Step 1: new instructions (completion models)",

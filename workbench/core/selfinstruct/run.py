@@ -23,11 +23,10 @@ from ..store.workspace import Workspace
 from . import steps
 from .filters import InstructionRules
 from .presets import PRESETS, get_preset
-from .prompts import Templates
+from .prompts import TEMPLATES_SETTING, Templates
 
 RUN_KIND = "self-instruct"
 BLACKLIST_SETTING = "selfinstruct.blacklist.{lang}"  # a user's own list, per language
-TEMPLATES_SETTING = "selfinstruct.templates"  # the workspace's template folder (the app edits it)
 
 __all__ = ["PRESETS", "RUN_KIND", "RunConfig", "RunSummary", "run_self_instruct", "run_stats"]
 
