@@ -18,8 +18,32 @@ def normalize_instruction(text: str) -> str:
 
 @dataclass
 class Instance:
+    """One example of a task: input → output, with the conversation it belongs to.
+
+    `input` is the final user turn's input and `output` the final assistant turn ("" is allowed
+    when that turn is only tool calls, kept in `meta["_assistant"]`). `history` holds the earlier
+    turns, oldest first, each `{"role": "user"|"assistant"|"tool"|"function"|"observation"|...,
+    "content": str | None, ...}` with any extra keys the format had (tool_calls, name, weight).
+    `kind` is "sft", "preference" (`output` = chosen answer, `rejected` = the other) or "kto"
+    (`label` True = desirable). `weight` is the final assistant turn's training weight (None =
+    the default, 1). `tools` are tool/function definitions as the file had them (JSON value or
+    text). `meta` keeps per-example extras losslessly: media references (`images`, `videos`,
+    `audios`), record ids and unknown fields under their own names; keys starting with "_" are
+    the workbench's (see workbench/core/store/examples.py). `seq` orders examples as their files
+    had them (set on import; exports follow it).
+    """
+
     input: str = ""
     output: str = ""
+    system: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "sft"
+    rejected: str | None = None
+    label: bool | None = None
+    weight: float | None = None
+    tools: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = None
 
 
 @dataclass
