@@ -17,6 +17,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task, normalize_instruction
+from .compression import decompress
 
 # Extra per-record fields some formats carry (Alpaca/LLaMA-Factory `system` and `history`,
 # Dolly `category`); kept in Task.meta and written back by formats that have a place for them.
@@ -25,10 +26,12 @@ EXTRA_KEYS = ("system", "history", "category")
 
 # ------------------------------------------------------------------------------------ reading
 def read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it is .gz/.bz2/.zst (see compression.py)."""
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise UserInputError(f"cannot be read ({exc.strerror or exc})", path=path, line=1) from exc
+    return decompress(path, data)
 
 
 def decode_utf8(data: bytes, path: Path) -> str:
