@@ -61,12 +61,17 @@ class Task:
 
 
 def add_task(
-    ws: Workspace, task: Task, *, candidate_id: int | None = None, keep_id: bool = False
+    ws: Workspace, task: Task, *, candidate_id: int | None = None, keep_id: bool = False,
+    call_id: int | None = None,
 ) -> int:
-    """Insert a task and its instances (inside the caller's transaction if there is one).
+    """Insert a task and its instances (inside the caller's transaction if there is one);
+    returns its id. The one insert of a task: imports, SELF-INSTRUCT runs and replays, Inspect
+    and the editor all come here.
 
-    `keep_id` re-inserts a deleted task under its old id (the editor's undo of a delete), so
-    undo commands recorded before the delete still point at the right row.
+    `candidate_id` is the SELF-INSTRUCT candidate it was made from; `call_id` the model call
+    that wrote its instances (provenance). `keep_id` re-inserts a deleted task under its old id
+    (the editor's undo of a delete), so undo commands recorded before the delete still point at
+    the right row. Raises ValueError for an unknown `task.source`.
     """
     if task.source not in SOURCES:
         raise ValueError(f"unknown task source {task.source!r}")
@@ -92,7 +97,8 @@ def add_task(
         for pos, inst in enumerate(task.instances):
             ws.insert(
                 "instances",
-                {"task_id": task_id, "position": pos, "input": inst.input, "output": inst.output},
+                {"task_id": task_id, "position": pos, "input": inst.input, "output": inst.output,
+                 "call_id": call_id},
             )
     return task_id
 
