@@ -11,6 +11,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..gui.qt_check import check
+
+    # Before Qt starts: a platform plugin that cannot load makes Qt abort the process with a
+    # generic message and a core dump; say which system libraries are missing instead.
+    verdict = check()
+    if not verdict.ok:
+        print(verdict.message(), file=sys.stderr)
+        return 2
     from ..gui.app import run_app  # Qt is imported only when the window is wanted
 
     return run_app(workspace_path(args))

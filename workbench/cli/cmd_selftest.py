@@ -70,6 +70,14 @@ def run(args: argparse.Namespace) -> dict:
         "llama_library": llama_library(),
     }
     info.update(where)
+    # The window's X11 plugin and its system libraries (the self-test itself is headless, so a
+    # missing library is reported, not failed: the CLI works without it).
+    from ..gui.qt_check import check as qt_check
+
+    qt = qt_check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"})
+    where["qt_xcb"] = "ok" if qt.ok else (
+        "missing " + ", ".join(qt.missing) if qt.missing else qt.note)
+    info["qt_xcb"] = where["qt_xcb"]
     info.update({"status": "OK", "completion": result.text, "seed_tasks": tasks, "rouge_l": rouge})
     info["_human"] = "OK\n" + "\n".join(
         f"{k}: {v}" for k, v in {**versions(), **where}.items())
