@@ -94,12 +94,7 @@ def add_task(
                 "meta": task.meta or {},
             },
         )
-        for pos, inst in enumerate(task.instances):
-            ws.insert(
-                "instances",
-                {"task_id": task_id, "position": pos, "input": inst.input, "output": inst.output,
-                 "call_id": call_id},
-            )
+        _examples().insert_instances(ws, task_id, task.instances, call_id=call_id)
     return task_id
 
 
@@ -133,13 +128,7 @@ def get_task(ws: Workspace, task_id: int) -> Task | None:
     rows = ws.query("SELECT * FROM tasks WHERE id = ?", (task_id,))
     if not rows:
         return None
-    insts = [
-        Instance(r["input"], r["output"])
-        for r in ws.query(
-            "SELECT input, output FROM instances WHERE task_id = ? ORDER BY position, id",
-            (task_id,),
-        )
-    ]
+    insts = _examples().load_instances(ws, [task_id]).get(task_id, [])
     return _row_to_task(rows[0], insts)
 
 
@@ -148,14 +137,8 @@ def iter_tasks(
 ) -> list[Task]:
     """All tasks matching `where` with their instances, in two queries (not one per task)."""
     rows = ws.query(f"SELECT * FROM tasks WHERE {where} ORDER BY {order}", tuple(params))
-    by_task: dict[int, list[Instance]] = {r["id"]: [] for r in rows}
-    if rows:
-        for r in ws.execute(
-            "SELECT task_id, input, output FROM instances ORDER BY task_id, position, id"
-        ):
-            if r[0] in by_task:
-                by_task[r[0]].append(Instance(r[1], r[2]))
-    return [_row_to_task(r, by_task[r["id"]]) for r in rows]
+    by_task = _examples().load_instances(ws, [r["id"] for r in rows]) if rows else {}
+    return [_row_to_task(r, by_task.get(r["id"], [])) for r in rows]
 
 
 def update_task(ws: Workspace, task_id: int, **values: Any) -> None:
@@ -173,11 +156,7 @@ def set_instances(ws: Workspace, task_id: int, instances: list[Instance]) -> Non
     """Replace a task's instances (the editor saves the whole ordered list at once)."""
     with ws.transaction():
         ws.execute("DELETE FROM instances WHERE task_id = ?", (task_id,))
-        for pos, inst in enumerate(instances):
-            ws.insert(
-                "instances",
-                {"task_id": task_id, "position": pos, "input": inst.input, "output": inst.output},
-            )
+        _examples().insert_instances(ws, task_id, instances)
         ws.update("tasks", task_id, {"updated_at": _now(ws)})
 
 
@@ -241,6 +220,12 @@ def restore_task(ws: Workspace, deleted: DeletedTask) -> int:
                 ws.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})",
                            tuple(row.values()))
     return task_id
+
+
+def _examples() -> Any:
+    from . import examples  # instance persistence (its own module; it imports this one)
+
+    return examples
 
 
 def _now(ws: Workspace) -> str:

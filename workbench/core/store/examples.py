@@ -1,0 +1,174 @@
+"""Examples (instances) with their own conversation: how they are stored and compared.
+
+Columns of `instances` (migration v006) beyond `input`/`output`:
+
+- `system` TEXT (NULL = none), `history` JSON list of earlier turns (`[]` = none),
+- `kind` "sft" | "preference" | "kto", `rejected` TEXT (preference), `label` 0/1/NULL (KTO),
+- `weight` REAL (NULL = default 1), `tools` JSON (NULL = none; a text value is stored as a JSON
+  string), `meta` JSON object, `seq` INTEGER (file order across imports; NULL = none).
+
+Keys of `Instance.meta` starting with "_" are the workbench's own:
+
+- `_user`, `_assistant`: extra keys of the final user / assistant message as the file had them
+  (`name`, `tool_calls`, `function_call`, `loss_weight`, `content_parts`, `content_null`, ...),
+  so that a tool-call-only final turn (`content: null`) round-trips.
+- `_dropped_turns`: turns an import left out of the example (FastChat drops an opening
+  assistant greeting and a trailing unanswered user turn), each `{"role", "content",
+  "reason"}`; kept, never lost, and counted in the import summary.
+- `_record`: the names of the record's top-level keys in file order (writers follow it).
+
+Every other key is a field of the record the format has no column for (`id`, `images`,
+`category`, ...), kept under its own name and written back by formats that can hold it.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from .tasks import Instance, Task
+from .workspace import Workspace
+
+KINDS = ("sft", "preference", "kto")
+MEDIA_KEYS = ("images", "videos", "audios")
+_SELECT = ("SELECT task_id, input, output, system, history, kind, rejected, label, weight, tools, "
+           "meta, seq FROM instances")
+
+
+def instance_row(task_id: int, position: int, inst: Instance) -> dict[str, Any]:
+    """The `instances` row of one example; ValueError for an unknown kind."""
+    if inst.kind not in KINDS:
+        raise ValueError(f"unknown example kind {inst.kind!r} (expected one of {KINDS})")
+    return {
+        "task_id": task_id, "position": position, "input": inst.input, "output": inst.output,
+        "system": inst.system, "history": json.dumps(inst.history or [], ensure_ascii=False),
+        "kind": inst.kind, "rejected": inst.rejected,
+        "label": None if inst.label is None else int(bool(inst.label)),
+        "weight": inst.weight,
+        "tools": None if inst.tools is None else json.dumps(inst.tools, ensure_ascii=False),
+        "meta": json.dumps(inst.meta or {}, ensure_ascii=False), "seq": inst.seq,
+    }
+
+
+def insert_instances(ws: Workspace, task_id: int, instances: Iterable[Instance],
+                     start: int = 0, *, call_id: int | None = None) -> int:
+    """Insert examples of a task at positions `start`, `start + 1`, ...; `call_id` the model
+    call that wrote them. Returns how many."""
+    n = 0
+    for n, inst in enumerate(instances, start=1):
+        row = instance_row(task_id, start + n - 1, inst)
+        if call_id is not None:
+            row["call_id"] = call_id
+        ws.insert("instances", row)
+    return n
+
+
+def row_to_instance(row: Any) -> Instance:
+    """An Instance from a row of `_SELECT` (a tuple or a dict)."""
+    r = list(row.values()) if isinstance(row, dict) else list(row)
+    _, input_, output, system, history, kind, rejected, label, weight, tools, meta, seq = r
+    return Instance(
+        input=input_, output=output, system=system, history=json.loads(history or "[]"),
+        kind=kind or "sft", rejected=rejected, label=None if label is None else bool(label),
+        weight=weight, tools=None if tools is None else json.loads(tools),
+        meta=json.loads(meta or "{}"), seq=seq)
+
+
+def load_instances(ws: Workspace, task_ids: Iterable[int] | None = None) -> dict[int, list[Instance]]:
+    """task id → its examples in order; `task_ids` None reads every task's."""
+    out: dict[int, list[Instance]] = {}
+    if task_ids is None:
+        rows = ws.execute(_SELECT + " ORDER BY task_id, position, id")
+    else:
+        ids = list(task_ids)
+        if len(ids) == 1:
+            rows = ws.execute(_SELECT + " WHERE task_id = ? ORDER BY position, id", (ids[0],))
+        else:
+            wanted = set(ids)
+            rows = (r for r in ws.execute(_SELECT + " ORDER BY task_id, position, id")
+                    if r[0] in wanted)
+    for r in rows:
+        out.setdefault(r[0], []).append(row_to_instance(r))
+    return out
+
+
+# ------------------------------------------------------------------------------ duplicates
+def example_key(inst: Instance) -> str:
+    """What makes two examples the same: every field but `seq` (file order) and the
+    bookkeeping `_record` key order. Text compared exactly (no normalisation)."""
+    meta = {k: v for k, v in (inst.meta or {}).items() if k != "_record"}
+    return json.dumps([inst.input, inst.output, inst.system, inst.history or [], inst.kind,
+                       inst.rejected, inst.label, inst.weight, inst.tools, meta],
+                      ensure_ascii=False, sort_keys=True)
+
+
+def merge_examples(ws: Workspace, task_id: int, instances: list[Instance]) -> tuple[int, int]:
+    """Append to task `task_id` those of `instances` it does not hold yet (identical examples
+    are duplicates); returns (added, duplicates)."""
+    have = {example_key(i) for i in load_instances(ws, [task_id]).get(task_id, [])}
+    start = ws.scalar("SELECT coalesce(max(position) + 1, 0) FROM instances WHERE task_id = ?",
+                      (task_id,))
+    new: list[Instance] = []
+    for inst in instances:
+        key = example_key(inst)
+        if key not in have:
+            have.add(key)
+            new.append(inst)
+    insert_instances(ws, task_id, new, start)
+    return len(new), len(instances) - len(new)
+
+
+def drop_duplicate_examples(tasks: list[Task]) -> int:
+    """Remove from each task the examples identical to an earlier one of it; returns how many."""
+    dropped = 0
+    for task in tasks:
+        seen: set[str] = set()
+        kept = []
+        for inst in task.instances:
+            key = example_key(inst)
+            if key in seen:
+                dropped += 1
+                continue
+            seen.add(key)
+            kept.append(inst)
+        task.instances = kept
+    return dropped
+
+
+def rebase_seq(ws: Workspace, tasks: Iterable[Task]) -> None:
+    """Shift the file positions (`seq`) an import's reader gave its examples past every `seq`
+    already in the workspace, so exports list an import's examples after earlier imports', in
+    file order."""
+    base = ws.scalar("SELECT coalesce(max(seq) + 1, 0) FROM instances")
+    for task in tasks:
+        for inst in task.instances:
+            if inst.seq is not None:
+                inst.seq += base
+
+
+def ordered_examples(tasks: Iterable[Task]) -> list[tuple[Task, int, Instance]]:
+    """(task, index, example) in file order: by `seq`; an example without one follows the
+    example before it in its task; tasks with no `seq` at all come last, in task order."""
+    keyed = []
+    for t_i, task in enumerate(tasks):
+        last: float = float("inf")
+        for i, inst in enumerate(task.instances):
+            if inst.seq is not None:
+                last = inst.seq
+            keyed.append(((last, t_i, i), task, i, inst))
+    keyed.sort(key=lambda k: k[0])
+    return [(task, i, inst) for _, task, i, inst in keyed]
+
+
+def import_notes(tasks: Iterable[Task]) -> dict[str, int]:
+    """What an import summary should say about its examples: `dropped_turns` (turns left out
+    of examples but kept in their meta), `with_media` (examples with image/video/audio
+    references, kept in meta), `preference`, `kto`, `with_tools` counts."""
+    notes = {"dropped_turns": 0, "with_media": 0, "preference": 0, "kto": 0, "with_tools": 0}
+    for task in tasks:
+        for inst in task.instances:
+            notes["dropped_turns"] += len(inst.meta.get("_dropped_turns") or [])
+            notes["with_media"] += any(inst.meta.get(k) for k in MEDIA_KEYS)
+            notes["preference"] += inst.kind == "preference"
+            notes["kto"] += inst.kind == "kto"
+            notes["with_tools"] += inst.tools is not None
+    return notes
