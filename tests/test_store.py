@@ -38,8 +38,8 @@ def test_migrates_from_every_earlier_version(tmp_path, start):
     conn = sqlite3.connect(p, isolation_level=None)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     for v in range(start):
-        for stmt in migrations.MIGRATIONS[v]:
-            conn.execute(stmt)
+        for step in migrations.MIGRATIONS[v]:
+            step(conn) if callable(step) else conn.execute(step)
         conn.execute(f"PRAGMA user_version = {v + 1}")
     conn.close()
     ws = Workspace.open(p)

@@ -177,8 +177,11 @@ class Workspace:
         while self.version < target:
             v = self.version
             with self.transaction():
-                for statement in MIGRATIONS[v]:
-                    self.conn.execute(statement)
+                for step in MIGRATIONS[v]:
+                    if callable(step):  # a data migration
+                        step(self.conn)
+                    else:
+                        self.conn.execute(step)
                 self.conn.execute(f"PRAGMA user_version = {v + 1}")
 
     def close(self) -> None:
