@@ -16,6 +16,17 @@ from workbench.core.llm.gguf_info import read_model_info
 GREEDY = dict(temperature=0.0, seed=1)
 
 
+@pytest.fixture(scope="module")
+def llama_backend(default_model_path):
+    """The in-process class itself: these tests look inside it (its `Llama`, its prefix cache).
+    The app runs it in a worker process; test_llm_worker.py makes the same calls through that."""
+    from workbench.core.llm.llamacpp import LlamaCppBackend
+
+    backend = LlamaCppBackend(default_model_path)
+    yield backend
+    backend.close()
+
+
 def test_default_model_metadata_without_loading(default_model_path):
     info = read_model_info(default_model_path)
     assert info.architecture == "llama"
@@ -155,7 +166,7 @@ def _rss_bytes() -> int:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS read from /proc (Linux)")
 def test_close_frees_the_model_and_logs_go_to_our_logger(default_model_path, caplog, capfd):
-    from workbench.core.llm.factory import open_backend
+    from workbench.core.llm.llamacpp import LlamaCppBackend as open_backend
 
     caplog.set_level(logging.DEBUG, logger="workbench.llama")
     capfd.readouterr()

@@ -24,6 +24,10 @@ def run(args: argparse.Namespace) -> dict:
     params = GenParams(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
                        stop=args.stop)
     backend = backend_from_args(args)
+    if args.chat and getattr(backend, "has_chat_template", True) is False:
+        print(f"note: {backend.model_id} has no chat template; --chat sends a plain "
+              "'user: ... assistant:' text. Leave out --chat for a raw completion (the "
+              "completion preset, --preset self-instruct, for runs).", file=sys.stderr)
     stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
     try:
         with cancel_on_sigint() as cancel:

@@ -44,8 +44,29 @@ def run_list(args: argparse.Namespace) -> dict:
                 models.append({"label": Path(path).name, "path": path, "error": str(exc)})
     lines = [f"{m['label']}: {m.get('architecture', '?')} {m.get('quantization', '')} "
              f"{m.get('path')}" + (f"  [{m['error']}]" if "error" in m else "") for m in models]
+        setting = (ws.get_setting("llm", {}) or {}).get("extra_bufts") or "auto"
     lines.append(f"GPU offload: {'available' if gpu_offload_supported() else 'not in this build'}")
-    return {"models": models, "gpu_offload": gpu_offload_supported(), "_human": "\n".join(lines)}
+    cpu = cpu_report(setting)
+    lines.append(f"CPU: {cpu['cpu'] or 'unknown'}; AMX: {'yes' if cpu['amx'] else 'no'}")
+    lines.append(f"llama.cpp features: {' '.join(cpu['features']) or '(none reported)'}")
+    lines.append(f"extra buffer types (window setting {setting}, --extra-bufts): "
+                 f"{cpu['extra_bufts']}")
+    return {"models": models, "gpu_offload": gpu_offload_supported(), "cpu": cpu,
+            "_human": "\n".join(lines)}
+
+
+def cpu_report(setting: str = "auto") -> dict:
+    """The CPU, its AMX flags, the features llama.cpp reports, and what `setting` gives."""
+    from ..core.llm.kernels import (
+        active_features, cpu_model_name, cpuinfo_text, extra_bufts_for, has_amx, system_info,
+    )
+
+    text = cpuinfo_text()
+    amx = has_amx(text)
+    info = system_info()
+    _on, why = extra_bufts_for(setting, amx=amx, crashed_before=False)
+    return {"cpu": cpu_model_name(text), "amx": amx, "features": active_features(info),
+            "system_info": info, "extra_bufts_setting": setting, "extra_bufts": why}
 
 
 def run_info(args: argparse.Namespace) -> dict:

@@ -62,6 +62,21 @@ class ModelError(WorkbenchError):
     exit_code = 2
 
 
+class ModelProcessDied(ModelError):
+    """The model's worker process ended in the middle of a call (a signal such as SIGSEGV from
+    a native kernel, an abort from a GGML_ASSERT, an out-of-memory kill). The job stops;
+    everything committed before the call is kept, so the run is resumable. Exit code 1: the
+    job failed, the input was not wrong. `signal` is the signal number (None: an exit code)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, signal: int | None = None,
+                 exitcode: int | None = None) -> None:
+        self.signal = signal
+        self.exitcode = exitcode
+        super().__init__(message, hint=hint)
+
+
 class Cancelled(WorkbenchError):
     """The user asked a job to stop; what was done before is saved."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 from pathlib import Path
 
 from ..errors import ModelError
@@ -46,17 +47,34 @@ def open_backend(
     n_gpu_layers: int | None = None,
     n_threads: int | None = None,
     n_ctx: int | None = None,
+    extra_bufts: str | None = "auto",
+    in_process: bool | None = None,
 ) -> Backend:
-    """A ready backend. Bad model files raise ModelError before llama.cpp sees them."""
+    """A ready backend. Bad model files raise ModelError before llama.cpp sees them.
+
+    A GGUF model runs in a worker process (`worker.WorkerBackend`), so a native fault raises
+    `ModelProcessDied` instead of ending the caller. `extra_bufts` ("auto" | "on" | "off") is
+    the kernel rule of `kernels.py`. `in_process=True` (or WORKBENCH_IN_PROCESS=1) loads
+    llama.cpp into this process instead: benchmarks and debugging only."""
     if server:
         from .openai_compat import OpenAICompatBackend
 
         return OpenAICompatBackend(server, model=server_model, api_key=api_key)
-    from .llamacpp import LlamaCppBackend
+    if in_process is None:
+        in_process = os.environ.get("WORKBENCH_IN_PROCESS") == "1"
+    path = resolve_model(model)
+    if in_process:
+        from .kernels import cpuinfo_text, crashed_before, extra_bufts_for, has_amx
+        from .llamacpp import LlamaCppBackend
 
-    return LlamaCppBackend(
-        resolve_model(model), n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers
-    )
+        on, _why = extra_bufts_for(extra_bufts, amx=has_amx(cpuinfo_text()),
+                                   crashed_before=crashed_before(path))
+        return LlamaCppBackend(path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
+                               extra_bufts=None if on else False)
+    from .worker import WorkerBackend
+
+    return WorkerBackend(path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
+                         extra_bufts=extra_bufts)
 
 
 def backend_from_args(args: argparse.Namespace) -> Backend:
@@ -69,4 +87,5 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         n_gpu_layers=getattr(args, "gpu_layers", None),
         n_threads=getattr(args, "threads", None),
         n_ctx=getattr(args, "ctx", None),
+        extra_bufts=getattr(args, "extra_bufts", None) or "auto",
     )

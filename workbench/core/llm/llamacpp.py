@@ -16,8 +16,9 @@ import logging
 import os
 import random
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from .gguf_info import ModelInfo, read_model_info
 from .prefix_cache import PrefixStateCache, StateEntry, common_prefix
 
 log = logging.getLogger("workbench.llama")
+# With no logging set up (the CLI), Python's last-resort handler would print llama.cpp's warnings
+# on the terminal; this logger's lines are for the workbench log only.
+log.addHandler(logging.NullHandler())
 
 DEFAULT_CTX_CAP = 4096
 PREFIX_CACHE_BYTES = 1 << 30
@@ -74,6 +78,34 @@ def default_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
+@contextmanager
+def _model_params(extra_bufts: bool | None) -> Iterator[None]:
+    """While a `Llama` is constructed, its `llama_model_params` start with `use_extra_bufts`
+    as asked. llama-cpp-python 0.3.x has no keyword for it and builds the struct inside
+    `Llama.__init__` right before loading, so the struct's factory is wrapped for that call
+    (one thread constructs at a time: the worker process, or one owner thread)."""
+    if extra_bufts is None:
+        yield
+        return
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = bool(extra_bufts)
+        else:  # an older llama.cpp: no extra buffer types to turn off
+            log.warning("this llama.cpp has no use_extra_bufts setting; using its default")
+        return p
+
+    low.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original
+
+
 class _Watch:
     """Stopping criterion: stops generation cleanly between tokens when cancelled."""
 
@@ -102,7 +134,11 @@ class LlamaCppBackend:
         prefix_cache: bool = True,
         prefix_cache_bytes: int = PREFIX_CACHE_BYTES,
         info: ModelInfo | None = None,
+        extra_bufts: bool | None = None,
     ) -> None:
+        """Load `model_path` (ModelError for a file llama.cpp refuses). `extra_bufts`: whether
+        llama.cpp may repack weights into extra buffer types (AMX, CPU_REPACK); None keeps
+        llama.cpp's default (on). See `kernels.py` for the rule the worker applies."""
         self.info = info or read_model_info(model_path)  # refuse bad files before llama.cpp
         import llama_cpp
 
@@ -117,16 +153,18 @@ class LlamaCppBackend:
             log.warning("this llama-cpp-python build cannot offload to a GPU; running "
                         "%s on the CPU (gpu layers %s ignored)", self.info.path, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.gpu else 0
+        self.extra_bufts = extra_bufts
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=self.info.path,
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                n_gpu_layers=self.n_gpu_layers,
-                n_batch=min(n_batch, self.n_ctx),
-                verbose=False,
-            )
+            with _model_params(extra_bufts):
+                self.llm = llama_cpp.Llama(
+                    model_path=self.info.path,
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    n_gpu_layers=self.n_gpu_layers,
+                    n_batch=min(n_batch, self.n_ctx),
+                    verbose=False,
+                )
         except Exception as exc:
             raise ModelError(f"{self.info.path}: llama.cpp could not load the model ({exc}).") from exc
         # Not llama-cpp-python's LlamaRAMCache: it saves after every call and copies the whole
@@ -135,6 +173,7 @@ class LlamaCppBackend:
             prefix_cache_bytes, max_candidates=4, slack=PREFIX_SLACK_TOKENS) if prefix_cache else None
         self.model_id = self.info.path
         self.model_sha256: str | None = self.info.sha256
+        self.has_chat_template = bool(self.info.has_chat_template)
         self._formatter: Any = None
         self._grammars: dict[str, Any] = {}
 

@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterator
 
 from .workspace import Workspace
 
-RUN_STATUSES = ("running", "finished", "cancelled", "failed")
+# "interrupted": the model process died mid-call (ModelProcessDied); resumable like the others.
+RUN_STATUSES = ("running", "finished", "cancelled", "failed", "interrupted")
 
 
 def create_run(ws: Workspace, kind: str, config: dict[str, Any]) -> int:
@@ -101,12 +102,15 @@ def run_outcome(ws: Workspace, run_id: int, stats: Callable[[], dict[str, Any]])
     """Record how a run's work stopped early — "cancelled", or "failed" with the message — and
     re-raise. Every job wraps its loop in this, so a run is never left "running" by an error
     (a cancelled or failed run is what `--resume` picks up)."""
-    from ..errors import Cancelled, WorkbenchError
+    from ..errors import Cancelled, ModelProcessDied, WorkbenchError
 
     try:
         yield
     except Cancelled:
         set_run_status(ws, run_id, "cancelled", stats=stats())
+        raise
+    except ModelProcessDied as exc:  # not the run's fault: every finished call is committed
+        set_run_status(ws, run_id, "interrupted", stats=stats(), error=str(exc))
         raise
     except WorkbenchError as exc:
         set_run_status(ws, run_id, "failed", stats=stats(), error=str(exc))
