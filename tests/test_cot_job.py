@@ -175,7 +175,8 @@ def test_records_from_workspace_tasks_export(tmp_workspace, tmp_path):
     backend = ScriptedBackend(["Six times seven is 42, so the answer is 42."])
     _, stats = _run(ws, items, backend, mode="sample", samples=1)
     assert stats["kept"] == 1
-    exporter = pytest.importorskip("workbench.core.formats.exporter")
+    from workbench.core.formats import exporter
+
     out = tmp_path / "cot.json"
     exporter.export(ws, "alpaca", out, task_ids=stats["task_ids"])
     records = json.loads(out.read_text(encoding="utf-8"))

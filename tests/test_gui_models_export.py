@@ -101,14 +101,6 @@ def test_export_alpaca_from_the_panel(window, qtbot, tmp_path):
     assert "Wrote" in panel.result.text()
 
 
-def test_actions_that_need_a_missing_module_explain_themselves(window, monkeypatch):
-    import workbench.gui.export_panel as ep
-
-    monkeypatch.setattr(ep, "module_available", lambda name: False)
-    assert not window.export.start()
-    assert window.error_banner.isVisible() and "not available in this build" in window.last_error
-
-
 def test_palette_follows_the_requested_scheme(qapp, monkeypatch):
     from PySide6.QtGui import QPalette
 

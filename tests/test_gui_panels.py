@@ -55,7 +55,8 @@ def test_inspect_lists_a_runs_candidates(window):
 
 
 def test_reasoning_lists_selfcheck_traces_and_shows_their_steps(window):
-    store = pytest.importorskip("workbench.core.selfcheck.store")
+    from workbench.core.selfcheck import store
+
     panel = window.reasoning
     assert "No reasoning traces" in panel.empty.text()
     ws = window.ws

@@ -126,7 +126,6 @@ def test_task_restriction_by_tag_and_by_description(real_ws):
 def test_cli_select_json_and_one_instruction_export(real_ws, tmp_path, capsys):
     from workbench.cli import main
 
-    pytest.importorskip("workbench.core.formats.exporter")
     out = tmp_path / "subset.json"
     code = main(["select", "--workspace", str(real_ws.path), "--budget", "10", "--method",
                  "kcenter", "--seed", "2", "--name", "cli", "--out", str(out),

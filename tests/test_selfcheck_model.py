@@ -119,7 +119,6 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(tmp_work
 
 def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     """The CLI contract end to end through the runtime's `backend_from_args` (needs llm.factory)."""
-    pytest.importorskip("workbench.core.llm.factory", reason="the model runtime (llm.factory) is not there yet")
     import json
 
     from workbench.cli import main

@@ -95,7 +95,6 @@ def _accepted(ws_path: Path) -> list[tuple[int, str]]:
 
 
 def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
-    pytest.importorskip("workbench.core.llm.factory")
     # Spaces and non-ASCII in the folder and file names (issue 12, item 8) on the real CLI.
     folder = tmp_path / "Läufe 运行 kill"
     folder.mkdir()

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserInputError
-from .cmd_selfcheck import add_check_args, check_config, open_model
-from .common import ProgressPrinter, add_model_args, cancel_on_sigint, command, open_workspace
+from .cmd_selfcheck import add_check_args, check_config
+from .common import (
+    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,17 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import UserInputError, WorkbenchError
-from ..core.llm.base import Backend
-from .common import ProgressPrinter, add_model_args, cancel_on_sigint, command, open_workspace
-
-
-def open_model(args: argparse.Namespace) -> Backend:
-    try:
-        from ..core.llm.factory import backend_from_args
-    except ImportError as exc:  # the runtime module ships separately from this command
-        raise WorkbenchError("the model runtime (workbench.core.llm.factory) is not available") from exc
-    return backend_from_args(args)
+from ..core.errors import UserInputError
+from .common import (
+    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+)
 
 
 def add_check_args(p: argparse.ArgumentParser) -> None:

@@ -5,21 +5,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import WorkbenchError
-from ..core.llm.base import Backend
-from .common import ProgressPrinter, add_model_args, cancel_on_sigint, command, open_workspace
+from .common import (
+    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+)
 
 # Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).
 FIELDS = [("candidates", "{:,} candidates"), ("acceptance_rate", "{:.0%} accepted"),
           ("tokens_per_s", "{:.1f} tok/s")]
-
-
-def open_model(args: argparse.Namespace) -> Backend:
-    try:
-        from ..core.llm.factory import backend_from_args
-    except ImportError as exc:  # the runtime ships separately from this command
-        raise WorkbenchError("the model runtime (workbench.core.llm.factory) is not available") from exc
-    return backend_from_args(args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

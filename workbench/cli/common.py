@@ -8,11 +8,14 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..core.errors import WorkbenchError
 from ..core.jobs import CancelToken, Progress
 from ..core.store.workspace import Workspace, default_workspace_path
+
+if TYPE_CHECKING:
+    from ..core.llm.base import Backend
 
 
 def command(
@@ -45,6 +48,13 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="layers to offload to the GPU (-1 = all; default: all when supported)")
     g.add_argument("--threads", type=int, default=None)
     g.add_argument("--ctx", type=int, default=None, help="context size in tokens")
+
+
+def open_model(args: argparse.Namespace) -> Backend:
+    """The backend that `add_model_args`'s options name (llama.cpp is loaded only here)."""
+    from ..core.llm.factory import backend_from_args
+
+    return backend_from_args(args)
 
 
 def workspace_path(args: argparse.Namespace) -> Path:

@@ -10,33 +10,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from ..core.formats import registry
 from ..core.store.tasks import list_runs
 from ..core.store.workspace import Workspace
 from .job_panel import JobPanel
-from .model_choice import module_available
-from .workers import JobContext, JobThread, missing_module_message
+from .workers import JobContext, JobThread
 
-EXPORTER = "workbench.core.formats.exporter"
-# Used until the format registry is importable; then the registry's list and descriptions.
-FALLBACK_FORMATS = [
-    ("Alpaca JSON (instruction, input, output)", "alpaca", ".json"),
-    ("Self-Instruct seed JSONL", "selfinstruct-seed", ".jsonl"),
-    ("Self-Instruct instances JSONL", "selfinstruct-instances", ".jsonl"),
-    ("Dolly JSONL", "dolly", ".jsonl"),
-    ("ShareGPT JSON", "sharegpt", ".json"),
-    ("OpenAI chat JSONL (fine-tuning)", "openai-chat", ".jsonl"),
-    ("Hugging Face dataset folder", "hf", ""),
-]
 PREFERRED_ORDER = ["alpaca", "openai-chat", "sharegpt", "selfinstruct-seed",
                    "selfinstruct-instances", "dolly", "hf"]
 
 
 def export_formats() -> list[tuple[str, str, str]]:
     """(description, name, extension) for every format the exporter can write."""
-    try:
-        from ..core.formats import registry
-    except ImportError:
-        return FALLBACK_FORMATS
     out = []
     for name in registry.export_formats():
         spec = registry.get(name)
@@ -125,9 +110,6 @@ class ExportPanel(JobPanel):
             self.path.setText(path)
 
     def start(self) -> bool:
-        if not module_available(EXPORTER):
-            self.error.emit(missing_module_message("Export", EXPORTER))
-            return False
         if not self.path.text().strip():
             self.error.emit("Choose where to write the export.")
             return False

@@ -20,13 +20,11 @@ from ..core.jobs import Progress
 from ..core.store.runs import latest_unfinished_run
 from ..core.store.workspace import Workspace
 from .model_choice import (
-    DEFAULT, SERVER, added_models, backend_kwargs, choice_label, current_choice, module_available,
+    DEFAULT, SERVER, added_models, backend_kwargs, choice_label, current_choice,
 )
 from .theme import status_color
-from .workers import JobContext, JobThread, missing_module_message
+from .workers import JobContext, JobThread
 
-RUN_MODULE = "workbench.core.selfinstruct.run"
-FACTORY = "workbench.core.llm.factory"
 FEED_MAX = 500  # the feed is a window on the latest candidates; Inspect has them all
 PRESETS = [("Chat (instruct models)", "chat"), ("Self-Instruct (paper)", "self-instruct"),
            ("Alpaca", "alpaca")]
@@ -229,16 +227,7 @@ class GeneratePanel(QWidget):
         return not self.banner.isHidden()
 
     # ------------------------------------------------------------------- runs
-    def _can_run(self) -> bool:
-        for module, what in [(RUN_MODULE, "SELF-INSTRUCT"), (FACTORY, "Running a model")]:
-            if not module_available(module):
-                self.error.emit(missing_module_message(what, module))
-                return False
-        return True
-
     def start(self, resume_run: dict[str, Any] | None = None) -> bool:
-        if not self._can_run():
-            return False
         choice = self.model.currentData() or DEFAULT
         if choice == SERVER and not (self.ws.get_setting("server", {}) or {}).get("url"):
             self.error.emit("No server is set up: enter its URL in Models first.")

@@ -5,7 +5,6 @@ opens the backend itself and is the only thread that ever touches it.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,6 @@ from .settings import app_settings
 
 DEFAULT = "default"
 SERVER = "server"
-
-
-def module_available(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def added_models(ws: Workspace) -> list[str]:

@@ -15,11 +15,10 @@ from PySide6.QtWidgets import (
 from ..core.store.workspace import Workspace
 from .model_choice import (
     DEFAULT, SERVER, added_models, api_key, backend_kwargs, choice_label, current_choice,
-    module_available, set_api_key,
+    set_api_key,
 )
-from .workers import JobContext, JobThread, missing_module_message
+from .workers import JobContext, JobThread
 
-FACTORY = "workbench.core.llm.factory"
 INFO_FIELDS = [("name", "Name"), ("architecture", "Architecture"), ("parameters", "Parameters"),
                ("quantization", "Quantization"), ("context_length", "Context"),
                ("file_size", "File size"), ("sha256", "SHA-256"), ("path", "Path")]
@@ -263,9 +262,6 @@ class ModelsPanel(QWidget):
             self._info_for = None
             return
         self._info_for = choice
-        if not module_available(FACTORY) or not module_available("workbench.core.llm.gguf_info"):
-            self.info_labels["path"].setText(missing_module_message("Model information", FACTORY))
-            return
 
         def job(ctx: JobContext) -> tuple[str, dict[str, Any]]:
             from ..core.llm.factory import default_model_path
@@ -297,14 +293,12 @@ class ModelsPanel(QWidget):
 
     # -------------------------------------------------------------- settings
     def _probe_gpu(self) -> None:
-        supported = False
-        if module_available(FACTORY):
-            try:
-                from ..core.llm.factory import gpu_offload_supported
+        try:
+            from ..core.llm.factory import gpu_offload_supported
 
-                supported = bool(gpu_offload_supported())
-            except Exception:
-                supported = False
+            supported = bool(gpu_offload_supported())
+        except Exception:  # a llama.cpp build that cannot say: CPU only
+            supported = False
         self.gpu_layers.setEnabled(supported)
         self.gpu_note.setText("GPU offload: available in this llama.cpp build" if supported
                               else "GPU offload: not available in this llama.cpp build (CPU only)")
@@ -325,9 +319,6 @@ class ModelsPanel(QWidget):
 
     # ------------------------------------------------------------ test prompt
     def run_test(self) -> None:
-        if not module_available(FACTORY):
-            self.error.emit(missing_module_message("Running a model", FACTORY))
-            return
         choice = self.selected_choice() or DEFAULT
         if choice == SERVER:
             self._save_server()

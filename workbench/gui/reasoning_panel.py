@@ -24,11 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.store.workspace import Workspace
-from .model_choice import module_available
 from .paged_model import PagedTableModel
 from .theme import status_color
 
-STORE = "workbench.core.selfcheck.store"
 _VERDICT_COLOR = {"support": "kept", "contradict": "dropped", "unrelated": "pending",
                   "error": "warning", "pending": "pending"}
 STAGES = [("target", "1 · Target extraction"), ("collect", "2 · Information collection"),
@@ -188,8 +186,7 @@ class ReasoningPanel(QWidget):
 
     # ------------------------------------------------------------- the list
     def reload(self) -> None:
-        available = module_available(STORE) and "sc_solutions" in set(self.ws.table_names())
-        n = self.ws.scalar("SELECT count(*) FROM sc_solutions") if available else 0
+        n = self.ws.scalar("SELECT count(*) FROM sc_solutions")
         if not n:
             self.model.set_source(None)
             self.summary.setText("")

@@ -138,9 +138,3 @@ class JobThread(QThread):
         self.token.cancel()
         self.wait(wait_ms)
 
-
-def missing_module_message(what: str, module: str) -> str:
-    return (
-        f"{what} is not available in this build yet (the module {module} is missing). "
-        "Update Instruction Workbench, or use the command line when it is there."
-    )

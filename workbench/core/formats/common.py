@@ -8,14 +8,13 @@ been read.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..errors import UserInputError
+# Re-exported for the format modules; it lives on the floor below the formats and methods.
+from ..fileio import atomic_text_file as atomic_text_file
 from ..store.tasks import Instance, Task, normalize_instruction
 from .compression import decompress
 
@@ -256,32 +255,3 @@ def dump(obj: Any) -> str:
 def join_instruction_input(instruction: str, input_: str) -> str:
     """One user turn from an instruction and its input (a blank line between, as Alpaca does)."""
     return f"{instruction}\n\n{input_}" if input_.strip() else instruction
-
-
-# -------------------------------------------------------------------------------- atomic writes
-@contextmanager
-def atomic_text_file(out: Path) -> Iterator[IO[str]]:
-    """A temporary file beside `out`, fsynced and renamed over it on success; removed on any
-    failure or cancel, so `out` is either the whole new file or left as it was."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(out.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself is durable only once the folder is synced (POSIX; a no-op elsewhere).
-    with suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import UserInputError, WorkbenchError
+from ..fileio import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.tasks import Task, iter_tasks
 from ..store.workspace import Workspace
 from . import hf, registry
-from .common import atomic_text_file
 
 ONLY = ("all", "kept", "verified")
 PROGRESS_EVERY = 200
@@ -138,12 +138,8 @@ def _replace_folder(tmp: Path, out: Path) -> None:
 
 def _export_traces(ws: Workspace, out: Path, run_id: int | None, progress: ProgressCallback,
                    cancel: CancelToken | None) -> int:
-    try:
-        from ..selfcheck.export import export_traces
-    except ImportError as exc:
-        raise WorkbenchError(
-            "The selfcheck-traces export is not available in this build "
-            "(workbench.core.selfcheck.export is missing).") from exc
+    from ..selfcheck.export import export_traces  # the SELF-CHECK tables' own writer
+
     return export_traces(ws, out, run_id=run_id, progress=progress, cancel=cancel)
 
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import UserInputError, WorkbenchError
+from ..errors import UserInputError
 from ..store.tasks import Task, add_task, existing_norms, normalize_instruction, set_instances
 from ..store.workspace import Workspace
 from . import registry
+
+if TYPE_CHECKING:
+    from ..similarity import SimilarityIndex
 
 
 @dataclass
@@ -43,11 +46,10 @@ class ImportResult:
         }
 
 
-def _similarity_index(ws: Workspace) -> Any:
-    try:
-        from ..similarity import SimilarityIndex, workspace_tokenizer
-    except ImportError as exc:  # pragma: no cover - the similarity package ships with the app
-        raise WorkbenchError("ROUGE-L de-duplication is not available in this build.") from exc
+def _similarity_index(ws: Workspace) -> SimilarityIndex:
+    # Imported when asked for: numpy and rapidfuzz stay out of a plain import (and of start-up).
+    from ..similarity import SimilarityIndex, workspace_tokenizer
+
     index = SimilarityIndex(workspace_tokenizer(ws))
     index.add_many(r[0] for r in ws.execute("SELECT instruction FROM tasks ORDER BY id"))
     return index
@@ -124,15 +126,9 @@ def read_file(path: str | Path, fmt: str | None = None) -> tuple[str, list[Task]
 
 
 def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
-    try:
-        from ..selfinstruct.replay import replay_reference_run
-    except ImportError as exc:
-        raise WorkbenchError(
-            f"{path}: a Self-Instruct reference run folder, but replaying runs is not available "
-            "in this build (workbench.core.selfinstruct.replay is missing).",
-            hint="Import its files one by one instead: machine_generated_instructions.jsonl "
-                 "(--format selfinstruct-generated) or all_generated_instances.jsonl "
-                 "(--format selfinstruct-instances).") from exc
+    # Imported when a reference run is found: the replay loads the SELF-INSTRUCT engine.
+    from ..selfinstruct.replay import replay_reference_run
+
     return replay_reference_run(ws, path, compat=compat)
 
 

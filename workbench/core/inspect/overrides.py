@@ -1,7 +1,7 @@
 """A person's keep/drop of one candidate, with a note; stored, undoable, and exported.
 
 The exporter's "kept only" reads `tasks.meta["dropped"]`, so the decision in force for a
-candidate (`refilter.current_decisions`) is mirrored on its task by `sync_task`: dropping a kept
+candidate (`decisions.current_decisions`) is mirrored on its task by `sync_task`: dropping a kept
 candidate marks its task dropped; keeping it again clears the mark; keeping a candidate that has
 no task creates one (source "generated", with the candidate's stored instances if any).
 """
@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task, add_task, delete_task
 from ..store.workspace import Workspace
-from .refilter import base_decisions
+from .decisions import base_decisions
 
 DECISIONS = ("kept", "dropped")
 

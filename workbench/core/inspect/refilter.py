@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -31,6 +31,14 @@ from ..jobs import CancelToken
 from ..similarity import SimilarityIndex
 from ..similarity.workspace import workspace_tokenizer
 from ..store.workspace import Workspace
+
+# The decision in force lives in `decisions`, below this module and `overrides`; these names stay
+# importable from here.
+from .decisions import active_set as active_set
+from .decisions import base_decisions as base_decisions
+from .decisions import current_decisions
+from .decisions import decision_sets as decision_sets
+from .overrides import sync_task
 
 REPLAYED = ("rouge",)  # a dropped candidate with this reason is re-decided; kept ones always are
 DENSE_MAX = 4096       # replayed candidates up to which the full matrix is kept (128 MiB)
@@ -208,45 +216,9 @@ def score_histogram(plan: RefilterPlan, bins: int = 20) -> tuple[list[int], list
     return histogram([plan.stored_max[p] for p in plan.eligible], bins)
 
 
-# ------------------------------------------------------------------ decision sets
-def decision_sets(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
-    rows = ws.query("SELECT id, run_id, threshold, counts, created_at FROM inspect_decision_sets "
-                    "WHERE run_id = ? ORDER BY id", (run_id,))
-    for r in rows:
-        r["counts"] = json.loads(r["counts"] or "{}")
-    return rows
-
-
-def active_set(ws: Workspace, run_id: int) -> int | None:
-    return ws.scalar("SELECT max(id) FROM inspect_decision_sets WHERE run_id = ?", (run_id,))
-
-
-def base_decisions(ws: Workspace, run_id: int) -> dict[int, tuple[str, str | None]]:
-    """Decisions before overrides: the newest decision set's, else the run's own."""
-    out = {r["id"]: (r["decision"], r["reason"]) for r in ws.query(
-        "SELECT id, decision, reason FROM candidates WHERE run_id = ?", (run_id,))}
-    sid = active_set(ws, run_id)
-    if sid is not None:
-        for r in ws.query("SELECT candidate_id, decision, reason FROM inspect_decisions "
-                          "WHERE set_id = ?", (sid,)):
-            out[r["candidate_id"]] = (r["decision"], r["reason"])
-    return out
-
-
-def current_decisions(ws: Workspace, run_id: int) -> dict[int, str]:
-    """What is in force per candidate: an override, else the newest decision set, else the run."""
-    out = {cid: d for cid, (d, _r) in base_decisions(ws, run_id).items()}
-    for r in ws.query("SELECT o.candidate_id, o.decision FROM inspect_overrides o "
-                      "JOIN candidates c ON c.id = o.candidate_id WHERE c.run_id = ?", (run_id,)):
-        out[r["candidate_id"]] = r["decision"]
-    return out
-
-
 def apply_threshold(ws: Workspace, plan: RefilterPlan, threshold: float) -> int:
     """Record the re-filter at `threshold` as a new decision set (earlier ones stay) and bring
     the tasks in line with it (see `overrides.sync_task`); returns the set's id."""
-    from .overrides import sync_task
-
     if not 0.0 <= threshold <= 1.0:
         raise UserInputError("the ROUGE-L threshold must be between 0 and 1", field="threshold")
     result = decisions_at(plan, threshold)

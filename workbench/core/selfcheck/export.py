@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WorkbenchError
-from ..formats.common import atomic_text_file
+from ..fileio import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.workspace import Workspace
 from . import store

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserInputError
+from ..fileio import atomic_text_file
 from ..paths import prompts_dir
 
 # Our name first, then the names the reference's files carry.
@@ -164,8 +165,6 @@ def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> str:
 def save_template(folder: str | Path, key: str, text: str) -> Path:
     """Write one template into a user's folder (our file name), whole or not at all. The
     other templates keep falling back to ours, so a folder may hold just the edited ones."""
-    from ..formats.common import atomic_text_file
-
     if key not in TEMPLATE_FILES:
         raise UserInputError(f"no template named {key!r}", field="template")
     if not text.strip():
