@@ -23,6 +23,10 @@ FILE_FORMATS = ["selfinstruct-seed", "selfinstruct-instances", "selfinstruct-gen
                 "selfinstruct-finetune", "alpaca", "dolly", "sharegpt", "openai-chat"]
 
 
+FRENCH_HISTORY = [{"role": "user", "content": "Bonjour"},
+                  {"role": "assistant", "content": "Salut !"}]
+
+
 def sample_tasks() -> list[Task]:
     return [
         Task("Translate the sentence into French.",
@@ -30,11 +34,13 @@ def sample_tasks() -> list[Task]:
               Instance("Thank you.", "Merci.")], False, name="translate"),
         Task("Is this review positive or negative?",
              [Instance("Loved it — 10/10 🎉", "Positive"), Instance("Awful.", "Negative")], True),
-        Task("Write a haiku about the sea.", [Instance("", "Waves fold into foam\nsalt wind")],
-             False, meta={"category": "creative_writing"}),
-        Task("Résume ce texte en une phrase.", [Instance("Le chat dort. Il pleut dehors.",
-                                                          "Le chat dort pendant la pluie.")],
-             None, meta={"system": "Tu es concis.", "history": [["Bonjour", "Salut !"]]}),
+        Task("Write a haiku about the sea.",
+             [Instance("", "Waves fold into foam\nsalt wind", meta={"category": "creative_writing"})],
+             False),
+        # System prompt and earlier turns belong to the example (issue 18), not to the task.
+        Task("Résume ce texte en une phrase.",
+             [Instance("Le chat dort. Il pleut dehors.", "Le chat dort pendant la pluie.",
+                       system="Tu es concis.", history=FRENCH_HISTORY)], None),
         Task("List three prime numbers.", [], False),  # no instance: only task-level formats
     ]
 
@@ -88,10 +94,10 @@ def test_alpaca_dolly_keep_their_extra_fields(tmp_workspace, tmp_path):
     assert french["system"] == "Tu es concis." and french["history"] == [["Bonjour", "Salut !"]]
     assert "system" not in records[0]
     back = {t.instruction: t for t in reimport(tmp_path, tmp_path / "a.json", "alpaca")}
-    assert back["Résume ce texte en une phrase."].meta["history"] == [["Bonjour", "Salut !"]]
+    assert back["Résume ce texte en une phrase."].instances[0].history == FRENCH_HISTORY
     export(tmp_workspace, "dolly", tmp_path / "d.jsonl")
     back = {t.instruction: t for t in reimport(tmp_path, tmp_path / "d.jsonl", None)}
-    assert back["Write a haiku about the sea."].meta["category"] == "creative_writing"
+    assert back["Write a haiku about the sea."].instances[0].meta["category"] == "creative_writing"
 
 
 def test_utf8_written_without_escapes(tmp_workspace, tmp_path):
@@ -122,12 +128,12 @@ def test_chat_round_trip(tmp_workspace, tmp_path, fmt, name):
     out = tmp_path / name
     export(tmp_workspace, fmt, out)
     back = reimport(tmp_path, out, None)
-    got = [(t.instruction, i.input, i.output, t.meta.get("system"), t.meta.get("history"))
+    got = [(t.instruction, i.input, i.output, i.system, i.history or None)
            for t in back for i in t.instances]
     expected = []
     for t in iter_tasks(tmp_workspace):
         for i in t.instances:
-            system, history = t.meta.get("system"), t.meta.get("history")
+            system, history = i.system, i.history or None
             if fmt == "openai-chat" and i.input and not system:
                 expected.append((t.instruction, i.input, i.output, None, None))
             elif fmt == "openai-chat" and system and not history:

@@ -18,9 +18,12 @@ from ..fileio import atomic_text_file as atomic_text_file
 from ..store.tasks import Instance, Task, normalize_instruction
 from .compression import decompress
 
-# Extra per-record fields some formats carry (Alpaca/LLaMA-Factory `system` and `history`,
-# Dolly `category`); kept in Task.meta and written back by formats that have a place for them.
-EXTRA_KEYS = ("system", "history", "category")
+# Legacy `Record.extras` keys with a place of their own in an example (`Instance.system`,
+# `Instance.history`); any other extra (Dolly `category`, ...) is kept in `Instance.meta`.
+EXTRA_KEYS = ("system", "history")
+# Top-level record keys that are media references: kept in `Instance.meta` and counted in the
+# import summary (LLaMA-Factory's multimodal layouts).
+MEDIA_KEYS = ("images", "videos", "audios")
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -174,53 +177,129 @@ def get_history(obj: dict, key: str, path: Path, line: int) -> list[list[str]] |
 # ----------------------------------------------------------------------------- records → tasks
 @dataclass
 class Record:
-    """One instruction/input/output example as a format holds it, with where it came from."""
+    """One example as a format holds it, with where it came from.
+
+    `instruction` groups records into tasks; the other fields are the example's (see
+    `Instance`): `system`, `history` (earlier turns `{"role", "content", ...}`), `kind`,
+    `rejected`, `label`, `weight`, `tools`, `example_meta` (per-example extras: media, ids,
+    unknown fields). `extras` is the older way to give `system`, `history` (as [[user,
+    assistant], ...] pairs) and other per-example fields; `meta` holds task-level fields.
+    """
 
     line: int
     instruction: str
     input: str = ""
     output: str = ""
     is_classification: bool | None = None
-    extras: dict[str, Any] = field(default_factory=dict)   # system, history, category
+    extras: dict[str, Any] = field(default_factory=dict)   # system, history pairs, others
     meta: dict[str, Any] = field(default_factory=dict)     # task-level fields to keep
     name: str | None = None
+    system: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "sft"
+    rejected: str | None = None
+    label: bool | None = None
+    weight: float | None = None
+    tools: Any = None
+    example_meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_instance(self, seq: int | None = None) -> Instance:
+        """The example this record holds (`extras` folded in)."""
+        system, history = self.system, list(self.history)
+        meta = dict(self.example_meta)
+        for key, value in self.extras.items():
+            if key == "system":
+                system = system if system is not None else (value or None)
+            elif key == "history":
+                history = history or pairs_to_turns(value or [])
+            else:
+                meta.setdefault(key, value)
+        return Instance(self.input, self.output, system=system, history=history,
+                        kind=self.kind, rejected=self.rejected, label=self.label,
+                        weight=self.weight, tools=self.tools, meta=meta, seq=seq)
+
+
+def pairs_to_turns(pairs: Iterable[Iterable[str]]) -> list[dict[str, Any]]:
+    """[[user, assistant], ...] (Alpaca `history`) as turns."""
+    turns: list[dict[str, Any]] = []
+    for user, assistant in pairs:
+        turns += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return turns
+
+
+def turns_to_pairs(turns: list[dict[str, Any]]) -> list[list[str]] | None:
+    """The turns as [[user, assistant], ...] when they are only that (plain text, alternating,
+    no other keys); None when they cannot be written as pairs."""
+    if len(turns) % 2:
+        return None
+    pairs = []
+    for u, a in zip(turns[::2], turns[1::2]):
+        if (set(u) != {"role", "content"} or set(a) != {"role", "content"}
+                or u["role"] != "user" or a["role"] != "assistant"
+                or not isinstance(u["content"], str) or not isinstance(a["content"], str)):
+            return None
+        pairs.append([u["content"], a["content"]])
+    return pairs
 
 
 def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]:
-    """Records with the same (normalised) instruction become one task with several instances,
-    in file order, so that a one-line-per-instance file round-trips to the same tasks.
-
-    Extras that differ between a task's records are kept per instance
-    (`meta["instance_extras"]`), so nothing a record carried is lost.
+    """Records with the same (normalised) instruction become one task with several instances
+    (the Self-Instruct model), each example keeping its own conversation, kind and extras;
+    `Instance.seq` is the record's position in the file, so writers keep file order.
+    Two different records are never merged; identical ones are both kept here (the importer
+    skips identical examples and counts them).
     """
     tasks: dict[str, Task] = {}
-    extras: dict[str, list[dict[str, Any]]] = {}
-    for rec in records:
+    for seq, rec in enumerate(records):
         key = normalize_instruction(rec.instruction)
         task = tasks.get(key)
         if task is None:
             task = Task(instruction=rec.instruction, is_classification=rec.is_classification,
                         name=rec.name, origin=str(path),
-                        meta={**rec.meta, **rec.extras, "format": fmt, "line": rec.line})
+                        meta={**rec.meta, "format": fmt, "line": rec.line})
             tasks[key] = task
-            extras[key] = []
         elif task.is_classification is None:
             task.is_classification = rec.is_classification
-        task.instances.append(Instance(rec.input, rec.output))
-        extras[key].append(rec.extras)
-    for key, task in tasks.items():
-        per = extras[key]
-        if any(e != per[0] for e in per[1:]):
-            task.meta["instance_extras"] = per
+        task.instances.append(rec.to_instance(seq))
     return list(tasks.values())
 
 
+def record_fields(d: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:
+    """A record's fields the format has no place for (kept in `Instance.meta` under their own
+    names), with `_record`: every key in file order, so writers can follow it."""
+    known = set(known)
+    extra = {k: v for k, v in d.items() if k not in known}
+    if extra:
+        extra["_record"] = list(d)
+    return extra
+
+
+def ordered_record(fields: dict[str, Any], inst: Instance) -> dict[str, Any]:
+    """`fields` (the format's own) with the example's kept extras, in the file's key order
+    where it is known."""
+    meta = inst.meta or {}
+    rec = dict(fields)
+    for k, v in meta.items():
+        if not k.startswith("_") and k not in rec:
+            rec[k] = v
+    order = meta.get("_record")
+    if isinstance(order, list):
+        pos = {k: i for i, k in enumerate(order)}
+        rec = dict(sorted(rec.items(), key=lambda kv: pos.get(kv[0], len(pos))))
+    return rec
+
+
 # ------------------------------------------------------------------------------ tasks → records
-def instance_extras(task: Task, index: int) -> dict[str, Any]:
-    per = task.meta.get("instance_extras")
-    if isinstance(per, list) and index < len(per) and isinstance(per[index], dict):
-        return per[index]
-    return {k: task.meta[k] for k in EXTRA_KEYS if k in task.meta}
+def instance_extras(task: Task, inst: Instance) -> dict[str, Any]:
+    """The older per-example extras view of an example: `system`, `history` (pairs when the
+    turns are only that) and its other kept fields."""
+    out: dict[str, Any] = {k: v for k, v in (inst.meta or {}).items() if not k.startswith("_")}
+    if inst.system:
+        out["system"] = inst.system
+    if inst.history:
+        pairs = turns_to_pairs(inst.history)
+        out["history"] = pairs if pairs is not None else inst.history
+    return out
 
 
 def object_list(d: dict[str, Any], key: str, path: Path,
@@ -241,11 +320,13 @@ def object_list(d: dict[str, Any], key: str, path: Path,
 
 
 def iter_examples(tasks: Iterable[Task]) -> Iterator[tuple[Task, int, Instance, dict[str, Any]]]:
-    """(task, instance index, instance, extras) for every instance; a task without instances
-    yields nothing (an instruction with no output is no training example)."""
-    for task in tasks:
-        for i, inst in enumerate(task.instances):
-            yield task, i, inst, instance_extras(task, i)
+    """(task, instance index, instance, extras) for every instance in file order (`seq`; see
+    store.examples.ordered_examples); a task without instances yields nothing (an instruction
+    with no output is no training example)."""
+    from ..store.examples import ordered_examples
+
+    for task, i, inst in ordered_examples(list(tasks)):
+        yield task, i, inst, instance_extras(task, inst)
 
 
 def dump(obj: Any) -> str:

@@ -1,16 +1,22 @@
-"""OpenAI chat fine-tuning JSONL: `{"messages": [{"role", "content"}, ...]}`, one per instance.
+"""OpenAI chat fine-tuning: `{"messages": [{"role", "content"}, ...], "tools"?}` a line (a JSON
+list of them is read too), one per example; also the layouts built on it: OpenAI's preference
+fine-tuning (`{"input": {"messages"}, "preferred_output": [...], "non_preferred_output":
+[...]}`), LLaMA-Factory's DPO (`messages` + `chosen` / `rejected` messages) and KTO
+(`messages` + `label`: true = desirable).
 
 Mapping (`--option user_turn=split`, the default) follows prompt_with_output /
 prompt_without_output: system = instruction, user = input, assistant = output. When the input
 is empty the instruction goes in the user turn and there is no system message: a training
-example needs a user turn, and OpenAI's checker wants no empty content. A task with its own
-system prompt or earlier turns (Alpaca `system`/`history`) keeps them, with instruction and
-input together in the last user turn. `user_turn=combined` always puts instruction and input
-together in the user turn (system only when the task has its own).
+example needs a user turn, and OpenAI's checker wants no empty content. An example with its own
+system prompt or earlier turns keeps them, with instruction and input together in the last user
+turn. `user_turn=combined` always puts instruction and input together in the user turn (system
+only when the example has its own).
 
 Import is the inverse: exactly system + user + assistant is instruction + input + output; any
-other chat is system prompt + history + (user = instruction, assistant = output).
-Examples with an empty output are not written (the checker rejects empty content).
+other chat is system prompt + history + (user = instruction, assistant = output), with tool
+calls, `tool`/`function` results, `content: null`, per-turn `weight` and content given as typed
+parts kept (conversation.py). Examples with an empty output and no tool call are not written
+(the checker rejects empty content).
 """
 from __future__ import annotations
 
@@ -19,14 +25,17 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from ..errors import UserInputError
-from ..store.tasks import Task
+from ..store.tasks import Instance, Task
 from .common import (
-    Record, dump, get_str, group_records, iter_examples, iter_jsonl, object_list, require_obj,
+    Record, dump, get_str, group_records, iter_examples, iter_json_records, json_type,
+    object_list, ordered_record, record_fields, require_obj,
 )
-from .conversation import chat_to_record, record_to_chat
+from .conversation import (
+    answer_message, chat_to_record, content_text, example_to_chat, rejected_message, wire,
+)
 
 FORMAT = "openai-chat"
-EXTENSIONS = (".jsonl",)
+EXTENSIONS = (".jsonl", ".json")
 OPTIONS = {"user_turn": ("split", "combined")}
 
 # The checks of the OpenAI cookbook's "Data preparation and analysis for chat model
@@ -37,7 +46,9 @@ ALLOWED_ROLES = ("system", "user", "assistant", "function", "tool")
 
 
 def looks_like(obj: object) -> bool:
-    return isinstance(obj, dict) and isinstance(obj.get("messages"), list)
+    return isinstance(obj, dict) and (
+        isinstance(obj.get("messages"), list)
+        or (isinstance(obj.get("input"), dict) and "preferred_output" in obj))
 
 
 def validate_openai_chat(path: str | Path) -> list[str]:
@@ -91,56 +102,160 @@ def validate_openai_chat(path: str | Path) -> list[str]:
     return problems
 
 
+KNOWN = ("messages", "tools")
+
+
+def _message(m: dict[str, Any], fname: str, path: Path, line: int) -> dict[str, Any]:
+    role = get_str(m, "role", path, line, field_name=f"{fname}.role")
+    if "content" not in m:
+        raise UserInputError("the field is missing", path=path, line=line,
+                             field=f"{fname}.content")
+    calls = m.get("tool_calls") or m.get("function_call")
+    text, parts = content_text(m["content"], path, line, f"{fname}.content",
+                               allow_null=bool(calls))
+    out: dict[str, Any] = {"role": role, "content": text, "_field": fname}
+    out.update({k: v for k, v in m.items() if k not in ("role", "content")})
+    if parts is not None:
+        out["content_parts"] = parts
+    return out
+
+
+def _one_answer(value: Any, key: str, path: Path, line: int) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"role": "assistant", "content": value, "_field": key}
+    if isinstance(value, list):
+        if len(value) != 1 or not isinstance(value[0], dict):
+            raise UserInputError("expected one assistant message", path=path, line=line,
+                                 field=key)
+        return _message(value[0], f"{key}[0]", path, line)
+    if isinstance(value, dict):
+        return _message(value, key, path, line)
+    raise UserInputError(f"expected an assistant message, found {json_type(value)}",
+                         path=path, line=line, field=key)
+
+
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
-    messages = list(object_list(d, "messages", path, line))
-    system: str | None = None
-    turns: list[tuple[str, str, str]] = []
-    for i, (fname, m) in enumerate(messages):
-        role = get_str(m, "role", path, line, field_name=f"{fname}.role")
-        if role not in ("system", "user", "assistant"):
-            raise UserInputError(f"role {role!r} cannot be imported (expected system, user or "
-                                 "assistant)", path=path, line=line, field=f"{fname}.role")
-        content = get_str(m, "content", path, line, field_name=f"{fname}.content")
-        if role == "system":
-            if turns or system is not None:
-                raise UserInputError("a system message must come first, once", path=path,
-                                     line=line, field=fname)
-            system = content
-        elif m.get("weight") == 0 and role == "assistant" and i == len(messages) - 1:
-            raise UserInputError("the last assistant message has weight 0 (not trained on)",
-                                 path=path, line=line, field=f"{fname}.weight")
-        else:
-            turns.append((role, content, fname))
-    if system is not None and system.strip() and len(turns) == 2:
-        rec = chat_to_record(None, turns, path, line, "messages")
-        rec.input, rec.instruction = rec.instruction, system
-        return rec
-    return chat_to_record(system, turns, path, line, "messages")
+    answer = rejected = None
+    example_meta: dict[str, Any] = {}
+    if "messages" not in d and isinstance(d.get("input"), dict) and "preferred_output" in d:
+        inner = d["input"]
+        msgs = [_message(m, f"input.{f}", path, line)
+                for f, m in object_list(inner, "messages", path, line)]
+        if "non_preferred_output" not in d:
+            raise UserInputError("a preference pair needs both outputs", path=path, line=line,
+                                 field="non_preferred_output")
+        answer = _one_answer(d["preferred_output"], "preferred_output", path, line)
+        rejected = _one_answer(d["non_preferred_output"], "non_preferred_output", path, line)
+        example_meta = record_fields(d, ("input", "preferred_output", "non_preferred_output"))
+        example_meta["_layout"] = "openai-preference"
+        inner_extra = {k: v for k, v in inner.items() if k not in KNOWN}
+        if inner_extra:
+            example_meta["_input"] = inner_extra
+        tools = inner.get("tools")
+    else:
+        msgs = [_message(m, f, path, line) for f, m in object_list(d, "messages", path, line)]
+        known = KNOWN + (("label",) if isinstance(d.get("label"), bool) else ())
+        if "chosen" in d or "rejected" in d:
+            for key in ("chosen", "rejected"):
+                if key not in d:
+                    raise UserInputError("a preference pair needs both `chosen` and "
+                                         "`rejected`", path=path, line=line, field=key)
+            answer = _one_answer(d["chosen"], "chosen", path, line)
+            rejected = _one_answer(d["rejected"], "rejected", path, line)
+            known += ("chosen", "rejected")
+        example_meta = record_fields(d, known)
+        if answer is not None:
+            example_meta["_layout"] = "messages-chosen-rejected"
+        tools = d.get("tools")
+    system_msg = msgs[0] if msgs and msgs[0]["role"] == "system" else None
+    rest = msgs[1:] if system_msg else msgs
+    rec = chat_to_record(msgs, path, line, "messages", answer=answer, rejected=rejected)
+    if (system_msg is not None and isinstance(rec.system, str) and rec.system.strip()
+            and len(rest) + (answer is not None) == 2 and rest[0]["role"] == "user"
+            and not rec.history and "_system" not in rec.example_meta
+            and not rec.example_meta.get("_pending") and not rec.example_meta.get("_dropped_turns")):
+        rec.input, rec.instruction, rec.system = rec.instruction, rec.system, None
+    if isinstance(d.get("label"), bool) and "messages" in d:
+        rec.kind, rec.label = "kto", d["label"]
+    rec.tools = tools
+    rec.example_meta.update(example_meta)
+    return rec
 
 
 def read(path: Path) -> list[Task]:
-    return group_records((parse_record(o, path, n) for n, o in iter_jsonl(path)), path, FORMAT)
+    return group_records((parse_record(o, path, n) for n, o in iter_json_records(path)),
+                         path, FORMAT)
 
 
-def to_messages(instruction: str, input_: str, output: str, extras: dict[str, Any],
-                user_turn: str = "split") -> list[dict[str, str]]:
-    if user_turn == "split" and input_.strip() and not extras.get("system") \
-            and not extras.get("history"):
-        return [{"role": "system", "content": instruction}, {"role": "user", "content": input_},
-                {"role": "assistant", "content": output}]
-    system, turns = record_to_chat(instruction, input_, output, extras)
-    msgs = [{"role": "system", "content": system}] if system else []
-    return msgs + [{"role": role, "content": text} for role, text in turns]
+def _plain(msg: dict[str, Any]) -> dict[str, Any]:
+    # ShareGPT's speaker name has no place in an OpenAI message.
+    return {k: v for k, v in msg.items() if k != "from"}
+
+
+def to_messages(task: Task, inst: Instance, user_turn: str = "split", *,
+                with_answer: bool = True) -> list[dict[str, Any]]:
+    """The example as chat messages (the answer last unless `with_answer` is False)."""
+    meta = inst.meta or {}
+    if (user_turn == "split" and inst.input.strip() and not inst.system and not inst.history
+            and not meta.get("_pending") and not meta.get("_dropped_turns")):
+        msgs = [{"role": "system", "content": task.instruction,
+                 **(meta.get("_system") or {})},
+                wire(_message_with("user", inst.input, meta.get("_user") or {}))]
+        if with_answer:
+            msgs.append(wire(answer_message(inst.output, meta.get("_assistant") or {},
+                                            inst.weight)))
+        return [_plain(m) for m in msgs]
+    system, sys_extras, turns = example_to_chat(task, inst, with_answer=with_answer)
+    msgs = [{"role": "system", "content": system, **(sys_extras or {})}] if system else []
+    return [_plain(m) for m in msgs + turns]
+
+
+def _message_with(role: str, text: str, extras: dict[str, Any]) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": role, "content": text}
+    msg.update({k: v for k, v in extras.items() if k not in ("role", "content")})
+    return msg
+
+
+def _writable(inst: Instance) -> bool:
+    extras = (inst.meta or {}).get("_assistant") or {}
+    return bool(inst.output.strip() or extras.get("tool_calls") or extras.get("function_call"))
+
+
+def to_record(task: Task, inst: Instance, user_turn: str = "split") -> dict[str, Any]:
+    """One line of the file: chat, KTO (`label`) or preference layout by the example's kind."""
+    meta = inst.meta or {}
+    if inst.kind == "preference":
+        prompt = to_messages(task, inst, user_turn, with_answer=False)
+        chosen = _plain(wire(answer_message(inst.output, meta.get("_assistant") or {},
+                                            inst.weight)))
+        rejected = _plain(wire(rejected_message(inst)))
+        if meta.get("_layout") != "messages-chosen-rejected":
+            inner: dict[str, Any] = {"messages": prompt}
+            if inst.tools is not None:
+                inner["tools"] = inst.tools
+            inner.update(meta.get("_input") or {})
+            rec: dict[str, Any] = {"input": inner, "preferred_output": [chosen],
+                                   "non_preferred_output": [rejected]}
+        else:
+            rec = {"messages": prompt, "chosen": chosen, "rejected": rejected}
+            if inst.tools is not None:
+                rec["tools"] = inst.tools
+        return ordered_record(rec, inst)
+    rec = {"messages": to_messages(task, inst, user_turn)}
+    if inst.tools is not None:
+        rec["tools"] = inst.tools
+    if inst.kind == "kto" and inst.label is not None:
+        rec["label"] = inst.label
+    return ordered_record(rec, inst)
 
 
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
     user_turn = options.get("user_turn", "split")
     n = 0
-    for task, _, inst, extras in iter_examples(tasks):
-        if not inst.output.strip() or not task.instruction.strip():
+    for task, _, inst, _ in iter_examples(tasks):
+        if not task.instruction.strip() or (inst.kind != "preference" and not _writable(inst)):
             continue
-        fh.write(dump({"messages": to_messages(task.instruction, inst.input, inst.output, extras,
-                                               user_turn)}) + "\n")
+        fh.write(dump(to_record(task, inst, user_turn)) + "\n")
         n += 1
     return n
