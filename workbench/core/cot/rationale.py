@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..answers import NUMBER, OPTION, answers_equal, extract_answer, normalize_text
+from ..answers import stated_answer as _stated
 from ..errors import UserInputError
 from ..paths import prompts_dir
-from .answers import NUMBER, OPTION, _MARKERS, answers_equal, extract_answer, normalize_text
 from .sources import COT_TYPES, LETTERS, CotItem
 
 MODES = ("rationalize", "sample")
@@ -81,9 +82,7 @@ def answer_hint(item: CotItem) -> str:
 
 def stated_answer(text: str, item: CotItem) -> str | None:
     """The answer a path states after an answer marker; None when it states none explicitly."""
-    if not any(p.search(text) for p in _MARKERS):
-        return None
-    return path_answer(text, item)
+    return _stated(text, item.answer_kind, letters=LETTERS[: max(len(item.options), 1)])
 
 
 def path_answer(text: str, item: CotItem) -> str | None:

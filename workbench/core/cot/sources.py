@@ -16,10 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..answers import (
+    NUMBER,
+    OPTION,
+    TEXT,
+    gsm8k_gold,
+    normalize_gold,
+    normalize_number,
+    strip_calculator,
+)
 from ..errors import UserInputError
 from ..store.tasks import iter_tasks
 from ..store.workspace import Workspace
-from .answers import NUMBER, OPTION, TEXT, gsm8k_gold, normalize_gold, normalize_number, strip_calculator
 
 COT_TYPES = ("math", "formalize", "infer", "choice", "task")
 LETTERS = string.ascii_uppercase

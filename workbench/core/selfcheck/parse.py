@@ -1,8 +1,10 @@
-"""Reading the model's replies: collected ids, the comparison verdict, the final answer."""
+"""Reading the model's replies: collected ids, the comparison verdict, the final answer (the last
+through the shared answer module, `workbench.core.answers`)."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+
+from ..answers import extract_number, normalize_gold
 
 SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING = "support", "contradict", "unrelated", "error", "pending"
 VERDICTS = (SUPPORT, CONTRADICT, UNRELATED, ERROR)
@@ -114,47 +116,14 @@ def score_of(verdict: str) -> int | None:
     return {SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0}.get(verdict)
 
 
-_NUMBER = re.compile(r"-?\$?\s*-?\d[\d,]*(?:\.\d+)?")
-
-
 def normalize_answer(text: str | None) -> str | None:
-    """A number in canonical form ("1,000.50" -> "1000.5", "$18.00" -> "18"), else stripped text."""
-    if text is None:
-        return None
-    s = text.strip().strip(".").strip()
-    m = _NUMBER.search(s)
-    if not m:
-        return s.lower() or None
-    raw = m.group(0).replace("$", "").replace(",", "").replace(" ", "")
-    neg = raw.count("-") % 2 == 1
-    raw = raw.replace("-", "")
-    try:
-        d = Decimal(raw)
-    except InvalidOperation:
-        return raw
-    if neg:
-        d = -d
-    d = d.normalize()
-    out = format(d, "f")
-    return "0" if out in ("-0", "") else out
-
-
-_ANSWER_PATTERNS = [
-    re.compile(r"so the (?:final )?answer is[:\s]*(.+)", re.IGNORECASE),
-    re.compile(r"####\s*(.+)"),
-    re.compile(r"\\boxed\{([^}]*)\}"),
-    re.compile(r"(?:final answer|the answer is|answer)\s*[:=]?\s*(?:is\s*)?(.+)", re.IGNORECASE),
-]
+    """A gold or stated answer in the shared canonical form (`workbench.core.answers`): a number
+    when it states one ("$1,250.00" -> "1250", "\\frac{3}{4}" -> "0.75"), else case-folded text."""
+    return normalize_gold(text) if text is not None else None
 
 
 def extract_answer(solution: str) -> str | None:
-    """The final answer, normalised, from "So the answer is X" (the reference's marker), else
-    GSM8K's "#### X", a \\boxed{X}, or "answer: X"; None when the solution states none."""
-    for pat in _ANSWER_PATTERNS:
-        matches = list(pat.finditer(solution))
-        for m in reversed(matches):
-            tail = m.group(1)
-            num = _NUMBER.search(tail)
-            if num:
-                return normalize_answer(num.group(0))
-    return None
+    """The solution's final answer, canonical, by the shared rules (`workbench.core.answers`):
+    after "So the answer is" (the reference's marker), "#### X", \\boxed{X} or "answer: X",
+    else the result of the last sentence; None when it states no number."""
+    return extract_number(solution)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from ..answers import answers_equal
 from ..errors import UserInputError
 from ..store.workspace import Workspace
 from .parse import extract_answer, normalize_answer
@@ -48,7 +49,7 @@ def add_solution(
     ans = normalize_answer(answer) if answer is not None else extract_answer(text)
     with ws.transaction():
         gold = ws.scalar("SELECT gold_answer FROM sc_questions WHERE id = ?", (question_id,))
-        correct = None if gold is None or ans is None else int(ans == gold)
+        correct = None if gold is None or ans is None else int(answers_equal(ans, gold))
         sid = ws.insert("sc_solutions", {
             "question_id": question_id, "origin": origin, "run_id": run_id, "call_id": call_id,
             "sample_index": sample_index, "text": text, "answer": ans, "is_correct": correct,
