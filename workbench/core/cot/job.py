@@ -2,7 +2,8 @@
 
 Resumable: the items are stored when the run starts; a path row exists once its model call is
 done (one transaction: the call, the path, the record made from it, the item's figures), so a
-resumed run samples only the missing (item, sample) pairs. With a SELF-CHECK threshold, paths
+resumed run samples only the missing (item, sample) pairs. Against a server up to K calls are in
+flight (`core.llm.pool`), each committed as it completes. With a SELF-CHECK threshold, paths
 that pass the answer check wait as "pending-check" until their confidence is known, and only
 then become records.
 """
@@ -11,11 +12,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..errors import Cancelled, ModelError, UserInputError, WorkbenchError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
+from ..llm.pool import Call, CallScheduler, Group, Unit
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.tasks import Instance, Task, add_task
 from ..store.workspace import Workspace
@@ -128,8 +130,10 @@ def _call(backend: Backend, item: CotItem, cfg: CotConfig, prompts: CotPrompts, 
 
 def cot_run(ws: Workspace, backend: Backend, run_id: int, *,
             progress: ProgressCallback = no_progress,
-            cancel: CancelToken | None = None) -> dict[str, Any]:
-    """Run or resume a CoT run; returns its figures (see `cot_stats`)."""
+            cancel: CancelToken | None = None, concurrency: int | None = None) -> dict[str, Any]:
+    """Run or resume a CoT run with up to `concurrency` model calls in flight (default: 16 on a
+    server, 1 in-process); returns its figures (see `cot_stats`). Each path is committed as its
+    call completes; what is kept depends on the answers, never on K."""
     run = get_run(ws, run_id)
     if run is None or run["kind"] != RUN_KIND:
         raise UserInputError(f"no CoT run {run_id}")
@@ -143,64 +147,83 @@ def cot_run(ws: Workspace, backend: Backend, run_id: int, *,
     done = len(have)
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
-    progress(Progress("cot", done, total, cfg.mode))
-    with run_outcome(ws, run_id, lambda: cot_stats(ws, run_id)):
+    sched = CallScheduler(backend, concurrency, cancel)
+    progress(Progress("cot", done, total, cfg.mode, data=sched.progress_data()))
+
+    def call(item: CotItem, position: int, seed: int | None,
+             tok: CancelToken) -> tuple[dict[str, Any], GenParams, GenResult]:
+        try:
+            return _call(backend, item, cfg, prompts, seed, tok)
+        except (Cancelled, ModelError):
+            raise
+        except WorkbenchError as exc:
+            raise WorkbenchError(f"item {position + 1}: the model call failed: {exc}") from exc
+
+    def unit(row: dict[str, Any], item: CotItem, k: int) -> Unit:
+        nonlocal done
+        # A distinct seed per sample, so K samples differ even on a seeded backend.
+        seed = None if cfg.seed is None else cfg.seed + 7919 * row["position"] + k
+        where, params, res = yield Call(key=(row["position"], k),
+                                        run=lambda tok: call(item, row["position"], seed, tok))
+        verdict = judge(res.text, item, cfg.mode, prompts)
+        keep_now = verdict.kept and cfg.min_confidence is None
+        reason = verdict.reason
+        if verdict.kept and not keep_now:
+            reason = PENDING_CHECK
+        with ws.transaction():
+            call_id = record_generation(ws, backend, run_id=run_id,
+                                        purpose=f"cot-{cfg.mode}", params=params,
+                                        result=res, **where)
+            path_id = ws.insert("cot_paths", {
+                "item_id": row["id"], "sample_index": k, "call_id": call_id,
+                "rationale": res.text, "answer": verdict.answer,
+                "correct": None if verdict.correct is None else int(verdict.correct),
+                "kept": int(keep_now), "reason": reason,
+            })
+            if keep_now:
+                _add_record(ws, run_id, row["id"], path_id, item, verdict.output, prompts,
+                            cfg.mode, call_id)
+            _refresh_item(ws, row["id"])
+        done += 1
+        progress(Progress("cot", done, total, cfg.mode,
+                          data={"item": row["position"], "kept": verdict.kept,
+                                **sched.progress_data()}))
+
+    def groups() -> Iterator[Group]:
         for row in items:
-            item = _item(row)
-            for k in range(cfg.samples):
-                if (row["id"], k) in have:
-                    continue
-                if cancel is not None:
-                    cancel.check()
-                # A distinct seed per sample, so K samples differ even on a seeded backend.
-                seed = None if cfg.seed is None else cfg.seed + 7919 * row["position"] + k
-                try:
-                    where, params, res = _call(backend, item, cfg, prompts, seed, cancel)
-                except (Cancelled, ModelError):
-                    raise
-                except WorkbenchError as exc:
-                    raise WorkbenchError(f"item {row['position'] + 1}: the model call failed: {exc}") from exc
-                verdict = judge(res.text, item, cfg.mode, prompts)
-                keep_now = verdict.kept and cfg.min_confidence is None
-                reason = verdict.reason
-                if verdict.kept and not keep_now:
-                    reason = PENDING_CHECK
-                with ws.transaction():
-                    call_id = record_generation(ws, backend, run_id=run_id,
-                                                purpose=f"cot-{cfg.mode}", params=params,
-                                                result=res, **where)
-                    path_id = ws.insert("cot_paths", {
-                        "item_id": row["id"], "sample_index": k, "call_id": call_id,
-                        "rationale": res.text, "answer": verdict.answer,
-                        "correct": None if verdict.correct is None else int(verdict.correct),
-                        "kept": int(keep_now), "reason": reason,
-                    })
-                    if keep_now:
-                        _add_record(ws, run_id, row["id"], path_id, item, verdict.output, prompts,
-                                    cfg.mode, call_id)
-                    _refresh_item(ws, row["id"])
-                done += 1
-                progress(Progress("cot", done, total, cfg.mode,
-                                  data={"item": row["position"], "kept": verdict.kept}))
+            missing = [k for k in range(cfg.samples) if (row["id"], k) not in have]
+            if missing:
+                item = _item(row)
+                yield Group([unit(row, item, k) for k in missing])
+
+    with run_outcome(ws, run_id, lambda: cot_stats(ws, run_id)):
+        sched.run(groups())
         if cfg.min_confidence is not None:
-            _check_pending(ws, backend, run_id, cfg, prompts, progress, cancel)
+            _check_pending(ws, backend, run_id, cfg, prompts, progress, cancel, concurrency)
     stats = cot_stats(ws, run_id)
+    endpoints = getattr(backend, "endpoint_stats", None)
+    if endpoints is not None:
+        stats["endpoints"] = endpoints()
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats
 
 
 def _check_pending(ws: Workspace, backend: Backend, run_id: int, cfg: CotConfig,
                    prompts: CotPrompts, progress: ProgressCallback,
-                   cancel: CancelToken | None) -> None:
-    """SELF-CHECK every path that passed the answer check; keep those with w >= threshold."""
+                   cancel: CancelToken | None, concurrency: int | None = None) -> None:
+    """SELF-CHECK every path that passed the answer check; keep those with w >= threshold.
+    The paths are checked in parallel (up to `concurrency` calls in flight); each is decided
+    as soon as its solution is scored."""
     from ..selfcheck import checker, store as sc_store  # optional feature: import when used
 
     pending = ws.query(
         "SELECT p.*, i.position FROM cot_paths p JOIN cot_items i ON i.id = p.item_id "
-        "WHERE i.run_id = ? AND p.reason = ? ORDER BY p.id", (run_id, PENDING_CHECK))
+        "WHERE i.run_id = ? AND p.reason = ? ORDER BY i.position, p.sample_index",
+        (run_id, PENDING_CHECK))
     if not pending:
         return
     run = get_run(ws, run_id)
+    assert run is not None
     check_cfg = checker.CheckConfig(api=cfg.api, max_tokens={
         stage: cfg.check_max_tokens for stage in ("target", "collect", "regen", "compare")}
         | {"followup": 24})
@@ -210,9 +233,8 @@ def _check_pending(ws: Workspace, backend: Backend, run_id: int, cfg: CotConfig,
                                             extra={"cot_run": run_id})
         with ws.transaction():
             ws.update("runs", run_id, {"config": {**run["config"], "check_run_id": check_run}})
-    for n, path in enumerate(pending, start=1):
-        if cancel is not None:
-            cancel.check()
+    by_solution: dict[int, tuple[dict[str, Any], dict[str, Any], CotItem, Any]] = {}
+    for path in pending:
         irow = ws.query("SELECT * FROM cot_items WHERE id = ?", (path["item_id"],))[0]
         item = _item(irow)
         verdict = judge(path["rationale"], item, cfg.mode, prompts)
@@ -225,10 +247,14 @@ def _check_pending(ws: Workspace, backend: Backend, run_id: int, cfg: CotConfig,
             sid = sc_store.add_solution(ws, qid, verdict.output, origin="sampled", run_id=run_id,
                                         call_id=path["call_id"], sample_index=path["sample_index"],
                                         meta={"cot_path": path["id"]})
-        score = checker.check_solution(ws, backend, sid, run_id=check_run, config=check_cfg,
-                                       cancel=cancel)
+        by_solution[int(sid)] = (path, irow, item, verdict)
+    n = 0
+
+    def decided(sid: int, score: dict[str, Any]) -> None:
+        nonlocal n
+        path, irow, item, verdict = by_solution[sid]
         w = float(score["confidence"])
-        keep = w >= float(cfg.min_confidence)
+        keep = w >= float(cfg.min_confidence or 0.0)
         with ws.transaction():
             ws.update("cot_paths", path["id"], {"confidence": w, "kept": int(keep),
                                                 "reason": None if keep else "low-confidence"})
@@ -236,7 +262,11 @@ def _check_pending(ws: Workspace, backend: Backend, run_id: int, cfg: CotConfig,
                 _add_record(ws, run_id, irow["id"], path["id"], item, verdict.output, prompts,
                             cfg.mode, path["call_id"], confidence=w)
             _refresh_item(ws, irow["id"])
+        n += 1
         progress(Progress("self-check", n, len(pending), "confidence filter"))
+
+    checker.check_solutions(ws, backend, list(by_solution), run_id=check_run, config=check_cfg,
+                            cancel=cancel, concurrency=concurrency, on_solution=decided)
 
 
 def cot_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
@@ -244,7 +274,8 @@ def cot_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
     items = ws.scalar("SELECT count(*) FROM cot_items WHERE run_id = ?", (run_id,)) or 0
     paths = ws.query(
         "SELECT p.kept, p.correct, p.reason, p.task_id FROM cot_paths p "
-        "JOIN cot_items i ON i.id = p.item_id WHERE i.run_id = ? ORDER BY p.id", (run_id,))
+        "JOIN cot_items i ON i.id = p.item_id WHERE i.run_id = ? "
+        "ORDER BY i.position, p.sample_index", (run_id,))
     dropped = Counter(p["reason"] for p in paths if not p["kept"] and p["reason"])
     return {
         "run_id": run_id, "items": items, "samples": len(paths),

@@ -1,20 +1,25 @@
 """The SELF-CHECK job: four model calls per step, a verdict r_i per step, a confidence w per solution.
 
 Resumable: each stage call and what it produced is one transaction on the step's `sc_checks`
-row (keyed by run), so a killed run continues at the first stage without output. Within a
-solution the stages run stage by stage over all steps, as the reference does; consecutive
-prompts then share their longest prefix (the question, then Step 0..i), which a llama.cpp
-backend keeps in its KV cache.
+row (keyed by run), so a killed run continues at the first stage without output.
+
+Concurrent (`core.llm.pool`): against a server up to K calls are in flight — the steps of a
+solution and different solutions at once, each step's stages in order; a step's verdict depends
+only on its own calls, so K changes the speed, never the verdicts. Each call's seed derives from
+the run's seed and the call's place (solution, step, stage). With K = 1 (in-process) the stages
+run stage by stage over all steps, as the reference does; consecutive prompts then share their
+longest prefix (the question, then Step 0..i), which a llama.cpp backend keeps in its KV cache.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import Cancelled, ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
+from ..llm.pool import Call, CallScheduler, Group, Unit, derive_seed
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
@@ -69,24 +74,36 @@ class CheckConfig:
                          seed=self.seed, grammar=grammar)
 
 
+STAGE_ORDER = {"target": 0, "collect": 1, "regen": 2, "compare": 3, "followup": 4}
+
+
+def request_seq(solution_id: int, position: int, stage: str) -> int:
+    """The sequence number of one stage call (its sampling seed derives from it and the run's
+    seed): fixed by the solution, the step and the stage, so the call gets the same seed at any
+    concurrency and in a rerun."""
+    return (solution_id * 4096 + position) * 8 + STAGE_ORDER[stage]
+
+
 class _Caller:
-    """One model call, recorded with its provenance in the caller's transaction."""
+    """One model call (`call`, on a worker thread: no workspace access) and its record with its
+    provenance in the caller's transaction (`record`, in the job's thread)."""
 
-    def __init__(self, ws: Workspace, backend: Backend, run_id: int, cfg: CheckConfig,
-                 cancel: CancelToken | None) -> None:
-        self.ws, self.backend, self.run_id, self.cfg, self.cancel = ws, backend, run_id, cfg, cancel
+    def __init__(self, ws: Workspace, backend: Backend, run_id: int, cfg: CheckConfig) -> None:
+        self.ws, self.backend, self.run_id, self.cfg = ws, backend, run_id, cfg
 
-    def call(self, stage: str, prompt: str) -> tuple[GenResult | None, str | None, GenParams]:
+    def call(self, stage: str, prompt: str, seq: int,
+             cancel: CancelToken | None) -> tuple[GenResult | None, str | None, GenParams]:
         """(result, error message, params). A failure of this one call (a prompt too long for the
         context, a malformed reply) is returned, not raised, so it becomes the step's "error"
         verdict; cancellation and an unusable model (ModelError: server down, file gone) are
         raised, so the run stops and can be resumed instead of filling up with errors."""
         params = self.cfg.params(stage)
+        params.seed = derive_seed(self.cfg.seed, seq)
         try:
             if self.cfg.api == "chat":
-                res = self.backend.chat([{"role": "user", "content": prompt}], params, cancel=self.cancel)
+                res = self.backend.chat([{"role": "user", "content": prompt}], params, cancel=cancel)
             else:
-                res = self.backend.complete(prompt, params, cancel=self.cancel)
+                res = self.backend.complete(prompt, params, cancel=cancel)
         except (Cancelled, ModelError):
             raise
         except Exception as exc:  # noqa: BLE001 - any backend failure is recorded on the step
@@ -121,54 +138,49 @@ def _fail(ws: Workspace, row: dict[str, Any], error: str, extra: dict[str, Any])
     row.update(values)
 
 
-def check_solution(
-    ws: Workspace, backend: Backend, solution_id: int, *, run_id: int, config: CheckConfig,
-    prompts: SelfCheckPrompts | None = None, cancel: CancelToken | None = None,
-    on_step: Any = None,
-) -> dict[str, Any]:
-    """Check every step of one solution under `run_id`; returns its score row."""
-    prompts = prompts or SelfCheckPrompts.load(config.prompts_path)
-    qid = ws.scalar("SELECT question_id FROM sc_solutions WHERE id = ?", (solution_id,))
-    if qid is None:
-        raise UserInputError(f"no self-check solution {solution_id}")
-    question, information = store.question_information(ws, qid)
-    steps = store.solution_steps(ws, solution_id)
-    texts = [s["text"] for s in steps]
-    rows = _ensure_rows(ws, run_id, steps) if steps else {}
-    caller = _Caller(ws, backend, run_id, config, cancel)
+_SCORE = {SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0}
 
-    def pending(stage_col: str) -> list[tuple[int, dict[str, Any]]]:
-        return [(i, rows[st["id"]]) for i, st in enumerate(steps)
-                if rows[st["id"]]["verdict"] == PENDING and rows[st["id"]][stage_col] is None]
 
-    def gate() -> None:
-        if cancel is not None:
-            cancel.check()
+def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config: CheckConfig,
+               key: tuple[int, ...], solution_id: int, question: str, information: list[str],
+               texts: list[str], i: int, row: dict[str, Any],
+               on_step: Callable[[], None] | None) -> Unit:
+    """The stages of step `i` still to do, in order: each yields its call, then commits the call
+    and what it produced in one transaction (the job's thread). `key` orders steps across
+    solutions; within a solution stage s of every step comes before stage s + 1 (at K = 1 the
+    order of the reference, whose consecutive prompts share their longest prefix)."""
 
+    def call(stage: str, prompt: str) -> Call:
+        seq = request_seq(solution_id, i, stage)
+        return Call(key=(*key, STAGE_ORDER[stage], i),
+                    run=lambda tok: caller.call(stage, prompt, seq, tok))
+
+    def pending(col: str) -> bool:
+        return row["verdict"] == PENDING and row[col] is None
+
+    decided = row["verdict"] != PENDING
     # Stage 1: target extraction.
-    for i, row in pending("target_output"):
-        gate()
+    if pending("target_output"):
         prompt = prompts.target(question, texts, i)
-        res, err, params = caller.call("target", prompt)
+        res, err, params = yield call("target", prompt)
         with ws.transaction():
             cid = caller.record("target", prompt, res, params, err)
-            vals = {"target_prompt": prompt, "target_call_id": cid}
-            if err or not res.text.strip():
+            vals: dict[str, Any] = {"target_prompt": prompt, "target_call_id": cid}
+            if err or res is None or not res.text.strip():
                 _fail(ws, row, err or "target extraction gave an empty reply", vals)
             else:
                 vals["target_output"] = res.text.strip()
                 ws.update("sc_checks", row["id"], vals)
                 row.update(vals)
     # Stage 2: information collection.
-    for i, row in pending("collect_output"):
-        gate()
+    if pending("collect_output"):
         prompt = prompts.collect(question, information, texts, i)
-        res, err, params = caller.call("collect", prompt)
+        res, err, params = yield call("collect", prompt)
         with ws.transaction():
             cid = caller.record("collect", prompt, res, params, err)
-            vals: dict[str, Any] = {"collect_prompt": prompt, "collect_call_id": cid}
-            if err:
-                _fail(ws, row, err, vals)
+            vals = {"collect_prompt": prompt, "collect_call_id": cid}
+            if err or res is None:
+                _fail(ws, row, err or "no reply", vals)
             else:
                 info_ids, step_ids = parse_collected(res.text, n_info=len(information), step_index=i)
                 vals.update(collect_output=res.text.strip(), collected_info=info_ids,
@@ -177,31 +189,29 @@ def check_solution(
                 row.update(vals)
                 row["collected_info"], row["collected_steps"] = json.dumps(info_ids), json.dumps(step_ids)
     # Stage 3: regeneration from the collected information and steps only.
-    for i, row in pending("regen_output"):
-        gate()
+    if pending("regen_output"):
         info_ids = json.loads(row["collected_info"] or "[]")
         step_ids = json.loads(row["collected_steps"] or "[]")
         prompt = prompts.regen(row["target_output"], [information[k] for k in info_ids],
                                [texts[k] for k in step_ids])
-        res, err, params = caller.call("regen", prompt)
+        res, err, params = yield call("regen", prompt)
         with ws.transaction():
             cid = caller.record("regen", prompt, res, params, err)
             vals = {"regen_prompt": prompt, "regen_call_id": cid}
-            if err or not res.text.strip():
+            if err or res is None or not res.text.strip():
                 _fail(ws, row, err or "regeneration gave an empty reply", vals)
             else:
                 vals["regen_output"] = res.text.strip()
                 ws.update("sc_checks", row["id"], vals)
                 row.update(vals)
     # Stage 4: result comparison, and the follow-up where the reply names no single verdict.
-    for i, row in pending("compare_output"):
-        gate()
+    if pending("compare_output"):
         prompt = prompts.compare(row["regen_output"], texts[i])
-        res, err, params = caller.call("compare", prompt)
+        res, err, params = yield call("compare", prompt)
         with ws.transaction():
             cid = caller.record("compare", prompt, res, params, err)
             vals = {"compare_prompt": prompt, "compare_call_id": cid}
-            if err or not res.text.strip():
+            if err or res is None or not res.text.strip():
                 _fail(ws, row, err or "comparison gave an empty reply", vals)
             else:
                 vals["compare_output"] = res.text.strip()
@@ -209,34 +219,82 @@ def check_solution(
                 if config.followup == "never" or (verdict is not None and config.followup == "unclear"):
                     # An unclear reply counts 0, as the reference's fall-through does.
                     verdict = verdict or UNRELATED
-                    vals.update(verdict=verdict, score={SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0}[verdict])
+                    vals.update(verdict=verdict, score=_SCORE[verdict])
                 ws.update("sc_checks", row["id"], vals)
                 row.update(vals)
-        if on_step and row["verdict"] != PENDING:
-            on_step()
-    for i, row in [(i, rows[st["id"]]) for i, st in enumerate(steps)]:
-        if row["verdict"] != PENDING:
-            continue
-        gate()
+    if row["verdict"] == PENDING:
         prompt = prompts.followup(row["compare_output"])
-        res, err, params = caller.call("followup", prompt)
+        res, err, params = yield call("followup", prompt)
         with ws.transaction():
             cid = caller.record("followup", prompt, res, params, err)
             vals = {"followup_call_id": cid}
-            if err:
-                _fail(ws, row, err, vals)
+            if err or res is None:
+                _fail(ws, row, err or "no reply", vals)
             else:
                 # The reference reads the follow-up with a contradict-first keyword test; ours
                 # tries the follow-up, then the comparison itself, then counts it unclear (0).
                 verdict = (parse_verdict(res.text) or parse_verdict(row["compare_output"] or "")
                            or UNRELATED)
                 vals.update(followup_output=res.text.strip(), verdict=verdict,
-                            score={SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0}[verdict])
+                            score=_SCORE[verdict])
                 ws.update("sc_checks", row["id"], vals)
                 row.update(vals)
-        if on_step:
-            on_step()
-    return _score(ws, solution_id, run_id, config, [rows[st["id"]]["verdict"] for st in steps])
+    if on_step is not None and not decided:
+        on_step()
+
+
+def check_solutions(
+    ws: Workspace, backend: Backend, solution_ids: Sequence[int], *, run_id: int,
+    config: CheckConfig, prompts: SelfCheckPrompts | None = None,
+    cancel: CancelToken | None = None, concurrency: int | None = None,
+    on_step: Callable[[], None] | None = None,
+    on_solution: Callable[[int, dict[str, Any]], None] | None = None,
+    scheduler: CallScheduler | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Check every step of the solutions under `run_id`, with up to `concurrency` calls in flight
+    (default: 16 on a server, 1 in-process): the steps of a solution and different solutions in
+    parallel, each step's stages in order. Every call is committed as it completes; a solution is
+    scored (`on_solution(id, score row)`, in this thread) once all its steps have verdicts.
+    Returns {solution id: score row}. Raises Cancelled, or ModelError when the model is unusable;
+    a resumed run continues at the first stage without output."""
+    prompts = prompts or SelfCheckPrompts.load(config.prompts_path)
+    caller = _Caller(ws, backend, run_id, config)
+    sched = scheduler or CallScheduler(backend, concurrency, cancel)
+    scores: dict[int, dict[str, Any]] = {}
+
+    def groups() -> Iterator[Group]:
+        for n, sid in enumerate(solution_ids):
+            qid = ws.scalar("SELECT question_id FROM sc_solutions WHERE id = ?", (sid,))
+            if qid is None:
+                raise UserInputError(f"no self-check solution {sid}")
+            question, information = store.question_information(ws, qid)
+            steps = store.solution_steps(ws, sid)
+            texts = [s["text"] for s in steps]
+            rows = _ensure_rows(ws, run_id, steps) if steps else {}
+            units = [_step_unit(ws, caller, prompts, config, (n,), sid, question, information,
+                                texts, i, rows[st["id"]], on_step) for i, st in enumerate(steps)]
+
+            def done(sid: int = sid, steps: list[dict[str, Any]] = steps,
+                     rows: dict[int, dict[str, Any]] = rows) -> None:
+                scores[sid] = _score(ws, sid, run_id, config, [rows[st["id"]]["verdict"] for st in steps])
+                if on_solution is not None:
+                    on_solution(sid, scores[sid])
+
+            yield Group(units, done)
+
+    sched.run(groups())
+    return scores
+
+
+def check_solution(
+    ws: Workspace, backend: Backend, solution_id: int, *, run_id: int, config: CheckConfig,
+    prompts: SelfCheckPrompts | None = None, cancel: CancelToken | None = None,
+    on_step: Any = None, concurrency: int | None = None,
+) -> dict[str, Any]:
+    """Check every step of one solution under `run_id`; returns its score row."""
+    return check_solutions(ws, backend, [solution_id], run_id=run_id, config=config,
+                           prompts=prompts, cancel=cancel, concurrency=concurrency,
+                           on_step=on_step)[solution_id]
 
 
 def _score(ws: Workspace, solution_id: int, run_id: int, cfg: CheckConfig,
@@ -279,9 +337,11 @@ def start_check_run(ws: Workspace, solution_ids: Sequence[int], config: CheckCon
 
 def check_run(
     ws: Workspace, backend: Backend, run_id: int, *, progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
+    cancel: CancelToken | None = None, concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) a check run over the solutions its config lists; returns its stats."""
+    """Run (or resume) a check run over the solutions its config lists, with up to `concurrency`
+    model calls in flight (default: 16 on a server, 1 in-process); returns its stats, with
+    per-endpoint figures ("endpoints") on a server."""
     run = get_run(ws, run_id)
     if run is None or run["kind"] != RUN_KIND:
         raise UserInputError(f"no self-check run {run_id}")
@@ -295,37 +355,48 @@ def check_run(
                                (run_id, PENDING)) or 0}
     finished = {r["solution_id"] for r in ws.query("SELECT solution_id FROM sc_scores WHERE run_id = ?",
                                                    (run_id,))}
+    sched = CallScheduler(backend, concurrency, cancel)
+    n_done = len(finished)
 
     def tick() -> None:
         done["steps"] += 1
         progress(Progress("self-check", done["steps"], total_steps,
-                          message=f"solution {n_done + 1}/{len(sids)}"))
+                          message=f"solution {n_done + 1}/{len(sids)}", data=sched.progress_data()))
+
+    def solved(sid: int, _row: dict[str, Any]) -> None:
+        nonlocal n_done
+        n_done += 1
+        progress(Progress("self-check", done["steps"], total_steps,
+                          message=f"solution {n_done}/{len(sids)}",
+                          data={"solution_id": sid, **sched.progress_data()}))
 
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
-    n_done = len(finished)
-    progress(Progress("self-check", done["steps"], total_steps, message="starting"))
-    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)):
-        for sid in sids:
-            if sid in finished:
-                continue
-            check_solution(ws, backend, sid, run_id=run_id, config=config, prompts=prompts,
-                           cancel=cancel, on_step=tick)
-            n_done += 1
-            progress(Progress("self-check", done["steps"], total_steps,
-                              message=f"solution {n_done}/{len(sids)}", data={"solution_id": sid}))
-    stats = run_stats(ws, run_id)
+    progress(Progress("self-check", done["steps"], total_steps, message="starting",
+                      data=sched.progress_data()))
+    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id, backend)):
+        check_solutions(ws, backend, [s for s in sids if s not in finished], run_id=run_id,
+                        config=config, prompts=prompts, cancel=cancel, on_step=tick,
+                        on_solution=solved, scheduler=sched)
+    stats = run_stats(ws, run_id, backend)
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats
 
 
-def run_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
+def run_stats(ws: Workspace, run_id: int, backend: Backend | None = None) -> dict[str, Any]:
+    """Verdict counts, solutions checked, follow-ups, mean w; with a server backend also its
+    per-endpoint figures (see OpenAICompatBackend.endpoint_stats)."""
     verdicts = {r["verdict"]: r["n"] for r in ws.query(
         "SELECT verdict, count(*) AS n FROM sc_checks WHERE run_id = ? GROUP BY verdict", (run_id,))}
     solutions = ws.scalar("SELECT count(*) FROM sc_scores WHERE run_id = ?", (run_id,)) or 0
     mean_w = ws.scalar("SELECT avg(confidence) FROM sc_scores WHERE run_id = ?", (run_id,))
     followups = ws.scalar("SELECT count(*) FROM sc_checks WHERE run_id = ? AND followup_call_id IS NOT NULL",
                           (run_id,)) or 0
-    return {"run_id": run_id, "solutions_checked": solutions,
-            "steps": {v: verdicts.get(v, 0) for v in (SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING)},
-            "followups": followups, "mean_confidence": mean_w}
+    out: dict[str, Any] = {
+        "run_id": run_id, "solutions_checked": solutions,
+        "steps": {v: verdicts.get(v, 0) for v in (SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING)},
+        "followups": followups, "mean_confidence": mean_w}
+    endpoints = getattr(backend, "endpoint_stats", None)
+    if endpoints is not None:
+        out["endpoints"] = endpoints()
+    return out

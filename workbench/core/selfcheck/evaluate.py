@@ -65,9 +65,12 @@ def eval_selfcheck(
     ws: Workspace, backend: Backend, data: str | Path, *, limit: int | None = None,
     config: checker.CheckConfig | None = None, threshold: float = 0.75, resume: bool = False,
     balanced: bool = False, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Check ProcessBench (or MR-GSM8K) items and score the verdicts against their labels.
-    `balanced` with `limit` takes half correct, half erroneous items."""
+    `balanced` with `limit` takes half correct, half erroneous items. Items are checked in
+    parallel with up to `concurrency` calls in flight (default: 16 on a server, 1 in-process);
+    the metrics do not depend on it."""
     config = config or checker.CheckConfig()
     imported = import_traces(ws, data, limit=limit, balanced=balanced)
     if imported["format"] not in ("processbench", "mr-gsm8k", "traces"):
@@ -79,8 +82,12 @@ def eval_selfcheck(
     if run_id is None:
         run_id = checker.start_check_run(ws, sids, config, backend=backend, extra={
             k: v for k, v in key.items() if k != "check"})
-    checker.check_run(ws, backend, run_id, progress=progress, cancel=cancel)
-    return selfcheck_metrics(ws, run_id, sids, config=config, threshold=threshold)
+    stats = checker.check_run(ws, backend, run_id, progress=progress, cancel=cancel,
+                              concurrency=concurrency)
+    out = selfcheck_metrics(ws, run_id, sids, config=config, threshold=threshold)
+    if "endpoints" in stats:
+        out["endpoints"] = stats["endpoints"]
+    return out
 
 
 def selfcheck_metrics(ws: Workspace, run_id: int, solution_ids: Sequence[int], *,
@@ -131,9 +138,11 @@ def eval_voting(
     ws: Workspace, backend: Backend, data: str | Path, *, samples: int, limit: int | None = None,
     config: checker.CheckConfig | None = None, temperature: float = 1.0, max_tokens: int = 384,
     resume: bool = False, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Sample N solutions per GSM8K question, check them all, and compare majority voting with
-    SELF-CHECK weighted voting (ties share the credit)."""
+    SELF-CHECK weighted voting (ties share the credit). Sampling and checking keep up to
+    `concurrency` calls in flight (default: 16 on a server, 1 in-process)."""
     config = config or checker.CheckConfig()
     imported = import_traces(ws, data, limit=limit)
     if imported["format"] != "gsm8k":
@@ -147,13 +156,14 @@ def eval_voting(
         with ws.transaction():
             cfg = json.loads(ws.scalar("SELECT config FROM runs WHERE id = ?", (srun,)))
             ws.update("runs", srun, {"config": {**cfg, **key}})
-    sampler.sample_run(ws, backend, srun, progress=progress, cancel=cancel)
+    sampler.sample_run(ws, backend, srun, progress=progress, cancel=cancel, concurrency=concurrency)
     sids = sorted(r["id"] for r in ws.query("SELECT id FROM sc_solutions WHERE run_id = ?", (srun,)))
     ckey = {"eval": "voting-check", "sample_run": srun}
     crun = _find_resumable(ws, checker.RUN_KIND, ckey) if resume else None
     if crun is None:
         crun = checker.start_check_run(ws, sids, config, backend=backend, extra=ckey)
-    checker.check_run(ws, backend, crun, progress=progress, cancel=cancel)
+    stats = checker.check_run(ws, backend, crun, progress=progress, cancel=cancel,
+                              concurrency=concurrency)
     groups = []
     for qid in qids:
         gold = ws.scalar("SELECT gold_answer FROM sc_questions WHERE id = ?", (qid,))
@@ -166,4 +176,6 @@ def eval_voting(
     out.update({"samples": samples, "sample_run_id": srun, "check_run_id": crun,
                 "answered": sum(1 for _, a, _ in groups for x in a if x is not None),
                 "solutions": sum(len(a) for _, a, _ in groups)})
+    if "endpoints" in stats:
+        out["endpoints"] = stats["endpoints"]
     return out

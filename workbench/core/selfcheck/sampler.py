@@ -1,16 +1,18 @@
 """Sampling N step-by-step solutions per question (reference: N = 10, temperature 1.0).
 
-Resumable: the samples a run already stored are counted per question, and the run continues
-from there. All N samples of a question share one prompt, so a llama.cpp backend evaluates it
+Resumable: the samples a run already stored are listed by (question, sample index), and the
+run makes only the missing ones. Concurrent against a server (`core.llm.pool`): up to K samples
+in flight, each committed as it completes. All N samples of a question share one prompt, so a llama.cpp backend evaluates it
 once and reuses the cache.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..errors import Cancelled, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
-from ..llm.base import Backend, GenParams, record_generation
+from ..llm.base import Backend, GenParams, GenResult, record_generation
+from ..llm.pool import Call, CallScheduler, Group, Unit
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
@@ -32,8 +34,12 @@ def start_sample_run(ws: Workspace, question_ids: Sequence[int], n: int, *, temp
 
 
 def sample_run(ws: Workspace, backend: Backend, run_id: int, *,
-               progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> dict[str, Any]:
-    """Run or resume a sampling run; returns {"run_id", "solutions", "with_answer", "correct"}."""
+               progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+               concurrency: int | None = None) -> dict[str, Any]:
+    """Run or resume a sampling run with up to `concurrency` calls in flight (default: 16 on a
+    server, 1 in-process); returns {"run_id", "solutions", "with_answer", "correct"}. Each
+    sample is committed as it completes; a resumed run samples exactly the missing
+    (question, sample) pairs."""
     run = get_run(ws, run_id)
     if run is None or run["kind"] != RUN_KIND:
         raise UserInputError(f"no self-check sampling run {run_id}")
@@ -42,39 +48,53 @@ def sample_run(ws: Workspace, backend: Backend, run_id: int, *,
     qids: list[int] = cfg["questions"]
     n: int = cfg["n"]
     total = len(qids) * n
-    have = {r["question_id"]: r["k"] for r in ws.query(
-        "SELECT question_id, count(*) AS k FROM sc_solutions WHERE run_id = ? GROUP BY question_id",
-        (run_id,))}
-    done = sum(min(n, k) for k in have.values())
+    # The samples stored, by index: with calls in flight at once, sample 3 may be stored before
+    # sample 2 when a run is killed, so a count would re-sample the wrong ones.
+    have = {(r["question_id"], r["sample_index"]) for r in ws.query(
+        "SELECT question_id, sample_index FROM sc_solutions WHERE run_id = ?", (run_id,))}
+    done = sum(1 for q, k in have if k < n)
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
-    progress(Progress("sampling", done, total))
+    sched = CallScheduler(backend, concurrency, cancel)
+    progress(Progress("sampling", done, total, data=sched.progress_data()))
+    chat = cfg.get("api", "chat") == "chat"
+
+    def call(prompt: str, params: GenParams, tok: CancelToken) -> GenResult:
+        if chat:
+            res = backend.chat([{"role": "user", "content": prompt}], params, cancel=tok)
+        else:
+            res = backend.complete(prompt, params, cancel=tok)
+        if res.finish_reason == "cancelled":
+            raise Cancelled()
+        return res
+
+    def unit(pos: int, qid: int, k: int, prompt: str) -> Unit:
+        nonlocal done
+        # A distinct seed per sample, so N samples differ even on a seeded backend.
+        seed = None if cfg.get("seed") is None else cfg["seed"] + 7919 * qid + k
+        params = GenParams(max_tokens=cfg["max_tokens"], temperature=cfg["temperature"], seed=seed)
+        res = yield Call(key=(pos, k), run=lambda tok: call(prompt, params, tok))
+        kw: dict[str, Any] = ({"messages": [{"role": "user", "content": prompt}]} if chat
+                              else {"prompt": prompt})
+        with ws.transaction():
+            cid = record_generation(ws, backend, run_id=run_id, purpose="self-check-sample",
+                                    params=params, result=res, **kw)
+            store.add_solution(ws, qid, res.text, origin="sampled", run_id=run_id,
+                               call_id=cid, sample_index=k)
+        done += 1
+        progress(Progress("sampling", done, total, message=f"question {qid}",
+                          data=sched.progress_data()))
+
+    def groups() -> Iterator[Group]:
+        for pos, qid in enumerate(qids):
+            missing = [k for k in range(n) if (qid, k) not in have]
+            if missing:
+                question, _ = store.question_information(ws, qid)
+                prompt = prompts.sample(question)
+                yield Group([unit(pos, qid, k, prompt) for k in missing])
+
     with run_outcome(ws, run_id, lambda: sample_stats(ws, run_id)):
-        for qid in qids:
-            question, _ = store.question_information(ws, qid)
-            prompt = prompts.sample(question)
-            for k in range(have.get(qid, 0), n):
-                if cancel is not None:
-                    cancel.check()
-                # A distinct seed per sample, so N samples differ even on a seeded backend.
-                seed = None if cfg.get("seed") is None else cfg["seed"] + 7919 * qid + k
-                params = GenParams(max_tokens=cfg["max_tokens"], temperature=cfg["temperature"], seed=seed)
-                if cfg.get("api", "chat") == "chat":
-                    msgs = [{"role": "user", "content": prompt}]
-                    res = backend.chat(msgs, params, cancel=cancel)
-                    kw: dict[str, Any] = {"messages": msgs}
-                else:
-                    res = backend.complete(prompt, params, cancel=cancel)
-                    kw = {"prompt": prompt}
-                if res.finish_reason == "cancelled":
-                    raise Cancelled()
-                with ws.transaction():
-                    cid = record_generation(ws, backend, run_id=run_id, purpose="self-check-sample",
-                                            params=params, result=res, **kw)
-                    store.add_solution(ws, qid, res.text, origin="sampled", run_id=run_id,
-                                       call_id=cid, sample_index=k)
-                done += 1
-                progress(Progress("sampling", done, total, message=f"question {qid}"))
+        sched.run(groups())
     stats = sample_stats(ws, run_id)
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats

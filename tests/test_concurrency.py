@@ -1,0 +1,272 @@
+"""K requests in flight (issue 17) against a loopback simulated OpenAI-compatible server: the same
+decisions at K = 1 and K = 8, cancel and SIGKILL/resume at K = 8 lose and duplicate nothing, two
+endpoints share the load and a dead one is survived. The server is real HTTP on 127.0.0.1
+(`core.llm.simserver`), with tiny latencies so the tests stay short."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.core.errors import Cancelled
+from workbench.core.jobs import CancelToken, Progress
+from workbench.core.llm.openai_compat import OpenAICompatBackend
+from workbench.core.llm.pool import derive_seed, resolve_concurrency
+from workbench.core.llm.scripted import ScriptedBackend
+from workbench.core.llm.simserver import SimulatedServer
+from workbench.core.selfcheck import checker, importers
+from workbench.core.store.workspace import Workspace
+
+N_TRACES, N_STEPS = 5, 4
+
+
+def _traces(path: Path) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for q in range(N_TRACES):
+            fh.write(json.dumps({
+                "question": f"Ann has {q + 2} pens and buys {q + 3} more. How many pens now?",
+                "steps": [{"text": f"Step {i}: she adds {q + i} pens, {q + 2 * i} in all."}
+                          for i in range(N_STEPS)],
+                "answer": str(2 * q + 5)}) + "\n")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def sim():
+    with SimulatedServer(latency=0.02, per_token=0.0) as srv:
+        yield srv
+
+
+def _check(tmp_path: Path, name: str, backend, k: int, *, followup: str = "unclear",
+           cancel: CancelToken | None = None, progress=None) -> tuple[Workspace, int]:
+    ws = Workspace.create(tmp_path / f"{name}.sqlite")
+    imp = importers.import_traces(ws, _traces(tmp_path / "traces.jsonl"), "traces")
+    run_id = checker.start_check_run(ws, imp["solution_ids"], checker.CheckConfig(followup=followup),
+                                     backend=backend)
+    kw = {"progress": progress} if progress else {}
+    try:
+        checker.check_run(ws, backend, run_id, concurrency=k, cancel=cancel, **kw)
+    except Cancelled:
+        pass
+    return ws, run_id
+
+
+def _decisions(ws: Workspace, run_id: int) -> list[tuple]:
+    return [tuple(r.values()) for r in ws.query(
+        """SELECT st.solution_id, st.position, c.verdict, c.score, c.target_output, c.collect_output,
+                  c.regen_output, c.compare_output, c.followup_output
+           FROM sc_checks c JOIN sc_steps st ON st.id = c.step_id WHERE c.run_id = ?
+           ORDER BY st.solution_id, st.position""", (run_id,))]
+
+
+def _calls(ws: Workspace, run_id: int) -> list[tuple]:
+    """Every recorded call as (purpose, prompt or messages, params, output), order-free."""
+    return sorted(tuple(r.values()) for r in ws.query(
+        "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls "
+        "WHERE run_id = ?", (run_id,)))
+
+
+def test_same_decisions_and_calls_at_k1_and_k8(tmp_path, sim):
+    backend = OpenAICompatBackend(sim.url)
+    ws1, r1 = _check(tmp_path, "k1", backend, 1)
+    assert sim.max_in_flight == 1
+    seeds_k1 = sorted(s for s in sim.seeds)
+    sim.seeds.clear()
+    ws8, r8 = _check(tmp_path, "k8", backend, 8)
+    assert sim.max_in_flight > 1  # the pipeline really kept several requests open
+    assert _decisions(ws1, r1) == _decisions(ws8, r8)
+    assert {d[2] for d in _decisions(ws8, r8)} >= {"support", "contradict"}
+    assert _calls(ws1, r1) == _calls(ws8, r8)  # same prompts, seeds and answers
+    # Each request carries its own seed, derived from the run's seed and its place.
+    assert sorted(sim.seeds) == seeds_k1 and len(set(seeds_k1)) == len(seeds_k1)
+    assert derive_seed(0, checker.request_seq(1, 0, "target")) in seeds_k1
+    s1 = ws1.query("SELECT solution_id, confidence, first_wrong FROM sc_scores ORDER BY solution_id")
+    s8 = ws8.query("SELECT solution_id, confidence, first_wrong FROM sc_scores ORDER BY solution_id")
+    assert s1 == s8 and len(s1) == N_TRACES
+    stats = checker.run_stats(ws8, r8, backend)
+    assert stats["endpoints"][0]["requests"] == sim.requests
+    ws1.close()
+    ws8.close()
+
+
+def test_cancel_at_k8_loses_and_duplicates_nothing(tmp_path, sim):
+    sim.latency = 0.05
+    backend = OpenAICompatBackend(sim.url)
+    ref, rref = _check(tmp_path, "ref", backend, 8, followup="never")
+    token = CancelToken()
+    events: list[Progress] = []
+
+    def progress(ev: Progress) -> None:
+        events.append(ev)
+        if ev.done >= 3:
+            token.cancel()
+
+    ws, run_id = _check(tmp_path, "cut", backend, 8, followup="never", cancel=token,
+                        progress=progress)
+    assert max(ev.data.get("in_flight", 0) for ev in events) > 1
+    run = ws.query("SELECT status FROM runs WHERE id = ?", (run_id,))[0]
+    assert run["status"] == "cancelled"
+    n_before = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,))
+    assert 0 < n_before < 4 * N_TRACES * N_STEPS
+    # Every stored call has its output on its step (one transaction), none half-done.
+    assert ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ? AND raw_output IS NULL",
+                     (run_id,)) == 0
+    checker.check_run(ws, backend, run_id, concurrency=8)  # resume
+    assert ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?",
+                     (run_id,)) == 4 * N_TRACES * N_STEPS  # nothing repeated
+    assert _decisions(ws, run_id) == _decisions(ref, rref)  # nothing lost or changed
+    assert _calls(ws, run_id) == _calls(ref, rref)
+    ws.close()
+    ref.close()
+
+
+def test_sigkill_and_resume_at_k8_lose_and_duplicate_nothing(tmp_path, sim):
+    sim.latency = 0.05
+    traces = _traces(tmp_path / "traces.jsonl")
+    ws_path = tmp_path / "killed.sqlite"
+    cmd = [sys.executable, "-m", "workbench", "self-check", "--traces", str(traces),
+           "--format", "traces", "--workspace", str(ws_path), "--followup", "never",
+           "--server", sim.url, "--concurrency", "8", "--resume", "--json"]
+    total = 4 * N_TRACES * N_STEPS
+    kills, seen = 0, {}
+    while True:
+        before = _count(ws_path)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while p.poll() is None:
+            if kills < 3 and _count(ws_path) >= min(before + 9, total - 1):
+                p.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+        out, err = p.communicate()
+        if p.returncode == -signal.SIGKILL:
+            kills += 1
+            now = _rows(ws_path)
+            for key, row in seen.items():  # nothing recorded before a kill is lost or changed
+                assert all(now[key][k] == v for k, v in row.items() if v not in (None, "pending"))
+            seen = now
+            continue
+        assert p.returncode == 0, err
+        break
+    assert kills == 3
+    ws = Workspace.open(ws_path)
+    try:
+        assert ws.integrity_check() == "ok"
+        runs = ws.query("SELECT id, status FROM runs WHERE kind = 'self-check'")
+        assert len(runs) == 1 and runs[0]["status"] == "finished"
+        assert ws.scalar("SELECT count(*) FROM model_calls") == total
+        assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'pending'") == 0
+        # Each call is referenced by exactly one stage of one step: none orphaned, none twice.
+        refs = [r[c] for r in ws.query("SELECT * FROM sc_checks") for c in
+                ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")]
+        assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
+        ref_ws, ref_run = _check(tmp_path, "ref", OpenAICompatBackend(sim.url), 1, followup="never")
+        assert _decisions(ws, runs[0]["id"]) == _decisions(ref_ws, ref_run)
+        ref_ws.close()
+    finally:
+        ws.close()
+    assert json.loads(out)["solutions_checked"] == N_TRACES
+
+
+def _count(ws_path: Path) -> int:
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _rows(ws_path: Path) -> dict:
+    ws = Workspace.open(ws_path)
+    try:
+        return {r["step_id"]: r for r in ws.query(
+            "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
+            "compare_call_id, compare_output FROM sc_checks")}
+    finally:
+        ws.close()
+
+
+def test_two_endpoints_share_the_load_and_a_dead_one_is_survived(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
+    with SimulatedServer(latency=0.02, per_token=0.0) as a, \
+            SimulatedServer(latency=0.02, per_token=0.0) as b:
+        backend = OpenAICompatBackend([a.url, f"{dead},{b.url}"], retries=0)
+        assert len(backend.endpoints) == 3
+        ws, run_id = _check(tmp_path, "two", backend, 8)
+        stats = {e["url"]: e for e in backend.endpoint_stats()}
+        assert a.requests > 5 and b.requests > 5  # both served a fair share
+        assert stats[a.url + "/v1"]["requests"] == a.requests
+        assert stats[dead + "/v1"]["failures"] >= 1 and stats[dead + "/v1"]["requests"] == 0
+        assert "cannot reach" in stats[dead + "/v1"]["last_error"]
+        assert backend.failovers >= 1
+        run = ws.query("SELECT status, stats FROM runs WHERE id = ?", (run_id,))[0]
+        assert run["status"] == "finished"
+        assert len(json.loads(run["stats"])["endpoints"]) == 3  # in the run record
+        ref, rref = _check(tmp_path, "one", OpenAICompatBackend(a.url), 1)
+        assert _decisions(ws, run_id) == _decisions(ref, rref)
+        ws.close()
+        ref.close()
+
+
+def test_every_endpoint_dead_is_a_clear_error(tmp_path):
+    from workbench.core.errors import ModelError
+
+    urls = [f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"]
+    with pytest.raises(ModelError, match="cannot reach the server"):
+        OpenAICompatBackend(urls, retries=0)  # model discovery
+    backend = OpenAICompatBackend(urls, model="m", retries=0)
+    ws = Workspace.create(tmp_path / "dead.sqlite")
+    imp = importers.import_traces(ws, _traces(tmp_path / "traces.jsonl"), "traces")
+    run_id = checker.start_check_run(ws, imp["solution_ids"], checker.CheckConfig(), backend=backend)
+    with pytest.raises(ModelError, match="cannot reach the server"):
+        checker.check_run(ws, backend, run_id, concurrency=8)
+    assert ws.query("SELECT status FROM runs WHERE id = ?", (run_id,))[0]["status"] == "failed"
+    assert ws.scalar("SELECT count(*) FROM model_calls") == 0
+    ws.close()
+
+
+def test_in_process_backends_run_serialised_at_any_k(tmp_path):
+    """A backend that is not thread-safe (llama.cpp, the scripted one) runs one call at a time
+    in the job's thread whatever K is, with the same results."""
+    def respond(prompt: str) -> str:
+        return "Therefore it supports the conclusion." if "Solution 2" in prompt else "Information 0"
+
+    b1, b8 = ScriptedBackend(respond), ScriptedBackend(respond)
+    assert resolve_concurrency(b1, None) == 1 and resolve_concurrency(b8, 8) == 8
+    ws1, r1 = _check(tmp_path, "s1", b1, 1)
+    ws8, r8 = _check(tmp_path, "s8", b8, 8)
+    assert b1.prompts == b8.prompts  # the same calls in the same order
+    assert _decisions(ws1, r1) == _decisions(ws8, r8)
+    ws1.close()
+    ws8.close()
+
+
+def test_cli_concurrency_option(tmp_path, sim):
+    traces = _traces(tmp_path / "traces.jsonl")
+    base = [sys.executable, "-m", "workbench", "self-check", "--traces", str(traces), "--format",
+            "traces", "--workspace", str(tmp_path / "cli.sqlite"), "--json"]
+    bad = subprocess.run(base + ["--server", sim.url, "--concurrency", "0"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "concurrency" in bad.stderr + bad.stdout
+    ok = subprocess.run(base + ["--server", sim.url, "--server", sim.url, "--concurrency", "4"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    out = json.loads(ok.stdout)
+    assert out["solutions_checked"] == N_TRACES and len(out["endpoints"]) == 1
+    assert "in flight" in ok.stderr  # the progress line shows the requests in flight

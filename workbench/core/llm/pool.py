@@ -1,0 +1,252 @@
+"""Keep serving engines busy: K model calls in flight, results taken in sequence order.
+
+A pipeline describes its work as *units*: generators that yield a `Call` (a model call, run on a
+worker thread, touching no database) and receive its result back (in the job's own thread, where
+the unit commits what the call produced and yields its next call, or returns). The scheduler keeps
+up to K calls in flight, always starting the ready call with the smallest `key`, and hands results
+back in key order among those that completed together. So:
+
+- every write happens in the thread that drives the scheduler: one writer per workspace
+  connection, whatever K is;
+- every call is committed as soon as it completes (a killed run loses at most what was in
+  flight, and `--resume` re-issues exactly that);
+- a unit's calls stay in order (a SELF-CHECK step's four stages), different units run in
+  parallel; what a unit decides depends on its own calls' answers, never on timing;
+- with K = 1, or with a backend that is not thread-safe (llama.cpp in-process), calls run one at
+  a time in the driving thread, in key order — the same order as a plain loop.
+
+Cancel (the job's token): no new call starts, open streams are closed at once
+(`backend.close_streams`), calls that had completed are still committed, and `Cancelled` is
+raised once everything in flight has returned. A fatal error of one call (ModelError: the server
+is gone) does the same and raises that error.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator, Iterable, Iterator
+
+from ..errors import Cancelled
+from ..jobs import CancelToken
+from .base import Backend
+
+DEFAULT_SERVER_CONCURRENCY = 16
+MAX_CONCURRENCY = 1024
+_POLL_S = 0.05  # how often the driving thread looks at the cancel token while calls are in flight
+
+
+def is_thread_safe(backend: Backend) -> bool:
+    """Whether several threads may call `backend` at once (servers: yes; llama.cpp: no)."""
+    return bool(getattr(backend, "thread_safe", False))
+
+
+def default_concurrency(backend: Backend) -> int:
+    """16 for a server (continuous batching wants many requests), 1 in-process (one CPU
+    context gains little from parallel sequences)."""
+    return DEFAULT_SERVER_CONCURRENCY if is_thread_safe(backend) else 1
+
+
+def resolve_concurrency(backend: Backend, requested: int | None) -> int:
+    """The K a job uses: `requested` (>= 1) or the backend's default."""
+    if requested is None:
+        return default_concurrency(backend)
+    return max(1, min(int(requested), MAX_CONCURRENCY))
+
+
+def derive_seed(seed: int | None, seq: int) -> int | None:
+    """The sampling seed of request number `seq` of a run seeded `seed` (None stays None: a
+    fresh random seed per call). A 31-bit value servers and llama.cpp all accept; well mixed, so
+    neighbouring requests do not get neighbouring seeds."""
+    if seed is None:
+        return None
+    digest = hashlib.blake2b(f"{seed}:{seq}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
+@dataclass
+class Call:
+    """One model call of a unit. `key`: its place in the sequence (smaller starts first, and
+    results completed together are handed back smallest first). `run(cancel)` makes the call; it
+    runs on a worker thread and must not touch the workspace. Whatever it returns is sent back
+    into the unit; whatever it raises stops the job (after what is in flight has returned)."""
+
+    key: tuple[Any, ...]
+    run: Callable[[CancelToken], Any]
+
+
+Unit = Generator[Call, Any, None]
+
+
+@dataclass
+class Group:
+    """Units opened together (a solution's steps), and what to do once they have all returned
+    (score the solution) — called in the driving thread."""
+
+    units: list[Unit]
+    on_done: Callable[[], None] | None = None
+    _left: int = field(default=0, repr=False)
+
+
+class CallScheduler:
+    """Runs groups of units with up to `concurrency` calls in flight on `backend` (see the module
+    docstring). One scheduler per job run; `in_flight` is safe to read from the driving thread
+    (progress events)."""
+
+    def __init__(self, backend: Backend, concurrency: int | None = None,
+                 cancel: CancelToken | None = None) -> None:
+        self.backend = backend
+        self.concurrency = resolve_concurrency(backend, concurrency)
+        self.parallel = self.concurrency > 1 and is_thread_safe(backend)
+        self.cancel = cancel
+        # The calls' own token: set on cancel and on a fatal error, so every open stream stops.
+        self._inner = CancelToken()
+        self._ready: list[tuple[tuple[Any, ...], int, Call, Unit, Group]] = []
+        self._count = itertools.count()
+        self._futures: dict[Future[Any], tuple[Call, Unit, Group]] = {}
+        self._inline = 0
+        self.calls_done = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures) + self._inline
+
+    def progress_data(self) -> dict[str, Any]:
+        """Figures for a progress event: in_flight, and per-endpoint counts when the backend has
+        several endpoints ("endpoints": a short text)."""
+        data: dict[str, Any] = {"in_flight": self.in_flight, "concurrency": self.concurrency}
+        stats = getattr(self.backend, "endpoint_stats", None)
+        if stats is not None:
+            eps = stats()
+            if len(eps) > 1:
+                data["endpoints"] = "  ".join(
+                    f"{e['url'].split('//')[-1].removesuffix('/v1')}: {e['requests']} "
+                    f"({e['tokens_per_s']:.0f} tok/s{', down' if e['down'] else ''})" for e in eps)
+        return data
+
+    # ------------------------------------------------------------- internals
+    def _advance(self, unit: Unit, group: Group, value: Any, first: bool = False) -> None:
+        """Send `value` into `unit` (commits happen here) and queue its next call."""
+        try:
+            call = next(unit) if first else unit.send(value)
+        except StopIteration:
+            group._left -= 1
+            if group._left == 0 and group.on_done is not None:
+                group.on_done()
+            return
+        heapq.heappush(self._ready, (call.key, next(self._count), call, unit, group))
+
+    def _open(self, groups: Iterator[Group]) -> bool:
+        """Open groups until K calls are ready to start; False once there are no more."""
+        while len(self._ready) < self.concurrency:
+            group = next(groups, None)
+            if group is None:
+                return False
+            group._left = len(group.units)
+            if not group.units:
+                if group.on_done is not None:
+                    group.on_done()
+                continue
+            for unit in list(group.units):
+                self._advance(unit, group, None, first=True)
+        return True
+
+    def _cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    def _stop_calls(self) -> None:
+        if not self._inner.cancelled:
+            self._inner.cancel()
+            close = getattr(self.backend, "close_streams", None)
+            if close is not None:
+                close(self._inner)
+
+    def _close_units(self) -> None:
+        for *_, unit, _group in self._ready:
+            unit.close()
+        self._ready.clear()
+
+    # ------------------------------------------------------------------ run
+    def run(self, groups: Iterable[Group]) -> None:
+        """Drive every group's units to the end. Raises `Cancelled` when the job's token was
+        cancelled, or the first error a call or a unit raised (after in-flight calls returned
+        and those that completed were committed)."""
+        it = iter(groups)
+        try:
+            if self.parallel:
+                self._run_parallel(it)
+            else:
+                self._run_inline(it)
+        finally:
+            self._close_units()
+
+    def _run_inline(self, groups: Iterator[Group]) -> None:
+        token = self.cancel if self.cancel is not None else self._inner
+        more = True
+        while True:
+            if more:
+                more = self._open(groups)
+            if not self._ready:
+                return
+            if self.cancel is not None:
+                self.cancel.check()  # blocks while paused
+            _key, _n, call, unit, group = heapq.heappop(self._ready)
+            self._inline = 1
+            try:
+                value = call.run(token)
+            finally:
+                self._inline = 0
+            self.calls_done += 1
+            self._advance(unit, group, value)
+
+    def _run_parallel(self, groups: Iterator[Group]) -> None:
+        error: BaseException | None = None
+        more = True
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="model-call")
+        try:
+            while True:
+                stopping = error is not None or self._cancelled()
+                if stopping:
+                    self._stop_calls()
+                elif not (self.cancel is not None and self.cancel.paused):
+                    if more:
+                        more = self._open(groups)
+                    while self._ready and len(self._futures) < self.concurrency:
+                        _key, _n, call, unit, group = heapq.heappop(self._ready)
+                        fut = pool.submit(call.run, self._inner)
+                        self._futures[fut] = (call, unit, group)
+                if not self._futures:
+                    if stopping or not self._ready:
+                        break
+                    continue  # paused with nothing in flight: poll the token
+                done, _ = wait(list(self._futures), timeout=_POLL_S, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: self._futures[f][0].key):
+                    call, unit, group = self._futures.pop(fut)
+                    exc = fut.exception()
+                    if exc is not None:
+                        # A call closed by the cancel is not an error: it is re-issued on resume.
+                        if error is None and not (isinstance(exc, Cancelled) and
+                                                  (self._inner.cancelled or self._cancelled())):
+                            error = exc
+                        unit.close()
+                        continue
+                    self.calls_done += 1
+                    try:
+                        self._advance(unit, group, fut.result())
+                    except BaseException as e:  # a commit failed (disk full): stop the job
+                        if error is None:
+                            error = e
+        except BaseException:
+            self._stop_calls()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for _call, unit, _group in self._futures.values():
+                unit.close()
+            self._futures.clear()
+        if error is not None:
+            raise error
+        if self._cancelled():
+            raise Cancelled()
