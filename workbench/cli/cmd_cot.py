@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UserInputError("must be at least 1", field="limit")
     if args.samples < 1:
         raise UserInputError("must be at least 1", field="samples")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UserInputError("must be at least 1", field="concurrency")
     with open_workspace(args, create=True) as ws, cancel_on_sigint() as cancel:
         run_id = None
         if args.resume:
@@ -66,7 +68,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if run_id is None:
                 run_id = job.start_cot_run(ws, items, config, backend=backend,
                                            source=str(args.data) if args.data else "workspace")
-            stats = job.cot_run(ws, backend, run_id, progress=ProgressPrinter(), cancel=cancel)
+            stats = job.cot_run(ws, backend, run_id, progress=ProgressPrinter(fields=(
+                ("in_flight", "{} in flight"), ("endpoints", "[{}]"))), cancel=cancel,
+                concurrency=args.concurrency)
         finally:
             backend.close()
         per_item = job.item_stats(ws, run_id)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserInputError
-from .cmd_selfcheck import add_check_args, check_config
+from .cmd_selfcheck import PROGRESS_FIELDS, add_check_args, check_concurrency, check_config
 from .common import (
     ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
 )
@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_limit(args: argparse.Namespace) -> None:
+    check_concurrency(args)
     if args.limit is not None and args.limit < 1:
         raise UserInputError("--limit must be at least 1", field="limit")
 
@@ -59,7 +60,8 @@ def run_selfcheck(args: argparse.Namespace) -> dict[str, Any]:
         try:
             out = eval_selfcheck(ws, backend, args.data, limit=args.limit, config=config,
                                  threshold=args.threshold, resume=args.resume, balanced=args.balanced,
-                                 progress=ProgressPrinter(), cancel=cancel)
+                                 progress=ProgressPrinter(fields=PROGRESS_FIELDS), cancel=cancel,
+                                 concurrency=args.concurrency)
         finally:
             backend.close()
     out["data"] = str(args.data)
@@ -82,7 +84,8 @@ def run_voting(args: argparse.Namespace) -> dict[str, Any]:
         try:
             out = eval_voting(ws, backend, args.data, samples=args.samples, limit=args.limit,
                               config=config, temperature=args.temperature, max_tokens=args.max_tokens,
-                              resume=args.resume, progress=ProgressPrinter(), cancel=cancel)
+                              resume=args.resume, progress=ProgressPrinter(fields=PROGRESS_FIELDS),
+                              cancel=cancel, concurrency=args.concurrency)
         finally:
             backend.close()
     out["data"] = str(args.data)

@@ -36,6 +36,16 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", action="store_true", help="continue the last unfinished run of this kind")
 
 
+# What the progress line shows beside the bar when several requests are in flight.
+PROGRESS_FIELDS = (("in_flight", "{} in flight"), ("endpoints", "[{}]"))
+
+
+def check_concurrency(args: argparse.Namespace) -> None:
+    """--concurrency K is at least 1 (exit code 2 otherwise)."""
+    if getattr(args, "concurrency", None) is not None and args.concurrency < 1:
+        raise UserInputError("--concurrency must be at least 1", field="concurrency")
+
+
 def check_config(args: argparse.Namespace):
     from ..core.selfcheck.checker import CheckConfig
 
@@ -67,8 +77,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.limit is not None and args.limit < 1:
         raise UserInputError("--limit must be at least 1", field="limit")
+    check_concurrency(args)
     config = check_config(args)
-    progress = ProgressPrinter()
+    progress = ProgressPrinter(fields=PROGRESS_FIELDS)
     out: dict[str, Any] = {}
     with open_workspace(args, create=True) as ws, cancel_on_sigint() as cancel:
         if args.traces is not None:
@@ -87,7 +98,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if srun is None:
                 srun = sampler.start_sample_run(ws, imp["question_ids"], args.samples,
                                                 temperature=args.temperature, backend=backend, api=args.api)
-            out["sampling"] = sampler.sample_run(ws, backend, srun, progress=progress, cancel=cancel)
+            out["sampling"] = sampler.sample_run(ws, backend, srun, progress=progress, cancel=cancel,
+                                                 concurrency=args.concurrency)
             sids = store.solution_ids(ws, run_id=srun)
         else:
             if ws.scalar("SELECT 1 FROM runs WHERE id = ?", (args.run,)) is None:
@@ -106,7 +118,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         break
             if crun is None:
                 crun = checker.start_check_run(ws, sids, config, backend=backend)
-            out.update(checker.check_run(ws, backend, crun, progress=progress, cancel=cancel))
+            out.update(checker.check_run(ws, backend, crun, progress=progress, cancel=cancel,
+                                         concurrency=args.concurrency))
         finally:
             backend.close()
     steps = out["steps"]

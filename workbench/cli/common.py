@@ -40,8 +40,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", "-m", default="default",
                    help="'default' (the embedded SmolLM2-135M-Instruct) or a GGUF file path")
-    g.add_argument("--server", metavar="URL", default=None,
-                   help="use an OpenAI-compatible server instead (llama.cpp, vLLM, Ollama)")
+    g.add_argument("--server", metavar="URL", action="append", default=None,
+                   help="use an OpenAI-compatible server instead (llama.cpp, vLLM, Ollama); "
+                        "repeat it (or give a comma list) for one model served in several places")
+    g.add_argument("--concurrency", metavar="K", type=int, default=None,
+                   help="model requests in flight (default: 16 with --server, 1 in-process)")
     g.add_argument("--server-model", metavar="NAME", default=None)
     g.add_argument("--api-key", metavar="K", default=None)
     g.add_argument("--gpu-layers", type=int, default=None,
