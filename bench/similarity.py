@@ -21,9 +21,9 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -85,8 +85,8 @@ def test_a_bad_request_is_shown_and_the_panel_stays_usable(window, qtbot):
 
 
 def test_subsets_survive_reopening_the_workspace(window, qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
     from workbench.core.store.workspace import Workspace
+    from workbench.gui.main_window import MainWindow
 
     panel = window.subsets
     panel.budget.setValue(7)

@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -80,7 +80,7 @@ def _pairs_at_or_above(tokens_a: list[list[str]], tokens_b: list[list[str]] | No
     return hits
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(lang: str):
     path = SEEDS / f"{lang}.jsonl"
     raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -7,7 +7,8 @@ import unicodedata
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rouge_score import rouge_scorer, tokenize as rouge_tokenize
+from rouge_score import rouge_scorer
+from rouge_score import tokenize as rouge_tokenize
 from rouge_score.tokenizers import DefaultTokenizer
 
 from workbench.core.errors import UserInputError

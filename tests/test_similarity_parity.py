@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rouge_score import rouge_scorer, tokenize as rouge_tokenize
+from rouge_score import rouge_scorer
+from rouge_score import tokenize as rouge_tokenize
 from rouge_score.tokenizers import DefaultTokenizer
 
 from workbench.core.similarity import SimilarityIndex, score, tokenize

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from workbench.core.store.runs import create_run
 from workbench.core.store.tasks import (
-    Instance, Task, add_task, delete_task_undoably, get_task, restore_task,
+    Instance,
+    Task,
+    add_task,
+    delete_task_undoably,
+    get_task,
+    restore_task,
 )
 
 

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from workbench.core.store.workspace import Workspace
 
 KILLS = int(os.environ.get("WORKBENCH_KILLS", "10"))

@@ -7,7 +7,12 @@ from typing import Any
 
 from ..core.errors import UserInputError
 from .common import (
-    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+    ProgressPrinter,
+    add_model_args,
+    cancel_on_sigint,
+    command,
+    open_model,
+    open_workspace,
 )
 
 

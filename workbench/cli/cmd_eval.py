@@ -8,7 +8,12 @@ from typing import Any
 from ..core.errors import UserInputError
 from .cmd_selfcheck import PROGRESS_FIELDS, add_check_args, check_concurrency, check_config
 from .common import (
-    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+    ProgressPrinter,
+    add_model_args,
+    cancel_on_sigint,
+    command,
+    open_model,
+    open_workspace,
 )
 
 

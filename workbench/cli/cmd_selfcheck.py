@@ -8,14 +8,19 @@ from typing import Any
 
 from ..core.errors import UserInputError
 from .common import (
-    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+    ProgressPrinter,
+    add_model_args,
+    cancel_on_sigint,
+    command,
+    open_model,
+    open_workspace,
 )
 
 
 def add_check_args(p: argparse.ArgumentParser) -> None:
     """Options of how steps are checked, shared by `self-check` and `eval`."""
-    from ..core.selfcheck.confidence import ERROR_POLICIES
     from ..core.selfcheck.checker import FOLLOWUP_MODES
+    from ..core.selfcheck.confidence import ERROR_POLICIES
 
     g = p.add_argument_group("checking")
     g.add_argument("--error-policy", choices=sorted(ERROR_POLICIES), default="unrelated",

@@ -20,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def versions() -> dict[str, str]:
+    import sqlite3
+
     import llama_cpp
     import rapidfuzz
-    import sqlite3
 
     out = {
         "workbench": __version__,

@@ -7,8 +7,9 @@ tokens); nothing is ever killed mid-write.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import Cancelled
 

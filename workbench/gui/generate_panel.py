@@ -7,20 +7,39 @@ in the workspace and offered for resume.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.jobs import Progress
 from ..core.store.runs import latest_unfinished_run
 from ..core.store.workspace import Workspace
 from .model_choice import (
-    DEFAULT, SERVER, added_models, backend_kwargs, choice_label, current_choice,
+    DEFAULT,
+    SERVER,
+    added_models,
+    backend_kwargs,
+    choice_label,
+    current_choice,
 )
 from .theme import status_color
 from .workers import JobContext, JobThread

@@ -3,18 +3,37 @@ an OpenAI-compatible server, and a test prompt that streams with tokens/s."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.store.workspace import Workspace
 from .model_choice import (
-    DEFAULT, SERVER, added_models, api_key, backend_kwargs, choice_label, current_choice,
+    DEFAULT,
+    SERVER,
+    added_models,
+    api_key,
+    backend_kwargs,
+    choice_label,
+    current_choice,
     set_api_key,
 )
 from .workers import JobContext, JobThread

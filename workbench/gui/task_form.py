@@ -5,20 +5,30 @@ command that writes to the workspace at once; there is no Save button to forget.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QComboBox, QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-    QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.store.tasks import Instance, Task, find_duplicate, get_task
 from ..core.store.workspace import Workspace
 from .theme import status_color
 from .undo_commands import SetFieldCommand, SetInstancesCommand, _short
+
 
 class _UndoKeysToStack(QObject):
     """Lets Ctrl+Z / Ctrl+Shift+Z reach the window's undo actions from inside a text editor.

@@ -6,14 +6,22 @@ The commands hold plain values (old and new), never widgets; after writing they 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
 from ..core.store.tasks import (
-    DeletedTask, Instance, Task, add_task, delete_task, delete_task_undoably, restore_task,
-    set_instances, update_task,
+    DeletedTask,
+    Instance,
+    Task,
+    add_task,
+    delete_task,
+    delete_task_undoably,
+    restore_task,
+    set_instances,
+    update_task,
 )
 from ..core.store.workspace import Workspace
 

@@ -8,9 +8,9 @@ the runtime does. Vectors are mean-pooled, L2-normalised, and cached in the work
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

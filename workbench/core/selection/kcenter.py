@@ -6,7 +6,7 @@ distances (1 - dot) over L2-normalised rows.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

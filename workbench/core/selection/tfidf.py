@@ -10,7 +10,7 @@ similarity package uses, so Chinese tasks get useful vectors too.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

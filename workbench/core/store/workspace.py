@@ -10,9 +10,10 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import platformdirs
 
@@ -59,7 +60,7 @@ class Workspace:
 
     # ---------------------------------------------------------------- opening
     @classmethod
-    def create(cls, path: str | Path) -> "Workspace":
+    def create(cls, path: str | Path) -> Workspace:
         """Create a new, empty workspace. Refuses to touch an existing non-empty file."""
         p = Path(path).expanduser()
         if p.exists() and p.stat().st_size > 0:
@@ -71,7 +72,7 @@ class Workspace:
         return cls._open_rw(p, new=True)
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False) -> "Workspace":
+    def open(cls, path: str | Path, *, create: bool = False) -> Workspace:
         """Open an existing workspace (migrating it), or create it when `create` is set."""
         p = Path(path).expanduser()
         if not p.exists() or p.stat().st_size == 0:
@@ -131,7 +132,7 @@ class Workspace:
             )
 
     @classmethod
-    def _open_rw(cls, p: Path, *, new: bool) -> "Workspace":
+    def _open_rw(cls, p: Path, *, new: bool) -> Workspace:
         conn = sqlite3.connect(
             str(p), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
@@ -191,7 +192,7 @@ class Workspace:
         except sqlite3.Error:  # pragma: no cover
             pass
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -199,7 +200,7 @@ class Workspace:
 
     # ------------------------------------------------------------ transactions
     @contextmanager
-    def transaction(self) -> Iterator["Workspace"]:
+    def transaction(self) -> Iterator[Workspace]:
         """One unit of work: all or nothing. Nested calls become savepoints.
 
         SQLite rolls a transaction back by itself on some errors (a full disk, for one), so the
