@@ -3,7 +3,9 @@
 rouge-score keeps only `[a-z0-9]`, so Chinese or Japanese text has no tokens at all (every pair
 scores 0.0 and the Self-Instruct filter does nothing) and "über" becomes "ber". The `unicode`
 tokenizer treats each Han, Hiragana, Katakana and Hangul character as a word (these scripts do
-not separate words with spaces) and keeps other scripts' words whole.
+not separate words with spaces), each Thai, Lao, Khmer or Myanmar base letter with its marks as
+one, and keeps other scripts' words whole, combining marks included (Hindi, Tamil, Bengali,
+vocalised Arabic and Hebrew write vowels as separate mark code points).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import re
 import unicodedata
 from functools import lru_cache
 from typing import Callable
+
+import regex  # type: ignore[import-untyped]  # no stubs in the lock (types-regex)
 
 from ..errors import UserInputError
 
@@ -54,11 +58,16 @@ _SEGMENTED_RANGES = (
 _SEG_MARKS = "".join(re.escape(chr(c)) for lo, hi in _SEGMENTED_RANGES for c in range(lo, hi + 1)
                      if unicodedata.category(chr(c)).startswith("M"))
 _SEG_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _SEGMENTED_RANGES)
-# One CJK character; one base letter of those scripts with its marks; or a run of word
-# characters (letters, digits, combining marks after NFKC) of any other script, without "_"
-# (rouge-score splits on "_" too, so ASCII text tokenizes the same).
-_UNICODE_TOKEN = re.compile(f"[{_CJK_CLASS}]|[{_SEG_CLASS}][{_SEG_MARKS}]*|"
-                            f"[^\\W_{_CJK_CLASS}{_SEG_CLASS}]+")
+# One CJK character; one base letter of those scripts with its marks; or a run of letters,
+# digits and combining marks (\p{M}) of any other script. Python's `\w` excludes combining
+# marks, so Devanagari "पानी" (प + ा + न + ी) and "पेन" (प + े + न) both became "प", "न" and two
+# different Hindi tasks scored ROUGE-L 1.0; Tamil, Bengali, vocalised Arabic and pointed Hebrew
+# broke the same way. "_" is not part of a word (rouge-score splits on it too, so ASCII text
+# tokenizes the same). A mark of a script without spaces belongs to the base letter before it.
+_UNICODE_TOKEN = regex.compile(
+    f"[{_CJK_CLASS}]|[{_SEG_CLASS}][{_SEG_MARKS}]*|"
+    f"[[\\p{{L}}\\p{{N}}\\p{{M}}]--[{_CJK_CLASS}{_SEG_CLASS}]]+",
+    regex.VERSION1)
 
 
 def _rouge(text: str) -> list[str]:
