@@ -1,23 +1,43 @@
 """Every format by name: how to read it into tasks, how to write tasks to it, and how to
 recognise it from a file's content (first) and its name (to break ties).
+
+Readers are `read(path, **options) -> list[Task]`; `FormatSpec.read_options` names the options
+a reader takes (the CLI's `--option KEY=VALUE`, `--split`). A `tolerant` reader reports every
+bad record through `validation` (all at once); the importer reads the others record by record
+when they stop at one.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Callable, Iterable
+from typing import IO
 
 from ..errors import UserInputError
 from ..store.tasks import Task
 from . import (
-    alpaca, dolly, hf, openai_chat, selfinstruct_finetune, selfinstruct_generated,
-    selfinstruct_instances, selfinstruct_seed, sharegpt,
+    alpaca,
+    dolly,
+    hf,
+    hf_folder,
+    instruction_only,
+    natural_instructions,
+    openai_chat,
+    preference_text,
+    selfinstruct_finetune,
+    selfinstruct_generated,
+    selfinstruct_instances,
+    selfinstruct_seed,
+    sharegpt,
+    tabular,
+    transcripts,
 )
 from .common import read_bytes
+from .compression import inner_suffix
 
-Reader = Callable[[Path], list[Task]]
+Reader = Callable[..., list[Task]]
 Writer = Callable[[Iterable[Task], IO[str], dict[str, str]], int]
 SELFCHECK_TRACES = "selfcheck-traces"
 REFERENCE_RUN = "selfinstruct-run"
@@ -35,9 +55,13 @@ class FormatSpec:
     source: str = "imported"   # the task source an import of this format gets
     folder: bool = False       # written as a folder (hf), not one file
     default_layout: str | None = None
+    read_options: tuple[str, ...] = ()   # keyword options the reader takes
+    tolerant: bool = False     # reports every bad record (validation.parse_each/reject)
+    reads_folder: bool = False  # a folder is its input (hf, hf-hub)
 
 
 def _spec(module: ModuleType, description: str, **kw) -> FormatSpec:
+    kw.setdefault("read_options", tuple(getattr(module, "READ_OPTIONS", ())))
     return FormatSpec(
         name=module.FORMAT, description=description, extensions=module.EXTENSIONS,
         read=module.read, write=getattr(module, "write", None),
@@ -56,10 +80,40 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec(sharegpt, "ShareGPT conversations JSON"),
     _spec(openai_chat, "OpenAI chat fine-tuning JSONL"),
     _spec(hf, "Hugging Face dataset folder (data/train.jsonl, Parquet, README card)",
-          folder=True),
+          folder=True, reads_folder=True),
+    _spec(natural_instructions, "Natural Instructions v1 / Super-NaturalInstructions task "
+          "file (Definition, Positive Examples, Instances)", tolerant=True),
+    _spec(tabular, "TSV/CSV with a column mapping (FLAN CoT: question, answer, rationale)",
+          read_options=tuple(tabular.OPTIONS), tolerant=True),
+    FormatSpec(preference_text.HH, "HH-RLHF preference pairs (chosen/rejected Human:/Assistant: "
+               "transcripts; also prompt/chosen/rejected texts)", preference_text.EXTENSIONS,
+               preference_text.read_hh, None, tolerant=True),
+    FormatSpec(preference_text.SHP, "SHP-style preference pairs (history, human_ref_A/B, "
+               "labels; Stack Exchange response_j/k)", preference_text.EXTENSIONS,
+               preference_text.read_shp, None, tolerant=True),
+    FormatSpec(transcripts.OIG, "OIG <human>:/<bot>: transcripts (JSONL, or training text)",
+               (".jsonl", ".json", ".txt"), transcripts.read_oig, None, tolerant=True),
+    FormatSpec(transcripts.BAIZE, "Baize [|Human|]/[|AI|] transcripts (topic, input)",
+               (".json", ".jsonl"), transcripts.read_baize, None, tolerant=True),
+    _spec(instruction_only, "Instructions without outputs (InstructWild), kept as tasks "
+          "without examples", tolerant=True),
+    _spec(hf_folder, "Hugging Face dataset folder in the Hub layout (README card, Parquet/"
+          "JSON/CSV shards, splits) or save_to_disk, rows mapped by content",
+          reads_folder=True, tolerant=True),
     FormatSpec(SELFCHECK_TRACES, "SELF-CHECK reasoning traces JSONL (export only)", (".jsonl",),
                None, None),
 ]}
+
+
+_MODULES: dict[str, ModuleType] = {m.FORMAT: m for m in (
+    alpaca, dolly, hf, openai_chat, selfinstruct_finetune, selfinstruct_generated,
+    selfinstruct_instances, selfinstruct_seed, sharegpt, natural_instructions, tabular,
+    instruction_only, hf_folder)}
+
+
+def module_of(name: str) -> ModuleType | None:
+    """The module of a one-module format (its record parser, looks_like), or None."""
+    return _MODULES.get(name)
 
 
 def get(name: str) -> FormatSpec:
@@ -88,6 +142,16 @@ def detect_by_content(obj: object, path: Path) -> str | None:
         return openai_chat.FORMAT
     if sharegpt.looks_like(obj):
         return sharegpt.FORMAT
+    if preference_text.looks_like_hh(obj):
+        return preference_text.HH
+    if preference_text.looks_like_shp(obj):
+        return preference_text.SHP
+    if natural_instructions.looks_like(obj):
+        return natural_instructions.FORMAT
+    if transcripts.looks_like_baize(obj):
+        return transcripts.BAIZE
+    if transcripts.looks_like_oig(obj):
+        return transcripts.OIG
     if "prompt" in obj and "completion" in obj:
         return selfinstruct_finetune.FORMAT
     if selfinstruct_seed.looks_like(obj):
@@ -102,8 +166,8 @@ def detect_by_content(obj: object, path: Path) -> str | None:
         if "generated_instances" in path.name and "system" not in obj and "history" not in obj:
             return selfinstruct_instances.FORMAT
         return alpaca.FORMAT
-    if "instruction" in obj and "input" in obj:
-        return alpaca.FORMAT
+    if instruction_only.looks_like(obj):
+        return instruction_only.FORMAT
     return None
 
 
@@ -113,18 +177,29 @@ def is_reference_run(path: Path) -> bool:
 
 def detect_format(path: Path) -> str:
     """A format name for a file or folder, from its content; its extension breaks no ties the
-    content settles, but names the likely formats when the content says nothing."""
+    content settles, but names the likely formats when the content says nothing. Compressed
+    files (.gz/.bz2/.zst) are looked into; their inner extension counts."""
     if path.is_dir():
         if is_reference_run(path):
             return REFERENCE_RUN
         if hf.is_hf_folder(path):
             return hf.FORMAT
+        if hf_folder.is_hub_folder(path):
+            return hf_folder.FORMAT
         raise UserInputError(
             "a folder that is neither a Self-Instruct run (machine_generated_instructions.jsonl) "
-            f"nor a dataset folder ({hf.DATA_FILE})", path=path, line=1)
+            "nor a dataset folder (a Hugging Face dataset: README.md with data files such as "
+            "data/train-00000-of-00001.parquet, or our own data/train.jsonl)", path=path, line=1,
+            hint="Import a file inside it, or download the data files with huggingface-cli.")
+    suffix = inner_suffix(path)
+    data = read_bytes(path)
     # Tolerant here (a cut multi-byte character at the 1 MiB mark); the reader is strict.
-    text = read_bytes(path)[:1 << 20].decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = data[:1 << 20].decode("utf-8", errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()
+    if not stripped:
+        raise UserInputError("the file is empty", path=path, line=1)
+    if suffix in tabular.EXTENSIONS:
+        return tabular.FORMAT   # a table: its columns are mapped, not recognised
     first, line = None, 1
     if stripped.startswith("["):
         # Only the first element: decoding the whole list is the reader's job.
@@ -144,12 +219,29 @@ def detect_format(path: Path) -> str:
                 except (ValueError, RecursionError):
                     first = None
                 break
+        if first is None and stripped.startswith("{"):
+            # One JSON document over many lines (a Natural Instructions task file).
+            try:
+                first = json.loads(data.decode("utf-8", errors="replace").lstrip("\ufeff"))
+            except (ValueError, RecursionError):
+                first = None
     fmt = detect_by_content(first, path)
     if fmt:
         return fmt
-    if not stripped:
-        raise UserInputError("the file is empty", path=path, line=1)
-    by_ext = [n for n, s in FORMATS.items() if s.read and path.suffix.lower() in s.extensions]
+    if first is None and transcripts.looks_like_oig_text(text):
+        return transcripts.OIG
+    by_ext = [n for n, s in FORMATS.items() if s.read and not s.reads_folder
+              and suffix in s.extensions]
+    if isinstance(first, dict):
+        keys = ", ".join(list(first)[:12]) + (", …" if len(first) > 12 else "")
+        what = f"a record with the fields {keys} matches no format"
+    elif first is None:
+        what = ("not JSON or JSON Lines, and no known text layout (OIG <human>:/<bot>: "
+                "transcripts)" if not stripped.startswith(("{", "[")) else "not valid JSON here")
+    else:
+        what = "expected records (JSON objects), found " + (
+            "a list" if isinstance(first, list) else type(first).__name__)
     raise UserInputError(
-        "the format could not be recognised from this record", path=path, line=line,
-        hint="Name it with --format " + " | ".join(by_ext or import_formats()) + ".")
+        f"the format could not be recognised: {what}", path=path, line=line,
+        hint="Name it with --format " + " | ".join(by_ext or import_formats())
+             + " (formats and their fields: docs/formats.md).")

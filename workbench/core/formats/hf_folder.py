@@ -1,0 +1,267 @@
+"""Hugging Face dataset folders as `huggingface-cli download --repo-type dataset` leaves them
+(the Hub layout: a `README.md` card whose YAML may name `configs`/`dataset_info`, and data
+shards such as `data/train-00000-of-00001-<hash>.parquet`, `data/test-*.jsonl`, `*.csv`), and
+folders written by `Dataset.save_to_disk` (`dataset_info.json`, `state.json`, `*.arrow`).
+
+Read with `datasets` (the same file resolution as `datasets.load_dataset(folder)`), never by
+hand. A folder with several splits needs one chosen (`split=`, the CLI's `--split`); the error
+lists them. Each row is then mapped by its content to one of the record formats
+(`registry.detect_by_content`: Alpaca, ShareGPT, OpenAI chat, Dolly, HH-RLHF, SHP, OIG, Baize,
+instruction-only, …) and read by that format's record parser, so a Hub copy of a dataset
+imports exactly as its JSON file would. `rows=NAME` forces the row format; messages give
+the row number as the line.
+
+Media (Image/Audio/Video features, and `image(s)`/`audio(s)`/`video(s)` columns) are not
+decoded: each example keeps the references (file paths, URLs; for bytes embedded in Parquet,
+their size and sha256) in `meta` under the column's name; the import summary counts them.
+
+Errors (UserInputError naming the folder, and the file/row/field when there is one): no data
+files, an unknown or missing split, rows no format recognises, `datasets` not installed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserInputError
+from ..store.tasks import Instance, Task
+from .common import Record
+from .reading import Example, group_examples
+from .validation import reject
+
+FORMAT = "hf-hub"
+EXTENSIONS = ()
+READ_OPTIONS = ("split", "rows")
+DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".arrow", ".txt",
+                 ".jsonl.gz", ".json.gz", ".csv.gz", ".jsonl.zst")
+MEDIA_COLUMNS = ("image", "images", "audio", "audios", "video", "videos")
+
+
+def is_saved_dataset(path: Path) -> bool:
+    return path.is_dir() and ((path / "state.json").is_file()
+                              or (path / "dataset_dict.json").is_file())
+
+
+def data_files(path: Path) -> list[Path]:
+    """The data shards under a folder (hidden folders, e.g. `.cache`, left out)."""
+    out = []
+    for p in sorted(path.rglob("*")):
+        rel = p.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.is_file() and p.name.lower().endswith(DATA_SUFFIXES) and p.name != "README.md":
+            out.append(p)
+    return out
+
+
+def is_hub_folder(path: Path) -> bool:
+    """A folder with a dataset card or data shards (a Hub snapshot or save_to_disk)."""
+    if not path.is_dir():
+        return False
+    return is_saved_dataset(path) or bool(data_files(path))
+
+
+def _datasets(path: Path) -> Any:
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import datasets
+    except ImportError as exc:  # pragma: no cover - a dependency of the app
+        raise UserInputError("a Hugging Face dataset folder, but the datasets package is not "
+                             "installed", path=path, hint="Install datasets.") from exc
+    datasets.disable_progress_bars()
+    return datasets
+
+
+def split_names(path: Path) -> list[str]:
+    """The splits a folder holds, as `datasets` resolves them."""
+    ds = _datasets(path)
+    if is_saved_dataset(path):
+        if (path / "dataset_dict.json").is_file():
+            import json
+            return list(json.loads((path / "dataset_dict.json").read_text("utf-8"))["splits"])
+        return ["train"]
+    try:
+        builder = ds.load_dataset_builder(str(path))
+    except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; all mean "cannot"
+        raise _folder_error(path, exc) from exc
+    files = builder.config.data_files or {}
+    if not files:
+        raise _no_data(path)
+    return list(files)
+
+
+def _no_data(path: Path) -> UserInputError:
+    return UserInputError(
+        "no data files in this dataset folder (expected Parquet, JSON, JSONL or CSV shards, "
+        "e.g. data/train-00000-of-00001.parquet)", path=path, line=1,
+        hint="Download the data too: huggingface-cli download --repo-type dataset NAME "
+             "--local-dir FOLDER (not only the README).")
+
+
+def _folder_error(path: Path, exc: Exception) -> UserInputError:
+    name = type(exc).__name__
+    if "NotFound" in name or "Empty" in name or isinstance(exc, FileNotFoundError):
+        return _no_data(path)
+    return UserInputError(f"datasets cannot read this folder ({name}: {exc})", path=path,
+                          line=1, hint="Check the card's YAML (configs/data_files) and the "
+                                       "data files.")
+
+
+def _media_ref(value: Any) -> Any:
+    """A reference to a media value: its path/URL, or the size and sha256 of embedded bytes."""
+    if isinstance(value, list):
+        return [_media_ref(v) for v in value]
+    if isinstance(value, dict) and ("bytes" in value or "path" in value):
+        ref: dict[str, Any] = {}
+        if value.get("path"):
+            ref["path"] = value["path"]
+        if value.get("bytes") is not None:
+            data = value["bytes"]
+            ref["embedded_bytes"] = len(data)
+            ref["sha256"] = hashlib.sha256(data).hexdigest()
+        return ref
+    if isinstance(value, (bytes, bytearray)):
+        return {"embedded_bytes": len(value), "sha256": hashlib.sha256(value).hexdigest()}
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: bytes and other odd values (dates, numpy scalars) made plain."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return _media_ref(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], list[str], str]:
+    """(rows, media columns, the split's first data file for messages)."""
+    ds = _datasets(path)
+    cache = tempfile.mkdtemp(prefix="workbench-hf-")
+    try:
+        if is_saved_dataset(path):
+            loaded = ds.load_from_disk(str(path))
+            data = loaded[split] if isinstance(loaded, ds.DatasetDict) else loaded
+            first = path
+        else:
+            try:
+                data = ds.load_dataset(str(path), split=split, cache_dir=cache)
+            except Exception as exc:  # noqa: BLE001
+                raise _folder_error(path, exc) from exc
+            builder = ds.load_dataset_builder(str(path))
+            files = (builder.config.data_files or {}).get(split) or [str(path)]
+            first = Path(str(files[0]))
+        media = []
+        for name, feature in data.features.items():
+            kind = type(feature).__name__
+            if kind in ("Image", "Audio", "Video") or (
+                    name.lower() in MEDIA_COLUMNS and kind != "Value"):
+                media.append(name)
+                if kind in ("Image", "Audio", "Video"):
+                    data = data.cast_column(name, type(feature)(decode=False))
+            elif name.lower() in MEDIA_COLUMNS:
+                media.append(name)
+        rows = [_plain(r) for r in data]
+        return rows, media, str(first)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _row_parser(fmt: str) -> Callable[[Any, Path, int], Any]:
+    from . import instruction_only, preference_text, registry, transcripts
+
+    mine = {preference_text.HH: preference_text._hh_record,
+            preference_text.SHP: preference_text._shp_record,
+            transcripts.OIG: transcripts._oig_record,
+            transcripts.BAIZE: transcripts._baize_record,
+            instruction_only.FORMAT: instruction_only._record}
+    if fmt in mine:
+        return mine[fmt]
+    module = registry.module_of(fmt)
+    for name in ("parse_record", "parse_line", "parse_seed_line"):
+        fn = getattr(module, name, None) if module is not None else None
+        if fn is not None:
+            return fn
+    raise UserInputError(f"rows in the {fmt} format cannot be read from a dataset folder",
+                         field="format")
+
+
+def _as_example(value: Any, line: int) -> Example | Task:
+    """Our Example, from what a format's record parser returns (Example, Record or Task)."""
+    if isinstance(value, (Example, Task)):
+        return value
+    if isinstance(value, Record):
+        extras = dict(value.extras)
+        system = extras.pop("system", None)
+        history = []
+        for user, assistant in extras.pop("history", None) or []:
+            history += [{"role": "user", "content": user},
+                        {"role": "assistant", "content": assistant}]
+        inst = getattr(value, "instance", None)
+        if not isinstance(inst, Instance):
+            inst = Instance(input=value.input, output=value.output, system=system,
+                            history=history, meta=extras)
+        return Example(value.line, value.instruction, inst, dict(value.meta), name=value.name,
+                       is_classification=value.is_classification)
+    raise TypeError(f"unexpected record {type(value).__name__}")
+
+
+def read(path: Path, split: str | None = None, rows: str | None = None) -> list[Task]:
+    """The chosen split of a dataset folder, as tasks; see the module docstring."""
+    from . import registry
+
+    names = split_names(path)
+    if split is None:
+        if len(names) != 1:
+            raise UserInputError(
+                f"this dataset has {len(names)} splits: {', '.join(names)}", path=path,
+                field="split", hint="Choose one with --split NAME (the window asks).")
+        split = names[0]
+    elif split not in names:
+        raise UserInputError(f"no split {split!r}; the splits are: {', '.join(names)}",
+                             path=path, field="split", hint="Choose one with --split NAME.")
+    table, media, first = _load(path, split)
+    where = Path(first)
+    if not table:
+        raise UserInputError(f"the {split} split has no rows", path=where, field="split")
+    sample = {k: v for k, v in table[0].items() if k not in media}
+    fmt = rows or registry.detect_by_content(sample, where)
+    if fmt is None:
+        raise UserInputError(
+            "the rows' columns match no record format (columns: "
+            + ", ".join(table[0]) + ")", path=where, line=1,
+            hint="Name the row format with --option rows=NAME (e.g. alpaca, sharegpt, "
+                 "hh-rlhf), or export the split to JSON Lines and map its columns.")
+    parse = _row_parser(fmt)
+    items: list[Example | Task] = []
+    for n, row in enumerate(table, start=1):
+        record = {k: v for k, v in row.items() if k not in media}
+        try:
+            value = _as_example(parse(record, where, n), n)
+        except UserInputError as exc:
+            reject(exc, row)
+            continue
+        if isinstance(value, Example) and value.instance is not None:
+            for col in media:
+                if row.get(col) is not None:
+                    value.instance.meta[col] = _media_ref(row[col])
+        items.append(value)
+    tasks = [t for t in items if isinstance(t, Task)]
+    tasks += group_examples((e for e in items if isinstance(e, Example)), where,
+                            f"{FORMAT}:{fmt}")
+    for t in tasks:
+        t.meta.update(dataset=str(path), split=split, row_format=fmt)
+        if media:
+            t.meta["media_columns"] = media
+    return tasks

@@ -1,0 +1,178 @@
+"""Tables: TSV and CSV files with a column mapping, as FLAN ships its data (FLAN 2022's CoT
+files `flan/v2/cot_data/*.tsv`: question, answer, rationale a row, tab-separated, no header).
+
+Spec: `.tsv` = tab-separated, no quoting (FLAN's files put quotes in text as they are);
+`.csv` = RFC 4180 (quotes, fields across lines). A first row whose cells are all known column
+names (instruction, input, output, question, answer, rationale, prompt, response, context,
+inputs, targets, …) is the header; otherwise the columns are named by `columns=a,b,c`, or, for a
+three-column file without a header, FLAN CoT's `question,answer,rationale`, and for two
+columns FLAN's `inputs,targets`.
+
+Mapping (options, each a column name or a template with `{column}` fields):
+`instruction=` (default: instruction | question | prompt | inputs | input),
+`input=` (default: input or context, when another column is the instruction),
+`output=` (default: output | response | completion | targets | answer; with both a rationale
+and an answer column, FLAN's CoT target `{rationale} So the answer is {answer}.`).
+Columns not mapped verbatim to a field (unused, or used only in a template) are kept in the
+example's meta under their own names, so nothing is lost.
+
+Errors: a row with a different number of cells than the header, an empty instruction, an
+unknown column in a mapping (file, line, field = the column).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserInputError
+from ..store.tasks import Instance, Task
+from .common import decode_utf8, read_bytes
+from .compression import inner_suffix
+from .reading import Example, group_examples
+from .validation import reject
+
+FORMAT = "tabular"
+EXTENSIONS = (".tsv", ".csv")
+OPTIONS: dict[str, tuple[str, ...] | None] = {
+    "columns": None, "instruction": None, "input": None, "output": None,
+    "header": ("auto", "yes", "no"), "delimiter": ("tab", "comma", "semicolon", "pipe")}
+KNOWN = ("instruction", "input", "output", "question", "answer", "rationale", "prompt",
+         "response", "context", "completion", "inputs", "targets", "category", "system", "id",
+         "text", "label", "explanation", "source", "task", "query", "chosen", "rejected",
+         "history", "target", "cot", "chain_of_thought", "options", "title")
+FLAN_COT = ("question", "answer", "rationale")
+FLAN_PAIR = ("inputs", "targets")
+COT_TEMPLATE = "{rationale} So the answer is {answer}."
+_DELIMS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+_FIELD_RE = re.compile(r"\{([^{}]+)\}")
+
+
+def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line, cells) for each non-blank row; a TSV row is one line, a CSV row may span lines."""
+    if delimiter == "\t":
+        return [(n, raw.rstrip("\r").split("\t"))
+                for n, raw in enumerate(text.split("\n"), start=1) if raw.strip()]
+    out = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    for row in reader:
+        if any(c.strip() for c in row):
+            out.append((line, row))
+        line = reader.line_num + 1
+    return out
+
+
+def _is_header(cells: list[str]) -> bool:
+    names = [c.strip().lower() for c in cells]
+    return all(n in KNOWN for n in names) and len(set(names)) == len(names)
+
+
+def _pick(names: list[str], *candidates: str) -> str | None:
+    for c in candidates:
+        if c in names:
+            return c
+    return None
+
+
+def _mapping(names: list[str], options: dict[str, str], path: Path) -> dict[str, str | None]:
+    m: dict[str, str | None] = {}
+    m["instruction"] = options.get("instruction") or _pick(
+        names, "instruction", "question", "prompt", "query", "inputs", "input", "text")
+    default_input = None
+    if m["instruction"] != "input":
+        default_input = _pick(names, "input", "context")
+    m["input"] = options.get("input", default_input)
+    out = options.get("output")
+    if not out:
+        if "rationale" in names and "answer" in names:
+            out = COT_TEMPLATE
+        else:
+            out = _pick(names, "output", "response", "completion", "targets", "target",
+                        "answer")
+    m["output"] = out
+    for key in ("instruction", "output"):
+        if not m[key]:
+            raise UserInputError(
+                f"no column for the {key} (columns: {', '.join(names)})", path=path, line=1,
+                field=key, hint=f"Name it with --option {key}=COLUMN (or a template like "
+                                "'{question}').")
+    for key, spec in m.items():
+        if spec is None:
+            continue
+        for col in _FIELD_RE.findall(spec) or [spec]:
+            if col not in names:
+                raise UserInputError(f"no column {col!r} (columns: {', '.join(names)})",
+                                     path=path, line=1, field=key)
+    return m
+
+
+def _value(spec: str | None, row: dict[str, str]) -> str:
+    if not spec:
+        return ""
+    if spec in row:
+        return row[spec]
+    return _FIELD_RE.sub(lambda m: row[m.group(1)], spec)
+
+
+def read(path: Path, **options: str) -> list[Task]:
+    text = decode_utf8(read_bytes(path), path)
+    delim = options.get("delimiter")
+    if delim:
+        if delim not in _DELIMS:
+            raise UserInputError(f"unknown delimiter {delim!r}", field="delimiter",
+                                 hint="One of: " + ", ".join(_DELIMS) + ".")
+        sep = _DELIMS[delim]
+    else:
+        sep = "," if inner_suffix(path) == ".csv" else "\t"
+    rows = _rows(text, sep)
+    if not rows:
+        raise UserInputError("the file holds no rows", path=path, line=1)
+    header = options.get("header", "auto")
+    first_line, first = rows[0]
+    if options.get("columns"):
+        names = [c.strip() for c in options["columns"].split(",")]
+        if header == "yes":
+            rows = rows[1:]
+    elif header == "yes" or (header == "auto" and _is_header(first)):
+        names = [c.strip() for c in first]
+        rows = rows[1:]
+    elif len(first) == 3:
+        names = list(FLAN_COT)
+    elif len(first) == 2:
+        names = list(FLAN_PAIR)
+    else:
+        raise UserInputError(
+            f"{len(first)} columns and no header row to name them", path=path,
+            line=first_line, hint="Name them with --option columns=a,b,c (e.g. "
+                                  "question,answer,rationale), then map them with "
+                                  "--option instruction=… output=….")
+    if len(set(names)) != len(names):
+        raise UserInputError("two columns have the same name", path=path, line=1,
+                             field="columns")
+    m = _mapping(names, options, path)
+    verbatim = {spec for spec in m.values() if spec in names}
+    examples: list[Example] = []
+    for line, cells in rows:
+        if len(cells) != len(names):
+            reject(UserInputError(f"{len(cells)} cells, expected {len(names)} "
+                                  f"({', '.join(names)})", path=path, line=line,
+                                  field="columns"), sep.join(cells))
+            continue
+        row = dict(zip(names, cells))
+        instruction = _value(m["instruction"], row)
+        if not instruction.strip():
+            reject(UserInputError("the instruction is empty", path=path, line=line,
+                                  field=m["instruction"]), row)
+            continue
+        meta: dict[str, Any] = {k: v for k, v in row.items() if k not in verbatim}
+        inst = Instance(input=_value(m["input"], row), output=_value(m["output"], row),
+                        meta=meta)
+        examples.append(Example(line, instruction, inst))
+    tasks = group_examples(examples, path, FORMAT)
+    mapping = {k: v for k, v in m.items() if v}
+    for t in tasks:
+        t.meta["columns"] = mapping
+    return tasks

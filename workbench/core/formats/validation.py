@@ -1,0 +1,169 @@
+"""Bad records, all at once: readers report every record they cannot use (with line and field)
+in one pass instead of stopping at the first, and the importer decides what happens to them.
+
+How a reader takes part: it turns records into values with `parse_each(items, parse, path)`
+(or calls `reject(...)` itself). Outside `collecting(...)` a bad record raises its
+`UserInputError` at once, as before; inside, it is recorded as a `Problem` (with the raw record,
+for the rejected file) and reading goes on. The importer then raises `InvalidRecords` (all or
+nothing, the default) or, with `skip_invalid`, imports the rest and writes the rejected records
+with their reasons to `<name>.rejected.jsonl` beside the input.
+
+Shapes: `Problem.to_dict()` = `{"path", "line", "field", "error"}`; a rejected-file line =
+`{"line", "field", "error", "record"}` (`record` = the record as read: a JSON value, or the text
+of the line when it was not valid JSON).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import UserInputError
+
+CAP = 50   # problems listed in a message and in the --json result; the total is always given
+T = TypeVar("T")
+_current: ContextVar[Problems | None] = ContextVar("workbench_import_problems", default=None)
+
+
+@dataclass
+class Problem:
+    path: str | None
+    line: int | None
+    field: str | None
+    message: str
+    record: Any = None
+
+    @classmethod
+    def from_error(cls, exc: UserInputError, record: Any = None) -> Problem:
+        return cls(exc.path, exc.line, exc.field, bare_message(exc), record)
+
+    def where(self) -> str:
+        parts = [f"line {self.line}" if self.line is not None else "",
+                 f"field '{self.field}'" if self.field else ""]
+        return ", ".join(p for p in parts if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "field": self.field,
+                "error": self.message}
+
+
+@dataclass
+class Problems:
+    """Every bad record of one read, in file order."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def add(self, exc: UserInputError, record: Any = None) -> None:
+        self.items.append(Problem.from_error(exc, record))
+
+    def listed(self, cap: int = CAP) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in self.items[:cap]]
+
+
+def current() -> Problems | None:
+    """The collector of the read in progress, or None (then errors raise at once)."""
+    return _current.get()
+
+
+@contextmanager
+def collecting(problems: Problems | None) -> Iterator[Problems | None]:
+    """Within this block, `parse_each`/`reject` record bad records in `problems`."""
+    token = _current.set(problems)
+    try:
+        yield problems
+    finally:
+        _current.reset(token)
+
+
+def reject(exc: UserInputError, record: Any = None) -> None:
+    """Record a bad record when collecting; raise `exc` otherwise."""
+    problems = _current.get()
+    if problems is None:
+        raise exc
+    problems.add(exc, record)
+
+
+def parse_each(items: Iterable[tuple[int, Any]], parse: Callable[[Any, Path, int], T],
+               path: Path) -> Iterator[T]:
+    """`parse(obj, path, line)` for each (line, obj); a record it refuses is rejected (see
+    `reject`) and skipped."""
+    for line, obj in items:
+        try:
+            value = parse(obj, path, line)
+        except UserInputError as exc:
+            reject(exc, obj)
+            continue
+        yield value
+
+
+def bare_message(exc: UserInputError) -> str:
+    """The error's message without the "path, line N, field 'f': " prefix it carries."""
+    where = [w for w in (exc.path, f"line {exc.line}" if exc.line is not None else None,
+                         f"field '{exc.field}'" if exc.field else None) if w]
+    prefix = ", ".join(where) + ": "
+    return exc.message[len(prefix):] if where and exc.message.startswith(prefix) else exc.message
+
+
+class InvalidRecords(UserInputError):
+    """Some records of a file cannot be imported; `problems` lists them all (the message the
+    first `CAP`), `total` counts them. Its path/line/field are the first problem's."""
+
+    def __init__(self, path: Path, problems: Problems, *, records: int | None = None,
+                 cap: int = CAP, skip_hint: bool = True) -> None:
+        self.problems = problems
+        self.total = problems.total
+        first = problems.items[0]
+        lines = [f"  {p.where() or 'the file'}: {p.message}" for p in problems.items[:cap]]
+        if self.total > cap:
+            lines.append(f"  … and {self.total - cap} more")
+        of = f" of {records}" if records is not None else ""
+        hint = ("Fix them and import again, or import the valid records with --skip-invalid "
+                f"(the rejected ones are written to {rejected_path(path).name} with their "
+                "reasons).") if skip_hint else None
+        super().__init__(f"{self.total}{of} records cannot be imported; nothing was imported:\n"
+                         + "\n".join(lines), path=first.path or path, hint=hint)
+        self.line, self.field = first.line, first.field   # the first bad record's, for --json
+        self.summary = f"{self.total}{of} records cannot be imported; nothing was imported"
+
+    def to_dict(self, cap: int = CAP) -> dict[str, Any]:
+        return {"problems": self.problems.listed(cap), "problems_total": self.total}
+
+
+def rejected_path(path: Path) -> Path:
+    """`<name>.rejected.jsonl` beside the input (`data.jsonl.gz` → `data.rejected.jsonl`; a
+    dataset folder `ds/` → `ds.rejected.jsonl` beside it)."""
+    from .compression import inner_name
+
+    path = Path(path)
+    if path.is_dir():
+        return path.parent / f"{path.name}.rejected.jsonl"
+    stem = Path(inner_name(path)).stem
+    return path.parent / f"{stem}.rejected.jsonl"
+
+
+def write_rejected(problems: Problems, out: Path) -> Path:
+    """Write every rejected record with its reason, one JSON object a line (atomically)."""
+    from .common import atomic_text_file
+
+    try:
+        with atomic_text_file(out) as fh:
+            for p in problems.items:
+                fh.write(json.dumps({"line": p.line, "field": p.field, "error": p.message,
+                                     "record": p.record}, ensure_ascii=False, default=str)
+                         + "\n")
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot write the rejected records ({exc.strerror or exc})", path=out,
+            field="rejected", hint="Name another file with --rejected-out PATH.") from exc
+    return out
