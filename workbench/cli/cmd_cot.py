@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "cot", "chain-of-thought data: rationales judged against gold answers", run)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, metavar="FILE",
-                     help="GSM8K JSONL, multiple-choice JSONL or {instruction, input, output} records")
+                     help="GSM8K JSONL, multiple-choice JSONL or {instruction, input, output} "
+                          "records")
     src.add_argument("--tasks", action="store_true",
                      help="use the workspace's tasks whose instances have outputs")
     src.add_argument("--resume", action="store_true", help="continue the last unfinished CoT run")
@@ -34,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--api", choices=("chat", "complete"), default="chat")
     p.add_argument("--min-confidence", type=float, default=None, metavar="W",
                    help="also run SELF-CHECK on each correct path; keep those with confidence >= W")
-    p.add_argument("--prompts", type=Path, default=None, help="prompt templates (TOML) to use instead")
+    p.add_argument("--prompts", type=Path, default=None,
+                   help="prompt templates (TOML) to use instead")
     add_model_args(p)
 
 

@@ -1,4 +1,5 @@
-"""`workbench select (--budget N | --fraction F) [--method M] [--task T] [--embed E] [--out PATH]`."""
+"""`workbench select (--budget N | --fraction F) [--method M] [--task T] [--embed E]
+[--out PATH]`."""
 from __future__ import annotations
 
 import argparse
@@ -17,13 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="fraction of all tasks in the workspace (0 < F <= 1)")
     p.add_argument("--method", choices=("kcenter", "kmeans-kcenter", "random"), default="kcenter")
     p.add_argument("--task", metavar="T", default=None,
-                   help="restrict to one task: a tag, or a description to pick the most similar tasks")
+                   help="restrict to one task: a tag, or a description to pick the most "
+                        "similar tasks")
     p.add_argument("--embed", choices=("tfidf", "model"), default="tfidf",
                    help="tfidf (lexical, no model) or model (GGUF embeddings, cached per model)")
     p.add_argument("--model", "-m", default="default",
                    help="GGUF model for --embed model: 'default' or a file path")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--name", default=None, help="name of the stored selection (replaced if it exists)")
+    p.add_argument("--name", default=None,
+                   help="name of the stored selection (replaced if it exists)")
     p.add_argument("--out", type=Path, default=None, help="also export the subset to this file")
     p.add_argument("--format", default="alpaca", help="export format with --out (default alpaca)")
     p.add_argument("--one-instruction", nargs="?", const="", default=None, metavar="TEXT",

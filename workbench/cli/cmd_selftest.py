@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> dict:
             integrity = ws.integrity_check()
         backend = open_backend("default")
         try:
-            result = backend.complete("The capital of France is", GenParams(max_tokens=8, temperature=0, seed=1))
+            result = backend.complete("The capital of France is",
+                                      GenParams(max_tokens=8, temperature=0, seed=1))
         finally:
             backend.close()
         rouge = score("Give three tips for staying healthy.", "Give three tips for a healthy life.")

@@ -15,7 +15,8 @@ def seed_file(lang: str = "en") -> Path:
     try:
         return seeds_dir() / SEED_SETS[lang]
     except KeyError:
-        raise ValueError(f"no bundled seed set for {lang!r}; known: {', '.join(SEED_SETS)}")
+        raise ValueError(
+            f"no bundled seed set for {lang!r}; known: {', '.join(SEED_SETS)}") from None
 
 
 def add_bundled_seeds(ws: Workspace, lang: str = "en") -> ImportResult:

@@ -99,7 +99,8 @@ class BarChart(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No data")
             return
         top = fm.height() + 8
-        label_w = min(self.width() // 3, max(fm.horizontalAdvance(str(k)) for k, _ in self.items) + 8)
+        widest = max(fm.horizontalAdvance(str(k)) for k, _ in self.items)
+        label_w = min(self.width() // 3, widest + 8)
         row_h = max(4.0, min(fm.height() + 4.0, (self.height() - top) / len(self.items)))
         peak = max(v for _, v in self.items) or 1
         bar_w = self.width() - label_w - 40

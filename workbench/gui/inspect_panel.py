@@ -367,7 +367,7 @@ class InspectPanel(QWidget):
             return refilter.build_plan(ws, run_id, cancel=ctx.cancel)
 
         if self.job is not None:
-            self.job.token.cancel()  # an older plan's scoring, if still going: its result is ignored
+            self.job.token.cancel()  # an older plan still scoring: its result is ignored
         thread = JobThread("inspect-refilter", self.ws.path, job, self)
         thread.finished.connect(lambda t=thread: self._plan_job_ended(t))
         thread.succeeded.connect(lambda plan, r=run_id: self._plan_built(r, plan))

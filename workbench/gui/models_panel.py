@@ -136,7 +136,8 @@ class ModelsPanel(QWidget):
         self.server_model.setPlaceholderText("model name on the server (optional)")
         self.server_key = QLineEdit(api_key(server.get("url", "")) or "")
         self.server_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.server_key.setPlaceholderText("API key (kept in your user settings, not the workspace)")
+        self.server_key.setPlaceholderText(
+            "API key (kept in your user settings, not the workspace)")
         sv.addRow("URL", self.server_url)
         sv.addRow("Model", self.server_model)
         sv.addRow("API key", self.server_key)

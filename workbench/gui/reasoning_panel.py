@@ -293,7 +293,7 @@ class ReasoningPanel(QWidget):
                                        if gold is not None else "") + f" · {conf}")
         self.steps.blockSignals(True)
         self.steps.clear()
-        for st in t["steps"]:
+        for _ in t["steps"]:
             item = QListWidgetItem()
             self.steps.addItem(item)
             self._render_step(self.steps.count() - 1)

@@ -193,8 +193,9 @@ class TemplatesDialog(QDialog):
         """Unsaved edits: ask to save or discard them. False: the person cancelled."""
         if not self.editor.document().isModified():
             return True
+        title = prompts.TEMPLATE_TITLES[self.key]
         answer = QMessageBox.question(
-            self, "Unsaved template", f"Save your changes to “{prompts.TEMPLATE_TITLES[self.key]}”?",
+            self, "Unsaved template", f"Save your changes to “{title}”?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Save:

@@ -13,6 +13,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,8 @@ class JobThread(QThread):
         for obj in reversed(ctx.opened):
             if isinstance(obj, Lease) and outcome[0] == "failed":
                 obj.broken = True
-            try:
+            with suppress(Exception):  # closing must not mask the outcome
                 obj.close()
-            except Exception:  # pragma: no cover - closing must not mask the outcome
-                pass
         self.done = True
         kind, value = outcome
         if kind == "succeeded" and self.token.cancelled:

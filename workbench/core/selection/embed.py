@@ -108,8 +108,9 @@ def model_vectors(ws: Workspace, texts: Sequence[str], embedder: GGUFEmbedder, *
         vecs = embedder.embed([t for _, t in batch])
         with ws.transaction():
             for (k, _), v in zip(batch, vecs):
-                ws.execute("INSERT OR REPLACE INTO embeddings (model_sha256, text_sha256, dim, vector) "
-                           "VALUES (?, ?, ?, ?)", (sha, k, len(v), v.astype("<f4").tobytes()))
+                ws.execute("INSERT OR REPLACE INTO embeddings (model_sha256, text_sha256, dim, "
+                           "vector) VALUES (?, ?, ?, ?)",
+                           (sha, k, len(v), v.astype("<f4").tobytes()))
                 cached[k] = v
         progress(Progress("embed", min(start + BATCH, len(missing)), len(missing),
                           "model embeddings"))
@@ -124,13 +125,17 @@ def _tfidf(texts: tuple[str, ...], extra: tuple[str, ...]) -> np.ndarray:
     return x
 
 
+Made = dict[str, str | None]  # what made the vectors: {"embed", "model", "model_sha256"}
+
+
 def vectors(ws: Workspace, texts: Sequence[str], *, embed: str = "tfidf", model: str = "default",
             extra: Sequence[str] = (), progress: ProgressCallback = no_progress,
-            cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, str | None]]:
+            cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray, Made]:
     """(rows for `texts`, rows for `extra`, what made them: {"embed", "model", "model_sha256"})."""
     if embed == "tfidf":
         x = _tfidf(tuple(texts), tuple(extra))
-        return x[: len(texts)], x[len(texts):], {"embed": "tfidf", "model": None, "model_sha256": None}
+        made: Made = {"embed": "tfidf", "model": None, "model_sha256": None}
+        return x[: len(texts)], x[len(texts):], made
     if embed != "model":
         from ..errors import UserInputError
 
@@ -141,4 +146,5 @@ def vectors(ws: Workspace, texts: Sequence[str], *, embed: str = "tfidf", model:
         e = embedder.embed(list(extra)) if extra else np.zeros((0, x.shape[1]), np.float32)
     finally:
         embedder.close()
-    return x, e, {"embed": "model", "model": embedder.info.path, "model_sha256": embedder.model_sha256}
+    return x, e, {"embed": "model", "model": embedder.info.path,
+                  "model_sha256": embedder.model_sha256}

@@ -4,8 +4,8 @@ Sublinear term frequency and smoothed idf, reduced to LSA_DIM dimensions by a tr
 (latent semantic analysis), rows L2-normalised, so a dot product is the cosine similarity, as
 with the model embeddings. Raw TF-IDF rows are nearly orthogonal (every distance close to 1),
 which leaves coverage no room to differ; on the Self-Instruct seed + user-oriented tasks, LSA
-turned k-center's edge over random from within noise into a clear one. Tokens come from the CJK-aware tokenizer that the
-similarity package uses, so Chinese tasks get useful vectors too.
+turned k-center's edge over random from within noise into a clear one. Tokens come from the
+CJK-aware tokenizer that the similarity package uses, so Chinese tasks get useful vectors too.
 """
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def tfidf_matrix(texts: Sequence[str], *, extra: Sequence[str] = (),
     return out
 
 
-def lsa(x: np.ndarray, n_fit: int, dim: int, *, oversample: int = 10, power_iters: int = 4) -> np.ndarray:
+def lsa(x: np.ndarray, n_fit: int, dim: int, *, oversample: int = 10,
+        power_iters: int = 4) -> np.ndarray:
     """Rows of `x` projected on the top `dim` right singular vectors of its first `n_fit` rows
     (randomised SVD, seeded: the same input gives the same vectors), L2-normalised."""
     fit = x[:n_fit].astype(np.float64)

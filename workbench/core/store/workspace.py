@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ APP_DIR_NAME = "instruction-workbench"
 APPLICATION_ID = 0x49575242
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
+# What a person can do with a damaged workspace.
+RECOVER_HINT = "Restore it from a backup; `sqlite3 FILE .recover` can rescue what is readable."
 
 
 def default_workspace_path() -> Path:
@@ -90,12 +92,13 @@ class Workspace:
 
     @staticmethod
     def _check_readonly(p: Path) -> None:
-        """Everything that can refuse a file is checked read-only, so a refused file is untouched."""
+        """Everything that can refuse a file is checked read-only: a refused file is untouched."""
         with open(p, "rb") as fh:
             head = fh.read(100)
         if not head.startswith(SQLITE_MAGIC):
             raise WorkspaceError(
-                f"{p}: not a workspace (the file is not an SQLite database); it was left untouched.",
+                f"{p}: not a workspace (the file is not an SQLite database); it was left "
+                "untouched.",
                 hint="Choose a workspace file (.sqlite) made by Instruction Workbench.",
             )
         try:
@@ -110,14 +113,14 @@ class Workspace:
         except sqlite3.DatabaseError as exc:
             raise WorkspaceError(
                 f"{p}: the workspace is damaged ({exc}); it was left untouched.",
-                hint="Restore it from a backup; `sqlite3 FILE .recover` can rescue what is readable.",
+                hint=RECOVER_HINT,
             ) from exc
         finally:
             ro.close()
         if check != "ok":
             raise WorkspaceError(
                 f"{p}: the workspace is damaged (integrity check: {check}); it was left untouched.",
-                hint="Restore it from a backup; `sqlite3 FILE .recover` can rescue what is readable.",
+                hint=RECOVER_HINT,
             )
         if app_id != APPLICATION_ID and not (app_id == 0 and tables == 0):
             raise WorkspaceError(
@@ -187,10 +190,8 @@ class Workspace:
 
     def close(self) -> None:
         self.closed = True
-        try:
+        with suppress(sqlite3.Error):
             self.conn.close()
-        except sqlite3.Error:  # pragma: no cover
-            pass
 
     def __enter__(self) -> Workspace:
         return self
