@@ -13,11 +13,11 @@ import sys
 
 from .. import __version__
 from ..core.errors import WorkbenchError
-from .common import print_error, print_result
+from .common import JsonAwareParser, print_error, print_result
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = JsonAwareParser(
         prog="workbench",
         description="Instruction Workbench: build instruction-tuning data offline.",
     )

@@ -1,20 +1,40 @@
-"""`workbench import PATH [--format F] [--compat reference|fixed] [--dedup-rouge T]`: a file, a
-dataset folder, or a reference Self-Instruct run folder into the workspace."""
+"""`workbench import PATH [--format F] [--option KEY=VALUE ...] [--split NAME] [--skip-invalid]
+[--rejected-out FILE] [--compat reference|fixed] [--dedup-rouge T] [--dry-run]`: a file
+(plain or .gz/.bz2/.zst), a dataset folder (Hugging Face Hub layout), or a reference
+Self-Instruct run folder into the workspace.
+
+Every bad record is reported at once (up to 50 listed, with the total; with --json in
+`problems` of the error object). Nothing is imported then, unless --skip-invalid: the valid
+records are imported and the rejected ones written with their reasons to
+`<name>.rejected.jsonl` beside the input (or --rejected-out)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from ..core.errors import UserInputError
 from ..core.formats.importer import import_file
 from ..core.formats.registry import import_formats
 from .common import command, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "import", "import tasks from a file (format auto-detected)", run)
+    p = command(sub, "import", "import tasks from a file or dataset folder (format "
+                "auto-detected)", run)
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--format", "-f", default=None, metavar="F",
                    help="one of: " + ", ".join(import_formats()) + " (default: detected)")
+    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="a reader option, e.g. for tabular files columns=question,answer,"
+                        "rationale or output='{rationale} So the answer is {answer}.'; for "
+                        "dataset folders rows=FORMAT (docs/formats.md)")
+    p.add_argument("--split", default=None, metavar="NAME",
+                   help="the split of a dataset folder with several (the error lists them)")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="import the valid records; write the rejected ones with their reasons "
+                        "to NAME.rejected.jsonl beside the input")
+    p.add_argument("--rejected-out", type=Path, default=None, metavar="FILE",
+                   help="where --skip-invalid writes the rejected records")
     p.add_argument("--compat", choices=("reference", "fixed"), default=None,
                    help="for a reference run folder: replay with the reference's behaviour "
                         "or with its known bugs fixed")
@@ -23,18 +43,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="count only; write nothing")
 
 
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` strings as a dict (the value may hold '=')."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"expected KEY=VALUE, found {pair!r}", field="option")
+        out[key.strip()] = value
+    return out
+
+
 def run(args: argparse.Namespace) -> dict:
+    options = parse_options(args.option)
+    if args.split is not None:
+        options["split"] = args.split
     with open_workspace(args, create=True) as ws:
         res = import_file(ws, args.path, args.format, compat=args.compat,
-                          dedup_threshold=args.dedup_rouge, preview=args.dry_run)
+                          dedup_threshold=args.dedup_rouge, preview=args.dry_run,
+                          options=options or None, skip_invalid=args.skip_invalid,
+                          rejected_out=args.rejected_out)
     result = res.to_dict()
-    if "imported" in result and "skipped_duplicates" in result:
-        similar = result.get("skipped_similar") or 0
-        result["_human"] = (
-            f"{'would import' if args.dry_run else 'imported'} {result['imported']} tasks "
-            f"({result.get('classification', 0)} classification), "
-            f"skipped {result['skipped_duplicates']} duplicates"
-            + (f" and {similar} similar (ROUGE-L)" if similar else "")
-            + (f"; gave instances to {result['filled']} tasks that had none"
-               if result.get("filled") else ""))
+    summary = getattr(res, "summary", None)
+    if callable(summary):
+        result["_human"] = summary()
     return result

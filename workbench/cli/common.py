@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from ..core.errors import WorkbenchError
+from ..core.errors import UserInputError, WorkbenchError
 from ..core.jobs import CancelToken, Progress
 from ..core.store.workspace import Workspace, default_workspace_path
 
@@ -18,11 +18,31 @@ if TYPE_CHECKING:
     from ..core.llm.base import Backend
 
 
+class JsonAwareParser(argparse.ArgumentParser):
+    """A command's parser whose usage errors, with `--json` among its arguments, are one JSON
+    object on stdout (`{"error", "path", "line", "field"}`) like every other failure; exit 2."""
+
+    _argv: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        if "--json" in self._argv:
+            sys.stdout.write(json.dumps(error_object(message), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog}: error: {message}\n")
+        super().error(message)
+
+
 def command(
     sub: argparse._SubParsersAction, name: str, help: str, func: Callable[[argparse.Namespace], Any]
 ) -> argparse.ArgumentParser:
     """A subcommand with the options every command takes (`--workspace`, `--json`)."""
     p = sub.add_parser(name, help=help, description=help)
+    p.__class__ = JsonAwareParser   # sub-subcommands (models list, eval self-check) inherit it
     add_common(p)
     p.set_defaults(func=func)
     return p
@@ -83,8 +103,34 @@ def print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
         print(f"{key}: {value}")
 
 
+def error_object(message: str, exc: BaseException | None = None) -> dict[str, Any]:
+    """What `--json` prints for a failure: `{"error", "path", "line", "field"}` always (null
+    when unknown), `hint` when there is one, and for a file with bad records `problems` (the
+    first 50, each `{"path", "line", "field", "error"}`) and `problems_total`."""
+    obj: dict[str, Any] = {"error": message, "path": getattr(exc, "path", None),
+                           "line": getattr(exc, "line", None), "field": getattr(exc, "field", None)}
+    hint = getattr(exc, "hint", None)
+    if hint:
+        obj["hint"] = hint
+    to_dict = getattr(exc, "to_dict", None)
+    if callable(to_dict):
+        obj.update(to_dict())
+    if exc is not None:
+        obj["exit_code"] = getattr(exc, "exit_code", 1)
+    return obj
+
+
 def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
+    """The message on stderr; with `--json` also the error object on stdout (one line)."""
     print(f"error: {exc}", file=sys.stderr)
+    if getattr(args, "json", False):
+        message = getattr(exc, "summary", None) or exc.message
+    if isinstance(exc, UserInputError):
+        from ..core.formats.validation import bare_message
+
+        message = getattr(exc, "summary", None) or bare_message(exc)
+    sys.stdout.write(json.dumps(error_object(message, exc), ensure_ascii=False,
+                                default=str) + "\n")
 
 
 class ProgressPrinter:

@@ -39,7 +39,10 @@ EXTENSIONS = ()
 READ_OPTIONS = ("split", "rows")
 DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".arrow", ".txt",
                  ".jsonl.gz", ".json.gz", ".csv.gz", ".jsonl.zst")
-MEDIA_COLUMNS = ("image", "images", "audio", "audios", "video", "videos")
+# Media columns → the example meta key that holds their references (store.examples.MEDIA_KEYS).
+MEDIA_COLUMNS = {"image": "images", "images": "images", "audio": "audios", "audios": "audios",
+                 "video": "videos", "videos": "videos"}
+_MEDIA_KINDS = {"Image": "images", "Audio": "audios", "Video": "videos"}
 
 
 def is_saved_dataset(path: Path) -> bool:
@@ -63,7 +66,8 @@ def is_hub_folder(path: Path) -> bool:
     """A folder with a dataset card or data shards (a Hub snapshot or save_to_disk)."""
     if not path.is_dir():
         return False
-    return is_saved_dataset(path) or bool(data_files(path))
+    return (is_saved_dataset(path) or (path / "README.md").is_file()
+            or (path / "dataset_info.json").is_file() or bool(data_files(path)))
 
 
 def _datasets(path: Path) -> Any:
@@ -75,6 +79,10 @@ def _datasets(path: Path) -> Any:
         raise UserInputError("a Hugging Face dataset folder, but the datasets package is not "
                              "installed", path=path, hint="Install datasets.") from exc
     datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    import logging
+
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     return datasets
 
 
@@ -145,8 +153,8 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else str(value)
 
 
-def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], list[str], str]:
-    """(rows, media columns, the split's first data file for messages)."""
+def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str], str]:
+    """(rows, media column → meta key, the split's first data file for messages)."""
     ds = _datasets(path)
     cache = tempfile.mkdtemp(prefix="workbench-hf-")
     try:
@@ -162,16 +170,16 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], list[str], str]
             builder = ds.load_dataset_builder(str(path))
             files = (builder.config.data_files or {}).get(split) or [str(path)]
             first = Path(str(files[0]))
-        media = []
+        media: dict[str, str] = {}
         for name, feature in data.features.items():
             kind = type(feature).__name__
-            if kind in ("Image", "Audio", "Video") or (
-                    name.lower() in MEDIA_COLUMNS and kind != "Value"):
-                media.append(name)
-                if kind in ("Image", "Audio", "Video"):
+            inner = type(getattr(feature, "feature", None)).__name__  # a list of images
+            if kind in _MEDIA_KINDS or inner in _MEDIA_KINDS:
+                media[name] = _MEDIA_KINDS.get(kind) or _MEDIA_KINDS[inner]
+                if kind in _MEDIA_KINDS:
                     data = data.cast_column(name, type(feature)(decode=False))
             elif name.lower() in MEDIA_COLUMNS:
-                media.append(name)
+                media[name] = MEDIA_COLUMNS[name.lower()]
         rows = [_plain(r) for r in data]
         return rows, media, str(first)
     finally:
@@ -208,10 +216,9 @@ def _as_example(value: Any, line: int) -> Example | Task:
         for user, assistant in extras.pop("history", None) or []:
             history += [{"role": "user", "content": user},
                         {"role": "assistant", "content": assistant}]
-        inst = getattr(value, "instance", None)
-        if not isinstance(inst, Instance):
-            inst = Instance(input=value.input, output=value.output, system=system,
-                            history=history, meta=extras)
+        to_instance = getattr(value, "to_instance", None)
+        inst = to_instance() if callable(to_instance) else Instance(
+            input=value.input, output=value.output, system=system, history=history, meta=extras)
         return Example(value.line, value.instruction, inst, dict(value.meta), name=value.name,
                        is_classification=value.is_classification)
     raise TypeError(f"unexpected record {type(value).__name__}")
@@ -253,9 +260,12 @@ def read(path: Path, split: str | None = None, rows: str | None = None) -> list[
             reject(exc, row)
             continue
         if isinstance(value, Example) and value.instance is not None:
-            for col in media:
+            for col, key in media.items():
                 if row.get(col) is not None:
-                    value.instance.meta[col] = _media_ref(row[col])
+                    ref = _media_ref(row[col])
+                    value.instance.meta[key] = ref if isinstance(ref, list) else [ref]
+                    if key != col:
+                        value.instance.meta.setdefault("_media_columns", {})[key] = col
         items.append(value)
     tasks = [t for t in items if isinstance(t, Task)]
     tasks += group_examples((e for e in items if isinstance(e, Example)), where,
@@ -263,5 +273,5 @@ def read(path: Path, split: str | None = None, rows: str | None = None) -> list[
     for t in tasks:
         t.meta.update(dataset=str(path), split=split, row_format=fmt)
         if media:
-            t.meta["media_columns"] = media
+            t.meta["media_columns"] = list(media)
     return tasks

@@ -1,18 +1,36 @@
 """Import tasks into a workspace: read and validate the whole file first, then write in one
 transaction (all or nothing), skipping exact duplicates of the workspace and of each other
 and, when asked, near-duplicates by ROUGE-L.
+
+A task whose instruction is already in the workspace gets this file's examples that it does not
+hold yet (a duplicate is an identical example: store.examples.example_key); one that brings
+nothing new counts as a skipped duplicate. Every bad record of the file is reported at once
+(validation.py, up to 50 listed with the total); nothing is written unless `skip_invalid`,
+which imports the valid records and writes the rejected ones, with their reasons, to
+`<name>.rejected.jsonl` beside the input (or `rejected_out`).
 """
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserInputError
-from ..store.tasks import Task, add_task, existing_norms, normalize_instruction, set_instances
+from ..store import examples as store_examples
+from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
 from ..store.workspace import Workspace
 from . import registry
+from .reading import iter_records
+from .validation import (
+    CAP,
+    InvalidRecords,
+    Problems,
+    collecting,
+    parse_each,
+    rejected_path,
+    write_rejected,
+)
 
 if TYPE_CHECKING:
     from ..similarity import SimilarityIndex
@@ -27,9 +45,15 @@ class ImportResult:
     skipped_similar: int = 0   # ROUGE-L above the threshold (only with dedup_threshold)
     filled: int = 0            # duplicates of tasks that had no instances: given this file's
     read: int = 0              # tasks the file held
-    instances: int = 0         # instances of the imported tasks
+    instances: int = 0         # examples added (to new tasks and to existing ones)
     path: str = ""
     preview: bool = False      # counted only, nothing written
+    merged: int = 0            # existing tasks that got new examples from this file
+    duplicate_examples: int = 0  # examples identical to one already there (or earlier in the file)
+    rejected: int = 0          # bad records left out (only with skip_invalid)
+    rejected_path: str | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)  # the first CAP bad records
+    notes: dict[str, int] = field(default_factory=dict)  # store.examples.import_notes
 
     def to_dict(self) -> dict:
         return {
@@ -43,7 +67,49 @@ class ImportResult:
             "format": self.format,
             "path": self.path,
             "preview": self.preview,
+            "merged": self.merged,
+            "duplicate_examples": self.duplicate_examples,
+            "rejected": self.rejected,
+            "rejected_path": self.rejected_path,
+            "problems": self.problems,
+            "notes": self.notes,
         }
+
+    def summary(self) -> str:
+        """One paragraph for people (the CLI's and the window's import summary)."""
+        verb = "would import" if self.preview else "imported"
+        parts = [f"{verb} {self.imported} tasks with {self.instances} examples "
+                 f"({self.classification} classification)"]
+        if self.merged:
+            parts.append(f"added examples to {self.merged} existing tasks")
+        if self.filled:
+            parts.append(f"gave examples to {self.filled} tasks that had none")
+        parts.append(f"skipped {self.skipped_duplicates} duplicate tasks")
+        if self.duplicate_examples:
+            parts.append(f"{self.duplicate_examples} duplicate examples")
+        if self.skipped_similar:
+            parts.append(f"{self.skipped_similar} similar (ROUGE-L)")
+        n = self.notes
+        if n.get("preference"):
+            parts.append(f"{n['preference']} preference pairs")
+        if n.get("kto"):
+            parts.append(f"{n['kto']} KTO-labelled examples")
+        if n.get("with_tools"):
+            parts.append(f"{n['with_tools']} examples with tools")
+        if n.get("without_examples"):
+            parts.append(f"{n['without_examples']} instructions without outputs (kept as "
+                         "tasks without examples)")
+        text = "; ".join(parts)
+        if n.get("with_media"):
+            text += (f". {n['with_media']} examples reference images/audio/video: the "
+                     "references are kept in each example's meta, the media are not imported")
+        if n.get("dropped_turns"):
+            text += (f". {n['dropped_turns']} turns outside any example (an opening greeting, "
+                     "an unanswered last question) are kept in the examples' meta")
+        if self.rejected:
+            where = f" (written to {self.rejected_path})" if self.rejected_path else ""
+            text += f". {self.rejected} bad records left out{where}"
+        return text
 
 
 def _similarity_index(ws: Workspace) -> SimilarityIndex:
@@ -57,53 +123,88 @@ def _similarity_index(ws: Workspace) -> SimilarityIndex:
 
 def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
               dedup_threshold: float | None = None, dry_run: bool = False) -> ImportResult:
-    """Add tasks in one transaction, skipping exact duplicates of the workspace and of each
-    other, and with `dedup_threshold` those whose ROUGE-L F against any task (already there or
-    added before it) is above it. `dry_run` counts without writing (the GUI's preview)."""
+    """Add tasks in one transaction. A task whose (normalised) instruction the workspace or an
+    earlier task of `tasks` already has gets the examples it does not hold yet (identical
+    examples are duplicates, counted); a task bringing nothing new is a skipped duplicate.
+    With `dedup_threshold`, a new task whose ROUGE-L F against any task (already there or
+    added before it) is above it is skipped. `dry_run` counts without writing (the preview)."""
     result = ImportResult(read=len(tasks), preview=dry_run)
+    result.duplicate_examples = store_examples.drop_duplicate_examples(tasks)
     with nullcontext() if dry_run else ws.transaction():
         # Read inside the write transaction: another process importing at the same time has
         # committed (or not started) by now, so its tasks count as duplicates, never twice.
         seen = existing_norms(ws)
-        # Tasks with no instances yet (say, machine_generated_instructions.jsonl imported before
-        # all_generated_instances.jsonl): a duplicate that brings instances fills them in.
-        bare = {r[1]: r[0] for r in ws.execute(  # newest first, so the oldest of equals wins
-            "SELECT id, norm FROM tasks t WHERE NOT EXISTS "
-            "(SELECT 1 FROM instances i WHERE i.task_id = t.id) ORDER BY id DESC")}
+        # The oldest task of each instruction receives the new examples.
+        by_norm: dict[str, int] = {}
+        for task_id, norm in ws.execute("SELECT id, norm FROM tasks ORDER BY id DESC"):
+            by_norm[norm] = task_id
+        held: dict[int, tuple[set[str], bool]] = {}  # task id → (example keys, had none)
+        added_here: dict[str, Task] = {}
         index = _similarity_index(ws) if dedup_threshold is not None else None
+        if not dry_run:
+            store_examples.rebase_seq(ws, tasks)
         for task in tasks:
             key = normalize_instruction(task.instruction)
+            if key in added_here:   # the same instruction twice in what the reader gave
+                twin = added_here[key]
+                have = {store_examples.example_key(i) for i in twin.instances}
+                new = [i for i in task.instances if store_examples.example_key(i) not in have]
+                result.duplicate_examples += len(task.instances) - len(new)
+                if new and twin.id is not None and not dry_run:
+                    store_examples.merge_examples(ws, twin.id, new)
+                twin.instances += new
+                result.instances += len(new)
+                result.skipped_duplicates += not new
+                continue
             if key in seen:
-                if task.instances and key in bare:
-                    task_id = bare.pop(key)
-                    if not dry_run:
-                        fill_task(ws, task_id, task)
+                task_id = by_norm.get(key)
+                added, dups, was_bare = (_merge(ws, task_id, task, held, dry_run) if task_id
+                                         else (0, len(task.instances), False))
+                result.duplicate_examples += dups
+                result.instances += added
+                if not added:
+                    result.skipped_duplicates += 1
+                elif was_bare:
                     result.filled += 1
-                    result.instances += len(task.instances)
-                    continue
-                result.skipped_duplicates += 1
+                else:
+                    result.merged += 1
                 continue
             if index is not None and len(index) and index.max_score(task.instruction) > dedup_threshold:
                 result.skipped_similar += 1
                 continue
             seen.add(key)
+            added_here[key] = task
             if index is not None:
                 index.add(task.instruction)
             task.source = source
             if not dry_run:
-                add_task(ws, task)
+                task.id = add_task(ws, task)
             result.imported += 1
             result.instances += len(task.instances)
             result.classification += bool(task.is_classification)
     return result
 
 
-def fill_task(ws: Workspace, task_id: int, task: Task) -> None:
-    """Give an instance-less task `task`'s instances, and its classification when unknown."""
-    set_instances(ws, task_id, task.instances)
-    if task.is_classification is not None:
-        ws.execute("UPDATE tasks SET is_classification = ? WHERE id = ? AND is_classification "
-                   "IS NULL", (int(bool(task.is_classification)), task_id))
+def _merge(ws: Workspace, task_id: int, task: Task, held: dict[int, tuple[set[str], bool]],
+           dry_run: bool) -> tuple[int, int, bool]:
+    """(added, duplicates, whether the task had no examples before this import): give task
+    `task_id` the examples of `task` it lacks (and its classification when unknown)."""
+    if task_id not in held:
+        existing = store_examples.load_instances(ws, [task_id]).get(task_id, [])
+        held[task_id] = ({store_examples.example_key(i) for i in existing}, not existing)
+    keys, was_bare = held[task_id]
+    new = []
+    for inst in task.instances:
+        k = store_examples.example_key(inst)
+        if k not in keys:
+            keys.add(k)
+            new.append(inst)
+    if new and not dry_run:
+        store_examples.merge_examples(ws, task_id, new)
+        if task.is_classification is not None:
+            ws.execute("UPDATE tasks SET is_classification = ? WHERE id = ? AND "
+                       "is_classification IS NULL", (int(bool(task.is_classification)), task_id))
+    return len(new), len(task.instances) - len(new), was_bare
 
 
 def detect_format(path: Path) -> str:
@@ -111,8 +212,14 @@ def detect_format(path: Path) -> str:
     return registry.detect_format(Path(path))
 
 
-def read_file(path: str | Path, fmt: str | None = None) -> tuple[str, list[Task]]:
-    """(format, tasks) from a file, validated; writes nothing."""
+def read_file(path: str | Path, fmt: str | None = None, *,
+              options: dict[str, str] | None = None,
+              problems: Problems | None = None) -> tuple[str, list[Task]]:
+    """(format, tasks) from a file or folder, validated; writes nothing.
+
+    `options` are the reader's (FormatSpec.read_options: a table's column mapping, a dataset
+    folder's `split`). With `problems`, every bad record is recorded there and left out
+    (the caller decides); without, the first one raises its UserInputError."""
     p = Path(path)
     if not p.exists():
         raise UserInputError("no such file", path=p)
@@ -120,9 +227,40 @@ def read_file(path: str | Path, fmt: str | None = None) -> tuple[str, list[Task]
     spec = registry.get(fmt)
     if spec.read is None:
         raise UserInputError(f"{fmt!r} is an export-only format", path=p, field="format")
-    if p.is_dir() and not spec.folder:
-        raise UserInputError(f"a folder; the {fmt} format is a file", path=p)
-    return fmt, spec.read(p)
+    if p.is_dir() and not (spec.folder or spec.reads_folder):
+        raise UserInputError(f"a folder; the {fmt} format is a file", path=p,
+                             hint="Import a file inside it, or name a folder format "
+                                  "(--format hf-hub).")
+    if not p.is_dir() and spec.reads_folder and spec.name != "hf":
+        raise UserInputError(f"a file; the {fmt} format is a dataset folder", path=p)
+    opts = {k: v for k, v in (options or {}).items() if v is not None}
+    unknown = sorted(set(opts) - set(spec.read_options))
+    if unknown:
+        takes = ", ".join(spec.read_options) or "none"
+        raise UserInputError(f"the {fmt} reader has no option {unknown[0]!r} (it takes: "
+                             f"{takes})", field=unknown[0])
+    with collecting(problems):
+        try:
+            return fmt, spec.read(p, **opts)
+        except UserInputError:
+            if problems is None or spec.tolerant:
+                raise
+            # A reader that stops at the first bad record: read the file record by record
+            # with the format's own record parser, to find every bad one.
+            tasks = _per_record(fmt, p)
+            if tasks is None:
+                raise
+            return fmt, tasks
+
+
+def _per_record(fmt: str, path: Path) -> list[Task] | None:
+    module = registry.module_of(fmt)
+    parse = getattr(module, "parse_record", None)
+    if parse is None or path.is_dir():
+        return None
+    from .common import group_records
+
+    return group_records(parse_each(iter_records(path), parse, path), path, fmt)
 
 
 def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
@@ -134,9 +272,15 @@ def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
 
 def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
                 compat: str | None = None, dedup_threshold: float | None = None,
-                preview: bool = False) -> Any:
+                preview: bool = False, options: dict[str, str] | None = None,
+                skip_invalid: bool = False, rejected_out: str | Path | None = None) -> Any:
     """Import a file, a dataset folder, or (a folder holding machine_generated_instructions.jsonl)
-    replay a reference Self-Instruct run; returns an ImportResult (or the replay's result)."""
+    replay a reference Self-Instruct run; returns an ImportResult (or the replay's result).
+
+    Every bad record is found in one pass. By default any makes the import fail with
+    `InvalidRecords` (all of them, up to 50 listed, and the total) and nothing is written;
+    `skip_invalid` imports the others and writes the rejected records with their reasons to
+    `rejected_out` (default `<name>.rejected.jsonl` beside the input; not in a preview)."""
     p = Path(path)
     if not p.exists():
         raise UserInputError("no such file", path=p)
@@ -147,15 +291,33 @@ def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
         if preview:
             raise UserInputError("a reference run cannot be previewed; replay it", path=p)
         return _replay(ws, p, compat)
-    fmt, tasks = read_file(p, fmt)
+    problems = Problems()
+    fmt, tasks = read_file(p, fmt, options=options, problems=problems)
+    if problems and not skip_invalid:
+        raise InvalidRecords(p, problems)
+    out_path = None
+    if problems and not preview:
+        out_path = write_rejected(problems, Path(rejected_out) if rejected_out
+                                  else rejected_path(p))
     result = add_tasks(ws, tasks, source=registry.get(fmt).source,
                        dedup_threshold=dedup_threshold, dry_run=preview)
     result.format = fmt
     result.path = str(p)
+    result.rejected = problems.total
+    result.rejected_path = str(out_path) if out_path else None
+    result.problems = problems.listed(CAP)
+    result.notes = {k: v for k, v in store_examples.import_notes(tasks).items() if v}
+    bare = sum(not t.instances for t in tasks)
+    if bare:
+        result.notes["without_examples"] = bare
     return result
 
 
 def preview_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
-                 dedup_threshold: float | None = None) -> ImportResult:
-    """The counts an import would give, without writing (the GUI shows them before committing)."""
-    return import_file(ws, path, fmt, dedup_threshold=dedup_threshold, preview=True)
+                 dedup_threshold: float | None = None, options: dict[str, str] | None = None,
+                 skip_invalid: bool = False) -> ImportResult:
+    """The counts an import would give, without writing (the GUI shows them before committing);
+    with `skip_invalid`, the bad records are counted and listed in `problems` instead of
+    raising InvalidRecords."""
+    return import_file(ws, path, fmt, dedup_threshold=dedup_threshold, preview=True,
+                       options=options, skip_invalid=skip_invalid)

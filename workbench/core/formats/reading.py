@@ -33,9 +33,10 @@ def group_examples(examples: Iterable[Example], path: Path, fmt: str) -> list[Ta
     """Examples with the same (normalised) instruction become one task, in file order; each
     example keeps its own conversation and extras (Instance fields), so nothing is merged
     away. The task's meta is the first example's `task_meta` plus `format` and `line`; the
-    `task_meta` of later examples that differs is kept in `meta["also"]` (a list)."""
+    `task_meta` of later examples that differs is kept in `meta["also"]` (a list). Each
+    example's `seq` is its position in the file (writers keep file order)."""
     tasks: dict[str, Task] = {}
-    for ex in examples:
+    for seq, ex in enumerate(examples):
         key = normalize_instruction(ex.instruction)
         task = tasks.get(key)
         if task is None:
@@ -50,6 +51,8 @@ def group_examples(examples: Iterable[Example], path: Path, fmt: str) -> list[Ta
             if ex.task_meta and ex.task_meta != first:
                 task.meta.setdefault("also", []).append({**ex.task_meta, "line": ex.line})
         if ex.instance is not None:
+            if ex.instance.seq is None:
+                ex.instance.seq = seq
             task.instances.append(ex.instance)
     return list(tasks.values())
 

@@ -10,8 +10,9 @@
 A conversation becomes one example: text before the first marker is its system prompt; the last
 assistant turn is the output and the user turn before it the instruction; earlier turns are the
 example's history (`{"role": "user"|"assistant", "content"}`, oldest first). A user turn after
-the last answer (Baize ends every transcript with an empty `[|Human|] `) is kept in
-`meta["trailing_user_turn"]`. Other record fields (`metadata`, `topic`, ids) stay in the
+the last answer is kept in `meta["_dropped_turns"]` (`{"role", "content", "reason"}`, counted
+in the import summary); the empty `[|Human|] ` that ends every Baize transcript is noted as
+`meta["_empty_last_turn"] = "user"`. Other record fields (`metadata`, `topic`, ids) stay in the
 example's meta. Normalisation: each turn's text is stripped of the spaces and newlines around
 it (they separate turns in these layouts).
 
@@ -72,7 +73,12 @@ def to_example(preamble: str, turns: list[Turn], path: Path, line: int, field: s
     meta = dict(meta or {})
     turns = list(turns)
     if turns and turns[-1][0] == "user":
-        meta["trailing_user_turn"] = turns.pop()[1]
+        text = turns.pop()[1]
+        if text:
+            meta["_dropped_turns"] = [{"role": "user", "content": text,
+                                       "reason": "no answer after it"}]
+        else:   # Baize ends every transcript with an empty "[|Human|] "
+            meta["_empty_last_turn"] = "user"
     if not turns or turns[-1][0] != "assistant":
         raise UserInputError("no assistant turn (an answer) in this conversation", path=path,
                              line=line, field=field)
