@@ -14,6 +14,7 @@ from workbench.core.formats.common import join_instruction_input
 from workbench.core.formats.exporter import export
 from workbench.core.formats.importer import import_file, preview_file
 from workbench.core.formats.openai_chat import validate_openai_chat
+from workbench.core.inspect.overrides import set_override
 from workbench.core.jobs import CancelToken
 from workbench.core.store.runs import create_run, record_call
 from workbench.core.store.tasks import Instance, Task, add_task, iter_tasks
@@ -206,27 +207,39 @@ def test_selections_only_run_tag_subset(tmp_workspace, tmp_path):
     run = create_run(tmp_workspace, "self-instruct", {"preset": "p", "seed": 7})
     ids = fill(tmp_workspace, [
         Task("A task one.", [Instance("", "1")], meta={"tags": ["math"], "verified": True}),
-        Task("A task two.", [Instance("", "2")], meta={"dropped": True, "tags": ["x"]}),
+        Task("A task two.", [Instance("", "2")], meta={"tags": ["x"]}),
         Task("A task three.", [Instance("", "3")], run_id=run),
         Task("A task four.", [Instance("", "4")], meta={"verified": False, "tags": ["math", "y"]}),
     ])
+    # Task two was accepted from a candidate that Inspect then dropped (a person's override).
+    with tmp_workspace.transaction():
+        cid = tmp_workspace.insert("candidates", {"run_id": run, "instruction": "A task two.",
+                                                  "decision": "kept", "task_id": ids[1]})
+        tmp_workspace.execute("UPDATE tasks SET candidate_id = ? WHERE id = ?", (cid, ids[1]))
+    set_override(tmp_workspace, cid, "dropped")
 
     def outputs(**sel):
         out = tmp_path / "sel.jsonl"
         export(tmp_workspace, "selfinstruct-instances", out, **sel)
         return [json.loads(x)["output"] for x in out.read_text().splitlines()]
 
-    assert outputs() == ["1", "2", "3", "4"]
-    assert outputs(only="kept") == ["1", "3", "4"]
+    assert outputs() == ["1", "3", "4"]  # the default leaves out what Inspect dropped
+    assert outputs(only="including-dropped") == ["1", "2", "3", "4"]
     assert outputs(only="verified") == ["1"]
     assert outputs(run_id=run) == ["3"]
     assert outputs(tag="math") == ["1", "4"]
-    assert outputs(task_ids=[ids[3], ids[1]]) == ["2", "4"]
-    assert outputs(task_ids=[ids[3], ids[1]], only="kept") == ["4"]
+    assert outputs(task_ids=[ids[3], ids[1]], only="including-dropped") == ["2", "4"]
+    assert outputs(task_ids=[ids[3], ids[1]]) == ["4"]
     assert outputs(task_ids=[]) == []
+    # The old names still work: kept = not-dropped, all = including-dropped.
+    assert outputs(only="kept") == ["1", "3", "4"]
+    assert outputs(only="all") == ["1", "2", "3", "4"]
     rows = tmp_workspace.query("SELECT format, count, selection FROM exports ORDER BY id")
-    assert len(rows) == 8 and rows[4]["count"] == 2
-    assert json.loads(rows[4]["selection"]) == {"only": "all", "tag": "math"}
+    assert len(rows) == 10 and rows[4]["count"] == 2
+    assert json.loads(rows[4]["selection"]) == {"only": "not-dropped", "tag": "math"}
+    assert json.loads(rows[9]["selection"]) == {"only": "including-dropped"}
+    with pytest.raises(UserInputError, match="not-dropped, including-dropped, verified"):
+        outputs(only="some")
 
 
 def test_bad_options_and_paths_are_user_errors(tmp_workspace, tmp_path):

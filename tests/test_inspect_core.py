@@ -92,7 +92,7 @@ def test_changes_and_apply_a_new_decision_set_keep_the_old_one(tmp_workspace):
     assert ws.scalar("SELECT decision FROM candidates WHERE id = ?", (ids[0],)) == "dropped"
     assert refilter.current_decisions(ws, run) == refilter.decisions_at(plan, 0.2).decisions
     # Export follows: at 0.2 every ROUGE-replayed candidate was dropped, at 0.95 one was created.
-    kept_exported = {t.instruction for t in select_tasks(ws, only="kept", run_id=run)}
+    kept_exported = {t.instruction for t in select_tasks(ws, only="not-dropped", run_id=run)}
     want = {CANDS[i][0] for i, c in enumerate(ids)
             if refilter.decisions_at(plan, 0.2).decisions[c] == "kept"}
     assert kept_exported == want
@@ -106,7 +106,7 @@ def test_overrides_are_stored_exported_and_undone(tmp_workspace):
     overrides.set_override(ws, dropped, "kept", "different season")
     rows = {o["candidate_id"]: o for o in overrides.list_overrides(ws, run)}
     assert rows[kept]["note"] == "too vague" and rows[dropped]["decision"] == "kept"
-    exported = {t.instruction: t for t in select_tasks(ws, only="kept", run_id=run)}
+    exported = {t.instruction: t for t in select_tasks(ws, only="not-dropped", run_id=run)}
     assert CANDS[1][0] not in exported and CANDS[0][0] in exported
     made = exported[CANDS[0][0]]
     assert made.source == "generated" and [i.output for i in made.instances] == ["o0"]
@@ -119,11 +119,14 @@ def test_overrides_are_stored_exported_and_undone(tmp_workspace):
     overrides.clear_override(ws, kept)
     overrides.clear_override(ws, dropped)
     refilter.apply_threshold(ws, plan, 0.7)
-    exported = {t.instruction for t in select_tasks(ws, only="kept", run_id=run)}
+    exported = {t.instruction for t in select_tasks(ws, only="not-dropped", run_id=run)}
     assert exported == {CANDS[i][0] for i in (1, 3, 6)}
-    # The task the override made stays (the 1.0 set kept it) but is marked dropped now.
-    assert ws.scalar("SELECT json_extract(meta, '$.dropped') FROM tasks WHERE candidate_id = ?",
-                     (dropped,)) == 1
+    # The task the override made stays (the 1.0 set kept it); the views drop it now.
+    made_id = ws.scalar("SELECT id FROM tasks WHERE candidate_id = ?", (dropped,))
+    assert ws.query("SELECT decision, decided_by FROM task_decisions WHERE task_id = ?",
+                    (made_id,)) == [{"decision": "dropped", "decided_by": "threshold"}]
+    assert ws.scalar("SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?",
+                     (made_id,)) is None  # nothing is mirrored on the task any more
     # Undoing an override with no decision set in between removes the task it made.
     overrides.set_override(ws, ids[3], "dropped")
     overrides.set_override(ws, ids[4], "kept", "n")
@@ -131,7 +134,7 @@ def test_overrides_are_stored_exported_and_undone(tmp_workspace):
     overrides.clear_override(ws, ids[4])
     overrides.clear_override(ws, ids[3])
     assert ws.scalar("SELECT count(*) FROM tasks WHERE candidate_id = ?", (ids[4],)) == 0
-    assert CANDS[3][0] in {t.instruction for t in select_tasks(ws, only="kept", run_id=run)}
+    assert CANDS[3][0] in {t.instruction for t in select_tasks(ws, only="not-dropped", run_id=run)}
     with pytest.raises(Exception):
         overrides.set_override(ws, kept, "maybe")
 

@@ -1,11 +1,16 @@
-"""`workbench export --format F --out PATH [--only all|kept|verified] [--run ID] [--tag T]
-[--option KEY=VALUE ...]`: write instruction files from the workspace."""
+"""`workbench export --format F --out PATH [--only not-dropped|including-dropped|verified]
+[--run ID] [--tag T] [--option KEY=VALUE ...]`: write instruction files from the workspace.
+
+`--only` defaults to not-dropped: every task except those the decision in force drops (an
+Inspect threshold applied, a person's override). The old names stay: kept = not-dropped,
+all = including-dropped."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
 from ..core.errors import UserInputError
+from ..core.formats.exporter import ONLY, ONLY_ALIASES, ONLY_DEFAULT
 from ..core.formats.registry import export_formats
 from .common import ProgressPrinter, cancel_on_sigint, command, open_workspace
 
@@ -16,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one of: " + ", ".join(export_formats()))
     p.add_argument("--out", "-o", required=True, type=Path, metavar="PATH",
                    help="the file to write (a folder for --format hf)")
-    p.add_argument("--only", choices=("all", "kept", "verified"), default="all")
+    p.add_argument("--only", choices=(*ONLY, *ONLY_ALIASES), default=ONLY_DEFAULT,
+                   metavar="|".join(ONLY),
+                   help="not-dropped (default): every task except those Inspect dropped; "
+                        "including-dropped: every task; verified: tasks marked verified "
+                        "(kept and all: the old names of the first two)")
     p.add_argument("--run", type=int, default=None, metavar="ID", help="only this run's tasks")
     p.add_argument("--tag", default=None, metavar="T", help="only tasks with this tag")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",

@@ -1,10 +1,12 @@
 """Export tasks to an instruction file (or dataset folder): a selection of the workspace,
 written atomically, with progress and cancel, and recorded in the `exports` table.
 
-Selections: `only` = all | kept (tasks not marked `"dropped": true` in meta, the inspector's
-override) | verified (meta `"verified": true`, set by a person); `run_id` one run's tasks;
-`tag` tasks whose meta `"tags"` list holds it; `task_ids` an explicit subset (the selection
-feature's). They combine with AND.
+Selections: `only` = not-dropped (the default: every task except those the decision in force
+drops — an Inspect threshold applied or a person's override; seeds, imports and accepted tasks)
+| including-dropped (every task) | verified (meta `"verified": true`, set by a person); the old
+names `kept` and `all` still work for the first two. `run_id` one run's tasks; `tag` tasks whose
+meta `"tags"` list holds it; `task_ids` an explicit subset (the selection feature's). They
+combine with AND.
 """
 from __future__ import annotations
 
@@ -22,11 +24,14 @@ from typing import Any, Iterable, Iterator
 from ..errors import UserInputError, WorkbenchError
 from ..fileio import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
-from ..store.tasks import Task, iter_tasks
+from ..store.tasks import NOT_DROPPED, Task, iter_tasks
 from ..store.workspace import Workspace
 from . import hf, registry
 
-ONLY = ("all", "kept", "verified")
+# What `only` selects, named for it (the first is the default), and the names it once had.
+ONLY = ("not-dropped", "including-dropped", "verified")
+ONLY_ALIASES = {"kept": "not-dropped", "all": "including-dropped"}
+ONLY_DEFAULT = ONLY[0]
 PROGRESS_EVERY = 200
 
 
@@ -44,13 +49,22 @@ class ExportResult:
                 "tasks": self.tasks, "files": self.files, "selection": self.selection}
 
 
-def selection_sql(only: str = "all", run_id: int | None = None, tag: str | None = None,
-                  task_ids: Iterable[int] | None = None) -> tuple[str, list[Any]]:
-    if only not in ONLY:
+def only_name(only: str) -> str:
+    """The selection's current name (an old alias mapped); UserInputError for an unknown one."""
+    name = ONLY_ALIASES.get(only, only)
+    if name not in ONLY:
         raise UserInputError(f"expected one of {', '.join(ONLY)}, found {only!r}", field="only")
-    clauses, params = [], []
-    if only == "kept":
-        clauses.append("coalesce(json_extract(meta, '$.dropped'), 0) != 1")
+    return name
+
+
+def selection_sql(only: str = ONLY_DEFAULT, run_id: int | None = None, tag: str | None = None,
+                  task_ids: Iterable[int] | None = None) -> tuple[str, list[Any]]:
+    """A WHERE clause over `tasks` and its parameters for the selection (see the module doc)."""
+    only = only_name(only)
+    clauses: list[str] = []
+    params: list[Any] = []
+    if only == "not-dropped":
+        clauses.append(NOT_DROPPED)
     elif only == "verified":
         clauses.append("json_extract(meta, '$.verified') = 1")
     if run_id is not None:
@@ -65,7 +79,7 @@ def selection_sql(only: str = "all", run_id: int | None = None, tag: str | None 
     return " AND ".join(clauses) or "1", params
 
 
-def select_tasks(ws: Workspace, *, only: str = "all", run_id: int | None = None,
+def select_tasks(ws: Workspace, *, only: str = ONLY_DEFAULT, run_id: int | None = None,
                  tag: str | None = None, task_ids: Iterable[int] | None = None) -> list[Task]:
     where, params = selection_sql(only, run_id, tag, task_ids)
     # Tags live in a JSON list, which json_each needs to be valid; meta always is.
@@ -143,7 +157,7 @@ def _export_traces(ws: Workspace, out: Path, run_id: int | None, progress: Progr
     return export_traces(ws, out, run_id=run_id, progress=progress, cancel=cancel)
 
 
-def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = "all",
+def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DEFAULT,
            run_id: int | None = None, tag: str | None = None,
            task_ids: Iterable[int] | None = None, progress: ProgressCallback | None = None,
            cancel: CancelToken | None = None, **options: Any) -> ExportResult:
@@ -152,7 +166,7 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = "all",
     spec = registry.get(fmt)
     out = Path(out_path).expanduser().absolute()
     task_ids = list(task_ids) if task_ids is not None else None
-    selection: dict[str, Any] = {"only": only}
+    selection: dict[str, Any] = {"only": only_name(only)}
     if run_id is not None:
         selection["run"] = run_id
     if tag is not None:

@@ -1,5 +1,6 @@
 """The decision in force for each candidate of a run: a person's override, else the newest
-decision set Inspect applied, else the run's own decision. Read by the re-filter (`refilter`) and
+decision set Inspect applied, else the run's own decision — the `candidate_decisions` view
+(migration v005), read through `selfinstruct.candidates`. Read by the re-filter (`refilter`) and
 by overrides (`overrides`), so it sits below both.
 """
 from __future__ import annotations
@@ -7,10 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..selfinstruct import candidates
 from ..store.workspace import Workspace
 
 
 def decision_sets(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
+    """The thresholds Inspect applied to the run, oldest first: id, run_id, threshold,
+    counts ({"kept": n, "dropped": n}), created_at. The newest is in force."""
     rows = ws.query("SELECT id, run_id, threshold, counts, created_at FROM inspect_decision_sets "
                     "WHERE run_id = ? ORDER BY id", (run_id,))
     for r in rows:
@@ -18,26 +22,6 @@ def decision_sets(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-def active_set(ws: Workspace, run_id: int) -> int | None:
-    return ws.scalar("SELECT max(id) FROM inspect_decision_sets WHERE run_id = ?", (run_id,))
-
-
-def base_decisions(ws: Workspace, run_id: int) -> dict[int, tuple[str, str | None]]:
-    """Decisions before overrides: the newest decision set's, else the run's own."""
-    out = {r["id"]: (r["decision"], r["reason"]) for r in ws.query(
-        "SELECT id, decision, reason FROM candidates WHERE run_id = ?", (run_id,))}
-    sid = active_set(ws, run_id)
-    if sid is not None:
-        for r in ws.query("SELECT candidate_id, decision, reason FROM inspect_decisions "
-                          "WHERE set_id = ?", (sid,)):
-            out[r["candidate_id"]] = (r["decision"], r["reason"])
-    return out
-
-
 def current_decisions(ws: Workspace, run_id: int) -> dict[int, str]:
-    """What is in force per candidate: an override, else the newest decision set, else the run."""
-    out = {cid: d for cid, (d, _r) in base_decisions(ws, run_id).items()}
-    for r in ws.query("SELECT o.candidate_id, o.decision FROM inspect_overrides o "
-                      "JOIN candidates c ON c.id = o.candidate_id WHERE c.run_id = ?", (run_id,)):
-        out[r["candidate_id"]] = r["decision"]
-    return out
+    """What is in force per candidate id: "kept", "dropped" or "pending"."""
+    return {cid: str(f.decision) for cid, f in candidates.in_force(ws, run_id).items()}

@@ -1,28 +1,29 @@
 """A person's keep/drop of one candidate, with a note; stored, undoable, and exported.
 
-The exporter's "kept only" reads `tasks.meta["dropped"]`, so the decision in force for a
-candidate (`decisions.current_decisions`) is mirrored on its task by `sync_task`: dropping a kept
-candidate marks its task dropped; keeping it again clears the mark; keeping a candidate that has
-no task creates one (source "generated", with the candidate's stored instances if any).
+An override wins over the run's decision and over every decision set (the `candidate_decisions`
+view says what is in force; exports and statistics read it through `task_decisions`). Nothing
+is mirrored on tasks: dropping a kept candidate leaves its task where it is, and the views leave
+it out. Keeping a candidate that has no task creates one (source "generated", with the
+candidate's stored instances if any), and undoing that override removes it again.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import UserInputError
+from ..selfinstruct import candidates
+from ..selfinstruct.candidates import Decision
 from ..store.tasks import Instance, Task, add_task, delete_task
 from ..store.workspace import Workspace
-from .decisions import base_decisions
 
-DECISIONS = ("kept", "dropped")
+DECISIONS = (Decision.KEPT, Decision.DROPPED)
 
 
 def _candidate(ws: Workspace, candidate_id: int) -> dict[str, Any]:
-    rows = ws.query("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
-    if not rows:
+    row = candidates.get(ws, candidate_id)
+    if row is None:
         raise UserInputError(f"no candidate {candidate_id} in this workspace", field="candidate")
-    return rows[0]
+    return row
 
 
 def get_override(ws: Workspace, candidate_id: int) -> dict[str, Any] | None:
@@ -37,11 +38,11 @@ def list_overrides(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
 
 
 def effective_decision(ws: Workspace, candidate_id: int) -> str:
-    ov = get_override(ws, candidate_id)
-    if ov is not None:
-        return ov["decision"]
-    cand = _candidate(ws, candidate_id)
-    return base_decisions(ws, cand["run_id"])[candidate_id][0]
+    """The decision in force for one candidate ("kept", "dropped" or "pending")."""
+    found = candidates.in_force_one(ws, candidate_id)
+    if found is None:
+        raise UserInputError(f"no candidate {candidate_id} in this workspace", field="candidate")
+    return str(found.decision)
 
 
 def candidate_task_id(ws: Workspace, candidate_id: int) -> int | None:
@@ -53,48 +54,28 @@ def candidate_task_id(ws: Workspace, candidate_id: int) -> int | None:
     return tid
 
 
-def _stored_instances(cand: dict[str, Any]) -> list[Instance]:
-    try:
-        items = json.loads(cand.get("instances") or "[]")
-    except (TypeError, ValueError):
-        return []
-    items = [d for d in items if isinstance(d, dict)]
-    kept = [d for d in items if d.get("kept", True)]
-    return [Instance(str(d.get("input", "")), str(d.get("output", ""))) for d in kept]
-
-
-def _set_dropped(ws: Workspace, task_id: int, dropped: bool) -> None:
-    meta = json.loads(ws.scalar("SELECT meta FROM tasks WHERE id = ?", (task_id,)) or "{}")
-    if dropped:
-        meta["dropped"] = True
-    else:
-        meta.pop("dropped", None)
-    ws.execute("UPDATE tasks SET meta = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-               "WHERE id = ?", (json.dumps(meta), task_id))
-
-
 def sync_task(ws: Workspace, candidate_id: int) -> int | None:
-    """Make the candidate's task agree with its decision in force; returns a task it created."""
+    """Make sure a candidate kept in force has a task; returns a task it created.
+
+    A candidate dropped in force keeps its task (if any): the views leave it out of exports
+    and statistics, and keeping it again needs nothing but the decision."""
     cand = _candidate(ws, candidate_id)
-    decision = effective_decision(ws, candidate_id)
+    if effective_decision(ws, candidate_id) != Decision.KEPT:
+        return None
     with ws.transaction():
-        tid = candidate_task_id(ws, candidate_id)
-        if decision == "kept":
-            if tid is not None:
-                _set_dropped(ws, tid, False)
-                return None
-            clf = cand["is_classification"]
-            return add_task(ws, Task(cand["instruction"], _stored_instances(cand),
-                                     None if clf is None else bool(clf), source="generated",
-                                     origin="inspect-override", run_id=cand["run_id"]),
-                            candidate_id=candidate_id)
-        if tid is not None:
-            _set_dropped(ws, tid, True)
-    return None
+        if candidate_task_id(ws, candidate_id) is not None:
+            return None
+        clf = cand["is_classification"]
+        pairs = candidates.stored_instances(cand)
+        return add_task(ws, Task(cand["instruction"], [Instance(i, o) for i, o in pairs],
+                                 None if clf is None else bool(clf), source="generated",
+                                 origin="inspect-override", run_id=cand["run_id"]),
+                        candidate_id=candidate_id, call_id=cand["instances_call_id"])
 
 
 def set_override(ws: Workspace, candidate_id: int, decision: str, note: str = "") -> None:
-    """Keep or drop a candidate whatever the filter said; the note says why."""
+    """Keep or drop a candidate whatever the filter said; the note says why. Raises
+    UserInputError for a decision other than "kept"/"dropped" or an unknown candidate."""
     if decision not in DECISIONS:
         raise UserInputError(f"an override keeps or drops, not {decision!r}", field="decision")
     _candidate(ws, candidate_id)
@@ -106,7 +87,7 @@ def set_override(ws: Workspace, candidate_id: int, decision: str, note: str = ""
                VALUES (?, ?, ?, ?) ON CONFLICT(candidate_id) DO UPDATE SET
                decision = excluded.decision, note = excluded.note,
                created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""",
-            (candidate_id, decision, note or "", created))
+            (candidate_id, str(decision), note or "", created))
         made = sync_task(ws, candidate_id)
         if made is not None:
             ws.execute("UPDATE inspect_overrides SET created_task_id = ? WHERE candidate_id = ?",

@@ -1,11 +1,18 @@
 """A SELF-INSTRUCT run's ROUGE-L filter replayed at another threshold.
 
-The replay follows the run's filter: candidates in the order they were made (candidate id), each
-compared with the pool the run started from (every task that existed when the run was created
-and that it did not make) and with the candidates kept before it; kept when its highest ROUGE-L
-is <= the threshold. Only the ROUGE-L decision is replayed: candidates that a rule dropped
-(length, blacklist, truncated, no-instances, target-reached...) keep that decision, and pending
-ones stay pending.
+The replay is the run's own rule, `selfinstruct.candidates.decide_call`, called once per step-1
+call (candidates grouped by `batch`, in id order): each candidate is compared with the pool and
+with the earlier candidates of its call that passed step 1 at this threshold — whatever step 3
+later made of them, as in the run. The pool is the one the run started from (every task that
+existed when the run was created and that it did not make), grown as the run grew it
+(`StoredRun.pool_growth`): by the candidates kept at this threshold (our runs), or by every
+candidate that passed step 1 (a replay of a reference run). At the run's own threshold the
+re-filter therefore reproduces the run exactly (tests/test_filter_rule.py holds it to that).
+
+Candidates a rule dropped before ROUGE-L looked at them (length, blacklist, truncated...) keep
+that decision. One that passes at this threshold gets its fate after step 1 as the run recorded
+it: kept stays kept, no-instances / target-reached / not-in-reference stay dropped, pending
+stays pending, and one the run dropped for ROUGE-L is kept (step 3 never ran for it).
 
 `build_plan` does the expensive part once (every candidate against the pool, and every
 candidate against every other); `decisions_at` is then a cheap greedy pass, fast enough to
@@ -21,26 +28,26 @@ exact there, and thresholds below the floor are refused (the slider starts at th
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import UserInputError
 from ..jobs import CancelToken
+from ..selfinstruct import candidates
+from ..selfinstruct.candidates import Decision, PoolGrowth, Reason, decide_call, passed_rules
+from ..selfinstruct.config import stored_run
 from ..similarity import SimilarityIndex
 from ..similarity.workspace import workspace_tokenizer
 from ..store.workspace import Workspace
 
 # The decision in force lives in `decisions`, below this module and `overrides`; these names stay
 # importable from here.
-from .decisions import active_set as active_set
-from .decisions import base_decisions as base_decisions
 from .decisions import current_decisions
 from .decisions import decision_sets as decision_sets
 from .overrides import sync_task
 
-REPLAYED = ("rouge",)  # a dropped candidate with this reason is re-decided; kept ones always are
 DENSE_MAX = 4096       # replayed candidates up to which the full matrix is kept (128 MiB)
 SPARSE_FLOOR = 0.5     # beyond it: the lowest threshold a plan can replay exactly
 BLOCK = 256            # rows scored at once when building (bounded memory)
@@ -53,7 +60,7 @@ class RefilterPlan:
     threshold: float                      # the run's own threshold
     ids: list[int]                        # every candidate of the run, in order
     instructions: list[str]
-    fixed: dict[int, tuple[str, str | None]]  # candidate id -> (decision, reason), not replayed
+    fixed: dict[int, tuple[Decision, Reason | None]]  # candidate id -> a rule's drop
     eligible: list[int]                   # positions (into ids) that the replay decides
     pool_max: np.ndarray                  # per eligible: highest ROUGE-L against the start pool
     within: np.ndarray | None             # eligible x eligible ROUGE-L (dense plans)
@@ -61,19 +68,23 @@ class RefilterPlan:
     # Sparse plans: per eligible j, (earlier eligible positions, their scores) above `floor`.
     earlier: list[tuple[np.ndarray, np.ndarray]] | None = None
     floor: float = 0.0                    # decisions are exact for thresholds >= floor
+    # Per eligible: what the run recorded after step 1, the fate of one that passes.
+    fate: list[tuple[Decision, Reason | None]] = field(default_factory=list)
+    calls: list[tuple[int, int]] = field(default_factory=list)  # [lo, hi) eligible per call
+    pool_growth: PoolGrowth = PoolGrowth.ACCEPTED
 
 
 @dataclass
 class Refiltered:
     threshold: float
-    decisions: dict[int, str]             # candidate id -> kept | dropped | pending
-    reasons: dict[int, str | None]
+    decisions: dict[int, Decision]        # candidate id -> kept | dropped | pending
+    reasons: dict[int, Reason | None]
     max_scores: dict[int, float]          # eligible candidates: highest score when decided
 
     def counts(self) -> dict[str, int]:
         out = {"kept": 0, "dropped": 0}
         for d in self.decisions.values():
-            out[d] = out.get(d, 0) + 1
+            out[str(d)] = out.get(str(d), 0) + 1
         return out
 
 
@@ -112,23 +123,39 @@ def _earlier_above(cands: SimilarityIndex, texts: list[str], floor: float,
     return out
 
 
+def _fate(decision: str, reason: str | None) -> tuple[Decision, Reason | None]:
+    """What a candidate that passes step 1 becomes, from what the run recorded for it."""
+    if decision == Decision.DROPPED and reason != Reason.ROUGE:
+        return Decision.DROPPED, Reason(reason) if reason else None
+    if decision == Decision.PENDING:
+        return Decision.PENDING, None
+    return Decision.KEPT, None  # kept, or dropped for ROUGE-L only (step 3 never ran for it)
+
+
 def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
                dense_max: int = DENSE_MAX, floor: float = SPARSE_FLOOR,
                cancel: CancelToken | None = None) -> RefilterPlan:
-    run = ws.query("SELECT config FROM runs WHERE id = ?", (run_id,))
-    if not run:
-        raise UserInputError(f"no run {run_id} in this workspace", field="run")
-    config = json.loads(run[0]["config"] or "{}")
-    tokenizer = config.get("tokenizer") or workspace_tokenizer(ws)
-    rows = ws.query("SELECT id, instruction, decision, reason, max_score FROM candidates "
-                    "WHERE run_id = ? ORDER BY id", (run_id,))
-    fixed: dict[int, tuple[str, str | None]] = {}
+    """Score the run's candidates once (see the module docstring); raises UserInputError when
+    there is no SELF-INSTRUCT run or replay `run_id`."""
+    run = stored_run(ws, run_id)
+    if run is None:
+        raise UserInputError(f"no self-instruct run {run_id} in this workspace", field="run")
+    tokenizer = run.tokenizer or workspace_tokenizer(ws)
+    rows = candidates.for_refilter(ws, run_id)
+    fixed: dict[int, tuple[Decision, Reason | None]] = {}
     eligible: list[int] = []
+    fate: list[tuple[Decision, Reason | None]] = []
+    calls: list[tuple[int, int]] = []
     for pos, r in enumerate(rows):
-        if r["decision"] == "kept" or (r["decision"] == "dropped" and r["reason"] in REPLAYED):
-            eligible.append(pos)
-        else:
-            fixed[r["id"]] = (r["decision"], r["reason"])
+        if not passed_rules(r["decision"], r["reason"]):
+            fixed[r["id"]] = (Decision(r["decision"]),
+                              Reason(r["reason"]) if r["reason"] else None)
+            continue
+        if not eligible or rows[eligible[-1]]["batch"] != r["batch"]:
+            calls.append((len(eligible), len(eligible)))
+        eligible.append(pos)
+        fate.append(_fate(r["decision"], r["reason"]))
+        calls[-1] = (calls[-1][0], len(eligible))
     texts = [rows[p]["instruction"] for p in eligible]
     pool = SimilarityIndex(tokenizer, threads=threads)
     pool.add_many(pool_at_start(ws, run_id))
@@ -138,48 +165,61 @@ def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
     dense = len(texts) <= dense_max
     within = (cands.pairwise() if texts else np.zeros((0, 0))) if dense else None
     return RefilterPlan(
-        run_id=run_id, tokenizer=tokenizer, threshold=float(config.get("threshold", 0.7)),
+        run_id=run_id, tokenizer=tokenizer, threshold=run.threshold,
         ids=[r["id"] for r in rows], instructions=[r["instruction"] for r in rows], fixed=fixed,
         eligible=eligible, pool_max=np.asarray(pool_max, dtype=float), within=within,
         stored_max=[r["max_score"] for r in rows],
         earlier=None if dense else _earlier_above(cands, texts, floor, cancel),
-        floor=0.0 if dense else floor)
+        floor=0.0 if dense else floor, fate=fate, calls=calls, pool_growth=run.pool_growth)
 
 
 def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
-    """Every candidate's decision had the run's filter used `threshold`.
+    """Every candidate's decision had the run's filter used `threshold` (0..1).
 
     In a sparse plan (a large run) a candidate's reported score is exact when above the floor
-    and a lower bound below it; the decisions are exact."""
+    and a lower bound below it; the decisions are exact. Raises UserInputError for a threshold
+    below a sparse plan's floor."""
     if threshold < plan.floor:
         raise UserInputError(
             f"this run is large: it can be re-filtered at thresholds from {plan.floor:.2f} up, "
             f"not {threshold:.2f}", field="threshold")
     m = len(plan.eligible)
-    running = np.full(m, -1.0)  # highest score with a candidate kept so far (earlier ones only)
-    kept = np.zeros(m, dtype=bool)
-    decisions: dict[int, str] = {}
-    reasons: dict[int, str | None] = {}
+    running = np.full(m, -1.0)  # dense: highest score against the candidates that joined the pool
+    joined = np.zeros(m, dtype=bool)  # sparse: which candidates have joined the pool
+    decisions: dict[int, Decision] = {}
+    reasons: dict[int, Reason | None] = {}
     scores: dict[int, float] = {}
     for cid, (d, why) in plan.fixed.items():
         decisions[cid], reasons[cid] = d, why
-    for i, pos in enumerate(plan.eligible):
-        cid = plan.ids[pos]
-        if plan.earlier is not None:
-            cols, vals = plan.earlier[i]
-            hit = vals[kept[cols]]
-            best = float(hit.max()) if hit.size else 0.0
-        else:
-            best = float(running[i])
-        s = max(float(plan.pool_max[i]), best, 0.0)
-        scores[cid] = s
-        if s <= threshold:
-            decisions[cid], reasons[cid] = "kept", None
-            kept[i] = True
-            if plan.within is not None:
-                np.maximum(running, plan.within[:, i], out=running)
-        else:
-            decisions[cid], reasons[cid] = "dropped", "rouge"
+    for lo, hi in plan.calls:
+        def best(k: int, siblings: Sequence[int], lo: int = lo) -> float:
+            i = lo + k
+            sib = [lo + s for s in siblings]
+            if plan.earlier is not None:
+                cols, vals = plan.earlier[i]
+                hit = vals[joined[cols] | np.isin(cols, sib)]
+                other = float(hit.max()) if hit.size else 0.0
+            else:
+                assert plan.within is not None
+                other = float(running[i])
+                if sib:
+                    other = max(other, float(plan.within[i, sib].max()))
+            return max(float(plan.pool_max[i]), other, 0.0)
+
+        verdicts = decide_call([None] * (hi - lo), best, threshold)
+        # The pool grows between calls: within this one, the siblings stood in for it.
+        for k, v in enumerate(verdicts):
+            i = lo + k
+            cid = plan.ids[plan.eligible[i]]
+            scores[cid] = v.max_score
+            if v.reason is not None:
+                decisions[cid], reasons[cid] = Decision.DROPPED, v.reason
+                continue
+            decisions[cid], reasons[cid] = plan.fate[i]
+            if plan.pool_growth == PoolGrowth.STEP_1 or plan.fate[i][0] == Decision.KEPT:
+                joined[i] = True
+                if plan.within is not None:
+                    np.maximum(running, plan.within[:, i], out=running)
     return Refiltered(threshold, decisions, reasons, scores)
 
 
@@ -228,9 +268,10 @@ def apply_threshold(ws: Workspace, plan: RefilterPlan, threshold: float) -> int:
             "run_id": plan.run_id, "threshold": float(threshold),
             "counts": json.dumps(result.counts())})
         for cid in plan.ids:
+            why = result.reasons[cid]
             ws.execute("INSERT INTO inspect_decisions (set_id, candidate_id, decision, reason, "
                        "max_score) VALUES (?, ?, ?, ?, ?)",
-                       (sid, cid, result.decisions[cid], result.reasons[cid],
+                       (sid, cid, str(result.decisions[cid]), None if why is None else str(why),
                         result.max_scores.get(cid)))
         after = current_decisions(ws, plan.run_id)
         for cid in plan.ids:

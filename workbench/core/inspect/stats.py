@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
+from ..store.tasks import NOT_DROPPED
 from ..store.workspace import Workspace
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -13,8 +15,9 @@ _SKIP = {"please", "can", "could", "would", "you", "now", "then", "also", "kindl
          "an", "and", "i", "we", "let's", "lets"}
 
 
-def _where(run_id: int | None, source: str | None) -> tuple[str, list]:
-    clauses, params = ["coalesce(json_extract(meta, '$.dropped'), 0) != 1"], []
+def _where(run_id: int | None, source: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = [NOT_DROPPED]
+    params: list[Any] = []
     if run_id is not None:
         clauses.append("run_id = ?")
         params.append(run_id)
@@ -26,7 +29,7 @@ def _where(run_id: int | None, source: str | None) -> tuple[str, list]:
 
 def instruction_lengths(ws: Workspace, run_id: int | None = None,
                         source: str | None = None) -> list[int]:
-    """Words per instruction (whitespace split) of the tasks in force (not marked dropped)."""
+    """Words per instruction (whitespace split) of the tasks not dropped in force."""
     where, params = _where(run_id, source)
     return [len(r[0].split()) for r in ws.execute(
         f"SELECT instruction FROM tasks WHERE {where} ORDER BY id", params)]

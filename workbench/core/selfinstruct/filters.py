@@ -1,8 +1,8 @@
 """Step 4's rules: which instructions and instances are not worth keeping, and why.
 
-Every rule returns a short, stable reason string (stored with the candidate and counted in run
-summaries), or None when the text passes. The ROUGE-L rule lives in run.py/replay.py because it
-needs the pool; everything here looks at one text at a time.
+Every rule returns a `Reason` (candidates.py: stored with the candidate as its string and
+counted in run summaries), or None when the text passes. The ROUGE-L rule is
+`candidates.decide_call`, since it needs the pool; everything here looks at one text at a time.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..similarity import tokenize
+from .candidates import Reason
 
 # The paper's 13 words (yizhongw/self-instruct bootstrap_instructions.py).
 BLACKLIST_SELF_INSTRUCT = [
@@ -27,11 +27,6 @@ BLACKLIST_ZH = [
     "流程图", "示意图", "打开网页", "去往",
 ]
 PROGRAM_PREFIXES = {"en": ["Write a program"], "zh": ["编写一个程序", "写一个程序", "编写程序"]}
-
-REASONS = (
-    "empty", "too-short", "too-long", "blacklist", "write-a-program", "punctuation-start",
-    "non-ascii-start", "rouge", "truncated", "no-instances", "clf-failed",
-)
 
 _PUNCT = set(string.punctuation)
 # CJK punctuation counts as punctuation for Chinese runs.
@@ -76,42 +71,47 @@ def blacklisted_word(text: str, words: list[str], lang: str = "en") -> str | Non
 
 def word_count(text: str, lang: str = "en") -> int:
     # Chinese has no spaces: count what the similarity tokenizer counts (one token per
-    # character), so "4 to 150 words" means the same amount of content.
-    return len(tokenize(text, "unicode")) if lang == "zh" else len(text.split())
+    # character), so "4 to 150 words" means the same amount of content. Imported here: the
+    # presets (read by the window at start-up) import this module, the engine is not needed.
+    if lang != "zh":
+        return len(text.split())
+    from ..similarity import tokenize
+
+    return len(tokenize(text, "unicode"))
 
 
-def instruction_reason(text: str, rules: InstructionRules) -> str | None:
+def instruction_reason(text: str, rules: InstructionRules) -> Reason | None:
     """Why a (cleaned) instruction is dropped by the rule filter, or None when it passes."""
     if not text:
-        return "empty"
+        return Reason.EMPTY
     n = word_count(text, rules.lang)
     if n < rules.min_words:
-        return "too-short"
+        return Reason.TOO_SHORT
     if n > rules.max_words:
-        return "too-long"
+        return Reason.TOO_LONG
     if blacklisted_word(text, rules.blacklist, rules.lang):
-        return "blacklist"
+        return Reason.BLACKLIST
     if rules.reject_program and any(
         text.startswith(p) for p in PROGRAM_PREFIXES.get(rules.lang, PROGRAM_PREFIXES["en"])
     ):
-        return "write-a-program"
+        return Reason.WRITE_A_PROGRAM
     if text[0] in (_PUNCT_ZH if rules.lang == "zh" else _PUNCT):
-        return "punctuation-start"
+        return Reason.PUNCTUATION_START
     # Only English runs: a Chinese instruction starts with a non-ASCII character by nature.
     if rules.lang != "zh" and not text[0].isascii():
-        return "non-ascii-start"
+        return Reason.NON_ASCII_START
     return None
 
 
 # ------------------------------------------------------------------------------ instances
-def instance_reason(inp: str, out: str) -> str | None:
+def instance_reason(inp: str, out: str) -> Reason | None:
     """The reference's per-instance rules (prepare_for_finetuning.filter_invalid_instances)."""
     if inp == out:
-        return "input-equals-output"
+        return Reason.INPUT_EQUALS_OUTPUT
     if out == "":
-        return "empty-output"
+        return Reason.EMPTY_OUTPUT
     if inp.strip().endswith(":") or out.strip().endswith(":"):
-        return "ends-with-colon"
+        return Reason.ENDS_WITH_COLON
     return None
 
 
@@ -143,14 +143,14 @@ def filter_instances(
                 conflict = True
     if conflict:
         for d in live:
-            d["kept"], d["reason"] = False, "same-input-different-output"
+            d["kept"], d["reason"] = False, Reason.SAME_INPUT_DIFFERENT_OUTPUT
         return out
     seen: set[tuple[str, str]] = set()
     unique: list[dict[str, Any]] = []
     for d in live:
         key = (d["input"], d["output"])
         if key in seen:
-            d["kept"], d["reason"] = False, "duplicate"
+            d["kept"], d["reason"] = False, Reason.DUPLICATE
         else:
             seen.add(key)
             unique.append(d)
@@ -161,5 +161,5 @@ def filter_instances(
             chosen = {id(d) for d in unique[:max_instances]}
         for d in unique:
             if id(d) not in chosen:
-                d["kept"], d["reason"] = False, "over-limit"
+                d["kept"], d["reason"] = False, Reason.OVER_LIMIT
     return out

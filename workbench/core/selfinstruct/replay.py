@@ -8,14 +8,17 @@ with reasons and neighbours, and accepted tasks with their instances, so Inspect
 
 compat="reference" reproduces the reference, defects included; otherwise our fixes apply and
 each place where the result differs is recorded in `differences` (kind = the fix's name in
-docs/fidelity.md). The ROUGE-L pool grows as the reference's did: seeds, then every
-instruction that passed step 1, so the step-1 decisions are comparable in both modes.
+docs/fidelity.md). The ROUGE-L rule is the run's (`candidates.decide_call`, one call per
+completion); the pool grows as the reference's did: seeds, then every instruction that passed
+step 1 (`PoolGrowth.STEP_1`, recorded with the run so Inspect's re-filter grows it the same
+way), so the step-1 decisions are comparable in both modes.
 """
 from __future__ import annotations
 
 import json
 import random
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +26,15 @@ from typing import Any
 from ..errors import UserInputError
 from ..similarity import SimilarityIndex, workspace_tokenizer
 from ..store.runs import create_run, record_call, set_run_status
-from ..store.tasks import normalize_instruction
+from ..store.tasks import Instance, Task, add_task
 from ..store.workspace import Workspace
-from . import parse
-from .filters import BLACKLIST_SELF_INSTRUCT, InstructionRules, filter_instances, instruction_reason
-from .steps import PURPOSE_CLF, PURPOSE_GEN, PURPOSE_INST, similarity_to_pool
+from . import candidates, parse
+from .candidates import DEFAULT_THRESHOLD, Decision, NewCandidate, PoolGrowth, Reason
+from .config import REPLAY_KIND
+from .filters import BLACKLIST_SELF_INSTRUCT, InstructionRules, filter_instances
+from .steps import PURPOSE_CLF, PURPOSE_GEN, PURPOSE_INST, decide_step_one
 
-RUN_KIND = "replay"
+RUN_KIND = REPLAY_KIND
 INSTRUCTIONS_FILE = "machine_generated_instructions.jsonl"
 INSTANCES_FILE = "machine_generated_instances.jsonl"
 CLF_GLOB = "is_clf_or_not_*.jsonl"
@@ -141,7 +146,9 @@ def replay_reference_run(ws: Workspace, path: str | Path, *, compat: str | None 
     rules = InstructionRules.for_lang("en", list(BLACKLIST_SELF_INSTRUCT))
     mode_name = "reference" if mode else "fixed"
     run_id = create_run(ws, RUN_KIND, {"source": str(folder), "compat": mode_name,
-                                       "tokenizer": tokenizer, "rules": rules.to_dict()})
+                                       "tokenizer": tokenizer, "rules": rules.to_dict(),
+                                       "threshold": DEFAULT_THRESHOLD,
+                                       "pool_growth": str(PoolGrowth.STEP_1)})
     result = ReplayResult(run_id=run_id, compat=mode_name, path=str(folder))
     rng = random.Random(REF_SAMPLE_SEED)
     reasons: Counter[str] = Counter()
@@ -168,10 +175,13 @@ def replay_reference_run(ws: Workspace, path: str | Path, *, compat: str | None 
                     model=str(meta.get("engine") or "reference"), model_sha256=None,
                     params=REF_GEN_PARAMS, prompt=meta.get("prompt"), raw_output=text,
                     finish_reason=finish, timings={"created_at": meta.get("created_at")})
-                for pos, (item, ref_item) in enumerate(zip(ours, ref)):
-                    _replay_candidate(ws, result, reasons, index, rules, tokenizer, mode, rng,
-                                      run_id, call_id, batch, pos, item, ref_item.text, finish,
-                                      labels, raw_instances)
+                rows = decide_step_one(index, tokenizer, rules, DEFAULT_THRESHOLD,
+                                       [(item.text, item.truncated) for item in ours])
+                for pos, (cand, ref_item) in enumerate(zip(rows, ref)):
+                    _replay_candidate(ws, result, reasons, cand, mode, rng, run_id, call_id,
+                                      batch, pos, ref_item.text, finish, labels, raw_instances)
+                # The reference's pool grows at step 1 (siblings stood in for it in this call).
+                index.add_many(r.instruction for r in rows if r.reason is None)
             result.completions += 1
     except BaseException as exc:
         set_run_status(ws, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -182,30 +192,28 @@ def replay_reference_run(ws: Workspace, path: str | Path, *, compat: str | None 
 
 
 def _replay_candidate(
-    ws: Workspace, result: ReplayResult, reasons: Counter[str], index: SimilarityIndex,
-    rules: InstructionRules, tokenizer: str, mode: str | None, rng: random.Random, run_id: int,
-    call_id: int, batch: int, pos: int, item: parse.ParsedInstruction, ref_text: str,
-    finish: str, labels: dict[str, str], raw_instances: dict[str, dict[str, Any]],
+    ws: Workspace, result: ReplayResult, reasons: Counter[str], row: NewCandidate,
+    mode: str | None, rng: random.Random, run_id: int, call_id: int, batch: int, pos: int,
+    ref_text: str, finish: str, labels: dict[str, str],
+    raw_instances: dict[str, dict[str, Any]],
 ) -> None:
-    text = item.text
+    """Store one candidate of a replayed completion (`row`: its step-1 verdict), with its steps
+    2 and 3 as the reference recorded them (inside the completion's transaction)."""
+    text = row.instruction
     if text != ref_text:
         result.differences.append({"kind": "capitalize", "instruction": text,
                                    "reference": ref_text, "ours": text})
-    sim = similarity_to_pool(index, text, [], tokenizer)
-    reason = "truncated" if item.truncated else instruction_reason(text, rules)
-    if reason is None and sim.max_score > 0.7:
-        reason = "rouge"
-    row: dict[str, Any] = {
-        "run_id": run_id, "call_id": call_id, "batch": batch, "position": pos,
-        "instruction": text, "max_score": sim.max_score, "most_similar": sim.top,
-        "avg_similarity_score": sim.avg_score, "meta": {"reference_instruction": ref_text},
-    }
+    row.meta = {"reference_instruction": ref_text}
     result.candidates += 1
-    if reason is not None:
+
+    def store(reason: Reason) -> None:
         reasons[reason] += 1
-        ws.insert("candidates", {**row, "decision": "dropped", "reason": reason})
+        row.decision, row.reason = Decision.DROPPED, reason
+        candidates.insert(ws, run_id, call_id, batch, pos, row)
+
+    if row.reason is not None:
+        store(row.reason)
         return
-    index.add(text)  # the reference's pool grows at step 1
     result.kept_instructions.append(text)
     if finish == "length" and mode != parse.REFERENCE:
         result.differences.append({"kind": "max-tokens-truncation", "instruction": text,
@@ -215,8 +223,7 @@ def _replay_candidate(
     if label is None or inst_row is None:
         # Step 1 kept it, but the reference's later steps have no record of it (a completion
         # the reference threw away, or a partial folder).
-        reasons["not-in-reference"] += 1
-        ws.insert("candidates", {**row, "decision": "dropped", "reason": "not-in-reference"})
+        store(Reason.NOT_IN_REFERENCE)
         return
     is_clf = parse.parse_clf_label(label, mode)
     if is_clf != parse.parse_clf_label(label, parse.REFERENCE):
@@ -229,10 +236,8 @@ def _replay_candidate(
     imeta = inst_row.get("instance_metadata") or {}
     ifinish = "stop"
     if isinstance(imeta, dict) and imeta.get("response"):
-        try:
+        with suppress(KeyError, IndexError, TypeError):  # a malformed record: "stop"
             ifinish = imeta["response"]["choices"][0].get("finish_reason") or "stop"
-        except (KeyError, IndexError, TypeError):
-            pass
     inst_call = record_call(ws, run_id=run_id, purpose=PURPOSE_INST, backend="reference-replay",
                             model="reference", model_sha256=None, params=REF_INST_PARAMS,
                             prompt=imeta.get("prompt") if isinstance(imeta, dict) else None,
@@ -250,21 +255,18 @@ def _replay_candidate(
             kind = "example-split" if pairs != ref_pairs else "instance-sample"
             result.differences.append({"kind": kind, "instruction": text,
                                        "reference": sorted(ref_set), "ours": sorted(ours_set)})
-    values: dict[str, Any] = {**row, "is_classification": int(is_clf), "clf_call_id": clf_call,
-                              "instances_call_id": inst_call, "instances": decided}
+    row.is_classification, row.clf_call_id = is_clf, clf_call
+    row.instances_call_id, row.instances = inst_call, decided
     if not kept:
-        reasons["no-instances"] += 1
-        ws.insert("candidates", {**values, "decision": "dropped", "reason": "no-instances"})
+        store(Reason.NO_INSTANCES)
         return
-    cid = ws.insert("candidates", {**values, "decision": "kept"})
-    task_id = ws.insert("tasks", {
-        "instruction": text, "norm": normalize_instruction(text), "is_classification": int(is_clf),
-        "source": "generated", "origin": f"replay:{result.path}", "run_id": run_id,
-        "candidate_id": cid, "lang": "en", "meta": {"reference_instruction": ref_text},
-    })
-    for p, d in enumerate(kept):
-        ws.insert("instances", {"task_id": task_id, "position": p, "input": d["input"],
-                                "output": d["output"], "call_id": inst_call})
-    ws.update("candidates", cid, {"task_id": task_id})
+    row.decision, row.reason = Decision.KEPT, None
+    cid = candidates.insert(ws, run_id, call_id, batch, pos, row)
+    task_id = add_task(ws, Task(text, [Instance(d["input"], d["output"]) for d in kept], is_clf,
+                                source="generated", origin=f"replay:{result.path}",
+                                run_id=run_id, lang="en",
+                                meta={"reference_instruction": ref_text}),
+                       candidate_id=cid, call_id=inst_call)
+    candidates.link_task(ws, cid, task_id)
     result.tasks += 1
     result.instances += len(kept)

@@ -2,10 +2,10 @@
 
     summary = run_self_instruct(ws, backend, RunConfig(preset="chat", target=20, seed=0))
 
-The run's config (everything that shapes its output, the seed included) is stored with the
-run; `resume_run_id` continues a run with its stored config. Candidates waiting for step 2 or 3
-are finished before the next step-1 call, so the pool a step-1 call sees is the same whether
-or not the run was interrupted.
+The run's config (`RunConfig`, everything that shapes its output, the seed included) is stored
+with the run; `resume_run_id` continues a run with its stored config (`config.stored_run`).
+Candidates waiting for step 2 or 3 are finished before the next step-1 call, so the pool a
+step-1 call sees is the same whether or not the run was interrupted.
 """
 from __future__ import annotations
 
@@ -18,55 +18,18 @@ from ..errors import UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenResult
 from ..similarity import index_from_workspace, workspace_tokenizer
-from ..store.runs import create_run, get_run, run_outcome, set_run_status
+from ..store.runs import create_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
-from . import steps
+from . import candidates, steps
+from .candidates import Decision, PoolGrowth, Reason
+from .config import RUN_KIND, RunConfig, stored_run
 from .filters import InstructionRules
 from .presets import PRESETS, get_preset
 from .prompts import TEMPLATES_SETTING, Templates
 
-RUN_KIND = "self-instruct"
 BLACKLIST_SETTING = "selfinstruct.blacklist.{lang}"  # a user's own list, per language
 
 __all__ = ["PRESETS", "RUN_KIND", "RunConfig", "RunSummary", "run_self_instruct", "run_stats"]
-
-
-@dataclass
-class RunConfig:
-    preset: str = "chat"
-    target: int = 20
-    seed: int = 0
-    threshold: float = 0.7
-    templates_dir: str | None = None
-    compat: str | None = None          # None/"fixed": our fixes; "reference": the reference's
-    gen_max_tokens: int | None = None  # step 1 (None: the preset's, 1024 / 3072)
-    clf_max_tokens: int = 3
-    instances_max_tokens: int = 350
-    max_instances: int = 5
-    blacklist: list[str] | None = None  # None: the workspace's list, else the preset's
-    max_gen_calls: int | None = None    # safety stop (None: 20 + 10 x target)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in names})
-
-    def validate(self) -> None:
-        get_preset(self.preset)
-        if self.target < 1:
-            raise UserInputError("the target must be at least 1 task", field="target")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise UserInputError("the ROUGE-L threshold must be between 0 and 1", field="threshold")
-        if self.compat not in (None, "fixed", "reference"):
-            raise UserInputError(f"unknown compat mode {self.compat!r}", field="compat",
-                                 hint="Use 'reference' or leave it unset.")
-        for name in ("gen_max_tokens", "clf_max_tokens", "instances_max_tokens", "max_instances"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise UserInputError(f"{name} must be at least 1", field=name)
 
 
 @dataclass
@@ -86,15 +49,14 @@ class RunSummary:
 
 def run_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
     """The run's figures, read from the database (the same after a resume as without one)."""
-    accepted = ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'",
-                         (run_id,)) or 0
-    candidates = ws.scalar("SELECT count(*) FROM candidates WHERE run_id = ?", (run_id,)) or 0
-    reasons = {r["reason"]: r["n"] for r in ws.query(
-        "SELECT reason, count(*) AS n FROM candidates WHERE run_id = ? AND decision = 'dropped' "
-        "GROUP BY reason ORDER BY n DESC, reason", (run_id,))}
     calls = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,)) or 0
-    return {"accepted": accepted, "candidates": candidates, "rejected_by_reason": reasons,
-            "calls": calls}
+    return {"accepted": _accepted(ws, run_id), "candidates": candidates.count(ws, run_id),
+            "rejected_by_reason": candidates.dropped_by_reason(ws, run_id), "calls": calls}
+
+
+def _accepted(ws: Workspace, run_id: int) -> int:
+    return int(ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'",
+                         (run_id,)) or 0)
 
 
 def _seed_tasks(ws: Workspace) -> list[dict[str, Any]]:
@@ -121,9 +83,9 @@ class _Meter:
         self.tokens += res.completion_tokens
         self.gen_s += float(res.timings.get("generation_s") or res.timings.get("total_s") or 0.0)
 
-    def on_decided(self, row: dict[str, Any]) -> None:
-        self.last.append({"instruction": row["instruction"], "decision": row["decision"],
-                          "reason": row.get("reason")})
+    def on_decided(self, instruction: str, decision: Decision, reason: Reason | None) -> None:
+        self.last.append({"instruction": instruction, "decision": str(decision),
+                          "reason": None if reason is None else str(reason)})
 
     @property
     def tokens_per_s(self) -> float:
@@ -146,14 +108,13 @@ def run_self_instruct(
     """
     started = time.monotonic()
     if resume_run_id is not None:
-        run = get_run(ws, resume_run_id)
-        if run is None or run["kind"] != RUN_KIND:
+        run = stored_run(ws, resume_run_id)
+        if run is None or run.kind != RUN_KIND:
             raise UserInputError(f"no self-instruct run {resume_run_id} in this workspace",
                                  field="run")
-        config = RunConfig.from_dict(run["config"])
-        run_id = resume_run_id
+        config = run.config
     else:
-        run_id = None
+        run = None
         if config.templates_dir is None:  # recorded in the run, so a resume uses the same
             config = replace(config, templates_dir=ws.get_setting(TEMPLATES_SETTING))
     config.validate()
@@ -166,39 +127,34 @@ def run_self_instruct(
             hint="Create it with `workbench init W` (bundled seeds) or import a seed file.")
     tokenizer = workspace_tokenizer(ws)
     lang = "zh" if tokenizer == "unicode" else "en"
-    blacklist = config.blacklist
+    blacklist = list(config.blacklist) if config.blacklist is not None else None
     if blacklist is None:
         blacklist = ws.get_setting(BLACKLIST_SETTING.format(lang=lang))
     if blacklist is None and lang == "en":
         blacklist = list(preset.blacklist)
     rules = InstructionRules.for_lang(lang, blacklist)
-    if run_id is None:
+    if run is None:
         stored = {**config.to_dict(), "tokenizer": tokenizer, "rules": rules.to_dict(),
-                  "templates": templates.sources,
+                  "pool_growth": str(PoolGrowth.ACCEPTED), "templates": templates.sources,
                   "model": {"backend": backend.name, "model": backend.model_id,
                             "sha256": backend.model_sha256}}
         run_id = create_run(ws, RUN_KIND, stored)
-    elif run["status"] != "running":
-        set_run_status(ws, run_id, "running")
+    else:
+        run_id = run.id
+        if run.status != "running":
+            set_run_status(ws, run_id, "running")
 
     meter = _Meter()
     ctx = steps.Context(
-        ws=ws, backend=backend, run_id=run_id, preset=preset, templates=templates, rules=rules,
-        index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer, seed=config.seed,
-        threshold=config.threshold, compat=config.compat,
-        gen_max_tokens=config.gen_max_tokens or preset.gen_max_tokens,
-        clf_max_tokens=config.clf_max_tokens, instances_max_tokens=config.instances_max_tokens,
-        max_instances=config.max_instances, cancel=cancel, on_decided=meter.on_decided,
-        on_call=meter.on_call, seeds=seeds,
+        ws=ws, backend=backend, run_id=run_id, config=config, preset=preset, templates=templates,
+        rules=rules, index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer,
+        cancel=cancel, on_decided=meter.on_decided, on_call=meter.on_call, seeds=seeds,
     )
     max_calls = config.max_gen_calls or (20 + 10 * config.target)
 
     def emit(message: str) -> None:
         st = run_stats(ws, run_id)
-        # Decided by the filters: not pending, and not closed unexamined once the target was met.
-        decided = ws.scalar(
-            "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != 'pending' "
-            "AND coalesce(reason, '') != 'target-reached'", (run_id,)) or 0
+        decided = candidates.count_examined(ws, run_id)
         progress(Progress(
             "self-instruct", done=st["accepted"], total=config.target, message=message,
             data={"run_id": run_id, "accepted": st["accepted"], "candidates": st["candidates"],
@@ -211,28 +167,18 @@ def run_self_instruct(
     with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)):
         emit("resuming" if resume_run_id is not None else "starting")
         while True:
-            accepted = ws.scalar(
-                "SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'", (run_id,))
+            accepted = _accepted(ws, run_id)
             if accepted >= config.target:
                 break
-            # Pending candidates: every step 2 first, then step 3 grouped by template, so
-            # consecutive calls share their few-shot prefix and llama.cpp reuses its KV cache
-            # (alternating templates would re-evaluate ~1,000 prompt tokens per call).
-            cols = "id, batch, position, instruction, is_classification, clf_call_id"
-            todo = ws.query(
-                f"SELECT {cols} FROM candidates WHERE run_id = ? AND decision = 'pending' "
-                "AND clf_call_id IS NULL ORDER BY id LIMIT 1", (run_id,)
-            ) if preset.classification else []
-            if todo:
-                cand = todo[0]
+            # Pending candidates: every step 2 first, then step 3 grouped by template.
+            cand = candidates.next_to_classify(ws, run_id) if preset.classification else None
+            if cand is not None:
                 steps.step_classify(ctx, cand)
                 emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
                 continue
-            todo = ws.query(
-                f"SELECT {cols} FROM candidates WHERE run_id = ? AND decision = 'pending' "
-                "ORDER BY coalesce(is_classification, 0), id LIMIT 1", (run_id,))
-            if todo:
-                kept = steps.step_instances(ctx, todo[0])
+            cand = candidates.next_for_instances(ws, run_id)
+            if cand is not None:
+                kept = steps.step_instances(ctx, cand)
                 emit("step 3: accepted" if kept else "step 3: no valid instances")
                 continue
             batch = ws.scalar(
@@ -249,9 +195,7 @@ def run_self_instruct(
                 continue
             emit("alpaca: call done")
         # Pending candidates beyond the target are not needed: closed, with the reason.
-        with ws.transaction():
-            ws.execute("UPDATE candidates SET decision = 'dropped', reason = 'target-reached' "
-                       "WHERE run_id = ? AND decision = 'pending'", (run_id,))
+        candidates.close_pending(ws, run_id, Reason.TARGET_REACHED)
     st = run_stats(ws, run_id)
     if stopped:
         st["stopped"] = stopped

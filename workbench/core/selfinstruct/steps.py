@@ -2,13 +2,15 @@
 
 State lives in SQLite only: a candidate waiting for step 2 or 3 is a `candidates` row with
 decision "pending" (and `clf_call_id` set once step 2 is done), so a run killed between any two
-commits resumes exactly where it stopped.
+commits resumes exactly where it stopped. Candidate rows are written through `candidates`, tasks
+through `store.tasks.add_task`.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,8 +18,11 @@ from ..errors import Cancelled
 from ..jobs import CancelToken
 from ..llm.base import Backend, GenParams, GenResult, record_generation
 from ..similarity import SimilarityIndex, score
+from ..store.tasks import Instance, Task, add_task
 from ..store.workspace import Workspace
-from . import parse, prompts
+from . import candidates, parse, prompts
+from .candidates import Decision, NewCandidate, Reason, decide_call
+from .config import RunConfig
 from .filters import InstructionRules, filter_instances, instruction_reason
 from .presets import Preset
 
@@ -65,27 +70,33 @@ def similarity_to_pool(index: SimilarityIndex, text: str, earlier: list[str], to
 
 @dataclass
 class Context:
-    """What every step needs; built once per run session."""
+    """What every step needs; built once per run session. `config` is the run's, whole."""
 
     ws: Workspace
     backend: Backend
     run_id: int
+    config: RunConfig
     preset: Preset
     templates: prompts.Templates
     rules: InstructionRules
-    index: SimilarityIndex
+    index: SimilarityIndex  # the pool: every task's instruction, grown as tasks are accepted
     tokenizer: str
-    seed: int
-    threshold: float
-    compat: str | None
-    gen_max_tokens: int
-    clf_max_tokens: int
-    instances_max_tokens: int
-    max_instances: int
     cancel: CancelToken | None
-    on_decided: Callable[[dict[str, Any]], None]
+    on_decided: Callable[[str, Decision, Reason | None], None]
     on_call: Callable[[GenResult], None]
     seeds: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    @property
+    def compat(self) -> str | None:
+        return self.config.compat
+
+    @property
+    def gen_max_tokens(self) -> int:
+        return self.config.gen_max_tokens or self.preset.gen_max_tokens
 
     # ------------------------------------------------------------------ model calls
     def call(self, *, prompt: str | None = None, messages: list[dict[str, str]] | None = None,
@@ -145,38 +156,46 @@ def step_generate(ctx: Context, batch: int) -> int:
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_GEN, params, res, prompt=prompt, messages=messages)
         for pos, row in enumerate(rows):
-            ctx.ws.insert("candidates", {"run_id": ctx.run_id, "call_id": call_id,
-                                         "batch": batch, "position": pos, **row})
+            candidates.insert(ctx.ws, ctx.run_id, call_id, batch, pos, row)
     for row in rows:
-        if row["decision"] == "dropped":
-            ctx.on_decided(row)
+        if row.decision == Decision.DROPPED:
+            ctx.on_decided(row.instruction, row.decision, row.reason)
     return len(rows)
 
 
-def decide_instructions(ctx: Context, items: list[tuple[str, bool]]) -> list[dict[str, Any]]:
-    """Candidate rows for one call's instructions: rule filter, then ROUGE-L against the pool
-    and the ones that passed before them in this call. Passing ones stay "pending"."""
-    rows: list[dict[str, Any]] = []
-    passed: list[str] = []
-    for text, truncated in items:
-        sim = similarity_to_pool(ctx.index, text, passed, ctx.tokenizer)
-        reason = "truncated" if truncated else instruction_reason(text, ctx.rules)
-        if reason is None and sim.max_score > ctx.threshold:
-            reason = "rouge"
-        if reason is None:
-            passed.append(text)
-        rows.append({
-            "instruction": text, "decision": "pending" if reason is None else "dropped",
-            "reason": reason, "max_score": sim.max_score, "most_similar": sim.top,
-            "avg_similarity_score": sim.avg_score,
-        })
-    return rows
+def decide_instructions(ctx: Context, items: list[tuple[str, bool]]) -> list[NewCandidate]:
+    """Candidate rows for one call's instructions (text, cut by max_tokens): `decide_step_one`
+    with the run's pool, tokenizer, rules and threshold."""
+    return decide_step_one(ctx.index, ctx.tokenizer, ctx.rules, ctx.config.threshold, items)
+
+
+def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRules,
+                    threshold: float, items: list[tuple[str, bool]]) -> list[NewCandidate]:
+    """Step 1's filter for one call's instructions (text, cut by max_tokens), used by runs and
+    replays alike: the instruction rules, then the ROUGE-L rule (`candidates.decide_call`)
+    against `index` (the pool) and the earlier passing ones of this call. Passing ones are
+    "pending"; every row carries its neighbours (top 10), highest and mean score."""
+    texts = [t for t, _ in items]
+    rule_reasons = [Reason.TRUNCATED if truncated else instruction_reason(text, rules)
+                    for text, truncated in items]
+    sims: dict[int, Similar] = {}
+
+    def best(i: int, siblings: Sequence[int]) -> float:
+        sims[i] = similarity_to_pool(index, texts[i], [texts[j] for j in siblings], tokenizer)
+        return sims[i].max_score
+
+    verdicts = decide_call(rule_reasons, best, threshold)
+    return [NewCandidate(
+        instruction=text, decision=Decision.PENDING if v.reason is None else Decision.DROPPED,
+        reason=v.reason, max_score=sims[i].max_score, most_similar=sims[i].top,
+        avg_similarity_score=sims[i].avg_score)
+        for i, (text, v) in enumerate(zip(texts, verdicts))]
 
 
 # ---------------------------------------------------------------------------- step 2
 def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
-    params = GenParams(max_tokens=ctx.clf_max_tokens, temperature=0.0, top_p=1.0, top_k=1,
-                       min_p=0.0, stop=["\n", "Task"],
+    params = GenParams(max_tokens=ctx.config.clf_max_tokens, temperature=0.0, top_p=1.0,
+                       top_k=1, min_p=0.0, stop=["\n", "Task"],
                        seed=derive_seed(ctx.seed, cand["batch"], 2, cand["position"]))
     if ctx.preset.api == "chat":
         messages = prompts.clf_messages(ctx.templates.clf, cand["instruction"])
@@ -189,8 +208,7 @@ def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
     is_clf = parse.parse_clf_label(res.text, ctx.compat)
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_CLF, params, res, prompt=prompt, messages=messages)
-        ctx.ws.update("candidates", cand["id"], {"is_classification": int(is_clf),
-                                                 "clf_call_id": call_id})
+        candidates.set_classification(ctx.ws, cand["id"], is_clf, call_id)
     cand["is_classification"], cand["clf_call_id"] = int(is_clf), call_id
     return is_clf
 
@@ -200,9 +218,9 @@ def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
     """Step 3 (+ the instance filter): the task is accepted when an instance survives."""
     is_clf = bool(cand.get("is_classification"))
     template = ctx.templates.output_first if is_clf else ctx.templates.input_first
-    params = GenParams(max_tokens=ctx.instances_max_tokens, temperature=0.0, top_p=1.0, top_k=1,
-                       min_p=0.0, presence_penalty=1.5,
-                       stop=[f"Example {ctx.max_instances + 1}", "Task:"],
+    params = GenParams(max_tokens=ctx.config.instances_max_tokens, temperature=0.0, top_p=1.0,
+                       top_k=1, min_p=0.0, presence_penalty=1.5,
+                       stop=[f"Example {ctx.config.max_instances + 1}", "Task:"],
                        seed=derive_seed(ctx.seed, cand["batch"], 3, cand["position"]))
     if ctx.preset.api == "chat":
         messages = prompts.instances_messages(template, cand["instruction"])
@@ -214,39 +232,32 @@ def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
         res = ctx.call(prompt=prompt, params=params)
     parser = parse.parse_classification_instances if is_clf else parse.parse_generation_instances
     pairs = parser(res.text, res.finish_reason, ctx.compat)
-    decided = filter_instances(pairs, max_instances=ctx.max_instances)
+    decided = filter_instances(pairs, max_instances=ctx.config.max_instances)
     kept = [d for d in decided if d["kept"]]
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_INST, params, res, prompt=prompt, messages=messages)
-        values: dict[str, Any] = {"instances_call_id": call_id, "instances": decided}
-        if kept:
-            values.update(decision="kept", reason=None,
-                          task_id=insert_task(ctx, cand, kept, call_id))
-        else:
-            values.update(decision="dropped", reason="no-instances")
-        ctx.ws.update("candidates", cand["id"], values)
+        task_id = insert_task(ctx, cand, kept, call_id) if kept else None
+        candidates.settle(ctx.ws, cand["id"], instances_call_id=call_id, instances=decided,
+                          task_id=task_id)
     if kept:
-        ctx.index.add(cand["instruction"])
-    ctx.on_decided({"instruction": cand["instruction"], **values})
+        ctx.index.add(cand["instruction"])  # the pool grows when a task is accepted
+        ctx.on_decided(cand["instruction"], Decision.KEPT, None)
+    else:
+        ctx.on_decided(cand["instruction"], Decision.DROPPED, Reason.NO_INSTANCES)
     return bool(kept)
 
 
 def insert_task(ctx: Context, cand: dict[str, Any], instances: list[dict[str, Any]],
-                call_id: int | None, *, lang: str | None = None) -> int:
-    """The accepted task and its instances (inside the caller's transaction)."""
-    from ..store.tasks import normalize_instruction
-
+                call_id: int | None) -> int:
+    """The accepted task and its instances, through `store.tasks.add_task` (inside the
+    caller's transaction). `cand` needs "id" and "instruction" ("is_classification" if known);
+    `instances` are filter_instances' kept dicts."""
     clf = cand.get("is_classification")
-    task_id = ctx.ws.insert("tasks", {
-        "instruction": cand["instruction"], "norm": normalize_instruction(cand["instruction"]),
-        "is_classification": None if clf is None else int(bool(clf)), "source": "generated",
-        "origin": f"self-instruct:{ctx.preset.name}", "run_id": ctx.run_id,
-        "candidate_id": cand["id"], "lang": lang or ctx.rules.lang, "meta": {},
-    })
-    for pos, d in enumerate(instances):
-        ctx.ws.insert("instances", {"task_id": task_id, "position": pos, "input": d["input"],
-                                    "output": d["output"], "call_id": call_id})
-    return task_id
+    return add_task(ctx.ws, Task(
+        cand["instruction"], [Instance(d["input"], d["output"]) for d in instances],
+        None if clf is None else bool(clf), source="generated",
+        origin=f"self-instruct:{ctx.preset.name}", run_id=ctx.run_id, lang=ctx.rules.lang),
+        candidate_id=cand["id"], call_id=call_id)
 
 
 # ---------------------------------------------------------------------------- alpaca
@@ -271,25 +282,23 @@ def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_ALPACA, params, res, prompt=prompt, messages=None)
         for pos, (t, row) in enumerate(zip(triples, rows)):
-            decided = filter_instances([(t.input, t.output)], max_instances=ctx.max_instances)
-            if row["decision"] == "pending":
+            decided = filter_instances([(t.input, t.output)],
+                                       max_instances=ctx.config.max_instances)
+            if row.decision == Decision.PENDING:
                 if accepted >= remaining:
-                    row["decision"], row["reason"] = "dropped", "target-reached"
+                    row.decision, row.reason = Decision.DROPPED, Reason.TARGET_REACHED
                 elif decided[0]["kept"]:
-                    row["decision"] = "kept"
+                    row.decision = Decision.KEPT
                 else:
-                    row["decision"], row["reason"] = "dropped", "no-instances"
-            row["instances"] = decided
-            row["instances_call_id"] = call_id
-            cid = ctx.ws.insert("candidates", {"run_id": ctx.run_id, "call_id": call_id,
-                                               "batch": batch, "position": pos, **row})
-            if row["decision"] == "kept":
+                    row.decision, row.reason = Decision.DROPPED, Reason.NO_INSTANCES
+            row.instances, row.instances_call_id = decided, call_id
+            cid = candidates.insert(ctx.ws, ctx.run_id, call_id, batch, pos, row)
+            if row.decision == Decision.KEPT:
                 tid = insert_task(ctx, {"id": cid, "instruction": t.instruction}, decided, call_id)
-                ctx.ws.update("candidates", cid, {"task_id": tid})
+                candidates.link_task(ctx.ws, cid, tid)
                 accepted += 1
     for row in rows:
-        if row["decision"] == "kept":
-            ctx.index.add(row["instruction"])
-        ctx.on_decided(row)
+        if row.decision == Decision.KEPT:
+            ctx.index.add(row.instruction)
+        ctx.on_decided(row.instruction, row.decision, row.reason)
     return accepted
-

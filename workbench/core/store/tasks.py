@@ -9,6 +9,10 @@ from typing import Any, Iterable
 from .workspace import Workspace
 
 SOURCES = ("seed", "generated", "imported")
+# A WHERE clause over `tasks`: the tasks not dropped by the decision in force (Inspect's applied
+# threshold or a person's override, through the `task_decisions` view of migration v005).
+# Seeds, imports and accepted tasks nobody dropped pass it.
+NOT_DROPPED = "id NOT IN (SELECT task_id FROM task_decisions WHERE decision = 'dropped')"
 
 
 def normalize_instruction(text: str) -> str:

@@ -1,0 +1,173 @@
+"""One ROUGE-L rule: Inspect's re-filter at a run's own threshold reproduces the run exactly.
+
+The run (steps.decide_instructions), the replay of a reference run and Inspect's re-filter
+(refilter.decisions_at) all decide through the same procedure; these guard tests hold them to
+it on real runs: the scripted A / A' / B run of issue 20, generated runs (hypothesis), and a
+small run of the real default model (marker `model`).
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench.core.inspect import refilter
+from workbench.core.llm.scripted import ScriptedBackend
+from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+from workbench.core.similarity import score
+from workbench.core.store.tasks import Instance, Task, add_task
+from workbench.core.store.workspace import Workspace
+
+SEEDS = [
+    "Explain how a bicycle gear works to a child.",
+    "Summarize the following news article in two sentences.",
+    "Classify the sentiment of the given movie review.",
+    "Give three synonyms for the word happy.",
+    "Translate the sentence into Spanish.",
+    "Write a limerick about a cat that loves cheese.",
+    "List the planets of the solar system in order.",
+    "Suggest a name for a new coffee shop.",
+    "Describe the water cycle in simple terms.",
+    "Convert the temperature from Celsius to Fahrenheit.",
+]
+# Ten words each, one word apart: ROUGE-L 9/10 = 0.90, over the default threshold of 0.7.
+A = "Write a short poem about the calm morning sea today"
+A2 = "Write a short poem about the calm evening sea today"
+B = "List three surprising facts about Jupiter for curious children"
+GOOD = "Example 1\nInput: one\nOutput: first\nExample 2\nInput: two\nOutput: second"
+BAD = "I cannot help with that."
+
+
+def seed(ws: Workspace) -> None:
+    for s in SEEDS:
+        add_task(ws, Task(s, [Instance("", "x")], source="seed"))
+
+
+def unchanged_at_run_threshold(ws: Workspace, run_id: int) -> list[refilter.Change]:
+    """What Inspect's Threshold tab lists as "would change" before the slider moves."""
+    plan = refilter.build_plan(ws, run_id)
+    result = refilter.decisions_at(plan, plan.threshold)
+    return refilter.changes(plan, result, refilter.current_decisions(ws, run_id))
+
+
+def test_the_scripted_example_reads_as_issue_20_says():
+    assert score(A, A2) == pytest.approx(0.9)
+    assert max(score(x, s) for x in (A, A2, B) for s in SEEDS) < 0.5
+
+
+def test_refilter_at_the_run_threshold_agrees_with_a_run_whose_sibling_fails_step_3(
+        tmp_workspace):
+    """Issue 20's example: A passes step 1 and drops A' (0.90) as its sibling, then finds no
+    instances. The run keeps only B; the re-filter at the run's 0.70 must keep only B too."""
+    ws = tmp_workspace
+    seed(ws)
+
+    def script(prompt: str) -> str:
+        last = prompt.strip().splitlines()[-1]
+        if "new tasks" in prompt and "Number them" in prompt:
+            return f"9. {A}\n10. {A2}\n11. {B}"
+        if last.endswith("Is it classification?"):
+            return "No"
+        return BAD if A in prompt else GOOD
+
+    s = run_self_instruct(ws, ScriptedBackend(script), RunConfig(preset="chat", target=1))
+    rows = {r["instruction"]: r for r in ws.query(
+        "SELECT instruction, decision, reason, max_score FROM candidates WHERE run_id = ?",
+        (s.run_id,))}
+    assert (rows[A]["decision"], rows[A]["reason"]) == ("dropped", "no-instances")
+    assert (rows[A2]["decision"], rows[A2]["reason"]) == ("dropped", "rouge")
+    assert rows[A2]["max_score"] == pytest.approx(0.9)
+    assert (rows[B]["decision"], rows[B]["reason"]) == ("kept", None)
+    assert [c.instruction for c in unchanged_at_run_threshold(ws, s.run_id)] == []
+    # Above 0.90, A' passes step 1 and would be kept; at 0.70 it is dropped, as in the run.
+    plan = refilter.build_plan(ws, s.run_id)
+    ids = {t: c for c, t in zip(plan.ids, plan.instructions)}
+    assert refilter.decisions_at(plan, 0.95).decisions[ids[A2]] == "kept"
+    assert refilter.decisions_at(plan, 0.70).decisions[ids[A2]] == "dropped"
+
+
+# ------------------------------------------------------------------ generated runs
+# Few words, short texts: near-copies (ROUGE-L around the threshold) are common.
+VOCAB = ["write", "list", "name", "explain", "the", "a", "of", "three", "short", "poem", "story",
+         "about", "sea", "sky", "city"]
+
+
+class GeneratedScript:
+    """A fake chat model whose step-1 replies are drawn from `rng` over a small vocabulary and
+    whose instance replies fail for instructions in `fails` (by crc, so resumes agree)."""
+
+    def __init__(self, seed_: int, fail_mod: int, items: int) -> None:
+        self.seed = seed_
+        self.fail_mod = fail_mod
+        self.items = items
+
+    def __call__(self, prompt: str) -> str:
+        last = prompt.strip().splitlines()[-1]
+        if "new tasks" in prompt and "Number them" in prompt:
+            rng = random.Random(f"{self.seed}:{zlib.crc32(prompt.encode())}")
+            base = rng.sample(VOCAB, 6)
+            out = []
+            for k in range(self.items):
+                words = list(base) if rng.random() < 0.5 else rng.sample(VOCAB, 6)
+                if rng.random() < 0.7:  # a near-copy: one or two words changed
+                    for _ in range(rng.randint(1, 2)):
+                        words[rng.randrange(len(words))] = rng.choice(VOCAB)
+                out.append(f"{9 + k}. {' '.join(words).capitalize()} today")
+            return "\n".join(out)
+        if last.endswith("Is it classification?"):
+            return "No"
+        if self.fail_mod and zlib.crc32(last.encode()) % self.fail_mod == 0:
+            return BAD
+        return GOOD
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(seed_=st.integers(0, 10_000), fail_mod=st.sampled_from([0, 2, 3]),
+       items=st.integers(2, 7), target=st.integers(1, 6),
+       threshold=st.sampled_from([0.5, 0.6, 0.7, 0.8]))
+def test_refilter_at_the_run_threshold_changes_nothing_on_generated_runs(
+        seed_, fail_mod, items, target, threshold):
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.create(Path(tmp) / "ws.sqlite")
+        try:
+            seed(ws)
+            s = run_self_instruct(
+                ws, ScriptedBackend(GeneratedScript(seed_, fail_mod, items)),
+                RunConfig(preset="chat", target=target, seed=seed_, threshold=threshold,
+                          max_gen_calls=6))
+            assert unchanged_at_run_threshold(ws, s.run_id) == []
+        finally:
+            ws.close()
+
+
+# ------------------------------------------------------------------ the real model
+@pytest.mark.model
+def test_refilter_agrees_with_a_real_model_run(llama_backend, tmp_path):
+    ws = Workspace.create(tmp_path / "ws.sqlite")
+    seed(ws)
+    s = run_self_instruct(ws, llama_backend, RunConfig(
+        preset="chat", target=3, seed=2, gen_max_tokens=120, instances_max_tokens=64))
+    assert s.accepted == 3
+    assert unchanged_at_run_threshold(ws, s.run_id) == []
+    ws.close()
+
+
+# ------------------------------------------------------------------ a replayed reference run
+@pytest.mark.parametrize("compat", [None, "reference"])
+def test_refilter_agrees_with_a_replayed_reference_run(tmp_workspace, shared_data, compat):
+    """The replay grows its pool at step 1, as the reference did; the re-filter grows it the
+    same way (the run records it), so at 0.7 nothing would change there either."""
+    from workbench.core.formats.importer import import_file
+    from workbench.core.selfinstruct.replay import replay_reference_run
+
+    ws = tmp_workspace
+    import_file(ws, shared_data / "self_instruct" / "seed_tasks.jsonl", None)
+    res = replay_reference_run(ws, shared_data / "self_instruct" / "reference_run", compat=compat)
+    assert res.candidates > 0
+    assert unchanged_at_run_threshold(ws, res.run_id) == []
