@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..errors import ModelError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.tasks import Task
 from ..store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 from .tfidf import l2_normalize, tfidf_matrix
 
 EMBEDDERS = ("tfidf", "model")
@@ -48,9 +52,9 @@ class GGUFEmbedder:
         self.info = read_model_info(resolve_model(model))  # ModelError for bad files
         self.model_sha256 = self.info.sha256
         self._threads = n_threads or default_threads()
-        self._llm = None  # loaded on the first text the cache does not hold
+        self._llm: Llama | None = None  # loaded on the first text the cache does not hold
 
-    def _load(self):
+    def _load(self) -> Llama:
         import llama_cpp
 
         from ..llm.llamacpp import route_llama_logs

@@ -125,6 +125,11 @@ class SelectionResult:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def _stored_id(task: Task) -> int:
+    assert task.id is not None  # a task read from the workspace has its row id
+    return task.id
+
+
 def resolve_budget(total: int, budget: int | None, fraction: float | None) -> int:
     if (budget is None) == (fraction is None):
         raise UserInputError("give either a budget (a count) or a fraction", field="budget")
@@ -132,6 +137,7 @@ def resolve_budget(total: int, budget: int | None, fraction: float | None) -> in
         if budget < 1:
             raise UserInputError("must be at least 1", field="budget")
         return budget
+    assert fraction is not None  # exactly one of the two is given (checked above)
     if not 0 < fraction <= 1:
         raise UserInputError("must be in (0, 1]", field="fraction")
     return max(1, math.ceil(fraction * total))
@@ -184,7 +190,7 @@ def select(ws: Workspace, *, budget: int | None = None, fraction: float | None =
     mean_d, max_d = coverage(x, chosen)
     r_mean, r_max = coverage(x, rand)
     result = SelectionResult(
-        ids=[int(pool[i].id) for i in chosen], mean_distance=mean_d, max_distance=max_d,
+        ids=[_stored_id(pool[i]) for i in chosen], mean_distance=mean_d, max_distance=max_d,
         random_mean_distance=r_mean, random_max_distance=r_max, method=method, budget=k,
         pool=len(pool), seed=seed, embed=how, task=task)
     if save:

@@ -56,7 +56,7 @@ def _read(path: Path) -> tuple[list[tuple[int | None, dict[str, Any]]], bool]:
         if not all(isinstance(d, dict) for d in data):
             raise UserInputError("expected a JSON list of objects", path=path)
         return [(None, d) for d in data], False
-    out = []
+    out: list[tuple[int | None, dict[str, Any]]] = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

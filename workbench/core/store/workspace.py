@@ -246,7 +246,8 @@ class Workspace:
             f"VALUES ({', '.join('?' for _ in cols)})"
         )
         cur = self.conn.execute(sql, [_json_value(row[c]) for c in cols])
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by every INSERT
+        return cur.lastrowid
 
     def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
         sets = ", ".join(f"{c} = ?" for c in values)
