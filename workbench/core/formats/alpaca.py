@@ -1,44 +1,65 @@
 """Alpaca: a JSON list of `{"instruction", "input", "output"}` (also JSON Lines), one record per
-instance. The optional `system` and `history` ([[user, assistant], ...]) fields that
-LLaMA-Factory's Alpaca layout adds are kept in Task.meta and written back.
+example, with the fields LLaMA-Factory's Alpaca layout adds: `system`, `history` ([[user,
+assistant], ...]), `tools`, media references (`images`, `videos`, `audios`), preference pairs
+(`chosen` / `rejected` in place of `output`) and a KTO label (`label` or `kto_tag`, true =
+desirable). Every other field is kept per example and written back in its place.
+
+Earlier turns that are not plain user/assistant pairs (tool calls, from a chat file) have no
+Alpaca form: such an example is refused at export with the format that can hold it.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import IO, Any, Iterable
 
+from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_history, get_str, group_records, iter_json_records, require_obj,
+    Record, get_history, get_str, group_records, iter_json_records, ordered_record,
+    pairs_to_turns, record_fields, require_obj, turns_to_pairs,
 )
 from .layout import write_records
 
 FORMAT = "alpaca"
 EXTENSIONS = (".json", ".jsonl")
 OPTIONS = {"layout": ("json", "jsonl")}
+LABEL_KEYS = ("label", "kto_tag")
 
 
 def looks_like(obj: object) -> bool:
-    return (isinstance(obj, dict) and "instruction" in obj and "output" in obj
-            and "instances" not in obj)
+    return (isinstance(obj, dict) and "instruction" in obj and "instances" not in obj
+            and ("output" in obj or ("chosen" in obj and "rejected" in obj)))
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
-    extras: dict[str, Any] = {}
+    known = ["instruction", "input", "output", "tools"]
     system = get_str(d, "system", path, line, required=False)
     if system:
-        extras["system"] = system
+        known.append("system")   # an empty one stays a field of its own, written back as is
     history = get_history(d, "history", path, line)
     if history:
-        extras["history"] = history
-    return Record(
-        line=line,
-        instruction=get_str(d, "instruction", path, line, nonempty=True),
-        input=get_str(d, "input", path, line, required=False),
-        output=get_str(d, "output", path, line),
-        extras=extras,
-    )
+        known.append("history")
+    rec = Record(line=line, instruction=get_str(d, "instruction", path, line, nonempty=True),
+                 input=get_str(d, "input", path, line, required=False),
+                 system=system or None, history=pairs_to_turns(history or []),
+                 tools=d.get("tools"))
+    if "output" not in d and ("chosen" in d or "rejected" in d):
+        rec.kind = "preference"
+        rec.output = get_str(d, "chosen", path, line)
+        rec.rejected = get_str(d, "rejected", path, line)
+        known += ["chosen", "rejected"]
+    else:
+        rec.output = get_str(d, "output", path, line)
+    for key in LABEL_KEYS:
+        if isinstance(d.get(key), bool):
+            rec.kind, rec.label = "kto", d[key]
+            known.append(key)
+            if key != "label":
+                rec.example_meta["_label_key"] = key
+            break
+    rec.example_meta.update(record_fields(d, known))
+    return rec
 
 
 def read(path: Path) -> list[Task]:
@@ -47,13 +68,27 @@ def read(path: Path) -> list[Task]:
 
 
 def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
-    rec: dict[str, Any] = {"instruction": task.instruction, "input": inst.input,
-                           "output": inst.output}
-    if extras.get("system"):
-        rec["system"] = extras["system"]
-    if extras.get("history"):
-        rec["history"] = extras["history"]
-    return rec
+    meta = inst.meta or {}
+    rec: dict[str, Any] = {"instruction": task.instruction, "input": inst.input}
+    if inst.kind == "preference":
+        rec["chosen"], rec["rejected"] = inst.output, inst.rejected or ""
+    else:
+        rec["output"] = inst.output
+    if inst.system:
+        rec["system"] = inst.system
+    if inst.history:
+        pairs = turns_to_pairs(inst.history)
+        if pairs is None:
+            raise UserInputError(
+                f"task {task.id or task.instruction[:40]!r}: its earlier turns (tool calls or "
+                "other roles) have no Alpaca form", field="history",
+                hint="Export it as sharegpt or openai-chat, which keep them.")
+        rec["history"] = pairs
+    if inst.tools is not None:
+        rec["tools"] = inst.tools
+    if inst.kind == "kto" and inst.label is not None:
+        rec[meta.get("_label_key", "label")] = inst.label
+    return ordered_record(rec, inst)
 
 
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:

@@ -1,13 +1,17 @@
 """Dolly (databricks-dolly-15k): JSONL of `{"instruction", "context", "response", "category"}`,
-one record per instance; `context` is our input, `category` is kept in Task.meta.
+one record per example; `context` is our input, `category` and any other field are kept in the
+example's meta and written back.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Any, Iterable
 
-from ..store.tasks import Task
-from .common import Record, get_str, group_records, iter_json_records, require_obj
+from ..store.tasks import Instance, Task
+from .common import (
+    Record, get_str, group_records, iter_json_records, ordered_record, record_fields,
+    require_obj,
+)
 from .layout import write_records
 
 FORMAT = "dolly"
@@ -23,12 +27,15 @@ def looks_like(obj: object) -> bool:
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
     category = get_str(d, "category", path, line, required=False)
+    meta = record_fields(d, ("instruction", "context", "response", "category"))
+    if category:
+        meta["category"] = category
     return Record(
         line=line,
         instruction=get_str(d, "instruction", path, line, nonempty=True),
         input=get_str(d, "context", path, line, required=False),
         output=get_str(d, "response", path, line),
-        extras={"category": category} if category else {},
+        example_meta=meta,
     )
 
 
@@ -37,7 +44,11 @@ def read(path: Path) -> list[Task]:
                          path, FORMAT)
 
 
+def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
+    return ordered_record({"instruction": task.instruction, "context": inst.input,
+                           "response": inst.output,
+                           "category": (inst.meta or {}).get("category") or ""}, inst)
+
+
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
-    return write_records(tasks, fh, options.get("layout", DEFAULT_LAYOUT), lambda task, inst, extras: {
-        "instruction": task.instruction, "context": inst.input, "response": inst.output,
-        "category": extras.get("category") or ""})
+    return write_records(tasks, fh, options.get("layout", DEFAULT_LAYOUT), _record)

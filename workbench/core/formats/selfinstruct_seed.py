@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Any, Iterable
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
@@ -54,7 +54,8 @@ def parse_seed_line(obj: object, path: Path, line: int) -> Task:
         if "output" not in inst:
             raise UserInputError("the field is missing", path=path, line=line,
                                  field=f"{fname}.output")
-        instances.append(Instance(inst.get("input", ""), inst["output"]))
+        extra = {k: v for k, v in inst.items() if k not in ("input", "output")}
+        instances.append(Instance(inst.get("input", ""), inst["output"], meta=extra))
     clf = obj.get("is_classification")
     if clf is not None and not isinstance(clf, bool):
         raise UserInputError("expected true or false", path=path, line=line,
@@ -62,9 +63,12 @@ def parse_seed_line(obj: object, path: Path, line: int) -> Task:
     name = obj.get("name") if isinstance(obj.get("name"), str) else None
     if name is None and isinstance(obj.get("id"), str):
         name = obj["id"]
-    meta = {"id": obj["id"]} if isinstance(obj.get("id"), str) else {}
-    # Fields other seed-shaped files add (user_oriented_instructions' `motivation_app`) are kept.
+    meta: dict[str, Any] = {"id": obj["id"]} if isinstance(obj.get("id"), str) else {}
+    # Fields other seed-shaped files add (user_oriented_instructions' `motivation_app`,
+    # InstructWild's `instruction_type`) are kept, and `_fields` says which keys the line had,
+    # so the export writes them back and invents none.
     meta.update({k: v for k, v in obj.items() if k not in _KNOWN})
+    meta["_fields"] = list(obj)
     return Task(
         instruction=instruction,
         instances=instances,
@@ -116,16 +120,30 @@ def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
 
 
 def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
+    """One line per task. A task read from a seed-shaped file gets back the keys its line had
+    (extra fields included, `is_classification` only when it had one); any other task gets
+    `id`/`name` (made up from its id when it has none) and `is_classification` when known."""
     n = 0
     for t in tasks:
-        obj = {
+        fields = t.meta.get("_fields")
+        obj: dict[str, Any] = {
             "id": t.meta.get("id") or t.name or f"task_{t.id}",
             "name": t.name or t.meta.get("id") or f"task_{t.id}",
             "instruction": t.instruction,
-            "instances": [{"input": i.input, "output": i.output} for i in t.instances],
-            "is_classification": bool(t.is_classification),
+            "instances": [{"input": i.input, "output": i.output,
+                           **{k: v for k, v in (i.meta or {}).items() if not k.startswith("_")}}
+                          for i in t.instances],
         }
-        if isinstance(t.meta.get("motivation_app"), str):
+        if t.is_classification is not None:
+            obj["is_classification"] = bool(t.is_classification)
+        if isinstance(fields, list):
+            obj = {k: obj[k] if k in obj else t.meta.get(k) for k in fields
+                   if k in obj or k in t.meta}
+            if t.is_classification is not None:
+                obj["is_classification"] = bool(t.is_classification)
+            if "instances" not in obj and t.instances:
+                obj["instances"] = [{"input": i.input, "output": i.output} for i in t.instances]
+        elif isinstance(t.meta.get("motivation_app"), str):
             obj["motivation_app"] = t.meta["motivation_app"]
         fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
         n += 1
