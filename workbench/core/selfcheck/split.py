@@ -8,21 +8,40 @@ from __future__ import annotations
 
 import re
 
-# A step marker at the start of a line, with optional markdown emphasis/heading around it.
+# A step marker at the start of a line, with optional markdown emphasis/heading around it:
+# "Step 1:", "**Step 1:**", "### Step 1.", "Step 1 -", "Step 2 Compute..." and a bare "Step:".
+# "Step-by-step" is not a marker ("**Step-by-Step Explanation:**" used to become a step
+# beginning "by-Step Explanation:"): a marker without a number needs ":" right after "Step".
 _STEP_MARK = re.compile(
-    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*step\s*(\d+)?\s*(?:\*\*|__)?\s*[:.)\-–—]\s*(?:\*\*|__)?\s*",
+    r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*step\s*"
+    r"(?:(\d+)\s*(?:\*\*|__)?\s*(?:[:.)\-–—]|(?=\s))|(?:\*\*|__)?\s*:)\s*(?:\*\*|__)?\s*",
     re.IGNORECASE,
 )
-_LIST_MARK = re.compile(r"^\s*(?:\((\d+)\)|(\d+)[.)])\s+")
+_LIST_MARK = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?:\((\d+)\)|(\d+)[.)])(?:\*\*|__)?\s+")
 _SENT_END = re.compile(r"[.!?][\"”')\]]*(\s+)(?=[\"“'(\[]?[A-Z0-9$])")
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|No|approx)\.)$", re.IGNORECASE)
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|No|approx)\.)$",
+                     re.IGNORECASE)
+# A heading: a markdown heading line, or a line that is all bold/underlined, or a short line
+# ending with ":" ("Step-by-step solution:", "**Explanation:**", "Solution:").
+_HEADING = re.compile(
+    r"^\s*(?:#{1,6}\s+\S.*|(?:\*\*|__)[^*_]+(?:\*\*|__)\s*:?|[^\n]{0,60}:)\s*$")
+
+
+_CONCLUDING = r"(?i:so\b|therefore|thus|hence|finally|in conclusion|now\b|the (?:final )?answer)"
+
+
+def _is_heading(text: str) -> bool:
+    # One line, no number and no "=": it announces what follows, it is not a step of reasoning.
+    one_line = "\n" not in text.strip()
+    return one_line and bool(_HEADING.match(text)) and not re.search(r"[0-9=]", text)
 
 
 def _merge_colon_steps(steps: list[str]) -> list[str]:
-    # A step that ends with ':' announces what follows (as the reference merges them).
+    # A step that ends with ':' announces what follows (as the reference merges them); so does a
+    # heading between steps ("**Final Answer**").
     out: list[str] = []
     for step in steps:
-        if out and out[-1].rstrip().endswith(":"):
+        if out and (out[-1].rstrip().endswith(":") or _is_heading(out[-1])):
             out[-1] = out[-1].rstrip() + "\n" + step
         else:
             out.append(step)
@@ -30,8 +49,18 @@ def _merge_colon_steps(steps: list[str]) -> list[str]:
 
 
 def _is_preamble(text: str) -> bool:
-    # "Sure! Let's solve this step by step." carries no reasoning: no number, no formula.
+    # "Sure! Let's solve this step by step." or a heading carries no reasoning: no number, no
+    # formula.
     return not re.search(r"[0-9=]", text)
+
+
+def _drop_headings(steps: list[str]) -> list[str]:
+    # Leading headings ("**Step-by-Step Explanation:**", "Step-by-step solution:") are dropped,
+    # never the last step. A number-free first paragraph is kept: without markers it often
+    # states the plan, and real step lists (ProcessBench) count it as a step.
+    while len(steps) > 1 and _is_heading(steps[0]):
+        steps = steps[1:]
+    return steps
 
 
 def _split_by_markers(lines: list[str], mark: re.Pattern[str], numbered: bool) -> list[str] | None:
@@ -40,7 +69,9 @@ def _split_by_markers(lines: list[str], mark: re.Pattern[str], numbered: bool) -
         m = mark.match(line)
         if m:
             starts.append((i, m))
-    if len(starts) < (1 if not numbered else 2):
+    # One "Step 4:" inside paragraphs is not the solution's structure; one marker on the first
+    # line of a one-step solution is.
+    if not starts or (len(starts) < 2 and (numbered or starts[0][0] != 0)):
         return None
     if numbered:
         # A list only counts as the step structure when it counts up 1, 2, 3...
@@ -53,17 +84,30 @@ def _split_by_markers(lines: list[str], mark: re.Pattern[str], numbered: bool) -
         steps.append(pre)
     for k, (i, m) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        body = [lines[i][m.end():].rstrip("*_ ").strip() if not numbered else lines[i][m.end():].strip()]
+        head = lines[i][m.end():]
+        head = head.rstrip("*_ ").strip() if not numbered else head.strip()
+        body = [re.sub(r"^(?:\*\*|__)(.*?)(?:\*\*|__)\s*$", r"\1", head)]
         body += [ln for ln in lines[i + 1:end]]
         text = "\n".join(b for b in body).strip()
         text = re.sub(r"\n{3,}", "\n\n", text)
         if text:
             steps.append(text)
+    if steps:
+        # After the last marked step, paragraphs that conclude ("So, the final answer is ...")
+        # are steps of their own, as in ProcessBench's step lists.
+        last = re.split(r"\n\s*\n(?=\s*" + _CONCLUDING + ")", steps[-1])
+        steps[-1:] = [p.strip() for p in last if p.strip()]
     return steps or None
 
 
 def split_steps(solution: str) -> list[str]:
-    """The solution's steps, without their "Step k:" markers; never empty for non-blank text."""
+    """The solution's steps, without their "Step k:" markers; never empty for non-blank text.
+
+    In order of preference: step markers ("Step 1:", "**Step 1:**", "### Step 1."; at least two,
+    or one on the first line), numbered lists that count up ("1.", "1)", "(1)", "**1.**"),
+    paragraphs, lines. Leading headings and number-free preambles are dropped; a step ending
+    with ":" or a heading between steps is merged with the step after it (as the reference does).
+    """
     text = solution.replace("\r\n", "\n").strip()
     if not text:
         return []
@@ -71,13 +115,11 @@ def split_steps(solution: str) -> list[str]:
     steps = _split_by_markers(lines, _STEP_MARK, numbered=False)
     if steps is None:
         steps = _split_by_markers(lines, _LIST_MARK, numbered=True)
-    if steps is None:
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-        if len(paragraphs) > 1:
-            steps = paragraphs
-        else:
-            steps = [ln.strip() for ln in lines if ln.strip()]
-    return _merge_colon_steps(steps)
+    if steps is not None:
+        return _merge_colon_steps(steps)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    steps = paragraphs if len(paragraphs) > 1 else [ln.strip() for ln in lines if ln.strip()]
+    return _merge_colon_steps(_drop_headings(steps))
 
 
 def split_information(question: str) -> list[str]:
