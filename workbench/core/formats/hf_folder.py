@@ -180,7 +180,8 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str],
                     data = data.cast_column(name, type(feature)(decode=False))
             elif name.lower() in MEDIA_COLUMNS:
                 media[name] = MEDIA_COLUMNS[name.lower()]
-        rows = [_plain(r) for r in data]
+        rows = [{k: _media_ref(v) if k in media else _plain(v) for k, v in r.items()}
+                for r in data]
         return rows, media, str(first)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
@@ -262,7 +263,7 @@ def read(path: Path, split: str | None = None, rows: str | None = None) -> list[
         if isinstance(value, Example) and value.instance is not None:
             for col, key in media.items():
                 if row.get(col) is not None:
-                    ref = _media_ref(row[col])
+                    ref = row[col]
                     value.instance.meta[key] = ref if isinstance(ref, list) else [ref]
                     if key != col:
                         value.instance.meta.setdefault("_media_columns", {})[key] = col

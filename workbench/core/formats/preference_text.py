@@ -39,11 +39,14 @@ _HH_RE = re.compile(r"((?:^\s*|\n[ \t]*\n\s*)(?:Human|Assistant):)")
 
 
 def looks_like_hh(obj: object) -> bool:
+    """Text chosen/rejected answers to an HH transcript (`Human:` … `Assistant:`), whole or
+    split into prompt and answers. A plain-text prompt is TRL's layout (trl.py); this reader
+    takes it too when named with --format hh-rlhf."""
     if not (isinstance(obj, dict) and isinstance(obj.get("chosen"), str)
             and isinstance(obj.get("rejected"), str)):
         return False
-    text = obj["chosen"] if not isinstance(obj.get("prompt"), str) else obj["prompt"]
-    return ("Human:" in text and "Assistant:" in text) or isinstance(obj.get("prompt"), str)
+    text = obj["prompt"] if isinstance(obj.get("prompt"), str) else obj["chosen"]
+    return bool(_HH_RE.search(text)) and "Assistant:" in text
 
 
 def looks_like_shp(obj: object) -> bool:

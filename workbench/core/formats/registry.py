@@ -175,6 +175,20 @@ def is_reference_run(path: Path) -> bool:
     return path.is_dir() and (path / REFERENCE_RUN_MARKER).is_file()
 
 
+def _our_dataset(path: Path) -> bool:
+    """A folder our `hf` export wrote (its card says so, or its rows are ours), not any Hub
+    dataset that happens to have data/train.jsonl."""
+    card = path / "README.md"
+    if card.is_file() and "Made with Instruction Workbench" in card.read_text("utf-8", "replace"):
+        return True
+    try:
+        with open(path / hf.DATA_FILE, encoding="utf-8") as fh:
+            first = json.loads(fh.readline() or "null")
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and {"instruction", "output"} <= set(first)
+
+
 def detect_format(path: Path) -> str:
     """A format name for a file or folder, from its content; its extension breaks no ties the
     content settles, but names the likely formats when the content says nothing. Compressed
@@ -182,7 +196,7 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if is_reference_run(path):
             return REFERENCE_RUN
-        if hf.is_hf_folder(path):
+        if hf.is_hf_folder(path) and _our_dataset(path):
             return hf.FORMAT
         if hf_folder.is_hub_folder(path):
             return hf_folder.FORMAT
