@@ -33,6 +33,7 @@ from . import (
     sharegpt,
     tabular,
     transcripts,
+    trl,
 )
 from .common import read_bytes
 from .compression import inner_suffix
@@ -100,6 +101,7 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec(hf_folder, "Hugging Face dataset folder in the Hub layout (README card, Parquet/"
           "JSON/CSV shards, splits) or save_to_disk, rows mapped by content",
           reads_folder=True, tolerant=True),
+    _spec(trl, "TRL preference / KTO / prompt-completion JSONL (prompt, chosen, rejected)"),
     FormatSpec(SELFCHECK_TRACES, "SELF-CHECK reasoning traces JSONL (export only)", (".jsonl",),
                None, None),
 ]}
@@ -142,8 +144,10 @@ def detect_by_content(obj: object, path: Path) -> str | None:
         return openai_chat.FORMAT
     if sharegpt.looks_like(obj):
         return sharegpt.FORMAT
-    if preference_text.looks_like_hh(obj):
+    if preference_text.looks_like_hh(obj):   # before TRL: an HH transcript as the prompt
         return preference_text.HH
+    if trl.looks_like(obj):
+        return trl.FORMAT
     if preference_text.looks_like_shp(obj):
         return preference_text.SHP
     if natural_instructions.looks_like(obj):
