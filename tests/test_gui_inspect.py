@@ -150,8 +150,8 @@ def test_override_with_note_is_stored(window, qtbot, made):
     assert ov["decision"] == "kept" and ov["note"] == "a fine task after all"
     assert "a fine task after all" in panel.override_info.text()
     tid = overrides.candidate_task_id(ws, cid)
-    assert tid is not None and not ws.scalar(
-        "SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?", (tid,))
+    in_force = "SELECT decision FROM task_decisions WHERE task_id = ?"
+    assert tid is not None and ws.scalar(in_force, (tid,)) == "kept"
     # The same by keyboard: Alt+N to the note, type, Alt+D drops, Alt+U undoes.
     window.show_panel("Inspect")
     window.activateWindow()
@@ -162,7 +162,7 @@ def test_override_with_note_is_stored(window, qtbot, made):
     panel.note.clear()
     qtbot.keyClicks(panel.note, "near-duplicate")
     qtbot.keyClick(panel.note, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
-    assert ws.scalar("SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?", (tid,)) == 1
+    assert ws.scalar(in_force, (tid,)) == "dropped"
     assert overrides.get_override(ws, cid)["note"] == "near-duplicate"
     qtbot.keyClick(panel.note, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
     assert overrides.get_override(ws, cid) is None

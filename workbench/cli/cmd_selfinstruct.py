@@ -1,4 +1,5 @@
-"""`workbench self-instruct [--model M | --server URL] --target N [--preset P] [--seed S] [--resume]`."""
+"""`workbench self-instruct [--model M | --server URL] --target N [--preset P] [--seed S]
+[--threshold T] [--resume]`; every default is the core's (`selfinstruct.config.RunConfig`)."""
 from __future__ import annotations
 
 import argparse
@@ -15,24 +16,31 @@ FIELDS = [("candidates", "{:,} candidates"), ("acceptance_rate", "{:.0%} accepte
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # Every default comes from the core's RunConfig (the window reads the same ones).
+    from ..core.selfinstruct.config import DEFAULTS as D
     from ..core.selfinstruct.presets import PRESETS
 
     p = command(sub, "self-instruct", "grow the task pool with SELF-INSTRUCT", run)
-    p.add_argument("--target", type=int, default=20, metavar="N",
-                   help="accepted tasks to reach (default 20)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="chat")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--target", type=int, default=D.target, metavar="N",
+                   help=f"accepted tasks to reach (default {D.target})")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=D.preset,
+                   help=f"default {D.preset}")
+    p.add_argument("--seed", type=int, default=D.seed, metavar="S",
+                   help=f"same seed, same run (default {D.seed})")
     p.add_argument("--resume", action="store_true",
                    help="continue the latest unfinished run (or start one when there is none)")
-    p.add_argument("--threshold", type=float, default=0.7, help="ROUGE-L threshold (0.7)")
+    p.add_argument("--threshold", type=float, default=D.threshold, metavar="T",
+                   help="ROUGE-L threshold, 0 to 1: a candidate scoring above it against the "
+                        f"pool is dropped; lower drops more (default {D.threshold})")
     p.add_argument("--templates", type=Path, default=None, metavar="DIR",
                    help="prompt templates to use instead of the bundled ones")
     p.add_argument("--compat", choices=("reference",), default=None,
                    help="reproduce the reference implementation, defects included")
-    p.add_argument("--max-tokens", type=int, default=None, metavar="N",
+    p.add_argument("--max-tokens", type=int, default=D.gen_max_tokens, metavar="N",
                    help="step-1 token limit (default: the preset's)")
-    p.add_argument("--instances-max-tokens", type=int, default=350, metavar="N")
-    p.add_argument("--max-gen-calls", type=int, default=None, metavar="N",
+    p.add_argument("--instances-max-tokens", type=int, default=D.instances_max_tokens,
+                   metavar="N", help=f"step-3 token limit (default {D.instances_max_tokens})")
+    p.add_argument("--max-gen-calls", type=int, default=D.max_gen_calls, metavar="N",
                    help="stop after this many step-1 calls (default 20 + 10 x target)")
     add_model_args(p)
 

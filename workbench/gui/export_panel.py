@@ -25,6 +25,11 @@ from ..core.store.workspace import Workspace
 from .job_panel import JobPanel
 from .workers import JobContext, JobThread
 
+# The exporter's selections (core.formats.exporter.ONLY), named for what they select; the first,
+# the default, follows the decision in force (Inspect's threshold and overrides).
+ONLY_CHOICES = [("Tasks not dropped in Inspect", "not-dropped"),
+                ("Every task, Inspect's drops included", "including-dropped"),
+                ("Verified only", "verified")]
 PREFERRED_ORDER = ["alpaca", "openai-chat", "sharegpt", "selfinstruct-seed",
                    "selfinstruct-instances", "dolly", "hf"]
 
@@ -58,9 +63,10 @@ class ExportPanel(JobPanel):
             self.format.addItem(label, fmt)
             self._ext[fmt] = ext
         self.only = QComboBox()
-        for label, value in [("All tasks", "all"), ("Kept candidates only", "kept"),
-                             ("Verified reasoning only", "verified")]:
+        for label, value in ONLY_CHOICES:
             self.only.addItem(label, value)
+        self.only.setToolTip("Inspect drops a task by an applied threshold or a keep/drop "
+                             "override; the first choice leaves those out.")
         self.run = QComboBox()
         self.path = QLineEdit()
         self.path.setPlaceholderText("Where to write the file")

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -31,6 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.jobs import Progress
+
+# config is light (no similarity engine, no model code): its defaults and presets are the CLI's.
+from ..core.selfinstruct.config import DEFAULTS, RUN_KIND, preset_choices, stored_run
 from ..core.store.runs import latest_unfinished_run
 from ..core.store.workspace import Workspace
 from .model_choice import (
@@ -45,8 +49,9 @@ from .theme import status_color
 from .workers import JobContext, JobThread
 
 FEED_MAX = 500  # the feed is a window on the latest candidates; Inspect has them all
-PRESETS = [("Chat (instruct models)", "chat"), ("Self-Instruct (paper)", "self-instruct"),
-           ("Alpaca", "alpaca")]
+THRESHOLD_TIP = ("ROUGE-L threshold, 0 to 1: a candidate whose highest score against the task "
+                 "pool (and the earlier candidates of its step-1 call) is above it is dropped. "
+                 "Lower drops more. Inspect → Threshold shows what another value would change.")
 
 
 def _eta(seconds: float) -> str:
@@ -102,16 +107,23 @@ class GeneratePanel(QWidget):
         cfg = QGroupBox("Run")
         form = QFormLayout(cfg)
         self.preset = QComboBox()
-        for label, value in PRESETS:
+        for label, value in preset_choices():
             self.preset.addItem(label, value)
         self.target = QSpinBox()
         self.target.setRange(1, 1_000_000)
-        self.target.setValue(100)
+        self.target.setValue(DEFAULTS.target)
         self.target.setSuffix(" tasks")
         self.model = QComboBox()
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
-        self.seed.setValue(42)
+        self.seed.setValue(DEFAULTS.seed)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setObjectName("rougeThreshold")
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setDecimals(2)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(DEFAULTS.threshold)
+        self.threshold.setToolTip(THRESHOLD_TIP)
         self.templates_label = QLabel()
         self.templates_btn = QPushButton("Edit…")
         self.templates_btn.setToolTip("See and edit the prompt templates the steps use")
@@ -122,6 +134,7 @@ class GeneratePanel(QWidget):
         form.addRow("Target", self.target)
         form.addRow("Model", self.model)
         form.addRow("Seed", self.seed)
+        form.addRow("ROUGE-L threshold", self.threshold)
         form.addRow("Templates", trow)
         self.start_btn = QPushButton("Start")
         self.start_btn.setDefault(True)
@@ -225,15 +238,15 @@ class GeneratePanel(QWidget):
 
     def check_resumable(self) -> dict[str, Any] | None:
         """Offer the newest unfinished run for resume (called when a workspace opens)."""
-        run = latest_unfinished_run(self.ws, "self-instruct")
+        run = latest_unfinished_run(self.ws, RUN_KIND)
         self._resumable = run
         if run is None or (self.job is not None and self.job.isRunning()):
             self.banner.hide()
             return None
         stats = run.get("stats") or {}
-        cfg = run.get("config") or {}
+        stored = stored_run(self.ws, run["id"])
         done = stats.get("accepted", "?")
-        target = cfg.get("target", "?")
+        target = stored.target if stored else "?"
         how = {"running": "was interrupted", "cancelled": "was cancelled",
                "failed": "failed"}.get(run["status"], run["status"])
         self.banner_text.setText(
@@ -253,11 +266,13 @@ class GeneratePanel(QWidget):
             return False
         kwargs = backend_kwargs(self.ws, choice)
         resume_id = resume_run["id"] if resume_run else None
-        if resume_run:
-            config_dict = dict(resume_run.get("config") or {})
+        stored = stored_run(self.ws, resume_id) if resume_id is not None else None
+        if stored is not None:  # the run resumes with its own config; this only shows it
+            config_dict = stored.config.to_dict()
         else:
             config_dict = {"preset": self.preset.currentData(), "target": self.target.value(),
-                           "seed": self.seed.value(), **self.config_overrides}
+                           "seed": self.seed.value(), "threshold": self.threshold.value(),
+                           **self.config_overrides}
         self.configure_job(kwargs, config_dict, resume_id)
         return self._launch()
 
@@ -338,7 +353,7 @@ class GeneratePanel(QWidget):
         self.pause_btn.setEnabled(state in ("running", "paused", "loading"))
         self.pause_btn.setText("Continue" if state == "paused" else "Pause")
         self.cancel_btn.setEnabled(state in ("loading", "running", "paused"))
-        for w in (self.preset, self.target, self.model, self.seed):
+        for w in (self.preset, self.target, self.model, self.seed, self.threshold):
             w.setEnabled(not running)
         self.state_changed.emit(state)
 

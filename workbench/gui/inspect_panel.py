@@ -42,8 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.inspect import overrides, refilter, stats
+from ..core.selfinstruct import candidates
+from ..core.selfinstruct.config import REPLAY_KIND, stored_run, stored_runs
 from ..core.similarity import lcs_alignment, score
-from ..core.store.tasks import candidate_counts, candidate_rows, list_runs
 from ..core.store.workspace import Workspace
 from .chart_widgets import BarChart, HistogramChart
 from .paged_model import PagedTableModel
@@ -301,10 +302,10 @@ class InspectPanel(QWidget):
         current = self.run.currentData()
         self.run.blockSignals(True)
         self.run.clear()
-        for r in list_runs(self.ws, "self-instruct"):
-            target = (r["config"] or {}).get("target", "?")
-            self.run.addItem(f"Run {r['id']} · {r['status']} · target {target} · "
-                             f"{r['created_at'][:16].replace('T', ' ')}", r["id"])
+        for r in stored_runs(self.ws):
+            what = "replay" if r.kind == REPLAY_KIND else f"target {r.target}"
+            self.run.addItem(f"Run {r.id} · {r.status} · {what} · "
+                             f"{r.created_at[:16].replace('T', ' ')}", r.id)
         idx = self.run.findData(current)
         self.run.setCurrentIndex(idx if idx >= 0 else 0)
         self.run.blockSignals(False)
@@ -331,9 +332,9 @@ class InspectPanel(QWidget):
         if run_id is None:
             return
         decision = self.decision.currentData()
-        self.model.set_source(lambda _n, last, limit: candidate_rows(
+        self.model.set_source(lambda _n, last, limit: candidates.page(
             self.ws, run_id, decision=decision, after_id=last["id"] if last else 0, limit=limit))
-        counts = candidate_counts(self.ws, run_id)
+        counts = candidates.counts(self.ws, run_id)
         total = sum(counts.values())
         parts = [f"{counts.get(k, 0):,} {k}" for k in ("kept", "dropped", "pending")
                  if counts.get(k)]
@@ -464,8 +465,8 @@ class InspectPanel(QWidget):
     def _tokenizer(self) -> str:
         if self.plan is not None:
             return self.plan.tokenizer
-        run = [r for r in list_runs(self.ws, "self-instruct") if r["id"] == self.run_id]
-        return (run[0]["config"].get("tokenizer") if run else None) or "rouge"
+        run = stored_run(self.ws, self.run_id) if self.run_id is not None else None
+        return (run.tokenizer if run else None) or "rouge"
 
     def _show(self, row: int) -> None:
         self.neighbours.setRowCount(0)

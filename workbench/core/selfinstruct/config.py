@@ -132,6 +132,17 @@ def stored_run(ws: Workspace, run_id: int) -> StoredRun | None:
     row = get_run(ws, run_id)
     if row is None or row["kind"] not in (RUN_KIND, REPLAY_KIND):
         return None
+    return _typed(row)
+
+
+def stored_runs(ws: Workspace) -> list[StoredRun]:
+    """Every SELF-INSTRUCT run and replay of the workspace, newest first (what Inspect lists)."""
+    ids = [r[0] for r in ws.execute("SELECT id FROM runs WHERE kind IN (?, ?) ORDER BY id DESC",
+                                    (RUN_KIND, REPLAY_KIND))]
+    return [run for i in ids if (run := stored_run(ws, i)) is not None]
+
+
+def _typed(row: dict[str, Any]) -> StoredRun:
     raw = row["config"] or {}
     growth = PoolGrowth.STEP_1 if row["kind"] == REPLAY_KIND else PoolGrowth.ACCEPTED
     data = dict(raw)

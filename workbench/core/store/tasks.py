@@ -321,26 +321,3 @@ def list_runs(ws: Workspace, kind: str | None = None) -> list[dict[str, Any]]:
         r["config"] = json.loads(r["config"] or "{}")
         r["stats"] = json.loads(r["stats"] or "{}")
     return rows
-
-
-def candidate_rows(
-    ws: Workspace, run_id: int, *, decision: str | None = None, after_id: int = 0,
-    limit: int = 256,
-) -> list[dict[str, Any]]:
-    """One page of a run's candidates (the Inspect view), keyset-paginated by id."""
-    return ws.query(
-        "SELECT id, batch, instruction, decision, reason, max_score, most_similar, "
-        "is_classification, task_id FROM candidates "
-        "WHERE run_id = ? AND (? IS NULL OR decision = ?) AND id > ? ORDER BY id LIMIT ?",
-        (run_id, decision, decision, after_id, limit),
-    )
-
-
-def candidate_counts(ws: Workspace, run_id: int) -> dict[str, int]:
-    return {
-        r["decision"]: r["n"]
-        for r in ws.query(
-            "SELECT decision, count(*) AS n FROM candidates WHERE run_id = ? GROUP BY decision",
-            (run_id,),
-        )
-    }

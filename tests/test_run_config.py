@@ -1,0 +1,68 @@
+"""One typed run config: RunConfig's defaults are the CLI's and the window's, a stored run reads
+back typed (stored_run), and the threshold a user sets reaches the run."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from workbench.cli import build_parser
+from workbench.core.errors import UserInputError
+from workbench.core.llm.scripted import ScriptedBackend
+from workbench.core.selfinstruct.candidates import DEFAULT_THRESHOLD, PoolGrowth
+from workbench.core.selfinstruct.config import (
+    DEFAULTS,
+    RunConfig,
+    preset_choices,
+    stored_run,
+)
+from workbench.core.selfinstruct.presets import PRESETS
+from workbench.core.selfinstruct.run import run_self_instruct
+from workbench.core.store.runs import create_run
+from workbench.core.store.tasks import Instance, Task, add_task
+
+
+def test_run_config_is_frozen_and_validates_its_ranges():
+    c = RunConfig(blacklist=("map",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.threshold = 0.5  # type: ignore[misc]
+    assert RunConfig.from_dict(c.to_dict()) == c and c.to_dict()["blacklist"] == ["map"]
+    assert DEFAULTS.threshold == DEFAULT_THRESHOLD == 0.7
+    for bad in ({"threshold": 1.5}, {"threshold": -0.1}, {"target": 0}, {"preset": "x"},
+                {"max_gen_calls": 0}, {"compat": "old"}):
+        with pytest.raises(UserInputError):
+            RunConfig(**bad).validate()  # type: ignore[arg-type]
+
+
+def test_cli_defaults_are_the_core_defaults():
+    args = build_parser().parse_args(["self-instruct"])
+    assert (args.target, args.seed, args.preset, args.threshold, args.instances_max_tokens,
+            args.max_tokens, args.max_gen_calls) == (
+        DEFAULTS.target, DEFAULTS.seed, DEFAULTS.preset, DEFAULTS.threshold,
+        DEFAULTS.instances_max_tokens, DEFAULTS.gen_max_tokens, DEFAULTS.max_gen_calls)
+    assert {n for _, n in preset_choices()} == set(PRESETS)
+    assert preset_choices()[0][1] == DEFAULTS.preset
+
+
+def test_stored_runs_read_back_typed(tmp_workspace):
+    ws = tmp_workspace
+    for i in range(4):
+        add_task(ws, Task(f"Explain the idea number {i} in plain words.", [Instance("", "x")],
+                          source="seed"))
+    reply = "1. Write a poem about a quiet harbor at dawn\n2. List four kinds of old trees"
+    script = ScriptedBackend(lambda p: reply if "Number them" in p else (
+        "No" if p.strip().endswith("Is it classification?") else "Input: a\nOutput: b"))
+    s = run_self_instruct(ws, script, RunConfig(target=1, seed=5, threshold=0.55))
+    run = stored_run(ws, s.run_id)
+    assert run is not None and run.kind == "self-instruct"
+    assert run.config == RunConfig(target=1, seed=5, threshold=0.55,
+                                   templates_dir=run.config.templates_dir)
+    assert run.threshold == 0.55 and run.tokenizer == "rouge"
+    assert run.pool_growth == PoolGrowth.ACCEPTED
+    # A replay records "fixed"/"reference" and its threshold; its pool grows at step 1.
+    rid = create_run(ws, "replay", {"compat": "fixed", "tokenizer": "rouge", "threshold": 0.7})
+    replay = stored_run(ws, rid)
+    assert replay is not None and replay.pool_growth == PoolGrowth.STEP_1
+    assert replay.config.compat is None and replay.threshold == 0.7
+    assert stored_run(ws, create_run(ws, "self-check", {})) is None
+    assert stored_run(ws, 999) is None
