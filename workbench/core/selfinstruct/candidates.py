@@ -54,6 +54,9 @@ class Reason(StrEnum):
     PUNCTUATION_START = "punctuation-start"
     NON_ASCII_START = "non-ascii-start"
     TRUNCATED = "truncated"          # the last item of a completion cut by max_tokens
+    # No task form (validity.py: a statement, answer, title, fragment, system prompt, reply to
+    # the user, advice); beyond the paper, off with compat="reference".
+    NOT_AN_INSTRUCTION = "not-an-instruction"
     # Step 1, the ROUGE-L rule (decide_call).
     ROUGE = "rouge"
     # After step 1: the candidate passed it and still did not become a task.
@@ -76,6 +79,7 @@ class Reason(StrEnum):
 RULE_REASONS = frozenset({
     Reason.EMPTY, Reason.TOO_SHORT, Reason.TOO_LONG, Reason.BLACKLIST, Reason.WRITE_A_PROGRAM,
     Reason.PUNCTUATION_START, Reason.NON_ASCII_START, Reason.TRUNCATED,
+    Reason.NOT_AN_INSTRUCTION,
 })
 # Dropped after passing step 1: a sibling at step 1 all the same.
 AFTER_STEP_1 = frozenset({Reason.NO_INSTANCES, Reason.TARGET_REACHED, Reason.NOT_IN_REFERENCE})

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .candidates import Reason
+from .validity import shape
 
 # The paper's 13 words (yizhongw/self-instruct bootstrap_instructions.py).
 BLACKLIST_SELF_INSTRUCT = [
@@ -42,16 +43,21 @@ class InstructionRules:
     max_words: int = 150
     blacklist: list[str] = field(default_factory=lambda: list(BLACKLIST_SELF_INSTRUCT))
     reject_program: bool = True
+    # Beyond the paper (validity.py): candidates are normalised (numbering, quotes, date stamps
+    # stripped) and must have a task form ("not-an-instruction"); off with compat="reference".
+    validity: bool = True
 
     @classmethod
-    def for_lang(cls, lang: str, blacklist: list[str] | None = None) -> "InstructionRules":
+    def for_lang(cls, lang: str, blacklist: list[str] | None = None,
+                 compat: str | None = None) -> "InstructionRules":
         if blacklist is None:
             blacklist = list(BLACKLIST_ZH if lang == "zh" else BLACKLIST_SELF_INSTRUCT)
-        return cls(lang=lang, blacklist=blacklist)
+        return cls(lang=lang, blacklist=blacklist, validity=compat != "reference")
 
     def to_dict(self) -> dict[str, Any]:
         return {"lang": self.lang, "min_words": self.min_words, "max_words": self.max_words,
-                "blacklist": list(self.blacklist), "reject_program": self.reject_program}
+                "blacklist": list(self.blacklist), "reject_program": self.reject_program,
+                "validity": self.validity}
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
@@ -100,6 +106,8 @@ def instruction_reason(text: str, rules: InstructionRules) -> Reason | None:
     # Only English runs: a Chinese instruction starts with a non-ASCII character by nature.
     if rules.lang != "zh" and not text[0].isascii():
         return Reason.NON_ASCII_START
+    if rules.validity and not shape(text, rules.lang).ok:
+        return Reason.NOT_AN_INSTRUCTION
     return None
 
 

@@ -143,7 +143,7 @@ def replay_reference_run(ws: Workspace, path: str | Path, *, compat: str | None 
     tokenizer = workspace_tokenizer(ws)
     index = SimilarityIndex(tokenizer)
     index.add_many(seeds)
-    rules = InstructionRules.for_lang("en", list(BLACKLIST_SELF_INSTRUCT))
+    rules = InstructionRules.for_lang("en", list(BLACKLIST_SELF_INSTRUCT), mode)
     mode_name = "reference" if mode else "fixed"
     run_id = create_run(ws, RUN_KIND, {"source": str(folder), "compat": mode_name,
                                        "tokenizer": tokenizer, "rules": rules.to_dict(),

@@ -132,7 +132,7 @@ def run_self_instruct(
         blacklist = ws.get_setting(BLACKLIST_SETTING.format(lang=lang))
     if blacklist is None and lang == "en":
         blacklist = list(preset.blacklist)
-    rules = InstructionRules.for_lang(lang, blacklist)
+    rules = InstructionRules.for_lang(lang, blacklist, config.compat)
     if run is None:
         stored = {**config.to_dict(), "tokenizer": tokenizer, "rules": rules.to_dict(),
                   "pool_growth": str(PoolGrowth.ACCEPTED), "templates": templates.sources,

@@ -25,6 +25,7 @@ from .candidates import Decision, NewCandidate, Reason, decide_call
 from .config import RunConfig
 from .filters import InstructionRules, filter_instances, instruction_reason
 from .presets import Preset
+from .validity import normalise
 
 PURPOSE_GEN = "instruction-generation"
 PURPOSE_CLF = "classification"
@@ -174,10 +175,20 @@ def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRu
     """Step 1's filter for one call's instructions (text, cut by max_tokens), used by runs and
     replays alike: the instruction rules, then the ROUGE-L rule (`candidates.decide_call`)
     against `index` (the pool) and the earlier passing ones of this call. Passing ones are
-    "pending"; every row carries its neighbours (top 10), highest and mean score."""
+    "pending"; every row carries its neighbours (top 10), highest and mean score.
+
+    With `rules.validity` each text is normalised first (validity.normalise: numbering,
+    quotes, date stamps) and judged, pooled and stored as normalised; the model's own text
+    stays in the row's meta as "raw" (with "normalised": what was stripped)."""
     texts = [t for t, _ in items]
+    metas: list[dict[str, Any]] = [{} for _ in items]
+    if rules.validity:
+        for i, text in enumerate(texts):
+            n = normalise(text, rules.lang)
+            if n.changed:
+                texts[i], metas[i] = n.text, {"raw": text, "normalised": list(n.changes)}
     rule_reasons = [Reason.TRUNCATED if truncated else instruction_reason(text, rules)
-                    for text, truncated in items]
+                    for text, (_, truncated) in zip(texts, items)]
     sims: dict[int, Similar] = {}
 
     def best(i: int, siblings: Sequence[int]) -> float:
@@ -188,7 +199,7 @@ def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRu
     return [NewCandidate(
         instruction=text, decision=Decision.PENDING if v.reason is None else Decision.DROPPED,
         reason=v.reason, max_score=sims[i].max_score, most_similar=sims[i].top,
-        avg_similarity_score=sims[i].avg_score)
+        avg_similarity_score=sims[i].avg_score, meta=metas[i])
         for i, (text, v) in enumerate(zip(texts, verdicts))]
 
 
@@ -294,7 +305,8 @@ def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
             row.instances, row.instances_call_id = decided, call_id
             cid = candidates.insert(ctx.ws, ctx.run_id, call_id, batch, pos, row)
             if row.decision == Decision.KEPT:
-                tid = insert_task(ctx, {"id": cid, "instruction": t.instruction}, decided, call_id)
+                tid = insert_task(ctx, {"id": cid, "instruction": row.instruction}, decided,
+                                  call_id)
                 candidates.link_task(ctx.ws, cid, tid)
                 accepted += 1
     for row in rows:
