@@ -1,9 +1,13 @@
-"""Exact ROUGE-L (rouge-score's numbers), fast: tokenizers, pairwise score, the filter's index.
+"""Exact ROUGE-L (rouge-score's numbers), fast: tokenizers, pairwise score, the pool's index.
 
     from workbench.core.similarity import SimilarityIndex, score
     index = SimilarityIndex("rouge", threads=2)
     index.add_many(seed_instructions)
-    decisions = index.add_incremental(candidates, threshold=0.7, k=10)
+    best = index.scores(candidate).max()       # the highest score against the pool
+
+The SELF-INSTRUCT filter's rule (pool + earlier passing siblings of one step-1 call, a threshold)
+is `selfinstruct.candidates.decide_call`, which scores through this index;
+`SimilarityIndex.add_incremental` is a batch model of it for tests and benchmarks.
 """
 from __future__ import annotations
 

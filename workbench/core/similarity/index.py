@@ -1,4 +1,8 @@
-"""A pool of texts scored by exact ROUGE-L: the Self-Instruct filter's index.
+"""A pool of texts scored by exact ROUGE-L: the index the Self-Instruct filter scores against.
+
+The filter's rule itself is `selfinstruct.candidates.decide_call` (run, replay and Inspect's
+re-filter all call it, with `scores`/`scores_many`/`pairwise` from here). `add_incremental` is
+a batch model of its ROUGE-L part (no instruction rules, no step 3), for tests and benchmarks.
 
 Each text is tokenized once and stored as a string with one code point per token id, so
 rapidfuzz's bit-parallel LCS compares it with no per-call conversion; `cdist` spreads a batch
@@ -340,12 +344,15 @@ class SimilarityIndex:
         return maxes, sums, (rows, lay.order[cols], f)
 
     def add_incremental(
-        self, candidates: Iterable[str], threshold: float = 0.7, k: int = 10
+        self, candidates: Iterable[str], threshold: float, k: int = 10
     ) -> list[Decision]:
-        """Self-Instruct's ROUGE-L filter over `candidates`, in order.
+        """A model of the Self-Instruct ROUGE-L filter over `candidates`, in order, for tests
+        and benchmarks (the filter runs use is `selfinstruct.candidates.decide_call`).
 
-        Each candidate is compared with the pool and with the candidates kept before it in this
-        call; it is kept when its highest score is <= `threshold`, and then joins the pool.
+        Each candidate is compared with the pool and with the candidates kept before it; it is
+        kept when its highest ROUGE-L F (0..1) is <= `threshold`, and then joins the pool at
+        once: every candidate a sibling and a pool member alike, as when every candidate that
+        passes also becomes a task. `k` neighbours are returned with each decision.
         """
         decisions: list[Decision] = []
         batch: list[str] = []
