@@ -425,7 +425,8 @@ def test_hub_folder_json_shards_preference_rows_and_images(tmp_path):
     datasets = pytest.importorskip("datasets")
     folder = tmp_path / "hh"
     (folder / "data").mkdir(parents=True)
-    rows = [{"chosen": "\n\nHuman: Hi\n\nAssistant: Hello", "rejected": "\n\nHuman: Hi\n\nAssistant: Go"}]
+    rows = [{"chosen": "\n\nHuman: Hi\n\nAssistant: Hello",
+             "rejected": "\n\nHuman: Hi\n\nAssistant: Go"}]
     (folder / "data" / "train.jsonl").write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
     (ex,) = _examples(read_file(folder)[1])
     assert (ex[1].kind, ex[1].output, ex[1].rejected) == ("preference", "Hello", "Go")
