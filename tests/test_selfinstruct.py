@@ -125,9 +125,12 @@ def test_alpaca_blocks():
             "5. Instruction: Fix the grammar.\n5. Input:\nHe go home.\n5. Output:\nHe goes home.\n###\n"
             "6. Instruction: Cut")
     got = parse.parse_alpaca(text, "length", 4)
-    assert [(t.instruction, t.input, t.output) for t in got] == [
+    assert [(t.instruction, t.input, t.output) for t in got[:2]] == [
         ("Name three primary colors.", "", "Red, blue, yellow."),
         ("Fix the grammar.", "He go home.", "He goes home.")]
+    # The cut last block is kept (dropped as truncated); the reference skips it.
+    assert got[2].truncated and got[2].reason == parse.UNPARSABLE
+    assert len(parse.parse_alpaca(text, "length", 4, parse.REFERENCE)) == 2
 
 
 # ------------------------------------------------------------------------------ filters

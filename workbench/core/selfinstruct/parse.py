@@ -147,20 +147,115 @@ def parse_classification_instances(text: str, finish_reason: str, compat: str | 
 
 
 # --------------------------------------------------------------------------------- alpaca
+# Reasons a parsed Alpaca block is dropped for, beyond filters.py's (stored as the candidate's
+# reason; candidates.Reason should list them: UNPARSABLE, PLACEHOLDER_OUTPUT).
+UNPARSABLE = "unparsable"                # no "Instruction" and "Output" fields could be read
+PLACEHOLDER_OUTPUT = "placeholder-output"  # the output is a placeholder ("<No Output>", "N/A")
+
+
 @dataclass
 class AlpacaTriple:
     instruction: str
     input: str
     output: str
     truncated: bool = False
+    reason: str | None = None   # UNPARSABLE or PLACEHOLDER_OUTPUT: keep it as a dropped candidate
+    raw: str = ""               # the block as the model wrote it (for a dropped one)
 
 
-def parse_alpaca(text: str, finish_reason: str, first_index: int) -> list[AlpacaTriple]:
+# Placeholders written for "no input" / "no output" (Alpaca's own is "<noinput>"), compared
+# without case, brackets, quotes, spaces, "-" and "_": "<no input>", "No input", "noinput",
+# "N/A", "<No Output>", "(none)".
+_PLACEHOLDER_INPUTS = frozenset({"noinput", "na", "none", "nil", "empty", "noinputrequired",
+                                 "noinputneeded", "noinputprovided", "input"})
+_PLACEHOLDER_OUTPUTS = frozenset({"nooutput", "na", "nooutputrequired", "nooutputneeded",
+                                  "nooutputprovided", "output"})
+
+
+def _placeholder_key(text: str) -> str:
+    return re.sub(r"[\s<>()\[\]{}\"'`*._\-/]+", "", text).casefold()
+
+
+def is_placeholder_input(text: str) -> bool:
+    """Whether an input field says "no input" ("<noinput>", "<no input>", "No input", "N/A")."""
+    return _placeholder_key(text) in _PLACEHOLDER_INPUTS
+
+
+def is_placeholder_output(text: str) -> bool:
+    """Whether an output field says "no output" ("<No Output>", "No output", "N/A"); "None" as a
+    whole output can be a real answer, so it counts only in angle brackets ("<none>")."""
+    key = _placeholder_key(text)
+    bracketed = re.fullmatch(r"\s*<[^<>]*>\s*", text or "") is not None
+    return key in _PLACEHOLDER_OUTPUTS or (bracketed and key in {"none", "empty"})
+
+
+# An item starts at a line (or after a "#" run) with its number and "Instruction:"; the number
+# may be missing or wrong and the separator "###", "##", "#", or none: a slip in one item never
+# moves the others.
+_ITEM_START = re.compile(r"(?:^|(?<=#))[ \t*#]*(?:(\d+)\s*[.):]\s*)?\**\s*Instruction\s*\**\s*:",
+                         re.IGNORECASE | re.MULTILINE)
+_FIELD = re.compile(r"^[ \t*#]*(?:\d+\s*[.):]\s*)?\**\s*(Input|Output)\s*\**\s*:",
+                    re.IGNORECASE | re.MULTILINE)
+
+
+def _parse_block(block: str) -> tuple[str, str, str] | None:
+    """(instruction, input, output) of one item's text after "Instruction:", or None."""
+    fields = list(_FIELD.finditer(block))
+    names = [m.group(1).lower() for m in fields]
+    if names not in (["input", "output"], ["output"]):
+        return None    # a missing output, or two items run together
+    inst = re.sub(r"\s+", " ", block[: fields[0].start()]).strip()
+    inp = block[fields[0].end(): fields[1].start()].strip() if len(names) == 2 else ""
+    out = block[fields[-1].end():].strip()
+    if not inst:
+        return None
+    return inst, inp, out
+
+
+def parse_alpaca(text: str, finish_reason: str, first_index: int, compat: str | None = None
+                 ) -> list[AlpacaTriple]:
     """Alpaca's "###"-separated "N. Instruction: / N. Input: / N. Output:" blocks.
 
     `first_index` is the number the prompt ended with (4 after 3 demonstrations). The last
     block of a cut completion is returned with `truncated=True` (the reference skips it too).
+
+    The reference (stanford_alpaca `post_process_gpt3_response`) splits on "###" and expects the
+    k-th piece to be item `first_index + k`: one "##" merges the next item into an output, and
+    every later item, now numbered one off, is silently lost. With `compat="reference"` that
+    behaviour (and its "<noinput>"-only placeholder) stays. Otherwise items are found by their
+    "N. Instruction:" lines whatever the separator or number, each block is one triple, a block
+    whose fields cannot be read is kept with `reason=UNPARSABLE` and its raw text, placeholder
+    inputs become "" and a placeholder output gives `reason=PLACEHOLDER_OUTPUT`.
     """
+    if compat == REFERENCE:
+        return _parse_alpaca_reference(text, finish_reason, first_index)
+    full = f"{first_index}. Instruction:" + (text or "")
+    starts = list(_ITEM_START.finditer(full))
+    out: list[AlpacaTriple] = []
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(full)
+        block = full[m.end(): end]
+        # A separator run (###, ##, ---) closing the block is not part of its output.
+        block = re.sub(r"(?:\s*(?:#+|-{3,}|\*{3,})\s*)+$", "", block)
+        trunc = finish_reason == "length" and k == len(starts) - 1
+        raw = re.sub(r"(?:\s*(?:#+|-{3,}|\*{3,})\s*)+$", "", full[m.start(): end]).strip()
+        parsed = _parse_block(block)
+        if parsed is None:
+            out.append(AlpacaTriple(re.sub(r"\s+", " ", raw), "", "", truncated=trunc,
+                                    reason=UNPARSABLE, raw=raw))
+            continue
+        inst, inp, outp = parsed
+        if is_placeholder_input(inp):
+            inp = ""
+        if is_placeholder_output(outp):
+            out.append(AlpacaTriple(inst, inp, "", truncated=trunc, reason=PLACEHOLDER_OUTPUT,
+                                    raw=raw))
+            continue
+        out.append(AlpacaTriple(inst, inp, outp, truncated=trunc))
+    return out
+
+
+def _parse_alpaca_reference(text: str, finish_reason: str, first_index: int) -> list[AlpacaTriple]:
     blocks = re.split("###", f"{first_index}. Instruction:" + (text or ""))
     out: list[AlpacaTriple] = []
     for k, block in enumerate(blocks):
