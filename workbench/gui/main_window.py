@@ -116,7 +116,13 @@ class MainWindow(QMainWindow):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QPushButton("Dismiss")
         close.clicked.connect(self.error_banner.hide)
+        # Offered after an import listed its bad records: import the others (--skip-invalid).
+        self.skip_invalid_button = QPushButton("Import the valid records")
+        self.skip_invalid_button.hide()
+        self._skip_invalid_retry: Callable[[], Any] | None = None
+        self.skip_invalid_button.clicked.connect(self._retry_skipping_invalid)
         eb.addWidget(self.error_label, 1)
+        eb.addWidget(self.skip_invalid_button)
         eb.addWidget(close)
         self.error_banner.hide()
 
@@ -431,7 +437,8 @@ class MainWindow(QMainWindow):
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import tasks", str(Path.home()),
-            "Task files (*.jsonl *.json *.parquet);;All files (*)")
+            "Task files (*.jsonl *.json *.parquet *.tsv *.csv *.txt *.gz *.bz2 *.zst);;"
+            "All files (*)")
         if path:
             self.import_path(Path(path))
 
@@ -441,28 +448,62 @@ class MainWindow(QMainWindow):
         if path:
             self.import_path(Path(path))
 
-    def import_path(self, path: Path, fmt: str | None = None) -> JobThread | None:
+    def import_path(self, path: Path, fmt: str | None = None, *,
+                    options: dict[str, str] | None = None,
+                    skip_invalid: bool = False) -> JobThread | None:
+        """Import in a worker. Bad records are listed in the banner, with a button that imports
+        the valid ones (the rejected go to NAME.rejected.jsonl); a dataset folder with several
+        splits asks which one."""
         def job(ctx: JobContext) -> Any:
+            from ..core.errors import UserInputError
             from ..core.formats.importer import import_file
+            from ..core.formats.validation import InvalidRecords
 
-            return import_file(ctx.open_workspace(), path, fmt)
+            try:
+                return import_file(ctx.open_workspace(), path, fmt, options=options,
+                                   skip_invalid=skip_invalid)
+            except InvalidRecords as exc:
+                return exc          # shown with the offer to skip them
+            except UserInputError as exc:
+                if exc.field != "split" or (options or {}).get("split"):
+                    raise
+                from ..core.formats.hf_folder import split_names
+
+                return ("choose-split", split_names(path))
 
         thread = JobThread("import", self.ws.path, job, self)
-        thread.succeeded.connect(lambda res: self._imported(path, res))
+        thread.succeeded.connect(lambda res: self._imported(path, res, fmt, options))
         thread.failed.connect(self.show_error)
         if not self.start_job(thread):
             return None
         self.statusBar().showMessage(f"Importing {path.name}…")
         return thread
 
-    def _imported(self, path: Path, res: Any) -> None:
+    def _retry_skipping_invalid(self) -> None:
+        retry, self._skip_invalid_retry = self._skip_invalid_retry, None
+        self.error_banner.hide()
+        if retry is not None:
+            retry()
+
+    def _imported(self, path: Path, res: Any, fmt: str | None = None,
+                  options: dict[str, str] | None = None) -> None:
+        if isinstance(res, tuple) and res[:1] == ("choose-split",):
+            from PySide6.QtWidgets import QInputDialog
+
+            split, ok = QInputDialog.getItem(self, "Choose a split",
+                                             f"{path.name} has several splits:", res[1], 0, False)
+            if ok and split:
+                self.import_path(path, fmt, options={**(options or {}), "split": split})
+            return
+        if getattr(res, "problems", None) is not None and hasattr(res, "total"):
+            self.show_error(str(res))   # every bad record, with line and field
+            self._skip_invalid_retry = lambda: self.import_path(
+                path, fmt, options=options, skip_invalid=True)
+            self.skip_invalid_button.setText(f"Import the valid records (reject {res.total:,})")
+            self.skip_invalid_button.show()
+            return
         if hasattr(res, "imported"):
-            msg = f"Imported {res.imported:,} tasks from {path.name}"
-            skipped = getattr(res, "skipped_duplicates", 0) + getattr(res, "skipped_similar", 0)
-            if skipped:
-                msg += f" ({skipped:,} duplicates skipped)"
-            if getattr(res, "filled", 0):
-                msg += f"; {res.filled:,} tasks without instances got them"
+            msg = f"{path.name}: {res.summary()}"
         else:  # a reference Self-Instruct run folder, replayed as a run
             msg = (f"Replayed the reference run in {path.name} as run "
                    f"{getattr(res, 'run_id', '?')}: {getattr(res, 'tasks', 0):,} tasks")
@@ -492,6 +533,7 @@ class MainWindow(QMainWindow):
         thread.deleteLater()
 
     def show_error(self, message: str) -> None:
+        self.skip_invalid_button.hide()
         self.last_error = message
         self.error_label.setText(message)
         self.error_banner.show()

@@ -77,18 +77,19 @@ class ImportResult:
 
     def summary(self) -> str:
         """One paragraph for people (the CLI's and the window's import summary)."""
-        verb = "would import" if self.preview else "imported"
+        verb = "Would import" if self.preview else "Imported"
         parts = [f"{verb} {self.imported} tasks with {self.instances} examples "
                  f"({self.classification} classification)"]
         if self.merged:
             parts.append(f"added examples to {self.merged} existing tasks")
         if self.filled:
             parts.append(f"gave examples to {self.filled} tasks that had none")
-        parts.append(f"skipped {self.skipped_duplicates} duplicate tasks")
+        if self.skipped_duplicates:
+            parts.append(f"{self.skipped_duplicates} duplicates skipped")
         if self.duplicate_examples:
-            parts.append(f"{self.duplicate_examples} duplicate examples")
+            parts.append(f"{self.duplicate_examples} duplicate examples skipped")
         if self.skipped_similar:
-            parts.append(f"{self.skipped_similar} similar (ROUGE-L)")
+            parts.append(f"{self.skipped_similar} similar skipped (ROUGE-L)")
         n = self.notes
         if n.get("preference"):
             parts.append(f"{n['preference']} preference pairs")
@@ -255,13 +256,22 @@ def read_file(path: str | Path, fmt: str | None = None, *,
 
 
 def _per_record(fmt: str, path: Path) -> list[Task] | None:
+    """Every valid record of a file whose reader stops at the first bad one, read with the
+    format's record parser (bad ones go to the collector); None when it has none."""
     module = registry.module_of(fmt)
-    parse = getattr(module, "parse_record", None)
+    parse = None
+    for name in ("parse_record", "parse_seed_line", "parse_line"):
+        parse = getattr(module, name, None) if module is not None else None
+        if parse is not None:
+            break
     if parse is None or path.is_dir():
         return None
     from .common import group_records
 
-    return group_records(parse_each(iter_records(path), parse, path), path, fmt)
+    values = list(parse_each(iter_records(path), parse, path))
+    if all(isinstance(v, Task) for v in values):
+        return values
+    return group_records(values, path, fmt)
 
 
 def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
