@@ -10,11 +10,14 @@ records are imported and the rejected ones written with their reasons to
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import UserInputError
 from ..core.formats.importer import import_file
 from ..core.formats.registry import import_formats
+from ..core.store.workspace import Workspace
 from .common import command, open_workspace
 
 
@@ -41,6 +44,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dedup-rouge", type=float, default=None, metavar="T",
                    help="also skip tasks whose ROUGE-L against the workspace is above T")
     p.add_argument("--dry-run", action="store_true", help="count only; write nothing")
+    add_tokenizer_arg(p)
+
+
+def add_tokenizer_arg(p: argparse.ArgumentParser) -> None:
+    from ..core.similarity import TOKENIZERS
+
+    p.add_argument("--tokenizer", choices=sorted(TOKENIZERS), default=None,
+                   help="switch the workspace's ROUGE-L tokenizer (recorded; 'unicode' sees "
+                        "Chinese, Japanese, Korean, Thai and words with combining marks)")
+
+
+def warn_unseen(ws: Workspace, result: dict[str, Any]) -> None:
+    """Warn (stderr, and `rouge_unseen` in the result) when ROUGE-L cannot see some tasks."""
+    from ..core.similarity import tokenizer_coverage
+
+    coverage = tokenizer_coverage(ws)
+    if coverage.unseen:
+        result["rouge_unseen"] = coverage.to_dict()
+        print(f"warning: {coverage.message()}", file=sys.stderr)
 
 
 def parse_options(pairs: list[str]) -> dict[str, str]:
@@ -59,11 +81,16 @@ def run(args: argparse.Namespace) -> dict:
     if args.split is not None:
         options["split"] = args.split
     with open_workspace(args, create=True) as ws:
+        if args.tokenizer:
+            from ..core.similarity import set_workspace_tokenizer
+
+            set_workspace_tokenizer(ws, args.tokenizer)
         res = import_file(ws, args.path, args.format, compat=args.compat,
                           dedup_threshold=args.dedup_rouge, preview=args.dry_run,
                           options=options or None, skip_invalid=args.skip_invalid,
                           rejected_out=args.rejected_out)
-    result = res.to_dict()
+        result = res.to_dict()
+        warn_unseen(ws, result)
     summary = getattr(res, "summary", None)
     if callable(summary):
         result["_human"] = summary()

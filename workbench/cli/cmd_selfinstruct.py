@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .cmd_import import add_tokenizer_arg, warn_unseen
 from .common import (
     ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
 )
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="N", help=f"step-3 token limit (default {D.instances_max_tokens})")
     p.add_argument("--max-gen-calls", type=int, default=D.max_gen_calls, metavar="N",
                    help="stop after this many step-1 calls (default 20 + 10 x target)")
+    add_tokenizer_arg(p)
     add_model_args(p)
 
 
@@ -57,6 +59,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     config.validate()  # bad options fail before a model is loaded
     with open_workspace(args, create=True) as ws:
+        if args.tokenizer:
+            from ..core.similarity import set_workspace_tokenizer
+
+            set_workspace_tokenizer(ws, args.tokenizer)
+        unseen: dict[str, Any] = {}
+        warn_unseen(ws, unseen)     # before the model loads: a pool ROUGE-L cannot see
         resume_id = None
         if args.resume:
             row = latest_unfinished_run(ws, RUN_KIND)
@@ -71,6 +79,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             backend.close()
     out = {k: v for k, v in summary.to_dict().items()
            if k in ("run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds")}
+    out.update(unseen)
     reasons = ", ".join(f"{k} {v}" for k, v in summary.rejected_by_reason.items()) or "none"
     out["_human"] = (f"run {summary.run_id}: {summary.accepted} tasks accepted of "
                      f"{summary.candidates} candidates in {summary.seconds:.0f} s "

@@ -101,6 +101,19 @@ class InspectPanel(QWidget):
             self.decision.addItem(label, value)
         self.refresh_btn = QPushButton("Refresh")
         self.summary = QLabel()
+        # Tasks ROUGE-L cannot see under the workspace tokenizer (Chinese under rouge-score's):
+        # said here, with the switch, because nothing else would show it (they score 0).
+        self.unseen_label = QLabel()
+        self.unseen_label.setObjectName("tokenizerNotice")
+        self.unseen_label.setWordWrap(True)
+        self.switch_tokenizer_btn = QPushButton()
+        self.unseen_bar = QWidget()
+        ub = QHBoxLayout(self.unseen_bar)
+        ub.setContentsMargins(0, 0, 0, 0)
+        ub.addWidget(self.unseen_label, 1)
+        ub.addWidget(self.switch_tokenizer_btn)
+        self.unseen_bar.hide()
+        self._suggested_tokenizer: str | None = None
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run"))
         bar.addWidget(self.run, 1)
@@ -240,6 +253,7 @@ class InspectPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(bar)
+        lay.addWidget(self.unseen_bar)
         lay.addWidget(self.summary)
         lay.addWidget(self.body, 1)
         self._slider_timer = QTimer(self)
@@ -249,6 +263,7 @@ class InspectPanel(QWidget):
         self.run.currentIndexChanged.connect(self._load)
         self.decision.currentIndexChanged.connect(self._load_table)
         self.refresh_btn.clicked.connect(self.reload)
+        self.switch_tokenizer_btn.clicked.connect(self.switch_tokenizer)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
         self.neighbours.currentCellChanged.connect(lambda r, *_: self._show_lcs(r))
         self.slider.valueChanged.connect(self._on_slider)
@@ -281,8 +296,36 @@ class InspectPanel(QWidget):
         return self.run.currentData()
 
     def reload(self) -> None:
+        self._check_tokenizer()
         self._fill_runs()
         self._load()
+
+    def _check_tokenizer(self) -> None:
+        from ..core.similarity import tokenizer_coverage
+
+        cov = tokenizer_coverage(self.ws)
+        self._suggested_tokenizer = cov.suggested
+        if not cov.unseen:
+            self.unseen_bar.hide()
+            return
+        self.unseen_label.setText(
+            f"⚠ ROUGE-L cannot see {cov.unseen:,} of {cov.tasks:,} tasks: they have no tokens "
+            f"under this workspace's “{cov.tokenizer}” tokenizer, so they score 0 against "
+            "everything and their near-duplicates are never dropped.")
+        self.switch_tokenizer_btn.setText(f"Switch to “{cov.suggested}”" if cov.suggested
+                                          else "")
+        self.switch_tokenizer_btn.setVisible(cov.suggested is not None)
+        self.unseen_bar.show()
+
+    def switch_tokenizer(self) -> None:
+        """Record the suggested tokenizer as the workspace's; later decisions and the re-filter
+        use it (stored decisions keep their scores)."""
+        if not self._suggested_tokenizer:
+            return
+        from ..core.similarity import set_workspace_tokenizer
+
+        set_workspace_tokenizer(self.ws, self._suggested_tokenizer)
+        self.reload()
 
     def refresh_live(self) -> None:
         """A run is adding candidates: read the lists, counts and charts again, but keep the

@@ -14,11 +14,18 @@ from __future__ import annotations
 from .index import Decision, SimilarityIndex
 from .rougel import f_measure, lcs_alignment, lcs_length, score
 from .tokenizers import TOKENIZERS, get_tokenizer, non_latin_fraction, tokenize
-from .workspace import index_from_workspace, workspace_tokenizer
+from .workspace import (
+    TokenizerCoverage,
+    index_from_workspace,
+    set_workspace_tokenizer,
+    tokenizer_coverage,
+    workspace_tokenizer,
+)
 
 __all__ = [
     "TOKENIZERS",
     "Decision",
+    "TokenizerCoverage",
     "SimilarityIndex",
     "f_measure",
     "get_tokenizer",
@@ -27,6 +34,8 @@ __all__ = [
     "lcs_length",
     "non_latin_fraction",
     "score",
+    "set_workspace_tokenizer",
     "tokenize",
+    "tokenizer_coverage",
     "workspace_tokenizer",
 ]

@@ -5,6 +5,9 @@ that workspace (and a later re-run of the filter) uses the same one, even if see
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Any
+
 from ..store.workspace import Workspace
 from .index import SimilarityIndex
 from .tokenizers import TOKENIZERS, get_tokenizer, non_latin_fraction
@@ -57,4 +60,69 @@ def index_from_workspace(
     return index
 
 
-__all__ = ["SETTING", "TOKENIZERS", "index_from_workspace", "workspace_tokenizer"]
+def set_workspace_tokenizer(ws: Workspace, name: str) -> None:
+    """Record `name` as the tokenizer of this workspace's ROUGE-L decisions from now on.
+
+    Decisions already stored keep the scores they were made with (Inspect's re-filter and new
+    runs use the new one). Raises UserInputError for an unknown name.
+    """
+    get_tokenizer(name)
+    ws.set_setting(SETTING, name)
+
+
+@dataclass(frozen=True)
+class TokenizerCoverage:
+    """How many task instructions ROUGE-L can see under a workspace's tokenizer.
+
+    `unseen` tasks have text but no token at all (Chinese under rouge-score's tokenizer): they
+    score 0.0 against everything, so dedup and the SELF-INSTRUCT filter pass them silently.
+    `suggested` is a tokenizer that sees them ("unicode"), or None.
+    """
+
+    tokenizer: str
+    tasks: int
+    unseen: int
+    suggested: str | None
+    examples: tuple[str, ...] = ()   # up to 3 unseen instructions, for the message
+
+    def message(self) -> str | None:
+        """A warning for people (CLI stderr, the window's notice), or None when all are seen."""
+        if not self.unseen:
+            return None
+        text = (f"ROUGE-L cannot see {self.unseen:,} of {self.tasks:,} tasks: they have no tokens "
+                f"under this workspace's '{self.tokenizer}' tokenizer, so they score 0 against "
+                "everything and near-duplicates among them are never dropped")
+        if self.suggested:
+            text += (f". Switch the workspace to the '{self.suggested}' tokenizer "
+                     f"(`--tokenizer {self.suggested}` on `workbench import` or "
+                     "`workbench self-instruct`, or the button in Inspect)")
+        return text + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "examples": list(self.examples), "message": self.message()}
+
+
+def tokenizer_coverage(ws: Workspace, tokenizer: str | None = None) -> TokenizerCoverage:
+    """Count the tasks whose instruction has no tokens under `tokenizer` (default: the
+    workspace's, `workspace_tokenizer`). One pass over the task table, tokenizing each
+    instruction once (about a second per 100,000 tasks)."""
+    name = tokenizer or workspace_tokenizer(ws)
+    tok = get_tokenizer(name)
+    alt = get_tokenizer("unicode") if name != "unicode" else None
+    tasks = unseen = seen_by_alt = 0
+    examples: list[str] = []
+    for (text,) in ws.execute("SELECT instruction FROM tasks ORDER BY id"):
+        tasks += 1
+        if not text or not text.strip() or tok(text):
+            continue
+        unseen += 1
+        if len(examples) < 3:
+            examples.append(" ".join(text.split())[:80])
+        if alt is not None and alt(text):
+            seen_by_alt += 1
+    return TokenizerCoverage(name, tasks, unseen, "unicode" if seen_by_alt else None,
+                             tuple(examples))
+
+
+__all__ = ["SETTING", "TOKENIZERS", "TokenizerCoverage", "index_from_workspace",
+           "set_workspace_tokenizer", "tokenizer_coverage", "workspace_tokenizer"]
