@@ -9,7 +9,10 @@ import json
 import pytest
 
 from workbench.core.similarity import (
-    score, set_workspace_tokenizer, tokenizer_coverage, workspace_tokenizer,
+    score,
+    set_workspace_tokenizer,
+    tokenizer_coverage,
+    workspace_tokenizer,
 )
 from workbench.core.store.tasks import Instance, Task, add_task
 
