@@ -474,3 +474,33 @@ def test_unrecognised_object_names_its_fields_not_alpaca(tmp_path):
     with pytest.raises(UserInputError) as err:
         registry.detect_format(path)
     assert "Title, Body" in str(err.value) and "docs/formats.md" in str(err.value)
+
+
+# ------------------------------------------------------- HC3, inputs/targets records
+def test_hc3_questions_with_human_and_chatgpt_answers(tmp_path):
+    path = tmp_path / "open_qa.jsonl"
+    rows = [{"id": 0, "question": "What is a cat?", "human_answers": ["A small mammal."],
+             "chatgpt_answers": ["A cat is a domesticated feline.", "An animal."],
+             "source": "open_qa"},
+            {"id": 1, "question": "Why?", "human_answers": [], "chatgpt_answers": []}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert registry.detect_format(path) == "hc3"
+    _, tasks = read_file(path)
+    cat, why = tasks
+    assert [(i.output, i.meta["answerer"], i.meta["id"]) for i in cat.instances] == [
+        ("A small mammal.", "human", 0), ("A cat is a domesticated feline.", "chatgpt", 0),
+        ("An animal.", "chatgpt", 0)]
+    assert why.instances == [] and why.meta["id"] == 1
+
+
+def test_inputs_targets_records_xp3_style(tmp_path):
+    path = tmp_path / "xp3_fr.jsonl"
+    rows = [{"inputs": "Traduire en anglais : chat", "targets": "cat", "language": "fr"},
+            {"inputs": "Question: 2+2?", "targets": "4", "task": "math"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+                    encoding="utf-8")
+    assert registry.detect_format(path) == "inputs-targets"
+    _, tasks = read_file(path)
+    assert [(t.instruction, i.output, i.meta) for t, i in _examples(tasks)] == [
+        ("Traduire en anglais : chat", "cat", {"language": "fr"}),
+        ("Question: 2+2?", "4", {"task": "math"})]

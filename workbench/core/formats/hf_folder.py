@@ -188,13 +188,17 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str],
 
 
 def _row_parser(fmt: str) -> Callable[[Any, Path, int], Any]:
-    from . import instruction_only, preference_text, registry, transcripts
+    from . import hc3, instruction_only, preference_text, registry, tabular, transcripts
 
     mine = {preference_text.HH: preference_text._hh_record,
             preference_text.SHP: preference_text._shp_record,
             transcripts.OIG: transcripts._oig_record,
             transcripts.BAIZE: transcripts._baize_record,
             instruction_only.FORMAT: instruction_only._record}
+    if fmt == hc3.FORMAT:
+        return hc3._record
+    if fmt == tabular.PAIRS:
+        return tabular.pair_record
     if fmt in mine:
         return mine[fmt]
     module = registry.module_of(fmt)
@@ -223,6 +227,17 @@ def _as_example(value: Any, line: int) -> Example | Task:
         return Example(value.line, value.instruction, inst, dict(value.meta), name=value.name,
                        is_classification=value.is_classification)
     raise TypeError(f"unexpected record {type(value).__name__}")
+
+
+def _attach_media(value: Example | Task, row: dict[str, Any], media: dict[str, str]) -> None:
+    if not isinstance(value, Example) or value.instance is None:
+        return
+    for col, key in media.items():
+        if row.get(col) is not None:
+            ref = row[col]
+            value.instance.meta[key] = ref if isinstance(ref, list) else [ref]
+            if key != col:
+                value.instance.meta.setdefault("_media_columns", {})[key] = col
 
 
 def read(path: Path, split: str | None = None, rows: str | None = None) -> list[Task]:
@@ -256,18 +271,15 @@ def read(path: Path, split: str | None = None, rows: str | None = None) -> list[
     for n, row in enumerate(table, start=1):
         record = {k: v for k, v in row.items() if k not in media}
         try:
-            value = _as_example(parse(record, where, n), n)
+            parsed = parse(record, where, n)
+            values = [_as_example(v, n) for v in (parsed if isinstance(parsed, list)
+                                                  else [parsed])]
         except UserInputError as exc:
             reject(exc, row)
             continue
-        if isinstance(value, Example) and value.instance is not None:
-            for col, key in media.items():
-                if row.get(col) is not None:
-                    ref = row[col]
-                    value.instance.meta[key] = ref if isinstance(ref, list) else [ref]
-                    if key != col:
-                        value.instance.meta.setdefault("_media_columns", {})[key] = col
-        items.append(value)
+        for value in values:
+            _attach_media(value, row, media)
+            items.append(value)
     tasks = [t for t in items if isinstance(t, Task)]
     tasks += group_examples((e for e in items if isinstance(e, Example)), where,
                             f"{FORMAT}:{fmt}")

@@ -20,6 +20,7 @@ from ..store.tasks import Task
 from . import (
     alpaca,
     dolly,
+    hc3,
     hf,
     hf_folder,
     instruction_only,
@@ -96,6 +97,10 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
                (".jsonl", ".json", ".txt"), transcripts.read_oig, None, tolerant=True),
     FormatSpec(transcripts.BAIZE, "Baize [|Human|]/[|AI|] transcripts (topic, input)",
                (".json", ".jsonl"), transcripts.read_baize, None, tolerant=True),
+    FormatSpec(tabular.PAIRS, "inputs/targets records (xP3, FLAN collection exports) as "
+               "instruction/output", (".jsonl", ".json"), tabular.read_pairs, None,
+               read_options=tuple(tabular.PAIR_OPTIONS), tolerant=True),
+    _spec(hc3, "HC3 questions with human and ChatGPT answers", tolerant=True),
     _spec(instruction_only, "Instructions without outputs (InstructWild), kept as tasks "
           "without examples", tolerant=True),
     _spec(hf_folder, "Hugging Face dataset folder in the Hub layout (README card, Parquet/"
@@ -110,7 +115,7 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
 _MODULES: dict[str, ModuleType] = {m.FORMAT: m for m in (
     alpaca, dolly, hf, openai_chat, selfinstruct_finetune, selfinstruct_generated,
     selfinstruct_instances, selfinstruct_seed, sharegpt, natural_instructions, tabular,
-    instruction_only, hf_folder)}
+    instruction_only, hf_folder, hc3)}
 
 
 def module_of(name: str) -> ModuleType | None:
@@ -152,6 +157,10 @@ def detect_by_content(obj: object, path: Path) -> str | None:
         return preference_text.SHP
     if natural_instructions.looks_like(obj):
         return natural_instructions.FORMAT
+    if hc3.looks_like(obj):
+        return hc3.FORMAT
+    if tabular.looks_like_pairs(obj):
+        return tabular.PAIRS
     if transcripts.looks_like_baize(obj):
         return transcripts.BAIZE
     if transcripts.looks_like_oig(obj):

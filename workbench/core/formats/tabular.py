@@ -176,3 +176,42 @@ def read(path: Path, **options: str) -> list[Task]:
     for t in tasks:
         t.meta["columns"] = mapping
     return tasks
+
+
+# --------------------------------------------------------------- inputs/targets records
+PAIRS = "inputs-targets"
+PAIR_OPTIONS: dict[str, tuple[str, ...] | None] = {"instruction": None, "output": None}
+
+
+def looks_like_pairs(obj: object) -> bool:
+    """`{"inputs", "targets"}` records (xP3, FLAN collection exports, P3 renderings)."""
+    return (isinstance(obj, dict) and isinstance(obj.get("inputs"), str)
+            and isinstance(obj.get("targets"), str))
+
+
+def pair_record(obj: Any, path: Path, line: int, ikey: str = "inputs",
+                okey: str = "targets") -> Example:
+    """One inputs/targets record as an example (other fields in its meta)."""
+    from .reading import text_field
+
+    if not isinstance(obj, dict):
+        raise UserInputError("expected a JSON object", path=path, line=line)
+    instruction = text_field(obj, ikey, path, line, nonempty=True)
+    output = text_field(obj, okey, path, line)
+    meta = {k: v for k, v in obj.items() if k not in (ikey, okey)}
+    return Example(line, instruction, Instance(output=output, meta=meta))
+
+
+def read_pairs(path: Path, **options: str) -> list[Task]:
+    """JSON Lines (or a JSON list) of `{"inputs", "targets", ...}`: inputs → instruction,
+    targets → output (`instruction=`/`output=` name other fields); every other field (task,
+    template, language, …) is kept in the example's meta."""
+    from .reading import iter_records
+    from .validation import parse_each
+
+    ikey, okey = options.get("instruction", "inputs"), options.get("output", "targets")
+
+    def parse(obj: Any, p: Path, line: int) -> Example:
+        return pair_record(obj, p, line, ikey, okey)
+
+    return group_examples(parse_each(iter_records(path), parse, path), path, PAIRS)
