@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import UserInputError
+from ..selfinstruct import candidates
 from ..store.tasks import Task
 from ..store.workspace import Workspace
 from . import selfinstruct_instances
@@ -150,10 +151,9 @@ def _run_provenance(ws: Workspace, run_id: int, n_tasks: int) -> list[str]:
     for m in models:
         out.append(f"- model: `{m['model']}` ({m['backend']}), sha256 "
                    f"`{m['model_sha256'] or 'unknown'}`, {m['calls']} calls")
-    decisions = ws.query("SELECT decision, count(*) AS n FROM candidates WHERE run_id = ? "
-                         "GROUP BY decision ORDER BY decision", (run_id,))
+    decisions = candidates.counts(ws, run_id)
     if decisions:
-        out.append("- candidates: " + ", ".join(f"{d['decision']} {d['n']}" for d in decisions))
+        out.append("- candidates: " + ", ".join(f"{d} {n}" for d, n in sorted(decisions.items())))
     safe = {k: v for k, v in config.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
     out += ["", "Run configuration:", "", "```json",
             json.dumps(safe, ensure_ascii=False, indent=2, sort_keys=True), "```"]

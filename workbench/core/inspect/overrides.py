@@ -46,12 +46,8 @@ def effective_decision(ws: Workspace, candidate_id: int) -> str:
 
 
 def candidate_task_id(ws: Workspace, candidate_id: int) -> int | None:
-    tid = ws.scalar("SELECT task_id FROM candidates WHERE id = ? AND task_id IN "
-                    "(SELECT id FROM tasks)", (candidate_id,))
-    if tid is None:
-        tid = ws.scalar("SELECT id FROM tasks WHERE candidate_id = ? ORDER BY id LIMIT 1",
-                        (candidate_id,))
-    return tid
+    """The task made from the candidate, if any (`candidates.task_of`)."""
+    return candidates.task_of(ws, candidate_id)
 
 
 def sync_task(ws: Workspace, candidate_id: int) -> int | None:

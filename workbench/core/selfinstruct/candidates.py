@@ -236,6 +236,16 @@ def get(ws: Workspace, candidate_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def task_of(ws: Workspace, candidate_id: int) -> int | None:
+    """The task made from the candidate (its `task_id` link, else a task naming it), or None."""
+    tid = ws.scalar("SELECT task_id FROM candidates WHERE id = ? AND task_id IN "
+                    "(SELECT id FROM tasks)", (candidate_id,))
+    if tid is None:
+        tid = ws.scalar("SELECT id FROM tasks WHERE candidate_id = ? ORDER BY id LIMIT 1",
+                        (candidate_id,))
+    return None if tid is None else int(tid)
+
+
 def count(ws: Workspace, run_id: int) -> int:
     return int(ws.scalar("SELECT count(*) FROM candidates WHERE run_id = ?", (run_id,)) or 0)
 
