@@ -393,6 +393,9 @@ class GeneratePanel(QWidget):
             self.figures["eta"].setText(_eta(per_task * (target - accepted)))
         if ev.message:
             self.message.setText(ev.message)
+        if d.get("in_flight") is not None:  # requests open on a server (issue 17)
+            self.message.setText(f"{self.message.text().split(' · ')[0]} · "
+                                 f"{d['in_flight']} requests in flight")
         for item in d.get("last") or []:
             self._add_feed(item)
 

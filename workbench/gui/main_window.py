@@ -38,7 +38,7 @@ from .workers import MODELS, JobContext, JobThread
 
 PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
-MODEL_JOBS = {"self-instruct", "test-prompt", "select-model"}
+MODEL_JOBS = {"self-instruct", "test-prompt", "select-model", "self-check"}
 LIVE_REFRESH_MS = 1500
 # Jobs that only read and can be stopped at any time (a workspace switch does not wait for them).
 BACKGROUND_JOBS = {"model-info", "inspect-refilter"}
@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         self.models = ModelsPanel(ws, self.start_job)
         self.generate = GeneratePanel(ws, self.start_job)
         self.inspect = InspectPanel(ws, start_job=self.start_job)
-        self.reasoning = ReasoningPanel(ws)
+        self.reasoning = ReasoningPanel(ws, start_job=self.start_job)
         self.subsets = SelectionPanel(ws, self.start_job)
         self.export = ExportPanel(ws, self.start_job)
         for panel in (self.seeds, self.models, self.generate, self.inspect, self.reasoning,

@@ -141,6 +141,15 @@ class ModelsPanel(QWidget):
         sv.addRow("URL", self.server_url)
         sv.addRow("Model", self.server_model)
         sv.addRow("API key", self.server_key)
+        # Requests kept in flight by every job on the server (issue 17); 0: the default (16).
+        self.server_concurrency = QSpinBox()
+        self.server_concurrency.setObjectName("serverConcurrency")
+        self.server_concurrency.setRange(0, 1024)
+        self.server_concurrency.setSpecialValueText("default (16)")
+        self.server_concurrency.setValue(int(server.get("concurrency") or 0))
+        self.server_concurrency.setToolTip("Requests in flight at once (servers batch them); "
+                                           "several URLs, comma-separated, share the load")
+        sv.addRow("Concurrency", self.server_concurrency)
 
         # --- test prompt
         self.test_box = QGroupBox("Test prompt")
@@ -191,6 +200,7 @@ class ModelsPanel(QWidget):
             spin.valueChanged.connect(self._save_runtime)
         for edit in (self.server_url, self.server_model, self.server_key):
             edit.editingFinished.connect(self._save_server)
+        self.server_concurrency.editingFinished.connect(self._save_server)
         self.run_btn.clicked.connect(self.run_test)
         self.stop_btn.clicked.connect(self.stop_test)
         self._gpu_probed = False
@@ -333,7 +343,8 @@ class ModelsPanel(QWidget):
 
     def _save_server(self) -> None:
         url = self.server_url.text().strip()
-        self.ws.set_setting("server", {"url": url, "model": self.server_model.text().strip()})
+        self.ws.set_setting("server", {"url": url, "model": self.server_model.text().strip(),
+                                       "concurrency": self.server_concurrency.value() or None})
         if url:
             set_api_key(url, self.server_key.text().strip())
 

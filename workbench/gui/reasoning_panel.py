@@ -13,6 +13,7 @@ clears), F flag, N next trace, P previous trace.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.jobs import Progress
 from ..core.store.workspace import Workspace
 from .paged_model import PagedTableModel
 from .theme import status_color
@@ -76,16 +78,33 @@ class ReasoningPanel(QWidget):
     error = Signal(str)
     labelled = Signal(int, object)  # step id, rating
 
-    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, ws: Workspace, parent: QWidget | None = None, *,
+                 start_job: Callable[[Any], bool] | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
+        self.start_job = start_job
+        self.job: Any = None
         self.trace: dict[str, Any] | None = None
         title = QLabel("Reasoning — SELF-CHECK stepper")
         title.setObjectName("panelTitle")
         self.summary = QLabel()
         self.refresh_btn = QPushButton("Refresh")
+        # SELF-CHECK of the traces not checked yet, with the model chosen in Models; on a server
+        # with its concurrency setting (requests in flight shown in the line beside).
+        self.check_btn = QPushButton("Check unchecked")
+        self.check_btn.setObjectName("checkUnchecked")
+        self.check_btn.setToolTip("Run SELF-CHECK on every trace without a confidence yet, "
+                                  "with the model chosen in Models")
+        self.check_btn.setVisible(start_job is not None)
+        self.check_cancel_btn = QPushButton("Cancel")
+        self.check_cancel_btn.setVisible(False)
+        self.check_status = QLabel()
+        self.check_status.setObjectName("checkStatus")
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
+        bar.addWidget(self.check_status)
+        bar.addWidget(self.check_btn)
+        bar.addWidget(self.check_cancel_btn)
         bar.addWidget(self.refresh_btn)
         self.model = PagedTableModel(COLUMNS, self, color=self._color)
         self.table = QTableView()
@@ -170,6 +189,8 @@ class ReasoningPanel(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.body, 1)
         self.refresh_btn.clicked.connect(self.reload)
+        self.check_btn.clicked.connect(lambda: self.check_unchecked())
+        self.check_cancel_btn.clicked.connect(self.cancel_check)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
         self.steps.currentRowChanged.connect(self._show_step)
         self.check_run.activated.connect(lambda _i: self._show_check(self.check_run.currentData()))
@@ -195,6 +216,79 @@ class ReasoningPanel(QWidget):
         if col == 6 and r["n_steps"] and (r["n_rated"] or 0) >= r["n_steps"]:
             return status_color("kept")
         return None
+
+    # ------------------------------------------------------------ checking
+    def check_unchecked(self) -> bool:
+        """Start SELF-CHECK on the solutions without a score, with the model chosen in Models
+        (on a server: its concurrency setting, default 16, requests in flight)."""
+        from .model_choice import SERVER, backend_kwargs, current_choice
+        from .workers import JobContext, JobThread
+
+        if self.start_job is None or (self.job is not None and self.job.busy):
+            return False
+        sids = [r["id"] for r in self.ws.query(
+            "SELECT id FROM sc_solutions WHERE confidence IS NULL ORDER BY question_id, "
+            "sample_index, id")]
+        if not sids:
+            self.check_status.setText("Every trace is checked.")
+            return False
+        choice = current_choice(self.ws)
+        server = self.ws.get_setting("server", {}) or {}
+        if choice == SERVER and not server.get("url"):
+            self.error.emit("No server is set up: enter its URL in Models first.")
+            return False
+        kwargs = backend_kwargs(self.ws, choice)
+        concurrency = server.get("concurrency") if choice == SERVER else None
+
+        def job(ctx: JobContext) -> Any:
+            from ..core.selfcheck import checker
+
+            ws = ctx.open_workspace()
+            ctx.progress(Progress("loading", message="Loading the model…"))
+            backend = ctx.model(**kwargs)
+            run_id = checker.start_check_run(ws, sids, checker.CheckConfig(), backend=backend)
+            return checker.check_run(ws, backend, run_id, progress=ctx.progress,
+                                     cancel=ctx.cancel, concurrency=concurrency)
+
+        thread = JobThread("self-check", self.ws.path, job, self)
+        thread.progress.connect(self._on_check_progress)
+        thread.succeeded.connect(lambda st: self._check_ended(
+            f"Checked {st['solutions_checked']} solutions (run {st['run_id']})."))
+        thread.cancelled.connect(lambda: self._check_ended(
+            "SELF-CHECK cancelled; what was checked is kept."))
+        thread.failed.connect(lambda msg: (self._check_ended(""), self.error.emit(msg)))
+        if not self.start_job(thread):
+            return False
+        self.job = thread
+        self.check_btn.setEnabled(False)
+        self.check_cancel_btn.setVisible(True)
+        self.check_status.setText("Loading the model…")
+        return True
+
+    def cancel_check(self) -> None:
+        """Cancel the running check: no new request starts, open streams are closed."""
+        if self.job is not None:
+            self.job.token.cancel()
+            self.check_status.setText("Cancelling…")
+
+    def _on_check_progress(self, ev: Progress) -> None:
+        if ev.stage == "loading":
+            self.check_status.setText(ev.message)
+            return
+        d = ev.data or {}
+        text = f"SELF-CHECK {ev.done}/{ev.total or '?'} steps"
+        if d.get("in_flight") is not None:
+            text += f" · {d['in_flight']} requests in flight"
+        if d.get("endpoints"):
+            text += f" · {d['endpoints']}"
+        self.check_status.setText(text)
+
+    def _check_ended(self, message: str) -> None:
+        self.job = None
+        self.check_btn.setEnabled(True)
+        self.check_cancel_btn.setVisible(False)
+        self.check_status.setText(message)
+        self.reload()
 
     # ------------------------------------------------------------- the list
     def reload(self) -> None:

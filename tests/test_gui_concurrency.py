@@ -1,0 +1,55 @@
+"""The window's concurrency setting (issue 17): the Models panel stores it beside the server URL,
+the Reasoning panel's SELF-CHECK runs with it against a loopback simulated server and shows the
+requests in flight in its progress line."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench.core.llm.simserver import SimulatedServer
+from workbench.core.selfcheck import importers
+from workbench.core.store.workspace import Workspace
+
+pytestmark = pytest.mark.gui
+
+
+def test_reasoning_panel_checks_with_the_servers_concurrency(qtbot, tmp_path):
+    from workbench.gui.models_panel import ModelsPanel
+    from workbench.gui.reasoning_panel import ReasoningPanel
+
+    traces = tmp_path / "traces.jsonl"
+    traces.write_text("".join(json.dumps({
+        "question": f"Bo has {q} cards and gets {q + 1} more. How many?",
+        "steps": [{"text": f"Step {i}: {q} + {i} cards."} for i in range(3)],
+        "answer": str(2 * q + 1)}) + "\n" for q in range(4)))
+    ws = Workspace.create(tmp_path / "ws.sqlite")
+    importers.import_traces(ws, traces, "traces")
+    with SimulatedServer(latency=0.02, per_token=0.0) as sim:
+        models = ModelsPanel(ws, lambda _t: False)
+        qtbot.addWidget(models)
+        models.server_url.setText(sim.url)
+        models.server_concurrency.setValue(4)
+        models._save_server()
+        assert ws.get_setting("server")["concurrency"] == 4
+        ws.set_setting("gui.model", "server")
+
+        def start(thread) -> bool:
+            thread.start()
+            return True
+
+        panel = ReasoningPanel(ws, start_job=start)
+        qtbot.addWidget(panel)
+        shown: list[str] = []
+        panel.check_status.setText = lambda text, _f=panel.check_status.setText: (
+            shown.append(text), _f(text))[1]
+        assert panel.check_unchecked()
+        with qtbot.waitSignal(panel.job.finished, timeout=60_000):
+            pass
+        qtbot.waitUntil(lambda: panel.job is None)
+        assert ws.scalar("SELECT count(*) FROM sc_scores") == 4
+        assert any("requests in flight" in t for t in shown)
+        assert sim.max_in_flight > 1  # the setting reached the run
+        assert "Checked 4 solutions" in panel.check_status.text()
+        assert not panel.check_unchecked()  # nothing left to check
+    ws.close()
