@@ -127,7 +127,9 @@ def _strip_quotes(text: str) -> str | None:
         inner = body[1:-1]
         # '"A" and "B"' is not one quoted item: only strip when the inner text has no
         # unbalanced quote of the same kind.
-        if first in "\"'`\uff02" and inner.count(first) % 2 == 1:
+        # An apostrophe inside a word ("JavaScript's") is no quote.
+        loose = re.sub(r"(?<=\w)'(?=\w)", "", inner) if first == "'" else inner
+        if first in "\"'`\uff02" and loose.count(first) % 2 == 1:
             return None
         return inner.strip()
     if first != "'" and closer not in text[1:] and not any(c in text[1:] for c in "\u201d\u300d"):
@@ -298,7 +300,7 @@ _ADVICE_VERBS = _wordset(
 # Actions in the world and conduct ("Stay hydrated", "Be kind to everyone"), which a text
 # model cannot perform for anyone, whatever follows.
 _WORLD_VERBS = _wordset(
-    "visit travel hike swim jog exercise eat drink sleep nap meditate attend join buy shop "
+    "visit travel hike swim jog exercise eat drink sleep nap meditate attend buy shop "
     "drive fly wear relax volunteer donate cook bake vacation tour stay be spend enjoy smile "
     "breathe believe never always don't quit chill hang")
 # Leads that only remind the reader of something ("Make sure to save your work").
@@ -471,7 +473,7 @@ _ZH_QUESTION_WORD = re.compile(
 # a politeness marker ("请"), or a preposition that fronts the object before the verb ("把下面
 # 这句话改写…", "为一家书店想…", "用一句话概括…").
 _ZH_TASK_START = re.compile(
-    r"^(?:请|麻烦|劳驾|帮我|帮忙|帮|替我|给我|让我们|我们来|试着|尝试|"
+    r"^(?!答案)(?:请|麻烦|劳驾|帮我|帮忙|帮|替我|给我|让我们|我们来|试着|尝试|"
     r"写|编写|撰写|书写|续写|仿写|扩写|缩写|改写|重写|创作|作|编|拟|起|"
     r"生成|给出|列出|列举|举出|举例|提供|说出|说明|讲|讲述|讲解|解释|阐述|论述|描述|描写|介绍|"
     r"总结|概括|归纳|整理|翻译|译|润色|修改|改正|纠正|校对|检查|判断|区分|识别|辨别|分辨|分类|"
