@@ -68,7 +68,8 @@ def few_shot_prefix(backend: LlamaCppBackend, target_tokens: int = 1500) -> str:
     lines, i = [], 0
     while True:
         lines.append(f"Task {i}: Rewrite the sentence 'the {i}th cat sat on mat number {i * 7}' "
-                     f"in a formal tone.\nAnswer: The feline numbered {i} rested upon mat {i * 7}.\n")
+                     f"in a formal tone.\nAnswer: The feline numbered {i} rested upon mat "
+                     f"{i * 7}.\n")
         i += 1
         text = "".join(lines)
         if len(backend.tokenize(text)) >= target_tokens:

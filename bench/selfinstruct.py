@@ -57,13 +57,14 @@ def one_run(label: str, backend, config: RunConfig, seeds: Path) -> float:
         total = ws.scalar("SELECT sum(prompt_tokens) FROM model_calls")
         # Where the time goes, per step: prompt evaluation is what reuse saves; decoding is not.
         for r in ws.query(
-                "SELECT purpose, count(*) AS n, sum(prompt_tokens) AS p, sum(prompt_eval_tokens) AS e,"
-                " sum(completion_tokens) AS c,"
+                "SELECT purpose, count(*) AS n, sum(prompt_tokens) AS p,"
+                " sum(prompt_eval_tokens) AS e, sum(completion_tokens) AS c,"
                 " sum(json_extract(timings, '$.prompt_s')) AS ps,"
                 " sum(json_extract(timings, '$.generation_s')) AS gs"
                 " FROM model_calls GROUP BY purpose ORDER BY min(id)"):
-            print(f"  {label:6s} {r['purpose']:24s} {r['n']:3d} calls  prompt {r['e']:6d}/{r['p']:6d} "
-                  f"tok {r['ps'] or 0:6.1f} s  output {r['c']:5d} tok {r['gs'] or 0:6.1f} s")
+            print(f"  {label:6s} {r['purpose']:24s} {r['n']:3d} calls  "
+                  f"prompt {r['e']:6d}/{r['p']:6d} tok {r['ps'] or 0:6.1f} s  "
+                  f"output {r['c']:5d} tok {r['gs'] or 0:6.1f} s")
         ws.close()
     rate = 60 * s.accepted / dt
     print(f"{label:6s} accepted {s.accepted} in {dt:7.1f} s, {s.calls} calls, prompt tokens "

@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
+from workbench.core.selfinstruct.candidates import DEFAULT_THRESHOLD  # noqa: E402
 from workbench.core.similarity import SimilarityIndex, score  # noqa: E402
 
 DATA = (REPO / ".." / "shared" / "data" / "self_instruct").resolve()
@@ -125,7 +126,8 @@ def bench_filter(seeds: list[str], pool: list[str], threads: int, batch: int) ->
     compared = 0
     for start in range(0, len(pool), batch):
         size = len(index)
-        for d in index.add_incremental(pool[start : start + batch], threshold=0.7, k=10):
+        for d in index.add_incremental(pool[start : start + batch], threshold=DEFAULT_THRESHOLD,
+                                       k=10):
             compared += size  # the pool plus the candidates kept before it in the batch
             size += d.kept
             kept += d.kept
@@ -155,7 +157,8 @@ def main() -> None:
 
     # The model learns from the seed tasks and the reference run's generated instructions only:
     # the user-oriented set is published for evaluation, not for training anything on.
-    corpus = seeds + read_instructions(DATA / "reference_run" / "machine_generated_instructions.jsonl")
+    reference = DATA / "reference_run" / "machine_generated_instructions.jsonl"
+    corpus = seeds + read_instructions(reference)
     pool = markov_pool(corpus, args.pool, args.seed)
     elapsed, _ = bench_filter(seeds, pool, args.threads, args.batch)
     print(

@@ -61,7 +61,8 @@ def test_edit_a_template_and_the_next_run_prompts_with_it(window, qtbot, tmp_pat
 
     # A run on this workspace (as the Generate panel or the CLI starts it) uses the edit and
     # records the folder, so a resume prompts the same way.
-    s = run_self_instruct(window.ws, good_selfinstruct_backend(1), RunConfig(preset="chat", target=2))
+    s = run_self_instruct(window.ws, good_selfinstruct_backend(1),
+                          RunConfig(preset="chat", target=2))
     clf = window.ws.query("SELECT messages FROM model_calls WHERE run_id = ? AND purpose = "
                           "'classification'", (s.run_id,))
     assert clf and all(MARK in c["messages"] for c in clf)

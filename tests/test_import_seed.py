@@ -81,7 +81,8 @@ def test_console_script_json_is_the_only_stdout(shared_data, tmp_path):
 ])
 def test_field_errors_name_the_field(tmp_path, capsys, payload, field):
     f = tmp_path / "one.jsonl"
-    f.write_text('{"instruction": "fine", "instances": [{"input": "", "output": "o"}]}\n' + payload + "\n")
+    fine = '{"instruction": "fine", "instances": [{"input": "", "output": "o"}]}'
+    f.write_text(fine + "\n" + payload + "\n")
     code, _, err = run_cli(capsys, "import", str(f), "--format", "selfinstruct-seed",
                            "-w", str(tmp_path / "w.sqlite"))
     assert code == 2
@@ -105,7 +106,8 @@ def test_instances_file_fills_the_tasks_an_instructions_file_brought(shared_data
                              "--workspace", str(ws), "--json")
     assert code == 0, err
     second = json.loads(out)
-    lines = [json.loads(x) for x in (run / "all_generated_instances.jsonl").read_text().splitlines()]
+    text = (run / "all_generated_instances.jsonl").read_text()
+    lines = [json.loads(x) for x in text.splitlines()]
     # Every instruction of the instances file was one of the bare tasks (the reference kept
     # instances for 15 of its 17 instructions): all filled, none added, none skipped.
     assert second["filled"] == len({r["instruction"] for r in lines}) <= bare

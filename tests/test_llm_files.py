@@ -19,7 +19,8 @@ def bad_files(tmp_path, default_model_path):
     with open(default_model_path, "rb") as src:
         header_only.write_bytes(src.read(64))
     return {"text": text, "truncated": truncated, "header": header_only,
-            "missing": tmp_path / "nowhere.gguf", "arch": unknown_architecture(tmp_path / "frob.gguf")}
+            "missing": tmp_path / "nowhere.gguf",
+            "arch": unknown_architecture(tmp_path / "frob.gguf")}
 
 
 def unknown_architecture(path):
@@ -75,7 +76,8 @@ def test_header_reader_matches_the_gguf_package(default_model_path):
         [int(t.data_offset) for t in ref.tensors]
     assert [tensor_nbytes(t) for t in ours.tensors] == [int(t.n_bytes) for t in ref.tensors]
     assert ours.metadata["general.architecture"] == "llama"
-    assert ours.metadata["tokenizer.ggml.tokens"].count == len(ref.fields["tokenizer.ggml.tokens"].data)
+    tokens = "tokenizer.ggml.tokens"
+    assert ours.metadata[tokens].count == len(ref.fields[tokens].data)
 
 
 def test_cli_models_info_json(default_model_path, capsys):
@@ -155,7 +157,8 @@ def test_damaged_headers_always_give_a_model_error(tmp_path, default_model_path)
     for _ in range(14):  # flip a few bytes in the metadata and tensor table
         b = bytearray(head)
         for _ in range(3):
-            i = rng.choice([rng.randrange(8, 4096), rng.randrange(data_offset - 20000, data_offset)])
+            i = rng.choice([rng.randrange(8, 4096),
+                            rng.randrange(data_offset - 20000, data_offset)])
             b[i] = rng.randrange(256)
         damaged.append(bytes(b))
     for i, blob in enumerate(damaged):

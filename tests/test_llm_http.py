@@ -96,7 +96,8 @@ def test_wrong_api_key_is_a_clear_error_without_retries(stub):
 
 
 @pytest.mark.parametrize("pieces, want", [
-    (["1. Sort a list.\n2. Reverse it", ".\n16", ". Never shown"], "1. Sort a list.\n2. Reverse it.\n"),
+    (["1. Sort a list.\n2. Reverse it", ".\n16", ". Never shown"],
+     "1. Sort a list.\n2. Reverse it.\n"),
     (["Answer: 4", "2\nTask", ": next"], "Answer: 42\n"),  # the stop spans two pieces
     (["no stop here"], "no stop here"),
 ])

@@ -32,7 +32,8 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 def test_desktop_file_validates():
     tool = shutil.which("desktop-file-validate")
     if tool is None:
-        pytest.skip("desktop-file-validate not installed (Debian: apt-get install desktop-file-utils)")
+        pytest.skip("desktop-file-validate not installed "
+                    "(Debian: apt-get install desktop-file-utils)")
     proc = _run([tool, str(DESKTOP)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "error" not in (proc.stdout + proc.stderr).lower()

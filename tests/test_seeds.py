@@ -1,4 +1,5 @@
-"""The bundled seed task sets (seeds/en.jsonl, seeds/zh.jsonl): valid, diverse, ours, usable by `init`.
+"""The bundled seed task sets (seeds/en.jsonl, seeds/zh.jsonl): valid, diverse, ours, usable by
+`init`.
 
 The checks follow the Self-Instruct filter: no two instructions of a set may have ROUGE-L >= 0.7,
 no instruction may use the blacklisted words, and the English set must not echo the reference
@@ -26,7 +27,8 @@ ZH_MIN_TASKS = 60
 
 BLACKLIST = ["image", "images", "graph", "graphs", "picture", "pictures", "file", "files",
              "map", "maps", "draw", "plot", "go to"]
-BLACKLIST_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in BLACKLIST) + r")\b", re.IGNORECASE)
+BLACKLIST_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in BLACKLIST) + r")\b",
+                          re.IGNORECASE)
 
 
 class CharTokenizer:
@@ -83,7 +85,8 @@ def _pairs_at_or_above(tokens_a: list[list[str]], tokens_b: list[list[str]] | No
 @cache
 def _load(lang: str):
     path = SEEDS / f"{lang}.jsonl"
-    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    raw = [json.loads(line) for line in lines if line.strip()]
     tasks = read_seed_jsonl(path)
     return raw, tasks
 
@@ -186,8 +189,8 @@ def test_english_seeds_are_our_own_wording(shared_data):
     ref_path = shared_data / "self_instruct" / "seed_tasks.jsonl"
     if not ref_path.exists():
         pytest.skip(f"reference seeds not found at {ref_path}")
-    ref = [json.loads(line)["instruction"] for line in ref_path.read_text(encoding="utf-8").splitlines()
-           if line.strip()]
+    ref = [json.loads(line)["instruction"]
+           for line in ref_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     raw, _ = _load("en")
     ours = [o["instruction"] for o in raw]
     hits = _pairs_at_or_above(_tokenize("en", ours), _tokenize("en", ref))
@@ -203,7 +206,8 @@ def test_init_workspace_holds_the_english_seeds(tmp_path):
     try:
         assert count_tasks(ws, source="seed") == EN_TASKS
         assert count_tasks(ws) == EN_TASKS
-        n_clf = ws.scalar("SELECT count(*) FROM tasks WHERE source = 'seed' AND is_classification = 1")
+        n_clf = ws.scalar("SELECT count(*) FROM tasks WHERE source = 'seed' "
+                          "AND is_classification = 1")
         assert n_clf == sum(o["is_classification"] for o in raw)
         assert ws.integrity_check() == "ok"
     finally:

@@ -143,7 +143,8 @@ def test_cli_select_json_and_one_instruction_export(real_ws, tmp_path, capsys):
     assert len(records) == n_instances
     assert {r["instruction"] for r in records} == {"Follow the instruction."}
     # the workspace itself keeps its own wordings
-    assert real_ws.scalar("SELECT count(*) FROM tasks WHERE instruction = 'Follow the instruction.'") == 0
+    assert real_ws.scalar("SELECT count(*) FROM tasks "
+                          "WHERE instruction = 'Follow the instruction.'") == 0
     # bad usage: exit 2 with a message naming the field
     assert main(["select", "--workspace", str(real_ws.path), "--fraction", "2", "--json"]) == 2
     assert "fraction" in capsys.readouterr().err

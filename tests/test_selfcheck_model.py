@@ -40,7 +40,8 @@ class _LlamaChat:
 
         self.model_id = str(path)
         self.model_sha256 = None
-        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, verbose=False, seed=0)
+        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, verbose=False,
+                          seed=0)
 
     def chat(self, messages, params: GenParams, *, on_token=None, cancel=None) -> GenResult:
         t0 = time.perf_counter()
@@ -52,7 +53,8 @@ class _LlamaChat:
         dt = time.perf_counter() - t0
         return GenResult(text=out["choices"][0]["message"]["content"] or "",
                          finish_reason=out["choices"][0]["finish_reason"] or "stop",
-                         prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                         prompt_tokens=usage["prompt_tokens"],
+                         completion_tokens=usage["completion_tokens"],
                          prompt_eval_tokens=usage["prompt_tokens"], timings={"total_s": dt})
 
     def complete(self, prompt, params, *, on_token=None, cancel=None):  # pragma: no cover
@@ -80,8 +82,8 @@ def selfcheck_backend(request):
     backend.close()
 
 
-def test_default_model_checks_a_three_step_trace_and_stores_every_stage(tmp_workspace, selfcheck_backend,
-                                                                        tmp_path):
+def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
+        tmp_workspace, selfcheck_backend, tmp_path):
     ws = tmp_workspace
     qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
     sid = store.add_solution(ws, qid, SOLUTION, origin="imported")
@@ -103,8 +105,8 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(tmp_work
         for stage in ("target", "collect", "regen", "compare"):
             assert c[f"{stage}_prompt"], stage
             assert c[f"{stage}_output"] is not None, stage
-            call = ws.query("SELECT raw_output, backend, completion_tokens FROM model_calls WHERE id = ?",
-                            (c[f"{stage}_call_id"],))[0]
+            call = ws.query("SELECT raw_output, backend, completion_tokens FROM model_calls "
+                            "WHERE id = ?", (c[f"{stage}_call_id"],))[0]
             assert call["backend"] == "llama.cpp" and call["completion_tokens"] > 0
             assert call["raw_output"].strip() == c[f"{stage}_output"]
         assert s["text"] in c["compare_prompt"]
@@ -124,9 +126,11 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     from workbench.cli import main
 
     data = tmp_path / "pb.json"
-    data.write_text(json.dumps([{"id": "t0", "problem": "Ann has 2 pens. She buys 3 more. How many pens?",
+    data.write_text(json.dumps([{"id": "t0",
+                                 "problem": "Ann has 2 pens. She buys 3 more. How many pens?",
                                  "steps": ["2 + 3 = 5.", "So the answer is 5."], "label": -1}]))
-    rc = main(["eval", "self-check", "--data", str(data), "--json", "-w", str(tmp_path / "w.sqlite")])
+    rc = main(["eval", "self-check", "--data", str(data), "--json",
+               "-w", str(tmp_path / "w.sqlite")])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert out["n"] == 1 and out["n_correct"] == 1 and out["acc_erroneous"] is None
@@ -134,7 +138,8 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     assert sum(out["steps"].values()) == 2
 
 
-def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(tmp_workspace, selfcheck_backend):
+def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(tmp_workspace,
+                                                                    selfcheck_backend):
     if not hasattr(selfcheck_backend, "_grammar"):
         pytest.skip("needs the runtime's llama.cpp backend (grammars)")
     ws = tmp_workspace

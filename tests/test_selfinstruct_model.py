@@ -55,7 +55,8 @@ def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
     calls = ws.query("SELECT purpose, backend, model, raw_output, prompt_tokens, messages "
                      "FROM model_calls WHERE run_id = ?", (s.run_id,))
     assert len(calls) == s.calls
-    assert {c["purpose"] for c in calls} == {"instruction-generation", "classification", "instances"}
+    assert {c["purpose"] for c in calls} == {"instruction-generation", "classification",
+                                             "instances"}
     assert all(c["backend"] == "llama.cpp" and c["messages"] and c["raw_output"] is not None
                for c in calls)
     cands = ws.query("SELECT * FROM candidates WHERE run_id = ?", (s.run_id,))
@@ -132,7 +133,8 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
     # The progress line (stderr) carries the run's figures; stdout is the JSON alone.
     assert "candidates" in done.stderr and "accepted" in done.stderr and "tok/s" in done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds"}
+    assert set(out) == {"run_id", "accepted", "candidates", "rejected_by_reason", "calls",
+                        "seconds"}
     final = _accepted(ws_path)
     assert final[: len(seen)] == seen
     assert len(final) == out["accepted"] == KILL_TARGET

@@ -20,8 +20,10 @@ def good_selfinstruct_backend(seed: int = 0) -> ScriptedBackend:
     def respond(prompt: str) -> str:
         if "classification" in prompt.splitlines()[-1]:
             return "No"
-        if "Example" in prompt or "Input" in prompt.splitlines()[-1] or "instance" in prompt.lower()[-400:]:
-            return f"Example 1\nInput: {word(rng)} {word(rng)}\nOutput: {word(rng)} {word(rng)} {word(rng)}"
+        last = prompt.splitlines()[-1]
+        if "Example" in prompt or "Input" in last or "instance" in prompt.lower()[-400:]:
+            return (f"Example 1\nInput: {word(rng)} {word(rng)}\n"
+                    f"Output: {word(rng)} {word(rng)} {word(rng)}")
         return "\n".join(f"{i}. Explain the {word(rng)} {word(rng)} of {word(rng)} {word(rng)} "
                          f"{word(rng)} using {word(rng)} {word(rng)}." for i in range(1, 5))
 

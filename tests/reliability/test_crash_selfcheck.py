@@ -103,7 +103,8 @@ def test_selfcheck_survives_sigkill_and_resumes(tmp_path, default_model_path):
         # Every call recorded once: one per stage per step, none repeated by a resume.
         assert ws.scalar("SELECT count(*) FROM model_calls") == 4 * n_steps
         for (rid, sid), row in seen.items():
-            final = ws.query("SELECT * FROM sc_checks WHERE run_id = ? AND step_id = ?", (rid, sid))[0]
+            final = ws.query("SELECT * FROM sc_checks WHERE run_id = ? AND step_id = ?",
+                             (rid, sid))[0]
             assert _kept(row, final)
     finally:
         ws.close()

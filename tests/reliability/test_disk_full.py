@@ -62,7 +62,8 @@ def test_run_stops_clearly_on_full_disk_and_resumes(tmp_path, fill_after):
     summary = run_self_instruct(ws, backend, RunConfig(), resume_run_id=run_id)
     assert summary.accepted == TARGET
     final = _snapshot(ws, run_id)
-    assert len(final) == TARGET == ws.scalar("SELECT count(DISTINCT norm) FROM tasks WHERE run_id = ?", (run_id,))
+    distinct = ws.scalar("SELECT count(DISTINCT norm) FROM tasks WHERE run_id = ?", (run_id,))
+    assert len(final) == TARGET == distinct
     for instr, n in after.items():
         assert final[instr] == n
     assert ws.integrity_check() == "ok"
@@ -178,8 +179,8 @@ def test_export_to_full_disk_leaves_no_partial_file(tmp_path, tiny_tmpfs, fmt):
                     str(ws_path)], check=True, capture_output=True)
     (tiny_tmpfs / "keep.txt").write_text("an earlier file")
     out = tiny_tmpfs / f"export.{fmt}"
-    r = subprocess.run([*wb, "export", "--format", fmt, "--out", str(out), "--workspace", str(ws_path)],
-                       capture_output=True, text=True)
+    r = subprocess.run([*wb, "export", "--format", fmt, "--out", str(out),
+                        "--workspace", str(ws_path)], capture_output=True, text=True)
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "Traceback" not in r.stderr and "space" in r.stderr.lower(), r.stderr
     assert sorted(p.name for p in tiny_tmpfs.iterdir()) == ["keep.txt"]  # no partial, no temp

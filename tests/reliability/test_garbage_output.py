@@ -94,16 +94,19 @@ def test_selfcheck_survives_garbage(tmp_path, kind, followup):
     sids = _traces(ws)
     n_steps = ws.scalar("SELECT count(*) FROM sc_steps")
     backend = ScriptedBackend(garbage(kind, seed=3))
-    run_id = checker.start_check_run(ws, sids, checker.CheckConfig(followup=followup), backend=backend)
+    run_id = checker.start_check_run(ws, sids, checker.CheckConfig(followup=followup),
+                                     backend=backend)
     stats = checker.check_run(ws, backend, run_id)
     assert stats["solutions_checked"] == len(sids)
     assert stats["steps"]["pending"] == 0
     assert sum(stats["steps"].values()) == n_steps
     assert len(backend.prompts) <= 5 * n_steps  # four stages and a follow-up at most, per step
-    assert ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,)) == len(backend.prompts)
+    calls = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,))
+    assert calls == len(backend.prompts)
     if kind == "empty":  # an empty reply is an error verdict with a reason, not a guess
         assert stats["steps"]["error"] == n_steps
-        assert all(e for (e,) in ws.execute("SELECT error FROM sc_checks WHERE run_id = ?", (run_id,)))
+        errors = ws.execute("SELECT error FROM sc_checks WHERE run_id = ?", (run_id,))
+        assert all(e for (e,) in errors)
     assert ws.integrity_check() == "ok"
     ws.close()
 

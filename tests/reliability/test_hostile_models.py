@@ -5,7 +5,8 @@ Each gives a clear ModelError (the CLI exits 2 naming the file) or safe behaviou
 The template attacks are rendered (a) by llama-cpp-python's Jinja2ChatFormatter with the
 template read back from the hostile file by our gguf_info, and (b) through our backend's
 render_chat, the path every chat call of our llama.cpp backend takes (copying 100 MB of
-tensors into a new GGUF per test would add nothing: render_chat reads the template from `llm.metadata`, which a stand-in for the loaded Llama provides).
+tensors into a new GGUF per test would add nothing: render_chat reads the template from
+`llm.metadata`, which a stand-in for the loaded Llama provides).
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def attacks(marker: Path) -> list[str]:
         "{{ cycler.__init__.__globals__.os.system('CMD') }}",
         "{{ lipsum.__globals__['os'].popen('CMD').read() }}",
         "{{ self.__init__.__globals__.__builtins__.__import__('os').system('CMD') }}",
-        "{% for c in [].__class__.__base__.__subclasses__() %}{% if c.__name__ == 'catch_warnings' %}"
+        "{% for c in [].__class__.__base__.__subclasses__() %}"
+        "{% if c.__name__ == 'catch_warnings' %}"
         "{{ c()._module.__builtins__['__import__']('os').system('CMD') }}{% endif %}{% endfor %}",
         "{{ namespace.__init__.__globals__['os'].system('CMD') }}",
         "{{ messages.__class__.__mro__[-1].__subclasses__() }}",
@@ -139,7 +141,10 @@ def test_bad_metadata_is_a_clear_model_error(tmp_path, name, arch, kv, expect):
         w = gguf.GGUFWriter(str(path), "llama")
         w.kv_data[0]["general.architecture"] = gguf.GGUFValue(7, VT.UINT32)
         w.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
-        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
     else:
         make_gguf(path, arch, kv)
     with pytest.raises(ModelError) as err:
@@ -165,8 +170,8 @@ def test_huge_context_length_is_capped_not_allocated(tmp_path):
 def test_truncated_at_every_section_is_refused(tmp_path):
     """Cut a file in its magic, header, metadata and tensor data: always a ModelError naming it
     (the CLI side of truncation is covered by tests/test_llm_files.py)."""
-    full = make_gguf(tmp_path / "full.gguf",
-                     kv={"tokenizer.chat_template": (VT.STRING, "{{ messages }}" * 20)}).read_bytes()
+    template = (VT.STRING, "{{ messages }}" * 20)
+    full = make_gguf(tmp_path / "full.gguf", kv={"tokenizer.chat_template": template}).read_bytes()
     for cut in range(1, len(full), 7):
         path = tmp_path / f"cut{cut}.gguf"
         path.write_bytes(full[:cut])

@@ -19,7 +19,8 @@ PIECES = st.sampled_from(["\n", "1. ", "2) ", "Input:", "Output:", "Example 1", 
                           "Task:", "**", "Step 1:", "support", "does not support", "contradict",
                           "unrelated", "So the answer is", "####", "\\boxed{", "}", "$", "1,000.5",
                           "-", "Yes", "No", "(A)", "情報", "\ufffd", " "])
-TEXT = st.one_of(st.text(), st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=40).map("".join))
+TEXT = st.one_of(st.text(),
+                 st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=40).map("".join))
 FINISH = st.sampled_from(["stop", "length"])
 COMPAT = st.sampled_from([None, "reference"])
 
@@ -27,7 +28,8 @@ COMPAT = st.sampled_from([None, "reference"])
 @FUZZ
 @given(TEXT, FINISH, COMPAT)
 def test_selfinstruct_parsers(text, finish, compat):
-    for item in sip.parse_instructions(text, finish, compat) + sip.parse_chat_instructions(text, finish):
+    items = sip.parse_instructions(text, finish, compat) + sip.parse_chat_instructions(text, finish)
+    for item in items:
         assert item.text and item.text == item.text.strip()
     assert isinstance(sip.parse_clf_label(text, compat), bool)
     for parser in (sip.parse_generation_instances, sip.parse_classification_instances):

@@ -31,7 +31,8 @@ ws = Workspace.open(ws_path)
 while not go.exists():
     time.sleep(0.005)
 for i in range(n):
-    r = add_tasks(ws, [Task(f"Writer {tag} task number {i}: say {i} twice.", [Instance("", f"{i} {i}")])])
+    task = Task(f"Writer {tag} task number {i}: say {i} twice.", [Instance("", f"{i} {i}")])
+    r = add_tasks(ws, [task])
     assert r.imported == 1, r
 print("done", tag)
 """
@@ -48,7 +49,8 @@ reads, last = 0, 0
 while not stop.exists():
     n = ws.scalar("SELECT count(*) FROM tasks")
     assert n >= last, (n, last)  # committed data never disappears
-    orphans = ws.scalar("SELECT count(*) FROM instances i LEFT JOIN tasks t ON t.id = i.task_id WHERE t.id IS NULL")
+    orphans = ws.scalar("SELECT count(*) FROM instances i LEFT JOIN tasks t ON t.id = i.task_id "
+                        "WHERE t.id IS NULL")
     assert orphans == 0  # a reader never sees half a unit of work
     last, reads = n, reads + 1
 print("reads", reads)
@@ -69,7 +71,8 @@ sys.exit(main())
 def _seed_file(path: Path, start: int, stop: int) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(start, stop):
-            fh.write(json.dumps({"id": f"t{i}", "name": f"t{i}", "instruction": f"Shared task {i}: add {i} and 1.",
+            fh.write(json.dumps({"id": f"t{i}", "name": f"t{i}",
+                                 "instruction": f"Shared task {i}: add {i} and 1.",
                                  "instances": [{"input": "", "output": str(i + 1)}],
                                  "is_classification": False}) + "\n")
     return path
@@ -106,7 +109,7 @@ def test_two_cli_imports_two_writers_and_a_reader(tmp_path):
     stop.touch()
     r_out, r_err = reader.communicate()
     r_rc = reader.returncode
-    for name, (rc, out, err) in results.items():
+    for name, (rc, _out, err) in results.items():
         assert rc == 0, (name, err)
         assert "locked" not in err.lower() and "Traceback" not in err, (name, err)
     assert r_rc == 0, r_err
