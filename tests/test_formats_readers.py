@@ -504,3 +504,23 @@ def test_inputs_targets_records_xp3_style(tmp_path):
     assert [(t.instruction, i.output, i.meta) for t, i in _examples(tasks)] == [
         ("Traduire en anglais : chat", "cat", {"language": "fr"}),
         ("Question: 2+2?", "4", {"task": "math"})]
+
+
+def test_hub_folder_splits_inferred_from_file_names(tmp_path):
+    """SHP's layout: <domain>/train.json, <domain>/test.json, no card: the splits are the
+    file names (as datasets infers them), each gathering every domain."""
+    pytest.importorskip("datasets")
+    folder = tmp_path / "SHP"
+    row = {"post_id": "p", "domain": "d", "history": "Why?", "human_ref_A": "Because.",
+           "human_ref_B": "No idea.", "labels": 1}
+    for domain in ("askscience", "legaladvice"):
+        (folder / domain).mkdir(parents=True)
+        for split in ("train", "test"):
+            (folder / domain / f"{split}.json").write_text(
+                json.dumps({**row, "domain": f"{domain}_{split}"}) + "\n", encoding="utf-8")
+    with pytest.raises(UserInputError, match="2 splits"):
+        read_file(folder)
+    fmt, tasks = read_file(folder, options={"split": "train"})
+    assert fmt == "hf-hub" and tasks[0].meta["row_format"] == "shp"
+    assert sorted(i.meta["domain"] for _, i in _examples(tasks)) == [
+        "askscience_train", "legaladvice_train"]

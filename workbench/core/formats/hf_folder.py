@@ -101,7 +101,7 @@ def split_names(path: Path) -> list[str]:
     files = builder.config.data_files or {}
     if not files:
         raise _no_data(path)
-    return list(files)
+    return [str(k) for k in files]
 
 
 def _no_data(path: Path) -> UserInputError:
