@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from ..core.inspect import overrides, refilter, stats
 from ..core.selfinstruct import candidates
+from ..core.selfinstruct.candidates import Decision
 from ..core.selfinstruct.config import REPLAY_KIND, stored_run, stored_runs
 from ..core.similarity import lcs_alignment, score
 from ..core.store.workspace import Workspace
@@ -96,8 +97,8 @@ class InspectPanel(QWidget):
         title.setObjectName("panelTitle")
         self.run = QComboBox()
         self.decision = QComboBox()
-        for label, value in [("All decisions", None), ("Kept", "kept"), ("Dropped", "dropped"),
-                             ("Pending", "pending")]:
+        for label, value in [("All decisions", None), ("Kept", Decision.KEPT),
+                             ("Dropped", Decision.DROPPED), ("Pending", Decision.PENDING)]:
             self.decision.addItem(label, value)
         self.refresh_btn = QPushButton("Refresh")
         self.summary = QLabel()
@@ -268,8 +269,8 @@ class InspectPanel(QWidget):
         self.neighbours.currentCellChanged.connect(lambda r, *_: self._show_lcs(r))
         self.slider.valueChanged.connect(self._on_slider)
         self.apply_btn.clicked.connect(self.apply_threshold)
-        self.keep_btn.clicked.connect(lambda: self.override("kept"))
-        self.drop_btn.clicked.connect(lambda: self.override("dropped"))
+        self.keep_btn.clicked.connect(lambda: self.override(Decision.KEPT))
+        self.drop_btn.clicked.connect(lambda: self.override(Decision.DROPPED))
         # Keyboard-first overrides, scoped to this panel (explicit shortcuts, not mnemonics:
         # mnemonics depend on the platform theme).
         for key, target in [("Alt+K", self.keep_btn), ("Alt+D", self.drop_btn),
@@ -379,8 +380,8 @@ class InspectPanel(QWidget):
             self.ws, run_id, decision=decision, after_id=last["id"] if last else 0, limit=limit))
         counts = candidates.counts(self.ws, run_id)
         total = sum(counts.values())
-        parts = [f"{counts.get(k, 0):,} {k}" for k in ("kept", "dropped", "pending")
-                 if counts.get(k)]
+        parts = [f"{counts.get(k, 0):,} {k}"
+                 for k in (Decision.KEPT, Decision.DROPPED, Decision.PENDING) if counts.get(k)]
         n_over = len(overrides.list_overrides(self.ws, run_id))
         self.summary.setText((f"{total:,} candidates: " + ", ".join(parts)
                               + (f" · {n_over} overridden" if n_over else ""))

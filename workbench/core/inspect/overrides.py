@@ -97,7 +97,8 @@ def clear_override(ws: Workspace, candidate_id: int) -> None:
         if old is None:
             return
         ws.execute("DELETE FROM inspect_overrides WHERE candidate_id = ?", (candidate_id,))
-        if old["created_task_id"] is not None and effective_decision(ws, candidate_id) != "kept":
-            delete_task(ws, old["created_task_id"])
+        made = old["created_task_id"]
+        if made is not None and effective_decision(ws, candidate_id) != Decision.KEPT:
+            delete_task(ws, made)
         else:
             sync_task(ws, candidate_id)

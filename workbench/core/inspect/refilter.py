@@ -82,7 +82,7 @@ class Refiltered:
     max_scores: dict[int, float]          # eligible candidates: highest score when decided
 
     def counts(self) -> dict[str, int]:
-        out = {"kept": 0, "dropped": 0}
+        out = {str(Decision.KEPT): 0, str(Decision.DROPPED): 0}
         for d in self.decisions.values():
             out[str(d)] = out.get(str(d), 0) + 1
         return out
