@@ -399,12 +399,17 @@ def test_dedup_exact_and_rouge_and_preview(tmp_path):
         {"instruction": "Write a poem about the sea and its waves.", "output": "2"},   # close
         {"instruction": "Sort these numbers from small to large.", "output": "3"},
     ]), encoding="utf-8")
+    # The exact duplicate brings a new example (a different output): the task gets it (merged);
+    # a duplicate is an identical example, not the same instruction (issue 18).
     pre = preview_file(ws, f, dedup_threshold=0.7)
-    assert (pre.imported, pre.skipped_duplicates, pre.skipped_similar, pre.preview) == (1, 1, 1, True)
+    assert (pre.imported, pre.merged, pre.skipped_similar, pre.preview) == (1, 1, 1, True)
     assert ws.scalar("SELECT count(*) FROM tasks") == 1
     res = import_file(ws, f, dedup_threshold=0.7)
-    assert (res.imported, res.skipped_duplicates, res.skipped_similar) == (1, 1, 1)
+    assert (res.imported, res.merged, res.skipped_similar) == (1, 1, 1)
     assert ws.scalar("SELECT count(*) FROM tasks") == 2
+    assert ws.scalar("SELECT count(*) FROM instances") == 3
+    again = import_file(ws, f, dedup_threshold=0.7)
+    assert (again.imported, again.merged, again.skipped_duplicates) == (0, 0, 2)
     ws.close()
     ws = Workspace.create(tmp_path / "w2.sqlite")
     add_task(ws, Task("Write a poem about the sea and the waves.", [Instance("", "x")]))
@@ -447,7 +452,8 @@ def test_real_self_instruct_files_import(shared_data, tmp_path):
     seeds = import_file(ws, si / "seed_tasks.jsonl")
     assert (seeds.format, seeds.imported, seeds.classification) == ("selfinstruct-seed", 175, 26)
     user = import_file(ws, si / "user_oriented_instructions.jsonl")
-    assert user.format == "selfinstruct-seed" and user.imported + user.skipped_duplicates == 252
+    assert user.format == "selfinstruct-seed"
+    assert user.imported + user.merged + user.skipped_duplicates == 252
     assert ws.scalar("SELECT count(*) FROM tasks WHERE json_extract(meta, '$.motivation_app') "
                      "IS NOT NULL") == user.imported
     gen = import_file(ws, si / "reference_run" / "machine_generated_instructions.jsonl",

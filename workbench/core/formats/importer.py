@@ -170,7 +170,7 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
                 else:
                     result.merged += 1
                 continue
-            if (index is not None and len(index)
+            if (index is not None and dedup_threshold is not None and len(index)
                     and index.max_score(task.instruction) > dedup_threshold):
                 result.skipped_similar += 1
                 continue

@@ -53,7 +53,8 @@ def _element_lines(text: str, key: str, count: int) -> list[int | None]:
     """The line where each element of the list under `"key":` starts (None when not found)."""
     decoder = json.JSONDecoder()
     for m in re.finditer(r'"' + re.escape(key) + r'"\s*:\s*\[', text):
-        i, lines = m.end(), []
+        i = m.end()
+        lines: list[int | None] = []
         try:
             for _ in range(count):
                 while text[i] in " \t\r\n,":
@@ -89,7 +90,7 @@ def _example(item: Any, path: Path, line: int, field: str, role: str,
     meta.update({k: v for k, v in item.items() if k not in ("input", "output")})
     if isinstance(out, list) and len(out) != 1:
         meta["outputs"] = list(out)
-    return Instance(input=inp, output=outputs[0], meta=meta)
+    return Instance(input=inp, output=str(outputs[0]), meta=meta)
 
 
 def read(path: Path) -> list[Task]:
