@@ -279,7 +279,12 @@ _REPLY = re.compile(
     r"|\b(?:more|additional|further|some)\s+(?:information|details|context|clarification)"
     r"(?:\s+(?:about|on|regarding)\s+(?:the|your|this|that)\s+(?:task|question|request|"
     r"problem|prompt))?\s*(?:so\s+(?:that\s+)?i\s+can\b.*)?[.!]?$"
-    r"|\bplease\s+provide\s+(?:it|them)\b",
+    r"|\bplease\s+provide\s+(?:it|them)\b"
+    # The generation request echoed back ("Write 8 new tasks that are different from these.")
+    r"|\b(?:\d+|some|more|several|a\s+few)\s+(?:new\s+|more\s+|other\s+|different\s+)+"
+    r"(?:tasks|instructions)\b|\bnumber\s+them\b|\bone\s+task\s+per\s+line\b"
+    r"|\b(?:write|create|generate|add|give)\s+(?:me\s+)?(?:a|an|one|another)\s+new\s+"
+    r"(?:task|instruction)\b(?!\s+(?:list|manager|board))",
     re.IGNORECASE,
 )
 # The text gives an answer: "The answer to the question … is 5.", "… "How many …?" is 5."
