@@ -7,6 +7,7 @@ small run of the real default model (marker `model`).
 """
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 import zlib
@@ -18,6 +19,8 @@ from hypothesis import strategies as st
 
 from workbench.core.inspect import refilter
 from workbench.core.llm.scripted import ScriptedBackend
+from workbench.core.selfinstruct import parse
+from workbench.core.selfinstruct.candidates import Decision, Reason
 from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 from workbench.core.similarity import score
 from workbench.core.store.tasks import Instance, Task, add_task
@@ -53,6 +56,10 @@ def unchanged_at_run_threshold(ws: Workspace, run_id: int) -> list[refilter.Chan
     plan = refilter.build_plan(ws, run_id)
     result = refilter.decisions_at(plan, plan.threshold)
     return refilter.changes(plan, result, refilter.current_decisions(ws, run_id))
+
+
+def test_reason_lists_the_parser_reasons():
+    assert {Reason(parse.UNPARSABLE), Reason(parse.PLACEHOLDER_OUTPUT)} <= set(Reason)
 
 
 def test_the_scripted_example_reads_as_issue_20_says():
@@ -142,6 +149,12 @@ def test_refilter_at_the_run_threshold_changes_nothing_on_generated_runs(
                 RunConfig(preset="chat", target=target, seed=seed_, threshold=threshold,
                           max_gen_calls=6))
             assert unchanged_at_run_threshold(ws, s.run_id) == []
+            # Every decision and reason stored is one the candidate module lists.
+            for row in ws.query("SELECT decision, reason, instances FROM candidates"):
+                Decision(row["decision"])
+                assert row["reason"] is None or Reason(row["reason"])
+                for inst in json.loads(row["instances"] or "[]"):
+                    assert inst["reason"] is None or Reason(inst["reason"])
         finally:
             ws.close()
 

@@ -156,9 +156,7 @@ def test_issue_reply_through_self_instruct_cli(tmp_path, monkeypatch, capsys):
             "SELECT input, output FROM instances WHERE task_id = ?", (r["task_id"],))
             for r in rows if r["task_id"] is not None}
     assert [r["decision"] for r in rows] == ["kept"] * 5 + ["dropped"]
-    # steps.py stores the parser's reason once candidates.Reason lists it; until then the empty
-    # output of the placeholder drops it as "no-instances".
-    assert rows[5]["reason"] in (parse.PLACEHOLDER_OUTPUT, "no-instances")
+    assert rows[5]["reason"] == parse.PLACEHOLDER_OUTPUT  # the parser's reason, stored
     assert outputs["Correct the grammar of the sentence."][0]["output"] == \
         "He goes to school every day."                       # item 6 is not in item 5's output
     assert outputs["Give the capital city of France."][0]["output"] == "Paris."

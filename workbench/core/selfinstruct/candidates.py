@@ -45,7 +45,7 @@ class Decision(StrEnum):
 class Reason(StrEnum):
     """Why a candidate (or one of its parsed instances) was dropped; stored as its string."""
 
-    # Step 1, the instruction rules (filters.instruction_reason), in the order they are tried.
+    # Step 1, the parser (parse.py) and the instruction rules (filters.instruction_reason).
     EMPTY = "empty"
     TOO_SHORT = "too-short"
     TOO_LONG = "too-long"
@@ -54,6 +54,8 @@ class Reason(StrEnum):
     PUNCTUATION_START = "punctuation-start"
     NON_ASCII_START = "non-ascii-start"
     TRUNCATED = "truncated"          # the last item of a completion cut by max_tokens
+    UNPARSABLE = "unparsable"        # Alpaca: a block whose fields could not be read (parse.py)
+    PLACEHOLDER_OUTPUT = "placeholder-output"  # Alpaca: the output is "<No Output>", "N/A"...
     # No task form (validity.py: a statement, answer, title, fragment, system prompt, reply to
     # the user, advice); beyond the paper, off with compat="reference".
     NOT_AN_INSTRUCTION = "not-an-instruction"
@@ -79,7 +81,7 @@ class Reason(StrEnum):
 RULE_REASONS = frozenset({
     Reason.EMPTY, Reason.TOO_SHORT, Reason.TOO_LONG, Reason.BLACKLIST, Reason.WRITE_A_PROGRAM,
     Reason.PUNCTUATION_START, Reason.NON_ASCII_START, Reason.TRUNCATED,
-    Reason.NOT_AN_INSTRUCTION,
+    Reason.NOT_AN_INSTRUCTION, Reason.UNPARSABLE, Reason.PLACEHOLDER_OUTPUT,
 })
 # Dropped after passing step 1: a sibling at step 1 all the same.
 AFTER_STEP_1 = frozenset({Reason.NO_INSTANCES, Reason.TARGET_REACHED, Reason.NOT_IN_REFERENCE})

@@ -175,8 +175,9 @@ def replay_reference_run(ws: Workspace, path: str | Path, *, compat: str | None 
                     model=str(meta.get("engine") or "reference"), model_sha256=None,
                     params=REF_GEN_PARAMS, prompt=meta.get("prompt"), raw_output=text,
                     finish_reason=finish, timings={"created_at": meta.get("created_at")})
-                rows = decide_step_one(index, tokenizer, rules, DEFAULT_THRESHOLD,
-                                       [(item.text, item.truncated) for item in ours])
+                rows = decide_step_one(
+                    index, tokenizer, rules, DEFAULT_THRESHOLD,
+                    [(item.text, Reason.TRUNCATED if item.truncated else None) for item in ours])
                 for pos, (cand, ref_item) in enumerate(zip(rows, ref)):
                     _replay_candidate(ws, result, reasons, cand, mode, rng, run_id, call_id,
                                       batch, pos, ref_item.text, finish, labels, raw_instances)

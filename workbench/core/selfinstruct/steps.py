@@ -153,7 +153,8 @@ def step_generate(ctx: Context, batch: int) -> int:
         prompt = prompts.instruction_prompt(ctx.templates.instruction_gen, examples)
         res = ctx.call(prompt=prompt, params=params)
         parsed = parse.parse_instructions(res.text, res.finish_reason, ctx.compat)
-    rows = decide_instructions(ctx, [(c.text, c.truncated) for c in parsed])
+    rows = decide_instructions(
+        ctx, [(c.text, Reason.TRUNCATED if c.truncated else None) for c in parsed])
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_GEN, params, res, prompt=prompt, messages=messages)
         for pos, row in enumerate(rows):
@@ -164,16 +165,19 @@ def step_generate(ctx: Context, batch: int) -> int:
     return len(rows)
 
 
-def decide_instructions(ctx: Context, items: list[tuple[str, bool]]) -> list[NewCandidate]:
-    """Candidate rows for one call's instructions (text, cut by max_tokens): `decide_step_one`
-    with the run's pool, tokenizer, rules and threshold."""
+def decide_instructions(ctx: Context, items: list[tuple[str, Reason | None]]
+                        ) -> list[NewCandidate]:
+    """Candidate rows for one call's instructions: `decide_step_one` with the run's pool,
+    tokenizer, rules and threshold."""
     return decide_step_one(ctx.index, ctx.tokenizer, ctx.rules, ctx.config.threshold, items)
 
 
 def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRules,
-                    threshold: float, items: list[tuple[str, bool]]) -> list[NewCandidate]:
-    """Step 1's filter for one call's instructions (text, cut by max_tokens), used by runs and
-    replays alike: the instruction rules, then the ROUGE-L rule (`candidates.decide_call`)
+                    threshold: float, items: list[tuple[str, Reason | None]]
+                    ) -> list[NewCandidate]:
+    """Step 1's filter for one call's instructions, used by runs and replays alike. Each item
+    is (text, what the parser found wrong with it: truncated, unparsable, placeholder-output,
+    or None); then the instruction rules, then the ROUGE-L rule (`candidates.decide_call`)
     against `index` (the pool) and the earlier passing ones of this call. Passing ones are
     "pending"; every row carries its neighbours (top 10), highest and mean score.
 
@@ -187,8 +191,8 @@ def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRu
             n = normalise(text, rules.lang)
             if n.changed:
                 texts[i], metas[i] = n.text, {"raw": text, "normalised": list(n.changes)}
-    rule_reasons = [Reason.TRUNCATED if truncated else instruction_reason(text, rules)
-                    for text, (_, truncated) in zip(texts, items)]
+    rule_reasons = [parsed if parsed is not None else instruction_reason(text, rules)
+                    for text, (_, parsed) in zip(texts, items)]
     sims: dict[int, Similar] = {}
 
     def best(i: int, siblings: Sequence[int]) -> float:
@@ -288,7 +292,10 @@ def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
     prompt = prompts.alpaca_prompt(ctx.templates.alpaca, demos)
     res = ctx.call(prompt=prompt, params=params)
     triples = parse.parse_alpaca(res.text, res.finish_reason, len(demos) + 1)
-    rows = decide_instructions(ctx, [(t.instruction, t.truncated) for t in triples])
+    # Cut by max_tokens first (it explains a block that cannot be read), then the parser's.
+    rows = decide_instructions(ctx, [
+        (t.instruction, Reason.TRUNCATED if t.truncated else Reason(t.reason) if t.reason
+         else None) for t in triples])
     accepted = 0
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_ALPACA, params, res, prompt=prompt, messages=None)
