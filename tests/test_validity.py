@@ -353,9 +353,9 @@ def test_step_one_judges_and_stores_the_normalised_text():
 
     index = SimilarityIndex("rouge")
     index.add_many(["Summarize the paragraph in one sentence."])
-    items = [('4. "Rewrite this message so it is polite but short."', False),
-             ("2023-07-15: You are a patient maths teacher.", False),
-             ("Rewrite this message so it is polite but short.", False)]
+    items = [('4. "Rewrite this message so it is polite but short."', None),
+             ("2023-07-15: You are a patient maths teacher.", None),
+             ("Rewrite this message so it is polite but short.", None)]
     rows = decide_step_one(index, "rouge", filters.InstructionRules.for_lang("en"), 0.7, items)
     assert [r.instruction for r in rows] == [
         "Rewrite this message so it is polite but short.", "You are a patient maths teacher.",
