@@ -161,3 +161,20 @@ def test_issue_reply_through_self_instruct_cli(tmp_path, monkeypatch, capsys):
         "He goes to school every day."                       # item 6 is not in item 5's output
     assert outputs["Give the capital city of France."][0]["output"] == "Paris."
     assert [outputs[t][0]["input"] for t in list(outputs)[2:]] == ["", "", ""]
+
+
+def test_issue_reply_with_compat_reference_reproduces_the_reference(tmp_path, monkeypatch,
+                                                                    capsys):
+    import workbench.cli.cmd_selfinstruct as cmd_selfinstruct
+    from workbench.cli import main
+    from workbench.core.llm.scripted import ScriptedBackend
+
+    monkeypatch.setattr(cmd_selfinstruct, "open_model",
+                        lambda args: ScriptedBackend([ISSUE_REPLY]))
+    ws = tmp_path / "w.sqlite"
+    assert main(["init", str(ws), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["self-instruct", "--preset", "alpaca", "--target", "20", "--max-gen-calls", "1",
+                 "--compat", "reference", "-w", str(ws), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["candidates"] == 2            # items 7-9 lost, item 6 inside item 5's output

@@ -146,6 +146,8 @@ def step_generate(ctx: Context, batch: int) -> int:
     if p.api == "chat":
         messages = prompts.instruction_messages(ctx.templates.chat_instruction_gen, examples)
         prompt = None
+        if p.gen_list_grammar and ctx.compat != parse.REFERENCE:
+            params.grammar = prompts.numbered_list_grammar(len(examples) + 1)
         res = ctx.call(messages=messages, params=params)
         parsed = parse.parse_chat_instructions(res.text, res.finish_reason)
     else:
@@ -291,7 +293,7 @@ def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
                        seed=derive_seed(ctx.seed, batch, 1))
     prompt = prompts.alpaca_prompt(ctx.templates.alpaca, demos)
     res = ctx.call(prompt=prompt, params=params)
-    triples = parse.parse_alpaca(res.text, res.finish_reason, len(demos) + 1)
+    triples = parse.parse_alpaca(res.text, res.finish_reason, len(demos) + 1, ctx.compat)
     # Cut by max_tokens first (it explains a block that cannot be read), then the parser's.
     rows = decide_instructions(ctx, [
         (t.instruction, Reason.TRUNCATED if t.truncated else Reason(t.reason) if t.reason
