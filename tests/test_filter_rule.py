@@ -100,53 +100,67 @@ def test_refilter_at_the_run_threshold_agrees_with_a_run_whose_sibling_fails_ste
 
 # ------------------------------------------------------------------ generated runs
 # Few words, short texts: near-copies (ROUGE-L around the threshold) are common.
-VOCAB = ["write", "list", "name", "explain", "the", "a", "of", "three", "short", "poem", "story",
-         "about", "sea", "sky", "city"]
+VERBS = ["Write", "List", "Explain", "Describe", "Summarize"]
+VOCAB = ["the", "a", "of", "three", "short", "poem", "story", "about", "sea", "sky", "city",
+         "quiet", "old", "river", "garden"]
 
 
 class GeneratedScript:
-    """A fake chat model whose step-1 replies are drawn from `rng` over a small vocabulary and
-    whose instance replies fail for instructions in `fails` (by crc, so resumes agree)."""
+    """A fake model whose step-1 replies (chat lists, or Alpaca's numbered triples) are drawn
+    from a small vocabulary, many of them near-copies of each other; the instances of an
+    instruction fail when its crc is a multiple of `fail_mod` (0: never)."""
 
     def __init__(self, seed_: int, fail_mod: int, items: int) -> None:
         self.seed = seed_
         self.fail_mod = fail_mod
         self.items = items
 
+    def fails(self, instruction: str) -> bool:
+        return bool(self.fail_mod) and zlib.crc32(instruction.encode()) % self.fail_mod == 0
+
+    def instructions(self, prompt: str) -> list[str]:
+        rng = random.Random(f"{self.seed}:{zlib.crc32(prompt.encode())}")
+        base = [rng.choice(VERBS), *rng.sample(VOCAB, 6)]
+        out = []
+        for _ in range(self.items):
+            words = list(base) if rng.random() < 0.5 else [rng.choice(VERBS),
+                                                           *rng.sample(VOCAB, 6)]
+            if rng.random() < 0.7:  # a near-copy: one or two words changed
+                for _ in range(rng.randint(1, 2)):
+                    words[rng.randrange(1, len(words))] = rng.choice(VOCAB)
+            out.append(f"{' '.join(words)} for a child.")
+        return out
+
     def __call__(self, prompt: str) -> str:
         last = prompt.strip().splitlines()[-1]
         if "new tasks" in prompt and "Number them" in prompt:
-            rng = random.Random(f"{self.seed}:{zlib.crc32(prompt.encode())}")
-            base = rng.sample(VOCAB, 6)
-            out = []
-            for k in range(self.items):
-                words = list(base) if rng.random() < 0.5 else rng.sample(VOCAB, 6)
-                if rng.random() < 0.7:  # a near-copy: one or two words changed
-                    for _ in range(rng.randint(1, 2)):
-                        words[rng.randrange(len(words))] = rng.choice(VOCAB)
-                out.append(f"{9 + k}. {' '.join(words).capitalize()} today")
-            return "\n".join(out)
+            return "\n".join(f"{9 + k}. {t}" for k, t in enumerate(self.instructions(prompt)))
+        if "List of 20 tasks" in prompt:  # Alpaca: the prompt ends with "N. Instruction:"
+            n = int(prompt.rsplit("###\n", 1)[1].split(".", 1)[0])
+            blocks = []
+            for k, t in enumerate(self.instructions(prompt)):
+                io = "same\n{0}. Output:\nsame" if self.fails(t) else "<noinput>\n{0}. Output:\nok"
+                blocks.append(f"{n + k}. Instruction: {t}\n{n + k}. Input:\n" + io.format(n + k))
+            return " " + "\n###\n".join(blocks)[len(f"{n}. Instruction: "):]
         if last.endswith("Is it classification?"):
             return "No"
-        if self.fail_mod and zlib.crc32(last.encode()) % self.fail_mod == 0:
-            return BAD
-        return GOOD
+        return BAD if self.fails(last) else GOOD
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(seed_=st.integers(0, 10_000), fail_mod=st.sampled_from([0, 2, 3]),
        items=st.integers(2, 7), target=st.integers(1, 6),
-       threshold=st.sampled_from([0.5, 0.6, 0.7, 0.8]))
+       threshold=st.sampled_from([0.5, 0.6, 0.7, 0.8]), preset=st.sampled_from(["chat", "alpaca"]))
 def test_refilter_at_the_run_threshold_changes_nothing_on_generated_runs(
-        seed_, fail_mod, items, target, threshold):
+        seed_, fail_mod, items, target, threshold, preset):
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.create(Path(tmp) / "ws.sqlite")
         try:
             seed(ws)
             s = run_self_instruct(
                 ws, ScriptedBackend(GeneratedScript(seed_, fail_mod, items)),
-                RunConfig(preset="chat", target=target, seed=seed_, threshold=threshold,
+                RunConfig(preset=preset, target=target, seed=seed_, threshold=threshold,
                           max_gen_calls=6))
             assert unchanged_at_run_threshold(ws, s.run_id) == []
             # Every decision and reason stored is one the candidate module lists.
