@@ -42,9 +42,9 @@ def run_list(args: argparse.Namespace) -> dict:
                 models.append({**_info_dict(Path(path)), "label": Path(path).name})
             except Exception as exc:  # a moved or deleted file stays listed, with why
                 models.append({"label": Path(path).name, "path": path, "error": str(exc)})
+        setting = (ws.get_setting("llm", {}) or {}).get("extra_bufts") or "auto"
     lines = [f"{m['label']}: {m.get('architecture', '?')} {m.get('quantization', '')} "
              f"{m.get('path')}" + (f"  [{m['error']}]" if "error" in m else "") for m in models]
-        setting = (ws.get_setting("llm", {}) or {}).get("extra_bufts") or "auto"
     lines.append(f"GPU offload: {'available' if gpu_offload_supported() else 'not in this build'}")
     cpu = cpu_report(setting)
     lines.append(f"CPU: {cpu['cpu'] or 'unknown'}; AMX: {'yes' if cpu['amx'] else 'no'}")
@@ -58,7 +58,12 @@ def run_list(args: argparse.Namespace) -> dict:
 def cpu_report(setting: str = "auto") -> dict:
     """The CPU, its AMX flags, the features llama.cpp reports, and what `setting` gives."""
     from ..core.llm.kernels import (
-        active_features, cpu_model_name, cpuinfo_text, extra_bufts_for, has_amx, system_info,
+        active_features,
+        cpu_model_name,
+        cpuinfo_text,
+        extra_bufts_for,
+        has_amx,
+        system_info,
     )
 
     text = cpuinfo_text()

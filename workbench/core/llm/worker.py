@@ -30,6 +30,7 @@ Failures:
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -42,14 +43,15 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import Cancelled, ModelError, ModelProcessDied, WorkbenchError
 from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
 from .gguf_info import ModelInfo, read_model_info
-from .kernels import crashed_before, cpuinfo_text, extra_bufts_for, has_amx, remember_crash
+from .kernels import cpuinfo_text, crashed_before, extra_bufts_for, has_amx, remember_crash
 
 log = logging.getLogger("workbench.llama")
 notices = logging.getLogger("workbench.llm")  # what a person should see (status bar, stderr)
@@ -60,6 +62,9 @@ POLL_S = 0.1           # how often a waiting call looks at its cancel token
 # Test-only hook: the worker sends itself this signal on its first decode while extra buffer
 # types are on (the AMX crash, reproduced on any CPU).
 CRASH_HOOK_ENV = "WORKBENCH_TEST_SIGNAL_ON_FIRST_DECODE"
+# Test-only hook, "CALL:TOKEN:SIGNAL": on its CALL-th generation call the worker sends itself
+# SIGNAL after the TOKEN-th token (a fault in the middle of a real generation).
+SIGNAL_AT_ENV = "WORKBENCH_TEST_SIGNAL_AT"
 GENERATING = ("complete", "chat")
 _START_LOCK = threading.Lock()
 
@@ -71,10 +76,8 @@ class _PipeLogHandler(logging.Handler):
         self._send = send
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the parent is gone: nothing to log to
             self._send(("log", record.name, record.levelno, record.getMessage()))
-        except Exception:  # the parent is gone: nothing to log to
-            pass
 
 
 def _pack_error(exc: BaseException) -> tuple:
@@ -163,7 +166,9 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     send(("ready", {"pid": os.getpid(), "n_ctx": backend.n_ctx, "n_threads": backend.n_threads,
                     "n_gpu_layers": backend.n_gpu_layers, "gpu": backend.gpu}))
     crash_signal = int(os.environ.get(CRASH_HOOK_ENV) or 0)
+    signal_at = [int(x) for x in os.environ.get(SIGNAL_AT_ENV, "").split(":") if x.strip()]
     decoded = False
+    n_calls = 0
     while True:
         msg = calls.get()
         if msg is None:
@@ -174,8 +179,12 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
                 if crash_signal and not decoded and backend.extra_bufts is not False:
                     os.kill(os.getpid(), crash_signal)
                     time.sleep(5)  # the signal is delivered before this ends
+                n_calls += 1
                 if stream:
                     kwargs["on_token"] = lambda piece, cid=cid: send(("tok", cid, piece))
+                if len(signal_at) == 3 and n_calls == signal_at[0]:
+                    kwargs["on_token"] = _signal_after(signal_at[1], signal_at[2],
+                                                       kwargs.get("on_token"))
                 kwargs["cancel"] = tokens[cid]
             result = getattr(backend, method)(*args, **kwargs)
             if method in GENERATING:
@@ -186,6 +195,20 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         finally:
             tokens.pop(cid, None)
     backend.close()
+
+
+def _signal_after(n: int, sig: int, then: Callable[[str], None] | None) -> Callable[[str], None]:
+    seen = [0]
+
+    def on_token(piece: str) -> None:
+        if then is not None:
+            then(piece)
+        seen[0] += 1
+        if seen[0] == n:
+            os.kill(os.getpid(), sig)
+            time.sleep(5)  # the signal is delivered before this ends
+
+    return on_token
 
 
 # ---------------------------------------------------------------------------- the parent side
@@ -308,10 +331,8 @@ class WorkerBackend:
         if conn is not None:
             conn.close()
         if self._stderr_path:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(self._stderr_path)
-            except OSError:
-                pass
             self._stderr_path = None
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -326,10 +347,8 @@ class WorkerBackend:
         self._stop(graceful=True)
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self._stop()
-        except Exception:
-            pass
 
     # ------------------------------------------------------------------ failures
     def _stderr_tail(self, lines: int = 6) -> list[str]:
@@ -449,15 +468,15 @@ class WorkerBackend:
 
     def _call(self, method: str, *args: Any, on_token: TokenCallback | None = None,
               cancel: CancelToken | None = None, during: str, **kwargs: Any) -> Any:
+        streamed = [False]
+
+        def relay(piece: str) -> None:
+            streamed[0] = True
+            on_token(piece)  # type: ignore[misc]
+
         while True:
             self._ensure()
             cid = next(self._ids)
-            streamed = [False]
-
-            def relay(piece: str) -> None:
-                streamed[0] = True
-                on_token(piece)  # type: ignore[misc]
-
             try:
                 self._conn.send(("call", cid, method, args, kwargs, on_token is not None))
                 result = self._wait(cid, relay if on_token is not None else None, cancel,
