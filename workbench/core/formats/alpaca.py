@@ -15,7 +15,7 @@ from typing import IO, Any, Iterable
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_history, get_str, group_records, iter_json_records, ordered_record,
+    Record, get_history, instruction_of, get_str, group_records, iter_json_records, ordered_record,
     pairs_to_turns, record_fields, require_obj, turns_to_pairs,
 )
 from .layout import write_records
@@ -33,7 +33,9 @@ def looks_like(obj: object) -> bool:
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
-    known = ["instruction", "input", "output", "tools"]
+    # A null `tools` stays a field of its own (None means "no tools" in an example).
+    known = ["instruction", "input", "output"] + (["tools"] if d.get("tools") is not None
+                                                  else [])
     system = get_str(d, "system", path, line, required=False)
     if system:
         known.append("system")   # an empty one stays a field of its own, written back as is
@@ -69,7 +71,7 @@ def read(path: Path) -> list[Task]:
 
 def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
     meta = inst.meta or {}
-    rec: dict[str, Any] = {"instruction": task.instruction, "input": inst.input}
+    rec: dict[str, Any] = {"instruction": instruction_of(task, inst), "input": inst.input}
     if inst.kind == "preference":
         rec["chosen"], rec["rejected"] = inst.output, inst.rejected or ""
     else:

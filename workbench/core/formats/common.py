@@ -260,8 +260,21 @@ def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]
             tasks[key] = task
         elif task.is_classification is None:
             task.is_classification = rec.is_classification
-        task.instances.append(rec.to_instance(seq))
+        inst = rec.to_instance(seq)
+        if rec.instruction != task.instruction:   # "Translate." and "translate. " group, and
+            inst.meta["_instruction"] = rec.instruction   # each record keeps its own text
+        task.instances.append(inst)
     return list(tasks.values())
+
+
+def instruction_of(task: Task, inst: Instance) -> str:
+    """The instruction text of one example: the task's, unless its record had the same
+    instruction written differently (case, spacing: `meta["_instruction"]`)."""
+    own = (inst.meta or {}).get("_instruction")
+    if isinstance(own, str) and normalize_instruction(own) == normalize_instruction(
+            task.instruction):
+        return own
+    return task.instruction
 
 
 def record_fields(d: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import Record, join_instruction_input, json_type
+from .common import Record, instruction_of, join_instruction_input, json_type
 
 ANSWER_ROLES = ("assistant", "function_call")
 DROP_START = "before the first user turn (FastChat drops it)"
@@ -196,9 +196,9 @@ def example_to_chat(task: Task, inst: Instance, *, with_answer: bool = True,
     answer = [answer_message(inst.output, meta.get("_assistant") or {}, inst.weight)] \
         if with_answer else []
     if meta.get("_instruction_role") == "system" and not inst.input and not inst.history:
-        return (task.instruction, dict(meta.get("_user") or {}) or None,
+        return (instruction_of(task, inst), dict(meta.get("_user") or {}) or None,
                 [wire(t) for t in start + answer + (end if with_answer else [])])
-    user = _message("user", join_instruction_input(task.instruction, inst.input),
+    user = _message("user", join_instruction_input(instruction_of(task, inst), inst.input),
                     meta.get("_user") or {})
     turns = start + [dict(t) for t in inst.history or []] + [user] \
         + [dict(t) for t in meta.get("_pending") or []] + answer + (end if with_answer else [])

@@ -9,7 +9,7 @@ from typing import IO, Any, Iterable
 
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_str, group_records, iter_json_records, ordered_record, record_fields,
+    Record, get_str, group_records, instruction_of, iter_json_records, ordered_record, record_fields,
     require_obj,
 )
 from .layout import write_records
@@ -45,7 +45,7 @@ def read(path: Path) -> list[Task]:
 
 
 def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
-    return ordered_record({"instruction": task.instruction, "context": inst.input,
+    return ordered_record({"instruction": instruction_of(task, inst), "context": inst.input,
                            "response": inst.output,
                            "category": (inst.meta or {}).get("category") or ""}, inst)
 

@@ -27,7 +27,7 @@ from typing import IO, Any, Iterable
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, dump, get_str, group_records, iter_examples, iter_json_records, json_type,
+    Record, dump, get_str, instruction_of, group_records, iter_examples, iter_json_records, json_type,
     object_list, ordered_record, record_fields, require_obj,
 )
 from .conversation import (
@@ -149,13 +149,15 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
         rejected = _one_answer(d["non_preferred_output"], "non_preferred_output", path, line)
         example_meta = record_fields(d, ("input", "preferred_output", "non_preferred_output"))
         example_meta["_layout"] = "openai-preference"
-        inner_extra = {k: v for k, v in inner.items() if k not in KNOWN}
+        inner_extra = {k: v for k, v in inner.items()
+                       if k != "messages" and (k != "tools" or v is None)}
         if inner_extra:
             example_meta["_input"] = inner_extra
         tools = inner.get("tools")
     else:
         msgs = [_message(m, f, path, line) for f, m in object_list(d, "messages", path, line)]
-        known = KNOWN + (("label",) if isinstance(d.get("label"), bool) else ())
+        known = ("messages",) + (("tools",) if d.get("tools") is not None else ()) \
+            + (("label",) if isinstance(d.get("label"), bool) else ())
         if "chosen" in d or "rejected" in d:
             for key in ("chosen", "rejected"):
                 if key not in d:
@@ -199,7 +201,7 @@ def to_messages(task: Task, inst: Instance, user_turn: str = "split", *,
     meta = inst.meta or {}
     if (user_turn == "split" and inst.input.strip() and not inst.system and not inst.history
             and not meta.get("_pending") and not meta.get("_dropped_turns")):
-        msgs = [{"role": "system", "content": task.instruction,
+        msgs = [{"role": "system", "content": instruction_of(task, inst),
                  **(meta.get("_system") or {})},
                 wire(_message_with("user", inst.input, meta.get("_user") or {}))]
         if with_answer:

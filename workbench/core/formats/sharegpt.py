@@ -74,7 +74,8 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
     system = get_str(d, "system", path, line, required=False) if "system" in d else None
     turns = [_turn(t, f, path, line) for f, t in object_list(d, "conversations", path, line)]
-    meta = record_fields(d, KNOWN + (("label",) if isinstance(d.get("label"), bool) else ()))
+    known = [k for k in KNOWN if k != "tools" or d.get("tools") is not None]
+    meta = record_fields(d, known + (["label"] if isinstance(d.get("label"), bool) else []))
     if system is None and turns and turns[0]["role"] == "system":
         meta["_system_turn"] = True
     answer = rejected = None

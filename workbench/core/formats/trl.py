@@ -93,7 +93,7 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     else:
         raise UserInputError("expected `chosen` and `rejected`, or `completion`", path=path,
                              line=line, field="completion")
-    if "tools" in d:
+    if d.get("tools") is not None:
         rec.tools = d["tools"]
         known.append("tools")
     rec.example_meta.update(record_fields(d, known))
