@@ -234,7 +234,8 @@ def read_file(path: str | Path, fmt: str | None = None, *,
                              hint="Import a file inside it, or name a folder format "
                                   "(--format hf-hub).")
     if not p.is_dir() and spec.reads_folder and spec.name != "hf":
-        raise UserInputError(f"a file; the {fmt} format is a dataset folder", path=p)
+        raise UserInputError(f"a file; the {fmt} format is a dataset folder", path=p, line=1,
+                             hint="Import the folder that holds it (README.md, data/…).")
     opts = {k: v for k, v in (options or {}).items() if v is not None}
     unknown = sorted(set(opts) - set(spec.read_options))
     if unknown:
