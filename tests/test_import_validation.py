@@ -119,6 +119,9 @@ def test_json_error_object_for_other_commands_and_usage(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "import", str(tmp_path / "missing.jsonl"), "-w",
                            str(tmp_path / "w.sqlite"), "--json")
     assert code == 2 and json.loads(out)["path"].endswith("missing.jsonl")
+    code, out, err = run_cli(capsys, "import", str(tmp_path / "missing.jsonl"), "-w",
+                             str(tmp_path / "w.sqlite"))
+    assert code == 2 and out == "" and "missing.jsonl" in err   # without --json: stderr only
 
 
 def test_duplicates_are_identical_examples_not_same_instructions(shared_data, tmp_path):

@@ -1,6 +1,8 @@
 """Bad model files are refused with a message that names the file (API and CLI, exit code 2)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from workbench.cli import main
@@ -60,7 +62,9 @@ def test_cli_complete_exit_2_names_the_file(bad_files, kind, capsys):
 def test_cli_models_info_exit_2_names_the_file(bad_files, kind, capsys):
     assert main(["models", "info", str(bad_files[kind]), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert str(bad_files[kind]) in err and out == ""
+    assert str(bad_files[kind]) in err
+    # --json: one error object on stdout, as for every command (README)
+    assert str(bad_files[kind]) in json.loads(out)["error"]
 
 
 def test_header_reader_matches_the_gguf_package(default_model_path):

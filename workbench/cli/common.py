@@ -123,12 +123,13 @@ def error_object(message: str, exc: BaseException | None = None) -> dict[str, An
 def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
     """The message on stderr; with `--json` also the error object on stdout (one line)."""
     print(f"error: {exc}", file=sys.stderr)
-    if getattr(args, "json", False):
-        message = getattr(exc, "summary", None) or exc.message
-    if isinstance(exc, UserInputError):
+    if not getattr(args, "json", False):
+        return
+    message = getattr(exc, "summary", None) or exc.message
+    if isinstance(exc, UserInputError) and not getattr(exc, "summary", None):
         from ..core.formats.validation import bare_message
 
-        message = getattr(exc, "summary", None) or bare_message(exc)
+        message = bare_message(exc)
     sys.stdout.write(json.dumps(error_object(message, exc), ensure_ascii=False,
                                 default=str) + "\n")
 
