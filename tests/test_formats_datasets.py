@@ -379,3 +379,23 @@ def test_cot_run_exports_as_preference_pairs_that_datasets_loads(tmp_path):
     lf = load(tmp_path / "pairs.json")
     assert lf[0]["chosen"]["value"].startswith("2+3 = 5") and lf[0]["rejected"]["value"]
     ws.close()
+
+
+def test_hf_folder_carries_each_examples_conversation_and_kind(shared_data, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    src = shared_data / "datasets" / LF / "dpo_en_demo.json"
+    ws = Workspace.create(tmp_path / "w.sqlite")
+    import_file(ws, src)
+    export(ws, "hf", tmp_path / "ds")
+    ds = datasets.load_dataset(str(tmp_path / "ds"), split="train")
+    records = load(src)
+    assert ds.num_rows == len(records)
+    assert ds[0]["kind"] == "preference"
+    assert (ds[0]["output"], ds[0]["rejected"]) == (records[0]["chosen"]["value"],
+                                                   records[0]["rejected"]["value"])
+    ws2 = Workspace.create(tmp_path / "w2.sqlite")
+    import_file(ws2, tmp_path / "ds")
+    export(ws2, "sharegpt", tmp_path / "back.json")
+    assert load(tmp_path / "back.json") == records
+    for w in (ws, ws2):
+        w.close()

@@ -14,7 +14,9 @@ from ..selfinstruct import candidates
 from ..store.tasks import Task
 from ..store.workspace import Workspace
 from . import selfinstruct_instances
-from .common import Record, dump, get_bool, group_records, iter_examples, iter_jsonl, require_obj
+from .common import (
+    Record, dump, get_bool, group_records, instruction_of, iter_examples, iter_jsonl, require_obj,
+)
 
 FORMAT = "hf"
 EXTENSIONS = ()
@@ -23,6 +25,12 @@ PARQUET_FILE = "data/train.parquet"
 # (name, datasets dtype); a task's unknown classification is written as false.
 FEATURES = [("instruction", "string"), ("input", "string"), ("output", "string"),
             ("is_classification", "bool"), ("task_id", "int64"), ("source", "string")]
+# Columns written only when some exported example has them (issue 18: an example's own
+# conversation, kind and extras are never dropped); JSON values are written as JSON text.
+EXTRA_FEATURES = [("system", "string"), ("history", "string"), ("kind", "string"),
+                  ("rejected", "string"), ("label", "bool"), ("weight", "float64"),
+                  ("tools", "string"), ("meta", "string")]
+_JSON_COLUMNS = ("history", "tools", "meta")
 _SECRET_WORDS = ("key", "token", "secret", "password")
 
 
@@ -31,9 +39,34 @@ def is_hf_folder(path: Path) -> bool:
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
-    """A selfinstruct-instances line with its optional `is_classification`."""
+    """A selfinstruct-instances line with its optional `is_classification` and the example
+    columns (EXTRA_FEATURES) an export wrote."""
     rec = selfinstruct_instances.parse_record(obj, path, line)
-    rec.is_classification = get_bool(require_obj(obj, path, line), "is_classification", path, line)
+    d = require_obj(obj, path, line)
+    rec.is_classification = get_bool(d, "is_classification", path, line)
+    for name in _JSON_COLUMNS:
+        value = d.get(name)
+        if isinstance(value, str):
+            try:
+                d = {**d, name: json.loads(value)}
+            except json.JSONDecodeError as exc:
+                raise UserInputError(f"not valid JSON text ({exc.msg})", path=path, line=line,
+                                     field=name) from exc
+    if d.get("system") is not None:
+        rec.system = str(d["system"])
+    if isinstance(d.get("history"), list):
+        rec.history = d["history"]
+    if d.get("kind") in ("preference", "kto"):
+        rec.kind = d["kind"]
+    if d.get("rejected") is not None:
+        rec.rejected = str(d["rejected"])
+    if isinstance(d.get("label"), bool):
+        rec.label = d["label"]
+    if isinstance(d.get("weight"), (int, float)) and not isinstance(d.get("weight"), bool):
+        rec.weight = d["weight"]
+    rec.tools = d.get("tools")
+    if isinstance(d.get("meta"), dict):
+        rec.example_meta = d["meta"]
     return rec
 
 
@@ -46,10 +79,27 @@ def read(path: Path) -> list[Task]:
 
 
 def rows(tasks: Iterable[Task]) -> Iterable[dict[str, Any]]:
+    """One row per example: FEATURES, then the EXTRA_FEATURES it has (None where it has not)."""
     for task, _, inst, _ in iter_examples(tasks):
-        yield {"instruction": task.instruction, "input": inst.input, "output": inst.output,
-               "is_classification": bool(task.is_classification), "task_id": task.id,
-               "source": task.source}
+        row: dict[str, Any] = {
+            "instruction": instruction_of(task, inst), "input": inst.input,
+            "output": inst.output, "is_classification": bool(task.is_classification),
+            "task_id": task.id, "source": task.source}
+        extra = {"system": inst.system, "history": inst.history or None,
+                 "kind": None if inst.kind == "sft" else inst.kind, "rejected": inst.rejected,
+                 "label": inst.label, "weight": inst.weight, "tools": inst.tools,
+                 "meta": inst.meta or None}
+        for name, value in extra.items():
+            if value is not None:
+                row[name] = json.dumps(value, ensure_ascii=False) if name in _JSON_COLUMNS \
+                    else value
+        yield row
+
+
+def features(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """FEATURES and the extra columns some record has."""
+    present = {k for r in records for k in r}
+    return FEATURES + [(n, t) for n, t in EXTRA_FEATURES if n in present]
 
 
 def pyarrow_available() -> bool:
@@ -66,25 +116,28 @@ def write_folder(ws: Workspace, tasks: Iterable[Task], folder: Path,
     """Write the dataset into `folder` (a fresh temporary folder the exporter renames)."""
     (folder / "data").mkdir(parents=True)
     kept: list[Task] = []
-    records: list[dict[str, Any]] = []
+    for task in tasks:
+        tick()
+        kept.append(task)
+    records = list(rows(kept))   # in file order across tasks
+    feats = features(records)
+    names = [n for n, _ in feats]
+    records = [{n: r.get(n) for n in names} for r in records]
     with open(folder / DATA_FILE, "w", encoding="utf-8", newline="\n") as fh:
-        for task in tasks:
-            tick()
-            kept.append(task)
-            for row in rows([task]):
-                fh.write(dump(row) + "\n")
-                records.append(row)
+        for row in records:
+            fh.write(dump(row) + "\n")
     files = [DATA_FILE]
     if pyarrow_available():
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         schema = pa.schema([(n, {"string": pa.string(), "bool": pa.bool_(),
-                                 "int64": pa.int64()}[t]) for n, t in FEATURES])
+                                 "int64": pa.int64(), "float64": pa.float64()}[t])
+                            for n, t in feats])
         pq.write_table(pa.Table.from_pylist(records, schema=schema), folder / PARQUET_FILE)
         files.append(PARQUET_FILE)
     num_bytes = sum(len(dump(r).encode("utf-8")) for r in records)
-    card = dataset_card(ws, kept, len(records), num_bytes, files, selection)
+    card = dataset_card(ws, kept, len(records), num_bytes, files, selection, feats)
     (folder / "README.md").write_text(card, encoding="utf-8")
     return {"count": len(records), "files": files + ["README.md"]}
 
@@ -94,10 +147,11 @@ def _yaml_str(value: str) -> str:
 
 
 def dataset_card(ws: Workspace, tasks: list[Task], n_records: int, num_bytes: int,
-                 files: list[str], selection: dict[str, Any]) -> str:
+                 files: list[str], selection: dict[str, Any],
+                 feats: list[tuple[str, str]] | None = None) -> str:
     data_path = PARQUET_FILE if PARQUET_FILE in files else DATA_FILE
     y = ["---", "dataset_info:", "  features:"]
-    for name, dtype in FEATURES:
+    for name, dtype in feats or FEATURES:
         y += [f"  - name: {name}", f"    dtype: {dtype}"]
     y += ["  splits:", "  - name: train", f"    num_bytes: {num_bytes}",
           f"    num_examples: {n_records}", f"  dataset_size: {num_bytes}",
