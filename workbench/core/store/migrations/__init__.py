@@ -14,7 +14,7 @@ import importlib
 import pkgutil
 import re
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 # One step of a migration: SQL, or a data migration run on the same connection.
 Step = str | Callable[[sqlite3.Connection], None]

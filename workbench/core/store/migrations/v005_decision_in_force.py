@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 STATEMENTS_SQL = [
     # The view's join from tasks to their candidate, and Inspect's newest set per run.
