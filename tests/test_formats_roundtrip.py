@@ -287,7 +287,7 @@ def seed_line(draw: Any, i: int) -> dict[str, Any]:
         rec["name"] = draw(nonblank)
     rec["instruction"] = f"Task {i}: " + draw(words)
     rec["instances"] = draw(st.lists(st.fixed_dictionaries({"input": text, "output": text}),
-                                     max_size=2, unique_by=json.dumps))
+                                     max_size=2, unique_by=lambda i: (i["input"], i["output"])))
     if draw(st.booleans()):
         rec["is_classification"] = draw(st.booleans())
     if draw(st.booleans()):
