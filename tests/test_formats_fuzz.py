@@ -28,7 +28,7 @@ settings.register_profile(
 FUZZ = settings.get_profile("formats-fuzz")
 
 FILE_IMPORTERS = [n for n in registry.import_formats()
-                  if not registry.get(n).folder and not registry.get(n).reads_folder]
+                  if not registry.get(n).folder and registry.get(n).extensions]
 # One record a line (a bad line after good ones); a NI task file is one document, a table rows.
 LINE_IMPORTERS = [n for n in FILE_IMPORTERS if n not in ("natural-instructions", "tabular")]
 KEYS = ["instruction", "input", "output", "instances", "is_classification", "id", "name",

@@ -524,3 +524,20 @@ def test_hub_folder_splits_inferred_from_file_names(tmp_path):
     assert fmt == "hf-hub" and tasks[0].meta["row_format"] == "shp"
     assert sorted(i.meta["domain"] for _, i in _examples(tasks)) == [
         "askscience_train", "legaladvice_train"]
+
+
+def test_natural_instructions_task_folder(tmp_path):
+    repo = tmp_path / "natural-instructions"
+    (repo / "tasks").mkdir(parents=True)
+    for n in (1, 2):
+        task = dict(SUPER_NI, Definition=[f"Definition of task {n}."])
+        (repo / "tasks" / f"task00{n}_x.json").write_text(json.dumps(task, indent=2))
+    (repo / "tasks" / "task003_broken.json").write_text('{"Definition": 5, "Instances": []}')
+    assert registry.detect_format(repo) == "natural-instructions"
+    ws = Workspace.create(tmp_path / "w.sqlite")
+    with pytest.raises(UserInputError, match="1 record cannot"):
+        import_file(ws, repo)
+    res = import_file(ws, repo, skip_invalid=True)
+    assert (res.imported, res.instances, res.rejected) == (2, 6, 1)
+    assert [t.name for t in iter_tasks(ws)] == ["task001_x", "task002_x"]
+    ws.close()

@@ -90,7 +90,7 @@ def test_one_empty_instruction_has_a_way_through(tmp_path):
         {"instruction": "Fine.", "output": "ok"}, {"instruction": " ", "output": "blocked?"}])
         + "\n]\n")
     ws = Workspace.create(tmp_path / "w.sqlite")
-    with pytest.raises(InvalidRecords, match="1 of|1 records|cannot be imported") as err:
+    with pytest.raises(InvalidRecords, match="1 record cannot be imported") as err:
         import_file(ws, path)
     assert (err.value.line, err.value.field) == (3, "instruction")
     assert import_file(ws, path, skip_invalid=True).imported == 1

@@ -233,7 +233,7 @@ def read_file(path: str | Path, fmt: str | None = None, *,
         raise UserInputError(f"a folder; the {fmt} format is a file", path=p,
                              hint="Import a file inside it, or name a folder format "
                                   "(--format hf-hub).")
-    if not p.is_dir() and spec.reads_folder and spec.name != "hf":
+    if not p.is_dir() and spec.reads_folder and not spec.extensions:   # folders only
         raise UserInputError(f"a file; the {fmt} format is a dataset folder", path=p, line=1,
                              hint="Import the folder that holds it (README.md, data/…).")
     opts = {k: v for k, v in (options or {}).items() if v is not None}

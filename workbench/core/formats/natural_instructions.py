@@ -18,6 +18,9 @@ the first as its output and all of them in `meta["outputs"]`. Every other key of
 (title, prompt, things to avoid, negative examples, contributors, categories, licence …) is
 kept in the task's `meta["natural_instructions"]`, with `meta["ni_version"]`.
 
+A folder of task files (the repositories' `tasks/`, or the repository itself) imports every
+`*.json` task in it, in name order; a file in it that is not a task is one bad record.
+
 Errors: a file that is not one JSON object, without a text `Definition`, or whose examples are
 not `{"input": text, "output": text | [text, …]}` (file, line of the record, field).
 """
@@ -43,6 +46,28 @@ _BODY = ("Definition", "Instances")
 def looks_like(obj: object) -> bool:
     return (isinstance(obj, dict) and "Definition" in obj
             and any(k in obj for k in ("Instances", "Positive Examples", "Examples")))
+
+
+def task_files(folder: Path) -> list[Path]:
+    """The `*.json` files of a task folder (`folder/tasks/` when there is one)."""
+    inner = folder / "tasks"
+    base = inner if inner.is_dir() else folder
+    return sorted(p for p in base.glob("*.json") if p.is_file())
+
+
+def is_task_folder(folder: Path) -> bool:
+    """A folder whose first `*.json` file is a Natural Instructions task."""
+    if not folder.is_dir():
+        return False
+    files = task_files(folder)
+    if not files:
+        return False
+    try:
+        head = files[0].read_bytes()[:1 << 16].decode("utf-8", "replace")
+    except OSError:
+        return False
+    return '"Definition"' in head and ('"Instances"' in head or "Examples" in head
+                                       or files[0].stat().st_size > len(head))
 
 
 def version_of(d: dict) -> int:
@@ -94,6 +119,16 @@ def _example(item: Any, path: Path, line: int, field: str, role: str,
 
 
 def read(path: Path) -> list[Task]:
+    if path.is_dir():
+        tasks: list[Task] = []
+        for f in task_files(path):
+            try:
+                tasks += read(f)
+            except UserInputError as exc:
+                reject(exc, str(f))
+        if not tasks and not task_files(path):
+            raise UserInputError("no task files (*.json) in this folder", path=path, line=1)
+        return tasks
     data = read_bytes(path)
     d = load_json_document(path, data)
     if not isinstance(d, dict):

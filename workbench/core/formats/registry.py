@@ -59,7 +59,7 @@ class FormatSpec:
     default_layout: str | None = None
     read_options: tuple[str, ...] = ()   # keyword options the reader takes
     tolerant: bool = False     # reports every bad record (validation.parse_each/reject)
-    reads_folder: bool = False  # a folder is its input (hf, hf-hub)
+    reads_folder: bool = False  # a folder is an input (only, when it has no extensions)
 
 
 def _spec(module: ModuleType, description: str, **kw) -> FormatSpec:
@@ -84,7 +84,8 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec(hf, "Hugging Face dataset folder (data/train.jsonl, Parquet, README card)",
           folder=True, reads_folder=True),
     _spec(natural_instructions, "Natural Instructions v1 / Super-NaturalInstructions task "
-          "file (Definition, Positive Examples, Instances)", tolerant=True),
+          "file (Definition, Positive Examples, Instances), or a folder of them", tolerant=True,
+          reads_folder=True),
     _spec(tabular, "TSV/CSV with a column mapping (FLAN CoT: question, answer, rationale)",
           read_options=tuple(tabular.OPTIONS), tolerant=True),
     FormatSpec(preference_text.HH, "HH-RLHF preference pairs (chosen/rejected Human:/Assistant: "
@@ -211,6 +212,8 @@ def detect_format(path: Path) -> str:
             return REFERENCE_RUN
         if hf.is_hf_folder(path) and _our_dataset(path):
             return hf.FORMAT
+        if natural_instructions.is_task_folder(path):
+            return natural_instructions.FORMAT
         if hf_folder.is_hub_folder(path):
             return hf_folder.FORMAT
         raise UserInputError(
@@ -257,8 +260,7 @@ def detect_format(path: Path) -> str:
         return fmt
     if first is None and transcripts.looks_like_oig_text(text):
         return transcripts.OIG
-    by_ext = [n for n, s in FORMATS.items() if s.read and not s.reads_folder
-              and suffix in s.extensions]
+    by_ext = [n for n, s in FORMATS.items() if s.read and suffix in s.extensions]
     if isinstance(first, dict):
         keys = ", ".join(list(first)[:12]) + (", …" if len(first) > 12 else "")
         what = f"a record with the fields {keys} matches no format"

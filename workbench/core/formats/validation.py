@@ -131,10 +131,11 @@ class InvalidRecords(UserInputError):
         hint = ("Fix them and import again, or import the valid records with --skip-invalid "
                 f"(the rejected ones are written to {rejected_path(path).name} with their "
                 "reasons).") if skip_hint else None
-        super().__init__(f"{self.total}{of} records cannot be imported; nothing was imported:\n"
+        noun = "record cannot" if self.total == 1 and not of else "records cannot"
+        super().__init__(f"{self.total}{of} {noun} be imported; nothing was imported:\n"
                          + "\n".join(lines), path=first.path or path, hint=hint)
         self.line, self.field = first.line, first.field   # the first bad record's, for --json
-        self.summary = f"{self.total}{of} records cannot be imported; nothing was imported"
+        self.summary = f"{self.total}{of} {noun} be imported; nothing was imported"
 
     def to_dict(self, cap: int = CAP) -> dict[str, Any]:
         return {"problems": self.problems.listed(cap), "problems_total": self.total}
