@@ -187,8 +187,8 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str],
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def _row_parser(fmt: str) -> Callable[[Any, Path, int], Any]:
-    from . import hc3, instruction_only, preference_text, registry, tabular, transcripts
+def _row_parser(fmt: str, module_of: Callable[[str], Any]) -> Callable[[Any, Path, int], Any]:
+    from . import hc3, instruction_only, preference_text, tabular, transcripts
 
     mine = {preference_text.HH: preference_text._hh_record,
             preference_text.SHP: preference_text._shp_record,
@@ -201,7 +201,7 @@ def _row_parser(fmt: str) -> Callable[[Any, Path, int], Any]:
         return tabular.pair_record
     if fmt in mine:
         return mine[fmt]
-    module = registry.module_of(fmt)
+    module = module_of(fmt)
     for name in ("parse_record", "parse_line", "parse_seed_line"):
         fn = getattr(module, name, None) if module is not None else None
         if fn is not None:
@@ -240,9 +240,14 @@ def _attach_media(value: Example | Task, row: dict[str, Any], media: dict[str, s
                 value.instance.meta.setdefault("_media_columns", {})[key] = col
 
 
-def read(path: Path, split: str | None = None, rows: str | None = None) -> list[Task]:
-    """The chosen split of a dataset folder, as tasks; see the module docstring."""
-    from . import registry
+def read(path: Path, split: str | None = None, rows: str | None = None, *,
+         detect: Callable[[Any, Path], str | None] | None = None,
+         module_of: Callable[[str], Any] | None = None) -> list[Task]:
+    """The chosen split of a dataset folder, as tasks; see the module docstring. `detect`
+    (a row → its format name) and `module_of` (a format name → its module) are the registry's
+    (registry.py passes them: this module does not import it)."""
+    if detect is None or module_of is None:
+        raise TypeError("hf_folder.read needs the registry's detect and module_of")
 
     names = split_names(path)
     if split is None:
@@ -259,14 +264,14 @@ def read(path: Path, split: str | None = None, rows: str | None = None) -> list[
     if not table:
         raise UserInputError(f"the {split} split has no rows", path=where, field="split")
     sample = {k: v for k, v in table[0].items() if k not in media}
-    fmt = rows or registry.detect_by_content(sample, where)
+    fmt = rows or detect(sample, where)
     if fmt is None:
         raise UserInputError(
             "the rows' columns match no record format (columns: "
             + ", ".join(table[0]) + ")", path=where, line=1,
             hint="Name the row format with --option rows=NAME (e.g. alpaca, sharegpt, "
                  "hh-rlhf), or export the split to JSON Lines and map its columns.")
-    parse = _row_parser(fmt)
+    parse = _row_parser(fmt, module_of)
     items: list[Example | Task] = []
     for n, row in enumerate(table, start=1):
         record = {k: v for k, v in row.items() if k not in media}

@@ -104,9 +104,11 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec(hc3, "HC3 questions with human and ChatGPT answers", tolerant=True),
     _spec(instruction_only, "Instructions without outputs (InstructWild), kept as tasks "
           "without examples", tolerant=True),
-    _spec(hf_folder, "Hugging Face dataset folder in the Hub layout (README card, Parquet/"
-          "JSON/CSV shards, splits) or save_to_disk, rows mapped by content",
-          reads_folder=True, tolerant=True),
+    FormatSpec(hf_folder.FORMAT, "Hugging Face dataset folder in the Hub layout (README card, "
+               "Parquet/JSON/CSV shards, splits) or save_to_disk, rows mapped by content",
+               hf_folder.EXTENSIONS, lambda path, **opts: hf_folder.read(
+                   path, detect=detect_by_content, module_of=module_of, **opts), None,
+               read_options=hf_folder.READ_OPTIONS, reads_folder=True, tolerant=True),
     _spec(trl, "TRL preference / KTO / prompt-completion JSONL (prompt, chosen, rejected)"),
     FormatSpec(SELFCHECK_TRACES, "SELF-CHECK reasoning traces JSONL (export only)", (".jsonl",),
                None, None),
