@@ -67,3 +67,28 @@ def test_seed_file_with_bad_lines_has_a_way_through_too(window, qtbot, tmp_path)
     assert "line 2" in window.last_error
     window.skip_invalid_button.click()
     qtbot.waitUntil(lambda: window.seeds.model.total == 4, timeout=20_000)
+
+
+def test_hub_folder_with_splits_asks_which(window, qtbot, tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pytest.importorskip("datasets")
+    from PySide6.QtWidgets import QInputDialog
+
+    folder = tmp_path / "hub"
+    (folder / "data").mkdir(parents=True)
+    for split, n in (("train", 3), ("test", 2)):
+        rows = [{"instruction": f"{split} task {i}.", "input": "", "output": "o"}
+                for i in range(n)]
+        pq.write_table(pa.Table.from_pylist(rows),
+                       folder / "data" / f"{split}-00000-of-00001.parquet")
+    asked = []
+
+    def choose(parent, title, label, items, *rest):
+        asked.append(list(items))
+        return "test", True
+
+    monkeypatch.setattr(QInputDialog, "getItem", choose)
+    window.import_path(folder)
+    qtbot.waitUntil(lambda: window.seeds.model.total == 2, timeout=30_000)
+    assert sorted(asked[0]) == ["test", "train"]
