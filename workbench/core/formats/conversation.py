@@ -123,10 +123,11 @@ def chat_to_record(turns: list[dict[str, Any]], path: Path, line: int, field: st
         history = [_clean(t) for t in turns[first_user:user_i]]
         pending = [_clean(t) for t in turns[user_i + 1:answer_i]]
         user_turn = turns[user_i]
-        instruction, user_extras = _split(user_turn)
-        if not isinstance(instruction, str) or not instruction.strip():
+        user_text, user_extras = _split(user_turn)
+        if not isinstance(user_text, str) or not user_text.strip():
             raise UserInputError("the user turn is empty", path=path, line=line,
                                  field=user_turn.get("_field", field))
+        instruction = user_text
     dropped += [{**_clean(t), "_reason": DROP_END} for t in tail]
     out_turn = turns[answer_i]
     output, out_extras = _split(out_turn)

@@ -23,11 +23,48 @@ Every other key is a field of the record the format has no column for (`id`, `im
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, TypeVar
 
-from .tasks import Instance, Task
 from .workspace import Workspace
 
+@dataclass
+class Instance:
+    """One example of a task: input → output, with the conversation it belongs to.
+
+    `input` is the final user turn's input and `output` the final assistant turn ("" is allowed
+    when that turn is only tool calls, kept in `meta["_assistant"]`). `history` holds the earlier
+    turns, oldest first, each `{"role": "user"|"assistant"|"tool"|"function"|"observation"|...,
+    "content": str | None, ...}` with any extra keys the format had (tool_calls, name, weight).
+    `kind` is "sft", "preference" (`output` = chosen answer, `rejected` = the other) or "kto"
+    (`label` True = desirable). `weight` is the final assistant turn's training weight (None =
+    the default, 1). `tools` are tool/function definitions as the file had them (JSON value or
+    text). `meta` keeps per-example extras losslessly: media references (`images`, `videos`,
+    `audios`), record ids and unknown fields under their own names; keys starting with "_" are
+    the workbench's (see workbench/core/store/examples.py). `seq` orders examples as their files
+    had them (set on import; exports follow it).
+    """
+
+    input: str = ""
+    output: str = ""
+    system: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "sft"
+    rejected: str | None = None
+    label: bool | None = None
+    weight: float | None = None
+    tools: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+
+
+class HasInstances(Protocol):
+    """A task as these functions see it (store.tasks.Task; no import, no cycle)."""
+
+    instances: list[Instance]
+
+
+T = TypeVar("T", bound=HasInstances)
 KINDS = ("sft", "preference", "kto")
 MEDIA_KEYS = ("images", "videos", "audios")
 _SELECT = ("SELECT task_id, input, output, system, history, kind, rejected, label, weight, tools, "
@@ -76,6 +113,7 @@ def row_to_instance(row: Any) -> Instance:
 def load_instances(ws: Workspace, task_ids: Iterable[int] | None = None) -> dict[int, list[Instance]]:
     """task id → its examples in order; `task_ids` None reads every task's."""
     out: dict[int, list[Instance]] = {}
+    rows: Iterable[Any]
     if task_ids is None:
         rows = ws.execute(_SELECT + " ORDER BY task_id, position, id")
     else:
@@ -117,7 +155,7 @@ def merge_examples(ws: Workspace, task_id: int, instances: list[Instance]) -> tu
     return len(new), len(instances) - len(new)
 
 
-def drop_duplicate_examples(tasks: list[Task]) -> int:
+def drop_duplicate_examples(tasks: list[HasInstances]) -> int:
     """Remove from each task the examples identical to an earlier one of it; returns how many."""
     dropped = 0
     for task in tasks:
@@ -134,7 +172,7 @@ def drop_duplicate_examples(tasks: list[Task]) -> int:
     return dropped
 
 
-def rebase_seq(ws: Workspace, tasks: Iterable[Task]) -> None:
+def rebase_seq(ws: Workspace, tasks: Iterable[HasInstances]) -> None:
     """Shift the file positions (`seq`) an import's reader gave its examples past every `seq`
     already in the workspace, so exports list an import's examples after earlier imports', in
     file order."""
@@ -145,7 +183,7 @@ def rebase_seq(ws: Workspace, tasks: Iterable[Task]) -> None:
                 inst.seq += base
 
 
-def ordered_examples(tasks: Iterable[Task]) -> list[tuple[Task, int, Instance]]:
+def ordered_examples(tasks: Iterable[T]) -> list[tuple[T, int, Instance]]:
     """(task, index, example) in file order: by `seq`; an example without one follows the
     example before it in its task; tasks with no `seq` at all come last, in task order."""
     keyed = []
@@ -159,7 +197,7 @@ def ordered_examples(tasks: Iterable[Task]) -> list[tuple[Task, int, Instance]]:
     return [(task, i, inst) for _, task, i, inst in keyed]
 
 
-def import_notes(tasks: Iterable[Task]) -> dict[str, int]:
+def import_notes(tasks: Iterable[HasInstances]) -> dict[str, int]:
     """What an import summary should say about its examples: `dropped_turns` (turns left out
     of examples but kept in their meta), `with_media` (examples with image/video/audio
     references, kept in meta), `preference`, `kto`, `with_tools` counts."""

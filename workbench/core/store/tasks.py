@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .examples import Instance as Instance  # one example; defined and stored there
+from .examples import insert_instances, load_instances
 from .workspace import Workspace
 
 SOURCES = ("seed", "generated", "imported")
@@ -18,36 +20,6 @@ NOT_DROPPED = "id NOT IN (SELECT task_id FROM task_decisions WHERE decision = 'd
 def normalize_instruction(text: str) -> str:
     """The key for exact-duplicate checks: NFKC, whitespace collapsed, case folded."""
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
-
-
-@dataclass
-class Instance:
-    """One example of a task: input → output, with the conversation it belongs to.
-
-    `input` is the final user turn's input and `output` the final assistant turn ("" is allowed
-    when that turn is only tool calls, kept in `meta["_assistant"]`). `history` holds the earlier
-    turns, oldest first, each `{"role": "user"|"assistant"|"tool"|"function"|"observation"|...,
-    "content": str | None, ...}` with any extra keys the format had (tool_calls, name, weight).
-    `kind` is "sft", "preference" (`output` = chosen answer, `rejected` = the other) or "kto"
-    (`label` True = desirable). `weight` is the final assistant turn's training weight (None =
-    the default, 1). `tools` are tool/function definitions as the file had them (JSON value or
-    text). `meta` keeps per-example extras losslessly: media references (`images`, `videos`,
-    `audios`), record ids and unknown fields under their own names; keys starting with "_" are
-    the workbench's (see workbench/core/store/examples.py). `seq` orders examples as their files
-    had them (set on import; exports follow it).
-    """
-
-    input: str = ""
-    output: str = ""
-    system: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    kind: str = "sft"
-    rejected: str | None = None
-    label: bool | None = None
-    weight: float | None = None
-    tools: Any = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    seq: int | None = None
 
 
 @dataclass
@@ -98,7 +70,7 @@ def add_task(
                 "meta": task.meta or {},
             },
         )
-        _examples().insert_instances(ws, task_id, task.instances, call_id=call_id)
+        insert_instances(ws, task_id, task.instances, call_id=call_id)
     return task_id
 
 
@@ -132,7 +104,7 @@ def get_task(ws: Workspace, task_id: int) -> Task | None:
     rows = ws.query("SELECT * FROM tasks WHERE id = ?", (task_id,))
     if not rows:
         return None
-    insts = _examples().load_instances(ws, [task_id]).get(task_id, [])
+    insts = load_instances(ws, [task_id]).get(task_id, [])
     return _row_to_task(rows[0], insts)
 
 
@@ -141,7 +113,7 @@ def iter_tasks(
 ) -> list[Task]:
     """All tasks matching `where` with their instances, in two queries (not one per task)."""
     rows = ws.query(f"SELECT * FROM tasks WHERE {where} ORDER BY {order}", tuple(params))
-    by_task = _examples().load_instances(ws, [r["id"] for r in rows]) if rows else {}
+    by_task = load_instances(ws, [r["id"] for r in rows]) if rows else {}
     return [_row_to_task(r, by_task.get(r["id"], [])) for r in rows]
 
 
@@ -160,7 +132,7 @@ def set_instances(ws: Workspace, task_id: int, instances: list[Instance]) -> Non
     """Replace a task's instances (the editor saves the whole ordered list at once)."""
     with ws.transaction():
         ws.execute("DELETE FROM instances WHERE task_id = ?", (task_id,))
-        _examples().insert_instances(ws, task_id, instances)
+        insert_instances(ws, task_id, instances)
         ws.update("tasks", task_id, {"updated_at": _now(ws)})
 
 
@@ -224,12 +196,6 @@ def restore_task(ws: Workspace, deleted: DeletedTask) -> int:
                 ws.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})",
                            tuple(row.values()))
     return task_id
-
-
-def _examples() -> Any:
-    from . import examples  # instance persistence (its own module; it imports this one)
-
-    return examples
 
 
 def _now(ws: Workspace) -> str:
