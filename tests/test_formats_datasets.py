@@ -399,3 +399,15 @@ def test_hf_folder_carries_each_examples_conversation_and_kind(shared_data, tmp_
     assert load(tmp_path / "back.json") == records
     for w in (ws, ws2):
         w.close()
+
+
+def test_an_instruction_reworded_in_a_later_file_keeps_its_wording(tmp_path):
+    a = write_json(tmp_path / "a.json", [{"instruction": "Say hi.", "input": "", "output": "hi"}])
+    b = write_json(tmp_path / "b.json", [{"instruction": "say  HI.", "input": "", "output": "yo"}])
+    ws = Workspace.create(tmp_path / "w.sqlite")
+    import_file(ws, a)
+    res = import_file(ws, b)
+    assert (res.imported, res.merged, res.instances) == (0, 1, 1)
+    export(ws, "alpaca", tmp_path / "out.json")
+    assert [r["instruction"] for r in load(tmp_path / "out.json")] == ["Say hi.", "say  HI."]
+    ws.close()

@@ -148,6 +148,7 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
             key = normalize_instruction(task.instruction)
             if key in added_here:   # the same instruction twice in what the reader gave
                 twin = added_here[key]
+                store_examples.keep_wording(task.instances, task.instruction, twin.instruction)
                 have = {store_examples.example_key(i) for i in twin.instances}
                 new = [i for i in task.instances if store_examples.example_key(i) not in have]
                 result.duplicate_examples += len(task.instances) - len(new)
@@ -195,6 +196,8 @@ def _merge(ws: Workspace, task_id: int, task: Task, held: dict[int, tuple[set[st
         existing = store_examples.load_instances(ws, [task_id]).get(task_id, [])
         held[task_id] = ({store_examples.example_key(i) for i in existing}, not existing)
     keys, was_bare = held[task_id]
+    store_examples.keep_wording(task.instances, task.instruction, ws.scalar(
+        "SELECT instruction FROM tasks WHERE id = ?", (task_id,)))
     new = []
     for inst in task.instances:
         k = store_examples.example_key(inst)

@@ -139,9 +139,20 @@ def example_key(inst: Instance) -> str:
                       ensure_ascii=False, sort_keys=True)
 
 
+def keep_wording(instances: Iterable[Instance], wording: str, task_instruction: str) -> None:
+    """Examples that came with `wording` for an instruction a task already has as
+    `task_instruction` (the same once normalised: case, spacing) keep their wording
+    (`meta["_instruction"]`), so exports write it as their file had it. Call it before
+    comparing examples (it is part of what makes two examples the same)."""
+    if wording != task_instruction:
+        for inst in instances:
+            inst.meta.setdefault("_instruction", wording)
+
+
 def merge_examples(ws: Workspace, task_id: int, instances: list[Instance]) -> tuple[int, int]:
     """Append to task `task_id` those of `instances` it does not hold yet (identical examples
-    are duplicates); returns (added, duplicates)."""
+    are duplicates); returns (added, duplicates). Use `keep_wording` first when the examples
+    came with another wording of the task's instruction."""
     have = {example_key(i) for i in load_instances(ws, [task_id]).get(task_id, [])}
     start = ws.scalar("SELECT coalesce(max(position) + 1, 0) FROM instances WHERE task_id = ?",
                       (task_id,))
