@@ -121,7 +121,8 @@ def test_slider_counts_and_changes_equal_the_cores_refilter_and_apply(window, qt
     sid = panel.apply_threshold()
     assert refilter.decision_sets(window.ws, run_id)[-1]["id"] == sid
     assert panel.changed == []  # the new set is in force
-    assert refilter.current_decisions(window.ws, run_id) == refilter.decisions_at(plan, 1.0).decisions
+    in_force = refilter.current_decisions(window.ws, run_id)
+    assert in_force == refilter.decisions_at(plan, 1.0).decisions
 
 
 def test_a_large_runs_slider_starts_at_its_floor(window, qtbot, made):

@@ -71,7 +71,8 @@ def test_a_plugin_with_a_missing_library_is_reported(tmp_path: Path):
     dep_dir = tmp_path / "deps"
     dep_dir.mkdir()
     (tmp_path / "dep.c").write_text("int dep_fn(void) { return 1; }\n")
-    (tmp_path / "plugin.c").write_text("int dep_fn(void);\nint plugin_fn(void) { return dep_fn(); }\n")
+    (tmp_path / "plugin.c").write_text(
+        "int dep_fn(void);\nint plugin_fn(void) { return dep_fn(); }\n")
     subprocess.run([cc, "-shared", "-fPIC", "-Wl,-soname,libxcb-wbtest.so.0", "-o",
                     str(dep_dir / "libxcb-wbtest.so.0"), str(tmp_path / "dep.c")], check=True)
     root = tmp_path / "PySide6"

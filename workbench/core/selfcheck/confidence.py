@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Sequence
 
 from .parse import CONTRADICT, ERROR, SUPPORT, UNRELATED
 
@@ -16,7 +16,8 @@ DEFAULT_ERROR_POLICY = "unrelated"
 REFERENCE_ERROR_POLICY = "support"
 
 
-def effective_scores(verdicts: Sequence[str], error_policy: str = DEFAULT_ERROR_POLICY) -> list[int]:
+def effective_scores(verdicts: Sequence[str],
+                     error_policy: str = DEFAULT_ERROR_POLICY) -> list[int]:
     """r_i per step, with errors counted by `error_policy`."""
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}; one of {sorted(ERROR_POLICIES)}")

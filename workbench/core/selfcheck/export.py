@@ -47,7 +47,8 @@ def trace_record(trace: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_traces(ws: Workspace, out_path: str | Path, *, run_id: int | None = None,
-                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> int:
+                  progress: ProgressCallback | None = None,
+                  cancel: CancelToken | None = None) -> int:
     """Write the traces (those a sampling/import run made, or all) to `out_path`; returns how
     many solutions were written. The file appears whole or not at all."""
     progress = progress or no_progress
@@ -59,7 +60,8 @@ def export_traces(ws: Workspace, out_path: str | Path, *, run_id: int | None = N
             for k, sid in enumerate(sids):
                 if cancel is not None:
                     cancel.check()
-                fh.write(json.dumps(trace_record(store.load_trace(ws, sid)), ensure_ascii=False) + "\n")
+                record = trace_record(store.load_trace(ws, sid))
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 progress(Progress("export", k + 1, len(sids)))
     except OSError as exc:
         raise WorkbenchError(f"{out}: cannot write the export ({exc.strerror or exc}); "

@@ -82,8 +82,8 @@ def detect_format(first: dict[str, Any]) -> str | None:
     return None
 
 
-def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path, line: int | None,
-          index: int) -> Any:
+def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path,
+          line: int | None, index: int) -> Any:
     if key not in obj:
         raise UserInputError("missing", path=path, line=line if line is not None else None,
                              field=key if line is not None else f"[{index}].{key}")
@@ -118,24 +118,29 @@ def parse_records(path: str | Path, fmt: str | None = None) -> tuple[str, list[R
                 raise UserInputError(f"label {label} is outside the {len(steps)} steps", path=p,
                                      line=line, field="label" if line else f"[{i}].label")
             out.append(Record(question=_need(obj, "problem", str, p, line, i),
-                              source_id=str(obj.get("id", i)), steps=[str(s) for s in steps], label=label,
-                              meta={k: obj[k] for k in ("generator", "final_answer_correct") if k in obj}))
+                              source_id=str(obj.get("id", i)), steps=[str(s) for s in steps],
+                              label=label,
+                              meta={k: obj[k] for k in ("generator", "final_answer_correct")
+                                    if k in obj}))
         elif fmt == "mr-gsm8k":
-            steps = [_STEP_PREFIX.sub("", str(s)) for s in _need(obj, "model_output_steps", list, p, line, i)]
+            raw_steps = _need(obj, "model_output_steps", list, p, line, i)
+            steps = [_STEP_PREFIX.sub("", str(s)) for s in raw_steps]
             first = obj.get("model_output_solution_first_error_step")
             correct = str(obj.get("model_output_solution_correctness", "")).lower() == "correct"
             label = -1 if correct or first in (None, "N/A", -1) else int(first) - 1
             out.append(Record(question=_need(obj, "question", str, p, line, i),
-                              source_id=str(obj.get("uuid", i)), gold_answer=obj.get("ground_truth_answer"),
-                              gold_solution=obj.get("ground_truth_solution"), steps=steps, label=label,
+                              source_id=str(obj.get("uuid", i)),
+                              gold_answer=obj.get("ground_truth_answer"),
+                              gold_solution=obj.get("ground_truth_solution"), steps=steps,
+                              label=label,
                               meta={k: obj[k] for k in ("model_output_solution_first_error_reason",
                                                         "question_type") if k in obj}))
         elif fmt == "gsm8k":
             ans = _need(obj, "answer", str, p, line, i)
             gold = _gsm8k_gold(ans)
             if gold is None:
-                raise UserInputError("the answer does not end with '#### <number>'", path=p, line=line,
-                                     field="answer")
+                raise UserInputError("the answer does not end with '#### <number>'", path=p,
+                                     line=line, field="answer")
             out.append(Record(question=_need(obj, "question", str, p, line, i),
                               source_id=str(obj.get("id", line if line is not None else i)),
                               gold_answer=gold, gold_solution=ans))
@@ -173,7 +178,8 @@ def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
                   limit: int | None = None, balanced: bool = False) -> dict[str, Any]:
     """Import a file into the workspace in one transaction; a repeat import adds nothing.
 
-    Returns {"format", "run_id", "questions", "solutions", "skipped", "question_ids", "solution_ids"}.
+    Returns {"format", "run_id", "questions", "solutions", "skipped", "question_ids",
+    "solution_ids"}.
     """
     p = Path(path)
     fmt, records = parse_records(p, fmt)
@@ -189,15 +195,16 @@ def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
         for k, r in enumerate(records):
             sid_key = r.source_id if r.source_id is not None else f"{p.name}#{k}"
             qid, created = store.add_question(ws, r.question, source=source, source_id=sid_key,
-                                              gold_answer=r.gold_answer, gold_solution=r.gold_solution,
-                                              run_id=run_id, meta=r.meta)
+                                              gold_answer=r.gold_answer,
+                                              gold_solution=r.gold_solution, run_id=run_id,
+                                              meta=r.meta)
             n_q += created
             qids.append(qid)
             if r.steps is None:
                 continue
             text = "\n".join(f"Step {i}: {s}" for i, s in enumerate(r.steps))
-            existing = ws.scalar("SELECT id FROM sc_solutions WHERE question_id = ? AND origin = 'imported' "
-                                 "AND text = ?", (qid, text))
+            existing = ws.scalar("SELECT id FROM sc_solutions WHERE question_id = ? "
+                                 "AND origin = 'imported' AND text = ?", (qid, text))
             if existing is not None:
                 skipped += 1
                 sids.append(int(existing))
@@ -212,5 +219,6 @@ def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
     result = {"format": fmt, "run_id": run_id, "questions": n_q, "solutions": len(sids) - skipped,
               "skipped": skipped, "question_ids": qids, "solution_ids": sids}
     set_run_status(ws, run_id, "finished",
-                   stats={k: v for k, v in result.items() if k not in ("question_ids", "solution_ids")})
+                   stats={k: v for k, v in result.items()
+                          if k not in ("question_ids", "solution_ids")})
     return result

@@ -6,9 +6,9 @@ steps ("\\frac{1}{3}") are never read as fields.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import UserInputError
 from ..paths import prompts_dir
@@ -42,12 +42,13 @@ class SelfCheckPrompts:
     templates: dict[str, str]
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "SelfCheckPrompts":
+    def load(cls, path: str | Path | None = None) -> SelfCheckPrompts:
         p = Path(path) if path is not None else default_prompts_path()
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise UserInputError(f"cannot read the prompt templates ({exc.strerror})", path=p) from exc
+            raise UserInputError(f"cannot read the prompt templates ({exc.strerror})",
+                                 path=p) from exc
         except tomllib.TOMLDecodeError as exc:
             raise UserInputError(f"not valid TOML ({exc})", path=p) from exc
         missing = [k for k in REQUIRED if not isinstance(data.get(k), str)]
@@ -63,7 +64,8 @@ class SelfCheckPrompts:
         return fill(self.templates["target"], question=question,
                     steps=numbered("Step", steps[: i + 1]), step=steps[i])
 
-    def collect(self, question: str, information: Sequence[str], steps: Sequence[str], i: int) -> str:
+    def collect(self, question: str, information: Sequence[str], steps: Sequence[str],
+                i: int) -> str:
         key = "collect" if i > 0 else "collect_first"
         return fill(self.templates[key], question=question,
                     information=numbered("Information", information),
@@ -74,7 +76,8 @@ class SelfCheckPrompts:
         # The collected items are renumbered from 0, as in the notes ("Step 0: [Step S 0]").
         parts = [t["regen_intro"]]
         if information:
-            parts.append(fill(t["regen_information"], information=numbered("Information", information)))
+            parts.append(fill(t["regen_information"],
+                              information=numbered("Information", information)))
         if previous_steps:
             parts.append(fill(t["regen_steps"], previous_steps=numbered("Step", previous_steps)))
         parts.append(fill(t["regen_target"], target=target.strip()))

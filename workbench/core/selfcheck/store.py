@@ -6,7 +6,8 @@ becomes a savepoint, so a job can put a model call and what it produced in one u
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..answers import answers_equal
 from ..errors import UserInputError
@@ -64,13 +65,14 @@ def question_information(ws: Workspace, question_id: int) -> tuple[str, list[str
     row = ws.query("SELECT question, information FROM sc_questions WHERE id = ?", (question_id,))
     if not row:
         raise UserInputError(f"no self-check question {question_id}")
-    info = json.loads(row[0]["information"]) if row[0]["information"] else split_information(row[0]["question"])
+    stored = row[0]["information"]
+    info = json.loads(stored) if stored else split_information(row[0]["question"])
     return row[0]["question"], info
 
 
 def solution_steps(ws: Workspace, solution_id: int) -> list[dict[str, Any]]:
-    return ws.query("SELECT id, position, text FROM sc_steps WHERE solution_id = ? ORDER BY position",
-                    (solution_id,))
+    return ws.query("SELECT id, position, text FROM sc_steps WHERE solution_id = ? "
+                    "ORDER BY position", (solution_id,))
 
 
 def solution_ids(ws: Workspace, *, run_id: int | None = None, source: str | None = None,
@@ -141,7 +143,8 @@ def check_runs_of(ws: Workspace, solution_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-def load_trace(ws: Workspace, solution_id: int, *, check_run_id: int | None = None) -> dict[str, Any]:
+def load_trace(ws: Workspace, solution_id: int, *,
+               check_run_id: int | None = None) -> dict[str, Any]:
     """A solution with its question, information, steps, each step's check (all four stage
     prompts and outputs, collected ids, verdict, r_i, call ids) and human label."""
     rows = ws.query("""SELECT s.*, q.question, q.gold_answer, q.information, q.source, q.source_id
@@ -155,16 +158,18 @@ def load_trace(ws: Workspace, solution_id: int, *, check_run_id: int | None = No
     run = check_run_id if check_run_id is not None else trace["check_run_id"]
     if run is None:  # not finished yet: show the newest check in progress
         run = ws.scalar("""SELECT c.run_id FROM sc_checks c JOIN sc_steps st ON st.id = c.step_id
-                           WHERE st.solution_id = ? ORDER BY c.run_id DESC LIMIT 1""", (solution_id,))
+                           WHERE st.solution_id = ? ORDER BY c.run_id DESC LIMIT 1""",
+                        (solution_id,))
     trace["shown_check_run_id"] = run
-    score = ws.query("SELECT * FROM sc_scores WHERE solution_id = ? AND run_id = ?", (solution_id, run))
+    score = ws.query("SELECT * FROM sc_scores WHERE solution_id = ? AND run_id = ?",
+                     (solution_id, run))
     trace["score"] = score[0] if score else None
     steps = solution_steps(ws, solution_id)
     for st in steps:
         chk = ws.query("SELECT * FROM sc_checks WHERE step_id = ? AND run_id = ?", (st["id"], run))
         st["check"] = _check_dict(chk[0] if chk else None)
-        lab = ws.query("SELECT rating, flag, note, updated_at FROM sc_step_labels WHERE step_id = ?",
-                       (st["id"],))
+        lab = ws.query("SELECT rating, flag, note, updated_at FROM sc_step_labels "
+                       "WHERE step_id = ?", (st["id"],))
         st["label"] = lab[0] if lab else None
     trace["steps"] = steps
     return trace
