@@ -114,3 +114,28 @@ def test_a_worker_killed_by_a_signal_on_its_first_decode_restarts_with_safe_kern
             b.complete("Hi", GenParams(max_tokens=2))
     finally:
         b.close()
+
+
+@pytest.mark.gui
+def test_models_panel_shows_the_cpu_and_saves_the_setting(seeded_window, qtbot):
+    pytest.importorskip("pytestqt")
+    from workbench.gui.model_choice import backend_kwargs
+
+    w = seeded_window
+    w.nav.setCurrentRow(w.stack.indexOf(w.models))
+    qtbot.waitUntil(lambda: "llama.cpp features" in w.models.cpu_note.text(), timeout=20_000)
+    assert "AMX: no" in w.models.cpu_note.text() or "AMX: yes" in w.models.cpu_note.text()
+    combo = w.models.extra_bufts
+    combo.setCurrentIndex(combo.findData("off"))
+    assert w.ws.get_setting("llm")["extra_bufts"] == "off"
+    assert backend_kwargs(w.ws, "default")["extra_bufts"] == "off"
+    assert "off (chosen)" in w.models.cpu_note.text()
+    # A notice of the runtime (the worker restarted with safe kernels), from a job's thread,
+    # reaches the status bar.
+    import threading
+
+    t = threading.Thread(target=lambda: logging.getLogger("workbench.llm").warning(
+        "restarted with llama.cpp's extra buffer types off (safe kernels)"))
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: "safe kernels" in w.statusBar().currentMessage(), timeout=10_000)

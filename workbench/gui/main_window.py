@@ -34,7 +34,7 @@ from ..core.errors import WorkbenchError
 from ..core.store.workspace import Workspace
 from .model_choice import choice_label, current_choice, device_label
 from .settings import app_settings, recent_workspaces, remember_workspace
-from .workers import MODELS, JobContext, JobThread
+from .workers import MODELS, NOTICES, JobContext, JobThread
 
 PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         for w in (self.sb_workspace, self.sb_model, self.sb_device, self.sb_run, self.sb_tps):
             w.setContentsMargins(6, 0, 6, 0)
             self.statusBar().addPermanentWidget(w)
+        NOTICES.notice.connect(self._model_notice)
 
         self._build_menus()
         self._build_panels()
@@ -214,6 +215,11 @@ class MainWindow(QMainWindow):
         if self.generate.offers_resume():
             self.statusBar().showMessage(
                 "An interrupted SELF-INSTRUCT run can be resumed (see Generate).", 15_000)
+
+    def _model_notice(self, text: str) -> None:
+        # E.g. a model process that crashed on its first decode and was restarted with safe
+        # kernels: the job goes on, but the person should know why it got slower.
+        self.statusBar().showMessage(text, 30_000)
 
     def _model_changed(self) -> None:
         MODELS.close()  # the next job loads the new choice; the old one's memory is freed now

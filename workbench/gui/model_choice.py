@@ -58,6 +58,7 @@ def backend_kwargs(ws: Workspace, choice: str) -> dict[str, Any]:
         "n_threads": llm.get("n_threads") or None,
         "n_gpu_layers": llm.get("n_gpu_layers"),
         "n_ctx": llm.get("n_ctx") or None,
+        "extra_bufts": llm.get("extra_bufts") or "auto",  # the kernel rule (core/llm/kernels.py)
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -125,6 +126,21 @@ class ModelsPanel(QWidget):
         sf.addRow("GPU layers", self.gpu_layers)
         sf.addRow("", self.gpu_note)
         sf.addRow("Context size", self.ctx)
+        # llama.cpp's extra buffer types (AMX tiles, repacked weights): off by default on a CPU
+        # with AMX, whose kernels crash the first decode on some machines (core/llm/kernels.py).
+        self.extra_bufts = QComboBox()
+        self.extra_bufts.setObjectName("extraBufts")
+        for value, text in (("auto", "automatic (off on CPUs with AMX)"), ("on", "on"),
+                            ("off", "off (safe kernels)")):
+            self.extra_bufts.addItem(text, value)
+        self.extra_bufts.setCurrentIndex(
+            max(0, self.extra_bufts.findData(llm.get("extra_bufts") or "auto")))
+        self.cpu_note = QLabel()
+        self.cpu_note.setObjectName("cpuNote")
+        self.cpu_note.setWordWrap(True)
+        self.cpu_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        sf.addRow("Extra buffer types", self.extra_bufts)
+        sf.addRow("", self.cpu_note)
 
         # --- server
         server = ws.get_setting("server", {}) or {}
@@ -198,6 +214,7 @@ class ModelsPanel(QWidget):
         self.list.currentItemChanged.connect(lambda *_: self._selection_changed())
         for spin in (self.threads, self.gpu_layers, self.ctx):
             spin.valueChanged.connect(self._save_runtime)
+        self.extra_bufts.currentIndexChanged.connect(self._save_runtime)
         for edit in (self.server_url, self.server_model, self.server_key):
             edit.editingFinished.connect(self._save_server)
         self.server_concurrency.editingFinished.connect(self._save_server)
@@ -332,13 +349,37 @@ class ModelsPanel(QWidget):
         self.gpu_layers.setEnabled(supported)
         self.gpu_note.setText("GPU offload: available in this llama.cpp build" if supported
                               else "GPU offload: not available in this llama.cpp build (CPU only)")
+        self._show_cpu()
+
+    def _show_cpu(self) -> None:
+        """The CPU, whether it has AMX, the features llama.cpp reports, and what the extra
+        buffer types setting gives on it."""
+        from ..core.llm.kernels import (
+            active_features,
+            cpu_model_name,
+            cpuinfo_text,
+            extra_bufts_for,
+            has_amx,
+            system_info,
+        )
+
+        text = cpuinfo_text()
+        amx = has_amx(text)
+        _on, why = extra_bufts_for(self.extra_bufts.currentData(), amx=amx, crashed_before=False)
+        features = " ".join(active_features(system_info())) or "(none reported)"
+        self.cpu_note.setText(f"CPU: {cpu_model_name(text) or 'unknown'} · AMX: "
+                              f"{'yes' if amx else 'no'} · extra buffer types {why}\n"
+                              f"llama.cpp features: {features}")
 
     def _save_runtime(self) -> None:
         self.ws.set_setting("llm", {
             "n_threads": self.threads.value() or None,
             "n_gpu_layers": self.gpu_layers.value() if self.gpu_layers.isEnabled() else 0,
             "n_ctx": self.ctx.value() or None,
+            "extra_bufts": self.extra_bufts.currentData() or "auto",
         })
+        if self._gpu_probed:
+            self._show_cpu()
         self.model_changed.emit(current_choice(self.ws))
 
     def _save_server(self) -> None:

@@ -9,6 +9,7 @@ job's `CancelToken`, checked between units of work and between tokens, never a t
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from ..core.errors import Cancelled, WorkbenchError
 from ..core.jobs import CancelToken, Progress
@@ -30,6 +31,28 @@ log = logging.getLogger(__name__)
 
 # The app's loaded model, kept between jobs (a resume or a second test prompt starts at once).
 MODELS = BackendKeeper()
+
+
+class ModelNotices(QObject):
+    """What the model runtime says a person should know (the `workbench.llm` logger's warnings,
+    e.g. "restarted with safe kernels"), as a signal: emitted in a job's thread, delivered
+    queued to the window, which shows it in the status bar."""
+
+    notice = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        relay = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                with contextlib.suppress(RuntimeError):  # the app is shutting down
+                    relay.notice.emit(record.getMessage())
+
+        logging.getLogger("workbench.llm").addHandler(_Handler(logging.WARNING))
+
+
+NOTICES = ModelNotices()
 
 # Streamed tokens arrive far faster than a screen refreshes; batching them keeps the event
 # queue short so the UI thread never falls behind a fast model.
