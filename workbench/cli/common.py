@@ -71,6 +71,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="layers to offload to the GPU (-1 = all; default: all when supported)")
     g.add_argument("--threads", type=int, default=None)
     g.add_argument("--ctx", type=int, default=None, help="context size in tokens")
+    g.add_argument("--extra-bufts", choices=("auto", "on", "off"), default="auto",
+                   help="llama.cpp's extra buffer types (AMX/repacked weights); auto: off on a "
+                        "CPU with AMX, whose kernels can crash (docs/models.md)")
 
 
 def open_model(args: argparse.Namespace) -> Backend:

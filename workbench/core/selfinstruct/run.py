@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import UserInputError
+from ..errors import ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenResult
 from ..similarity import index_from_workspace, workspace_tokenizer
@@ -119,6 +119,14 @@ def run_self_instruct(
             config = replace(config, templates_dir=ws.get_setting(TEMPLATES_SETTING))
     config.validate()
     preset = get_preset(config.preset)
+    if preset.api == "chat" and getattr(backend, "has_chat_template", True) is False:
+        # Without a template the chat turns would be sent as made-up "user:" text that a base
+        # model continues as prose: say so before any call instead of producing junk.
+        raise ModelError(
+            f"{backend.model_id} has no chat template (no tokenizer.chat_template in the GGUF), "
+            "so the chat preset cannot format its prompts.",
+            hint="Use the completion preset: --preset self-instruct (the paper's prompts, for "
+                 "base models), or 'Self-Instruct (paper)' in Generate.")
     templates = Templates.load(config.templates_dir)
     seeds = _seed_tasks(ws)
     if not seeds:
