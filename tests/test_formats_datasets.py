@@ -379,6 +379,17 @@ def test_cot_run_exports_as_preference_pairs_that_datasets_loads(tmp_path):
     lf = load(tmp_path / "pairs.json")
     assert lf[0]["chosen"]["value"].startswith("2+3 = 5") and lf[0]["rejected"]["value"]
     ws.close()
+    # and so does the CLI
+    from workbench.cli import main
+
+    code = main(["export", "--cot-pairs", str(run_id), "--format", "openai-chat", "--out",
+                 str(tmp_path / "pairs-openai.jsonl"), "--workspace", str(tmp_path / "w.sqlite"),
+                 "--json"])
+    assert code == 0
+    (first, _) = load(tmp_path / "pairs-openai.jsonl")
+    assert first["preferred_output"][0]["content"].startswith("2+3 = 5")
+    assert first["non_preferred_output"][0]["content"].startswith("2+3 = 6")
+    assert first["chosen_confidence"] == 0.9
 
 
 def test_hf_folder_carries_each_examples_conversation_and_kind(shared_data, tmp_path):

@@ -1,5 +1,8 @@
 """`workbench export --format F --out PATH [--only not-dropped|including-dropped|verified]
 [--run ID] [--tag T] [--option KEY=VALUE ...]`: write instruction files from the workspace.
+`--cot-pairs RUN` writes a CoT run's preference pairs instead (a path that reached the gold
+answer chosen, a wrong one rejected, with their SELF-CHECK confidences; formats trl, sharegpt,
+openai-chat, alpaca).
 
 `--only` defaults to not-dropped: every task except those the decision in force drops (an
 Inspect threshold applied, a person's override). The old names stay: kept = not-dropped,
@@ -28,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(kept and all: the old names of the first two)")
     p.add_argument("--run", type=int, default=None, metavar="ID", help="only this run's tasks")
     p.add_argument("--tag", default=None, metavar="T", help="only tasks with this tag")
+    p.add_argument("--cot-pairs", type=int, default=None, metavar="RUN",
+                   help="write CoT run RUN's preference pairs (correct path chosen, wrong "
+                        "path rejected, with confidences): --format trl|sharegpt|openai-chat|"
+                        "alpaca")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="format option, e.g. user_turn=combined (openai-chat), "
                         "templates=fixed or seed=N (selfinstruct-finetune), layout=jsonl")
@@ -47,6 +54,15 @@ def run(args: argparse.Namespace) -> dict:
     from ..core.formats.exporter import export
 
     options = parse_options(args.option)
+    if getattr(args, "cot_pairs", None) is not None:
+        from ..core.formats.cot_pairs import export_cot_pairs
+
+        with open_workspace(args) as ws:
+            pairs = export_cot_pairs(ws, args.cot_pairs, args.format, args.out, **options)
+        pairs["_human"] = (f"wrote {pairs['count']} preference pairs from {pairs['questions']} "
+                           f"questions of CoT run {args.cot_pairs} ({pairs['format']}) to "
+                           f"{pairs['path']}")
+        return pairs
     with open_workspace(args) as ws, cancel_on_sigint() as token:
         result = export(ws, args.format, args.out, only=args.only, run_id=args.run, tag=args.tag,
                         progress=ProgressPrinter(), cancel=token, **options).to_dict()
