@@ -219,6 +219,12 @@ def test_other_wordings():
     ("Write 8 new tasks that are different from these. Number them from 9 to 16.", "reply"),
     ("Write a new task for each of these 8 challenges:", "reply"),
     ("Create a new task list for the week.", "imperative"),
+    # seed 7 without the grammar: speaker labels, replies, offers
+    ("B: I can help you set up a list of tasks to do tomorrow.", "reply"),
+    ("C: You're entitled to my meal plan! Just send me the details, and we'll get started.",
+     "reply"),
+    ("E: I'm not sure what I'm doing today; can you help me?", "request-without-task"),
+    ("You can give each noun its plural; e.g., joy, anger, sadness.", "statement"),
     ("Improve your public speaking abilities.", "advice"),
     ("Stay hydrated and get enough sleep.", "advice"),
     ("Take a 3-day solo trip around Europe.", "advice"),
@@ -238,7 +244,7 @@ def test_other_wordings():
     ("Use AI in healthcare: create a predictive algorithm for early diagnosis.", "imperative"),
 ])
 def test_kinds_english(text, kind):
-    assert shape(text).kind == kind
+    assert shape(normalise(text).text).kind == kind
 
 
 @pytest.mark.parametrize("text,ok", [

@@ -85,6 +85,7 @@ _NUMBERING = re.compile(
     r"|(?:\d{1,3}\s+[-\u2013\u2014]\s+)"                                 # 3 - …
     r"|(?:(?:item|no\.?|number|task|instruction)\s*\d{1,3}\s*[.:)-]\s*)"  # Item 3:
     r"|(?:[a-hA-H][.)]\s+)(?=[A-Z\"'\u201c])"                            # a) B.
+    r"|(?:[A-Z]\s?:\s+)"                                                 # B: (a speaker)
     r"|(?:(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)]\s+)"                          # iv.
     r"|(?:[\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341]{1,3}\s*[\u3001.\uff0e])"
     r"|(?:[\uff08(][\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341]{1,3}[\uff09)])"
@@ -239,11 +240,12 @@ _TASK_STATEMENT = re.compile(
     r"(?:need|needs|have|has|should|must|ought|are\s+(?:required|asked|expected|supposed|"
     r"going|tasked|invited|given|provided|shown|presented|to)|will\s+be\s+(?:asked|required|"
     r"given|provided|tested|shown|presented)|have\s+been\s+(?:given|provided|asked)|"
-    r"can|could|may|get\s+to)\b"
+    r"get\s+to)\b"
     r"|^(?:your|the|our|my)\s+(?:task|job|goal|assignment|challenge|mission|aim)\s+"
     r"(?:is|will\s+be|here\s+is)\s+to\b"
     r"|^(?:it\s+is\s+up\s+to\s+you|it's\s+up\s+to\s+you)\b"
-    r"|^(?:i|we)(?:'d|\s+would)\s+(?:like|love|appreciate|want)\b"
+    r"|^(?:i|we)(?:'d|\s+would)\s+(?:appreciate|(?:like|love|want)\s+(?:you|for\s+you|"
+    r"someone|help|a|an|some|to\s+(?:know|learn|understand|see|get|have|hear|find|ask)))\b"
     r"|^(?:i|we)\s+(?:want|need)\s+(?:you|someone|a|an|some|help)\b"
     r"|\bif\s+you\s+(?:could|would|can)\b"
     r"|\bit\s+would\s+be\s+(?:great|helpful|nice|appreciated|wonderful|good|useful)\b",
@@ -280,6 +282,10 @@ _REPLY = re.compile(
     r"(?:\s+(?:about|on|regarding)\s+(?:the|your|this|that)\s+(?:task|question|request|"
     r"problem|prompt))?\s*(?:so\s+(?:that\s+)?i\s+can\b.*)?[.!]?$"
     r"|\bplease\s+provide\s+(?:it|them)\b"
+    # The writer offers to act for the reader: "Just send me the details, and we'll get started."
+    r"|\bsend\s+(?:me|us)\s+(?:the|your)\s+(?:details|information|info)\b"
+    r"|\b(?:i|we)(?:'ll|\s+will)\s+(?:get\s+started|get\s+back\s+to\s+you)\b"
+    r"|\bjust\s+let\s+me\s+know\b|\blet\s+me\s+know\s+(?:if\s+you|when\s+you|tomorrow|later)\b"
     # The generation request echoed back ("Write 8 new tasks that are different from these.")
     r"|\b(?:\d+|some|more|several|a\s+few)\s+(?:new\s+|more\s+|other\s+|different\s+)+"
     r"(?:tasks|instructions)\b|\bnumber\s+them\b|\bone\s+task\s+per\s+line\b"
@@ -329,8 +335,8 @@ _USE_PURPOSE = re.compile(r"\b(?:to|and|by|for\s+\w+ing|so\s+that|in\s+order|as)
                           re.IGNORECASE)
 # A request for help that names no task ("Can you help me with my homework tomorrow?").
 _BARE_HELP = re.compile(
-    r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?help\s+(?:me|us)\s+(?:out\s+)?"
-    r"(?:with\s+(?:my|our|this|that|it|something|the)\b[^,:;]*?)?\s*[?.!]?$",
+    r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?help\s+(?:me|us)(?:\s+out)?"
+    r"(?:\s+with\s+(?:my|our|this|that|it|something|the)\b[^,:;]*?)?\s*[?.!]?$",
     re.IGNORECASE,
 )
 # Doing something at a later time is not a task a model performs now.
