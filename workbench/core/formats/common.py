@@ -219,10 +219,15 @@ class Record:
                         weight=self.weight, tools=self.tools, meta=meta, seq=seq)
 
 
-def pairs_to_turns(pairs: Iterable[Iterable[str]]) -> list[dict[str, Any]]:
-    """[[user, assistant], ...] (Alpaca `history`) as turns."""
+def pairs_to_turns(pairs: Iterable[Any]) -> list[dict[str, Any]]:
+    """[[user, assistant], ...] (Alpaca `history`) as turns; items that are turns already
+    (`{"role", "content", ...}`) are taken as they are."""
     turns: list[dict[str, Any]] = []
-    for user, assistant in pairs:
+    for item in pairs:
+        if isinstance(item, dict):
+            turns.append(dict(item))
+            continue
+        user, assistant = item
         turns += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
     return turns
 

@@ -16,6 +16,14 @@ Keys of `Instance.meta` starting with "_" are the workbench's own:
   assistant greeting and a trailing unanswered user turn), each `{"role", "content",
   "reason"}`; kept, never lost, and counted in the import summary.
 - `_record`: the names of the record's top-level keys in file order (writers follow it).
+- `_pending`: turns between the final user turn and the answer (tool calls, their results);
+  `_system` / `_rejected`: extra keys of the system turn / the rejected answer.
+- `_instruction`: the record's own wording of an instruction its task has written otherwise
+  (case, spacing); `_instruction_role` "system": the instruction came as a system prompt
+  (`[system, assistant]` chats).
+- how the file laid it out, so writers give it back the same way: `_system_turn` (system as
+  the first turn, not a key), `_system_empty`, `_layout` (preference layout), `_style` (TRL),
+  `_label_key` (`kto_tag`), `_input` (extra keys of OpenAI preference's `input`).
 
 Every other key is a field of the record the format has no column for (`id`, `images`,
 `category`, ...), kept under its own name and written back by formats that can hold it.
