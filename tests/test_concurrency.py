@@ -4,6 +4,7 @@ endpoints share the load and a dead one is survived. The server is real HTTP on 
 (`core.llm.simserver`), with tiny latencies so the tests stay short."""
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -53,20 +54,18 @@ def _check(tmp_path: Path, name: str, backend, k: int, *, followup: str = "uncle
            cancel: CancelToken | None = None, progress=None) -> tuple[Workspace, int]:
     ws = Workspace.create(tmp_path / f"{name}.sqlite")
     imp = importers.import_traces(ws, _traces(tmp_path / "traces.jsonl"), "traces")
-    run_id = checker.start_check_run(ws, imp["solution_ids"], checker.CheckConfig(followup=followup),
-                                     backend=backend)
+    run_id = checker.start_check_run(ws, imp["solution_ids"],
+                                     checker.CheckConfig(followup=followup), backend=backend)
     kw = {"progress": progress} if progress else {}
-    try:
+    with contextlib.suppress(Cancelled):
         checker.check_run(ws, backend, run_id, concurrency=k, cancel=cancel, **kw)
-    except Cancelled:
-        pass
     return ws, run_id
 
 
 def _decisions(ws: Workspace, run_id: int) -> list[tuple]:
     return [tuple(r.values()) for r in ws.query(
-        """SELECT st.solution_id, st.position, c.verdict, c.score, c.target_output, c.collect_output,
-                  c.regen_output, c.compare_output, c.followup_output
+        """SELECT st.solution_id, st.position, c.verdict, c.score, c.target_output,
+                  c.collect_output, c.regen_output, c.compare_output, c.followup_output
            FROM sc_checks c JOIN sc_steps st ON st.id = c.step_id WHERE c.run_id = ?
            ORDER BY st.solution_id, st.position""", (run_id,))]
 
@@ -92,8 +91,8 @@ def test_same_decisions_and_calls_at_k1_and_k8(tmp_path, sim):
     # Each request carries its own seed, derived from the run's seed and its place.
     assert sorted(sim.seeds) == seeds_k1 and len(set(seeds_k1)) == len(seeds_k1)
     assert derive_seed(0, checker.request_seq(1, 0, "target")) in seeds_k1
-    s1 = ws1.query("SELECT solution_id, confidence, first_wrong FROM sc_scores ORDER BY solution_id")
-    s8 = ws8.query("SELECT solution_id, confidence, first_wrong FROM sc_scores ORDER BY solution_id")
+    scores = "SELECT solution_id, confidence, first_wrong FROM sc_scores ORDER BY solution_id"
+    s1, s8 = ws1.query(scores), ws8.query(scores)
     assert s1 == s8 and len(s1) == N_TRACES
     stats = checker.run_stats(ws8, r8, backend)
     assert stats["endpoints"][0]["requests"] == sim.requests
@@ -233,7 +232,8 @@ def test_every_endpoint_dead_is_a_clear_error(tmp_path):
     backend = OpenAICompatBackend(urls, model="m", retries=0)
     ws = Workspace.create(tmp_path / "dead.sqlite")
     imp = importers.import_traces(ws, _traces(tmp_path / "traces.jsonl"), "traces")
-    run_id = checker.start_check_run(ws, imp["solution_ids"], checker.CheckConfig(), backend=backend)
+    run_id = checker.start_check_run(ws, imp["solution_ids"], checker.CheckConfig(),
+                                     backend=backend)
     with pytest.raises(ModelError, match="cannot reach the server"):
         checker.check_run(ws, backend, run_id, concurrency=8)
     assert ws.query("SELECT status FROM runs WHERE id = ?", (run_id,))[0]["status"] == "failed"
@@ -245,7 +245,9 @@ def test_in_process_backends_run_serialised_at_any_k(tmp_path):
     """A backend that is not thread-safe (llama.cpp, the scripted one) runs one call at a time
     in the job's thread whatever K is, with the same results."""
     def respond(prompt: str) -> str:
-        return "Therefore it supports the conclusion." if "Solution 2" in prompt else "Information 0"
+        if "Solution 2" in prompt:
+            return "Therefore it supports the conclusion."
+        return "Information 0"
 
     b1, b8 = ScriptedBackend(respond), ScriptedBackend(respond)
     assert resolve_concurrency(b1, None) == 1 and resolve_concurrency(b8, 8) == 8
@@ -270,3 +272,63 @@ def test_cli_concurrency_option(tmp_path, sim):
     out = json.loads(ok.stdout)
     assert out["solutions_checked"] == N_TRACES and len(out["endpoints"]) == 1
     assert "in flight" in ok.stderr  # the progress line shows the requests in flight
+
+
+# ------------------------------------------------------------------------------ SELF-INSTRUCT
+def _si(tmp_path: Path, name: str, backend, k: int, cancel: CancelToken | None = None,
+        progress=None, resume: int | None = None, ws: Workspace | None = None):
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    ws = ws or init_workspace(tmp_path / f"{name}.sqlite")
+    kw = {"progress": progress} if progress else {}
+    with contextlib.suppress(Cancelled):
+        run_self_instruct(ws, backend, RunConfig(preset="chat", target=12, seed=3),
+                          concurrency=k, cancel=cancel, resume_run_id=resume, **kw)
+    return ws
+
+
+def _accepted(ws: Workspace) -> list[str]:
+    return [r["instruction"] for r in ws.query(
+        "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
+
+
+def _si_calls(ws: Workspace) -> list[tuple]:
+    return sorted(tuple(r.values()) for r in ws.query(
+        "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"))
+
+
+def test_selfinstruct_accepts_the_same_tasks_at_k1_and_k8(tmp_path, sim):
+    backend = OpenAICompatBackend(sim.url)
+    ws1 = _si(tmp_path, "si1", backend, 1)
+    assert sim.max_in_flight == 1
+    sim.max_in_flight = 0
+    ws8 = _si(tmp_path, "si8", backend, 8)
+    assert sim.max_in_flight > 1  # steps 2 and 3 went out ahead of the loop
+    assert len(_accepted(ws1)) == 12 and _accepted(ws1) == _accepted(ws8)
+    assert _si_calls(ws1) == _si_calls(ws8)  # the same calls recorded, none extra
+    c1 = ws1.query("SELECT batch, position, instruction, decision, reason FROM candidates "
+                   "ORDER BY id")
+    assert c1 == ws8.query("SELECT batch, position, instruction, decision, reason "
+                           "FROM candidates ORDER BY id")
+    ws1.close()
+    ws8.close()
+
+
+def test_selfinstruct_cancel_and_resume_at_k8(tmp_path, sim):
+    backend = OpenAICompatBackend(sim.url)
+    ref = _si(tmp_path, "ref", backend, 8)
+    token = CancelToken()
+
+    def progress(ev: Progress) -> None:
+        if ev.done >= 4:
+            token.cancel()
+
+    ws = _si(tmp_path, "cut", backend, 8, cancel=token, progress=progress)
+    run = ws.query("SELECT id, status FROM runs WHERE kind = 'self-instruct'")[0]
+    assert run["status"] == "cancelled" and 4 <= len(_accepted(ws)) < 12
+    _si(tmp_path, "cut", backend, 8, resume=run["id"], ws=ws)
+    assert _accepted(ws) == _accepted(ref)  # nothing lost or changed
+    assert _si_calls(ws) == _si_calls(ref)  # nothing recorded twice
+    ws.close()
+    ref.close()

@@ -13,7 +13,7 @@ from .common import (
 
 # Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).
 FIELDS = [("candidates", "{:,} candidates"), ("acceptance_rate", "{:.0%} accepted"),
-          ("tokens_per_s", "{:.1f} tok/s")]
+          ("tokens_per_s", "{:.1f} tok/s"), ("in_flight", "{} in flight")]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with cancel_on_sigint() as cancel:
                 summary = run_self_instruct(ws, backend, config, resume_run_id=resume_id,
                                             progress=ProgressPrinter(fields=FIELDS),
-                                            cancel=cancel)
+                                            cancel=cancel, concurrency=args.concurrency)
         finally:
             backend.close()
     out = {k: v for k, v in summary.to_dict().items()

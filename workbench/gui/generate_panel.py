@@ -279,6 +279,10 @@ class GeneratePanel(QWidget):
     def configure_job(self, kwargs: dict[str, Any], config_dict: dict[str, Any],
                       resume_id: int | None) -> None:
         """Build the worker for one run (tests and the bench adjust `config_dict` here)."""
+        # On a server: the requests in flight set beside its URL (Models); in-process: one.
+        concurrency = ((self.ws.get_setting("server", {}) or {}).get("concurrency")
+                       if kwargs.get("server") else None)
+
         def job(ctx: JobContext) -> Any:
             from ..core.selfinstruct.run import RunConfig, run_self_instruct
 
@@ -287,7 +291,8 @@ class GeneratePanel(QWidget):
             backend = ctx.model(**kwargs)
             config = RunConfig.from_dict(config_dict)
             return run_self_instruct(ws, backend, config, resume_run_id=resume_id,
-                                     progress=ctx.progress, cancel=ctx.cancel)
+                                     progress=ctx.progress, cancel=ctx.cancel,
+                                     concurrency=concurrency)
 
         self._target_hint = int(config_dict.get("target") or 0)
         self.run_id = resume_id

@@ -23,9 +23,10 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 
@@ -206,7 +207,8 @@ class OpenAICompatBackend:
                     time.sleep(self.backoff * 2**attempt)
                     continue
                 err = ModelError(f"{url}: no answer in time ({type(exc).__name__}).",
-                                 hint="The server may be overloaded; check it, or lower --concurrency.")
+                                 hint="The server may be overloaded; check it, or lower "
+                                      "--concurrency.")
                 raise (_EndpointFailure(err) if failover else err) from exc
             except (httpx.TransportError, OSError) as exc:
                 err = ModelError(f"{url}: cannot reach the server ({exc or type(exc).__name__}).",
@@ -254,7 +256,8 @@ class OpenAICompatBackend:
             try:
                 data = json.loads(resp.read())
             except (json.JSONDecodeError, httpx.HTTPError) as exc:
-                raise ModelError(f"{ep.url}/models: the server sent an unreadable model list.") from exc
+                raise ModelError(
+                    f"{ep.url}/models: the server sent an unreadable model list.") from exc
             finally:
                 resp.close()
             models = data.get("data") or []

@@ -22,12 +22,14 @@ is gone) does the same and raises that error.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import itertools
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Iterable, Iterator
+from typing import Any
 
 from ..errors import Cancelled
 from ..jobs import CancelToken
@@ -250,3 +252,122 @@ class CallScheduler:
             raise error
         if self._cancelled():
             raise Cancelled()
+
+
+class Prefetcher:
+    """A backend in front of a thread-safe one that answers calls asked for ahead of time.
+
+    A sequential pipeline keeps taking its decisions one at a time, in its own order; before it
+    asks, `prefetch(...)` sends the calls it is going to make (up to `concurrency` at once, on
+    worker threads). When the pipeline then calls `complete`/`chat` with the same prompt and
+    parameters, it gets the prefetched answer (waiting for it if still in flight); any other
+    call goes to the backend directly. Nothing is recorded here: the pipeline records each call
+    when it takes it, so an answer fetched but not yet taken is simply asked again after a kill.
+    `then(result)` (on the worker thread) may prefetch the call that follows from an answer.
+
+    Cancel (the pipeline's token): waiting calls return a "cancelled" result at once, open
+    streams are closed, queued ones are dropped. `close()` stops everything and frees the
+    threads (the wrapped backend stays open)."""
+
+    def __init__(self, backend: Backend, concurrency: int | None = None,
+                 cancel: CancelToken | None = None) -> None:
+        import threading
+
+        self.backend = backend
+        self.name = backend.name
+        self.model_id = backend.model_id
+        self.model_sha256 = backend.model_sha256
+        self.thread_safe = True
+        self.concurrency = resolve_concurrency(backend, concurrency)
+        self.cancel = cancel
+        self._inner = CancelToken()
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[Any]] = {}
+        self._running = 0
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency,
+                                        thread_name_prefix="prefetch")
+        self.hits = 0
+
+    @staticmethod
+    def _key(prompt: str | None, messages: list[dict[str, str]] | None, params: Any) -> str:
+        import json
+
+        return json.dumps([prompt, messages, params.to_dict()], sort_keys=True, default=str)
+
+    @property
+    def in_flight(self) -> int:
+        """Prefetched calls running now."""
+        with self._lock:
+            return self._running
+
+    def prefetch(self, *, prompt: str | None = None,
+                 messages: list[dict[str, str]] | None = None, params: Any,
+                 then: Callable[[Any], None] | None = None) -> None:
+        """Send one call now (`messages`: chat, else `prompt`: completion), unless the same one
+        is already on its way or cancelled."""
+        key = self._key(prompt, messages, params)
+        with self._lock:
+            if key in self._futures or self._inner.cancelled:
+                return
+
+            def run() -> Any:
+                with self._lock:
+                    self._running += 1
+                try:
+                    if messages is not None:
+                        res = self.backend.chat(messages, params, cancel=self._inner)
+                    else:
+                        res = self.backend.complete(prompt or "", params, cancel=self._inner)
+                finally:
+                    with self._lock:
+                        self._running -= 1
+                if then is not None and res.finish_reason != "cancelled":
+                    then(res)
+                return res
+
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                self._futures[key] = self._pool.submit(run)
+
+    def _take(self, key: str, direct: Callable[[], Any], cancel: CancelToken | None) -> Any:
+        from .base import GenResult
+
+        with self._lock:
+            fut = self._futures.pop(key, None)
+        if fut is None:
+            return direct()
+        self.hits += 1
+        token = cancel or self.cancel
+        while True:
+            try:
+                return fut.result(timeout=_POLL_S)
+            except TimeoutError:
+                if token is not None and token.cancelled:
+                    self.stop()
+                    return GenResult(text="", finish_reason="cancelled")
+
+    def complete(self, prompt: str, params: Any, *, on_token: Any = None,
+                 cancel: CancelToken | None = None) -> Any:
+        return self._take(self._key(prompt, None, params),
+                          lambda: self.backend.complete(prompt, params, on_token=on_token,
+                                                        cancel=cancel), cancel)
+
+    def chat(self, messages: list[dict[str, str]], params: Any, *, on_token: Any = None,
+             cancel: CancelToken | None = None) -> Any:
+        return self._take(self._key(None, messages, params),
+                          lambda: self.backend.chat(messages, params, on_token=on_token,
+                                                    cancel=cancel), cancel)
+
+    def stop(self) -> None:
+        """Cancel every prefetched call: open streams closed, queued ones dropped."""
+        if not self._inner.cancelled:
+            self._inner.cancel()
+            close = getattr(self.backend, "close_streams", None)
+            if close is not None:
+                close(self._inner)
+
+    def close(self) -> None:
+        """Stop, wait for the worker threads, forget what was fetched (the backend stays open)."""
+        self.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._futures.clear()

@@ -20,8 +20,9 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 Responder = Callable[[str, "int | None"], str]
 
@@ -38,8 +39,22 @@ def _rng(prompt: str, seed: int | None) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
+_SYLL = ("ka", "lo", "mi", "ru", "te", "vo", "sa", "ne", "pi", "da", "zu", "fe", "go", "hy", "ba",
+         "ti", "mo", "ce", "lu", "ri")
+
+
 def _words(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(n))
+
+
+def _word(rng: random.Random) -> str:
+    """A made-up word (8,000 of them): tasks built from them rarely look alike under ROUGE-L."""
+    return "".join(rng.choice(_SYLL) for _ in range(3))
+
+
+def _task(rng: random.Random) -> str:
+    return (f"{rng.choice(_VERBS)} the {_word(rng)} {_word(rng)} of {_word(rng)} {_word(rng)} "
+            f"using {_word(rng)} {_word(rng)}.")
 
 
 def sim_answer(prompt: str, seed: int | None) -> str:
@@ -68,23 +83,29 @@ def sim_answer(prompt: str, seed: int | None) -> str:
         steps = [f"Step {i}: We use the {_words(rng, 2)} to get {rng.randint(2, 99)}."
                  for i in range(n)]
         return "\n\n".join(steps) + f"\n\nSo the answer is {rng.randint(1, 20)}."
-    # SELF-INSTRUCT (the chat and the reference presets).
-    low = tail.lower()
-    if "classification" in prompt.splitlines()[-1].lower() if prompt.splitlines() else False:
-        return rng.choice(["Yes", "No"])
-    if "input:" in low[-200:] or "instance" in low or "output:" in low[-200:]:
-        return (f"Input: {_words(rng, 3)}\nOutput: {_words(rng, 4)}")
-    if re.search(r"(?:^|\n)\s*(?:Task\s*)?\d+[.:]", tail):
-        start = len(re.findall(r"(?:^|\n)\s*(?:Task\s*)?\d+[.:]", prompt)) + 1
-        lines = [f"{start + i}. {rng.choice(_VERBS)} the {_words(rng, 2)} of a {_words(rng, 3)} "
-                 f"for {_words(rng, 2)}." for i in range(4)]
-        return "\n".join(lines)
+    # SELF-INSTRUCT (the chat and the reference presets, resources/prompts/selfinstruct).
+    m = re.search(r"Write (\d+) new tasks.*?Number them from (\d+)", prompt, re.DOTALL)
+    if m:
+        return "\n".join(f"{int(m.group(2)) + i}. {_task(rng)}" for i in range(int(m.group(1))))
+    lines = prompt.rstrip().splitlines()
+    last = lines[-1] if lines else ""
+    if "Is it classification?" in last:
+        return rng.choice(["Yes", "No", "No", "No"])
+    if re.match(r"(?:user: )?Task:", last) or re.search(r"\nTask: [^\n]+\n$", prompt):
+        if "Class label:" in prompt and "Example 1" not in prompt[-400:]:
+            a, b = rng.sample(["Yes", "No", "Positive", "Negative"], 2)
+            return f"Class label: {a}\n{_words(rng, 6)}\nClass label: {b}\n{_words(rng, 6)}"
+        return (f"Example 1\nInput: {_words(rng, 4)}\nOutput: {_words(rng, 5)}\n"
+                f"Example 2\nInput: {_words(rng, 4)}\nOutput: {_words(rng, 5)}")
+    if re.search(r"(?:^|\n)\d+\.\s*$", prompt):  # the paper's prompt: continue the numbered list
+        start = len(re.findall(r"(?:^|\n)\d+\.", prompt))
+        return f" {_task(rng)}\n" + "\n".join(f"{start + 1 + i}. {_task(rng)}" for i in range(6))
     return _words(rng, 12) + "."
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a pooled client reuses its connections
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -116,7 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not found"})
             return
         if chat:
-            prompt = "\n".join(f"{m.get('role')}: {m.get('content')}" for m in body.get("messages", []))
+            prompt = "\n".join(f"{m.get('role')}: {m.get('content')}"
+                               for m in body.get("messages", []))
             # The pipelines' single-message chats answer as the completion would.
             msgs = body.get("messages", [])
             key = msgs[-1].get("content", "") if len(msgs) == 1 else prompt
@@ -170,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # many clients connect at once; a short backlog would drop SYNs
-    sim: "SimulatedServer"
+    sim: SimulatedServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that closed its connection (a cancel, a pool shutdown) is not news."""
@@ -183,7 +205,8 @@ class SimulatedServer:
 
     def __init__(self, *, latency: float = 0.3, per_token: float = 0.002, port: int = 0,
                  model: str = "sim", responder: Responder = sim_answer) -> None:
-        self.latency, self.per_token, self.model, self.responder = latency, per_token, model, responder
+        self.latency, self.per_token, self.model = latency, per_token, model
+        self.responder = responder
         self.lock = threading.Lock()
         self.requests = self.in_flight = self.max_in_flight = 0
         self.seeds: list[int | None] = []
@@ -196,7 +219,7 @@ class SimulatedServer:
         assert self._httpd is not None, "start() the server first"
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def start(self) -> "SimulatedServer":
+    def start(self) -> SimulatedServer:
         self._httpd = _Server(("127.0.0.1", self._port), _Handler)
         self._httpd.sim = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
@@ -210,7 +233,7 @@ class SimulatedServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "SimulatedServer":
+    def __enter__(self) -> SimulatedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

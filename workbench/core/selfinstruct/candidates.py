@@ -232,6 +232,12 @@ def next_for_instances(ws: Workspace, run_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def pending(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
+    """Every pending candidate of the run (for steps 2 and 3), in id order."""
+    return ws.query(f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
+                    "ORDER BY id", (run_id, str(Decision.PENDING)))
+
+
 def get(ws: Workspace, candidate_id: int) -> dict[str, Any] | None:
     """The candidate's row as stored (JSON columns as text), or None."""
     rows = ws.query("SELECT * FROM candidates WHERE id = ?", (candidate_id,))

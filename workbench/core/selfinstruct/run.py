@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenResult
+from ..llm.pool import Prefetcher, is_thread_safe, resolve_concurrency
 from ..similarity import index_from_workspace, workspace_tokenizer
 from ..store.runs import create_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
@@ -24,6 +27,7 @@ from . import candidates, steps
 from .candidates import Decision, PoolGrowth, Reason
 from .config import RUN_KIND, RunConfig, stored_run
 from .filters import InstructionRules
+from .prefetch import prefetch_pending
 from .presets import PRESETS, get_preset
 from .prompts import TEMPLATES_SETTING, Templates
 
@@ -92,6 +96,16 @@ class _Meter:
         return self.tokens / self.gen_s if self.gen_s > 0 else 0.0
 
 
+@contextmanager
+def _closing(fetcher: Prefetcher | None) -> Iterator[None]:
+    """Stop the calls sent ahead (closing their streams) however the run ends."""
+    try:
+        yield
+    finally:
+        if fetcher is not None:
+            fetcher.close()
+
+
 def run_self_instruct(
     ws: Workspace,
     backend: Backend,
@@ -100,8 +114,13 @@ def run_self_instruct(
     resume_run_id: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    concurrency: int | None = None,
 ) -> RunSummary:
     """Run (or resume) SELF-INSTRUCT until `config.target` tasks are accepted.
+
+    On a server, up to `concurrency` requests (default 16) are in flight: steps 2 and 3 of the
+    pending candidates are sent ahead of the loop (`prefetch`), which still decides them one at
+    a time in sequence order, so K never changes what is accepted. In-process: one at a time.
 
     Raises Cancelled when `cancel` fires (the run is left "cancelled", resumable), and marks the
     run "failed" on any other error.
@@ -153,8 +172,12 @@ def run_self_instruct(
             set_run_status(ws, run_id, "running")
 
     meter = _Meter()
+    fetcher = None
+    if resolve_concurrency(backend, concurrency) > 1 and is_thread_safe(backend):
+        fetcher = Prefetcher(backend, concurrency, cancel)
     ctx = steps.Context(
-        ws=ws, backend=backend, run_id=run_id, config=config, preset=preset, templates=templates,
+        ws=ws, backend=fetcher or backend, run_id=run_id,
+        config=config, preset=preset, templates=templates,
         rules=rules, index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer,
         cancel=cancel, on_decided=meter.on_decided, on_call=meter.on_call, seeds=seeds,
     )
@@ -167,13 +190,16 @@ def run_self_instruct(
             "self-instruct", done=st["accepted"], total=config.target, message=message,
             data={"run_id": run_id, "accepted": st["accepted"], "candidates": st["candidates"],
                   "acceptance_rate": st["accepted"] / decided if decided else 0.0,
-                  "tokens_per_s": meter.tokens_per_s, "last": meter.last},
+                  "tokens_per_s": meter.tokens_per_s, "last": meter.last,
+                  **({"in_flight": fetcher.in_flight} if fetcher is not None else {})},
         ))
         meter.last = []
 
     stopped = None
-    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)):
+    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)), _closing(fetcher):
         emit("resuming" if resume_run_id is not None else "starting")
+        if fetcher is not None:  # a resumed run: what was in flight when it stopped
+            prefetch_pending(ctx, fetcher)
         while True:
             accepted = _accepted(ws, run_id)
             if accepted >= config.target:
@@ -199,6 +225,8 @@ def run_self_instruct(
                 steps.step_alpaca(ctx, batch, config.target - accepted)
             else:
                 n = steps.step_generate(ctx, batch)
+                if fetcher is not None:
+                    prefetch_pending(ctx, fetcher)
                 emit(f"step 1: {n} candidates")
                 continue
             emit("alpaca: call done")

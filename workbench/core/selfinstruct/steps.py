@@ -210,18 +210,23 @@ def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRu
 
 
 # ---------------------------------------------------------------------------- step 2
-def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
+Request = tuple[str | None, list[dict[str, str]] | None, GenParams]  # prompt, messages, params
+
+
+def classify_request(ctx: Context, cand: dict[str, Any]) -> Request:
+    """Step 2's call for a candidate (`cand`: batch, position, instruction): also what a
+    server run sends ahead of time (core.selfinstruct.prefetch)."""
     params = GenParams(max_tokens=ctx.config.clf_max_tokens, temperature=0.0, top_p=1.0,
                        top_k=1, min_p=0.0, stop=["\n", "Task"],
                        seed=derive_seed(ctx.seed, cand["batch"], 2, cand["position"]))
     if ctx.preset.api == "chat":
-        messages = prompts.clf_messages(ctx.templates.clf, cand["instruction"])
-        prompt = None
-        res = ctx.call(messages=messages, params=params)
-    else:
-        messages = None
-        prompt = prompts.clf_prompt(ctx.templates.clf, cand["instruction"])
-        res = ctx.call(prompt=prompt, params=params)
+        return None, prompts.clf_messages(ctx.templates.clf, cand["instruction"]), params
+    return prompts.clf_prompt(ctx.templates.clf, cand["instruction"]), None, params
+
+
+def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
+    prompt, messages, params = classify_request(ctx, cand)
+    res = ctx.call(prompt=prompt, messages=messages, params=params)
     is_clf = parse.parse_clf_label(res.text, ctx.compat)
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_CLF, params, res, prompt=prompt, messages=messages)
@@ -231,22 +236,23 @@ def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------------------- step 3
-def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
-    """Step 3 (+ the instance filter): the task is accepted when an instance survives."""
-    is_clf = bool(cand.get("is_classification"))
+def instances_request(ctx: Context, cand: dict[str, Any], is_clf: bool) -> Request:
+    """Step 3's call for a candidate, by its step-2 answer (see `classify_request`)."""
     template = ctx.templates.output_first if is_clf else ctx.templates.input_first
     params = GenParams(max_tokens=ctx.config.instances_max_tokens, temperature=0.0, top_p=1.0,
                        top_k=1, min_p=0.0, presence_penalty=1.5,
                        stop=[f"Example {ctx.config.max_instances + 1}", "Task:"],
                        seed=derive_seed(ctx.seed, cand["batch"], 3, cand["position"]))
     if ctx.preset.api == "chat":
-        messages = prompts.instances_messages(template, cand["instruction"])
-        prompt = None
-        res = ctx.call(messages=messages, params=params)
-    else:
-        messages = None
-        prompt = prompts.instances_prompt(template, cand["instruction"])
-        res = ctx.call(prompt=prompt, params=params)
+        return None, prompts.instances_messages(template, cand["instruction"]), params
+    return prompts.instances_prompt(template, cand["instruction"]), None, params
+
+
+def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
+    """Step 3 (+ the instance filter): the task is accepted when an instance survives."""
+    is_clf = bool(cand.get("is_classification"))
+    prompt, messages, params = instances_request(ctx, cand, is_clf)
+    res = ctx.call(prompt=prompt, messages=messages, params=params)
     parser = parse.parse_classification_instances if is_clf else parse.parse_generation_instances
     pairs = parser(res.text, res.finish_reason, ctx.compat)
     decided = filter_instances(pairs, max_instances=ctx.config.max_instances)

@@ -1,0 +1,39 @@
+"""SELF-INSTRUCT against a server with K requests in flight (issue 17), on the run's own
+decision procedure.
+
+The run (`run.run_self_instruct`) stays one loop that decides candidates one at a time, in
+sequence order — step 1 of a batch, then step 2 and step 3 of its pending candidates, each
+accepted task growing the pool before the next step-1 prompt is built. What changes on a server
+is when the answers arrive: as soon as a step-1 call's candidates are stored, the step-2 call of
+every pending candidate is sent (`Prefetcher`, up to K at once), and each step-3 call as soon as
+its step-2 answer is in. The loop then finds its answers waiting. So a run's accepted tasks
+depend on its seed and the model's answers only, never on K or on timing; calls are recorded
+when the loop takes them, so a killed run re-issues what was in flight, nothing twice.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..llm.pool import Prefetcher
+from . import candidates, parse, steps
+
+
+def prefetch_pending(ctx: steps.Context, fetcher: Prefetcher) -> int:
+    """Send steps 2 and 3 of every pending candidate of the run ahead of the loop (step 3 of a
+    candidate follows its step-2 answer). Returns how many candidates were sent for."""
+    rows = candidates.pending(ctx.ws, ctx.run_id)
+    for cand in rows:
+        if ctx.preset.classification and cand["clf_call_id"] is None:
+            prompt, messages, params = steps.classify_request(ctx, cand)
+
+            def then(res: Any, cand: dict[str, Any] = cand) -> None:
+                # The same label the loop will read from this answer (steps.step_classify).
+                is_clf = parse.parse_clf_label(res.text, ctx.compat)
+                p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
+                fetcher.prefetch(prompt=p3, messages=m3, params=params3)
+
+            fetcher.prefetch(prompt=prompt, messages=messages, params=params, then=then)
+        else:
+            p3, m3, params3 = steps.instances_request(ctx, cand, bool(cand["is_classification"]))
+            fetcher.prefetch(prompt=p3, messages=m3, params=params3)
+    return len(rows)
