@@ -24,6 +24,9 @@ class Preset:
     classification: bool          # step 2 runs
     blacklist: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
+    # Step 1 constrained to the numbered items it asks for (prompts.numbered_list_grammar;
+    # beyond the paper, off with compat="reference").
+    gen_list_grammar: bool = False
 
 
 PRESETS: dict[str, Preset] = {
@@ -56,6 +59,7 @@ PRESETS: dict[str, Preset] = {
         prompt_instructions=8, machine_instructions=2, classification=True,
         blacklist=tuple(BLACKLIST_SELF_INSTRUCT),
         description="The same four steps as chat messages, for instruct models.",
+        gen_list_grammar=True,
     ),
 }
 

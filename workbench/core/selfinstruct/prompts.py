@@ -89,12 +89,27 @@ def instruction_prompt(template: str, examples: list[str]) -> str:
     return prompt + f"{len(examples) + 1}."
 
 
-def instruction_messages(template: str, examples: list[str], count: int = 8
+CHAT_COUNT = 8  # new instructions a step-1 chat prompt asks for
+
+
+def instruction_messages(template: str, examples: list[str], count: int = CHAT_COUNT
                          ) -> list[dict[str, str]]:
     numbered = "\n".join(f"{i}. {_one_line(s)}" for i, s in enumerate(examples, 1))
     nxt = len(examples) + 1
     text = template.format(examples=numbered, count=count, next=nxt, last=nxt + count - 1)
     return [{"role": "user", "content": text.strip()}]
+
+
+def numbered_list_grammar(first: int, count: int = CHAT_COUNT) -> str:
+    """A GBNF grammar for a step-1 chat reply: the items `first`..`first + count - 1`, one line
+    each ("9. Write …"), each opening with a capital letter.
+
+    Beyond the paper (docs/quality.md): a small chat model asked for items 9-16 restarts at "1."
+    and copies the eight examples it was shown, then wraps items in quotes, date stamps and
+    preambles. Forcing the reply to open at the next number makes it continue the list, as the
+    paper's completion prompt does, and leaves no room for a preamble, a quote or a date."""
+    items = " ".join(f'"{n}. " item "\\n"' for n in range(first, first + count))
+    return f"root ::= {items}\nitem ::= [A-Z] [^\\n]+\n"
 
 
 # ------------------------------------------------------------------------------ step 2
