@@ -422,3 +422,18 @@ def test_an_instruction_reworded_in_a_later_file_keeps_its_wording(tmp_path):
     export(ws, "alpaca", tmp_path / "out.json")
     assert [r["instruction"] for r in load(tmp_path / "out.json")] == ["Say hi.", "say  HI."]
     ws.close()
+
+
+def test_chats_through_the_seed_format_lose_nothing(shared_data, tmp_path):
+    src = shared_data / "datasets" / LF / "glaive_toolcall_en_demo.json"
+    ws = Workspace.create(tmp_path / "w.sqlite")
+    import_file(ws, src)
+    export(ws, "selfinstruct-seed", tmp_path / "seed.jsonl")
+    ws2 = Workspace.create(tmp_path / "w2.sqlite")
+    import_file(ws2, tmp_path / "seed.jsonl", "selfinstruct-seed")
+    export(ws2, "sharegpt", tmp_path / "back.json")
+    # a task-level format lists examples task by task: the same records, in task order
+    assert sorted(map(json.dumps, load(tmp_path / "back.json"))) == \
+        sorted(map(json.dumps, unique(load(src))))
+    for w in (ws, ws2):
+        w.close()

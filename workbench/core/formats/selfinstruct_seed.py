@@ -15,6 +15,52 @@ FORMAT = "selfinstruct-seed"
 EXTENSIONS = (".jsonl",)
 SOURCE = "seed"  # a seed file grows the seed pool that SELF-INSTRUCT samples from
 _KNOWN = {"id", "name", "instruction", "instances", "is_classification"}
+# An example's own conversation and kind, written on its instance when it has them (the
+# Self-Instruct code reads only input/output and leaves them be), so nothing is dropped.
+_EXAMPLE_KEYS = ("system", "history", "kind", "rejected", "label", "weight", "tools")
+_WORKBENCH = "_workbench"   # the example's own meta keys (store/examples.py), as one object
+
+
+def _example(inst: dict[str, Any], extra: dict[str, Any], path: Path, line: int,
+             fname: str) -> Instance:
+    out = Instance(inst.get("input", ""), inst["output"], meta=extra)
+    own_meta = extra.pop(_WORKBENCH, None)
+    if isinstance(own_meta, dict):
+        out.meta.update({k: v for k, v in own_meta.items() if k.startswith("_")})
+    elif own_meta is not None:
+        out.meta[_WORKBENCH] = own_meta
+    if isinstance(inst.get("system"), str):
+        out.system = inst["system"]
+    if isinstance(inst.get("history"), list) and all(isinstance(t, dict)
+                                                     for t in inst["history"]):
+        out.history = inst["history"]
+    if inst.get("kind") in ("preference", "kto"):
+        out.kind = inst["kind"]
+    if isinstance(inst.get("rejected"), str):
+        out.rejected = inst["rejected"]
+    if isinstance(inst.get("label"), bool):
+        out.label = inst["label"]
+    weight = inst.get("weight")
+    if isinstance(weight, (int, float)) and not isinstance(weight, bool):
+        out.weight = weight
+    out.tools = inst.get("tools")
+    for key in _EXAMPLE_KEYS:   # a value of a shape we do not take stays as it was
+        if key in inst and getattr(out, key) in (None, [], "sft"):
+            out.meta[key] = inst[key]
+    return out
+
+
+def _instance_record(i: Instance) -> dict[str, Any]:
+    rec: dict[str, Any] = {"input": i.input, "output": i.output}
+    own = {"system": i.system, "history": i.history or None,
+           "kind": None if i.kind == "sft" else i.kind, "rejected": i.rejected,
+           "label": i.label, "weight": i.weight, "tools": i.tools}
+    rec.update({k: v for k, v in own.items() if v is not None})
+    rec.update({k: v for k, v in (i.meta or {}).items() if not k.startswith("_")})
+    own_meta = {k: v for k, v in (i.meta or {}).items() if k.startswith("_")}
+    if own_meta:   # tool turns before the answer, the answer's tool calls, dropped turns, ...
+        rec[_WORKBENCH] = own_meta
+    return rec
 
 
 def _require_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True) -> str:
@@ -54,8 +100,8 @@ def parse_seed_line(obj: object, path: Path, line: int) -> Task:
         if "output" not in inst:
             raise UserInputError("the field is missing", path=path, line=line,
                                  field=f"{fname}.output")
-        extra = {k: v for k, v in inst.items() if k not in ("input", "output")}
-        instances.append(Instance(inst.get("input", ""), inst["output"], meta=extra))
+        extra = {k: v for k, v in inst.items() if k not in ("input", "output", *_EXAMPLE_KEYS)}
+        instances.append(_example(inst, extra, path, line, fname))
     clf = obj.get("is_classification")
     if clf is not None and not isinstance(clf, bool):
         raise UserInputError("expected true or false", path=path, line=line,
@@ -130,9 +176,7 @@ def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
             "id": t.meta.get("id") or t.name or f"task_{t.id}",
             "name": t.name or t.meta.get("id") or f"task_{t.id}",
             "instruction": t.instruction,
-            "instances": [{"input": i.input, "output": i.output,
-                           **{k: v for k, v in (i.meta or {}).items() if not k.startswith("_")}}
-                          for i in t.instances],
+            "instances": [_instance_record(i) for i in t.instances],
         }
         if t.is_classification is not None:
             obj["is_classification"] = bool(t.is_classification)
@@ -142,7 +186,7 @@ def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
             if t.is_classification is not None:
                 obj["is_classification"] = bool(t.is_classification)
             if "instances" not in obj and t.instances:
-                obj["instances"] = [{"input": i.input, "output": i.output} for i in t.instances]
+                obj["instances"] = [_instance_record(i) for i in t.instances]
         elif isinstance(t.meta.get("motivation_app"), str):
             obj["motivation_app"] = t.meta["motivation_app"]
         fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
