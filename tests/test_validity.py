@@ -373,3 +373,32 @@ def test_step_one_judges_and_stores_the_normalised_text():
                           filters.InstructionRules.for_lang("en", compat="reference"), 0.7,
                           items)
     assert ref[0].instruction == items[0][0] and ref[1].reason is None
+
+
+# ------------------------------------------------------------------ step-1 grammar (chat)
+def test_list_grammar_parses_and_opens_at_the_next_number():
+    from llama_cpp import LlamaGrammar
+
+    from workbench.core.selfinstruct import prompts
+
+    text = prompts.numbered_list_grammar(9)
+    assert text.startswith('root ::= "9. " item') and '"16. " item' in text
+    assert "17." not in text
+    LlamaGrammar.from_string(text, verbose=False)  # raises when it does not parse
+
+
+@pytest.mark.parametrize("compat,expect", [(None, True), ("reference", False)])
+def test_chat_step_one_sends_the_grammar(tmp_workspace, compat, expect):
+    from test_selfinstruct import ChatScript, seed_workspace
+
+    from workbench.core.llm.scripted import ScriptedBackend
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    seed_workspace(tmp_workspace)
+    run_self_instruct(tmp_workspace, ScriptedBackend(ChatScript()),
+                      RunConfig(preset="chat", target=2, seed=1, compat=compat))
+    params = [json.loads(r["params"]) for r in tmp_workspace.query(
+        "SELECT params FROM model_calls WHERE purpose = 'instruction-generation'")]
+    assert params and all((p.get("grammar") is not None) is expect for p in params)
+    if expect:
+        assert params[0]["grammar"].startswith('root ::= "9. "')
