@@ -437,3 +437,38 @@ def test_chats_through_the_seed_format_lose_nothing(shared_data, tmp_path):
         sorted(map(json.dumps, unique(load(src))))
     for w in (ws, ws2):
         w.close()
+
+
+@pytest.mark.parametrize("rel, fmt, via, suffix", [
+    (f"{LF}/glaive_toolcall_en_demo.json", "sharegpt", "dolly", ".jsonl"),
+    (f"{LF}/dpo_en_demo.json", "sharegpt", "dolly", ".jsonl"),
+    (f"{LF}/dpo_en_demo.json", "sharegpt", "alpaca", ".json"),
+    (f"{LF}/kto_en_demo.json", "openai-chat", "alpaca", ".json"),
+    (f"{LF}/mllm_demo.json", "openai-chat", "dolly", ".jsonl"),
+    ("sharegpt-format-fastchat/dummy_conversation.json", "sharegpt", "alpaca", ".json"),
+])
+def test_chats_through_instruction_formats_lose_nothing(shared_data, tmp_path, rel, fmt, via,
+                                                        suffix):
+    src = shared_data / "datasets" / rel
+    ws = Workspace.create(tmp_path / "w.sqlite")
+    import_file(ws, src)
+    export(ws, via, tmp_path / f"via{suffix}")
+    ws2 = Workspace.create(tmp_path / "w2.sqlite")
+    import_file(ws2, tmp_path / f"via{suffix}", via)
+    out = tmp_path / ("back" + export_suffix(fmt, src))
+    export(ws2, fmt, out)
+    assert load(out) == unique(load(src))
+    for w in (ws, ws2):
+        w.close()
+
+
+def test_alpaca_refuses_tool_turns_it_cannot_hold(shared_data, tmp_path):
+    from workbench.core.errors import UserInputError
+
+    ws = Workspace.create(tmp_path / "w.sqlite")
+    import_file(ws, shared_data / "datasets" / LF / "glaive_toolcall_en_demo.json")
+    with pytest.raises(UserInputError) as exc:
+        export(ws, "alpaca", tmp_path / "a.json")
+    assert "no Alpaca form" in str(exc.value) and "sharegpt" in (exc.value.hint or "")
+    assert not (tmp_path / "a.json").exists()
+    ws.close()

@@ -16,7 +16,8 @@ from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
     Record, get_history, instruction_of, get_str, group_records, iter_json_records, ordered_record,
-    pairs_to_turns, record_fields, require_obj, turns_to_pairs,
+    pairs_to_turns, record_fields, require_obj, take_workbench_field, turns_to_pairs,
+    workbench_field,
 )
 from .layout import write_records
 
@@ -61,6 +62,7 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
                 rec.example_meta["_label_key"] = key
             break
     rec.example_meta.update(record_fields(d, known))
+    take_workbench_field(rec.example_meta)
     return rec
 
 
@@ -90,6 +92,7 @@ def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any
         rec["tools"] = inst.tools
     if inst.kind == "kto" and inst.label is not None:
         rec[meta.get("_label_key", "label")] = inst.label
+    rec.update(workbench_field(inst))   # tool turns before the answer, its tool calls, ...
     return ordered_record(rec, inst)
 
 

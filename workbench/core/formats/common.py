@@ -292,6 +292,34 @@ def record_fields(d: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:
     return extra
 
 
+# The workbench's meta keys a format with no place for them writes under WORKBENCH_KEY, never
+# drops: content of the example, and how its chat file laid it out (so a chat that goes
+# through Alpaca or Dolly comes back as it was).
+CONTENT_META = ("_pending", "_assistant", "_user", "_dropped_turns", "_system", "_rejected",
+                "_instruction_role", "_system_turn", "_system_empty", "_layout", "_style",
+                "_input")
+WORKBENCH_KEY = "_workbench"
+
+
+def workbench_field(inst: Instance) -> dict[str, Any]:
+    """`{WORKBENCH_KEY: {...}}` with the example's CONTENT_META keys, or {} when it has none."""
+    kept = {k: v for k, v in (inst.meta or {}).items() if k in CONTENT_META}
+    return {WORKBENCH_KEY: kept} if kept else {}
+
+
+def take_workbench_field(meta: dict[str, Any]) -> None:
+    """The inverse, on a record's kept fields: WORKBENCH_KEY's keys back into the meta."""
+    kept = meta.get(WORKBENCH_KEY)
+    if isinstance(kept, dict) and all(k in CONTENT_META for k in kept):
+        del meta[WORKBENCH_KEY]
+        meta.update(kept)
+        order = meta.get("_record")
+        if isinstance(order, list) and WORKBENCH_KEY in order:
+            order.remove(WORKBENCH_KEY)
+            if not any(not k.startswith("_") for k in meta):
+                del meta["_record"]
+
+
 def ordered_record(fields: dict[str, Any], inst: Instance) -> dict[str, Any]:
     """`fields` (the format's own) with the example's kept extras, in the file's key order
     where it is known."""
