@@ -237,7 +237,7 @@ _OPENERS = _wordset(
 
 _TASK_STATEMENT = re.compile(
     r"^(?:you|we|i|one)\s+(?:will\s+|would\s+)?(?:also\s+)?"
-    r"(?:need|needs|have|has|should|must|ought|are\s+(?:required|asked|expected|supposed|"
+    r"(?:need|needs|have\s+to|has\s+to|should|must|ought|are\s+(?:required|asked|expected|supposed|"
     r"going|tasked|invited|given|provided|shown|presented|to)|will\s+be\s+(?:asked|required|"
     r"given|provided|tested|shown|presented)|have\s+been\s+(?:given|provided|asked)|"
     r"get\s+to)\b"
@@ -307,7 +307,7 @@ _ADVICE_VERBS = _wordset(
     "practise master grow work focus maintain manage overcome stop start stay keep be become "
     "follow chase pursue believe trust love accept embrace reduce cut avoid quit boost "
     "level upgrade polish nurture cultivate invest track find discover unlock achieve reach "
-    "set get take learn read do")
+    "set get take learn read do change")
 # Actions in the world and conduct ("Stay hydrated", "Be kind to everyone"), which a text
 # model cannot perform for anyone, whatever follows.
 _WORLD_VERBS = _wordset(
@@ -345,7 +345,8 @@ _LATER = re.compile(r"\b(?:tomorrow|tonight|next\s+(?:week|month|year|time)|late
 # A question about the asker's own memories or the assistant's own tastes: no one else can
 # answer it ("Is there a song that reminds me of your favorite country?").
 _PERSONAL = re.compile(r"\breminds?\s+me\b|\byour\s+favou?rite\b|\bdo\s+i\s+(?:like|remember|"
-                       r"want|love|feel)\b", re.IGNORECASE)
+                       r"want|love|feel)\b|\bdid\s+you\b|\bhave\s+you\s+ever\b",
+                       re.IGNORECASE)
 _SYSTEM = re.compile(r"^(?:you\s+are|you're|you\s+will\s+act\s+as|act\s+as|as)\s+(?:a|an|the|"
                      r"my|our)\b", re.IGNORECASE)
 
@@ -386,7 +387,8 @@ def _clause_kind(clause: str, depth: int = 0) -> str | None:
             return QUESTION
         return None  # "How to avoid missing deadlines", "Why you should learn to code": titles
     if w0 in _AUX:
-        return QUESTION
+        # "Does not answer the question…" is a fragment, "Does the text…" a question.
+        return QUESTION if len(words) > 1 and words[1] != "not" else None
     if c.rstrip().endswith("?") and len(words) >= 3:
         return QUESTION  # "The capital of France is which city?"
     # A verb alone before a comma or colon is a label or a list ("Answer: 42", "Blue, green").
