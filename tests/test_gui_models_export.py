@@ -1,8 +1,7 @@
 """Models (information, test prompt with the real default model) and Export, through the
-panels. Each test runs once its core module is in the tree and says so when it is not."""
+panels."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -13,11 +12,6 @@ from workbench.core.store.tasks import Instance, Task, add_task  # noqa: E402
 from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = pytest.mark.gui
-
-
-def need(module: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not in this tree yet")
 
 
 @pytest.fixture()
@@ -37,8 +31,6 @@ def window(qtbot, tmp_path):
 
 @pytest.mark.model
 def test_model_information_and_a_streamed_test_prompt(window, qtbot):
-    need("workbench.core.llm.factory")
-    need("workbench.core.llm.gguf_info")
     panel = window.models
     window.show_panel("Models")
     panel.list.setCurrentRow(0)  # the embedded default
@@ -59,7 +51,6 @@ def test_model_information_and_a_streamed_test_prompt(window, qtbot):
 @pytest.mark.model
 def test_the_loaded_model_is_kept_for_the_next_job(window, qtbot):
     """Two test prompts load the default model once; other settings or a new choice reload."""
-    need("workbench.core.llm.factory")
     from workbench.gui.workers import MODELS
 
     panel = window.models
@@ -87,7 +78,6 @@ def test_the_loaded_model_is_kept_for_the_next_job(window, qtbot):
 
 
 def test_export_alpaca_from_the_panel(window, qtbot, tmp_path):
-    need("workbench.core.formats.exporter")
     panel = window.export
     out = tmp_path / "out.json"
     panel.format.setCurrentIndex(panel.format.findData("alpaca"))

