@@ -13,7 +13,7 @@ one is on PATH): completion tokens/s at K = 1 and K = 4.
 The last line prints both ratios at K = 16 (target: >= 12x).
 
     .venv/bin/python bench/serving.py [--latency 0.3] [--per-token 0.001] [--steps 64]
-                                      [--target 24] [--no-real-server]
+                                      [--target 24] [--round-size 16] [--no-real-server]
 """
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 
-    print(f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds")
+    print(f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds, rounds of "
+          f"{args.round_size} step-1 calls")
     rates: dict[int, float] = {}
     reference: tuple[list[Any], list[Any]] | None = None
     with SimulatedServer(latency=args.latency, per_token=args.per_token) as srv:
@@ -116,8 +117,9 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
         for k in KS:
             ws = init_workspace(tmp / f"si{k}.sqlite")
             t0 = time.perf_counter()
-            out = run_self_instruct(ws, backend, RunConfig(preset="chat", target=args.target,
-                                                          seed=0), concurrency=k)
+            config = RunConfig(preset="chat", target=args.target, seed=0,
+                               round_size=args.round_size)
+            out = run_self_instruct(ws, backend, config, concurrency=k)
             dt = time.perf_counter() - t0
             tasks = [r["instruction"] for r in ws.query(
                 "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
@@ -211,6 +213,8 @@ def main() -> None:
     ap.add_argument("--per-token", type=float, default=0.001, help="seconds per token")
     ap.add_argument("--steps", type=int, default=64, help="ProcessBench steps to check (about)")
     ap.add_argument("--target", type=int, default=24, help="SELF-INSTRUCT tasks to accept")
+    ap.add_argument("--round-size", type=int, default=16,
+                    help="SELF-INSTRUCT step-1 calls per pool snapshot (RunConfig.round_size)")
     ap.add_argument("--threads", type=int, default=1, help="threads of the real server")
     ap.add_argument("--max-tokens", type=int, default=32, help="tokens per real-server request")
     ap.add_argument("--no-real-server", action="store_true", help="skip part (2)")

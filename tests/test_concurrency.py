@@ -332,3 +332,25 @@ def test_selfinstruct_cancel_and_resume_at_k8(tmp_path, sim):
     assert _si_calls(ws) == _si_calls(ref)  # nothing recorded twice
     ws.close()
     ref.close()
+
+
+def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim):
+    """round_size R: R step-1 prompts from one snapshot of the pool, all in flight at once;
+    the same R gives the same tasks at K = 1 and K = 8."""
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    backend = OpenAICompatBackend(sim.url)
+    got = {}
+    for k in (1, 8):
+        ws = init_workspace(tmp_path / f"r{k}.sqlite")
+        sim.max_in_flight = 0
+        run_self_instruct(ws, backend, RunConfig(preset="chat", target=20, seed=5, round_size=4),
+                          concurrency=k)
+        got[k] = (_accepted(ws), _si_calls(ws))
+        gen = ws.query("SELECT count(*) AS n FROM model_calls "
+                       "WHERE purpose = 'instruction-generation'")[0]["n"]
+        assert gen % 4 == 0  # whole rounds
+        ws.close()
+    assert sim.max_in_flight >= 4  # a round's step-1 calls went out together
+    assert len(got[1][0]) == 20 and got[1] == got[8]

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="N", help=f"step-3 token limit (default {D.instances_max_tokens})")
     p.add_argument("--max-gen-calls", type=int, default=D.max_gen_calls, metavar="N",
                    help="stop after this many step-1 calls (default 20 + 10 x target)")
+    p.add_argument("--round-size", type=int, default=D.round_size, metavar="R",
+                   help="step-1 calls built from one pool snapshot and sent together (the "
+                        f"reference's request_batch_size; default {D.round_size})")
     add_tokenizer_arg(p)
     add_model_args(p)
 
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         preset=args.preset, target=args.target, seed=args.seed, threshold=args.threshold,
         templates_dir=str(args.templates) if args.templates else None, compat=args.compat,
         gen_max_tokens=args.max_tokens, instances_max_tokens=args.instances_max_tokens,
-        max_gen_calls=args.max_gen_calls,
+        max_gen_calls=args.max_gen_calls, round_size=args.round_size,
     )
     config.validate()  # bad options fail before a model is loaded
     with open_workspace(args, create=True) as ws:

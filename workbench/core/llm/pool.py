@@ -22,7 +22,6 @@ is gone) does the same and raises that error.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import heapq
 import itertools
@@ -259,11 +258,12 @@ class Prefetcher:
 
     A sequential pipeline keeps taking its decisions one at a time, in its own order; before it
     asks, `prefetch(...)` sends the calls it is going to make (up to `concurrency` at once, on
-    worker threads). When the pipeline then calls `complete`/`chat` with the same prompt and
-    parameters, it gets the prefetched answer (waiting for it if still in flight); any other
-    call goes to the backend directly. Nothing is recorded here: the pipeline records each call
-    when it takes it, so an answer fetched but not yet taken is simply asked again after a kill.
-    `then(result)` (on the worker thread) may prefetch the call that follows from an answer.
+    worker threads, the smallest `priority` first: the order the pipeline will take them in).
+    When the pipeline then calls `complete`/`chat` with the same prompt and parameters, it gets
+    the prefetched answer (waiting for it if still in flight); any other call goes to the backend
+    directly. Nothing is recorded here: the pipeline records each call when it takes it, so an
+    answer fetched but not yet taken is simply asked again after a kill. `then(result)` (on the
+    worker thread) may prefetch the call that follows from an answer.
 
     Cancel (the pipeline's token): waiting calls return a "cancelled" result at once, open
     streams are closed, queued ones are dropped. `close()` stops everything and frees the
@@ -281,11 +281,16 @@ class Prefetcher:
         self.concurrency = resolve_concurrency(backend, concurrency)
         self.cancel = cancel
         self._inner = CancelToken()
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._futures: dict[str, Future[Any]] = {}
+        self._queue: list[tuple[tuple[Any, ...], int, Callable[[], None]]] = []
+        self._count = itertools.count()
         self._running = 0
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency,
-                                        thread_name_prefix="prefetch")
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, daemon=True,
+                                          name=f"prefetch-{i}") for i in range(self.concurrency)]
+        for t in self._threads:
+            t.start()
         self.hits = 0
 
     @staticmethod
@@ -297,41 +302,58 @@ class Prefetcher:
     @property
     def in_flight(self) -> int:
         """Prefetched calls running now."""
-        with self._lock:
+        with self._cond:
             return self._running
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                _prio, _n, job = heapq.heappop(self._queue)
+                self._running += 1
+            try:
+                job()
+            finally:
+                with self._cond:
+                    self._running -= 1
 
     def prefetch(self, *, prompt: str | None = None,
                  messages: list[dict[str, str]] | None = None, params: Any,
-                 then: Callable[[Any], None] | None = None) -> None:
-        """Send one call now (`messages`: chat, else `prompt`: completion), unless the same one
-        is already on its way or cancelled."""
+                 priority: tuple[Any, ...] = (), then: Callable[[Any], None] | None = None) -> None:
+        """Queue one call (`messages`: chat, else `prompt`: completion), unless the same one is
+        already on its way or everything was cancelled. Smaller `priority` runs first."""
         key = self._key(prompt, messages, params)
-        with self._lock:
-            if key in self._futures or self._inner.cancelled:
+        fut: Future[Any] = Future()
+
+        def job() -> None:
+            if not fut.set_running_or_notify_cancel():
                 return
+            try:
+                if messages is not None:
+                    res = self.backend.chat(messages, params, cancel=self._inner)
+                else:
+                    res = self.backend.complete(prompt or "", params, cancel=self._inner)
+            except BaseException as exc:  # handed to whoever takes the answer
+                fut.set_exception(exc)
+                return
+            fut.set_result(res)
+            if then is not None and res.finish_reason != "cancelled":
+                then(res)
 
-            def run() -> Any:
-                with self._lock:
-                    self._running += 1
-                try:
-                    if messages is not None:
-                        res = self.backend.chat(messages, params, cancel=self._inner)
-                    else:
-                        res = self.backend.complete(prompt or "", params, cancel=self._inner)
-                finally:
-                    with self._lock:
-                        self._running -= 1
-                if then is not None and res.finish_reason != "cancelled":
-                    then(res)
-                return res
-
-            with contextlib.suppress(RuntimeError):  # closed meanwhile
-                self._futures[key] = self._pool.submit(run)
+        with self._cond:
+            if key in self._futures or self._inner.cancelled or self._closed:
+                return
+            self._futures[key] = fut
+            heapq.heappush(self._queue, (priority, next(self._count), job))
+            self._cond.notify()
 
     def _take(self, key: str, direct: Callable[[], Any], cancel: CancelToken | None) -> Any:
         from .base import GenResult
 
-        with self._lock:
+        with self._cond:
             fut = self._futures.pop(key, None)
         if fut is None:
             return direct()
@@ -361,13 +383,21 @@ class Prefetcher:
         """Cancel every prefetched call: open streams closed, queued ones dropped."""
         if not self._inner.cancelled:
             self._inner.cancel()
+            with self._cond:
+                queued, self._queue = self._queue, []
+            for *_rest, job in queued:
+                job()  # each returns at once: the token is cancelled ("cancelled" result)
             close = getattr(self.backend, "close_streams", None)
             if close is not None:
                 close(self._inner)
 
     def close(self) -> None:
-        """Stop, wait for the worker threads, forget what was fetched (the backend stays open)."""
+        """Stop, end the worker threads, forget what was fetched (the backend stays open)."""
         self.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        with self._lock:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join()
+        with self._cond:
             self._futures.clear()

@@ -56,6 +56,12 @@ class RunConfig:
     """Words that drop an instruction (None: the workspace's list, else the preset's)."""
     max_gen_calls: int | None = None
     """Safety stop: step-1 calls at most (>= 1; None: 20 + 10 x target)."""
+    round_size: int = 1
+    """Step-1 calls built from one snapshot of the pool, all made before their candidates go on
+    to steps 2 and 3 (>= 1; the reference's request_batch_size). 1: every step-1 prompt sees
+    every task accepted before it. With more, a server keeps a whole round in flight, but a
+    candidate is not compared with tasks accepted from the same round (docs/models.md). The same
+    round size gives the same tasks at any concurrency."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -84,7 +90,7 @@ class RunConfig:
             raise UserInputError(f"unknown compat mode {self.compat!r}", field="compat",
                                  hint="Use 'reference' or leave it unset.")
         for name in ("gen_max_tokens", "clf_max_tokens", "instances_max_tokens", "max_instances",
-                     "max_gen_calls"):
+                     "max_gen_calls", "round_size"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise UserInputError(f"{name} must be at least 1", field=name)

@@ -9,9 +9,13 @@ every pending candidate is sent (`Prefetcher`, up to K at once), and each step-3
 its step-2 answer is in. The loop then finds its answers waiting. So a run's accepted tasks
 depend on its seed and the model's answers only, never on K or on timing; calls are recorded
 when the loop takes them, so a killed run re-issues what was in flight, nothing twice.
+
+With `RunConfig.round_size` R > 1 the R step-1 calls of a round are built from one snapshot of
+the pool and all sent at once (`prefetch_generate`); their candidates then go on together.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..llm.pool import Prefetcher
@@ -20,7 +24,9 @@ from . import candidates, parse, steps
 
 def prefetch_pending(ctx: steps.Context, fetcher: Prefetcher) -> int:
     """Send steps 2 and 3 of every pending candidate of the run ahead of the loop (step 3 of a
-    candidate follows its step-2 answer). Returns how many candidates were sent for."""
+    candidate follows its step-2 answer), in the order the loop takes them: every step 2 by
+    candidate, then step 3 generation tasks first (candidates.next_for_instances). Returns how
+    many candidates were sent for."""
     rows = candidates.pending(ctx.ws, ctx.run_id)
     for cand in rows:
         if ctx.preset.classification and cand["clf_call_id"] is None:
@@ -30,10 +36,22 @@ def prefetch_pending(ctx: steps.Context, fetcher: Prefetcher) -> int:
                 # The same label the loop will read from this answer (steps.step_classify).
                 is_clf = parse.parse_clf_label(res.text, ctx.compat)
                 p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
-                fetcher.prefetch(prompt=p3, messages=m3, params=params3)
+                fetcher.prefetch(prompt=p3, messages=m3, params=params3,
+                                 priority=(2, int(is_clf), cand["id"]))
 
-            fetcher.prefetch(prompt=prompt, messages=messages, params=params, then=then)
+            fetcher.prefetch(prompt=prompt, messages=messages, params=params,
+                             priority=(1, cand["id"]), then=then)
         else:
-            p3, m3, params3 = steps.instances_request(ctx, cand, bool(cand["is_classification"]))
-            fetcher.prefetch(prompt=p3, messages=m3, params=params3)
+            is_clf = bool(cand["is_classification"])
+            p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
+            fetcher.prefetch(prompt=p3, messages=m3, params=params3,
+                             priority=(2, int(is_clf), cand["id"]))
     return len(rows)
+
+
+def prefetch_generate(ctx: steps.Context, fetcher: Prefetcher, batches: Iterable[int]) -> None:
+    """Send the step-1 calls `batches` of a round now: no task is accepted until the round's
+    step-1 calls are all done, so their prompts are those the loop will build."""
+    for batch in batches:
+        prompt, messages, params = steps.generate_request(ctx, batch)
+        fetcher.prefetch(prompt=prompt, messages=messages, params=params, priority=(0, batch))

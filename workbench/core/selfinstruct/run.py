@@ -27,7 +27,7 @@ from . import candidates, steps
 from .candidates import Decision, PoolGrowth, Reason
 from .config import RUN_KIND, RunConfig, stored_run
 from .filters import InstructionRules
-from .prefetch import prefetch_pending
+from .prefetch import prefetch_generate, prefetch_pending
 from .presets import PRESETS, get_preset
 from .prompts import TEMPLATES_SETTING, Templates
 
@@ -200,30 +200,41 @@ def run_self_instruct(
         emit("resuming" if resume_run_id is not None else "starting")
         if fetcher is not None:  # a resumed run: what was in flight when it stopped
             prefetch_pending(ctx, fetcher)
+        sent_round = -1  # the round whose step-1 calls were sent ahead
+        rsize = config.round_size
         while True:
             accepted = _accepted(ws, run_id)
             if accepted >= config.target:
                 break
+            batch = ws.scalar(
+                "SELECT count(*) FROM model_calls WHERE run_id = ? AND purpose IN (?, ?)",
+                (run_id, steps.PURPOSE_GEN, steps.PURPOSE_ALPACA))
+            # A round's step-1 calls all come before its candidates' steps 2 and 3, so each
+            # of them sees the same pool (rounds of 1: every step-1 call sees the latest).
+            mid_round = (preset.pipeline != "alpaca" and batch % rsize != 0
+                         and batch < max_calls)
             # Pending candidates: every step 2 first, then step 3 grouped by template.
-            cand = candidates.next_to_classify(ws, run_id) if preset.classification else None
+            cand = (candidates.next_to_classify(ws, run_id)
+                    if preset.classification and not mid_round else None)
             if cand is not None:
                 steps.step_classify(ctx, cand)
                 emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
                 continue
-            cand = candidates.next_for_instances(ws, run_id)
+            cand = candidates.next_for_instances(ws, run_id) if not mid_round else None
             if cand is not None:
                 kept = steps.step_instances(ctx, cand)
                 emit("step 3: accepted" if kept else "step 3: no valid instances")
                 continue
-            batch = ws.scalar(
-                "SELECT count(*) FROM model_calls WHERE run_id = ? AND purpose IN (?, ?)",
-                (run_id, steps.PURPOSE_GEN, steps.PURPOSE_ALPACA))
             if batch >= max_calls:
                 stopped = f"stopped after {batch} generation calls"
                 break
             if preset.pipeline == "alpaca":
                 steps.step_alpaca(ctx, batch, config.target - accepted)
             else:
+                if fetcher is not None and rsize > 1 and batch // rsize != sent_round:
+                    sent_round = batch // rsize
+                    end = min((sent_round + 1) * rsize, max_calls)
+                    prefetch_generate(ctx, fetcher, range(batch, end))
                 n = steps.step_generate(ctx, batch)
                 if fetcher is not None:
                     prefetch_pending(ctx, fetcher)

@@ -128,8 +128,9 @@ class Context:
 
 
 # ---------------------------------------------------------------------------- step 1
-def step_generate(ctx: Context, batch: int) -> int:
-    """Step 1 (+ the instruction filter): one call, its candidates stored. Returns how many."""
+def generate_request(ctx: Context, batch: int) -> Request:
+    """Step 1's call number `batch`: examples drawn (seeded by batch) from the seeds and the
+    tasks accepted so far (also what a server run sends ahead for a round, prefetch.py)."""
     p = ctx.preset
     rng = random.Random(f"{ctx.seed}:{batch}")
     machine = ctx.generated_instructions()
@@ -145,15 +146,19 @@ def step_generate(ctx: Context, batch: int) -> int:
                        seed=derive_seed(ctx.seed, batch, 1))
     if p.api == "chat":
         messages = prompts.instruction_messages(ctx.templates.chat_instruction_gen, examples)
-        prompt = None
         if p.gen_list_grammar and ctx.compat != parse.REFERENCE:
             params.grammar = prompts.numbered_list_grammar(len(examples) + 1)
-        res = ctx.call(messages=messages, params=params)
+        return None, messages, params
+    return prompts.instruction_prompt(ctx.templates.instruction_gen, examples), None, params
+
+
+def step_generate(ctx: Context, batch: int) -> int:
+    """Step 1 (+ the instruction filter): one call, its candidates stored. Returns how many."""
+    prompt, messages, params = generate_request(ctx, batch)
+    res = ctx.call(prompt=prompt, messages=messages, params=params)
+    if ctx.preset.api == "chat":
         parsed = parse.parse_chat_instructions(res.text, res.finish_reason)
     else:
-        messages = None
-        prompt = prompts.instruction_prompt(ctx.templates.instruction_gen, examples)
-        res = ctx.call(prompt=prompt, params=params)
         parsed = parse.parse_instructions(res.text, res.finish_reason, ctx.compat)
     rows = decide_instructions(
         ctx, [(c.text, Reason.TRUNCATED if c.truncated else None) for c in parsed])
