@@ -11,10 +11,12 @@ restore the longest one before a call; the call then evaluates only the tokens a
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,11 +169,13 @@ class LlamaCppBackend:
                     verbose=False,
                 )
         except Exception as exc:
-            raise ModelError(f"{self.info.path}: llama.cpp could not load the model ({exc}).") from exc
+            raise ModelError(
+                f"{self.info.path}: llama.cpp could not load the model ({exc}).") from exc
         # Not llama-cpp-python's LlamaRAMCache: it saves after every call and copies the whole
         # logits buffer into each entry without counting it (~100 MB per entry here).
         self.prefix_cache = PrefixStateCache(
-            prefix_cache_bytes, max_candidates=4, slack=PREFIX_SLACK_TOKENS) if prefix_cache else None
+            prefix_cache_bytes, max_candidates=4, slack=PREFIX_SLACK_TOKENS
+        ) if prefix_cache else None
         self.model_id = self.info.path
         self.model_sha256: str | None = self.info.sha256
         self.has_chat_template = bool(self.info.has_chat_template)
@@ -192,10 +196,51 @@ class LlamaCppBackend:
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:
         # Rendered to text and sent through the completion path, so chat calls share the
         # prefix cache. The Jinja formatter is llama-cpp-python's sandboxed one.
-        prompt, stops, added_special = self.render_chat(messages)
-        tokens = self.tokenize(prompt, add_bos=not added_special)
+        tokens, stops = self.chat_tokens(messages)
         merged = GenParams(**{**params.to_dict(), "stop": [*params.stop, *stops]})
         return self._generate(tokens, merged, on_token, cancel)
+
+    def chat_tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+        """The token ids of the rendered chat prompt, and its stop strings.
+
+        The template's markers (`<|im_start|>`, `<|im_end|>`, ...) are control tokens; the text
+        of the messages never is, so a seed, a model answer or an imported record that contains
+        `<|im_end|><|im_start|>assistant` stays plain text and cannot close a turn or open a
+        new one. When no message holds control-token text the whole prompt is tokenized at
+        once (exactly as llama.cpp's own chat path); otherwise the template is rendered around
+        placeholders and each piece is tokenized on its own, messages with special=False."""
+        prompt, stops, added_special = self.render_chat(messages)
+        add_bos = not added_special
+        if not any(self._has_control_text(str(m.get("content") or "")) for m in messages):
+            return self.tokenize(prompt, add_bos=add_bos), stops
+        marks = [f"\ue000{i}\ue001" for i in range(len(messages))]  # private use: in no template
+        held, _, _ = self.render_chat([{**m, "content": marks[i]} for i, m in enumerate(messages)])
+        contents = [str(m.get("content") or "") for m in messages]
+        pieces = re.split("\ue000(\\d+)\ue001", held)
+        # Odd items are message indexes. A template that looks inside the contents (so the text
+        # around them depends on them) cannot be split: then every content must be plain text
+        # where it appears, which the rebuilt text checks.
+        rebuilt = "".join(contents[int(p)] if i % 2 else p for i, p in enumerate(pieces))
+        if rebuilt != prompt:
+            raise ModelError(
+                f"{self.info.path}: a message contains control-token text (such as <|im_end|>) "
+                "and the model's chat template changes with the messages' text, so it cannot "
+                "be kept as plain text.", hint="Remove the control-token text from the data.")
+        tokens: list[int] = []
+        for i, piece in enumerate(pieces):
+            text = contents[int(piece)] if i % 2 else piece
+            if text:
+                tokens += self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos and not tokens,
+                                            special=not i % 2)
+        return tokens, stops
+
+    def _has_control_text(self, text: str) -> bool:
+        """Whether `text` tokenized with special tokens parsed differs from it as plain text."""
+        if "<" not in text and "[" not in text and "|" not in text:
+            return False  # every control-token spelling we know uses one of these
+        raw = text.encode("utf-8")
+        return self.llm.tokenize(raw, add_bos=False, special=True) != self.llm.tokenize(
+            raw, add_bos=False, special=False)
 
     def render_chat(self, messages: list[dict[str, str]]) -> tuple[str, list[str], bool]:
         try:
@@ -207,8 +252,10 @@ class LlamaCppBackend:
             r = self._formatter(messages=messages)
         except Exception as exc:  # a broken or hostile template (the sandbox refused it)
             raise ModelError(
-                f"{self.info.path}: the model's chat template failed ({type(exc).__name__}: {exc}).",
-                hint="Choose a model whose chat template works (or a raw-completion preset).") from exc
+                f"{self.info.path}: the model's chat template failed "
+                f"({type(exc).__name__}: {exc}).",
+                hint="Choose a model whose chat template works (or a raw-completion preset)."
+            ) from exc
         stops = r.stop if isinstance(r.stop, list) else ([r.stop] if r.stop else [])
         return r.prompt, stops, bool(getattr(r, "added_special", False))
 
@@ -337,19 +384,18 @@ class LlamaCppBackend:
         toks = np.asarray(tokens, dtype=np.intc)
         shared = common_prefix(llm.input_ids[: llm.n_tokens], toks)
         entry, n_entry = cache.longest(toks)
-        if entry is not None and n_entry > shared and n_entry >= PREFIX_SLACK_TOKENS:
-            if self._load_state(entry):
-                shared = n_entry
+        if entry is not None and n_entry > shared and n_entry >= PREFIX_SLACK_TOKENS \
+                and self._load_state(entry):
+            shared = n_entry
+        # Seen twice: the fixed part of a template. Keep exactly that (trimmed), not the
+        # previous prompt's own suffix and answer.
         if shared >= MIN_PREFIX_TOKENS and not cache.has_prefix_of(
-                toks, shared - PREFIX_SLACK_TOKENS):
-            # Seen twice: the fixed part of a template. Keep exactly that (trimmed), not the
-            # previous prompt's own suffix and answer.
-            if llm._ctx.kv_cache_seq_rm(-1, shared, -1):
-                llm.n_tokens = shared
-                llm._requires_eval = True
-                cache.add(toks[:shared], self._save_state(), confirmed=True)
-                if entry is not None and not entry.confirmed and n_entry >= shared:
-                    cache.remove(entry)  # the candidate it came from has served its purpose
+                toks, shared - PREFIX_SLACK_TOKENS) and llm._ctx.kv_cache_seq_rm(-1, shared, -1):
+            llm.n_tokens = shared
+            llm._requires_eval = True
+            cache.add(toks[:shared], self._save_state(), confirmed=True)
+            if entry is not None and not entry.confirmed and n_entry >= shared:
+                cache.remove(entry)  # the candidate it came from has served its purpose
         return shared
 
     def _remember(self, tokens: list[int], shared: int) -> None:
@@ -398,7 +444,5 @@ class LlamaCppBackend:
             self.llm = None  # type: ignore[assignment]
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass

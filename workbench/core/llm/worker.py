@@ -500,6 +500,11 @@ class WorkerBackend:
         and whether the template added the BOS token itself."""
         return self._call("render_chat", messages, during="chat template rendering")
 
+    def chat_tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+        """The token ids a chat call would evaluate, and its stop strings: template markers as
+        control tokens, message text never (see `LlamaCppBackend.chat_tokens`)."""
+        return self._call("chat_tokens", messages, during="chat template rendering")
+
     def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
                  cancel: CancelToken | None = None) -> GenResult:
         return self._call("complete", prompt, params, on_token=on_token, cancel=cancel,
