@@ -225,6 +225,11 @@ def test_other_wordings():
      "reply"),
     ("E: I'm not sure what I'm doing today; can you help me?", "request-without-task"),
     ("You can give each noun its plural; e.g., joy, anger, sadness.", "statement"),
+    # seed 11: a noun that is also a verb, a gerund subject
+    ("Number of people can be seated at the table without extra guests allowed.", "statement"),
+    ("Using available resources without giving them a chance is a sign of laziness.",
+     "statement"),
+    ("Think of a punchy headline for the article.", "imperative"),
     ("Improve your public speaking abilities.", "advice"),
     ("Stay hydrated and get enough sleep.", "advice"),
     ("Take a 3-day solo trip around Europe.", "advice"),

@@ -217,6 +217,8 @@ _EXTRA_VERBS = _wordset(
     "summarise organise categorise prioritise analyse paraphrase brainstorm rephrase tokenize "
     "tokenise debug refactor google tweet")
 
+# Verbs whose imperative takes "of" ("Think of a headline").
+_VERBS_OF = _wordset("think dream conceive speak approve beware make take")
 _WH = _wordset("what which who whom whose when where why how")
 _AUX = _wordset(
     "is are was were am do does did can could would will should shall may might must have has "
@@ -395,11 +397,16 @@ def _clause_kind(clause: str, depth: int = 0) -> str | None:
     head = _words(c.split(",")[0])
     while head and head[0] in _FILLERS:
         head = head[1:]
-    if (_is_base_verb(w0) and len(words) > 1 and len(head) > 1
+    # "Number of people…", "List of tasks": a noun heads the phrase, not a verb.
+    noun_head = len(words) > 1 and words[1] == "of" and w0 not in _VERBS_OF
+    if (_is_base_verb(w0) and len(words) > 1 and len(head) > 1 and not noun_head
             and words[1] not in _AUX - {"can", "may"}):
         return IMPERATIVE
-    if _gerund_lemma(w0) and c.rstrip().endswith(".") and depth == 0:
-        return IMPERATIVE  # "Converting 85 F to Celsius." (a seed's style)
+    # "Converting 85 F to Celsius." (a seed's style); with a finite verb the gerund is the
+    # subject of a statement ("Using … is a sign of laziness.").
+    if (_gerund_lemma(w0) and c.rstrip().endswith(".") and depth == 0
+            and not any(w in _AUX for w in words[1:])):
+        return IMPERATIVE
     # An opener: the main clause follows a comma ("In about fifty words, describe…").
     if (w0 in _OPENERS or _gerund_lemma(w0) or w0.endswith("ed")) and "," in c and depth < 3:
         for part in c.split(",")[1:]:
