@@ -2,14 +2,20 @@
 
 (a) tokens/s of our path (LlamaCppBackend.complete, streaming, cancel checks, prefix cache)
     against a bare greedy loop over llama-cpp-python's low-level eval + argmax, same model,
-    same threads, same number of tokens (end-of-text banned in both so lengths match);
+    same threads, same number of tokens (end-of-text banned in both so lengths match); and the
+    same call through the model worker process (WorkerBackend, what the app uses), timed in
+    this process from the first streamed token to the last, so the pipe is included;
 (b) a ~1,500-token fixed few-shot prefix with N different short suffixes: wall time with our
-    prefix reuse against every call from a cold context (the naive pattern);
+    prefix reuse (through the worker) against every call from a cold context (the naive
+    pattern);
 (c) (with --families F) F prompt families with ~400-token prefixes called in turn, the way
     SELF-INSTRUCT and SELF-CHECK interleave them: our prefix cache against llama-cpp-python's
-    own reuse of the previous prompt only.
+    own reuse of the previous prompt only;
+(d) (with --kernels) llama.cpp's extra buffer types on against off (the safe kernels the
+    AMX rule chooses): prompt evaluation and decode tokens/s of the low-level loop.
 
-    .venv/bin/python bench/generation.py [--tokens 128] [--suffixes 30] [--threads T] [--families 3]
+    .venv/bin/python bench/generation.py [--tokens 128] [--suffixes 30] [--threads T]
+                                         [--families 3] [--kernels]
 
 The last line prints the ratios of (a) and (b). Not part of the test suite.
 """
@@ -27,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workbench.core.llm.base import GenParams  # noqa: E402
 from workbench.core.llm.factory import default_model_path  # noqa: E402
 from workbench.core.llm.llamacpp import LlamaCppBackend, default_threads  # noqa: E402
+from workbench.core.llm.worker import WorkerBackend  # noqa: E402
 
 PROMPT = "Here is a long list of everyday objects and what they are used for:\n1."
 
@@ -64,7 +71,39 @@ def ours_decode(backend: LlamaCppBackend, prompt: str, n: int, eos: int) -> tupl
     return r.timings["generation_s"] * n / max(r.completion_tokens - 1, 1), r.text
 
 
-def few_shot_prefix(backend: LlamaCppBackend, target_tokens: int = 1500) -> str:
+def worker_decode(worker: WorkerBackend, prompt: str, n: int, eos: int) -> tuple[float, str]:
+    """Like ours_decode, through the worker, timed here: the clock includes the pipe."""
+    stamps: list[float] = []
+    r = worker.complete(prompt, GenParams(max_tokens=n, temperature=0.0, seed=0,
+                                          logit_bias={eos: -1e9}),
+                        on_token=lambda _p: stamps.append(time.perf_counter()))
+    assert r.completion_tokens >= n - 2 and len(stamps) >= 2, r.completion_tokens
+    # First streamed piece to the last: len(stamps) - 1 decode steps (a piece is a token,
+    # except where several make one character).
+    return (stamps[-1] - stamps[0]) * n / max(r.completion_tokens - 1, 1), r.text
+
+
+def kernels(path: Path, threads: int, tokens: int, repeats: int) -> None:
+    """(d) extra buffer types on vs off: prompt evaluation and decode of the low-level loop."""
+    prompt = "".join(f"Item {i}: a short line of text about object number {i}.\n"
+                     for i in range(40))
+    for label, extra in (("on", None), ("off", False)):
+        b = LlamaCppBackend(path, n_threads=threads, prefix_cache=False, extra_bufts=extra)
+        eos = b.llm.token_eos()
+        toks = b.llm.tokenize(prompt.encode(), add_bos=True, special=True)
+        pp, dec = [], []
+        for _ in range(repeats):
+            b.llm.reset()
+            t0 = time.perf_counter()
+            b.llm.eval(toks)
+            pp.append(time.perf_counter() - t0)
+            dec.append(low_level_decode(b.llm, PROMPT, tokens, eos)[0])
+        b.close()
+        print(f"(d) extra buffer types {label:3}: prompt {len(toks) / min(pp):7.1f} tok/s "
+              f"({len(toks)} tokens), decode {tokens / min(dec):6.1f} tok/s")
+
+
+def few_shot_prefix(backend: LlamaCppBackend | WorkerBackend, target_tokens: int = 1500) -> str:
     lines, i = [], 0
     while True:
         lines.append(f"Task {i}: Rewrite the sentence 'the {i}th cat sat on mat number {i * 7}' "
@@ -103,41 +142,53 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=default_threads())
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--families", type=int, default=0, help="also run (c) with F families")
+    ap.add_argument("--kernels", action="store_true",
+                    help="also run (d): extra buffer types on against off")
     args = ap.parse_args()
     path = default_model_path()
     backend = LlamaCppBackend(path, n_threads=args.threads)
+    worker = WorkerBackend(path, n_threads=args.threads)
     eos = backend.llm.token_eos()
-    print(f"model {path.name}, threads {args.threads}, n_ctx {backend.n_ctx}")
+    print(f"model {path.name}, threads {args.threads}, n_ctx {backend.n_ctx}, "
+          f"worker extra buffer types {worker.kernels}")
 
-    # (a) same Llama object for both, alternating, best of N: the machine is shared and noisy.
-    refs, ourss = [], []
+    # (a) alternating, best of N: the machine is shared and noisy. The loop and the in-process
+    # path share one Llama; the worker has its own, with the same settings.
+    refs, ourss, workers = [], [], []
     for _ in range(args.repeats):
         refs.append(low_level_decode(backend.llm, PROMPT, args.tokens, eos))
         ourss.append(ours_decode(backend, PROMPT, args.tokens, eos))
+        workers.append(worker_decode(worker, PROMPT, args.tokens, eos))
     ref, ours = min(t for t, _ in refs), min(t for t, _ in ourss)
-    same = refs[0][1] == ourss[0][1]
-    ref_tps, ours_tps = args.tokens / ref, args.tokens / ours
-    speed_ratio = ours_tps / ref_tps
-    print(f"(a) llama.cpp low-level loop {ref_tps:7.1f} tok/s; ours {ours_tps:7.1f} tok/s; "
+    via = min(t for t, _ in workers)
+    same = refs[0][1] == ourss[0][1] == workers[0][1]
+    ref_tps, ours_tps, via_tps = args.tokens / ref, args.tokens / ours, args.tokens / via
+    speed_ratio = via_tps / ref_tps
+    print(f"(a) llama.cpp low-level loop {ref_tps:7.1f} tok/s; ours in-process {ours_tps:7.1f} "
+          f"tok/s ({ours_tps / ref_tps:.2f}x); ours through the worker {via_tps:7.1f} tok/s; "
           f"same text {'yes' if same else 'NO'}; ratio {speed_ratio:.2f}x")
 
     reuse_ratio = float("nan")
     if args.suffixes:
-        reuse_ratio = prefix_reuse(backend, path, args)
+        reuse_ratio = prefix_reuse(worker, path, args)
+    worker.close()
     if args.families:
         interleaved(path, args.threads, args.families)
-    print(f"ratios: decode {speed_ratio:.2f}x llama.cpp's loop; prefix reuse {reuse_ratio:.1f}x")
+    if args.kernels:
+        backend.close()
+        kernels(path, args.threads, args.tokens, args.repeats)
+    print(f"ratios: decode through the worker {speed_ratio:.2f}x llama.cpp's loop; "
+          f"prefix reuse {reuse_ratio:.1f}x")
 
 
-def prefix_reuse(backend: LlamaCppBackend, path: Path, args: argparse.Namespace) -> float:
-    prefix = few_shot_prefix(backend)
-    n_prefix = len(backend.tokenize(prefix))
+def prefix_reuse(worker: WorkerBackend, path: Path, args: argparse.Namespace) -> float:
+    prefix = few_shot_prefix(worker)
+    n_prefix = len(worker.tokenize(prefix))
     suffixes = [f"Task {1000 + k}: Rewrite the sentence 'a dog ran {k} miles' in a formal tone.\n"
                 "Answer:" for k in range(args.suffixes)]
     params = GenParams(max_tokens=16, temperature=0.0, stop=["\n"])
-    backend.llm.reset()
     t0 = time.perf_counter()
-    warm_texts = [backend.complete(prefix + s, params).text for s in suffixes]
+    warm_texts = [worker.complete(prefix + s, params).text for s in suffixes]
     warm = time.perf_counter() - t0
     cold_backend = LlamaCppBackend(path, n_threads=args.threads, prefix_cache=False)
     t0 = time.perf_counter()
