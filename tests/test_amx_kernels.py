@@ -139,3 +139,27 @@ def test_models_panel_shows_the_cpu_and_saves_the_setting(seeded_window, qtbot):
     t.start()
     t.join()
     qtbot.waitUntil(lambda: "safe kernels" in w.statusBar().currentMessage(), timeout=10_000)
+
+
+@pytest.mark.model
+def test_in_process_loads_follow_the_rule_on_an_amx_cpu(default_model_path, monkeypatch):
+    """The embedding context of subset selection is loaded in-process: no AMX repacking."""
+    from workbench.core.llm import llamacpp
+    from workbench.core.selection.embed import GGUFEmbedder
+
+    monkeypatch.setattr(kernels, "cpuinfo_text", lambda: SAPPHIRE_RAPIDS)
+    assert kernels.load_extra_bufts(default_model_path) is False
+    seen: list[bool | None] = []
+    real = llamacpp.model_params
+
+    def spy(extra_bufts):
+        seen.append(extra_bufts)
+        return real(extra_bufts)
+
+    monkeypatch.setattr(llamacpp, "model_params", spy)
+    e = GGUFEmbedder(default_model_path)
+    try:
+        assert e.embed(["a cat"]).shape[0] == 1
+    finally:
+        e.close()
+    assert seen == [False]

@@ -64,13 +64,11 @@ def open_backend(
         in_process = os.environ.get("WORKBENCH_IN_PROCESS") == "1"
     path = resolve_model(model)
     if in_process:
-        from .kernels import cpuinfo_text, crashed_before, extra_bufts_for, has_amx
+        from .kernels import load_extra_bufts
         from .llamacpp import LlamaCppBackend
 
-        on, _why = extra_bufts_for(extra_bufts, amx=has_amx(cpuinfo_text()),
-                                   crashed_before=crashed_before(path))
         return LlamaCppBackend(path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-                               extra_bufts=None if on else False)
+                               extra_bufts=load_extra_bufts(path, extra_bufts))
     from .worker import WorkerBackend
 
     return WorkerBackend(path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,

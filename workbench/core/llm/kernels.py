@@ -76,6 +76,14 @@ def extra_bufts_for(setting: str | None, *, amx: bool, crashed_before: bool) -> 
     return True, "on (auto: llama.cpp's default)"
 
 
+def load_extra_bufts(path: str | Path, setting: str | None = "auto") -> bool | None:
+    """What to give `LlamaCppBackend(extra_bufts=...)` / `llamacpp.model_params` for a model
+    loaded in this process with `setting` on this CPU: None (llama.cpp's default, on) or False."""
+    on, _why = extra_bufts_for(setting, amx=has_amx(cpuinfo_text()),
+                               crashed_before=crashed_before(path))
+    return None if on else False
+
+
 def system_info() -> str:
     """The CPU and GPU features llama.cpp was built for and found ("AVX2 = 1 | AMX_INT8 = 0
     ..."), as `llama_print_system_info` reports them; "" when llama.cpp is not installed."""

@@ -82,7 +82,7 @@ def default_threads() -> int:
 
 
 @contextmanager
-def _model_params(extra_bufts: bool | None) -> Iterator[None]:
+def model_params(extra_bufts: bool | None) -> Iterator[None]:
     """While a `Llama` is constructed, its `llama_model_params` start with `use_extra_bufts`
     as asked. llama-cpp-python 0.3.x has no keyword for it and builds the struct inside
     `Llama.__init__` right before loading, so the struct's factory is wrapped for that call
@@ -158,7 +158,7 @@ class LlamaCppBackend:
         self.n_gpu_layers = n_gpu_layers if self.gpu else 0
         self.extra_bufts = extra_bufts
         try:
-            with _model_params(extra_bufts):
+            with model_params(extra_bufts):
                 self.llm = llama_cpp.Llama(
                     model_path=self.info.path,
                     n_ctx=self.n_ctx,

@@ -57,15 +57,19 @@ class GGUFEmbedder:
     def _load(self) -> Llama:
         import llama_cpp
 
-        from ..llm.llamacpp import route_llama_logs
+        from ..llm.kernels import load_extra_bufts
+        from ..llm.llamacpp import model_params, route_llama_logs
 
         route_llama_logs()
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=self.info.path, embedding=True,
-                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                n_ctx=min(N_CTX, self.info.context_length or N_CTX), n_batch=N_CTX,
-                n_ubatch=N_CTX, n_threads=self._threads, verbose=False)
+            # The kernel rule of the generation worker (no AMX repacking on AMX CPUs): this
+            # context is loaded in-process, where a kernel fault would end the caller.
+            with model_params(load_extra_bufts(self.info.path)):
+                self._llm = llama_cpp.Llama(
+                    model_path=self.info.path, embedding=True,
+                    pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+                    n_ctx=min(N_CTX, self.info.context_length or N_CTX), n_batch=N_CTX,
+                    n_ubatch=N_CTX, n_threads=self._threads, verbose=False)
         except Exception as exc:
             raise ModelError(f"{self.info.path}: llama.cpp could not load the model for "
                              f"embeddings ({exc}).") from exc
