@@ -230,6 +230,7 @@ def test_other_wordings():
     ("Using available resources without giving them a chance is a sign of laziness.",
      "statement"),
     ("Think of a punchy headline for the article.", "imperative"),
+    ("This is a legal requirement that must be met by all employees.", "statement"),
     ("Improve your public speaking abilities.", "advice"),
     ("Stay hydrated and get enough sleep.", "advice"),
     ("Take a 3-day solo trip around Europe.", "advice"),

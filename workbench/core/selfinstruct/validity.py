@@ -255,7 +255,7 @@ _TASK_STATEMENT = re.compile(
 )
 # "The email should be rewritten…", "A list … must be compiled."
 _PASSIVE_TASK = re.compile(
-    r"\b(?:should|must|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to|will\s+need\s+to)\s+"
+    r"(?<!\bthat\s)(?<!\bwhich\s)(?<!\bwho\s)\b(?:should|must|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to|will\s+need\s+to)\s+"
     r"(?:then\s+|also\s+|first\s+)?be\s+[a-z]+(?:ed|en|wn|ne|lt|pt|nt|ck|ld|ng|ung|ught|ade|"
     r"id|et|ut|ead|ot|ound|own|ept|eft|old|ed)\b",
     re.IGNORECASE,
