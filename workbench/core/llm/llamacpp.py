@@ -34,7 +34,8 @@ from .prefix_cache import PrefixStateCache, StateEntry, common_prefix
 log = logging.getLogger("workbench.llama")
 # With no logging set up (the CLI), Python's last-resort handler would print llama.cpp's warnings
 # on the terminal; this logger's lines are for the workbench log only.
-log.addHandler(logging.NullHandler())
+if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+    log.addHandler(logging.NullHandler())
 
 DEFAULT_CTX_CAP = 4096
 PREFIX_CACHE_BYTES = 1 << 30

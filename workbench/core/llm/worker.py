@@ -54,6 +54,10 @@ from .gguf_info import ModelInfo, read_model_info
 from .kernels import cpuinfo_text, crashed_before, extra_bufts_for, has_amx, remember_crash
 
 log = logging.getLogger("workbench.llama")
+# The worker's llama.cpp lines are re-logged here: for the workbench log only, never the
+# terminal through Python's last-resort handler (llamacpp.py does the same in-process).
+if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+    log.addHandler(logging.NullHandler())
 notices = logging.getLogger("workbench.llm")  # what a person should see (status bar, stderr)
 
 CANCEL_GRACE_S = 5.0   # a cancel unanswered this long means a hung worker: it is ended
