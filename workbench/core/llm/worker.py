@@ -10,13 +10,15 @@ and llama.cpp's threads must not be copied half-way). It owns the `LlamaCppBacke
 the same `Backend` protocol. One duplex pipe carries everything:
 
     parent -> worker   ("call", id, method, args, kwargs, stream)  ("cancel", id)  ("close",)
-    worker -> parent   ("ready", facts)  ("tok", id, piece)  ("log", logger, level, text)
+    worker -> parent   ("ready", facts)  ("tok", id, [pieces])  ("log", logger, level, text)
                        ("ok", id, result)  ("err", id, packed error)
 
-Tokens stream one message per token (a few tens of microseconds against a decode step of
-milliseconds; bench/generation.py measures it). The worker's llama.cpp log lines are forwarded
-as log records and re-logged in the parent under `workbench.llama`; its stdout and stderr go to a
-file that is read back only to explain a crash (a GGML_ASSERT line), never to the terminal.
+Tokens stream as they are decoded; pieces decoded less than `TOKEN_BATCH_S` after the last
+message share one (a fast GPU model would otherwise send a thousand messages a second); the
+parent calls `on_token` once per piece. bench/generation.py measures the cost. The worker's
+llama.cpp log lines are forwarded as log records and re-logged in the parent under
+`workbench.llama`; its stdout and stderr go to a file that is read back only to explain a
+crash (a GGML_ASSERT line), never to the terminal.
 
 Failures:
 - The worker dies (a signal, an abort, an OOM kill): the call raises `ModelProcessDied` saying
@@ -63,6 +65,7 @@ notices = logging.getLogger("workbench.llm")  # what a person should see (status
 CANCEL_GRACE_S = 5.0   # a cancel unanswered this long means a hung worker: it is ended
 CLOSE_GRACE_S = 3.0    # a worker asked to close gets this long before it is killed
 POLL_S = 0.1           # how often a waiting call looks at its cancel token
+TOKEN_BATCH_S = 0.005  # pieces decoded within this of the last message wait for the next one
 # Test-only hook: the worker sends itself this signal on its first decode while extra buffer
 # types are on (the AMX crash, reproduced on any CPU).
 CRASH_HOOK_ENV = "WORKBENCH_TEST_SIGNAL_ON_FIRST_DECODE"
@@ -178,19 +181,25 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         if msg is None:
             break
         _, cid, method, args, kwargs, stream = msg
+        batch = None
         try:
             if method in GENERATING:
                 if crash_signal and not decoded and backend.extra_bufts is not False:
                     os.kill(os.getpid(), crash_signal)
                     time.sleep(5)  # the signal is delivered before this ends
                 n_calls += 1
-                if stream:
-                    kwargs["on_token"] = lambda piece, cid=cid: send(("tok", cid, piece))
+                batch = _TokenBatch(cid, send) if stream else None
+                if batch is not None:
+                    kwargs["on_token"] = batch
                 if len(signal_at) == 3 and n_calls == signal_at[0]:
                     kwargs["on_token"] = _signal_after(signal_at[1], signal_at[2],
                                                        kwargs.get("on_token"))
                 kwargs["cancel"] = tokens[cid]
-            result = getattr(backend, method)(*args, **kwargs)
+            try:
+                result = getattr(backend, method)(*args, **kwargs)
+            finally:
+                if batch is not None:
+                    batch.flush()  # every piece reaches the caller before the result
             if method in GENERATING:
                 decoded = True
             send(("ok", cid, result))
@@ -199,6 +208,28 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         finally:
             tokens.pop(cid, None)
     backend.close()
+
+
+class _TokenBatch:
+    """The worker's on_token: sends pieces at once, or with the next piece when the last
+    message went out less than TOKEN_BATCH_S ago."""
+
+    def __init__(self, cid: int, send: Callable[[tuple], None]) -> None:
+        self.cid, self.send = cid, send
+        self.pending: list[str] = []
+        self.last = 0.0
+
+    def __call__(self, piece: str) -> None:
+        self.pending.append(piece)
+        now = time.monotonic()
+        if now - self.last >= TOKEN_BATCH_S:
+            self.flush()
+            self.last = now
+
+    def flush(self) -> None:
+        if self.pending:
+            self.send(("tok", self.cid, self.pending))
+            self.pending = []
 
 
 def _signal_after(n: int, sig: int, then: Callable[[str], None] | None) -> Callable[[str], None]:
@@ -438,9 +469,11 @@ class WorkerBackend:
             if msg is not None:
                 kind = msg[0]
                 if kind == "tok" and msg[1] == cid:
-                    if on_token is not None and token_error is None:
+                    for piece in msg[2]:
+                        if on_token is None or token_error is not None:
+                            break
                         try:
-                            on_token(msg[2])
+                            on_token(piece)
                         except BaseException as exc:  # noqa: BLE001 - stop, then re-raise
                             token_error = exc
                             conn.send(("cancel", cid))
