@@ -4,15 +4,16 @@ Beyond the paper (docs/fidelity.md, docs/quality.md). Self-Instruct's people jud
 GPT-3's generated instructions valid; a 135M chat model writes list numbers, quotes and date
 stamps around its items, and many of its items are no instruction: statements and answers,
 titles, fragments, system prompts ("You are a patient maths teacher."), replies addressed to
-the user ("Please provide more information about the task you are referring to."), and advice
-to the reader ("Improve your public speaking abilities."). Two steps, applied before the
-reference's rules (filters.instruction_reason) and the ROUGE-L rule:
+the user ("Please provide more information about the task you are referring to."), the
+generation request echoed back ("Write 8 new tasks…"), advice to the reader ("Improve your
+public speaking abilities."), and questions only the asker could answer. Two steps, applied
+before the reference's rules (filters.instruction_reason) and the ROUGE-L rule:
 
 1. `normalise(raw)` strips what surrounds an item — list numbering (`3.`, `(4)`, `-`, `五、`),
-   surrounding quotes (straight, curly, « », 「 」, 『 』, „ “) and leading date stamps
-   (`2023-07-15:`, `July 15, 2023 -`, `2023年7月15日：`) — repeatedly, since they nest
-   (`3. "…"`). The candidate is judged, and becomes a task, as its normalised text; the raw
-   text stays stored with the candidate.
+   a speaker or option label (`B:`), surrounding quotes (straight, curly, « », 「 」, 『 』,
+   „ “) and leading date stamps (`2023-07-15:`, `July 15, 2023 -`, `2023年7月15日：`) —
+   repeatedly, since they nest (`3. "…"`). The candidate is judged, and becomes a task, as
+   its normalised text; the raw text stays stored with the candidate.
 2. `shape(text, lang)` says whether the text has the form of a task — an imperative
    ("Rewrite…", "Given X, list…", "Let's…"), a question ("Is it true that…?"), a task
    statement ("You need to…", "The email should be rewritten…", "I would appreciate it if you
