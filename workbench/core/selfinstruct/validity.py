@@ -269,7 +269,7 @@ _REPLY = re.compile(
     r"i'?m\s+sorry|i\s+am\s+sorry|unfortunately|as\s+an\s+ai|hello|hi|hey|greetings|"
     r"i'?d\s+be\s+(?:happy|glad)|i\s+would\s+be\s+(?:happy|glad)|i\s+hope|"
     r"i\s+(?:can|can't|cannot|will|'ll)\s+(?:help|do|try|provide|give|tell|write)|"
-    r"i'll\s|let\s+me\s+know|feel\s+free|don't\s+hesitate)\b"
+    r"i'll\s|let\s+me\s+know|feel\s+free|don't\s+hesitate|i\s+am\s+ready|i'm\s+ready)\b"
     r"|^here\s+(?:is|are)\s+(?:[\w-]+\s+){0,4}?(?:tasks?|instructions?|answers?|responses?|"
     r"suggestions?|ideas?|examples?|questions?)\b[^.?!]*[:.!]?$"
     r"|\b(?:can|may|could|shall)\s+i\s+(?:help|assist)\s+you\b"
