@@ -120,7 +120,7 @@ def _call(backend: Backend, item: CotItem, cfg: CotConfig, prompts: CotPrompts, 
         res = backend.chat(messages, params, cancel=cancel)
         where: dict[str, Any] = {"messages": messages}
     else:
-        prompt = "\n\n".join(m["content"] for m in messages) + "\n\n"
+        prompt = prompts.completion_prompt(item, cfg.mode)  # the item's text stays data
         res = backend.complete(prompt, params, cancel=cancel)
         where = {"prompt": prompt}
     if res.finish_reason == "cancelled":

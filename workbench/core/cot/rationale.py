@@ -11,10 +11,13 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from string import Formatter
+from typing import Any
 
 from ..answers import NUMBER, OPTION, answers_equal, extract_answer, normalize_text
 from ..answers import stated_answer as _stated
 from ..errors import UserInputError
+from ..llm.prompt import Data, PromptText
 from ..paths import prompts_dir
 from .sources import COT_TYPES, LETTERS, CotItem
 
@@ -42,13 +45,39 @@ class CotPrompts:
         if mode not in MODES:
             raise UserInputError(f"expected one of {', '.join(MODES)}", field="mode")
         template = self.types[item.cot_type][mode]
-        user = template.format(instruction=self.instruction(item), input=item.input.strip(),
-                               gold=item.gold_output.strip(), answer_hint=answer_hint(item))
+        # The item's text is data (a `PromptText` span): never read as control tokens when the
+        # messages are joined into a completion prompt (`completion_prompt`).
+        user = format_prompt(template, instruction=Data(self.instruction(item)),
+                             input=Data(item.input.strip()),
+                             gold=Data(item.gold_output.strip()), answer_hint=answer_hint(item))
         msgs = [{"role": "system", "content": self.system}] if self.system else []
         return msgs + [{"role": "user", "content": user.strip()}]
 
+    def completion_prompt(self, item: CotItem, mode: str) -> PromptText:
+        """The messages' texts joined for a completion model: each followed by a blank line."""
+        parts: list[str] = []
+        for m in self.messages(item, mode):
+            parts += ["\n\n" if parts else "", m["content"]]
+        return PromptText.concat([*parts, "\n\n"])
+
     def answer_line(self, item: CotItem) -> str:
         return self.types[item.cot_type]["answer_line"].format(answer=item.gold_output.strip())
+
+
+def format_prompt(template: str, **values: str) -> PromptText:
+    """`template.format(**values)` as a `PromptText`: a `Data` value is a data span."""
+    parts: list[str] = []
+    fmt = Formatter()
+    for literal, field, spec, conversion in fmt.parse(template):
+        parts.append(literal)
+        if field is None:
+            continue
+        value: Any = values[field]  # KeyError for an unknown field, as str.format
+        if conversion:
+            value = fmt.convert_field(value, conversion)
+        text = fmt.format_field(value, spec or "")
+        parts.append(Data(text) if isinstance(values[field], Data) else text)
+    return PromptText.concat(parts)
 
 
 @lru_cache(maxsize=8)

@@ -79,7 +79,11 @@ class Backend(Protocol):
         on_token: TokenCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> GenResult:
-        """Raw text continuation (base models and the papers' prompts need it)."""
+        """Raw text continuation (base models and the papers' prompts need it).
+
+        `prompt` is a `str` (all of it may hold control tokens: a person's own prompt) or a
+        `prompt.PromptText` built from a template and data, whose data text is never read as
+        control tokens (issue 19 item 6; servers: see docs/models.md)."""
         ...
 
     def chat(

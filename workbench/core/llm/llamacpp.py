@@ -30,6 +30,7 @@ from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
 from .gguf_info import ModelInfo, read_model_info
 from .prefix_cache import PrefixStateCache, StateEntry, common_prefix
+from .prompt import PromptText
 
 log = logging.getLogger("workbench.llama")
 # With no logging set up (the CLI), Python's last-resort handler would print llama.cpp's warnings
@@ -182,6 +183,7 @@ class LlamaCppBackend:
         self.has_chat_template = bool(self.info.has_chat_template)
         self._formatter: Any = None
         self._grammars: dict[str, Any] = {}
+        self._control: frozenset[int] | None = None
 
     # ------------------------------------------------------------------ calls
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
@@ -191,7 +193,80 @@ class LlamaCppBackend:
 
     def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
                  cancel: CancelToken | None = None) -> GenResult:
-        return self._generate(self.tokenize(prompt), params, on_token, cancel)
+        """Continue `prompt`; a `PromptText`'s data is never read as control tokens."""
+        return self._generate(self.prompt_tokens(prompt), params, on_token, cancel)
+
+    def prompt_tokens(self, prompt: str) -> list[int]:
+        """The token ids a completion call evaluates for `prompt` (with the BOS token where the
+        model wants one).
+
+        A plain `str` is tokenized whole with special tokens parsed, as a person's own prompt
+        should be. For a `PromptText` only the template's control tokens are special: when its
+        data holds control-token text (`<|im_end|>`, `<|eot_id|>`, `</s>` ...), the prompt is
+        cut at the template's own control tokens and the text between them (template and data
+        together, so no token boundary moves) is tokenized as plain text. Otherwise the ids are
+        exactly those of the whole text tokenized at once (prefix reuse and outputs unchanged).
+        Raises ModelError when the model was closed."""
+        whole = self.tokenize(prompt)
+        if not isinstance(prompt, PromptText) or not prompt.spans:
+            return whole
+        control = self._control_ids()
+        head = self.llm.tokenize(b"", add_bos=True, special=False)  # [BOS] or []
+        n_control = sum(1 for t in whole[len(head):] if t in control)
+        if not n_control:
+            return whole  # no control token anywhere (the bundled templates and clean data)
+        cuts = self._template_controls(prompt, control)
+        if n_control == len(cuts) and not any(self._has_control_text(d) for d in prompt.data()):
+            return whole
+        text = str(prompt)
+        # llama.cpp with special=True does the same: it cuts the text at control tokens and
+        # tokenizes each stretch between them as plain text (so SPM's space prefix after a
+        # control token comes out the same). Here only the template's tokens cut.
+        tokens = head
+        at = 0
+        for start, end, token in cuts:
+            if start > at:
+                tokens += self.llm.tokenize(text[at:start].encode("utf-8"), add_bos=False,
+                                            special=False)
+            tokens.append(token)
+            at = end
+        if at < len(text):
+            tokens += self.llm.tokenize(text[at:].encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    def _control_ids(self) -> frozenset[int]:
+        """The ids llama.cpp parses from text only with special=True (control and unknown
+        tokens; user-defined ones are parsed either way). Read once from the vocabulary."""
+        ids = self._control
+        if ids is None:
+            import llama_cpp
+
+            model = self.llm._model
+            mask = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+            ids = frozenset(t for t in range(self.llm.n_vocab())
+                            if model.token_get_attr(t) & mask)
+            self._control = ids
+        return ids
+
+    def _template_controls(self, prompt: PromptText, control: frozenset[int]
+                           ) -> list[tuple[int, int, int]]:
+        """(start, end, id) of each control token in the template pieces of `prompt`."""
+        cuts: list[tuple[int, int, int]] = []
+        at = 0
+        for text, is_data in prompt.pieces():
+            if not is_data and self._has_control_text(text):
+                pos = 0
+                for t in self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True):
+                    if t not in control:
+                        continue
+                    mark = self.llm._model.token_get_text(t)
+                    found = text.find(mark, pos)
+                    if found < 0:  # a token whose text is not its spelling: keep it as text
+                        continue
+                    cuts.append((at + found, at + found + len(mark), t))
+                    pos = found + len(mark)
+            at += len(text)
+        return cuts
 
     def chat(self, messages: list[dict[str, str]], params: GenParams, *,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:

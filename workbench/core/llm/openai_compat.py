@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -33,6 +34,7 @@ import httpx
 from ..errors import ModelError
 from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
+from .prompt import PromptText
 
 log = logging.getLogger("workbench.llm")
 
@@ -43,6 +45,12 @@ CONNECT_TIMEOUT_S = 10.0
 # An endpoint that failed is skipped this long (unless every endpoint is down), so a dead replica
 # costs one refused connection per interval, not one per request.
 ENDPOINT_COOLDOWN_S = 15.0
+
+
+# How control tokens are spelled in the common model families (ChatML and Llama 3 `<|...|>`,
+# `<s>`/`</s>`, Gemma's turns, Mistral's [INST]). Data holding none of these is sent as text.
+_CONTROL_LIKE = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?s>|<(?:start|end)_of_turn>|\[/?INST\]"
+                           r"|<(?:unk|pad|bos|eos|mask)>")
 
 
 def _first_stop(text: str, stops: list[str], start: int) -> int | None:
@@ -124,6 +132,7 @@ class OpenAICompatBackend:
         self.failovers = 0
         self._lock = threading.Lock()
         self._open: dict[int, tuple[httpx.Response, CancelToken | None]] = {}
+        self._warned_control = False  # the string fallback for control-token data (once)
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -444,9 +453,75 @@ class OpenAICompatBackend:
     # ---------------------------------------------------------------- calls
     def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
                  cancel: CancelToken | None = None) -> GenResult:
-        body = self._body(params) | {"prompt": prompt}
+        """Continue `prompt` on the server. A `PromptText` whose data holds control-token text
+        is sent as token ids when the server can tokenize it as plain text (llama.cpp's
+        llama-server); see `wire_prompt`."""
+        body = self._body(params) | {"prompt": self.wire_prompt(prompt)}
         return self._stream("/completions", body, on_token, cancel, chat=False,
                             extra_stops=list(params.stop[SERVER_STOPS:]))
+
+    # ---------------------------------------------------- control tokens in data
+    def wire_prompt(self, prompt: str) -> str | list[int]:
+        """What is sent as the completion's "prompt": the text, or token ids.
+
+        A server tokenizes a prompt string itself, control tokens included (llama.cpp's
+        llama-server and llama-cpp-python's server parse them in every string prompt). So when
+        a `PromptText`'s data holds text spelled like a control token, and the server's
+        `/tokenize` (llama-server: `parse_special`) shows it would read it as one, the prompt
+        goes as token ids: the template's own control tokens as such, all other text as plain
+        text (the OpenAI API and these servers take a list of ids as the prompt). A server
+        without that endpoint gets the text, with a warning once; a plain `str` is always sent
+        as it is."""
+        if not isinstance(prompt, PromptText) or not any(
+                _CONTROL_LIKE.search(d) for d in prompt.data()):
+            return str(prompt)
+        try:
+            ids = self._plain_data_ids(prompt)
+        except (httpx.HTTPError, OSError, ValueError, KeyError, TypeError) as exc:
+            if not self._warned_control:
+                self._warned_control = True
+                log.warning(
+                    "%s: a prompt's data holds control-token text (such as <|im_end|>) and the "
+                    "server offers no way to tokenize it as plain text (%s); it is sent as "
+                    "text, which the server may read as control tokens (docs/models.md)",
+                    self.base_url, exc)
+            return str(prompt)
+        return str(prompt) if ids is None else ids
+
+    def _tokenize(self, text: str, *, special: bool, add_special: bool = False) -> list[int]:
+        """llama-server's /tokenize (at the server's root, beside /v1)."""
+        root = self.endpoints[0].url.removesuffix("/v1")
+        resp = self._client.post(f"{root}/tokenize", json={
+            "content": text, "add_special": add_special, "parse_special": special})
+        resp.raise_for_status()
+        return [int(t) for t in resp.json()["tokens"]]
+
+    def _plain_data_ids(self, prompt: PromptText) -> list[int] | None:
+        """The prompt's token ids with only the template's control tokens special, or None when
+        the server reads the data as plain text anyway (not this model's control tokens)."""
+        if all(self._tokenize(d, special=True) == self._tokenize(d, special=False)
+               for d in prompt.data() if _CONTROL_LIKE.search(d)):
+            return None
+        text = str(prompt)
+        cuts: list[tuple[int, int, int]] = []
+        at = 0
+        for piece, is_data in prompt.pieces():
+            for m in (() if is_data else _CONTROL_LIKE.finditer(piece)):
+                ids = self._tokenize(m.group(0), special=True)
+                if len(ids) == 1 and ids != self._tokenize(m.group(0), special=False):
+                    cuts.append((at + m.start(), at + m.end(), ids[0]))
+            at += len(piece)
+        # Cut only at the template's control tokens, as llama.cpp itself cuts at every one.
+        tokens = self._tokenize("", special=False, add_special=True)  # [BOS] or []
+        at = 0
+        for start, end, token in cuts:
+            if start > at:
+                tokens += self._tokenize(text[at:start], special=False)
+            tokens.append(token)
+            at = end
+        if at < len(text):
+            tokens += self._tokenize(text[at:], special=False)
+        return tokens
 
     def chat(self, messages: list[dict[str, str]], params: GenParams, *,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:

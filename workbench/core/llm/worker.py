@@ -542,8 +542,14 @@ class WorkerBackend:
         control tokens, message text never (see `LlamaCppBackend.chat_tokens`)."""
         return self._call("chat_tokens", messages, during="chat template rendering")
 
+    def prompt_tokens(self, prompt: str) -> list[int]:
+        """The token ids a completion call would evaluate: a `PromptText`'s data never as
+        control tokens (see `LlamaCppBackend.prompt_tokens`)."""
+        return self._call("prompt_tokens", prompt, during="tokenization")
+
     def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
                  cancel: CancelToken | None = None) -> GenResult:
+        # A PromptText pickles as its text and its data spans: a few integers more.
         return self._call("complete", prompt, params, on_token=on_token, cancel=cancel,
                           during="generation (a completion)")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import UserInputError
 from ..fileio import atomic_text_file
+from ..llm.prompt import Data, PromptText
 from ..paths import prompts_dir
 
 # Our name first, then the names the reference's files carry.
@@ -80,13 +81,16 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip(":")
 
 
+# Completion prompts are `PromptText`s: the template's text and the numbering are template, the
+# tasks (seeds, imported records, earlier model outputs) are data, never read as control tokens.
+
 # ------------------------------------------------------------------ step 1 (completion)
-def instruction_prompt(template: str, examples: list[str]) -> str:
+def instruction_prompt(template: str, examples: list[str]) -> PromptText:
     """The header, the examples numbered 1..n, and the next number left open."""
-    prompt = template.rstrip("\n") + "\n"
+    parts: list[str] = [template.rstrip("\n") + "\n"]
     for i, inst in enumerate(examples, 1):
-        prompt += f"{i}. {_one_line(inst)}\n"
-    return prompt + f"{len(examples) + 1}."
+        parts += [f"{i}. ", Data(_one_line(inst)), "\n"]
+    return PromptText.concat([*parts, f"{len(examples) + 1}."])
 
 
 CHAT_COUNT = 8  # new instructions a step-1 chat prompt asks for
@@ -113,9 +117,9 @@ def numbered_list_grammar(first: int, count: int = CHAT_COUNT) -> str:
 
 
 # ------------------------------------------------------------------------------ step 2
-def clf_prompt(template: str, instruction: str) -> str:
+def clf_prompt(template: str, instruction: str) -> PromptText:
     """The reference's shape: prefix + " " + task + "\\n" + the question."""
-    return template + " " + instruction.strip() + "\n" + CLF_QUESTION
+    return PromptText.concat([template + " ", Data(instruction.strip()), "\n" + CLF_QUESTION])
 
 
 def split_demos(template: str) -> tuple[str, list[tuple[str, str]]]:
@@ -150,8 +154,8 @@ def clf_messages(template: str, instruction: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------ step 3
-def instances_prompt(template: str, instruction: str) -> str:
-    return template + " " + instruction.strip() + "\n"
+def instances_prompt(template: str, instruction: str) -> PromptText:
+    return PromptText.concat([template + " ", Data(instruction.strip()), "\n"])
 
 
 def instances_messages(template: str, instruction: str) -> list[dict[str, str]]:
@@ -165,15 +169,14 @@ def instances_messages(template: str, instruction: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------ alpaca
-def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> str:
+def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> PromptText:
     """Alpaca's shape: the header, "###"-separated numbered triples, the next number open."""
-    prompt = template.rstrip("\n") + "\n"
+    parts: list[str] = [template.rstrip("\n") + "\n"]
     for i, (inst, inp, out) in enumerate(demos, 1):
-        prompt += "###\n"
-        prompt += f"{i}. Instruction: {_one_line(inst)}\n"
-        prompt += f"{i}. Input:\n{inp if inp else '<noinput>'}\n"
-        prompt += f"{i}. Output:\n{out}\n"
-    return prompt + f"###\n{len(demos) + 1}. Instruction:"
+        parts += ["###\n", f"{i}. Instruction: ", Data(_one_line(inst)), "\n",
+                  f"{i}. Input:\n", Data(inp) if inp else "<noinput>", "\n",
+                  f"{i}. Output:\n", Data(out), "\n"]
+    return PromptText.concat([*parts, f"###\n{len(demos) + 1}. Instruction:"])
 
 
 # ------------------------------------------------------------------ editing (the app)
