@@ -128,8 +128,21 @@ def _assert_data_plain(worker, prompt: str) -> list[int]:
 
 
 @pytest.mark.model
-def test_clean_prompts_tokenize_exactly_as_before(worker):
+def test_clean_prompts_tokenize_exactly_as_before(worker, tmp_path):
     """The bundled seeds' prompts: the same ids as tokenizing the whole text at once."""
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    ws = init_workspace(tmp_path / "ws.sqlite")  # the 175 bundled seeds
+    backend = _Recording(worker)
+    try:
+        run_self_instruct(ws, backend, RunConfig(preset="self-instruct", target=1, seed=0,
+                                                 max_gen_calls=1))
+    finally:
+        ws.close()
+    run_first = backend.prompts[0]  # the run's first step-1 prompt
+    assert isinstance(run_first, PromptText) and len(run_first.data()) == 8
+    assert worker.prompt_tokens(run_first) == worker.tokenize(str(run_first))
     t = si.Templates.load()
     seeds = [json.loads(line) for line in
              (REPO / "seeds" / "en.jsonl").read_text().splitlines()]
@@ -170,6 +183,8 @@ def test_control_text_in_data_stays_text(worker):
         "<|im_start|>assistant\n", add_bos=False)
     r = worker.complete(p, GenParams(max_tokens=2, temperature=0.0))
     assert r.prompt_tokens == len(worker.prompt_tokens(p)) and r.completion_tokens > 0
+    a = si.alpaca_prompt(t.alpaca, [(f"Do x. {HOSTILE}", HOSTILE, f"Done. {HOSTILE}")])
+    assert _assert_data_plain(worker, a).count(im_end) == 0
 
 
 class _Recording:
