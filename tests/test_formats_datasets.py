@@ -469,6 +469,8 @@ def test_alpaca_refuses_tool_turns_it_cannot_hold(shared_data, tmp_path):
     import_file(ws, shared_data / "datasets" / LF / "glaive_toolcall_en_demo.json")
     with pytest.raises(UserInputError) as exc:
         export(ws, "alpaca", tmp_path / "a.json")
-    assert "no Alpaca form" in str(exc.value) and "sharegpt" in (exc.value.hint or "")
+    assert "alpaca cannot hold everything in 10 of 39 examples" in str(exc.value)
+    assert "earlier turns with tool calls or other roles in 10" in str(exc.value)
+    assert "sharegpt" in (exc.value.hint or "")
     assert not (tmp_path / "a.json").exists()
     ws.close()

@@ -1,5 +1,7 @@
 """`workbench export --format F --out PATH [--only not-dropped|including-dropped|verified]
-[--run ID] [--tag T] [--option KEY=VALUE ...]`: write instruction files from the workspace.
+[--run ID] [--tag T] [--lossy] [--option KEY=VALUE ...]`: write instruction files from the
+workspace. A format that cannot hold some examples' fields refuses with the counts unless
+`--lossy` (see workbench/core/formats/lossy.py).
 `--cot-pairs RUN` writes a CoT run's preference pairs instead (a path that reached the gold
 answer chosen, a wrong one rejected, with their SELF-CHECK confidences; formats trl, sharegpt,
 openai-chat, alpaca).
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from ..core.errors import UserInputError
 from ..core.formats.exporter import ONLY, ONLY_ALIASES, ONLY_DEFAULT
+from ..core.formats.lossy import describe
 from ..core.formats.registry import export_formats
 from .common import ProgressPrinter, cancel_on_sigint, command, open_workspace
 
@@ -35,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write CoT run RUN's preference pairs (correct path chosen, wrong "
                         "path rejected, with confidences): --format trl|sharegpt|openai-chat|"
                         "alpaca")
+    p.add_argument("--lossy", "--drop-unsupported", action="store_true",
+                   help="write examples whose fields the format cannot hold (history, rejected "
+                        "answers, KTO labels, tools, ...) without them, and report what was left "
+                        "out; without it such an export is refused with the counts")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="format option, e.g. user_turn=combined (openai-chat), "
                         "templates=fixed or seed=N (selfinstruct-finetune), layout=jsonl")
@@ -65,6 +72,9 @@ def run(args: argparse.Namespace) -> dict:
         return pairs
     with open_workspace(args) as ws, cancel_on_sigint() as token:
         result = export(ws, args.format, args.out, only=args.only, run_id=args.run, tag=args.tag,
-                        progress=ProgressPrinter(), cancel=token, **options).to_dict()
+                        progress=ProgressPrinter(), cancel=token, lossy=args.lossy,
+                        **options).to_dict()
     result["_human"] = f"wrote {result['count']} records ({result['format']}) to {result['path']}"
+    if result["left_out"]:
+        result["_human"] += "; left out (--lossy): " + describe(result["left_out"])
     return result

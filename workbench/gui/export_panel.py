@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.formats import registry
+from ..core.formats.lossy import LossyExportError, describe
 from ..core.store.tasks import list_runs
 from ..core.store.workspace import Workspace
 from .job_panel import JobPanel
@@ -94,7 +96,7 @@ class ExportPanel(JobPanel):
         lay.addStretch(1)
         browse.clicked.connect(self._browse)
         self.format.currentIndexChanged.connect(self._suggest_path)
-        self.export_btn.clicked.connect(self.start)
+        self.export_btn.clicked.connect(lambda: self.start())
         self.cancel_btn.clicked.connect(self.cancel_job)
         self.reload()
         self._suggest_path()
@@ -124,7 +126,7 @@ class ExportPanel(JobPanel):
         if path:
             self.path.setText(path)
 
-    def start(self) -> bool:
+    def start(self, lossy: bool = False) -> bool:
         if not self.path.text().strip():
             self.error.emit("Choose where to write the export.")
             return False
@@ -134,20 +136,42 @@ class ExportPanel(JobPanel):
 
         def job(ctx: JobContext) -> Any:
             from ..core.formats.exporter import export
+            from ..core.formats.lossy import LossyExportError
 
             ws = ctx.open_workspace()
-            return export(ws, fmt, out, only=only, run_id=run_id, progress=ctx.progress,
-                          cancel=ctx.cancel)
+            try:
+                return export(ws, fmt, out, only=only, run_id=run_id, progress=ctx.progress,
+                              cancel=ctx.cancel, lossy=lossy)
+            except LossyExportError as exc:
+                return exc   # the UI thread offers the lossy export
 
         return self.run_job("export", job, f"Exporting to {out}…", lambda res: self._done(res, out))
 
+    def _offer_lossy(self, exc: Any) -> None:
+        """The format cannot hold some examples' fields: say how many, offer to leave them out."""
+        self.finish_job(f"Not exported: {exc.examples:,} of {exc.total:,} examples cannot be "
+                        "written whole in this format.")
+        answer = QMessageBox.question(
+            self, "Export leaves data out",
+            f"{exc.examples:,} of {exc.total:,} examples carry what this format cannot hold: "
+            f"{describe(exc.counts)}.\n\n{exc.hint or ''}\n\n"
+            "Export anyway, leaving those fields out?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.start(lossy=True)
+
     def _done(self, res: Any, out: Path) -> None:
+        if isinstance(res, LossyExportError):
+            self._offer_lossy(res)
+            return
         count = getattr(res, "count", None)
         if count is None and hasattr(res, "to_dict"):
             count = res.to_dict().get("count")
         where = getattr(res, "path", out)
         text = f"Wrote {count:,} records to {where}." if isinstance(count, int) \
             else f"Wrote {where}."
+        left_out = getattr(res, "left_out", None)
+        if left_out:
+            text += " Left out: " + describe(left_out) + "."
         self.finish_job(text)
         self.exported.emit(text)
 

@@ -4,8 +4,9 @@ assistant], ...]), `tools`, media references (`images`, `videos`, `audios`), pre
 (`chosen` / `rejected` in place of `output`) and a KTO label (`label` or `kto_tag`, true =
 desirable). Every other field is kept per example and written back in its place.
 
-Earlier turns that are not plain user/assistant pairs (tool calls, from a chat file) have no
-Alpaca form: such an example is refused at export with the format that can hold it.
+Earlier turns that are not plain user/assistant pairs (tool calls, from a chat file) and an
+answer's weight have no Alpaca form: the exporter refuses such examples with the formats that
+keep them, or leaves those fields out with `--lossy` (lossy.py, `HOLDS`).
 """
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from .common import (
     workbench_field,
 )
 from .layout import write_records
+from .lossy import ALL
 
 FORMAT = "alpaca"
 EXTENSIONS = (".json", ".jsonl")
 OPTIONS = {"layout": ("json", "jsonl")}
 LABEL_KEYS = ("label", "kto_tag")
+HOLDS = ALL - {"tool-history", "weight"}   # lossy.FIELDS an Alpaca record keeps
 
 
 def looks_like(obj: object) -> bool:

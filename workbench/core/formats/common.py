@@ -27,6 +27,13 @@ MEDIA_KEYS = ("images", "videos", "audios")
 
 
 # ------------------------------------------------------------------------------------ reading
+
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """The decoder's message with its column: "Unterminated string starting at column 20"
+    (some of its messages end in "at" already)."""
+    msg = exc.msg.rstrip()
+    return f"{msg} column {exc.colno}" if msg.endswith(" at") else f"{msg} at column {exc.colno}"
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed when it is .gz/.bz2/.zst (see compression.py)."""
     try:
@@ -55,7 +62,7 @@ def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any
         try:
             yield line_no, json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+            raise UserInputError(f"not valid JSON ({json_error_text(exc)})",
                                  path=path, line=line_no) from exc
         except RecursionError as exc:
             raise UserInputError("nested too deeply to read", path=path, line=line_no) from exc
@@ -94,7 +101,7 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         try:
             value, i = decoder.raw_decode(text, i)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+            raise UserInputError(f"not valid JSON ({json_error_text(exc)})",
                                  path=path, line=exc.lineno) from exc
         except RecursionError as exc:
             raise UserInputError("nested too deeply to read", path=path,

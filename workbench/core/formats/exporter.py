@@ -27,6 +27,7 @@ from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.tasks import NOT_DROPPED, Task, iter_tasks
 from ..store.workspace import Workspace
 from . import hf, registry
+from . import lossy as lossy_mod
 
 # What `only` selects, named for it (the first is the default), and the names it once had.
 ONLY = ("not-dropped", "including-dropped", "verified")
@@ -43,10 +44,12 @@ class ExportResult:
     tasks: int = 0             # tasks selected
     files: list[str] = field(default_factory=list)
     selection: dict[str, Any] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)  # lossy: examples per field
 
     def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "path": self.path, "format": self.format,
-                "tasks": self.tasks, "files": self.files, "selection": self.selection}
+                "tasks": self.tasks, "files": self.files, "selection": self.selection,
+                "left_out": self.left_out}
 
 
 def only_name(only: str) -> str:
@@ -160,10 +163,14 @@ def _export_traces(ws: Workspace, out: Path, run_id: int | None, progress: Progr
 def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DEFAULT,
            run_id: int | None = None, tag: str | None = None,
            task_ids: Iterable[int] | None = None, progress: ProgressCallback | None = None,
-           cancel: CancelToken | None = None, **options: Any) -> ExportResult:
-    """Write the selected tasks as `fmt` to `out_path` (a file; a folder for `hf`)."""
+           cancel: CancelToken | None = None, lossy: bool = False,
+           **options: Any) -> ExportResult:
+    """Write the selected tasks as `fmt` to `out_path` (a file; a folder for `hf`).
+
+    A format that cannot hold some examples' fields (lossy.py) refuses with the counts
+    (LossyExportError), or with `lossy=True` writes them without and reports `left_out`."""
     progress = progress or no_progress
-    spec = registry.get(fmt)
+    spec = registry.export_spec(fmt)
     out = Path(out_path).expanduser().absolute()
     task_ids = list(task_ids) if task_ids is not None else None
     selection: dict[str, Any] = {"only": only_name(only)}
@@ -189,6 +196,15 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
         opts["layout"] = "jsonl" if out.suffix.lower() == ".jsonl" else (
             "json" if out.suffix.lower() == ".json" else spec.default_layout or "json")
     tasks = select_tasks(ws, only=only, run_id=run_id, tag=tag, task_ids=task_ids)
+    left_out: dict[str, int] = {}
+    if spec.holds is not None:
+        left_out, affected, total = lossy_mod.count(tasks, spec.holds)
+        if left_out and not lossy:
+            raise lossy_mod.refusal(fmt, left_out, affected, total,
+                                    registry.keepers(left_out, exclude=fmt))
+        if left_out:
+            tasks = lossy_mod.strip(tasks, spec.holds)
+            selection["lossy"] = left_out
     ticking = _ticking(tasks, progress, cancel, fmt)
 
     try:
@@ -203,7 +219,7 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
             files = [str(out / f) for f in written["files"]]
             count = written["count"]
         else:
-            assert spec.write is not None
+            assert spec.write is not None   # registry.export_spec checked it
             with atomic_text_file(out) as fh:
                 count = spec.write(ticking, fh, opts)
             files = [str(out)]
@@ -215,7 +231,8 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
             f"{out}: the export could not be written ({exc.strerror or exc}); "
             "no partial file was left.",
             hint="Free some space or choose another place, then export again.") from exc
-    result = ExportResult(count, str(out), fmt, tasks=len(tasks), files=files, selection=selection)
+    result = ExportResult(count, str(out), fmt, tasks=len(tasks), files=files, selection=selection,
+                          left_out=left_out)
     _record(ws, result)
     return result
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task, normalize_instruction
-from .common import decode_utf8, iter_json_array, read_bytes
+from .common import decode_utf8, iter_json_array, json_error_text, read_bytes
 from .validation import reject
 
 
@@ -73,7 +73,7 @@ def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, A
         try:
             yield line_no, json.loads(line)
         except json.JSONDecodeError as exc:
-            reject(UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+            reject(UserInputError(f"not valid JSON ({json_error_text(exc)})",
                                   path=path, line=line_no), line)
         except RecursionError:
             reject(UserInputError("nested too deeply to read", path=path, line=line_no), line)
@@ -85,7 +85,7 @@ def load_json_document(path: Path, data: bytes | None = None) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=path,
+        raise UserInputError(f"not valid JSON ({json_error_text(exc)})", path=path,
                              line=exc.lineno) from exc
     except RecursionError as exc:
         raise UserInputError("nested too deeply to read", path=path, line=1) from exc

@@ -36,7 +36,7 @@ from . import (
     transcripts,
     trl,
 )
-from .common import read_bytes
+from .common import json_error_text, read_bytes
 from .compression import inner_suffix
 
 Reader = Callable[..., list[Task]]
@@ -60,6 +60,7 @@ class FormatSpec:
     read_options: tuple[str, ...] = ()   # keyword options the reader takes
     tolerant: bool = False     # reports every bad record (validation.parse_each/reject)
     reads_folder: bool = False  # a folder is an input (only, when it has no extensions)
+    holds: frozenset[str] | None = None  # lossy.FIELDS its records keep (None: every one)
 
 
 def _spec(module: ModuleType, description: str, **kw) -> FormatSpec:
@@ -69,7 +70,8 @@ def _spec(module: ModuleType, description: str, **kw) -> FormatSpec:
         read=module.read, write=getattr(module, "write", None),
         options=dict(getattr(module, "OPTIONS", {})),
         source=getattr(module, "SOURCE", "imported"),
-        default_layout=getattr(module, "DEFAULT_LAYOUT", None), **kw)
+        default_layout=getattr(module, "DEFAULT_LAYOUT", None),
+        holds=getattr(module, "HOLDS", None), **kw)
 
 
 FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
@@ -132,6 +134,33 @@ def get(name: str) -> FormatSpec:
         raise UserInputError(f"unknown format {name!r}", field="format",
                              hint="Formats: " + ", ".join(FORMATS) + ".")
     return spec
+
+
+def export_spec(name: str) -> FormatSpec:
+    """The spec of a format the exporter can write; UserInputError (listing the export
+    formats) for an unknown or import-only one."""
+    writable = export_formats()
+    spec = FORMATS.get(name)
+    if spec is None:
+        raise UserInputError(f"unknown format {name!r}", field="format",
+                             hint="Export formats: " + ", ".join(writable) + ".")
+    if name not in writable:
+        raise UserInputError(f"{name} is an import-only format; export formats are: "
+                             + ", ".join(writable), field="format",
+                             hint="Import it, then export as one of those.")
+    return spec
+
+
+def keepers(fields: Iterable[str], exclude: str = "") -> list[str]:
+    """The export formats whose records keep every one of `fields` (lossy.FIELDS)."""
+    need = set(fields)
+    task_level = (SELFCHECK_TRACES, selfinstruct_generated.FORMAT)  # instructions only
+    out = []
+    for name in export_formats():
+        holds = FORMATS[name].holds
+        if name != exclude and name not in task_level and (holds is None or need <= holds):
+            out.append(name)
+    return out
 
 
 def import_formats() -> list[str]:
@@ -233,12 +262,15 @@ def detect_format(path: Path) -> str:
     if suffix in tabular.EXTENSIONS:
         return tabular.FORMAT   # a table: its columns are mapped, not recognised
     first, line = None, 1
+    bad_json = ""
     if stripped.startswith("["):
         # Only the first element: decoding the whole list is the reader's job.
         try:
             start = text.index("[") + 1
             rest = text[start:].lstrip()
             line = text.count("\n", 0, len(text) - len(rest)) + 1
+            if rest.startswith("]"):
+                raise UserInputError("the list is empty: no records", path=path, line=line)
             first, _ = json.JSONDecoder().raw_decode(rest)
         except (ValueError, RecursionError):
             first = None
@@ -248,6 +280,8 @@ def detect_format(path: Path) -> str:
                 line = n
                 try:
                     first = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    first, bad_json = None, json_error_text(exc)
                 except (ValueError, RecursionError):
                     first = None
                 break
@@ -263,12 +297,19 @@ def detect_format(path: Path) -> str:
     if first is None and transcripts.looks_like_oig_text(text):
         return transcripts.OIG
     by_ext = [n for n, s in FORMATS.items() if s.read and suffix in s.extensions]
+    if isinstance(first, dict) and {"question", "answer"} <= set(first):
+        raise UserInputError(
+            "the format could not be recognised: a question/answer record is a reasoning file "
+            "(GSM8K and the like), not instruction data", path=path, line=line,
+            hint=f"Use it with `workbench cot --data {path.name}` or `workbench eval`; to import "
+                 "it as instructions, name a format with --format (docs/formats.md).")
     if isinstance(first, dict):
         keys = ", ".join(list(first)[:12]) + (", …" if len(first) > 12 else "")
         what = f"a record with the fields {keys} matches no format"
     elif first is None:
         what = ("not JSON or JSON Lines, and no known text layout (OIG <human>:/<bot>: "
-                "transcripts)" if not stripped.startswith(("{", "[")) else "not valid JSON here")
+                "transcripts)" if not stripped.startswith(("{", "["))
+                else f"not valid JSON ({bad_json})" if bad_json else "not valid JSON here")
     else:
         what = "expected records (JSON objects), found " + (
             "a list" if isinstance(first, list) else type(first).__name__)

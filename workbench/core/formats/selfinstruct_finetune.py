@@ -26,6 +26,7 @@ from .common import Record, dump, get_str, group_records, iter_examples, iter_js
 
 FORMAT = "selfinstruct-finetune"
 EXTENSIONS = (".jsonl",)
+HOLDS: frozenset[str] = frozenset()   # instruction, input, output only (lossy.py)
 EOS = "<|endoftext|>"
 OPTIONS = {"templates": ("random", "fixed"), "seed": None, "eos": None,
            "rewrite": ("none", "reference")}

@@ -12,6 +12,7 @@ from .common import Record, dump, get_str, group_records, iter_examples, iter_js
 
 FORMAT = "selfinstruct-instances"
 EXTENSIONS = (".jsonl",)
+HOLDS: frozenset[str] = frozenset()   # instruction, input, output only (lossy.py)
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:

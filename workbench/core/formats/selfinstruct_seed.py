@@ -9,7 +9,7 @@ from typing import IO, Any, Iterable
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import iter_jsonl
+from .common import iter_jsonl, json_error_text
 
 FORMAT = "selfinstruct-seed"
 EXTENSIONS = (".jsonl",)
@@ -143,7 +143,7 @@ def iter_seed_lines(fh: IO[bytes], path: Path) -> Iterable[Task]:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg} at column {exc.colno})",
+            raise UserInputError(f"not valid JSON ({json_error_text(exc)})",
                                  path=path, line=line_no) from exc
         yield parse_seed_line(obj, path, line_no)
 

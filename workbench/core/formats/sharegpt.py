@@ -25,7 +25,9 @@ from .common import (
     Record, get_str, group_records, iter_json_records, json_type, object_list, ordered_record,
     record_fields, require_obj,
 )
-from .conversation import answer_message, chat_to_record, example_to_chat, rejected_message
+from .conversation import (
+    answer_message, chat_to_record, example_to_chat, parts_text, rejected_message,
+)
 from .layout import write_records
 
 FORMAT = "sharegpt"
@@ -102,10 +104,19 @@ def read(path: Path) -> list[Task]:
 
 
 def to_turn(msg: dict[str, Any]) -> dict[str, Any]:
-    """A `{"role", "content", ...}` turn as ShareGPT's `{"from", "value", ...}`."""
+    """A `{"role", "content", ...}` turn as ShareGPT's `{"from", "value", ...}`. ShareGPT's
+    value is text: a content given as typed parts (an OpenAI/LLaMA-Factory v1 chat) is written
+    as its text, the parts kept beside it as `content_parts` (read back as they were)."""
+    content = msg.get("content")
+    parts = None
+    if isinstance(content, list):
+        parts = content
+        content = parts_text([p for p in parts if isinstance(p, dict)])
     out: dict[str, Any] = {"from": msg.get("from") or SPEAKER.get(msg["role"], msg["role"]),
-                           "value": msg.get("content") or ""}
+                           "value": content or ""}
     out.update({k: v for k, v in msg.items() if k not in ("role", "content", "from")})
+    if parts is not None:
+        out["content_parts"] = parts
     return out
 
 

@@ -1,0 +1,139 @@
+"""What a writer cannot hold, for every writer the same way (docs/formats.md, "Round trips").
+
+A format module names what its records keep with `HOLDS` (the FIELDS below; no `HOLDS`: it
+keeps everything). Before a file is written the exporter counts, per field, the examples that
+carry something the format has no place for. By default it refuses, naming the fields, the
+counts and the formats that keep them (`LossyExportError`); with `lossy=True` (the CLI's
+`--lossy`) it writes the examples without those fields and reports the counts in the summary.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import UserInputError
+from ..store.tasks import Instance, Task
+from .common import iter_examples, turns_to_pairs
+
+# Field name -> how the messages name it.
+FIELDS: dict[str, str] = {
+    "system": "system prompt",
+    "history": "earlier turns (history)",
+    "tool-history": "earlier turns with tool calls or other roles",
+    "tool-calls": "tool calls before or in the answer",
+    "rejected": "rejected answer (preference pair)",
+    "label": "KTO label",
+    "weight": "answer weight",
+    "tools": "tool definitions",
+}
+ALL = frozenset(FIELDS)
+
+
+class LossyExportError(UserInputError):
+    """The format cannot hold some examples' fields; `counts` per field, `examples` affected."""
+
+    def __init__(self, message: str, *, counts: dict[str, int], examples: int, total: int,
+                 **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.counts = counts
+        self.examples = examples
+        self.total = total
+
+
+def present(inst: Instance) -> set[str]:
+    """The FIELDS an example carries."""
+    meta = inst.meta or {}
+    out: set[str] = set()
+    if inst.system:
+        out.add("system")
+    if inst.history:
+        out.add("history" if turns_to_pairs(inst.history) is not None else "tool-history")
+    answer = meta.get("_assistant") or {}
+    if meta.get("_pending") or answer.get("tool_calls") or answer.get("function_call"):
+        out.add("tool-calls")
+    if inst.kind == "preference":
+        out.add("rejected")
+    if inst.kind == "kto" and inst.label is not None:
+        out.add("label")
+    if inst.weight is not None:
+        out.add("weight")
+    if inst.tools is not None:
+        out.add("tools")
+    return out
+
+
+def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int], int, int]:
+    """(examples per field the format cannot hold, examples affected, examples in all)."""
+    counts: dict[str, int] = {}
+    affected = total = 0
+    for _, _, inst, _ in iter_examples(tasks):
+        total += 1
+        missing = present(inst) - holds
+        if missing:
+            affected += 1
+            for name in missing:
+                counts[name] = counts.get(name, 0) + 1
+    return {k: counts[k] for k in FIELDS if k in counts}, affected, total
+
+
+def describe(counts: dict[str, int]) -> str:
+    """"earlier turns (history) in 25 examples, KTO label in 40 examples"."""
+    return ", ".join(f"{FIELDS[k]} in {n} example{'s' if n != 1 else ''}"
+                     for k, n in counts.items())
+
+
+def refusal(fmt: str, counts: dict[str, int], affected: int, total: int,
+            keepers: list[str]) -> LossyExportError:
+    return LossyExportError(
+        f"{fmt} cannot hold everything in {affected} of {total} examples: {describe(counts)}; "
+        "nothing was written", field="format", counts=counts, examples=affected, total=total,
+        hint=(f"Export as {', '.join(keepers)}, which keep them, or export" if keepers
+              else "Export") + " again with --lossy to write the examples without them.")
+
+
+def strip(tasks: list[Task], holds: frozenset[str]) -> list[Task]:
+    """Copies of the tasks whose examples leave out what the format cannot hold."""
+    out = []
+    for task in tasks:
+        insts = []
+        for inst in task.instances:
+            missing = present(inst) - holds
+            if missing:
+                inst = _without(inst, missing)
+            insts.append(inst)
+        new = copy.copy(task)
+        new.instances = insts
+        out.append(new)
+    return out
+
+
+def _without(inst: Instance, missing: set[str]) -> Instance:
+    inst = copy.copy(inst)
+    meta = dict(inst.meta or {})
+    if "system" in missing:
+        inst.system = None
+        for key in ("_system", "_system_turn", "_system_empty"):
+            meta.pop(key, None)
+    if missing & {"history", "tool-history"}:
+        inst.history = []
+    if "tool-calls" in missing:
+        meta.pop("_pending", None)
+        answer = {k: v for k, v in (meta.get("_assistant") or {}).items()
+                  if k not in ("tool_calls", "function_call", "role", "content")}
+        if answer:
+            meta["_assistant"] = answer
+        else:
+            meta.pop("_assistant", None)
+    if "rejected" in missing:
+        inst.kind, inst.rejected = "sft", None
+        meta.pop("_rejected", None)
+    if "label" in missing:
+        inst.kind, inst.label = "sft", None
+        meta.pop("_label_key", None)
+    if "weight" in missing:
+        inst.weight = None
+    if "tools" in missing:
+        inst.tools = None
+    inst.meta = meta
+    return inst
