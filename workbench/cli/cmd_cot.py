@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UserInputError("must be at least 1", field="samples")
     if args.concurrency is not None and args.concurrency < 1:
         raise UserInputError("must be at least 1", field="concurrency")
-    with open_workspace(args, create=True) as ws, cancel_on_sigint() as cancel:
+    with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
         run_id = None
         if args.resume:
             row = ws.query("SELECT id FROM runs WHERE kind = ? AND status != 'finished' "

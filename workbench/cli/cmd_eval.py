@@ -66,7 +66,7 @@ def run_selfcheck(args: argparse.Namespace) -> dict[str, Any]:
 
     _check_limit(args)
     config = check_config(args)
-    with open_workspace(args, create=True) as ws, cancel_on_sigint() as cancel:
+    with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
         backend = open_model(args)
         try:
             out = eval_selfcheck(ws, backend, args.data, limit=args.limit, config=config,
@@ -91,7 +91,7 @@ def run_voting(args: argparse.Namespace) -> dict[str, Any]:
     if args.samples < 1:
         raise UserInputError("--samples must be at least 1", field="samples")
     config = check_config(args)
-    with open_workspace(args, create=True) as ws, cancel_on_sigint() as cancel:
+    with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
         backend = open_model(args)
         try:
             out = eval_voting(ws, backend, args.data, samples=args.samples, limit=args.limit,

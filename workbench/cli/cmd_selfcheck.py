@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     config = check_config(args)
     progress = ProgressPrinter(fields=PROGRESS_FIELDS)
     out: dict[str, Any] = {}
-    with open_workspace(args, create=True) as ws, cancel_on_sigint() as cancel:
+    with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
         if args.traces is not None:
             imp = importers.import_traces(ws, args.traces, args.format, limit=args.limit)
             sids = imp["solution_ids"]

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             resume_id = row["id"] if row else None
         backend = open_model(args)
         try:
-            with cancel_on_sigint() as cancel:
+            with cancel_on_sigint(resumable=True) as cancel:
                 summary = run_self_instruct(ws, backend, config, resume_run_id=resume_id,
                                             progress=ProgressPrinter(fields=FIELDS),
                                             cancel=cancel, concurrency=args.concurrency)

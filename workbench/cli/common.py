@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from ..core.errors import UserInputError, WorkbenchError
+from ..core.errors import Cancelled, UserInputError, WorkbenchError
 from ..core.jobs import CancelToken, Progress
 from ..core.store.workspace import Workspace, default_workspace_path
 
@@ -188,28 +188,42 @@ class ProgressPrinter:
         self.stream.flush()
 
 
+STOPPED_RESUMABLE = "stopped; the work done so far is saved; resume with --resume"
+
+
 @contextmanager
-def cancel_on_sigint() -> Iterator[CancelToken]:
-    """Ctrl+C asks the job to stop after the current unit of work; a second Ctrl+C aborts."""
+def cancel_on_sigint(*, resumable: bool = False) -> Iterator[CancelToken]:
+    """Ctrl+C (or SIGTERM, as `kill` and service managers send) asks the job to stop after the
+    current unit of work; a second one aborts. The run is then recorded as cancelled, like a
+    Cancel in the window. `resumable`: the stop message tells how to continue (`--resume`)."""
     token = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
+    signums = [signal.SIGINT, signal.SIGTERM]
+    previous = {s: signal.getsignal(s) for s in signums}
 
     def handler(signum, frame):  # noqa: ARG001
         if token.cancelled:
-            signal.signal(signal.SIGINT, previous)
+            for s in signums:
+                signal.signal(s, previous[s])
             raise KeyboardInterrupt
-        print("\nstopping after the current step (Ctrl+C again to abort)...", file=sys.stderr)
+        again = "Ctrl+C" if signum == signal.SIGINT else "the signal"
+        print(f"\nstopping after the current step ({again} again to abort)...", file=sys.stderr)
         token.cancel()
 
     try:
-        signal.signal(signal.SIGINT, handler)
+        for s in signums:
+            signal.signal(s, handler)
     except ValueError:  # not the main thread
         pass
     try:
         yield token
+    except Cancelled as exc:
+        if resumable and token.cancelled:
+            raise Cancelled(STOPPED_RESUMABLE) from exc
+        raise
     finally:
         try:
-            signal.signal(signal.SIGINT, previous)
+            for s in signums:
+                signal.signal(s, previous[s])
         except ValueError:
             pass
 

@@ -35,6 +35,7 @@ from ..core.jobs import Progress
 
 # config is light (no similarity engine, no model code): its defaults and presets are the CLI's.
 from ..core.selfinstruct.config import DEFAULTS, RUN_KIND, preset_choices, stored_run
+from ..core.store.run_lock import RunBusy, holder
 from ..core.store.runs import latest_unfinished_run
 from ..core.store.workspace import Workspace
 from .model_choice import (
@@ -243,12 +244,15 @@ class GeneratePanel(QWidget):
         if run is None or (self.job is not None and self.job.isRunning()):
             self.banner.hide()
             return None
-        stats = run.get("stats") or {}
         stored = stored_run(self.ws, run["id"])
-        done = stats.get("accepted", "?")
+        # The database's count (the run's stats are saved only when it stops).
+        done = self.ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = ?",
+                              (run["id"], "generated")) or 0
         target = stored.target if stored else "?"
         how = {"running": "was interrupted", "cancelled": "was cancelled",
                "failed": "failed"}.get(run["status"], run["status"])
+        if holder(self.ws.path, run["id"]) is not None:
+            how = "is being continued by another process"
         self.banner_text.setText(
             f"SELF-INSTRUCT run {run['id']} {how} at {done} of {target} accepted tasks "
             f"(started {run['created_at'][:16].replace('T', ' ')}). Resume it where it stopped?")
@@ -266,6 +270,10 @@ class GeneratePanel(QWidget):
             return False
         kwargs = backend_kwargs(self.ws, choice)
         resume_id = resume_run["id"] if resume_run else None
+        busy = holder(self.ws.path, resume_id) if resume_id is not None else None
+        if resume_id is not None and busy is not None:  # say so before loading the model
+            self.error.emit(str(RunBusy(resume_id, busy)))
+            return False
         stored = stored_run(self.ws, resume_id) if resume_id is not None else None
         if stored is not None:  # the run resumes with its own config; this only shows it
             config_dict = stored.config.to_dict()

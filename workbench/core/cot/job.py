@@ -18,6 +18,7 @@ from ..errors import Cancelled, ModelError, UserInputError, WorkbenchError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
 from ..llm.pool import Call, CallScheduler, Group, Unit
+from ..store.run_lock import lock_run
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.tasks import Instance, Task, add_task
 from ..store.workspace import Workspace
@@ -145,6 +146,7 @@ def cot_run(ws: Workspace, backend: Backend, run_id: int, *,
         "WHERE i.run_id = ?", (run_id,))}
     total = len(items) * cfg.samples
     done = len(have)
+    lock = lock_run(ws, run_id)  # one process at a time (RunBusy)
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
     sched = CallScheduler(backend, concurrency, cancel)
@@ -196,7 +198,7 @@ def cot_run(ws: Workspace, backend: Backend, run_id: int, *,
                 item = _item(row)
                 yield Group([unit(row, item, k) for k in missing])
 
-    with run_outcome(ws, run_id, lambda: cot_stats(ws, run_id)):
+    with lock, run_outcome(ws, run_id, lambda: cot_stats(ws, run_id)):
         sched.run(groups())
         if cfg.min_confidence is not None:
             _check_pending(ws, backend, run_id, cfg, prompts, progress, cancel, concurrency)

@@ -20,6 +20,7 @@ from ..errors import Cancelled, ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
 from ..llm.pool import Call, CallScheduler, Group, Unit, derive_seed
+from ..store.run_lock import lock_run
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
@@ -370,11 +371,12 @@ def check_run(
                           message=f"solution {n_done}/{len(sids)}",
                           data={"solution_id": sid, **sched.progress_data()}))
 
+    lock = lock_run(ws, run_id)  # one process at a time (RunBusy)
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
     progress(Progress("self-check", done["steps"], total_steps, message="starting",
                       data=sched.progress_data()))
-    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id, backend)):
+    with lock, run_outcome(ws, run_id, lambda: run_stats(ws, run_id, backend)):
         check_solutions(ws, backend, [s for s in sids if s not in finished], run_id=run_id,
                         config=config, prompts=prompts, cancel=cancel, on_step=tick,
                         on_solution=solved, scheduler=sched)

@@ -13,6 +13,7 @@ from ..errors import Cancelled, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenParams, GenResult, record_generation
 from ..llm.pool import Call, CallScheduler, Group, Unit
+from ..store.run_lock import lock_run
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
@@ -53,6 +54,7 @@ def sample_run(ws: Workspace, backend: Backend, run_id: int, *,
     have = {(r["question_id"], r["sample_index"]) for r in ws.query(
         "SELECT question_id, sample_index FROM sc_solutions WHERE run_id = ?", (run_id,))}
     done = sum(1 for q, k in have if k < n)
+    lock = lock_run(ws, run_id)  # one process at a time (RunBusy)
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
     sched = CallScheduler(backend, concurrency, cancel)
@@ -93,7 +95,7 @@ def sample_run(ws: Workspace, backend: Backend, run_id: int, *,
                 prompt = prompts.sample(question)
                 yield Group([unit(pos, qid, k, prompt) for k in missing])
 
-    with run_outcome(ws, run_id, lambda: sample_stats(ws, run_id)):
+    with lock, run_outcome(ws, run_id, lambda: sample_stats(ws, run_id)):
         sched.run(groups())
     stats = sample_stats(ws, run_id)
     set_run_status(ws, run_id, "finished", stats=stats)

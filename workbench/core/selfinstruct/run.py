@@ -21,6 +21,7 @@ from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenResult
 from ..llm.pool import Prefetcher, is_thread_safe, resolve_concurrency
 from ..similarity import index_from_workspace, workspace_tokenizer
+from ..store.run_lock import lock_run
 from ..store.runs import create_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import candidates, steps
@@ -168,19 +169,26 @@ def run_self_instruct(
         run_id = create_run(ws, RUN_KIND, stored)
     else:
         run_id = run.id
-        if run.status != "running":
-            set_run_status(ws, run_id, "running")
-
-    meter = _Meter()
+    # One process at a time: a second one would decide the same candidates (RunBusy, exit 2).
+    lock = lock_run(ws, run_id)
     fetcher = None
-    if resolve_concurrency(backend, concurrency) > 1 and is_thread_safe(backend):
-        fetcher = Prefetcher(backend, concurrency, cancel)
-    ctx = steps.Context(
-        ws=ws, backend=fetcher or backend, run_id=run_id,
-        config=config, preset=preset, templates=templates,
-        rules=rules, index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer,
-        cancel=cancel, on_decided=meter.on_decided, on_call=meter.on_call, seeds=seeds,
-    )
+    try:
+        if run is not None and run.status != "running":
+            set_run_status(ws, run_id, "running")
+        meter = _Meter()
+        if resolve_concurrency(backend, concurrency) > 1 and is_thread_safe(backend):
+            fetcher = Prefetcher(backend, concurrency, cancel)
+        ctx = steps.Context(
+            ws=ws, backend=fetcher or backend, run_id=run_id,
+            config=config, preset=preset, templates=templates,
+            rules=rules, index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer,
+            cancel=cancel, on_decided=meter.on_decided, on_call=meter.on_call, seeds=seeds,
+        )
+    except BaseException:
+        lock.release()
+        if fetcher is not None:
+            fetcher.close()
+        raise
     max_calls = config.max_gen_calls or (20 + 10 * config.target)
 
     def emit(message: str) -> None:
@@ -196,7 +204,7 @@ def run_self_instruct(
         meter.last = []
 
     stopped = None
-    with run_outcome(ws, run_id, lambda: run_stats(ws, run_id)), _closing(fetcher):
+    with lock, run_outcome(ws, run_id, lambda: run_stats(ws, run_id)), _closing(fetcher):
         emit("resuming" if resume_run_id is not None else "starting")
         if fetcher is not None:  # a resumed run: what was in flight when it stopped
             prefetch_pending(ctx, fetcher)
