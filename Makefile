@@ -97,7 +97,7 @@ fuzz: setup
 
 bench: setup
 	$(PY) bench/similarity.py
-	$(PY) bench/generation.py
+	$(PY) bench/generation.py --suffixes 6
 	$(PY) bench/selfinstruct.py --target 3 --threads 1
 	# the step-1 rules against the shared labelled candidates (docs/quality.md); skipped without ../shared
 	@labels=../shared/data/self_instruct/default_model_candidates_labelled.jsonl; \

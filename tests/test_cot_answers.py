@@ -6,7 +6,12 @@ import json
 import pytest
 
 from workbench.core.cot.answers import (
-    answers_equal, extract_answer, extract_number, extract_option, gsm8k_gold, normalize_gold,
+    answers_equal,
+    extract_answer,
+    extract_number,
+    extract_option,
+    gsm8k_gold,
+    normalize_gold,
     normalize_number,
 )
 

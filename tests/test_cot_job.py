@@ -27,33 +27,59 @@ def _write(tmp_path, rows, name="data.jsonl"):
 
 
 def test_sources_detect_each_record_kind(tmp_path):
-    p = _write(tmp_path, [
-        GSM[1],
-        {"context": "Cities with more parks report less stress.", "question": "Which option weakens the argument?",
-         "options": ["Parks are costly.", "Stressed people move away from parks.", "Parks have trees."],
-         "answer": 1},
-        {"instruction": "Given the premises, state what follows.", "input": "All men are mortal. Socrates is a man.",
-         "output": "Socrates is mortal.", "type": "infer"},
-        {"instruction": "Add the numbers.", "input": "2 and 5", "output": "7"},
-    ])
+    p = _write(
+        tmp_path,
+        [
+            GSM[1],
+            {
+                "context": "Cities with more parks report less stress.",
+                "question": "Which option weakens the argument?",
+                "options": [
+                    "Parks are costly.",
+                    "Stressed people move away from parks.",
+                    "Parks have trees.",
+                ],
+                "answer": 1,
+            },
+            {
+                "instruction": "Given the premises, state what follows.",
+                "input": "All men are mortal. Socrates is a man.",
+                "output": "Socrates is mortal.",
+                "type": "infer",
+            },
+            {"instruction": "Add the numbers.", "input": "2 and 5", "output": "7"},
+        ],
+    )
     gsm, choice, infer, num = sources.load_file(p)
-    assert (gsm.source, gsm.answer_kind, gsm.gold_answer, gsm.gold_output) == ("gsm8k", "number", "1250", "1,250")
+    assert (gsm.source, gsm.answer_kind, gsm.gold_answer, gsm.gold_output) == (
+        "gsm8k",
+        "number",
+        "1250",
+        "1,250",
+    )
     assert gsm.source_ref == "data.jsonl:1"
     assert (choice.answer_kind, choice.gold_answer) == ("option", "B")
     assert "(B) Stressed people move away from parks." in choice.input
     assert choice.input.startswith("Cities with more parks")
-    assert (infer.cot_type, infer.answer_kind, infer.gold_answer) == ("infer", "text", "socrates is mortal")
+    assert (infer.cot_type, infer.answer_kind, infer.gold_answer) == (
+        "infer",
+        "text",
+        "socrates is mortal",
+    )
     assert (num.answer_kind, num.gold_answer) == ("number", "7")
     assert len(sources.load_file(p, limit=2)) == 2
 
 
-@pytest.mark.parametrize("row, line_field", [
-    ({"question": "q", "answer": "no marker and no number"}, "answer"),
-    ({"question": "q", "options": ["a", "b"], "answer": "D"}, "answer"),
-    ({"question": "q", "options": ["a", "b"], "answer": 5}, "answer"),
-    ({"instruction": "x", "output": "y", "type": "poem"}, "type"),
-    ({"something": "else"}, None),
-])
+@pytest.mark.parametrize(
+    "row, line_field",
+    [
+        ({"question": "q", "answer": "no marker and no number"}, "answer"),
+        ({"question": "q", "options": ["a", "b"], "answer": "D"}, "answer"),
+        ({"question": "q", "options": ["a", "b"], "answer": 5}, "answer"),
+        ({"instruction": "x", "output": "y", "type": "poem"}, "type"),
+        ({"something": "else"}, None),
+    ],
+)
 def test_sources_errors_name_line_and_field(tmp_path, row, line_field):
     p = _write(tmp_path, [GSM[0], row])
     with pytest.raises(UserInputError) as err:
@@ -75,7 +101,10 @@ def test_judge_modes():
     item = sources.CotItem("gsm8k", "math", "q", "7", "7", "number")
     ok = judge("3 + 4 = 7 apples in all.", item, "sample", prompts)
     assert ok.kept and ok.output.endswith("The answer is 7.")
-    assert judge("3 + 4 = 8 apples. The answer is 8.", item, "sample", prompts).reason == "wrong-answer"
+    assert (
+        judge("3 + 4 = 8 apples. The answer is 8.", item, "sample", prompts).reason
+        == "wrong-answer"
+    )
     assert judge("I cannot tell how many apples.", item, "sample", prompts).reason == "no-answer"
     assert judge("7", item, "sample", prompts).reason == "empty"
     # rationalize: an explanation without a stated answer is kept and closed with the gold
@@ -85,7 +114,12 @@ def test_judge_modes():
     bad = judge("He has 3 and buys 4, so the answer is 12.", item, "rationalize", prompts)
     assert (bad.kept, bad.reason) == (False, "contradicts-gold")
     # the answer line is not doubled
-    assert judge("3 + 4 = 7.\nThe answer is 7.", item, "rationalize", prompts).output.count("answer is") == 1
+    assert (
+        judge("3 + 4 = 7.\nThe answer is 7.", item, "rationalize", prompts).output.count(
+            "answer is"
+        )
+        == 1
+    )
 
 
 def _run(ws, items, backend, **cfg):
@@ -96,8 +130,14 @@ def _run(ws, items, backend, **cfg):
 def test_sample_mode_keeps_only_correct_paths(tmp_workspace, tmp_path):
     ws = tmp_workspace
     items = sources.load_file(_write(tmp_path, GSM))
-    replies = {"Tom": ["3 + 4 = 7. The answer is 7.", "3 + 4 = 8. The answer is 8.", "No idea at all, sorry."],
-               "book": ["1200 + 50 = 1,250 dollars. The answer is $1,250."]}
+    replies = {
+        "Tom": [
+            "3 + 4 = 7. The answer is 7.",
+            "3 + 4 = 8. The answer is 8.",
+            "No idea at all, sorry.",
+        ],
+        "book": ["1200 + 50 = 1,250 dollars. The answer is $1,250."],
+    }
     counters = {"Tom": 0, "book": 0}
 
     def respond(prompt):
@@ -120,7 +160,9 @@ def test_sample_mode_keeps_only_correct_paths(tmp_workspace, tmp_path):
         task = get_task(ws, tid)
         assert task.meta["cot"]["run"] == run_id and "cot" in task.meta["tags"]
         assert task.instances[0].input in (items[0].input, items[1].input)
-        call = ws.query("SELECT purpose, messages FROM model_calls WHERE id = ?", (task.meta["cot"]["call"],))[0]
+        call = ws.query(
+            "SELECT purpose, messages FROM model_calls WHERE id = ?", (task.meta["cot"]["call"],)
+        )[0]
         assert call["purpose"] == "cot-sample" and task.instances[0].input in call["messages"]
     # every call recorded, with the run
     assert ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,)) == 6
@@ -134,7 +176,9 @@ def test_rationalize_prompt_shows_gold_and_sample_does_not(tmp_workspace, tmp_pa
     assert stats["kept"] == 1 and "correct final answer is 7" in backend.prompts[0]
     backend2 = ScriptedBackend(["x y z w"])
     _run(tmp_workspace, items, backend2, mode="sample", samples=1)
-    assert "7" not in backend2.prompts[0].split("Problem:")[1].split("Think")[0].replace("Tom has 3 apples and buys 4 more", "")
+    assert "7" not in backend2.prompts[0].split("Problem:")[1].split("Think")[0].replace(
+        "Tom has 3 apples and buys 4 more", ""
+    )
 
 
 def test_resume_after_cancel_samples_only_what_is_missing(tmp_workspace, tmp_path):
@@ -160,16 +204,28 @@ def test_resume_after_cancel_samples_only_what_is_missing(tmp_workspace, tmp_pat
     assert len(calls) == 5 and stats["samples"] == 4
     # item 1 (gold 7) kept both, item 2 (gold 1250) none
     assert [(r["samples"], r["kept"]) for r in job.item_stats(ws, run_id)] == [(2, 2), (2, 0)]
-    assert ws.scalar("SELECT count(*) FROM cot_paths p JOIN cot_items i ON i.id = p.item_id "
-                     "WHERE i.run_id = ? GROUP BY p.item_id, p.sample_index HAVING count(*) > 1",
-                     (run_id,)) is None
+    assert (
+        ws.scalar(
+            "SELECT count(*) FROM cot_paths p JOIN cot_items i ON i.id = p.item_id "
+            "WHERE i.run_id = ? GROUP BY p.item_id, p.sample_index HAVING count(*) > 1",
+            (run_id,),
+        )
+        is None
+    )
 
 
 def test_records_from_workspace_tasks_export(tmp_workspace, tmp_path):
     from workbench.core.store.tasks import Instance, Task, add_task
 
     ws = tmp_workspace
-    tid = add_task(ws, Task("Multiply the two numbers.", [Instance("6 and 7", "42"), Instance("2 and 2", "")], source="seed"))
+    tid = add_task(
+        ws,
+        Task(
+            "Multiply the two numbers.",
+            [Instance("6 and 7", "42"), Instance("2 and 2", "")],
+            source="seed",
+        ),
+    )
     items = sources.from_workspace(ws, [tid])
     assert len(items) == 1 and items[0].instruction == "Multiply the two numbers."
     backend = ScriptedBackend(["Six times seven is 42, so the answer is 42."])
@@ -180,8 +236,13 @@ def test_records_from_workspace_tasks_export(tmp_workspace, tmp_path):
     out = tmp_path / "cot.json"
     exporter.export(ws, "alpaca", out, task_ids=stats["task_ids"])
     records = json.loads(out.read_text(encoding="utf-8"))
-    assert records == [{"instruction": "Multiply the two numbers.", "input": "6 and 7",
-                        "output": "Six times seven is 42, so the answer is 42.\nThe answer is 42."}]
+    assert records == [
+        {
+            "instruction": "Multiply the two numbers.",
+            "input": "6 and 7",
+            "output": "Six times seven is 42, so the answer is 42.\nThe answer is 42.",
+        }
+    ]
 
 
 def test_bad_config():

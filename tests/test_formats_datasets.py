@@ -308,7 +308,7 @@ def test_v006_moves_task_level_system_history_and_extras_to_examples(tmp_path):
         for step in steps:
             conn.execute(step) if isinstance(step, str) else step(conn)
     conn.execute("PRAGMA user_version = 5")
-    conn.execute("PRAGMA application_id = %d" % 0x49575242)
+    conn.execute(f"PRAGMA application_id = {0x49575242}")
 
     def task(instr: str, meta: dict[str, Any], outs: list[str]) -> None:
         cur = conn.execute("INSERT INTO tasks (instruction, norm, source, meta) VALUES "

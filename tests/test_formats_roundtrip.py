@@ -159,7 +159,7 @@ def sharegpt_record(draw: Any) -> dict[str, Any]:
         if kind == "kto":
             rec["label"] = draw(st.booleans())
     if draw(st.booleans()):
-        rec["tools"] = draw(st.sampled_from(["[]", '[{"name": "f"}]'])) 
+        rec["tools"] = draw(st.sampled_from(["[]", '[{"name": "f"}]']))
     rec.update(draw(extras))
     return rec
 

@@ -2,9 +2,9 @@
 mirrored on tasks for export, statistics and voting."""
 from __future__ import annotations
 
-
 import pytest
 
+from workbench.core.errors import UserInputError
 from workbench.core.formats.exporter import select_tasks
 from workbench.core.inspect import overrides, refilter, stats, voting
 from workbench.core.similarity import SimilarityIndex, score
@@ -47,7 +47,7 @@ def replay(threshold):
     """The filter by hand: pool = seeds, candidates in order, kept ones join the pool."""
     pool = list(SEEDS)
     out = []
-    for text, d, why in CANDS:
+    for text, _d, why in CANDS:
         if why not in (None, "rouge"):
             out.append("dropped")
             continue
@@ -135,7 +135,7 @@ def test_overrides_are_stored_exported_and_undone(tmp_workspace):
     overrides.clear_override(ws, ids[3])
     assert ws.scalar("SELECT count(*) FROM tasks WHERE candidate_id = ?", (ids[4],)) == 0
     assert CANDS[3][0] in {t.instruction for t in select_tasks(ws, only="not-dropped", run_id=run)}
-    with pytest.raises(Exception):
+    with pytest.raises(UserInputError, match="keeps or drops"):
         overrides.set_override(ws, kept, "maybe")
 
 

@@ -241,16 +241,39 @@ def _scripted_cli(monkeypatch):
 def test_cli_eval_selfcheck_json(tmp_path, monkeypatch, capsys):
     _scripted_cli(monkeypatch)
     data = tmp_path / "pb.json"
-    data.write_text(json.dumps([
-        {"id": "x0", "problem": QUESTION, "steps": ["Tom starts with 3 apples.", "He buys 2 more, so 3 + 2 = 6.",
-                                                     "So the answer is 6."], "label": 1},
-        {"id": "x1", "problem": QUESTION, "steps": ["Tom starts with 3 apples.", "3 + 2 = 5 apples."],
-         "label": -1},
-    ]))
-    rc = main(["eval", "self-check", "--data", str(data), "--json", "-w", str(tmp_path / "w.sqlite")])
+    data.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "x0",
+                    "problem": QUESTION,
+                    "steps": [
+                        "Tom starts with 3 apples.",
+                        "He buys 2 more, so 3 + 2 = 6.",
+                        "So the answer is 6.",
+                    ],
+                    "label": 1,
+                },
+                {
+                    "id": "x1",
+                    "problem": QUESTION,
+                    "steps": ["Tom starts with 3 apples.", "3 + 2 = 5 apples."],
+                    "label": -1,
+                },
+            ]
+        )
+    )
+    rc = main(
+        ["eval", "self-check", "--data", str(data), "--json", "-w", str(tmp_path / "w.sqlite")]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
-    assert out["n"] == 2 and out["acc_erroneous"] == 1.0 and out["acc_correct"] == 1.0 and out["f1"] == 1.0
+    assert (
+        out["n"] == 2
+        and out["acc_erroneous"] == 1.0
+        and out["acc_correct"] == 1.0
+        and out["f1"] == 1.0
+    )
     rc = main(["eval", "self-check", "--data", str(tmp_path / "missing.json"), "--json"])
     assert rc == 2
 
@@ -258,7 +281,9 @@ def test_cli_eval_selfcheck_json(tmp_path, monkeypatch, capsys):
 def test_cli_self_check_traces_and_run(tmp_path, monkeypatch, capsys):
     _scripted_cli(monkeypatch)
     data = tmp_path / "pb.json"
-    data.write_text(json.dumps([{"id": "x0", "problem": QUESTION, "steps": ["3 + 2 = 5."], "label": -1}]))
+    data.write_text(
+        json.dumps([{"id": "x0", "problem": QUESTION, "steps": ["3 + 2 = 5."], "label": -1}])
+    )
     w = str(tmp_path / "w.sqlite")
     assert main(["self-check", "--traces", str(data), "--json", "-w", w]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -291,10 +316,12 @@ def test_balanced_limit_takes_correct_and_erroneous_items(tmp_workspace, shared_
     pb = shared_data / "reasoning" / "processbench_gsm8k_public200.json"
     _, records = importers.parse_records(pb)
     first = [r.label for r in records[:4]]
-    assert -1 not in first   # why --balanced exists: the file lists erroneous items first
+    assert -1 not in first  # why --balanced exists: the file lists erroneous items first
     res = importers.import_traces(tmp_workspace, pb, limit=4, balanced=True)
-    labels = [tmp_workspace.scalar("SELECT label FROM sc_solutions WHERE id = ?", (s,))
-              for s in res["solution_ids"]]
+    labels = [
+        tmp_workspace.scalar("SELECT label FROM sc_solutions WHERE id = ?", (s,))
+        for s in res["solution_ids"]
+    ]
     assert sum(lab == -1 for lab in labels) == 2 and len(labels) == 4
 
 
@@ -305,12 +332,16 @@ def test_eval_voting_samples_checks_and_compares(tmp_workspace, tmp_path):
 
     def sample(prompt: str) -> str:
         if "Solve the following problem" in prompt:
-            k["n"] += 1   # two wrong samples with a contradicted step, one right and supported
-            return SOLUTION if k["n"] <= 2 else "Step 1: Tom has 3 apples and buys 2, 3 + 2 = 5.\nStep 2: So the answer is 5."
+            k["n"] += 1  # two wrong samples with a contradicted step, one right and supported
+            return (
+                SOLUTION
+                if k["n"] <= 2
+                else "Step 1: Tom has 3 apples and buys 2, 3 + 2 = 5.\nStep 2: So the answer is 5."
+            )
         return responder(prompt)
 
     out = evaluate.eval_voting(tmp_workspace, ScriptedBackend(sample), data, samples=3)
     assert out["n"] == 1 and out["solutions"] == 3 and out["answered"] == 3
-    assert out["majority_accuracy"] == 0.0          # "6" twice beats "5" once
-    assert out["weighted_accuracy"] == 1.0          # w(6) = 2σ(-1.3) each, w(5) = 1
+    assert out["majority_accuracy"] == 0.0  # "6" twice beats "5" once
+    assert out["weighted_accuracy"] == 1.0  # w(6) = 2σ(-1.3) each, w(5) = 1
     assert out["single_sample_accuracy"] == pytest.approx(1 / 3)

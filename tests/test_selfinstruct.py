@@ -17,19 +17,77 @@ from workbench.core.selfinstruct.presets import PRESETS
 from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 from workbench.core.store.tasks import Instance, Task, add_task
 
-WORDS = ("apple river violin planet ladder copper whisper garden rocket marble thunder pepper "
-         "canyon lantern falcon velvet harbor meadow puzzle saddle crystal jungle anchor glacier "
-         "pillow ribbon tunnel orchard compass feather island meteor walnut blanket castle "
-         "dolphin engine fossil hammer iceberg kettle lemon magnet needle oyster parrot quartz "
-         "rabbit sponge tiger umbrella vessel wagon yogurt zipper").split()
+WORDS = [
+    "apple",
+    "river",
+    "violin",
+    "planet",
+    "ladder",
+    "copper",
+    "whisper",
+    "garden",
+    "rocket",
+    "marble",
+    "thunder",
+    "pepper",
+    "canyon",
+    "lantern",
+    "falcon",
+    "velvet",
+    "harbor",
+    "meadow",
+    "puzzle",
+    "saddle",
+    "crystal",
+    "jungle",
+    "anchor",
+    "glacier",
+    "pillow",
+    "ribbon",
+    "tunnel",
+    "orchard",
+    "compass",
+    "feather",
+    "island",
+    "meteor",
+    "walnut",
+    "blanket",
+    "castle",
+    "dolphin",
+    "engine",
+    "fossil",
+    "hammer",
+    "iceberg",
+    "kettle",
+    "lemon",
+    "magnet",
+    "needle",
+    "oyster",
+    "parrot",
+    "quartz",
+    "rabbit",
+    "sponge",
+    "tiger",
+    "umbrella",
+    "vessel",
+    "wagon",
+    "yogurt",
+    "zipper",
+]
 
 
 def seed_workspace(ws, n: int = 12) -> None:
     rng = random.Random(99)
     for i in range(n):
-        add_task(ws, Task(f"Explain the {' '.join(rng.sample(WORDS, 3))} idea number {i}.",
-                          [Instance("", f"answer {i}")], is_classification=(i % 4 == 0),
-                          source="seed"))
+        add_task(
+            ws,
+            Task(
+                f"Explain the {' '.join(rng.sample(WORDS, 3))} idea number {i}.",
+                [Instance("", f"answer {i}")],
+                is_classification=(i % 4 == 0),
+                source="seed",
+            ),
+        )
 
 
 class ChatScript:
@@ -94,23 +152,28 @@ def test_stop_strings_no_longer_cut_content_at_16():
 def test_chat_list_parsing_skips_preamble_and_markdown():
     text = "Sure! Here are some tasks:\n\n9. **Plan a picnic for four friends.**\n10) Task: Sort the list."
     assert [p.text for p in parse.parse_chat_instructions(text, "stop")] == [
-        "Plan a picnic for four friends.", "Sort the list."]
+        "Plan a picnic for four friends.",
+        "Sort the list.",
+    ]
 
 
 def test_example_inside_content_splits_only_in_reference_mode():
-    raw = ("Example 1\nInput: Give a mammal. Example: a cat.\nOutput: A whale.\n"
-           "Example 2\nInput: Name a bird.\nOutput: A robin.")
+    raw = (
+        "Example 1\nInput: Give a mammal. Example: a cat.\nOutput: A whale.\n"
+        "Example 2\nInput: Name a bird.\nOutput: A robin."
+    )
     ours = parse.parse_generation_instances(raw, "stop")
     ref = parse.parse_generation_instances(raw, "stop", "reference")
-    assert ours == [("Give a mammal. Example: a cat.", "A whale."),
-                    ("Name a bird.", "A robin.")]
+    assert ours == [("Give a mammal. Example: a cat.", "A whale."), ("Name a bird.", "A robin.")]
     assert len(ref) > 2  # "example" inside the text split the instance
 
 
 def test_classification_instances_output_first_and_length_cut():
     raw = "Class label: Spam\nEmail: Win money now\nClass label: Not spam\nEmail: Lunch at 1?"
     assert parse.parse_classification_instances(raw, "stop") == [
-        ("Email: Win money now", "Spam"), ("Email: Lunch at 1?", "Not spam")]
+        ("Email: Win money now", "Spam"),
+        ("Email: Lunch at 1?", "Not spam"),
+    ]
     assert parse.parse_classification_instances(raw, "length") == [("Email: Win money now", "Spam")]
     assert parse.parse_classification_instances("no labels here", "stop") == []
 
@@ -121,30 +184,36 @@ def test_clf_label():
 
 
 def test_alpaca_blocks():
-    text = (" Name three primary colors.\n4. Input:\n<noinput>\n4. Output:\nRed, blue, yellow.\n###\n"
-            "5. Instruction: Fix the grammar.\n5. Input:\nHe go home.\n5. Output:\nHe goes home.\n###\n"
-            "6. Instruction: Cut")
+    text = (
+        " Name three primary colors.\n4. Input:\n<noinput>\n4. Output:\nRed, blue, yellow.\n###\n"
+        "5. Instruction: Fix the grammar.\n5. Input:\nHe go home.\n5. Output:\nHe goes home.\n###\n"
+        "6. Instruction: Cut"
+    )
     got = parse.parse_alpaca(text, "length", 4)
     assert [(t.instruction, t.input, t.output) for t in got[:2]] == [
         ("Name three primary colors.", "", "Red, blue, yellow."),
-        ("Fix the grammar.", "He go home.", "He goes home.")]
+        ("Fix the grammar.", "He go home.", "He goes home."),
+    ]
     # The cut last block is kept (dropped as truncated); the reference skips it.
     assert got[2].truncated and got[2].reason == parse.UNPARSABLE
     assert len(parse.parse_alpaca(text, "length", 4, parse.REFERENCE)) == 2
 
 
 # ------------------------------------------------------------------------------ filters
-@pytest.mark.parametrize("text,reason", [
-    ("Hi there you", "too-short"),
-    ("Tell me about " + "very " * 150 + "long things", "too-long"),
-    ("Describe the picture in one sentence.", "blacklist"),
-    ("Explain how to go to the station quickly.", "blacklist"),
-    ("Write a program that adds two numbers.", "write-a-program"),
-    ("\"Quote\" the following sentence back to me.", "punctuation-start"),
-    ("Élaborez un plan pour la semaine prochaine.", "non-ascii-start"),
-    ("Explain photosynthesis to a child in simple words.", None),
-    ("Give the filename extension of a JPEG.", None),  # "file" only as a whole word
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("Hi there you", "too-short"),
+        ("Tell me about " + "very " * 150 + "long things", "too-long"),
+        ("Describe the picture in one sentence.", "blacklist"),
+        ("Explain how to go to the station quickly.", "blacklist"),
+        ("Write a program that adds two numbers.", "write-a-program"),
+        ('"Quote" the following sentence back to me.', "punctuation-start"),
+        ("Élaborez un plan pour la semaine prochaine.", "non-ascii-start"),
+        ("Explain photosynthesis to a child in simple words.", None),
+        ("Give the filename extension of a JPEG.", None),  # "file" only as a whole word
+    ],
+)
 def test_instruction_rules_english(text, reason):
     assert filters.instruction_reason(text, filters.InstructionRules.for_lang("en")) == reason
 
@@ -152,7 +221,9 @@ def test_instruction_rules_english(text, reason):
 def test_instruction_rules_chinese():
     rules = filters.InstructionRules.for_lang("zh")
     assert filters.instruction_reason("请根据这张图片写一段描述。", rules) == "blacklist"
-    assert filters.instruction_reason("写一段描写江南春天早晨的短文。", rules) is None  # non-ASCII ok
+    assert (
+        filters.instruction_reason("写一段描写江南春天早晨的短文。", rules) is None
+    )  # non-ASCII ok
     assert filters.instruction_reason("，写一段描写春天的短文。", rules) == "punctuation-start"
     assert filters.instruction_reason("写诗", rules) == "too-short"
 
@@ -160,7 +231,12 @@ def test_instruction_rules_chinese():
 def test_instance_filter_rules():
     d = filters.filter_instances([("a", "a"), ("b", ""), ("c:", "x"), ("d", "y"), ("d", "y")])
     assert [x["reason"] for x in d] == [
-        "input-equals-output", "empty-output", "ends-with-colon", None, "duplicate"]
+        "input-equals-output",
+        "empty-output",
+        "ends-with-colon",
+        None,
+        "duplicate",
+    ]
     conflict = filters.filter_instances([("q", "1"), ("q", "2"), ("r", "3")])
     assert not any(x["kept"] for x in conflict)
     many = filters.filter_instances([(str(i), f"o{i}") for i in range(8)])
@@ -206,11 +282,17 @@ def test_run_stores_every_candidate_with_provenance(tmp_workspace):
     ws = tmp_workspace
     seed_workspace(ws)
     events = []
-    s = run_self_instruct(ws, ScriptedBackend(ChatScript(bad_every=5)),
-                          RunConfig(preset="chat", target=6, seed=3), progress=events.append)
+    s = run_self_instruct(
+        ws,
+        ScriptedBackend(ChatScript(bad_every=5)),
+        RunConfig(preset="chat", target=6, seed=3),
+        progress=events.append,
+    )
     assert s.accepted == 6
-    assert ws.scalar("SELECT count(*) FROM tasks WHERE source='generated' AND run_id=?",
-                     (s.run_id,)) == 6
+    assert (
+        ws.scalar("SELECT count(*) FROM tasks WHERE source='generated' AND run_id=?", (s.run_id,))
+        == 6
+    )
     rows = ws.query("SELECT * FROM candidates WHERE run_id = ?", (s.run_id,))
     assert len(rows) == s.candidates
     assert {r["decision"] for r in rows} <= {"kept", "dropped"}
@@ -226,21 +308,31 @@ def test_run_stores_every_candidate_with_provenance(tmp_workspace):
     for r in kept:
         assert r["clf_call_id"] and r["instances_call_id"] and r["task_id"]
         task = ws.query("SELECT * FROM tasks WHERE id = ?", (r["task_id"],))[0]
-        assert task["candidate_id"] == r["id"] and task["is_classification"] == r["is_classification"]
-        calls = {x[0] for x in ws.execute("SELECT call_id FROM instances WHERE task_id = ?",
-                                          (r["task_id"],))}
+        assert (
+            task["candidate_id"] == r["id"] and task["is_classification"] == r["is_classification"]
+        )
+        calls = {
+            x[0]
+            for x in ws.execute("SELECT call_id FROM instances WHERE task_id = ?", (r["task_id"],))
+        }
         assert calls == {r["instances_call_id"]}
     assert any(r["is_classification"] == 1 for r in kept)
-    clf_inst = ws.query("SELECT i.output FROM instances i JOIN tasks t ON t.id = i.task_id "
-                        "WHERE t.run_id = ? AND t.is_classification = 1", (s.run_id,))
+    clf_inst = ws.query(
+        "SELECT i.output FROM instances i JOIN tasks t ON t.id = i.task_id "
+        "WHERE t.run_id = ? AND t.is_classification = 1",
+        (s.run_id,),
+    )
     assert {x["output"] for x in clf_inst} == {"Good", "Bad"}
-    purposes = Counter(x[0] for x in ws.execute(
-        "SELECT purpose FROM model_calls WHERE run_id = ?", (s.run_id,)))
+    purposes = Counter(
+        x[0] for x in ws.execute("SELECT purpose FROM model_calls WHERE run_id = ?", (s.run_id,))
+    )
     assert sum(purposes.values()) == s.calls
     assert set(purposes) == {"instruction-generation", "classification", "instances"}
     last = events[-1]
     assert last.stage == "self-instruct" and last.done == 6 and last.total == 6
-    assert {"run_id", "accepted", "candidates", "acceptance_rate", "tokens_per_s", "last"} <= set(last.data)
+    assert {"run_id", "accepted", "candidates", "acceptance_rate", "tokens_per_s", "last"} <= set(
+        last.data
+    )
     fed = [x for e in events for x in e.data["last"]]
     assert Counter(x["decision"] for x in fed)["kept"] == 6
     assert ws.query("SELECT status FROM runs WHERE id = ?", (s.run_id,))[0]["status"] == "finished"
@@ -252,8 +344,12 @@ def test_second_prompt_uses_accepted_tasks(tmp_workspace):
     run_self_instruct(tmp_workspace, backend, RunConfig(target=6))
     gen = [p for p in backend.prompts if "Number them" in p]
     assert len(gen) >= 2
-    accepted = [r[0] for r in tmp_workspace.execute(
-        "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
+    accepted = [
+        r[0]
+        for r in tmp_workspace.execute(
+            "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id"
+        )
+    ]
     assert not any(a in gen[0] for a in accepted)
     assert sum(a in gen[-1] for a in accepted) == 2  # 2 machine + 6 seed examples
 
@@ -279,19 +375,26 @@ def test_cancel_then_resume_gives_the_same_run(tmp_path):
         return script(prompt)
 
     with pytest.raises(Cancelled):
-        run_self_instruct(ws_b, ScriptedBackend(responder), RunConfig(target=7, seed=11),
-                          cancel=token)
+        run_self_instruct(
+            ws_b, ScriptedBackend(responder), RunConfig(target=7, seed=11), cancel=token
+        )
     run = ws_b.query("SELECT * FROM runs")[0]
     assert run["status"] == "cancelled"
     before = ws_b.scalar("SELECT count(*) FROM tasks WHERE source = 'generated'")
     assert 0 < before < 7
-    resumed = run_self_instruct(ws_b, ScriptedBackend(script), RunConfig(target=99),
-                                resume_run_id=run["id"])
+    resumed = run_self_instruct(
+        ws_b, ScriptedBackend(script), RunConfig(target=99), resume_run_id=run["id"]
+    )
     assert resumed.run_id == run["id"] and resumed.accepted == 7  # the stored config wins
 
     def tasks(ws):
-        return [tuple(r) for r in ws.execute(
-            "SELECT instruction, is_classification FROM tasks WHERE source='generated' ORDER BY id")]
+        return [
+            tuple(r)
+            for r in ws.execute(
+                "SELECT instruction, is_classification FROM tasks WHERE source='generated' ORDER BY id"
+            )
+        ]
+
     assert tasks(ws_b) == tasks(ws_a)
     assert resumed.candidates == whole.candidates
     assert resumed.rejected_by_reason == whole.rejected_by_reason
@@ -305,13 +408,17 @@ def test_self_instruct_preset_completion_prompts(tmp_workspace):
         if prompt.endswith("Is it classification?"):
             return " No"
         if prompt.rstrip().endswith("9."):
-            return "".join(f" {' '.join(rng.sample(WORDS, 6))} now\n{10 + k}." for k in range(3)) + " Last one here please"
+            return (
+                "".join(f" {' '.join(rng.sample(WORDS, 6))} now\n{10 + k}." for k in range(3))
+                + " Last one here please"
+            )
         return "Example 1\nInput: x1\nOutput: y1"
 
     s = _run(tmp_workspace, script, preset="self-instruct", target=3)
     assert s.accepted == 3
-    call = tmp_workspace.query("SELECT prompt, params FROM model_calls WHERE purpose = "
-                               "'instruction-generation' LIMIT 1")[0]
+    call = tmp_workspace.query(
+        "SELECT prompt, params FROM model_calls WHERE purpose = 'instruction-generation' LIMIT 1"
+    )[0]
     params = json.loads(call["params"])
     assert call["prompt"].rstrip().endswith("8.\n9.") or call["prompt"].endswith("\n9.")
     assert (params["temperature"], params["top_p"], params["presence_penalty"]) == (0.7, 0.5, 2.0)
@@ -325,11 +432,15 @@ def test_alpaca_preset_one_call_many_tasks(tmp_workspace):
     def script(prompt):
         blocks = []
         for k in range(4, 9):
-            blocks.append(f"{k}. Instruction: Describe the {' '.join(rng.sample(WORDS, 5))}\n"
-                          f"{k}. Input:\n<noinput>\n{k}. Output:\nIt is lovely {k}.")
-        blocks.append("9. Instruction: Compose some music for a video\n9. Input:\n<noinput>\n"
-                      "9. Output:\nLa la")
-        return " " + "\n###\n".join(blocks)[len("4. Instruction: "):]
+            blocks.append(
+                f"{k}. Instruction: Describe the {' '.join(rng.sample(WORDS, 5))}\n"
+                f"{k}. Input:\n<noinput>\n{k}. Output:\nIt is lovely {k}."
+            )
+        blocks.append(
+            "9. Instruction: Compose some music for a video\n9. Input:\n<noinput>\n"
+            "9. Output:\nLa la"
+        )
+        return " " + "\n###\n".join(blocks)[len("4. Instruction: ") :]
 
     s = _run(tmp_workspace, script, preset="alpaca", target=3)
     assert s.accepted == 3

@@ -40,8 +40,9 @@ def _expected(shared_data):
 def test_compat_reference_keeps_what_the_reference_kept(tmp_workspace, shared_data):
     ws = tmp_workspace
     r = _replay(ws, shared_data, "reference")
+    ref_file = _ref(shared_data) / "machine_generated_instructions.jsonl"
     ref_kept = [json.loads(line)["instruction"]
-                for line in open(_ref(shared_data) / "machine_generated_instructions.jsonl")]
+                for line in ref_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert r.kept_instructions == ref_kept
     assert _instances(ws) == _expected(shared_data)
     assert r.differences == []

@@ -114,10 +114,9 @@ def test_create_refuses_existing_file(tmp_path):
 
 def test_transaction_is_all_or_nothing(tmp_workspace):
     ws = tmp_workspace
-    with pytest.raises(RuntimeError):
-        with ws.transaction():
-            add_task(ws, Task("Kept only if the block finishes.", source="seed"))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), ws.transaction():
+        add_task(ws, Task("Kept only if the block finishes.", source="seed"))
+        raise RuntimeError("boom")
     assert count_tasks(ws) == 0
     with ws.transaction():
         tid = add_task(ws, Task("Saved.", [Instance("a", "b"), Instance("", "c")], True, source="seed"))
@@ -131,10 +130,9 @@ def test_nested_transaction_rolls_back_only_inner(tmp_workspace):
     ws = tmp_workspace
     with ws.transaction():
         add_task(ws, Task("outer", source="seed"))
-        with pytest.raises(ValueError):
-            with ws.transaction():
-                add_task(ws, Task("inner", source="seed"))
-                raise ValueError
+        with pytest.raises(ValueError), ws.transaction():
+            add_task(ws, Task("inner", source="seed"))
+            raise ValueError
     assert [r["instruction"] for r in ws.query("SELECT instruction FROM tasks")] == ["outer"]
 
 
@@ -153,10 +151,9 @@ def test_disk_full_gives_clear_message_and_keeps_saved_data(tmp_path):
     add_task(ws, Task("saved before the disk filled", source="seed"))
     pages = ws.scalar("PRAGMA page_count")
     ws.execute(f"PRAGMA max_page_count = {pages + 1}")
-    with pytest.raises(WorkbenchError, match="disk is full"):
-        with ws.transaction():
-            for i in range(2000):
-                add_task(ws, Task("filler " * 50 + str(i), source="seed"))
+    with pytest.raises(WorkbenchError, match="disk is full"), ws.transaction():
+        for i in range(2000):
+            add_task(ws, Task("filler " * 50 + str(i), source="seed"))
     assert count_tasks(ws) == 1
     assert ws.integrity_check() == "ok"
     ws.close()

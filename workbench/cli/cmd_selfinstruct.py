@@ -8,7 +8,12 @@ from typing import Any
 
 from .cmd_import import add_tokenizer_arg, warn_unseen
 from .common import (
-    ProgressPrinter, add_model_args, cancel_on_sigint, command, open_model, open_workspace,
+    ProgressPrinter,
+    add_model_args,
+    cancel_on_sigint,
+    command,
+    open_model,
+    open_workspace,
 )
 
 # Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).

@@ -6,9 +6,10 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Cancelled, UserInputError, WorkbenchError
 from ..core.jobs import CancelToken, Progress

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..errors import Cancelled, ModelError, UserInputError, WorkbenchError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
@@ -53,7 +54,7 @@ class CotConfig:
             raise UserInputError(f"unknown api {self.api!r}", field="api")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CotConfig":
+    def from_dict(cls, d: dict[str, Any]) -> CotConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -216,7 +217,8 @@ def _check_pending(ws: Workspace, backend: Backend, run_id: int, cfg: CotConfig,
     """SELF-CHECK every path that passed the answer check; keep those with w >= threshold.
     The paths are checked in parallel (up to `concurrency` calls in flight); each is decided
     as soon as its solution is scored."""
-    from ..selfcheck import checker, store as sc_store  # optional feature: import when used
+    from ..selfcheck import checker  # optional feature: import when used
+    from ..selfcheck import store as sc_store
 
     pending = ws.query(
         "SELECT p.*, i.position FROM cot_paths p JOIN cot_items i ON i.id = p.item_id "

@@ -35,7 +35,7 @@ class CotPrompts:
     types: dict[str, dict[str, str]]
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "CotPrompts":
+    def load(cls, path: str | Path | None = None) -> CotPrompts:
         return _load(str(path or default_prompts_path()))
 
     def instruction(self, item: CotItem) -> str:

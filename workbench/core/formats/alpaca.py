@@ -10,14 +10,25 @@ keep them, or leaves those fields out with `--lossy` (lossy.py, `HOLDS`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_history, instruction_of, get_str, group_records, iter_json_records, ordered_record,
-    pairs_to_turns, record_fields, require_obj, take_workbench_field, turns_to_pairs,
+    Record,
+    get_history,
+    get_str,
+    group_records,
+    instruction_of,
+    iter_json_records,
+    ordered_record,
+    pairs_to_turns,
+    record_fields,
+    require_obj,
+    take_workbench_field,
+    turns_to_pairs,
     workbench_field,
 )
 from .layout import write_records

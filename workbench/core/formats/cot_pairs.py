@@ -16,8 +16,9 @@ Each pair keeps, in its meta (written as columns by `trl`): `cot_run`, `cot_item
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import UserInputError
 from ..fileio import atomic_text_file

@@ -4,13 +4,22 @@ example's meta and written back.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_str, group_records, instruction_of, iter_json_records, ordered_record, record_fields,
-    require_obj, take_workbench_field, workbench_field,
+    Record,
+    get_str,
+    group_records,
+    instruction_of,
+    iter_json_records,
+    ordered_record,
+    record_fields,
+    require_obj,
+    take_workbench_field,
+    workbench_field,
 )
 from .layout import write_records
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import errno
 import json
-import sqlite3
 import os
 import shutil
+import sqlite3
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..errors import UserInputError, WorkbenchError
 from ..fileio import atomic_text_file
@@ -238,7 +239,7 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
 
 
 def _record(ws: Workspace, result: ExportResult) -> None:
-    with suppress(sqlite3.Error, WorkbenchError):  # the file is written; a busy workspace must not undo that
-        with ws.transaction():
-            ws.insert("exports", {"format": result.format, "path": result.path,
-                                  "selection": result.selection, "count": result.count})
+    # the file is written; a busy workspace must not undo that
+    with suppress(sqlite3.Error, WorkbenchError), ws.transaction():
+        ws.insert("exports", {"format": result.format, "path": result.path,
+                              "selection": result.selection, "count": result.count})

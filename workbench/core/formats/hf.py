@@ -6,8 +6,9 @@ the provenance (model files and hashes, presets, seeds, filter settings, counts)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..errors import UserInputError
 from ..selfinstruct import candidates
@@ -15,7 +16,14 @@ from ..store.tasks import Task
 from ..store.workspace import Workspace
 from . import selfinstruct_instances
 from .common import (
-    Record, dump, get_bool, group_records, instruction_of, iter_examples, iter_jsonl, require_obj,
+    Record,
+    dump,
+    get_bool,
+    group_records,
+    instruction_of,
+    iter_examples,
+    iter_jsonl,
+    require_obj,
 )
 
 FORMAT = "hf"

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import IO, Any
 
 from ..store.tasks import Instance, Task
 from .common import iter_examples
@@ -17,7 +18,7 @@ class RecordWriter:
         self.layout = layout
         self.count = 0
 
-    def __enter__(self) -> "RecordWriter":
+    def __enter__(self) -> RecordWriter:
         if self.layout == "json":
             self.fh.write("[")
         return self

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from ..errors import UserInputError
 from ..store.tasks import Task
@@ -117,10 +118,8 @@ def rewrite_input(text: str, rng: random.Random) -> str:
     with a single one ("Sentence: ...") and turn blank lines into single newlines."""
     if rng.random() >= 0.5:
         return text
-    if len(set(re.findall(r"(\w+):", text))) == 1:
-        text = text.split(":", 1)[1].strip()
-    else:
-        text = text.strip()
+    one_field = len(set(re.findall(r"(\w+):", text))) == 1
+    text = text.split(":", 1)[1].strip() if one_field else text.strip()
     return text.replace("\n\n", "\n")
 
 

@@ -7,8 +7,9 @@ calls, and a reference run's raw completions are replayed from the run folder in
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from ..errors import UserInputError
 from ..store.tasks import Task

@@ -4,8 +4,9 @@ instruction are one task.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from ..store.tasks import Task
 from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, require_obj

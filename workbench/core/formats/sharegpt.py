@@ -16,17 +16,29 @@ separate input field.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, get_str, group_records, iter_json_records, json_type, object_list, ordered_record,
-    record_fields, require_obj,
+    Record,
+    get_str,
+    group_records,
+    iter_json_records,
+    json_type,
+    object_list,
+    ordered_record,
+    record_fields,
+    require_obj,
 )
 from .conversation import (
-    answer_message, chat_to_record, example_to_chat, parts_text, rejected_message,
+    answer_message,
+    chat_to_record,
+    example_to_chat,
+    parts_text,
+    rejected_message,
 )
 from .layout import write_records
 

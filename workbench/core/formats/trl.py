@@ -14,17 +14,31 @@ reads both styles back.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
-    Record, dump, group_records, iter_examples, iter_json_records, json_type, object_list,
-    ordered_record, record_fields, require_obj,
+    Record,
+    dump,
+    group_records,
+    iter_examples,
+    iter_json_records,
+    json_type,
+    object_list,
+    ordered_record,
+    record_fields,
+    require_obj,
 )
 from .conversation import (
-    answer_message, chat_to_record, content_text, example_to_chat, rejected_message, wire,
+    answer_message,
+    chat_to_record,
+    content_text,
+    example_to_chat,
+    rejected_message,
+    wire,
 )
 
 FORMAT = "trl"

@@ -8,8 +8,9 @@ the GUI gives the backend to a worker and talks to it through signals; cancellat
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..jobs import CancelToken
 
@@ -103,7 +104,7 @@ class Backend(Protocol):
 
 
 def record_generation(
-    ws: "Workspace",
+    ws: Workspace,
     backend: Backend,
     *,
     run_id: int | None,

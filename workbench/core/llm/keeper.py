@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import WorkbenchError
 from .base import Backend
@@ -32,7 +33,7 @@ class BackendKeeper:
 
         return open_backend(**kwargs)
 
-    def borrow(self, **kwargs: Any) -> "Lease":
+    def borrow(self, **kwargs: Any) -> Lease:
         """The kept backend when `kwargs` match the last load, else a freshly opened one (the old
         one is closed first, so two models never share the memory). Give it back with
         `Lease.close()`."""

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -412,7 +412,8 @@ class LlamaCppBackend:
             stream=True,
         )
         try:
-            for chunk in stream:
+            # stream=True: an iterator of completion chunks (the stubs also allow one response)
+            for chunk in cast(Iterator[dict[str, Any]], stream):
                 choice = chunk["choices"][0]
                 piece = choice.get("text") or ""
                 if piece:
@@ -502,7 +503,8 @@ class LlamaCppBackend:
             log.warning("could not restore a kept prompt prefix; evaluating it again")
             llm._ctx.kv_cache_seq_rm(-1, 0, -1)
             llm.n_tokens = 0
-            self.prefix_cache.remove(entry)
+            if self.prefix_cache is not None:
+                self.prefix_cache.remove(entry)
             return False
         n = len(entry.tokens)
         llm.input_ids[:n] = entry.tokens

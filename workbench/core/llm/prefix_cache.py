@@ -86,12 +86,14 @@ class PrefixStateCache:
         for old in list(self._entries.values()):
             n = common_prefix(old.tokens, entry.tokens)
             # A candidate whose tokens the new entry starts with adds nothing any more.
-            if not old.confirmed and n == len(old.tokens):
-                self.remove(old)
-            # A confirmed prefix that overshot the template by a few tokens ("Task 1" of
-            # "Task 12" and "Task 13") gives way to the new, shorter one that "Task 20" shares.
-            elif confirmed and old.confirmed and n == len(entry.tokens) \
-                    and len(old.tokens) - n <= self.slack:
+            if (
+                not old.confirmed
+                and n == len(old.tokens)
+                or confirmed
+                and old.confirmed
+                and n == len(entry.tokens)
+                and len(old.tokens) - n <= self.slack
+            ):
                 self.remove(old)
         self._entries[id(entry)] = entry
         candidates = [e for e in self._entries.values() if not e.confirmed]
@@ -100,8 +102,9 @@ class PrefixStateCache:
         # Over budget: drop candidates first (they may never be used), then the least recent.
         while self.nbytes > self.capacity_bytes and len(self._entries) > 1:
             victims = [e for e in self._entries.values() if not e.confirmed and e is not entry]
-            victim = victims[0] if victims else next(
-                e for e in self._entries.values() if e is not entry)
+            victim = (
+                victims[0] if victims else next(e for e in self._entries.values() if e is not entry)
+            )
             self.remove(victim)
         return entry
 

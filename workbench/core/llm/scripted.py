@@ -4,7 +4,7 @@ feature: feature tests use the real default model).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback

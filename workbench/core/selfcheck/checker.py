@@ -13,8 +13,9 @@ longest prefix (the question, then Step 0..i), which a llama.cpp backend keeps i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import Cancelled, ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
@@ -24,8 +25,15 @@ from ..store.run_lock import lock_run
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import store
-from .confidence import (DEFAULT_ERROR_POLICY, ERROR_POLICIES, LAMBDA_CONTRADICT, LAMBDA_UNRELATED,
-                         confidence, effective_scores, first_wrong)
+from .confidence import (
+    DEFAULT_ERROR_POLICY,
+    ERROR_POLICIES,
+    LAMBDA_CONTRADICT,
+    LAMBDA_UNRELATED,
+    confidence,
+    effective_scores,
+    first_wrong,
+)
 from .parse import CONTRADICT, ERROR, PENDING, SUPPORT, UNRELATED, parse_collected, parse_verdict
 from .prompts import SelfCheckPrompts
 
@@ -65,7 +73,7 @@ class CheckConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CheckConfig":
+    def from_dict(cls, d: dict[str, Any]) -> CheckConfig:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -319,26 +327,47 @@ def _score(ws: Workspace, solution_id: int, run_id: int, cfg: CheckConfig,
 
 def rescore(ws: Workspace, run_id: int, config: CheckConfig) -> int:
     """Recompute w for every checked solution of a run under other λs or error policy (no model)."""
-    sids = [r["solution_id"] for r in ws.query("SELECT solution_id FROM sc_scores WHERE run_id = ?", (run_id,))]
+    rows = ws.query("SELECT solution_id FROM sc_scores WHERE run_id = ?", (run_id,))
+    sids = [r["solution_id"] for r in rows]
     for sid in sids:
-        verdicts = [r["verdict"] for r in ws.query(
-            """SELECT c.verdict FROM sc_steps st JOIN sc_checks c ON c.step_id = st.id AND c.run_id = ?
-               WHERE st.solution_id = ? ORDER BY st.position""", (run_id, sid))]
+        verdicts = [
+            r["verdict"]
+            for r in ws.query(
+                """SELECT c.verdict FROM sc_steps st JOIN sc_checks c ON c.step_id = st.id AND c.run_id = ?
+               WHERE st.solution_id = ? ORDER BY st.position""",
+                (run_id, sid),
+            )
+        ]
         _score(ws, sid, run_id, config, verdicts)
     return len(sids)
 
 
-def start_check_run(ws: Workspace, solution_ids: Sequence[int], config: CheckConfig,
-                    *, backend: Backend | None = None, extra: dict[str, Any] | None = None) -> int:
+def start_check_run(
+    ws: Workspace,
+    solution_ids: Sequence[int],
+    config: CheckConfig,
+    *,
+    backend: Backend | None = None,
+    extra: dict[str, Any] | None = None,
+) -> int:
     cfg = {"check": config.to_dict(), "solutions": list(solution_ids), **(extra or {})}
     if backend is not None:
-        cfg["model"] = {"backend": backend.name, "model": backend.model_id, "sha256": backend.model_sha256}
+        cfg["model"] = {
+            "backend": backend.name,
+            "model": backend.model_id,
+            "sha256": backend.model_sha256,
+        }
     return create_run(ws, RUN_KIND, cfg)
 
 
 def check_run(
-    ws: Workspace, backend: Backend, run_id: int, *, progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None, concurrency: int | None = None,
+    ws: Workspace,
+    backend: Backend,
+    run_id: int,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a check run over the solutions its config lists, with up to `concurrency`
     model calls in flight (default: 16 on a server, 1 in-process); returns its stats, with
@@ -349,37 +378,73 @@ def check_run(
     config = CheckConfig.from_dict(run["config"].get("check", {}))
     prompts = SelfCheckPrompts.load(config.prompts_path)
     sids: list[int] = list(run["config"].get("solutions", []))
-    total_steps = ws.scalar(
-        f"SELECT count(*) FROM sc_steps WHERE solution_id IN ({','.join('?' * len(sids))})", sids
-    ) if sids else 0
-    done = {"steps": ws.scalar("SELECT count(*) FROM sc_checks WHERE run_id = ? AND verdict != ?",
-                               (run_id, PENDING)) or 0}
-    finished = {r["solution_id"] for r in ws.query("SELECT solution_id FROM sc_scores WHERE run_id = ?",
-                                                   (run_id,))}
+    total_steps = (
+        ws.scalar(
+            f"SELECT count(*) FROM sc_steps WHERE solution_id IN ({','.join('?' * len(sids))})",
+            sids,
+        )
+        if sids
+        else 0
+    )
+    done = {
+        "steps": ws.scalar(
+            "SELECT count(*) FROM sc_checks WHERE run_id = ? AND verdict != ?", (run_id, PENDING)
+        )
+        or 0
+    }
+    finished = {
+        r["solution_id"]
+        for r in ws.query("SELECT solution_id FROM sc_scores WHERE run_id = ?", (run_id,))
+    }
     sched = CallScheduler(backend, concurrency, cancel)
     n_done = len(finished)
 
     def tick() -> None:
         done["steps"] += 1
-        progress(Progress("self-check", done["steps"], total_steps,
-                          message=f"solution {n_done + 1}/{len(sids)}", data=sched.progress_data()))
+        progress(
+            Progress(
+                "self-check",
+                done["steps"],
+                total_steps,
+                message=f"solution {n_done + 1}/{len(sids)}",
+                data=sched.progress_data(),
+            )
+        )
 
     def solved(sid: int, _row: dict[str, Any]) -> None:
         nonlocal n_done
         n_done += 1
-        progress(Progress("self-check", done["steps"], total_steps,
-                          message=f"solution {n_done}/{len(sids)}",
-                          data={"solution_id": sid, **sched.progress_data()}))
+        progress(
+            Progress(
+                "self-check",
+                done["steps"],
+                total_steps,
+                message=f"solution {n_done}/{len(sids)}",
+                data={"solution_id": sid, **sched.progress_data()},
+            )
+        )
 
     lock = lock_run(ws, run_id)  # one process at a time (RunBusy)
     if run["status"] != "running":
         set_run_status(ws, run_id, "running")
-    progress(Progress("self-check", done["steps"], total_steps, message="starting",
-                      data=sched.progress_data()))
+    progress(
+        Progress(
+            "self-check", done["steps"], total_steps, message="starting", data=sched.progress_data()
+        )
+    )
     with lock, run_outcome(ws, run_id, lambda: run_stats(ws, run_id, backend)):
-        check_solutions(ws, backend, [s for s in sids if s not in finished], run_id=run_id,
-                        config=config, prompts=prompts, cancel=cancel, on_step=tick,
-                        on_solution=solved, scheduler=sched)
+        check_solutions(
+            ws,
+            backend,
+            [s for s in sids if s not in finished],
+            run_id=run_id,
+            config=config,
+            prompts=prompts,
+            cancel=cancel,
+            on_step=tick,
+            on_solution=solved,
+            scheduler=sched,
+        )
     stats = run_stats(ws, run_id, backend)
     set_run_status(ws, run_id, "finished", stats=stats)
     return stats
@@ -388,16 +453,29 @@ def check_run(
 def run_stats(ws: Workspace, run_id: int, backend: Backend | None = None) -> dict[str, Any]:
     """Verdict counts, solutions checked, follow-ups, mean w; with a server backend also its
     per-endpoint figures (see OpenAICompatBackend.endpoint_stats)."""
-    verdicts = {r["verdict"]: r["n"] for r in ws.query(
-        "SELECT verdict, count(*) AS n FROM sc_checks WHERE run_id = ? GROUP BY verdict", (run_id,))}
+    verdicts = {
+        r["verdict"]: r["n"]
+        for r in ws.query(
+            "SELECT verdict, count(*) AS n FROM sc_checks WHERE run_id = ? GROUP BY verdict",
+            (run_id,),
+        )
+    }
     solutions = ws.scalar("SELECT count(*) FROM sc_scores WHERE run_id = ?", (run_id,)) or 0
     mean_w = ws.scalar("SELECT avg(confidence) FROM sc_scores WHERE run_id = ?", (run_id,))
-    followups = ws.scalar("SELECT count(*) FROM sc_checks WHERE run_id = ? AND followup_call_id IS NOT NULL",
-                          (run_id,)) or 0
+    followups = (
+        ws.scalar(
+            "SELECT count(*) FROM sc_checks WHERE run_id = ? AND followup_call_id IS NOT NULL",
+            (run_id,),
+        )
+        or 0
+    )
     out: dict[str, Any] = {
-        "run_id": run_id, "solutions_checked": solutions,
+        "run_id": run_id,
+        "solutions_checked": solutions,
         "steps": {v: verdicts.get(v, 0) for v in (SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING)},
-        "followups": followups, "mean_confidence": mean_w}
+        "followups": followups,
+        "mean_confidence": mean_w,
+    }
     endpoints = getattr(backend, "endpoint_stats", None)
     if endpoints is not None:
         out["endpoints"] = endpoints()

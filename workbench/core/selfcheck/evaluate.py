@@ -8,8 +8,9 @@ none); accuracy on erroneous items (prediction == label), accuracy on correct it
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import UserInputError
 from ..jobs import CancelToken, ProgressCallback, no_progress
@@ -21,9 +22,9 @@ from .importers import import_traces
 
 
 def processbench_metrics(predicted: Sequence[int], labels: Sequence[int]) -> dict[str, Any]:
-    err = [(p, l) for p, l in zip(predicted, labels) if l != -1]
-    cor = [(p, l) for p, l in zip(predicted, labels) if l == -1]
-    acc_err = sum(p == l for p, l in err) / len(err) if err else None
+    err = [(p, lab) for p, lab in zip(predicted, labels) if lab != -1]
+    cor = [(p, lab) for p, lab in zip(predicted, labels) if lab == -1]
+    acc_err = sum(p == lab for p, lab in err) / len(err) if err else None
     acc_cor = sum(p == -1 for p, _ in cor) / len(cor) if cor else None
     f1 = (2 * acc_err * acc_cor / (acc_err + acc_cor)
           if acc_err is not None and acc_cor is not None and acc_err + acc_cor > 0 else
@@ -32,7 +33,9 @@ def processbench_metrics(predicted: Sequence[int], labels: Sequence[int]) -> dic
             "acc_erroneous": acc_err, "acc_correct": acc_cor, "f1": f1}
 
 
-def balanced_accuracy(confidences: Sequence[float], correct: Sequence[bool], threshold: float) -> float | None:
+def balanced_accuracy(
+    confidences: Sequence[float], correct: Sequence[bool], threshold: float
+) -> float | None:
     pos = [w for w, c in zip(confidences, correct) if c]
     neg = [w for w, c in zip(confidences, correct) if not c]
     if not pos or not neg:
@@ -53,8 +56,10 @@ def auroc(confidences: Sequence[float], correct: Sequence[bool]) -> float | None
 
 
 def _find_resumable(ws: Workspace, kind: str, key: dict[str, Any]) -> int | None:
-    for run in ws.query("SELECT id, config FROM runs WHERE kind = ? AND status != 'finished' ORDER BY id DESC",
-                        (kind,)):
+    for run in ws.query(
+        "SELECT id, config FROM runs WHERE kind = ? AND status != 'finished' ORDER BY id DESC",
+        (kind,),
+    ):
         cfg = json.loads(run["config"])
         if all(cfg.get(k) == v for k, v in key.items()):
             return int(run["id"])
@@ -62,9 +67,17 @@ def _find_resumable(ws: Workspace, kind: str, key: dict[str, Any]) -> int | None
 
 
 def eval_selfcheck(
-    ws: Workspace, backend: Backend, data: str | Path, *, limit: int | None = None,
-    config: checker.CheckConfig | None = None, threshold: float = 0.75, resume: bool = False,
-    balanced: bool = False, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+    ws: Workspace,
+    backend: Backend,
+    data: str | Path,
+    *,
+    limit: int | None = None,
+    config: checker.CheckConfig | None = None,
+    threshold: float = 0.75,
+    resume: bool = False,
+    balanced: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
     concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Check ProcessBench (or MR-GSM8K) items and score the verdicts against their labels.
@@ -74,31 +87,51 @@ def eval_selfcheck(
     config = config or checker.CheckConfig()
     imported = import_traces(ws, data, limit=limit, balanced=balanced)
     if imported["format"] not in ("processbench", "mr-gsm8k", "traces"):
-        raise UserInputError("evaluation needs step labels (ProcessBench or MR-GSM8K data)", path=data)
+        raise UserInputError(
+            "evaluation needs step labels (ProcessBench or MR-GSM8K data)", path=data
+        )
     sids = imported["solution_ids"]
-    key = {"eval": "self-check", "data": str(Path(data).resolve()), "limit": limit,
-           "balanced": balanced, "check": config.to_dict()}
+    key = {
+        "eval": "self-check",
+        "data": str(Path(data).resolve()),
+        "limit": limit,
+        "balanced": balanced,
+        "check": config.to_dict(),
+    }
     run_id = _find_resumable(ws, checker.RUN_KIND, key) if resume else None
     if run_id is None:
-        run_id = checker.start_check_run(ws, sids, config, backend=backend, extra={
-            k: v for k, v in key.items() if k != "check"})
-    stats = checker.check_run(ws, backend, run_id, progress=progress, cancel=cancel,
-                              concurrency=concurrency)
+        run_id = checker.start_check_run(
+            ws, sids, config, backend=backend, extra={k: v for k, v in key.items() if k != "check"}
+        )
+    stats = checker.check_run(
+        ws, backend, run_id, progress=progress, cancel=cancel, concurrency=concurrency
+    )
     out = selfcheck_metrics(ws, run_id, sids, config=config, threshold=threshold)
     if "endpoints" in stats:
         out["endpoints"] = stats["endpoints"]
     return out
 
 
-def selfcheck_metrics(ws: Workspace, run_id: int, solution_ids: Sequence[int], *,
-                      config: checker.CheckConfig, threshold: float = 0.75) -> dict[str, Any]:
+def selfcheck_metrics(
+    ws: Workspace,
+    run_id: int,
+    solution_ids: Sequence[int],
+    *,
+    config: checker.CheckConfig,
+    threshold: float = 0.75,
+) -> dict[str, Any]:
     preds, labels, ws_, corr = [], [], [], []
     verdict_counts = {"support": 0, "contradict": 0, "unrelated": 0, "error": 0}
     for sid in solution_ids:
         label = ws.scalar("SELECT label FROM sc_solutions WHERE id = ?", (sid,))
-        verdicts = [r["verdict"] for r in ws.query(
-            """SELECT c.verdict FROM sc_steps st JOIN sc_checks c ON c.step_id = st.id AND c.run_id = ?
-               WHERE st.solution_id = ? ORDER BY st.position""", (run_id, sid))]
+        verdicts = [
+            r["verdict"]
+            for r in ws.query(
+                """SELECT c.verdict FROM sc_steps st JOIN sc_checks c ON c.step_id = st.id AND c.run_id = ?
+               WHERE st.solution_id = ? ORDER BY st.position""",
+                (run_id, sid),
+            )
+        ]
         if label is None:
             continue
         for v in verdicts:
@@ -109,13 +142,18 @@ def selfcheck_metrics(ws: Workspace, run_id: int, solution_ids: Sequence[int], *
         ws_.append(confidence(scores, config.lam_contradict, config.lam_unrelated))
         corr.append(int(label) == -1)
     out = processbench_metrics(preds, labels)
-    out.update({
-        "balanced_accuracy": balanced_accuracy(ws_, corr, threshold), "threshold": threshold,
-        "auroc": auroc(ws_, corr),
-        "mean_confidence_correct": _mean([w for w, c in zip(ws_, corr) if c]),
-        "mean_confidence_erroneous": _mean([w for w, c in zip(ws_, corr) if not c]),
-        "steps": verdict_counts, "error_policy": config.error_policy, "run_id": run_id,
-    })
+    out.update(
+        {
+            "balanced_accuracy": balanced_accuracy(ws_, corr, threshold),
+            "threshold": threshold,
+            "auroc": auroc(ws_, corr),
+            "mean_confidence_correct": _mean([w for w, c in zip(ws_, corr) if c]),
+            "mean_confidence_erroneous": _mean([w for w, c in zip(ws_, corr) if not c]),
+            "steps": verdict_counts,
+            "error_policy": config.error_policy,
+            "run_id": run_id,
+        }
+    )
     return out
 
 
@@ -123,21 +161,35 @@ def _mean(xs: Sequence[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def voting_metrics(groups: Sequence[tuple[str | None, Sequence[str | None], Sequence[float]]]) -> dict[str, Any]:
+def voting_metrics(
+    groups: Sequence[tuple[str | None, Sequence[str | None], Sequence[float]]],
+) -> dict[str, Any]:
     """groups: (gold, answers, confidences) per question → accuracies of each way to answer."""
     n = len(groups)
     maj = sum(weighted_vote(a).credit(g) for g, a, _ in groups)
     wtd = sum(weighted_vote(a, w).credit(g) for g, a, w in groups)
     single = sum(sum(x == g for x in a) / len(a) for g, a, _ in groups if a)
-    return {"n": n, "majority_accuracy": maj / n if n else None,
-            "weighted_accuracy": wtd / n if n else None,
-            "single_sample_accuracy": single / n if n else None}
+    return {
+        "n": n,
+        "majority_accuracy": maj / n if n else None,
+        "weighted_accuracy": wtd / n if n else None,
+        "single_sample_accuracy": single / n if n else None,
+    }
 
 
 def eval_voting(
-    ws: Workspace, backend: Backend, data: str | Path, *, samples: int, limit: int | None = None,
-    config: checker.CheckConfig | None = None, temperature: float = 1.0, max_tokens: int = 384,
-    resume: bool = False, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None,
+    ws: Workspace,
+    backend: Backend,
+    data: str | Path,
+    *,
+    samples: int,
+    limit: int | None = None,
+    config: checker.CheckConfig | None = None,
+    temperature: float = 1.0,
+    max_tokens: int = 384,
+    resume: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
     concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Sample N solutions per GSM8K question, check them all, and compare majority voting with
@@ -151,31 +203,43 @@ def eval_voting(
     key = {"eval": "voting", "data": str(Path(data).resolve()), "limit": limit, "n": samples}
     srun = _find_resumable(ws, sampler.RUN_KIND, key) if resume else None
     if srun is None:
-        srun = sampler.start_sample_run(ws, qids, samples, temperature=temperature,
-                                        max_tokens=max_tokens, backend=backend)
+        srun = sampler.start_sample_run(
+            ws, qids, samples, temperature=temperature, max_tokens=max_tokens, backend=backend
+        )
         with ws.transaction():
             cfg = json.loads(ws.scalar("SELECT config FROM runs WHERE id = ?", (srun,)))
             ws.update("runs", srun, {"config": {**cfg, **key}})
     sampler.sample_run(ws, backend, srun, progress=progress, cancel=cancel, concurrency=concurrency)
-    sids = sorted(r["id"] for r in ws.query("SELECT id FROM sc_solutions WHERE run_id = ?", (srun,)))
+    sids = sorted(
+        r["id"] for r in ws.query("SELECT id FROM sc_solutions WHERE run_id = ?", (srun,))
+    )
     ckey = {"eval": "voting-check", "sample_run": srun}
     crun = _find_resumable(ws, checker.RUN_KIND, ckey) if resume else None
     if crun is None:
         crun = checker.start_check_run(ws, sids, config, backend=backend, extra=ckey)
-    stats = checker.check_run(ws, backend, crun, progress=progress, cancel=cancel,
-                              concurrency=concurrency)
+    stats = checker.check_run(
+        ws, backend, crun, progress=progress, cancel=cancel, concurrency=concurrency
+    )
     groups = []
     for qid in qids:
         gold = ws.scalar("SELECT gold_answer FROM sc_questions WHERE id = ?", (qid,))
-        rows = ws.query("""SELECT s.answer, sc.confidence FROM sc_solutions s
+        rows = ws.query(
+            """SELECT s.answer, sc.confidence FROM sc_solutions s
                            JOIN sc_scores sc ON sc.solution_id = s.id AND sc.run_id = ?
                            WHERE s.run_id = ? AND s.question_id = ? ORDER BY s.sample_index""",
-                        (crun, srun, qid))
+            (crun, srun, qid),
+        )
         groups.append((gold, [r["answer"] for r in rows], [r["confidence"] for r in rows]))
     out = voting_metrics(groups)
-    out.update({"samples": samples, "sample_run_id": srun, "check_run_id": crun,
-                "answered": sum(1 for _, a, _ in groups for x in a if x is not None),
-                "solutions": sum(len(a) for _, a, _ in groups)})
+    out.update(
+        {
+            "samples": samples,
+            "sample_run_id": srun,
+            "check_run_id": crun,
+            "answered": sum(1 for _, a, _ in groups for x in a if x is not None),
+            "solutions": sum(len(a) for _, a, _ in groups),
+        }
+    )
     if "endpoints" in stats:
         out["endpoints"] = stats["endpoints"]
     return out

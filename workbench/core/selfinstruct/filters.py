@@ -49,7 +49,7 @@ class InstructionRules:
 
     @classmethod
     def for_lang(cls, lang: str, blacklist: list[str] | None = None,
-                 compat: str | None = None) -> "InstructionRules":
+                 compat: str | None = None) -> InstructionRules:
         if blacklist is None:
             blacklist = list(BLACKLIST_ZH if lang == "zh" else BLACKLIST_SELF_INSTRUCT)
         return cls(lang=lang, blacklist=blacklist, validity=compat != "reference")
@@ -61,7 +61,7 @@ class InstructionRules:
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
-    return re.compile(r"\b({0})\b".format(re.escape(word)), flags=re.IGNORECASE)
+    return re.compile(rf"\b({re.escape(word)})\b", flags=re.IGNORECASE)
 
 
 def blacklisted_word(text: str, words: list[str], lang: str = "en") -> str | None:

@@ -53,7 +53,7 @@ class Templates:
     sources: dict[str, str]
 
     @classmethod
-    def load(cls, folder: str | Path | None = None) -> "Templates":
+    def load(cls, folder: str | Path | None = None) -> Templates:
         """Our templates, overridden by whatever `folder` holds."""
         texts: dict[str, str] = {}
         sources: dict[str, str] = {}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import regex  # type: ignore[import-untyped]  # no stubs in the lock (types-regex)
 

@@ -31,10 +31,12 @@ Every other key is a field of the record the format has no column for (`id`, `im
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .workspace import Workspace
+
 
 @dataclass
 class Instance:
@@ -174,7 +176,7 @@ def merge_examples(ws: Workspace, task_id: int, instances: list[Instance]) -> tu
     return len(new), len(instances) - len(new)
 
 
-def drop_duplicate_examples(tasks: list[HasInstances]) -> int:
+def drop_duplicate_examples(tasks: Sequence[HasInstances]) -> int:
     """Remove from each task the examples identical to an earlier one of it; returns how many."""
     dropped = 0
     for task in tasks:

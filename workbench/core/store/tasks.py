@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .examples import Instance as Instance  # one example; defined and stored there
 from .examples import insert_instances, load_instances
