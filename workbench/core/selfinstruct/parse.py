@@ -126,6 +126,12 @@ def parse_generation_instances(text: str, finish_reason: str, compat: str | None
     pairs = [(i.strip(), o.strip()) for i, o in pairs]
     if finish_reason == "length":
         pairs = pairs[:-1]
+    if compat != REFERENCE:
+        # Placeholder inputs ("<noinput>", "N/A", "No input") mean no input; an instance whose
+        # output is a placeholder ("<No Output>") teaches nothing and is left out (a task left
+        # with none is dropped as no-instances). The reference keeps both as literal text.
+        pairs = [("" if is_placeholder_input(i) else i, o) for i, o in pairs
+                 if not is_placeholder_output(o)]
     return pairs
 
 
