@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.llm.factory import default_model_path, gpu_offload_supported
 from ..core.llm.gguf_info import read_model_info
+from ..core.llm.kernels import cpu_report
 from .common import add_common, open_workspace
 
 MODELS_SETTING = "models"
@@ -53,25 +54,6 @@ def run_list(args: argparse.Namespace) -> dict:
                  f"{cpu['extra_bufts']}")
     return {"models": models, "gpu_offload": gpu_offload_supported(), "cpu": cpu,
             "_human": "\n".join(lines)}
-
-
-def cpu_report(setting: str = "auto") -> dict:
-    """The CPU, its AMX flags, the features llama.cpp reports, and what `setting` gives."""
-    from ..core.llm.kernels import (
-        active_features,
-        cpu_model_name,
-        cpuinfo_text,
-        extra_bufts_for,
-        has_amx,
-        system_info,
-    )
-
-    text = cpuinfo_text()
-    amx = has_amx(text)
-    info = system_info()
-    _on, why = extra_bufts_for(setting, amx=amx, crashed_before=False)
-    return {"cpu": cpu_model_name(text), "amx": amx, "features": active_features(info),
-            "system_info": info, "extra_bufts_setting": setting, "extra_bufts": why}
 
 
 def run_info(args: argparse.Namespace) -> dict:

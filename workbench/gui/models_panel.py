@@ -354,20 +354,12 @@ class ModelsPanel(QWidget):
     def _show_cpu(self) -> None:
         """The CPU, whether it has AMX, the features llama.cpp reports, and what the extra
         buffer types setting gives on it."""
-        from ..core.llm.kernels import (
-            active_features,
-            cpu_model_name,
-            cpuinfo_text,
-            extra_bufts_for,
-            has_amx,
-            system_info,
-        )
+        from ..core.llm.kernels import cpu_report
 
-        text = cpuinfo_text()
-        amx = has_amx(text)
-        _on, why = extra_bufts_for(self.extra_bufts.currentData(), amx=amx, crashed_before=False)
-        features = " ".join(active_features(system_info())) or "(none reported)"
-        self.cpu_note.setText(f"CPU: {cpu_model_name(text) or 'unknown'} · AMX: "
+        cpu = cpu_report(self.extra_bufts.currentData())
+        amx, why = cpu["amx"], cpu["extra_bufts"]
+        features = " ".join(cpu["features"]) or "(none reported)"  # type: ignore[arg-type]
+        self.cpu_note.setText(f"CPU: {cpu['cpu'] or 'unknown'} · AMX: "
                               f"{'yes' if amx else 'no'} · extra buffer types {why}\n"
                               f"llama.cpp features: {features}")
 

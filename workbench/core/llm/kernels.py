@@ -106,6 +106,18 @@ def active_features(info: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ memory of crashed models
+def cpu_report(setting: str | None = "auto") -> dict[str, object]:
+    """What the Models panel and `workbench models list` show about this CPU: `cpu` (model
+    name), `amx` (bool), `features` (llama.cpp's active features), `system_info` (its whole
+    line), `extra_bufts_setting` and `extra_bufts` (what the setting gives here, in words)."""
+    text = cpuinfo_text()
+    amx = has_amx(text)
+    info = system_info()
+    _on, why = extra_bufts_for(setting, amx=amx, crashed_before=False)
+    return {"cpu": cpu_model_name(text), "amx": amx, "features": active_features(info),
+            "system_info": info, "extra_bufts_setting": setting or "auto", "extra_bufts": why}
+
+
 def _memory_file() -> Path:
     import platformdirs
 
