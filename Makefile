@@ -85,6 +85,7 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check workbench tests bench
+	$(VENV)/bin/ruff format --check workbench tests bench
 	$(VENV)/bin/mypy workbench/core
 	$(VENV)/bin/lint-imports
 

@@ -19,6 +19,7 @@
 
 The last line prints the ratios of (a) and (b). Not part of the test suite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,9 @@ def low_level_decode(llm, prompt: str, n: int, eos: int) -> tuple[float, str]:
 
 def ours_decode(backend: LlamaCppBackend, prompt: str, n: int, eos: int) -> tuple[float, str]:
     backend.llm.reset()
-    r = backend.complete(prompt, GenParams(max_tokens=n, temperature=0.0, seed=0,
-                                           logit_bias={eos: -1e9}))
+    r = backend.complete(
+        prompt, GenParams(max_tokens=n, temperature=0.0, seed=0, logit_bias={eos: -1e9})
+    )
     assert r.completion_tokens >= n - 2, r.completion_tokens
     # generation_s runs from the first token to the last: n - 1 decode steps.
     return r.timings["generation_s"] * n / max(r.completion_tokens - 1, 1), r.text
@@ -74,9 +76,11 @@ def ours_decode(backend: LlamaCppBackend, prompt: str, n: int, eos: int) -> tupl
 def worker_decode(worker: WorkerBackend, prompt: str, n: int, eos: int) -> tuple[float, str]:
     """Like ours_decode, through the worker, timed here: the clock includes the pipe."""
     stamps: list[float] = []
-    r = worker.complete(prompt, GenParams(max_tokens=n, temperature=0.0, seed=0,
-                                          logit_bias={eos: -1e9}),
-                        on_token=lambda _p: stamps.append(time.perf_counter()))
+    r = worker.complete(
+        prompt,
+        GenParams(max_tokens=n, temperature=0.0, seed=0, logit_bias={eos: -1e9}),
+        on_token=lambda _p: stamps.append(time.perf_counter()),
+    )
     assert r.completion_tokens >= n - 2 and len(stamps) >= 2, r.completion_tokens
     # First streamed piece to the last: len(stamps) - 1 decode steps (a piece is a token,
     # except where several make one character).
@@ -85,8 +89,9 @@ def worker_decode(worker: WorkerBackend, prompt: str, n: int, eos: int) -> tuple
 
 def kernels(path: Path, threads: int, tokens: int, repeats: int) -> None:
     """(d) extra buffer types on vs off: prompt evaluation and decode of the low-level loop."""
-    prompt = "".join(f"Item {i}: a short line of text about object number {i}.\n"
-                     for i in range(40))
+    prompt = "".join(
+        f"Item {i}: a short line of text about object number {i}.\n" for i in range(40)
+    )
     for label, extra in (("on", None), ("off", False)):
         b = LlamaCppBackend(path, n_threads=threads, prefix_cache=False, extra_bufts=extra)
         eos = b.llm.token_eos()
@@ -99,16 +104,20 @@ def kernels(path: Path, threads: int, tokens: int, repeats: int) -> None:
             pp.append(time.perf_counter() - t0)
             dec.append(low_level_decode(b.llm, PROMPT, tokens, eos)[0])
         b.close()
-        print(f"(d) extra buffer types {label:3}: prompt {len(toks) / min(pp):7.1f} tok/s "
-              f"({len(toks)} tokens), decode {tokens / min(dec):6.1f} tok/s")
+        print(
+            f"(d) extra buffer types {label:3}: prompt {len(toks) / min(pp):7.1f} tok/s "
+            f"({len(toks)} tokens), decode {tokens / min(dec):6.1f} tok/s"
+        )
 
 
 def few_shot_prefix(backend: LlamaCppBackend | WorkerBackend, target_tokens: int = 1500) -> str:
     lines, i = [], 0
     while True:
-        lines.append(f"Task {i}: Rewrite the sentence 'the {i}th cat sat on mat number {i * 7}' "
-                     f"in a formal tone.\nAnswer: The feline numbered {i} rested upon mat "
-                     f"{i * 7}.\n")
+        lines.append(
+            f"Task {i}: Rewrite the sentence 'the {i}th cat sat on mat number {i * 7}' "
+            f"in a formal tone.\nAnswer: The feline numbered {i} rested upon mat "
+            f"{i * 7}.\n"
+        )
         i += 1
         text = "".join(lines)
         if len(backend.tokenize(text)) >= target_tokens:
@@ -119,8 +128,10 @@ def interleaved(path: Path, threads: int, families: int, rounds: int = 4) -> Non
     prompts = []
     for r in range(rounds):
         for f in range(families):
-            head = "".join(f"Family {f}, example {i}: item {i * (f + 2)} belongs to group "
-                           f"{i % (f + 3)}.\n" for i in range(22))
+            head = "".join(
+                f"Family {f}, example {i}: item {i * (f + 2)} belongs to group {i % (f + 3)}.\n"
+                for i in range(22)
+            )
             prompts.append(head + f"Family {f}, example {100 + r}: item")
     params = GenParams(max_tokens=8, temperature=0.0)
     times = {}
@@ -130,8 +141,10 @@ def interleaved(path: Path, threads: int, families: int, rounds: int = 4) -> Non
         evaluated = sum(b.complete(p, params).prompt_eval_tokens for p in prompts)
         times[label] = time.perf_counter() - t0
         b.close()
-        print(f"(c) {families} families x {rounds} rounds, {label}: {times[label]:.2f} s, "
-              f"{evaluated} prompt tokens evaluated")
+        print(
+            f"(c) {families} families x {rounds} rounds, {label}: {times[label]:.2f} s, "
+            f"{evaluated} prompt tokens evaluated"
+        )
     print(f"(c) ratio {times['previous prompt only'] / times['prefix cache']:.1f}x")
 
 
@@ -142,15 +155,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=default_threads())
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--families", type=int, default=0, help="also run (c) with F families")
-    ap.add_argument("--kernels", action="store_true",
-                    help="also run (d): extra buffer types on against off")
+    ap.add_argument(
+        "--kernels", action="store_true", help="also run (d): extra buffer types on against off"
+    )
     args = ap.parse_args()
     path = default_model_path()
     backend = LlamaCppBackend(path, n_threads=args.threads)
     worker = WorkerBackend(path, n_threads=args.threads)
     eos = backend.llm.token_eos()
-    print(f"model {path.name}, threads {args.threads}, n_ctx {backend.n_ctx}, "
-          f"worker extra buffer types {worker.kernels}")
+    print(
+        f"model {path.name}, threads {args.threads}, n_ctx {backend.n_ctx}, "
+        f"worker extra buffer types {worker.kernels}"
+    )
 
     # (a) alternating, best of N: the machine is shared and noisy. The loop and the in-process
     # path share one Llama; the worker has its own, with the same settings.
@@ -164,9 +180,11 @@ def main() -> None:
     same = refs[0][1] == ourss[0][1] == workers[0][1]
     ref_tps, ours_tps, via_tps = args.tokens / ref, args.tokens / ours, args.tokens / via
     speed_ratio = via_tps / ref_tps
-    print(f"(a) llama.cpp low-level loop {ref_tps:7.1f} tok/s; ours in-process {ours_tps:7.1f} "
-          f"tok/s ({ours_tps / ref_tps:.2f}x); ours through the worker {via_tps:7.1f} tok/s; "
-          f"same text {'yes' if same else 'NO'}; ratio {speed_ratio:.2f}x")
+    print(
+        f"(a) llama.cpp low-level loop {ref_tps:7.1f} tok/s; ours in-process {ours_tps:7.1f} "
+        f"tok/s ({ours_tps / ref_tps:.2f}x); ours through the worker {via_tps:7.1f} tok/s; "
+        f"same text {'yes' if same else 'NO'}; ratio {speed_ratio:.2f}x"
+    )
 
     reuse_ratio = float("nan")
     if args.suffixes:
@@ -177,15 +195,19 @@ def main() -> None:
     if args.kernels:
         backend.close()
         kernels(path, args.threads, args.tokens, args.repeats)
-    print(f"ratios: decode through the worker {speed_ratio:.2f}x llama.cpp's loop; "
-          f"prefix reuse {reuse_ratio:.1f}x")
+    print(
+        f"ratios: decode through the worker {speed_ratio:.2f}x llama.cpp's loop; "
+        f"prefix reuse {reuse_ratio:.1f}x"
+    )
 
 
 def prefix_reuse(worker: WorkerBackend, path: Path, args: argparse.Namespace) -> float:
     prefix = few_shot_prefix(worker)
     n_prefix = len(worker.tokenize(prefix))
-    suffixes = [f"Task {1000 + k}: Rewrite the sentence 'a dog ran {k} miles' in a formal tone.\n"
-                "Answer:" for k in range(args.suffixes)]
+    suffixes = [
+        f"Task {1000 + k}: Rewrite the sentence 'a dog ran {k} miles' in a formal tone.\nAnswer:"
+        for k in range(args.suffixes)
+    ]
     params = GenParams(max_tokens=16, temperature=0.0, stop=["\n"])
     t0 = time.perf_counter()
     warm_texts = [worker.complete(prefix + s, params).text for s in suffixes]
@@ -199,8 +221,10 @@ def prefix_reuse(worker: WorkerBackend, path: Path, args: argparse.Namespace) ->
     cold = time.perf_counter() - t0
     same = sum(a == b for a, b in zip(warm_texts, cold_texts))
     cold_backend.close()
-    print(f"(b) prefix {n_prefix} tokens x {len(suffixes)} suffixes: reuse {warm:.2f} s, "
-          f"cold {cold:.2f} s, same outputs {same}/{len(suffixes)}; ratio {cold / warm:.1f}x")
+    print(
+        f"(b) prefix {n_prefix} tokens x {len(suffixes)} suffixes: reuse {warm:.2f} s, "
+        f"cold {cold:.2f} s, same outputs {same}/{len(suffixes)}; ratio {cold / warm:.1f}x"
+    )
     return cold / warm
 
 

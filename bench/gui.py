@@ -9,6 +9,7 @@ the 10 ms interval. The run is SELF-INSTRUCT with the embedded default model. Th
 also given for the generating part alone: loading a model parses its GGUF metadata in the
 worker, which holds the GIL in long numpy calls.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,21 +56,32 @@ def make_workspace(path: Path, n: int) -> None:
     rows = []
     for i in range(1, n + 1):
         text = f"{words[i % len(words)]} item number {i} in a short paragraph."
-        rows.append((i, text, normalize_instruction(text), i % 3 == 0,
-                     "seed" if i <= 175 else "generated"))
+        rows.append(
+            (i, text, normalize_instruction(text), i % 3 == 0, "seed" if i <= 175 else "generated")
+        )
     with ws.transaction():
-        ws.conn.executemany("INSERT INTO tasks (id, instruction, norm, is_classification, source)"
-                            " VALUES (?, ?, ?, ?, ?)", rows)
-        ws.conn.executemany("INSERT INTO instances (task_id, position, input, output) "
-                            "VALUES (?, 0, '', ?)", [(r[0], f"output {r[0]}") for r in rows])
+        ws.conn.executemany(
+            "INSERT INTO tasks (id, instruction, norm, is_classification, source)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        ws.conn.executemany(
+            "INSERT INTO instances (task_id, position, input, output) VALUES (?, 0, '', ?)",
+            [(r[0], f"output {r[0]}") for r in rows],
+        )
     ws.close()
 
 
 def first_window(path: Path) -> float:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", CHILD, repr(t0), str(path)], cwd=REPO,
-                         capture_output=True, text=True, check=True,
-                         env={**os.environ, "WORKBENCH_HOME": str(path.parent)})
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, repr(t0), str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "WORKBENCH_HOME": str(path.parent)},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["first_window_s"]
 
 
@@ -125,8 +137,8 @@ def stall_during_run(app, path: Path, seconds: float) -> tuple[float, str, int]:
     assert panel.start(), w.last_error
     what = "SELF-INSTRUCT, default model"
 
-    gaps: list[float] = []          # while the model loads and the run generates
-    gen_gaps: list[float] = []      # once the first progress event arrived (model loaded)
+    gaps: list[float] = []  # while the model loads and the run generates
+    gen_gaps: list[float] = []  # once the first progress event arrived (model loaded)
     last = [time.perf_counter()]
 
     def tick() -> None:
@@ -172,8 +184,10 @@ def main() -> None:
     big = tmp / "big.sqlite"
     t = time.perf_counter()
     make_workspace(big, args.tasks)
-    print(f"setup: {args.tasks:,}-task workspace written in {time.perf_counter() - t:.1f} s",
-          file=sys.stderr)
+    print(
+        f"setup: {args.tasks:,}-task workspace written in {time.perf_counter() - t:.1f} s",
+        file=sys.stderr,
+    )
 
     fw = first_window(big)
 
@@ -186,13 +200,17 @@ def main() -> None:
     stall_ms, gen_stall_ms, what, feed = stall_during_run(app, small, args.seconds)
 
     def line(name: str, value: float, unit: str, target: float) -> None:
-        print(f"{name:<42} {value:>9.3f} {unit:<3} target {target:g} {unit}   "
-              f"ratio {value / target:.2f}")
+        print(
+            f"{name:<42} {value:>9.3f} {unit:<3} target {target:g} {unit}   "
+            f"ratio {value / target:.2f}"
+        )
 
     line("time to first window (cold process)", fw, "s", TARGETS["first_window_s"])
     line(f"open a {total:,}-task workspace", opened, "s", TARGETS["open_100k_s"])
-    print(f"{'  worst scroll step (to ' + format(rows, ',') + ' rows)':<42} "
-          f"{worst_scroll * 1000:>9.1f} ms")
+    print(
+        f"{'  worst scroll step (to ' + format(rows, ',') + ' rows)':<42} "
+        f"{worst_scroll * 1000:>9.1f} ms"
+    )
     print(f"{'  search as you type (' + str(found) + ' matches)':<42} {search * 1000:>9.1f} ms")
     line("longest event-loop stall during a run", stall_ms, "ms", TARGETS["max_stall_ms"])
     line("  of which after the model loaded", gen_stall_ms, "ms", TARGETS["max_stall_ms"])

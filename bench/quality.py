@@ -25,6 +25,7 @@ the labels; the rule's share of valid kept tasks is printed. With the rule on (t
 that share is 100% by construction — what it shows is what a person's labels then say; run with
 `--compat reference` (the paper's behaviour, rule off) for the before figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,15 @@ def judge(raw: str, lang: str = "en") -> dict[str, Any]:
     n = normalise(raw, lang)
     reason = instruction_reason(n.text, rules)
     reference = instruction_reason(raw.strip(), InstructionRules.for_lang(lang, compat="reference"))
-    return {"text": n.text, "changes": n.changes, "reason": None if reason is None else str(reason),
-            "kind": shape(n.text, lang).kind, "dropped": reason is not None,
-            "repaired": reason is None and n.changed, "reference_dropped": reference is not None}
+    return {
+        "text": n.text,
+        "changes": n.changes,
+        "reason": None if reason is None else str(reason),
+        "kind": shape(n.text, lang).kind,
+        "dropped": reason is not None,
+        "repaired": reason is None and n.changed,
+        "reference_dropped": reference is not None,
+    }
 
 
 def _pct(a: int, b: int) -> str:
@@ -62,8 +69,9 @@ def _pct(a: int, b: int) -> str:
 
 
 def report_labels(path: Path, lang: str) -> str:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     print(f"== labelled candidates: {path} ({len(rows)})")
     print("label   verdict   reason or kind       text (normalised; kinds: validity.py)")
     tp = fn = fp = tn = repaired = ref_tp = ref_fp = 0
@@ -86,23 +94,41 @@ def report_labels(path: Path, lang: str) -> str:
         print(f"{'!' if wrong else ' '}{label:<7} {verdict:<9} {why:<20} {v['text'][:100]}")
     invalid, valid = tp + fn, tn + fp
     print(f"invalid {invalid}, valid {valid}; '!' marks a disagreement with the label")
-    print(f"precision {_pct(tp, tp + fp)} · recall {_pct(tp, invalid)} "
-          f"(catching invalid candidates; the reference's rules on the raw text: "
-          f"invalid dropped {_pct(ref_tp, invalid)}, valid dropped {_pct(ref_fp, valid)})")
-    print(f"repaired counts as dropped-then-fixed: {repaired} invalid candidate(s) repaired by "
-          "normalisation into text that passes are counted as dropped")
+    print(
+        f"precision {_pct(tp, tp + fp)} · recall {_pct(tp, invalid)} "
+        f"(catching invalid candidates; the reference's rules on the raw text: "
+        f"invalid dropped {_pct(ref_tp, invalid)}, valid dropped {_pct(ref_fp, valid)})"
+    )
+    print(
+        f"repaired counts as dropped-then-fixed: {repaired} invalid candidate(s) repaired by "
+        "normalisation into text that passes are counted as dropped"
+    )
     return f"invalid dropped {_pct(tp, invalid)} · valid dropped {_pct(fp, valid)}"
 
 
-def fresh_run(seed: int, target: int, preset: str, compat: str | None, workspace: Path | None,
-              model: str) -> Path:
+def fresh_run(
+    seed: int, target: int, preset: str, compat: str | None, workspace: Path | None, model: str
+) -> Path:
     """`workbench init` + `workbench self-instruct` as a user runs them; returns the workspace."""
     ws = workspace or Path(tempfile.mkdtemp(prefix="quality-")) / "run.sqlite"
     cli = [sys.executable, "-m", "workbench"]
     if not ws.exists():
         subprocess.run([*cli, "init", str(ws)], check=True, stdout=subprocess.DEVNULL)
-    cmd = [*cli, "self-instruct", "-w", str(ws), "--preset", preset, "--target", str(target),
-           "--seed", str(seed), "--model", model, "--json"]
+    cmd = [
+        *cli,
+        "self-instruct",
+        "-w",
+        str(ws),
+        "--preset",
+        preset,
+        "--target",
+        str(target),
+        "--seed",
+        str(seed),
+        "--model",
+        model,
+        "--json",
+    ]
     if compat:
         cmd += ["--compat", compat]
     print(f"== fresh run: {' '.join(cmd[2:])}", flush=True)
@@ -113,22 +139,33 @@ def fresh_run(seed: int, target: int, preset: str, compat: str | None, workspace
 def report_run(ws: Path, lang: str, labels_out: Path | None) -> None:
     con = sqlite3.connect(ws)
     con.row_factory = sqlite3.Row
-    run = con.execute("SELECT id, config FROM runs WHERE kind = 'self-instruct' "
-                      "ORDER BY id DESC LIMIT 1").fetchone()
+    run = con.execute(
+        "SELECT id, config FROM runs WHERE kind = 'self-instruct' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     if run is None:
         raise SystemExit(f"{ws}: no self-instruct run")
     cfg = json.loads(run["config"] or "{}")
-    cands = con.execute("SELECT instruction, decision, reason, meta FROM candidates "
-                        "WHERE run_id = ? ORDER BY id", (run["id"],)).fetchall()
-    print(f"== run {run['id']} in {ws}: preset {cfg.get('preset')}, seed {cfg.get('seed')}, "
-          f"target {cfg.get('target')}, compat {cfg.get('compat')}; {len(cands)} candidates")
+    cands = con.execute(
+        "SELECT instruction, decision, reason, meta FROM candidates WHERE run_id = ? ORDER BY id",
+        (run["id"],),
+    ).fetchall()
+    print(
+        f"== run {run['id']} in {ws}: preset {cfg.get('preset')}, seed {cfg.get('seed')}, "
+        f"target {cfg.get('target')}, compat {cfg.get('compat')}; {len(cands)} candidates"
+    )
     out = []
     for c in cands:
         meta = json.loads(c["meta"] or "{}")
         raw = meta.get("raw", c["instruction"])
         v = judge(raw, lang)
-        out.append({"instruction": raw, "decision": c["decision"], "reason": c["reason"],
-                    "valid": not v["dropped"]})
+        out.append(
+            {
+                "instruction": raw,
+                "decision": c["decision"],
+                "reason": c["reason"],
+                "valid": not v["dropped"],
+            }
+        )
         note = "" if raw == c["instruction"] else f"   (model wrote: {raw[:60]!r})"
         print(f"  {c['decision']:<8} {(c['reason'] or ''):<20} {c['instruction'][:110]}{note}")
     kept = [c for c in cands if c["decision"] == "kept"]
@@ -137,12 +174,15 @@ def report_run(ws: Path, lang: str, labels_out: Path | None) -> None:
     for i, c in enumerate(kept, 1):
         v = judge(c["instruction"], lang)
         ok += not v["dropped"]
-        print(f"  {i:>2}. [{'valid' if not v['dropped'] else 'INVALID:' + (v['reason'] or '')}] "
-              f"{c['instruction']}")
+        print(
+            f"  {i:>2}. [{'valid' if not v['dropped'] else 'INVALID:' + (v['reason'] or '')}] "
+            f"{c['instruction']}"
+        )
     print(f"kept tasks the rule calls valid: {ok}/{len(kept)} ({_pct(ok, len(kept))})")
     if labels_out:
-        labels_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out),
-                              encoding="utf-8")
+        labels_out.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), encoding="utf-8"
+        )
         print(f"candidates written to {labels_out} (valid = the rule's guess: correct by hand)")
 
 
@@ -161,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.labels and args.run is None and not args.workspace:
         p.error("give --labels FILE, --run SEED or --workspace W")
     if args.run is not None:
-        ws = fresh_run(args.run, args.target, args.preset, args.compat, args.workspace,
-                       args.model)
+        ws = fresh_run(args.run, args.target, args.preset, args.compat, args.workspace, args.model)
         report_run(ws, args.lang, args.labels_out)
     elif args.workspace:
         report_run(args.workspace, args.lang, args.labels_out)

@@ -7,6 +7,7 @@ client of a stateless API would. The last line prints the ratio.
 
     python bench/selfinstruct.py [--target 8] [--preset chat] [--model default] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,18 +58,23 @@ def one_run(label: str, backend, config: RunConfig, seeds: Path) -> float:
         total = ws.scalar("SELECT sum(prompt_tokens) FROM model_calls")
         # Where the time goes, per step: prompt evaluation is what reuse saves; decoding is not.
         for r in ws.query(
-                "SELECT purpose, count(*) AS n, sum(prompt_tokens) AS p,"
-                " sum(prompt_eval_tokens) AS e, sum(completion_tokens) AS c,"
-                " sum(json_extract(timings, '$.prompt_s')) AS ps,"
-                " sum(json_extract(timings, '$.generation_s')) AS gs"
-                " FROM model_calls GROUP BY purpose ORDER BY min(id)"):
-            print(f"  {label:6s} {r['purpose']:24s} {r['n']:3d} calls  "
-                  f"prompt {r['e']:6d}/{r['p']:6d} tok {r['ps'] or 0:6.1f} s  "
-                  f"output {r['c']:5d} tok {r['gs'] or 0:6.1f} s")
+            "SELECT purpose, count(*) AS n, sum(prompt_tokens) AS p,"
+            " sum(prompt_eval_tokens) AS e, sum(completion_tokens) AS c,"
+            " sum(json_extract(timings, '$.prompt_s')) AS ps,"
+            " sum(json_extract(timings, '$.generation_s')) AS gs"
+            " FROM model_calls GROUP BY purpose ORDER BY min(id)"
+        ):
+            print(
+                f"  {label:6s} {r['purpose']:24s} {r['n']:3d} calls  "
+                f"prompt {r['e']:6d}/{r['p']:6d} tok {r['ps'] or 0:6.1f} s  "
+                f"output {r['c']:5d} tok {r['gs'] or 0:6.1f} s"
+            )
         ws.close()
     rate = 60 * s.accepted / dt
-    print(f"{label:6s} accepted {s.accepted} in {dt:7.1f} s, {s.calls} calls, prompt tokens "
-          f"evaluated {evald}/{total}: {rate:.2f} tasks/min")
+    print(
+        f"{label:6s} accepted {s.accepted} in {dt:7.1f} s, {s.calls} calls, prompt tokens "
+        f"evaluated {evald}/{total}: {rate:.2f} tasks/min"
+    )
     return rate
 
 
@@ -83,8 +89,13 @@ def main() -> None:
     ap.add_argument("--instances-max-tokens", type=int, default=96)
     ap.add_argument("--seeds", type=Path, default=SEEDS)
     a = ap.parse_args()
-    config = RunConfig(preset=a.preset, target=a.target, seed=a.seed,
-                       gen_max_tokens=a.max_tokens, instances_max_tokens=a.instances_max_tokens)
+    config = RunConfig(
+        preset=a.preset,
+        target=a.target,
+        seed=a.seed,
+        gen_max_tokens=a.max_tokens,
+        instances_max_tokens=a.instances_max_tokens,
+    )
     path = resolve_model(a.model)
     warm = LlamaCppBackend(path, n_threads=a.threads)
     reuse = one_run("reuse", warm, config, a.seeds)

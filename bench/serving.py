@@ -15,6 +15,7 @@ The last line prints both ratios at K = 16 (target: >= 12x).
     .venv/bin/python bench/serving.py [--latency 0.3] [--per-token 0.001] [--steps 64]
                                       [--target 24] [--round-size 16] [--no-real-server]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,16 @@ def processbench_slice(out: Path, steps: int) -> tuple[Path, int, int]:
     if PROCESSBENCH.is_file():
         data = json.loads(PROCESSBENCH.read_text(encoding="utf-8"))
     else:
-        data = [{"id": f"gen-{i}", "problem": f"Ann has {i + 2} pens and buys {i + 3}. How many?",
-                 "steps": [f"Step {j}: {i + 2} + {j} = {i + 2 + j}." for j in range(4 + i % 3)],
-                 "label": -1 if i % 2 else i % 4, "final_answer_correct": bool(i % 2)}
-                for i in range(100)]
+        data = [
+            {
+                "id": f"gen-{i}",
+                "problem": f"Ann has {i + 2} pens and buys {i + 3}. How many?",
+                "steps": [f"Step {j}: {i + 2} + {j} = {i + 2 + j}." for j in range(4 + i % 3)],
+                "label": -1 if i % 2 else i % 4,
+                "final_answer_correct": bool(i % 2),
+            }
+            for i in range(100)
+        ]
     picked, n = [], 0
     for item in data:
         if n >= steps:
@@ -66,21 +73,33 @@ def processbench_slice(out: Path, steps: int) -> tuple[Path, int, int]:
 
 def decisions(ws: Workspace, run_id: int) -> tuple[list[tuple], list[tuple]]:
     """(verdicts per step in item order, every recorded call order-free)."""
-    verdicts = [tuple(r.values()) for r in ws.query(
-        """SELECT st.solution_id, st.position, c.verdict, c.compare_output FROM sc_checks c
+    verdicts = [
+        tuple(r.values())
+        for r in ws.query(
+            """SELECT st.solution_id, st.position, c.verdict, c.compare_output FROM sc_checks c
            JOIN sc_steps st ON st.id = c.step_id WHERE c.run_id = ?
-           ORDER BY st.solution_id, st.position""", (run_id,))]
-    calls = sorted(tuple(r.values()) for r in ws.query(
-        "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls "
-        "WHERE run_id = ?", (run_id,)))
+           ORDER BY st.solution_id, st.position""",
+            (run_id,),
+        )
+    ]
+    calls = sorted(
+        tuple(r.values())
+        for r in ws.query(
+            "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls "
+            "WHERE run_id = ?",
+            (run_id,),
+        )
+    )
     return verdicts, calls
 
 
 def simulated(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
     data, n_items, n_steps = processbench_slice(tmp / "processbench.json", args.steps)
-    print(f"(1) simulated remote endpoint: {args.latency * 1000:.0f} ms latency + "
-          f"{args.per_token * 1000:.1f} ms/token; SELF-CHECK eval on {n_items} ProcessBench "
-          f"items, {n_steps} steps")
+    print(
+        f"(1) simulated remote endpoint: {args.latency * 1000:.0f} ms latency + "
+        f"{args.per_token * 1000:.1f} ms/token; SELF-CHECK eval on {n_items} ProcessBench "
+        f"items, {n_steps} steps"
+    )
     rates: dict[int, float] = {}
     reference: tuple[list[tuple], list[tuple]] | None = None
     with SimulatedServer(latency=args.latency, per_token=args.per_token) as srv:
@@ -95,9 +114,11 @@ def simulated(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
             reference = reference or got
             rates[k] = n_steps / dt * 60
             same = "yes" if got == reference else "NO"
-            print(f"    K={k:<3d} {dt:6.1f} s  {calls} calls  {rates[k]:7.1f} checked steps/min  "
-                  f"ratio {rates[k] / rates[1]:5.1f}x  max in flight {srv.max_in_flight:3d}  "
-                  f"identical to K=1: {same}")
+            print(
+                f"    K={k:<3d} {dt:6.1f} s  {calls} calls  {rates[k]:7.1f} checked steps/min  "
+                f"ratio {rates[k] / rates[1]:5.1f}x  max in flight {srv.max_in_flight:3d}  "
+                f"identical to K=1: {same}"
+            )
             srv.max_in_flight = 0
             ws.close()
         backend.close()
@@ -108,8 +129,10 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 
-    print(f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds, rounds of "
-          f"{args.round_size} step-1 calls")
+    print(
+        f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds, rounds of "
+        f"{args.round_size} step-1 calls"
+    )
     rates: dict[int, float] = {}
     reference: tuple[list[Any], list[Any]] | None = None
     with SimulatedServer(latency=args.latency, per_token=args.per_token) as srv:
@@ -117,21 +140,32 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
         for k in KS:
             ws = init_workspace(tmp / f"si{k}.sqlite")
             t0 = time.perf_counter()
-            config = RunConfig(preset="chat", target=args.target, seed=0,
-                               round_size=args.round_size)
+            config = RunConfig(
+                preset="chat", target=args.target, seed=0, round_size=args.round_size
+            )
             out = run_self_instruct(ws, backend, config, concurrency=k)
             dt = time.perf_counter() - t0
-            tasks = [r["instruction"] for r in ws.query(
-                "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
-            calls = sorted(tuple(r.values()) for r in ws.query(
-                "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"))
+            tasks = [
+                r["instruction"]
+                for r in ws.query(
+                    "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id"
+                )
+            ]
+            calls = sorted(
+                tuple(r.values())
+                for r in ws.query(
+                    "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"
+                )
+            )
             got = (tasks, calls)
             reference = reference or got
             rates[k] = out.accepted / dt * 60
             same = "yes" if got == reference else "NO"
-            print(f"    K={k:<3d} {dt:6.1f} s  {len(calls)} calls  {rates[k]:7.1f} accepted "
-                  f"tasks/min  ratio {rates[k] / rates[1]:5.1f}x  max in flight "
-                  f"{srv.max_in_flight:3d}  identical to K=1: {same}")
+            print(
+                f"    K={k:<3d} {dt:6.1f} s  {len(calls)} calls  {rates[k]:7.1f} accepted "
+                f"tasks/min  ratio {rates[k] / rates[1]:5.1f}x  max in flight "
+                f"{srv.max_in_flight:3d}  identical to K=1: {same}"
+            )
             srv.max_in_flight = 0
             ws.close()
         backend.close()
@@ -179,29 +213,67 @@ def real_servers(args: argparse.Namespace) -> None:
 
     model = default_model_path()
     prompts = [f"Write one sentence about the number {i}." for i in range(8)]
-    servers: list[tuple[str, list[str]]] = [(
-        "llama_cpp.server", [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-                             "--n_ctx", "2048", "--n_threads", str(args.threads), "--model_alias",
-                             "smol", "--interrupt_requests", "False", "--host", "127.0.0.1"])]
+    servers: list[tuple[str, list[str]]] = [
+        (
+            "llama_cpp.server",
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--n_ctx",
+                "2048",
+                "--n_threads",
+                str(args.threads),
+                "--model_alias",
+                "smol",
+                "--interrupt_requests",
+                "False",
+                "--host",
+                "127.0.0.1",
+            ],
+        )
+    ]
     if shutil.which("llama-server"):
-        servers.append(("llama-server -np 4", ["llama-server", "-m", str(model), "-np", "4",
-                                              "-c", "4096", "-t", str(args.threads),
-                                              "--alias", "smol", "--host", "127.0.0.1"]))
+        servers.append(
+            (
+                "llama-server -np 4",
+                [
+                    "llama-server",
+                    "-m",
+                    str(model),
+                    "-np",
+                    "4",
+                    "-c",
+                    "4096",
+                    "-t",
+                    str(args.threads),
+                    "--alias",
+                    "smol",
+                    "--host",
+                    "127.0.0.1",
+                ],
+            )
+        )
     else:
         print("    (no llama-server on PATH: only llama_cpp.server is measured)")
     for name, cmd in servers:
         port = free_port()
         flag = "--port"
-        proc = subprocess.Popen(cmd + [flag, str(port)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd + [flag, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(proc, url)
             throughput(url, 1, prompts[:1], 4)  # warm-up: load, first allocation
             figures = {k: throughput(url, k, prompts, args.max_tokens) for k in (1, 4)}
             for k, (tps, rps) in figures.items():
-                print(f"    {name:20s} K={k}  {tps:7.1f} tok/s  {rps:5.2f} req/s  "
-                      f"ratio {tps / figures[1][0]:4.2f}x")
+                print(
+                    f"    {name:20s} K={k}  {tps:7.1f} tok/s  {rps:5.2f} req/s  "
+                    f"ratio {tps / figures[1][0]:4.2f}x"
+                )
         finally:
             proc.kill()
             proc.wait()
@@ -213,8 +285,12 @@ def main() -> None:
     ap.add_argument("--per-token", type=float, default=0.001, help="seconds per token")
     ap.add_argument("--steps", type=int, default=64, help="ProcessBench steps to check (about)")
     ap.add_argument("--target", type=int, default=24, help="SELF-INSTRUCT tasks to accept")
-    ap.add_argument("--round-size", type=int, default=16,
-                    help="SELF-INSTRUCT step-1 calls per pool snapshot (RunConfig.round_size)")
+    ap.add_argument(
+        "--round-size",
+        type=int,
+        default=16,
+        help="SELF-INSTRUCT step-1 calls per pool snapshot (RunConfig.round_size)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="threads of the real server")
     ap.add_argument("--max-tokens", type=int, default=32, help="tokens per real-server request")
     ap.add_argument("--no-real-server", action="store_true", help="skip part (2)")
@@ -223,11 +299,15 @@ def main() -> None:
         rates = simulated(args, Path(d))
         si_rates = selfinstruct(args, Path(d))
     if not args.no_real_server:
-        print("(2) real servers, default model (SmolLM2-135M Q4_1), "
-              f"{args.max_tokens} tokens per request, 8 requests")
+        print(
+            "(2) real servers, default model (SmolLM2-135M Q4_1), "
+            f"{args.max_tokens} tokens per request, 8 requests"
+        )
         real_servers(args)
-    print(f"ratios at K=16: checked steps/min {rates[16] / rates[1]:.1f}x K=1; "
-          f"accepted tasks/min {si_rates[16] / si_rates[1]:.1f}x K=1 (target >= 12x)")
+    print(
+        f"ratios at K=16: checked steps/min {rates[16] / rates[1]:.1f}x K=1; "
+        f"accepted tasks/min {si_rates[16] / si_rates[1]:.1f}x K=1 (target >= 12x)"
+    )
 
 
 if __name__ == "__main__":

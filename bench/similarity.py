@@ -13,6 +13,7 @@
 
 The last line prints the ratio and the 52K time. Not part of the test suite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -109,12 +110,18 @@ def bench_pairs(texts: list[str], sample: int, seed: int) -> tuple[float, float,
         f" of them (all equal to ours within 1e-12); ours on all, 1 thread"
     )
     print(f"    rouge-score RougeScorer.score           {rouge_rate:>12,.0f} pairs/s")
-    print(f"    ours, score(a, b), one pair per call    {one_off_rate:>12,.0f} pairs/s "
-          f"({one_off_rate / rouge_rate:,.0f}x)")
-    print(f"    ours, SimilarityIndex.pairwise          {index_rate:>12,.0f} pairs/s "
-          f"({index_rate / rouge_rate:,.0f}x)")
-    print(f"    ours, add_incremental (+max/top-10/avg) {filter_rate:>12,.0f} pairs/s "
-          f"({filter_rate / rouge_rate:,.0f}x)")
+    print(
+        f"    ours, score(a, b), one pair per call    {one_off_rate:>12,.0f} pairs/s "
+        f"({one_off_rate / rouge_rate:,.0f}x)"
+    )
+    print(
+        f"    ours, SimilarityIndex.pairwise          {index_rate:>12,.0f} pairs/s "
+        f"({index_rate / rouge_rate:,.0f}x)"
+    )
+    print(
+        f"    ours, add_incremental (+max/top-10/avg) {filter_rate:>12,.0f} pairs/s "
+        f"({filter_rate / rouge_rate:,.0f}x)"
+    )
     return rouge_rate, index_rate, one_off_rate
 
 
@@ -126,8 +133,9 @@ def bench_filter(seeds: list[str], pool: list[str], threads: int, batch: int) ->
     compared = 0
     for start in range(0, len(pool), batch):
         size = len(index)
-        for d in index.add_incremental(pool[start : start + batch], threshold=DEFAULT_THRESHOLD,
-                                       k=10):
+        for d in index.add_incremental(
+            pool[start : start + batch], threshold=DEFAULT_THRESHOLD, k=10
+        ):
             compared += size  # the pool plus the candidates kept before it in the batch
             size += d.kept
             kept += d.kept

@@ -1,5 +1,6 @@
 """Shared fixtures. Reference data lives in ../shared/data beside the repository (never copied
 in)."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def shared_data() -> Path:
     """The third-party reference data (`../shared/data`), or a skip that says why."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"reference data not found at {SHARED_DATA} "
-                    "(../shared is beside the repo in CI)")
+        pytest.skip(
+            f"reference data not found at {SHARED_DATA} (../shared is beside the repo in CI)"
+        )
     return SHARED_DATA
 
 

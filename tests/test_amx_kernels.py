@@ -1,5 +1,6 @@
 """The kernel rule: AMX detection from a faked CPU report, the setting, the memory of crashes, and
 the fallback of a worker that dies from a signal on its first decode."""
+
 from __future__ import annotations
 
 import logging
@@ -70,8 +71,12 @@ def test_amx_cpu_loads_with_extra_buffers_off(default_model_path, tmp_path, monk
     b = WorkerBackend(default_model_path, cpuinfo=SAPPHIRE_RAPIDS)
     try:
         assert b.amx and b.extra_bufts is False and "AMX" in b.kernels
-        assert b.complete("The capital of France is",
-                          GenParams(max_tokens=3, temperature=0.0)).completion_tokens > 0
+        assert (
+            b.complete(
+                "The capital of France is", GenParams(max_tokens=3, temperature=0.0)
+            ).completion_tokens
+            > 0
+        )
     finally:
         b.close()
     b = WorkerBackend(default_model_path, cpuinfo=SAPPHIRE_RAPIDS, extra_bufts="on")
@@ -81,7 +86,8 @@ def test_amx_cpu_loads_with_extra_buffers_off(default_model_path, tmp_path, monk
 
 @pytest.mark.model
 def test_a_worker_killed_by_a_signal_on_its_first_decode_restarts_with_safe_kernels(
-        default_model_path, tmp_path, monkeypatch, caplog):
+    default_model_path, tmp_path, monkeypatch, caplog
+):
     """The AMX crash reproduced on any CPU: the worker sends itself SIGSEGV on its first decode
     while extra buffer types are on (a test-only hook)."""
     from workbench.core.llm.base import GenParams
@@ -97,8 +103,10 @@ def test_a_worker_killed_by_a_signal_on_its_first_decode_restarts_with_safe_kern
         r = b.complete("The capital of France is", GenParams(max_tokens=4, temperature=0.0))
         assert r.completion_tokens > 0  # the retried call answered
         assert b.pid != first and b.extra_bufts is False and b.restarts == 1
-        assert any("first decode" in rec.getMessage() and "SIGSEGV" in rec.getMessage()
-                   for rec in caplog.records)
+        assert any(
+            "first decode" in rec.getMessage() and "SIGSEGV" in rec.getMessage()
+            for rec in caplog.records
+        )
         assert kernels.crashed_before(default_model_path)  # remembered for this file
     finally:
         b.close()
@@ -134,8 +142,11 @@ def test_models_panel_shows_the_cpu_and_saves_the_setting(seeded_window, qtbot):
     # reaches the status bar.
     import threading
 
-    t = threading.Thread(target=lambda: logging.getLogger("workbench.llm").warning(
-        "restarted with llama.cpp's extra buffer types off (safe kernels)"))
+    t = threading.Thread(
+        target=lambda: logging.getLogger("workbench.llm").warning(
+            "restarted with llama.cpp's extra buffer types off (safe kernels)"
+        )
+    )
     t.start()
     t.join()
     qtbot.waitUntil(lambda: "safe kernels" in w.statusBar().currentMessage(), timeout=10_000)

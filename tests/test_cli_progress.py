@@ -1,5 +1,6 @@
 """The CLI's progress line: bar, count, ETA from this session's pace (a resumed job starts with
 work done), and a command's own figures (self-instruct: candidates, acceptance, tokens/s)."""
+
 from __future__ import annotations
 
 import io

@@ -2,6 +2,7 @@
 decisions at K = 1 and K = 8, cancel and SIGKILL/resume at K = 8 lose and duplicate nothing, two
 endpoints share the load and a dead one is survived. The server is real HTTP on 127.0.0.1
 (`core.llm.simserver`), with tiny latencies so the tests stay short."""
+
 from __future__ import annotations
 
 import contextlib
@@ -30,11 +31,19 @@ N_TRACES, N_STEPS = 5, 4
 def _traces(path: Path) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         for q in range(N_TRACES):
-            fh.write(json.dumps({
-                "question": f"Ann has {q + 2} pens and buys {q + 3} more. How many pens now?",
-                "steps": [{"text": f"Step {i}: she adds {q + i} pens, {q + 2 * i} in all."}
-                          for i in range(N_STEPS)],
-                "answer": str(2 * q + 5)}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "question": f"Ann has {q + 2} pens and buys {q + 3} more. How many pens now?",
+                        "steps": [
+                            {"text": f"Step {i}: she adds {q + i} pens, {q + 2 * i} in all."}
+                            for i in range(N_STEPS)
+                        ],
+                        "answer": str(2 * q + 5),
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -50,12 +59,21 @@ def sim():
         yield srv
 
 
-def _check(tmp_path: Path, name: str, backend, k: int, *, followup: str = "unclear",
-           cancel: CancelToken | None = None, progress=None) -> tuple[Workspace, int]:
+def _check(
+    tmp_path: Path,
+    name: str,
+    backend,
+    k: int,
+    *,
+    followup: str = "unclear",
+    cancel: CancelToken | None = None,
+    progress=None,
+) -> tuple[Workspace, int]:
     ws = Workspace.create(tmp_path / f"{name}.sqlite")
     imp = importers.import_traces(ws, _traces(tmp_path / "traces.jsonl"), "traces")
-    run_id = checker.start_check_run(ws, imp["solution_ids"],
-                                     checker.CheckConfig(followup=followup), backend=backend)
+    run_id = checker.start_check_run(
+        ws, imp["solution_ids"], checker.CheckConfig(followup=followup), backend=backend
+    )
     kw = {"progress": progress} if progress else {}
     with contextlib.suppress(Cancelled):
         checker.check_run(ws, backend, run_id, concurrency=k, cancel=cancel, **kw)
@@ -63,18 +81,28 @@ def _check(tmp_path: Path, name: str, backend, k: int, *, followup: str = "uncle
 
 
 def _decisions(ws: Workspace, run_id: int) -> list[tuple]:
-    return [tuple(r.values()) for r in ws.query(
-        """SELECT st.solution_id, st.position, c.verdict, c.score, c.target_output,
+    return [
+        tuple(r.values())
+        for r in ws.query(
+            """SELECT st.solution_id, st.position, c.verdict, c.score, c.target_output,
                   c.collect_output, c.regen_output, c.compare_output, c.followup_output
            FROM sc_checks c JOIN sc_steps st ON st.id = c.step_id WHERE c.run_id = ?
-           ORDER BY st.solution_id, st.position""", (run_id,))]
+           ORDER BY st.solution_id, st.position""",
+            (run_id,),
+        )
+    ]
 
 
 def _calls(ws: Workspace, run_id: int) -> list[tuple]:
     """Every recorded call as (purpose, prompt or messages, params, output), order-free."""
-    return sorted(tuple(r.values()) for r in ws.query(
-        "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls "
-        "WHERE run_id = ?", (run_id,)))
+    return sorted(
+        tuple(r.values())
+        for r in ws.query(
+            "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls "
+            "WHERE run_id = ?",
+            (run_id,),
+        )
+    )
 
 
 def test_same_decisions_and_calls_at_k1_and_k8(tmp_path, sim):
@@ -112,19 +140,26 @@ def test_cancel_at_k8_loses_and_duplicates_nothing(tmp_path, sim):
         if ev.done >= 3:
             token.cancel()
 
-    ws, run_id = _check(tmp_path, "cut", backend, 8, followup="never", cancel=token,
-                        progress=progress)
+    ws, run_id = _check(
+        tmp_path, "cut", backend, 8, followup="never", cancel=token, progress=progress
+    )
     assert max(ev.data.get("in_flight", 0) for ev in events) > 1
     run = ws.query("SELECT status FROM runs WHERE id = ?", (run_id,))[0]
     assert run["status"] == "cancelled"
     n_before = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,))
     assert 0 < n_before < 4 * N_TRACES * N_STEPS
     # Every stored call has its output on its step (one transaction), none half-done.
-    assert ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ? AND raw_output IS NULL",
-                     (run_id,)) == 0
+    assert (
+        ws.scalar(
+            "SELECT count(*) FROM model_calls WHERE run_id = ? AND raw_output IS NULL", (run_id,)
+        )
+        == 0
+    )
     checker.check_run(ws, backend, run_id, concurrency=8)  # resume
-    assert ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?",
-                     (run_id,)) == 4 * N_TRACES * N_STEPS  # nothing repeated
+    assert (
+        ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,))
+        == 4 * N_TRACES * N_STEPS
+    )  # nothing repeated
     assert _decisions(ws, run_id) == _decisions(ref, rref)  # nothing lost or changed
     assert _calls(ws, run_id) == _calls(ref, rref)
     ws.close()
@@ -135,9 +170,26 @@ def test_sigkill_and_resume_at_k8_lose_and_duplicate_nothing(tmp_path, sim):
     sim.latency = 0.05
     traces = _traces(tmp_path / "traces.jsonl")
     ws_path = tmp_path / "killed.sqlite"
-    cmd = [sys.executable, "-m", "workbench", "self-check", "--traces", str(traces),
-           "--format", "traces", "--workspace", str(ws_path), "--followup", "never",
-           "--server", sim.url, "--concurrency", "8", "--resume", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench",
+        "self-check",
+        "--traces",
+        str(traces),
+        "--format",
+        "traces",
+        "--workspace",
+        str(ws_path),
+        "--followup",
+        "never",
+        "--server",
+        sim.url,
+        "--concurrency",
+        "8",
+        "--resume",
+        "--json",
+    ]
     total = 4 * N_TRACES * N_STEPS
     kills, seen = 0, {}
     while True:
@@ -167,8 +219,11 @@ def test_sigkill_and_resume_at_k8_lose_and_duplicate_nothing(tmp_path, sim):
         assert ws.scalar("SELECT count(*) FROM model_calls") == total
         assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'pending'") == 0
         # Each call is referenced by exactly one stage of one step: none orphaned, none twice.
-        refs = [r[c] for r in ws.query("SELECT * FROM sc_checks") for c in
-                ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")]
+        refs = [
+            r[c]
+            for r in ws.query("SELECT * FROM sc_checks")
+            for c in ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")
+        ]
         assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
         ref_ws, ref_run = _check(tmp_path, "ref", OpenAICompatBackend(sim.url), 1, followup="never")
         assert _decisions(ws, runs[0]["id"]) == _decisions(ref_ws, ref_run)
@@ -194,17 +249,23 @@ def _count(ws_path: Path) -> int:
 def _rows(ws_path: Path) -> dict:
     ws = Workspace.open(ws_path)
     try:
-        return {r["step_id"]: r for r in ws.query(
-            "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
-            "compare_call_id, compare_output FROM sc_checks")}
+        return {
+            r["step_id"]: r
+            for r in ws.query(
+                "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
+                "compare_call_id, compare_output FROM sc_checks"
+            )
+        }
     finally:
         ws.close()
 
 
 def test_two_endpoints_share_the_load_and_a_dead_one_is_survived(tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
-    with SimulatedServer(latency=0.02, per_token=0.0) as a, \
-            SimulatedServer(latency=0.02, per_token=0.0) as b:
+    with (
+        SimulatedServer(latency=0.02, per_token=0.0) as a,
+        SimulatedServer(latency=0.02, per_token=0.0) as b,
+    ):
         backend = OpenAICompatBackend([a.url, f"{dead},{b.url}"], retries=0)
         assert len(backend.endpoints) == 3
         ws, run_id = _check(tmp_path, "two", backend, 8)
@@ -232,8 +293,9 @@ def test_every_endpoint_dead_is_a_clear_error(tmp_path):
     backend = OpenAICompatBackend(urls, model="m", retries=0)
     ws = Workspace.create(tmp_path / "dead.sqlite")
     imp = importers.import_traces(ws, _traces(tmp_path / "traces.jsonl"), "traces")
-    run_id = checker.start_check_run(ws, imp["solution_ids"], checker.CheckConfig(),
-                                     backend=backend)
+    run_id = checker.start_check_run(
+        ws, imp["solution_ids"], checker.CheckConfig(), backend=backend
+    )
     with pytest.raises(ModelError, match="cannot reach the server"):
         checker.check_run(ws, backend, run_id, concurrency=8)
     assert ws.query("SELECT status FROM runs WHERE id = ?", (run_id,))[0]["status"] == "failed"
@@ -244,6 +306,7 @@ def test_every_endpoint_dead_is_a_clear_error(tmp_path):
 def test_in_process_backends_run_serialised_at_any_k(tmp_path):
     """A backend that is not thread-safe (llama.cpp, the scripted one) runs one call at a time
     in the job's thread whatever K is, with the same results."""
+
     def respond(prompt: str) -> str:
         if "Solution 2" in prompt:
             return "Therefore it supports the conclusion."
@@ -261,13 +324,28 @@ def test_in_process_backends_run_serialised_at_any_k(tmp_path):
 
 def test_cli_concurrency_option(tmp_path, sim):
     traces = _traces(tmp_path / "traces.jsonl")
-    base = [sys.executable, "-m", "workbench", "self-check", "--traces", str(traces), "--format",
-            "traces", "--workspace", str(tmp_path / "cli.sqlite"), "--json"]
-    bad = subprocess.run(base + ["--server", sim.url, "--concurrency", "0"], capture_output=True,
-                         text=True)
+    base = [
+        sys.executable,
+        "-m",
+        "workbench",
+        "self-check",
+        "--traces",
+        str(traces),
+        "--format",
+        "traces",
+        "--workspace",
+        str(tmp_path / "cli.sqlite"),
+        "--json",
+    ]
+    bad = subprocess.run(
+        base + ["--server", sim.url, "--concurrency", "0"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "concurrency" in bad.stderr + bad.stdout
-    ok = subprocess.run(base + ["--server", sim.url, "--server", sim.url, "--concurrency", "4"],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        base + ["--server", sim.url, "--server", sim.url, "--concurrency", "4"],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     out = json.loads(ok.stdout)
     assert out["solutions_checked"] == N_TRACES and len(out["endpoints"]) == 1
@@ -275,27 +353,48 @@ def test_cli_concurrency_option(tmp_path, sim):
 
 
 # ------------------------------------------------------------------------------ SELF-INSTRUCT
-def _si(tmp_path: Path, name: str, backend, k: int, cancel: CancelToken | None = None,
-        progress=None, resume: int | None = None, ws: Workspace | None = None):
+def _si(
+    tmp_path: Path,
+    name: str,
+    backend,
+    k: int,
+    cancel: CancelToken | None = None,
+    progress=None,
+    resume: int | None = None,
+    ws: Workspace | None = None,
+):
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 
     ws = ws or init_workspace(tmp_path / f"{name}.sqlite")
     kw = {"progress": progress} if progress else {}
     with contextlib.suppress(Cancelled):
-        run_self_instruct(ws, backend, RunConfig(preset="chat", target=12, seed=3),
-                          concurrency=k, cancel=cancel, resume_run_id=resume, **kw)
+        run_self_instruct(
+            ws,
+            backend,
+            RunConfig(preset="chat", target=12, seed=3),
+            concurrency=k,
+            cancel=cancel,
+            resume_run_id=resume,
+            **kw,
+        )
     return ws
 
 
 def _accepted(ws: Workspace) -> list[str]:
-    return [r["instruction"] for r in ws.query(
-        "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
+    return [
+        r["instruction"]
+        for r in ws.query("SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")
+    ]
 
 
 def _si_calls(ws: Workspace) -> list[tuple]:
-    return sorted(tuple(r.values()) for r in ws.query(
-        "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"))
+    return sorted(
+        tuple(r.values())
+        for r in ws.query(
+            "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"
+        )
+    )
 
 
 def test_selfinstruct_accepts_the_same_tasks_at_k1_and_k8(tmp_path, sim):
@@ -307,10 +406,12 @@ def test_selfinstruct_accepts_the_same_tasks_at_k1_and_k8(tmp_path, sim):
     assert sim.max_in_flight > 1  # steps 2 and 3 went out ahead of the loop
     assert len(_accepted(ws1)) == 12 and _accepted(ws1) == _accepted(ws8)
     assert _si_calls(ws1) == _si_calls(ws8)  # the same calls recorded, none extra
-    c1 = ws1.query("SELECT batch, position, instruction, decision, reason FROM candidates "
-                   "ORDER BY id")
-    assert c1 == ws8.query("SELECT batch, position, instruction, decision, reason "
-                           "FROM candidates ORDER BY id")
+    c1 = ws1.query(
+        "SELECT batch, position, instruction, decision, reason FROM candidates ORDER BY id"
+    )
+    assert c1 == ws8.query(
+        "SELECT batch, position, instruction, decision, reason FROM candidates ORDER BY id"
+    )
     ws1.close()
     ws8.close()
 
@@ -345,11 +446,13 @@ def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim
     for k in (1, 8):
         ws = init_workspace(tmp_path / f"r{k}.sqlite")
         sim.max_in_flight = 0
-        run_self_instruct(ws, backend, RunConfig(preset="chat", target=20, seed=5, round_size=4),
-                          concurrency=k)
+        run_self_instruct(
+            ws, backend, RunConfig(preset="chat", target=20, seed=5, round_size=4), concurrency=k
+        )
         got[k] = (_accepted(ws), _si_calls(ws))
-        gen = ws.query("SELECT count(*) AS n FROM model_calls "
-                       "WHERE purpose = 'instruction-generation'")[0]["n"]
+        gen = ws.query(
+            "SELECT count(*) AS n FROM model_calls WHERE purpose = 'instruction-generation'"
+        )[0]["n"]
         assert gen % 4 == 0  # whole rounds
         ws.close()
     assert sim.max_in_flight >= 4  # a round's step-1 calls went out together

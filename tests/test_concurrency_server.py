@@ -1,6 +1,7 @@
 """K requests in flight against a real `python -m llama_cpp.server` with the default model
 (issue 17): the same decisions at K = 1 and K = 8, and SIGKILL/resume of a K = 8 run loses and
 duplicates nothing."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,17 @@ from workbench.core.store.workspace import Workspace
 
 pytestmark = pytest.mark.server
 
-TRACES = [{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
-           "steps": [{"text": "Tom starts with 3 apples."}, {"text": "3 + 4 = 7."},
-                     {"text": "The answer is 7."}], "answer": "7"}]
+TRACES = [
+    {
+        "question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
+        "steps": [
+            {"text": "Tom starts with 3 apples."},
+            {"text": "3 + 4 = 7."},
+            {"text": "The answer is 7."},
+        ],
+        "answer": "7",
+    }
+]
 N_STEPS = sum(len(t["steps"]) for t in TRACES)
 # Short answers keep the test quick on a small CPU; greedy, so the answers are reproducible.
 SHORT = {"target": 12, "collect": 12, "regen": 16, "compare": 16, "followup": 4}
@@ -43,10 +52,15 @@ def _traces(tmp_path: Path) -> Path:
 
 
 def _verdicts(ws: Workspace, run_id: int) -> list[tuple]:
-    return [tuple(r.values()) for r in ws.query(
-        """SELECT st.solution_id, st.position, c.verdict FROM sc_checks c
+    return [
+        tuple(r.values())
+        for r in ws.query(
+            """SELECT st.solution_id, st.position, c.verdict FROM sc_checks c
            JOIN sc_steps st ON st.id = c.step_id WHERE c.run_id = ?
-           ORDER BY st.solution_id, st.position""", (run_id,))]
+           ORDER BY st.solution_id, st.position""",
+            (run_id,),
+        )
+    ]
 
 
 def test_same_decisions_at_k1_and_k8(tmp_path, server):
@@ -67,10 +81,28 @@ def test_same_decisions_at_k1_and_k8(tmp_path, server):
 
 def test_sigkill_and_resume_at_k8(tmp_path, server):
     ws_path = tmp_path / "killed.sqlite"
-    cmd = [sys.executable, "-m", "workbench", "self-check", "--traces", str(_traces(tmp_path)),
-           "--format", "traces", "--workspace", str(ws_path), "--followup", "never",
-           "--server", server, "--server-model", "smol", "--concurrency", "8", "--resume",
-           "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench",
+        "self-check",
+        "--traces",
+        str(_traces(tmp_path)),
+        "--format",
+        "traces",
+        "--workspace",
+        str(ws_path),
+        "--followup",
+        "never",
+        "--server",
+        server,
+        "--server-model",
+        "smol",
+        "--concurrency",
+        "8",
+        "--resume",
+        "--json",
+    ]
     total = 4 * N_STEPS
     kills, seen = 0, {}
     while True:
@@ -99,8 +131,11 @@ def test_sigkill_and_resume_at_k8(tmp_path, server):
         assert [r["status"] for r in runs] == ["finished"]
         assert ws.scalar("SELECT count(*) FROM model_calls") == total  # none repeated
         assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'pending'") == 0
-        refs = [r[c] for r in ws.query("SELECT * FROM sc_checks") for c in
-                ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")]
+        refs = [
+            r[c]
+            for r in ws.query("SELECT * FROM sc_checks")
+            for c in ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")
+        ]
         assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
     finally:
         ws.close()
@@ -123,8 +158,12 @@ def _count(ws_path: Path) -> int:
 def _rows(ws_path: Path) -> dict:
     ws = Workspace.open(ws_path)
     try:
-        return {r["step_id"]: r for r in ws.query(
-            "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
-            "compare_call_id FROM sc_checks")}
+        return {
+            r["step_id"]: r
+            for r in ws.query(
+                "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
+                "compare_call_id FROM sc_checks"
+            )
+        }
     finally:
         ws.close()

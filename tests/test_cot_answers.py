@@ -1,4 +1,5 @@
 """Answer extraction for CoT rejection sampling: numbers (units, commas, currency) and letters."""
+
 from __future__ import annotations
 
 import json
@@ -16,59 +17,68 @@ from workbench.core.cot.answers import (
 )
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("18", "18"),
-    ("$18.00", "18"),
-    ("1,234,567", "1234567"),
-    ("$80,000", "80000"),
-    ("12.50 dollars", "12.5"),
-    ("-5 degrees", "-5"),
-    ("−3", "-3"),            # a Unicode minus
-    ("3/4 of a cup", "0.75"),
-    ("1/3", "1/3"),
-    ("40%", "40"),
-    ("0.0", "0"),
-    ("no number here", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("18", "18"),
+        ("$18.00", "18"),
+        ("1,234,567", "1234567"),
+        ("$80,000", "80000"),
+        ("12.50 dollars", "12.5"),
+        ("-5 degrees", "-5"),
+        ("−3", "-3"),  # a Unicode minus
+        ("3/4 of a cup", "0.75"),
+        ("1/3", "1/3"),
+        ("40%", "40"),
+        ("0.0", "0"),
+        ("no number here", None),
+    ],
+)
 def test_normalize_number(text, expected):
     assert normalize_number(text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    # GSM8K's own format, with a calculator annotation before it
-    ("She makes 9 * 2 = $<<9*2=18>>18 every day.\n#### 18", "18"),
-    # the marker wins over a later number
-    ("The answer is 42. That took 3 steps.", "42"),
-    ("So the final answer is $1,200.", "1200"),
-    ("Answer: 7 apples", "7"),
-    ("\\boxed{3.50}", "3.5"),
-    # no marker: the last number
-    ("He buys 2 bags of 4, so 2 * 4 = 8 apples in all.", "8"),
-    # a marker with no number after it falls back to the last number
-    ("The answer is below.\n3 + 4 = 7", "7"),
-    # the last of several markers counts
-    ("The answer is 5. Wait, recheck: the answer is 6.", "6"),
-    # thousands separator vs a list
-    ("We get 1,000 then 2,500 pages", "2500"),
-    ("", None),
-    ("I do not know.", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # GSM8K's own format, with a calculator annotation before it
+        ("She makes 9 * 2 = $<<9*2=18>>18 every day.\n#### 18", "18"),
+        # the marker wins over a later number
+        ("The answer is 42. That took 3 steps.", "42"),
+        ("So the final answer is $1,200.", "1200"),
+        ("Answer: 7 apples", "7"),
+        ("\\boxed{3.50}", "3.5"),
+        # no marker: the last number
+        ("He buys 2 bags of 4, so 2 * 4 = 8 apples in all.", "8"),
+        # a marker with no number after it falls back to the last number
+        ("The answer is below.\n3 + 4 = 7", "7"),
+        # the last of several markers counts
+        ("The answer is 5. Wait, recheck: the answer is 6.", "6"),
+        # thousands separator vs a list
+        ("We get 1,000 then 2,500 pages", "2500"),
+        ("", None),
+        ("I do not know.", None),
+    ],
+)
 def test_extract_number(text, expected):
     assert extract_number(text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("The answer is (B).", "B"),
-    ("Answer: c", "C"),
-    ("I think option D strengthens it most.", "D"),
-    ("Reasoning...\nB) because the premise fails", "B"),
-    ("The answer is A.", "A"),
-    # "a" as an article is not option A
-    ("The answer is a claim about costs, so (C) weakens it.", "C"),
-    # a letter outside the options is not an answer
-    ("The answer is (F).", None),
-    ("No letter given.", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The answer is (B).", "B"),
+        ("Answer: c", "C"),
+        ("I think option D strengthens it most.", "D"),
+        ("Reasoning...\nB) because the premise fails", "B"),
+        ("The answer is A.", "A"),
+        # "a" as an article is not option A
+        ("The answer is a claim about costs, so (C) weakens it.", "C"),
+        # a letter outside the options is not an answer
+        ("The answer is (F).", None),
+        ("No letter given.", None),
+    ],
+)
 def test_extract_option(text, expected):
     assert extract_option(text, "ABCDE") == expected
 
@@ -92,7 +102,9 @@ def test_answers_equal_compares_numbers_by_value():
 
 def test_gsm8k_gold_on_real_answers(shared_data):
     path = shared_data / "reasoning" / "gsm8k_test_first200.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     golds = [gsm8k_gold(r["answer"]) for r in rows]
     assert all(g is not None for g in golds)
     assert golds[0] == "18" and golds[1] == "3"

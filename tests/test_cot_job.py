@@ -1,4 +1,5 @@
 """CoT job orchestration with the scripted backend: sources, judging, records, resume, cancel."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,14 @@ from workbench.core.llm.scripted import ScriptedBackend
 from workbench.core.store.tasks import get_task
 
 GSM = [
-    {"question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
-     "answer": "3 + 4 = <<3+4=7>>7\n#### 7"},
-    {"question": "A book costs $1,200 and a pen $50. What do both cost?",
-     "answer": "1200 + 50 = 1250\n#### 1,250"},
+    {
+        "question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
+        "answer": "3 + 4 = <<3+4=7>>7\n#### 7",
+    },
+    {
+        "question": "A book costs $1,200 and a pen $50. What do both cost?",
+        "answer": "1200 + 50 = 1250\n#### 1,250",
+    },
 ]
 
 

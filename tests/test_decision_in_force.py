@@ -4,6 +4,7 @@ Old workspaces: a file built by the v4 schema, with Inspect's old mirror (`tasks
 written the way the v4 code wrote it, opens migrated with the same tasks left out of a
 "not dropped" export, and with the flag gone from the tasks made from candidates.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,24 +35,44 @@ def v4_workspace(path):
     ws = Workspace(path, conn)
     ws.migrate(4)
     with ws.transaction():
-        run = ws.insert("runs", {"kind": "self-instruct", "config": {"threshold": 0.7},
-                                 "stats": {}})
+        run = ws.insert(
+            "runs", {"kind": "self-instruct", "config": {"threshold": 0.7}, "stats": {}}
+        )
         ids = []
-        for i, text in enumerate(["Name three red fruits.", "List two blue birds.",
-                                  "Give one green vegetable."]):
-            cid = ws.insert("candidates", {"run_id": run, "position": i, "instruction": text,
-                                           "decision": "kept"})
+        for i, text in enumerate(
+            ["Name three red fruits.", "List two blue birds.", "Give one green vegetable."]
+        ):
+            cid = ws.insert(
+                "candidates",
+                {"run_id": run, "position": i, "instruction": text, "decision": "kept"},
+            )
             meta = {"dropped": True, "note": "x"} if i in (0, 2) else {}
-            tid = ws.insert("tasks", {"instruction": text, "norm": text.lower(),
-                                      "source": "generated", "run_id": run,
-                                      "candidate_id": cid, "meta": json.dumps(meta)})
+            tid = ws.insert(
+                "tasks",
+                {
+                    "instruction": text,
+                    "norm": text.lower(),
+                    "source": "generated",
+                    "run_id": run,
+                    "candidate_id": cid,
+                    "meta": json.dumps(meta),
+                },
+            )
             ws.insert("instances", {"task_id": tid, "input": "", "output": f"o{i}"})
             ws.update("candidates", cid, {"task_id": tid})
             ids.append(cid)
-        ws.insert("inspect_overrides", {"candidate_id": ids[0], "decision": "dropped",
-                                        "note": "too easy"})
-        tid = ws.insert("tasks", {"instruction": "An imported task.", "norm": "an imported task.",
-                                  "source": "imported", "meta": json.dumps({"dropped": True})})
+        ws.insert(
+            "inspect_overrides", {"candidate_id": ids[0], "decision": "dropped", "note": "too easy"}
+        )
+        tid = ws.insert(
+            "tasks",
+            {
+                "instruction": "An imported task.",
+                "norm": "an imported task.",
+                "source": "imported",
+                "meta": json.dumps({"dropped": True}),
+            },
+        )
         ws.insert("instances", {"task_id": tid, "input": "", "output": "imp"})
     conn.close()
     return run, ids
@@ -69,8 +90,10 @@ def test_a_v4_workspace_migrates_to_the_views(tmp_path):
     assert in_force[ids[2]].decision == Decision.DROPPED
     assert "schema v5" in overrides.get_override(ws, ids[2])["note"]
     assert overrides.get_override(ws, ids[0])["note"] == "too easy"  # untouched
-    metas = {r["instruction"]: json.loads(r["meta"]) for r in ws.query(
-        "SELECT instruction, meta FROM tasks")}
+    metas = {
+        r["instruction"]: json.loads(r["meta"])
+        for r in ws.query("SELECT instruction, meta FROM tasks")
+    }
     assert metas["Name three red fruits."] == {"note": "x"}
     assert metas["Give one green vegetable."] == {"note": "x"}
     assert metas["An imported task."] == {"dropped": True}  # a file's own field stays
@@ -90,10 +113,21 @@ def make_run(ws):
     ids = []
     with ws.transaction():
         for pos, text in enumerate(texts):
-            cid = candidates.insert(ws, run, None, 0, pos, candidates.NewCandidate(
-                text, Decision.KEPT, instances=[{"input": "", "output": "o", "kept": True}]))
-            tid = add_task(ws, Task(text, [Instance("", "o")], source="generated", run_id=run),
-                           candidate_id=cid)
+            cid = candidates.insert(
+                ws,
+                run,
+                None,
+                0,
+                pos,
+                candidates.NewCandidate(
+                    text, Decision.KEPT, instances=[{"input": "", "output": "o", "kept": True}]
+                ),
+            )
+            tid = add_task(
+                ws,
+                Task(text, [Instance("", "o")], source="generated", run_id=run),
+                candidate_id=cid,
+            )
             candidates.link_task(ws, cid, tid)
             ids.append(cid)
     return run, ids, texts
@@ -107,7 +141,8 @@ def test_export_default_leaves_out_what_inspect_dropped(tmp_workspace, tmp_path)
     plan = refilter.build_plan(ws, run)
     refilter.apply_threshold(ws, plan, 0.5)
     assert candidates.in_force(ws, run)[ids[0]] == candidates.InForce(
-        Decision.DROPPED, Reason.ROUGE, "threshold")
+        Decision.DROPPED, Reason.ROUGE, "threshold"
+    )
     assert {t.instruction for t in select_tasks(ws)} == set(SEEDS) | {texts[1]}
     out = tmp_path / "a.json"
     res = export(ws, "alpaca", out)
@@ -122,15 +157,25 @@ def test_export_default_leaves_out_what_inspect_dropped(tmp_workspace, tmp_path)
     assert len(select_tasks(ws)) == 3
 
 
-@pytest.mark.parametrize("only,expected", [(None, 3), ("not-dropped", 3), ("kept", 3),
-                                           ("including-dropped", 4), ("all", 4)])
+@pytest.mark.parametrize(
+    "only,expected",
+    [(None, 3), ("not-dropped", 3), ("kept", 3), ("including-dropped", 4), ("all", 4)],
+)
 def test_cli_export_only_names_and_aliases(tmp_path, capsys, only, expected):
     wsp = tmp_path / "w.sqlite"
     ws = Workspace.create(wsp)
     run, ids, _ = make_run(ws)
     overrides.set_override(ws, ids[0], "dropped", "no")
     ws.close()
-    argv = ["export", "--format", "alpaca", "--out", str(tmp_path / "o.json"), "-w", str(wsp),
-            "--json"] + (["--only", only] if only else [])
+    argv = [
+        "export",
+        "--format",
+        "alpaca",
+        "--out",
+        str(tmp_path / "o.json"),
+        "-w",
+        str(wsp),
+        "--json",
+    ] + (["--only", only] if only else [])
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["tasks"] == expected

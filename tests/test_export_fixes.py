@@ -2,6 +2,7 @@
 clear error (exit 2), a v1 (typed-parts) chat exported as ShareGPT re-imports equal, writers
 that cannot hold a field refuse with counts or leave it out with --lossy and say so, and the
 import messages (truncated JSON, an empty list, a reasoning file)."""
+
 from __future__ import annotations
 
 import json
@@ -44,15 +45,17 @@ def imported(capsys, tmp_path: Path, sample: Path, name: str = "ws") -> Path:
 def test_import_only_formats_are_a_clear_error(tmp_path, capsys):
     ws = imported(capsys, tmp_path, LF / "alpaca_en_demo.json")
     for fmt in IMPORT_ONLY:
-        code, err = cli(capsys, "export", "--format", fmt, "--out", str(tmp_path / "x"),
-                        "-w", str(ws))
+        code, err = cli(
+            capsys, "export", "--format", fmt, "--out", str(tmp_path / "x"), "-w", str(ws)
+        )
         assert code == 2, err
         assert err["error"].startswith(f"{fmt} is an import-only format; export formats are: ")
         listed = err["error"].split(": ", 1)[1].split(", ")
         assert "alpaca" in listed and not set(IMPORT_ONLY) & set(listed)
         assert not (tmp_path / "x").exists()
-    code, err = cli(capsys, "export", "--format", "csv", "--out", str(tmp_path / "x"),
-                    "-w", str(ws))
+    code, err = cli(
+        capsys, "export", "--format", "csv", "--out", str(tmp_path / "x"), "-w", str(ws)
+    )
     assert code == 2 and "unknown format" in err["error"]
     assert "sharegpt" in err["hint"] and not any(f in err["hint"] for f in IMPORT_ONLY)
 
@@ -63,11 +66,25 @@ def _examples(ws_path: Path) -> list[tuple]:
         tasks = iter_tasks(ws)
     finally:
         ws.close()
-    return sorted((t.instruction, i.input, i.output, i.system, json.dumps(i.history),
-                   i.kind, i.rejected, i.label, i.weight, json.dumps(i.tools),
-                   json.dumps({k: v for k, v in (i.meta or {}).items() if k in CONTENT_META},
-                              sort_keys=True))
-                  for t in tasks for i in t.instances)
+    return sorted(
+        (
+            t.instruction,
+            i.input,
+            i.output,
+            i.system,
+            json.dumps(i.history),
+            i.kind,
+            i.rejected,
+            i.label,
+            i.weight,
+            json.dumps(i.tools),
+            json.dumps(
+                {k: v for k, v in (i.meta or {}).items() if k in CONTENT_META}, sort_keys=True
+            ),
+        )
+        for t in tasks
+        for i in t.instances
+    )
 
 
 def test_sharegpt_export_of_a_v1_chat_reimports_equal(tmp_path, capsys):
@@ -86,36 +103,51 @@ def test_sharegpt_export_of_a_v1_chat_reimports_equal(tmp_path, capsys):
     assert second == first
     # and on to openai-chat: the typed parts come back as the original file had them
     again = tmp_path / "again.jsonl"
-    code, _ = cli(capsys, "export", "--format", "openai-chat", "--out", str(again),
-                  "-w", str(tmp_path / "ws2"))
+    code, _ = cli(
+        capsys,
+        "export",
+        "--format",
+        "openai-chat",
+        "--out",
+        str(again),
+        "-w",
+        str(tmp_path / "ws2"),
+    )
     assert code == 0
     original = LF / "v1_sft_demo.jsonl"
-    assert json.loads(again.read_text().splitlines()[0]) == \
-        json.loads(original.read_text().splitlines()[0])
+    assert json.loads(again.read_text().splitlines()[0]) == json.loads(
+        original.read_text().splitlines()[0]
+    )
 
 
-@pytest.mark.parametrize("sample, left_out", [
-    (HH, {"history": 30, "rejected": 40}),
-    (LF / "glaive_toolcall_en_demo.json", {"history": 20, "tool-history": 10, "tool-calls": 14,
-                                           "tools": 39}),
-    (LF / "kto_en_demo.json", {"history": 10, "label": 40}),
-    (FASTCHAT, {"history": 27}),
-], ids=["hh-rlhf", "glaive-toolcall", "kto", "fastchat"])
+@pytest.mark.parametrize(
+    "sample, left_out",
+    [
+        (HH, {"history": 30, "rejected": 40}),
+        (
+            LF / "glaive_toolcall_en_demo.json",
+            {"history": 20, "tool-history": 10, "tool-calls": 14, "tools": 39},
+        ),
+        (LF / "kto_en_demo.json", {"history": 10, "label": 40}),
+        (FASTCHAT, {"history": 27}),
+    ],
+    ids=["hh-rlhf", "glaive-toolcall", "kto", "fastchat"],
+)
 @pytest.mark.parametrize("fmt", ["selfinstruct-instances", "selfinstruct-finetune"])
-def test_lossy_writers_refuse_with_counts_or_report_them(tmp_path, capsys, sample, left_out,
-                                                         fmt):
+def test_lossy_writers_refuse_with_counts_or_report_them(tmp_path, capsys, sample, left_out, fmt):
     ws = imported(capsys, tmp_path, sample)
     out = tmp_path / "out.jsonl"
     code, err = cli(capsys, "export", "--format", fmt, "--out", str(out), "-w", str(ws))
     assert code == 2, err
-    assert f"{fmt} cannot hold everything in {max(left_out.values())}" in err["error"] \
+    assert (
+        f"{fmt} cannot hold everything in {max(left_out.values())}" in err["error"]
         or f"{fmt} cannot hold everything in" in err["error"]
+    )
     for n in left_out.values():
         assert f"in {n} example" in err["error"]
     assert "sharegpt" in err["hint"] and "--lossy" in err["hint"]
     assert not out.exists()
-    code, res = cli(capsys, "export", "--format", fmt, "--out", str(out), "-w", str(ws),
-                    "--lossy")
+    code, res = cli(capsys, "export", "--format", fmt, "--out", str(out), "-w", str(ws), "--lossy")
     assert code == 0, res
     assert res["left_out"] == left_out
     assert len(out.read_text(encoding="utf-8").splitlines()) == res["count"]
@@ -126,8 +158,17 @@ def test_alpaca_refuses_tool_history_with_counts_and_writes_with_lossy(tmp_path,
     out = tmp_path / "a.json"
     code, err = cli(capsys, "export", "--format", "alpaca", "--out", str(out), "-w", str(ws))
     assert code == 2 and "in 10 of 39 examples" in err["error"], err
-    code, res = cli(capsys, "export", "--format", "alpaca", "--out", str(out), "-w", str(ws),
-                    "--drop-unsupported")
+    code, res = cli(
+        capsys,
+        "export",
+        "--format",
+        "alpaca",
+        "--out",
+        str(out),
+        "-w",
+        str(ws),
+        "--drop-unsupported",
+    )
     assert code == 0 and res["left_out"] == {"tool-history": 10} and res["count"] == 39
 
 

@@ -5,6 +5,7 @@ The run (steps.decide_instructions), the replay of a reference run and Inspect's
 it on real runs: the scripted A / A' / B run of issue 20, generated runs (hypothesis), and a
 small run of the real default model (marker `model`).
 """
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,7 @@ def test_the_scripted_example_reads_as_issue_20_says():
     assert max(score(x, s) for x in (A, A2, B) for s in SEEDS) < 0.5
 
 
-def test_refilter_at_the_run_threshold_agrees_with_a_run_whose_sibling_fails_step_3(
-        tmp_workspace):
+def test_refilter_at_the_run_threshold_agrees_with_a_run_whose_sibling_fails_step_3(tmp_workspace):
     """Issue 20's example: A passes step 1 and drops A' (0.90) as its sibling, then finds no
     instances. The run keeps only B; the re-filter at the run's 0.70 must keep only B too."""
     ws = tmp_workspace
@@ -83,9 +83,13 @@ def test_refilter_at_the_run_threshold_agrees_with_a_run_whose_sibling_fails_ste
         return BAD if A in prompt else GOOD
 
     s = run_self_instruct(ws, ScriptedBackend(script), RunConfig(preset="chat", target=1))
-    rows = {r["instruction"]: r for r in ws.query(
-        "SELECT instruction, decision, reason, max_score FROM candidates WHERE run_id = ?",
-        (s.run_id,))}
+    rows = {
+        r["instruction"]: r
+        for r in ws.query(
+            "SELECT instruction, decision, reason, max_score FROM candidates WHERE run_id = ?",
+            (s.run_id,),
+        )
+    }
     assert (rows[A]["decision"], rows[A]["reason"]) == ("dropped", "no-instances")
     assert (rows[A2]["decision"], rows[A2]["reason"]) == ("dropped", "rouge")
     assert rows[A2]["max_score"] == pytest.approx(0.9)
@@ -101,8 +105,23 @@ def test_refilter_at_the_run_threshold_agrees_with_a_run_whose_sibling_fails_ste
 # ------------------------------------------------------------------ generated runs
 # Few words, short texts: near-copies (ROUGE-L around the threshold) are common.
 VERBS = ["Write", "List", "Explain", "Describe", "Summarize"]
-VOCAB = ["the", "a", "of", "three", "short", "poem", "story", "about", "sea", "sky", "city",
-         "quiet", "old", "river", "garden"]
+VOCAB = [
+    "the",
+    "a",
+    "of",
+    "three",
+    "short",
+    "poem",
+    "story",
+    "about",
+    "sea",
+    "sky",
+    "city",
+    "quiet",
+    "old",
+    "river",
+    "garden",
+]
 
 
 class GeneratedScript:
@@ -123,8 +142,7 @@ class GeneratedScript:
         base = [rng.choice(VERBS), *rng.sample(VOCAB, 6)]
         out = []
         for _ in range(self.items):
-            words = list(base) if rng.random() < 0.5 else [rng.choice(VERBS),
-                                                           *rng.sample(VOCAB, 6)]
+            words = list(base) if rng.random() < 0.5 else [rng.choice(VERBS), *rng.sample(VOCAB, 6)]
             if rng.random() < 0.7:  # a near-copy: one or two words changed
                 for _ in range(rng.randint(1, 2)):
                     words[rng.randrange(1, len(words))] = rng.choice(VOCAB)
@@ -141,27 +159,39 @@ class GeneratedScript:
             for k, t in enumerate(self.instructions(prompt)):
                 io = "same\n{0}. Output:\nsame" if self.fails(t) else "<noinput>\n{0}. Output:\nok"
                 blocks.append(f"{n + k}. Instruction: {t}\n{n + k}. Input:\n" + io.format(n + k))
-            return " " + "\n###\n".join(blocks)[len(f"{n}. Instruction: "):]
+            return " " + "\n###\n".join(blocks)[len(f"{n}. Instruction: ") :]
         if last.endswith("Is it classification?"):
             return "No"
         return BAD if self.fails(last) else GOOD
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(seed_=st.integers(0, 10_000), fail_mod=st.sampled_from([0, 2, 3]),
-       items=st.integers(2, 7), target=st.integers(1, 6),
-       threshold=st.sampled_from([0.5, 0.6, 0.7, 0.8]), preset=st.sampled_from(["chat", "alpaca"]))
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    seed_=st.integers(0, 10_000),
+    fail_mod=st.sampled_from([0, 2, 3]),
+    items=st.integers(2, 7),
+    target=st.integers(1, 6),
+    threshold=st.sampled_from([0.5, 0.6, 0.7, 0.8]),
+    preset=st.sampled_from(["chat", "alpaca"]),
+)
 def test_refilter_at_the_run_threshold_changes_nothing_on_generated_runs(
-        seed_, fail_mod, items, target, threshold, preset):
+    seed_, fail_mod, items, target, threshold, preset
+):
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.create(Path(tmp) / "ws.sqlite")
         try:
             seed(ws)
             s = run_self_instruct(
-                ws, ScriptedBackend(GeneratedScript(seed_, fail_mod, items)),
-                RunConfig(preset=preset, target=target, seed=seed_, threshold=threshold,
-                          max_gen_calls=6))
+                ws,
+                ScriptedBackend(GeneratedScript(seed_, fail_mod, items)),
+                RunConfig(
+                    preset=preset, target=target, seed=seed_, threshold=threshold, max_gen_calls=6
+                ),
+            )
             assert unchanged_at_run_threshold(ws, s.run_id) == []
             # Every decision and reason stored is one the candidate module lists.
             for row in ws.query("SELECT decision, reason, instances FROM candidates"):
@@ -178,8 +208,11 @@ def test_refilter_at_the_run_threshold_changes_nothing_on_generated_runs(
 def test_refilter_agrees_with_a_real_model_run(llama_backend, tmp_path):
     ws = Workspace.create(tmp_path / "ws.sqlite")
     seed(ws)
-    s = run_self_instruct(ws, llama_backend, RunConfig(
-        preset="chat", target=3, seed=2, gen_max_tokens=120, instances_max_tokens=64))
+    s = run_self_instruct(
+        ws,
+        llama_backend,
+        RunConfig(preset="chat", target=3, seed=2, gen_max_tokens=120, instances_max_tokens=64),
+    )
     assert s.accepted == 3
     assert unchanged_at_run_threshold(ws, s.run_id) == []
     ws.close()

@@ -1,5 +1,6 @@
 """Instruction files in and out: round trips for every format, the OpenAI chat checker,
 selections, atomic writes, the hf dataset folder, the CLI, and the real Self-Instruct files."""
+
 from __future__ import annotations
 
 import json
@@ -20,28 +21,62 @@ from workbench.core.store.runs import create_run, record_call
 from workbench.core.store.tasks import Instance, Task, add_task, iter_tasks
 from workbench.core.store.workspace import Workspace
 
-FILE_FORMATS = ["selfinstruct-seed", "selfinstruct-instances", "selfinstruct-generated",
-                "selfinstruct-finetune", "alpaca", "dolly", "sharegpt", "openai-chat"]
+FILE_FORMATS = [
+    "selfinstruct-seed",
+    "selfinstruct-instances",
+    "selfinstruct-generated",
+    "selfinstruct-finetune",
+    "alpaca",
+    "dolly",
+    "sharegpt",
+    "openai-chat",
+]
 
 
-FRENCH_HISTORY = [{"role": "user", "content": "Bonjour"},
-                  {"role": "assistant", "content": "Salut !"}]
+FRENCH_HISTORY = [
+    {"role": "user", "content": "Bonjour"},
+    {"role": "assistant", "content": "Salut !"},
+]
 
 
 def sample_tasks() -> list[Task]:
     return [
-        Task("Translate the sentence into French.",
-             [Instance("Good morning, everyone.", "Bonjour à tous."),
-              Instance("Thank you.", "Merci.")], False, name="translate"),
-        Task("Is this review positive or negative?",
-             [Instance("Loved it — 10/10 🎉", "Positive"), Instance("Awful.", "Negative")], True),
-        Task("Write a haiku about the sea.",
-             [Instance("", "Waves fold into foam\nsalt wind", meta={"category": "creative_writing"})],
-             False),
+        Task(
+            "Translate the sentence into French.",
+            [
+                Instance("Good morning, everyone.", "Bonjour à tous."),
+                Instance("Thank you.", "Merci."),
+            ],
+            False,
+            name="translate",
+        ),
+        Task(
+            "Is this review positive or negative?",
+            [Instance("Loved it — 10/10 🎉", "Positive"), Instance("Awful.", "Negative")],
+            True,
+        ),
+        Task(
+            "Write a haiku about the sea.",
+            [
+                Instance(
+                    "", "Waves fold into foam\nsalt wind", meta={"category": "creative_writing"}
+                )
+            ],
+            False,
+        ),
         # System prompt and earlier turns belong to the example (issue 18), not to the task.
-        Task("Résume ce texte en une phrase.",
-             [Instance("Le chat dort. Il pleut dehors.", "Le chat dort pendant la pluie.",
-                       system="Tu es concis.", history=FRENCH_HISTORY)], None),
+        Task(
+            "Résume ce texte en une phrase.",
+            [
+                Instance(
+                    "Le chat dort. Il pleut dehors.",
+                    "Le chat dort pendant la pluie.",
+                    system="Tu es concis.",
+                    history=FRENCH_HISTORY,
+                )
+            ],
+            None,
+        ),
         Task("List three prime numbers.", [], False),  # no instance: only task-level formats
     ]
 
@@ -51,8 +86,9 @@ def fill(ws: Workspace, tasks: list[Task] | None = None) -> list[int]:
 
 
 def examples(tasks: list[Task]) -> list[tuple[str, list[tuple[str, str]]]]:
-    return [(t.instruction, [(i.input, i.output) for i in t.instances]) for t in tasks
-            if t.instances]
+    return [
+        (t.instruction, [(i.input, i.output) for i in t.instances]) for t in tasks if t.instances
+    ]
 
 
 def reimport(tmp_path: Path, out: Path, fmt: str | None) -> list[Task]:
@@ -64,11 +100,18 @@ def reimport(tmp_path: Path, out: Path, fmt: str | None) -> list[Task]:
         ws2.close()
 
 
-@pytest.mark.parametrize("fmt, name", [
-    ("selfinstruct-seed", "seed.jsonl"), ("selfinstruct-instances", "all_generated_instances.jsonl"),
-    ("selfinstruct-finetune", "ft.jsonl"), ("alpaca", "a.json"), ("alpaca", "a.jsonl"),
-    ("dolly", "d.jsonl"), ("hf", "dataset"),
-])
+@pytest.mark.parametrize(
+    "fmt, name",
+    [
+        ("selfinstruct-seed", "seed.jsonl"),
+        ("selfinstruct-instances", "all_generated_instances.jsonl"),
+        ("selfinstruct-finetune", "ft.jsonl"),
+        ("alpaca", "a.json"),
+        ("alpaca", "a.jsonl"),
+        ("dolly", "d.jsonl"),
+        ("hf", "dataset"),
+    ],
+)
 def test_round_trip_keeps_instructions_inputs_outputs(tmp_workspace, tmp_path, fmt, name):
     fill(tmp_workspace)
     original = iter_tasks(tmp_workspace)
@@ -83,8 +126,9 @@ def test_round_trip_keeps_instructions_inputs_outputs(tmp_workspace, tmp_path, f
     back = reimport(tmp_path, out, None)
     assert examples(back) == examples(original)
     if fmt in ("selfinstruct-seed", "hf"):
-        assert [bool(t.is_classification) for t in back if t.instances] == \
-               [bool(t.is_classification) for t in original if t.instances]
+        assert [bool(t.is_classification) for t in back if t.instances] == [
+            bool(t.is_classification) for t in original if t.instances
+        ]
     if fmt == "selfinstruct-seed":
         assert len(back) == len(original)  # the instance-less task too
         assert [t.source for t in back] == ["seed"] * len(original)
@@ -114,10 +158,15 @@ def test_utf8_written_without_escapes(tmp_workspace, tmp_path):
 
 def test_records_of_one_instruction_with_different_extras_keep_each(tmp_path):
     src = tmp_path / "in.json"
-    src.write_text(json.dumps([
-        {"instruction": "Answer.", "input": "1", "output": "a", "system": "S1"},
-        {"instruction": "Answer.", "input": "2", "output": "b", "system": "S2"},
-    ]), encoding="utf-8")
+    src.write_text(
+        json.dumps(
+            [
+                {"instruction": "Answer.", "input": "1", "output": "a", "system": "S1"},
+                {"instruction": "Answer.", "input": "2", "output": "b", "system": "S2"},
+            ]
+        ),
+        encoding="utf-8",
+    )
     ws = Workspace.create(tmp_path / "w.sqlite")
     assert import_file(ws, src).imported == 1
     export(ws, "alpaca", tmp_path / "out.json")
@@ -125,15 +174,19 @@ def test_records_of_one_instruction_with_different_extras_keep_each(tmp_path):
     ws.close()
 
 
-@pytest.mark.parametrize("fmt, name", [("sharegpt", "s.json"), ("sharegpt", "s.jsonl"),
-                                       ("openai-chat", "o.jsonl")])
+@pytest.mark.parametrize(
+    "fmt, name", [("sharegpt", "s.json"), ("sharegpt", "s.jsonl"), ("openai-chat", "o.jsonl")]
+)
 def test_chat_round_trip(tmp_workspace, tmp_path, fmt, name):
     fill(tmp_workspace)
     out = tmp_path / name
     export(tmp_workspace, fmt, out)
     back = reimport(tmp_path, out, None)
-    got = [(t.instruction, i.input, i.output, i.system, i.history or None)
-           for t in back for i in t.instances]
+    got = [
+        (t.instruction, i.input, i.output, i.system, i.history or None)
+        for t in back
+        for i in t.instances
+    ]
     expected = []
     for t in iter_tasks(tmp_workspace):
         for i in t.instances:
@@ -141,11 +194,13 @@ def test_chat_round_trip(tmp_workspace, tmp_path, fmt, name):
             if fmt == "openai-chat" and i.input and not system:
                 expected.append((t.instruction, i.input, i.output, None, None))
             elif fmt == "openai-chat" and system and not history:
-                expected.append((system, join_instruction_input(t.instruction, i.input),
-                                 i.output, None, None))
+                expected.append(
+                    (system, join_instruction_input(t.instruction, i.input), i.output, None, None)
+                )
             else:  # ShareGPT has no input field: the input is folded into the human turn
-                expected.append((join_instruction_input(t.instruction, i.input), "", i.output,
-                                 system, history))
+                expected.append(
+                    (join_instruction_input(t.instruction, i.input), "", i.output, system, history)
+                )
     assert sorted(got, key=str) == sorted(expected, key=str)
 
 
@@ -155,24 +210,30 @@ def test_openai_chat_mapping_and_combined_option(tmp_workspace, tmp_path):
     export(tmp_workspace, "openai-chat", tmp_path / "comb.jsonl", user_turn="combined")
     split = [json.loads(x)["messages"] for x in (tmp_path / "split.jsonl").read_text().splitlines()]
     comb = [json.loads(x)["messages"] for x in (tmp_path / "comb.jsonl").read_text().splitlines()]
-    assert split[0] == [{"role": "system", "content": "Translate the sentence into French."},
-                        {"role": "user", "content": "Good morning, everyone."},
-                        {"role": "assistant", "content": "Bonjour à tous."}]
+    assert split[0] == [
+        {"role": "system", "content": "Translate the sentence into French."},
+        {"role": "user", "content": "Good morning, everyone."},
+        {"role": "assistant", "content": "Bonjour à tous."},
+    ]
     haiku = [m for m in split if "haiku" in m[0]["content"]][0]
     assert [m["role"] for m in haiku] == ["user", "assistant"]  # empty input: no empty turn
-    assert comb[0][0] == {"role": "user",
-                          "content": "Translate the sentence into French.\n\nGood morning, everyone."}
+    assert comb[0][0] == {
+        "role": "user",
+        "content": "Translate the sentence into French.\n\nGood morning, everyone.",
+    }
     french = [m for m in split if m[0]["content"] == "Tu es concis."][0]
     assert [m["role"] for m in french] == ["system", "user", "assistant", "user", "assistant"]
 
 
 @pytest.mark.parametrize("fmt", FILE_FORMATS)
-def test_every_export_passes_checks_and_openai_files_pass_the_validator(tmp_workspace,
-                                                                         tmp_path, fmt):
+def test_every_export_passes_checks_and_openai_files_pass_the_validator(
+    tmp_workspace, tmp_path, fmt
+):
     fill(tmp_workspace)
     out = tmp_path / f"x-{fmt}.jsonl"
-    export(tmp_workspace, fmt, out,
-           lossy=fmt in ("selfinstruct-instances", "selfinstruct-finetune"))  # see lossy.py
+    export(
+        tmp_workspace, fmt, out, lossy=fmt in ("selfinstruct-instances", "selfinstruct-finetune")
+    )  # see lossy.py
     problems = validate_openai_chat(out)
     assert (problems == []) == (fmt == "openai-chat"), problems
     for opt in ({"user_turn": "combined"},) if fmt == "openai-chat" else ():
@@ -180,23 +241,37 @@ def test_every_export_passes_checks_and_openai_files_pass_the_validator(tmp_work
         assert validate_openai_chat(out) == []
 
 
-@pytest.mark.parametrize("line, problem", [
-    ('{"messages": [{"role": "user", "content": "hi"}]}', "example_missing_assistant_message"),
-    ('{"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "x"}]}',
-     "unrecognized_role"),
-    ('{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}]}',
-     "missing_content"),
-    ('{"messages": [{"role": "user"}, {"role": "assistant", "content": "x"}]}',
-     "message_missing_key"),
-    ('{"messages": [{"role": "user", "content": "q", "mood": 1}, '
-     '{"role": "assistant", "content": "x"}]}', "message_unrecognized_key"),
-    ('{"messages": [{"role": "user", "content": ["q"]}, {"role": "assistant", "content": "x"}]}',
-     "missing_content"),
-    ('{"messages": []}', "missing_messages_list"),
-    ('{"prompt": "p", "completion": "c"}', "missing_messages_list"),
-    ('[1, 2]', "data_type"),
-    ('{"messages": [{"role": "user", "content": "q"}', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ('{"messages": [{"role": "user", "content": "hi"}]}', "example_missing_assistant_message"),
+        (
+            '{"messages": [{"role": "user", "content": "hi"}, {"role": "bot", "content": "x"}]}',
+            "unrecognized_role",
+        ),
+        (
+            '{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}]}',
+            "missing_content",
+        ),
+        (
+            '{"messages": [{"role": "user"}, {"role": "assistant", "content": "x"}]}',
+            "message_missing_key",
+        ),
+        (
+            '{"messages": [{"role": "user", "content": "q", "mood": 1}, '
+            '{"role": "assistant", "content": "x"}]}',
+            "message_unrecognized_key",
+        ),
+        (
+            '{"messages": [{"role": "user", "content": ["q"]}, {"role": "assistant", "content": "x"}]}',
+            "missing_content",
+        ),
+        ('{"messages": []}', "missing_messages_list"),
+        ('{"prompt": "p", "completion": "c"}', "missing_messages_list"),
+        ("[1, 2]", "data_type"),
+        ('{"messages": [{"role": "user", "content": "q"}', "not valid JSON"),
+    ],
+)
 def test_validator_rejects_hand_made_bad_examples(tmp_path, line, problem):
     good = '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}'
     f = tmp_path / "bad.jsonl"
@@ -209,16 +284,23 @@ def test_validator_rejects_hand_made_bad_examples(tmp_path, line, problem):
 # ---------------------------------------------------------------------------------- selections
 def test_selections_only_run_tag_subset(tmp_workspace, tmp_path):
     run = create_run(tmp_workspace, "self-instruct", {"preset": "p", "seed": 7})
-    ids = fill(tmp_workspace, [
-        Task("A task one.", [Instance("", "1")], meta={"tags": ["math"], "verified": True}),
-        Task("A task two.", [Instance("", "2")], meta={"tags": ["x"]}),
-        Task("A task three.", [Instance("", "3")], run_id=run),
-        Task("A task four.", [Instance("", "4")], meta={"verified": False, "tags": ["math", "y"]}),
-    ])
+    ids = fill(
+        tmp_workspace,
+        [
+            Task("A task one.", [Instance("", "1")], meta={"tags": ["math"], "verified": True}),
+            Task("A task two.", [Instance("", "2")], meta={"tags": ["x"]}),
+            Task("A task three.", [Instance("", "3")], run_id=run),
+            Task(
+                "A task four.", [Instance("", "4")], meta={"verified": False, "tags": ["math", "y"]}
+            ),
+        ],
+    )
     # Task two was accepted from a candidate that Inspect then dropped (a person's override).
     with tmp_workspace.transaction():
-        cid = tmp_workspace.insert("candidates", {"run_id": run, "instruction": "A task two.",
-                                                  "decision": "kept", "task_id": ids[1]})
+        cid = tmp_workspace.insert(
+            "candidates",
+            {"run_id": run, "instruction": "A task two.", "decision": "kept", "task_id": ids[1]},
+        )
         tmp_workspace.execute("UPDATE tasks SET candidate_id = ? WHERE id = ?", (cid, ids[1]))
     set_override(tmp_workspace, cid, "dropped")
 
@@ -261,8 +343,12 @@ def test_bad_options_and_paths_are_user_errors(tmp_workspace, tmp_path):
     with pytest.raises(UserInputError, match="not empty"):
         export(tmp_workspace, "hf", tmp_path / "busy")
     assert (tmp_path / "busy" / "mine.txt").read_text() == "keep me"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy", "ws.sqlite", "ws.sqlite-shm",
-                                                           "ws.sqlite-wal"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "busy",
+        "ws.sqlite",
+        "ws.sqlite-shm",
+        "ws.sqlite-wal",
+    ]
 
 
 # ----------------------------------------------------------------------------- atomic writes
@@ -278,14 +364,17 @@ class CancelAfter(CancelToken):
         super().check()
 
 
-@pytest.mark.parametrize("fmt, name", [("alpaca", "out.json"), ("openai-chat", "out.jsonl"),
-                                       ("hf", "out")])
+@pytest.mark.parametrize(
+    "fmt, name", [("alpaca", "out.json"), ("openai-chat", "out.jsonl"), ("hf", "out")]
+)
 def test_cancel_leaves_the_old_file_and_no_temp(tmp_workspace, tmp_path, fmt, name):
     fill(tmp_workspace, [Task(f"Task number {i}.", [Instance("", str(i))]) for i in range(500)])
     out = tmp_path / name
     export(tmp_workspace, fmt, out, task_ids=[1])
     before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
-    snapshot = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "ws." not in p.name}
+    snapshot = {
+        p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "ws." not in p.name
+    }
     events = []
     with pytest.raises(Cancelled):
         export(tmp_workspace, fmt, out, cancel=CancelAfter(250), progress=events.append)
@@ -302,8 +391,16 @@ def test_failure_while_writing_leaves_nothing(tmp_workspace, tmp_path, monkeypat
         fh.write("[partial")
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(registry, "FORMATS", {**registry.FORMATS, "alpaca": registry.FormatSpec(
-        "alpaca", "", (".json",), alpaca.read, broken, alpaca.OPTIONS)})
+    monkeypatch.setattr(
+        registry,
+        "FORMATS",
+        {
+            **registry.FORMATS,
+            "alpaca": registry.FormatSpec(
+                "alpaca", "", (".json",), alpaca.read, broken, alpaca.OPTIONS
+            ),
+        },
+    )
     with pytest.raises(OSError):
         export(tmp_workspace, "alpaca", tmp_path / "a.json")
     assert not (tmp_path / "a.json").exists()
@@ -329,19 +426,35 @@ def _card_yaml(folder: Path) -> dict:
 
 def test_hf_folder_loads_with_datasets_and_card_matches(tmp_workspace, tmp_path):
     datasets = pytest.importorskip("datasets")
-    run = create_run(tmp_workspace, "self-instruct",
-                     {"preset": "reference", "seed": 42, "rouge_threshold": 0.7, "api_key": "sk-x"})
+    run = create_run(
+        tmp_workspace,
+        "self-instruct",
+        {"preset": "reference", "seed": 42, "rouge_threshold": 0.7, "api_key": "sk-x"},
+    )
     with tmp_workspace.transaction():
-        record_call(tmp_workspace, run_id=run, purpose="instruction-generation",
-                    backend="llama.cpp", model="/models/smol.gguf", model_sha256="ab" * 32,
-                    params={})
-    fill(tmp_workspace, sample_tasks() + [Task("Generated one.", [Instance("i", "o")],
-                                               run_id=run, source="generated")])
+        record_call(
+            tmp_workspace,
+            run_id=run,
+            purpose="instruction-generation",
+            backend="llama.cpp",
+            model="/models/smol.gguf",
+            model_sha256="ab" * 32,
+            params={},
+        )
+    fill(
+        tmp_workspace,
+        sample_tasks()
+        + [Task("Generated one.", [Instance("i", "o")], run_id=run, source="generated")],
+    )
     out = tmp_path / "ds"
     res = export(tmp_workspace, "hf", out)
     assert (out / "data" / "train.jsonl").is_file()
-    ds = datasets.load_dataset("json", data_files=str(out / "data" / "train.jsonl"),
-                               split="train", cache_dir=str(tmp_path / "cache"))
+    ds = datasets.load_dataset(
+        "json",
+        data_files=str(out / "data" / "train.jsonl"),
+        split="train",
+        cache_dir=str(tmp_path / "cache"),
+    )
     card = _card_yaml(out)
     info = card["dataset_info"]
     features = {f["name"]: f["dtype"] for f in info["features"]}
@@ -349,13 +462,23 @@ def test_hf_folder_loads_with_datasets_and_card_matches(tmp_workspace, tmp_path)
     assert info["splits"][0]["num_examples"] == len(ds) == res.count == 7
     assert ds[0]["output"] == "Bonjour à tous."
     text = (out / "README.md").read_text(encoding="utf-8")
-    for needle in ("/models/smol.gguf", "ab" * 32, "preset: reference", "seed: 42",
-                   "rouge_threshold", "records (instances): 7"):
+    for needle in (
+        "/models/smol.gguf",
+        "ab" * 32,
+        "preset: reference",
+        "seed: 42",
+        "rouge_threshold",
+        "records (instances): 7",
+    ):
         assert needle in text
     assert "sk-x" not in text
     if (out / "data" / "train.parquet").exists():
-        pq = datasets.load_dataset("parquet", data_files=str(out / "data" / "train.parquet"),
-                                   split="train", cache_dir=str(tmp_path / "cache2"))
+        pq = datasets.load_dataset(
+            "parquet",
+            data_files=str(out / "data" / "train.parquet"),
+            split="train",
+            cache_dir=str(tmp_path / "cache2"),
+        )
         assert {k: v.dtype for k, v in pq.features.items()} == features
         assert pq["instruction"] == ds["instruction"]
     # a second export replaces the first whole
@@ -368,20 +491,51 @@ def test_hf_folder_loads_with_datasets_and_card_matches(tmp_workspace, tmp_path)
 def test_import_errors_name_file_line_and_field(tmp_path):
     ws = Workspace.create(tmp_path / "w.sqlite")
     cases = [
-        ("a.json", '[\n  {"instruction": "x", "output": "y"},\n  {"instruction": "z", "output": 3}\n]',
-         "alpaca", 3, "output"),
-        ("d.jsonl", '{"instruction": "x", "response": "r"}\n{"instruction": "", "response": "r"}',
-         "dolly", 2, "instruction"),
-        ("s.json", '[{"conversations": [{"from": "human", "value": "q"}, {"from": "robot", '
-         '"value": "a"}]}]', "sharegpt", 1, "conversations[1].from"),
-        ("o.jsonl", '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", '
-         '"content": "a"}]}\n\n{"messages": [{"role": "user", "content": "q"}]}', "openai-chat",
-         3, "messages[0]"),
+        (
+            "a.json",
+            '[\n  {"instruction": "x", "output": "y"},\n  {"instruction": "z", "output": 3}\n]',
+            "alpaca",
+            3,
+            "output",
+        ),
+        (
+            "d.jsonl",
+            '{"instruction": "x", "response": "r"}\n{"instruction": "", "response": "r"}',
+            "dolly",
+            2,
+            "instruction",
+        ),
+        (
+            "s.json",
+            '[{"conversations": [{"from": "human", "value": "q"}, {"from": "robot", '
+            '"value": "a"}]}]',
+            "sharegpt",
+            1,
+            "conversations[1].from",
+        ),
+        (
+            "o.jsonl",
+            '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", '
+            '"content": "a"}]}\n\n{"messages": [{"role": "user", "content": "q"}]}',
+            "openai-chat",
+            3,
+            "messages[0]",
+        ),
         ("f.jsonl", '{"prompt": "p", "completion": 1}', "selfinstruct-finetune", 1, "completion"),
-        ("g.jsonl", '{"instruction": "x", "request_idx": 0, "avg_similarity_score": "hi"}',
-         "selfinstruct-generated", 1, "avg_similarity_score"),
-        ("h.jsonl", '{"instruction": "x", "input": "", "output": "o", "history": [["a"]]}',
-         "alpaca", 1, "history[0]"),
+        (
+            "g.jsonl",
+            '{"instruction": "x", "request_idx": 0, "avg_similarity_score": "hi"}',
+            "selfinstruct-generated",
+            1,
+            "avg_similarity_score",
+        ),
+        (
+            "h.jsonl",
+            '{"instruction": "x", "input": "", "output": "o", "history": [["a"]]}',
+            "alpaca",
+            1,
+            "history[0]",
+        ),
     ]
     for name, text, fmt, line, field in cases:
         f = tmp_path / name
@@ -398,11 +552,22 @@ def test_dedup_exact_and_rouge_and_preview(tmp_path):
     ws = Workspace.create(tmp_path / "w.sqlite")
     add_task(ws, Task("Write a poem about the sea and the waves.", [Instance("", "x")]))
     f = tmp_path / "a.json"
-    f.write_text(json.dumps([
-        {"instruction": "write a poem about  the sea and the waves.", "output": "1"},  # exact
-        {"instruction": "Write a poem about the sea and its waves.", "output": "2"},   # close
-        {"instruction": "Sort these numbers from small to large.", "output": "3"},
-    ]), encoding="utf-8")
+    f.write_text(
+        json.dumps(
+            [
+                {
+                    "instruction": "write a poem about  the sea and the waves.",
+                    "output": "1",
+                },  # exact
+                {
+                    "instruction": "Write a poem about the sea and its waves.",
+                    "output": "2",
+                },  # close
+                {"instruction": "Sort these numbers from small to large.", "output": "3"},
+            ]
+        ),
+        encoding="utf-8",
+    )
     # The exact duplicate brings a new example (a different output): the task gets it (merged);
     # a duplicate is an identical example, not the same instruction (issue 18).
     pre = preview_file(ws, f, dedup_threshold=0.7)
@@ -458,13 +623,20 @@ def test_real_self_instruct_files_import(shared_data, tmp_path):
     user = import_file(ws, si / "user_oriented_instructions.jsonl")
     assert user.format == "selfinstruct-seed"
     assert user.imported + user.merged + user.skipped_duplicates == 252
-    assert ws.scalar("SELECT count(*) FROM tasks WHERE json_extract(meta, '$.motivation_app') "
-                     "IS NOT NULL") == user.imported
-    gen = import_file(ws, si / "reference_run" / "machine_generated_instructions.jsonl",
-                      "selfinstruct-generated")
+    assert (
+        ws.scalar(
+            "SELECT count(*) FROM tasks WHERE json_extract(meta, '$.motivation_app') IS NOT NULL"
+        )
+        == user.imported
+    )
+    gen = import_file(
+        ws, si / "reference_run" / "machine_generated_instructions.jsonl", "selfinstruct-generated"
+    )
     assert gen.read == 17 and gen.imported + gen.skipped_duplicates == 17
-    assert registry.detect_format(si / "reference_run" / "machine_generated_instructions.jsonl") \
+    assert (
+        registry.detect_format(si / "reference_run" / "machine_generated_instructions.jsonl")
         == "selfinstruct-generated"
+    )
     inst = import_file(ws, si / "reference_run" / "all_generated_instances.jsonl")
     assert inst.format == "selfinstruct-instances" and inst.read == 15
     # the same 15 instructions were imported above without instances: they get these
@@ -498,15 +670,38 @@ def test_cli_export_json_and_errors(tmp_path, capsys):
     fill(ws)
     ws.close()
     out = tmp_path / "o.jsonl"
-    code = main(["export", "--format", "openai-chat", "--out", str(out), "-w", str(wsp),
-                 "--option", "user_turn=combined", "--json"])
+    code = main(
+        [
+            "export",
+            "--format",
+            "openai-chat",
+            "--out",
+            str(out),
+            "-w",
+            str(wsp),
+            "--option",
+            "user_turn=combined",
+            "--json",
+        ]
+    )
     stdout, _ = capsys.readouterr()
     assert code == 0
     res = json.loads(stdout)
     assert res["count"] == 6 and res["path"] == str(out) and res["files"] == [str(out)]
     assert validate_openai_chat(out) == []
-    code = main(["export", "--format", "openai-chat", "--out", str(out), "-w", str(wsp),
-                 "--option", "user_turn"])
+    code = main(
+        [
+            "export",
+            "--format",
+            "openai-chat",
+            "--out",
+            str(out),
+            "-w",
+            str(wsp),
+            "--option",
+            "user_turn",
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 2 and "KEY=VALUE" in err
     code = main(["import", str(out), "-w", str(tmp_path / "w2.sqlite"), "--dry-run", "--json"])
@@ -522,12 +717,27 @@ def test_finetune_export_with_the_references_input_rewriting(tmp_workspace, tmp_
 
     tasks = []
     for i in range(60):
-        tasks.append(Task(f"Classify the sentiment of review {i}.",
-                          [Instance(f"Review: great film number {i}", "positive")], True))
-    tasks.append(Task("Compare the two sentences.",
-                      [Instance("Sentence 1: a\n\nSentence 2: b", "same")], False))
-    tasks.append(Task("Compare the two sentences, again.",
-                      [Instance("Sentence 1: a\n\nSentence 2: b", "same")], False))
+        tasks.append(
+            Task(
+                f"Classify the sentiment of review {i}.",
+                [Instance(f"Review: great film number {i}", "positive")],
+                True,
+            )
+        )
+    tasks.append(
+        Task(
+            "Compare the two sentences.",
+            [Instance("Sentence 1: a\n\nSentence 2: b", "same")],
+            False,
+        )
+    )
+    tasks.append(
+        Task(
+            "Compare the two sentences, again.",
+            [Instance("Sentence 1: a\n\nSentence 2: b", "same")],
+            False,
+        )
+    )
     for t in tasks:
         add_task(tmp_workspace, t)
 
@@ -554,7 +764,12 @@ def test_finetune_export_with_the_references_input_rewriting(tmp_workspace, tmp_
     add_task(tmp_workspace, Task("Repeat the word.", [Instance("hello", "hello hello")] * 2, False))
     fixed = lines(tmp_path / "fixed.jsonl", rewrite="reference", templates="fixed")
     assert sum(r["prompt"].startswith("Repeat the word.") for r in fixed) == 1
-    assert sum(r["prompt"].startswith("Repeat the word.") for r in
-               lines(tmp_path / "dup.jsonl", templates="fixed")) == 2  # default keeps both
+    assert (
+        sum(
+            r["prompt"].startswith("Repeat the word.")
+            for r in lines(tmp_path / "dup.jsonl", templates="fixed")
+        )
+        == 2
+    )  # default keeps both
     with pytest.raises(UserInputError):
         export(tmp_workspace, "selfinstruct-finetune", tmp_path / "x.jsonl", rewrite="sometimes")

@@ -5,6 +5,7 @@ pairs, media); the v006 migration; CoT runs as preference pairs loaded with `dat
 
 Counts are computed here from the files themselves, not taken from the readers.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 def text_of(content: Any) -> str:
     if isinstance(content, list):
-        return "".join(p.get("text", p.get("value", "")) for p in content
-                       if p.get("type", "text") == "text")
+        return "".join(
+            p.get("text", p.get("value", "")) for p in content if p.get("type", "text") == "text"
+        )
     return content or ""
 
 
@@ -49,7 +51,7 @@ def last_user(rec: dict[str, Any]) -> str:
         return [t["value"] for t in rec["conversations"] if t["from"] == "human"][-1]
     msgs = rec["messages"]
     if len(msgs) == 3 and msgs[0]["role"] == "system":
-        return text_of(msgs[0]["content"])       # system + user + assistant: the system text
+        return text_of(msgs[0]["content"])  # system + user + assistant: the system text
     return [text_of(m["content"]) for m in msgs if m["role"] == "user"][-1]
 
 
@@ -81,8 +83,9 @@ def export_suffix(fmt: str, src: Path) -> str:
 
 
 @pytest.mark.parametrize("rel, fmt, instruction", SAMPLES, ids=[s[0] for s in SAMPLES])
-def test_real_sample_imports_with_its_counts_and_exports_back_whole(shared_data, tmp_path,
-                                                                    rel, fmt, instruction):
+def test_real_sample_imports_with_its_counts_and_exports_back_whole(
+    shared_data, tmp_path, rel, fmt, instruction
+):
     src = shared_data / "datasets" / rel
     records = load(src)
     # identical records are one example (a duplicate is an identical example, skipped and
@@ -97,7 +100,7 @@ def test_real_sample_imports_with_its_counts_and_exports_back_whole(shared_data,
     assert res.duplicate_examples == len(records) - len(distinct)
     out = tmp_path / ("out" + export_suffix(fmt, src))
     export(ws, fmt, out)
-    assert load(out) == distinct   # same records, same order, every field
+    assert load(out) == distinct  # same records, same order, every field
     ws.close()
 
 
@@ -112,11 +115,14 @@ def test_sample_kinds_media_tools_labels(shared_data, tmp_path):
     dpo = import_file(ws, d / "dpo_en_demo.json")
     assert dpo.notes["preference"] == len(load(d / "dpo_en_demo.json"))
     mllm = import_file(ws, d / "mllm_demo.json")
-    assert mllm.notes["with_media"] == sum(bool(r.get("images")) for r in load(d / "mllm_demo.json"))
+    assert mllm.notes["with_media"] == sum(
+        bool(r.get("images")) for r in load(d / "mllm_demo.json")
+    )
     assert "images" in mllm.summary()
     tools = import_file(ws, d / "glaive_toolcall_en_demo.json")
-    assert tools.notes["with_tools"] == sum("tools" in r for r in unique(load(
-        d / "glaive_toolcall_en_demo.json")))
+    assert tools.notes["with_tools"] == sum(
+        "tools" in r for r in unique(load(d / "glaive_toolcall_en_demo.json"))
+    )
     ws.close()
 
 
@@ -136,8 +142,10 @@ def test_sharegpt_in_two_halves_gives_the_same_workspace_as_whole(shared_data, t
     assert second.duplicate_examples == 0
 
     def state(ws: Workspace) -> list[Any]:
-        return [(t.instruction, [store_examples.example_key(i) for i in t.instances])
-                for t in iter_tasks(ws)]
+        return [
+            (t.instruction, [store_examples.example_key(i) for i in t.instances])
+            for t in iter_tasks(ws)
+        ]
 
     assert state(parts) == state(whole)
     export(whole, "sharegpt", tmp_path / "whole-out.json")
@@ -160,10 +168,15 @@ def write_json(path: Path, records: list[Any]) -> Path:
 
 
 def test_greeting_and_unanswered_turn_are_left_out_kept_and_reported(tmp_path):
-    conv = {"id": "x1", "conversations": [
-        {"from": "gpt", "value": "Hello! How can I help?"},
-        {"from": "human", "value": "What is 2+2?"}, {"from": "gpt", "value": "4"},
-        {"from": "human", "value": "Thanks, and 3+3?"}]}
+    conv = {
+        "id": "x1",
+        "conversations": [
+            {"from": "gpt", "value": "Hello! How can I help?"},
+            {"from": "human", "value": "What is 2+2?"},
+            {"from": "gpt", "value": "4"},
+            {"from": "human", "value": "Thanks, and 3+3?"},
+        ],
+    }
     src = write_json(tmp_path / "s.json", [conv])
     ws = Workspace.create(tmp_path / "w.sqlite")
     res = import_file(ws, src)
@@ -173,30 +186,51 @@ def test_greeting_and_unanswered_turn_are_left_out_kept_and_reported(tmp_path):
     inst = task.instances[0]
     assert (task.instruction, inst.output, inst.history) == ("What is 2+2?", "4", [])
     assert [t["content"] for t in inst.meta["_dropped_turns"]] == [
-        "Hello! How can I help?", "Thanks, and 3+3?"]
+        "Hello! How can I help?",
+        "Thanks, and 3+3?",
+    ]
     export(ws, "sharegpt", tmp_path / "out.json")
     assert load(tmp_path / "out.json") == [conv]
     ws.close()
 
 
 def test_openai_tool_calls_null_content_tool_turns_and_weights(tmp_path):
-    call = {"id": "c1", "type": "function",
-            "function": {"name": "add", "arguments": "{\"a\": 2, \"b\": 2}"}}
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "add", "arguments": '{"a": 2, "b": 2}'},
+    }
     recs = [
-        {"messages": [{"role": "system", "content": "You add."},
-                      {"role": "user", "content": "2+2?"},
-                      {"role": "assistant", "content": None, "tool_calls": [call]},
-                      {"role": "tool", "tool_call_id": "c1", "content": "4"},
-                      {"role": "assistant", "content": "It is 4.", "weight": 1}],
-         "tools": [{"type": "function", "function": {"name": "add", "parameters": {}}}]},
-        {"messages": [{"role": "user", "content": "Call it."},
-                      {"role": "assistant", "content": None, "tool_calls": [call]}]},
-        {"messages": [{"role": "user", "content": "Hi"},
-                      {"role": "assistant", "content": "Bad answer", "weight": 0},
-                      {"role": "user", "content": "Again"},
-                      {"role": "assistant", "content": "Good answer", "weight": 0}]},
-        {"messages": [{"role": "system", "content": "Write a poem about rain."},
-                      {"role": "assistant", "content": "Drops on the roof."}]},
+        {
+            "messages": [
+                {"role": "system", "content": "You add."},
+                {"role": "user", "content": "2+2?"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "4"},
+                {"role": "assistant", "content": "It is 4.", "weight": 1},
+            ],
+            "tools": [{"type": "function", "function": {"name": "add", "parameters": {}}}],
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "Call it."},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Bad answer", "weight": 0},
+                {"role": "user", "content": "Again"},
+                {"role": "assistant", "content": "Good answer", "weight": 0},
+            ]
+        },
+        {
+            "messages": [
+                {"role": "system", "content": "Write a poem about rain."},
+                {"role": "assistant", "content": "Drops on the roof."},
+            ]
+        },
     ]
     src = tmp_path / "o.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in recs) + "\n", encoding="utf-8")
@@ -215,21 +249,32 @@ def test_openai_tool_calls_null_content_tool_turns_and_weights(tmp_path):
 
 
 def test_preference_pairs_in_every_layout_round_trip_and_cross(tmp_path):
-    sharegpt = {"conversations": [{"from": "human", "value": "Pick one."}],
-                "chosen": {"from": "gpt", "value": "A"}, "rejected": {"from": "gpt", "value": "B"}}
-    openai_pref = {"input": {"messages": [{"role": "user", "content": "Pick two."}]},
-                   "preferred_output": [{"role": "assistant", "content": "C"}],
-                   "non_preferred_output": [{"role": "assistant", "content": "D"}]}
-    messages_pref = {"messages": [{"role": "user", "content": "Pick three."}],
-                     "chosen": {"role": "assistant", "content": "E"},
-                     "rejected": {"role": "assistant", "content": "F"}}
-    trl = {"prompt": [{"role": "user", "content": "Pick four."}],
-           "chosen": [{"role": "assistant", "content": "G"}],
-           "rejected": [{"role": "assistant", "content": "H"}]}
-    cases = [(write_json(tmp_path / "p1.json", [sharegpt]), "sharegpt", ".json"),
-             (tmp_path / "p2.jsonl", "openai-chat", ".jsonl"),
-             (tmp_path / "p3.jsonl", "openai-chat", ".jsonl"),
-             (tmp_path / "p4.jsonl", "trl", ".jsonl")]
+    sharegpt = {
+        "conversations": [{"from": "human", "value": "Pick one."}],
+        "chosen": {"from": "gpt", "value": "A"},
+        "rejected": {"from": "gpt", "value": "B"},
+    }
+    openai_pref = {
+        "input": {"messages": [{"role": "user", "content": "Pick two."}]},
+        "preferred_output": [{"role": "assistant", "content": "C"}],
+        "non_preferred_output": [{"role": "assistant", "content": "D"}],
+    }
+    messages_pref = {
+        "messages": [{"role": "user", "content": "Pick three."}],
+        "chosen": {"role": "assistant", "content": "E"},
+        "rejected": {"role": "assistant", "content": "F"},
+    }
+    trl = {
+        "prompt": [{"role": "user", "content": "Pick four."}],
+        "chosen": [{"role": "assistant", "content": "G"}],
+        "rejected": [{"role": "assistant", "content": "H"}],
+    }
+    cases = [
+        (write_json(tmp_path / "p1.json", [sharegpt]), "sharegpt", ".json"),
+        (tmp_path / "p2.jsonl", "openai-chat", ".jsonl"),
+        (tmp_path / "p3.jsonl", "openai-chat", ".jsonl"),
+        (tmp_path / "p4.jsonl", "trl", ".jsonl"),
+    ]
     cases[1][0].write_text(json.dumps(openai_pref) + "\n", encoding="utf-8")
     cases[2][0].write_text(json.dumps(messages_pref) + "\n", encoding="utf-8")
     cases[3][0].write_text(json.dumps(trl) + "\n", encoding="utf-8")
@@ -240,8 +285,12 @@ def test_preference_pairs_in_every_layout_round_trip_and_cross(tmp_path):
         export(ws, fmt, tmp_path / f"{src.stem}-out{suffix}")
         assert load(tmp_path / f"{src.stem}-out{suffix}") == load(src)
         # and to every other preference layout, and back: the pair survives
-        for other, osuf in (("sharegpt", ".json"), ("openai-chat", ".jsonl"), ("trl", ".jsonl"),
-                            ("alpaca", ".json")):
+        for other, osuf in (
+            ("sharegpt", ".json"),
+            ("openai-chat", ".jsonl"),
+            ("trl", ".jsonl"),
+            ("alpaca", ".json"),
+        ):
             out = tmp_path / f"{src.stem}-{other}{osuf}"
             export(ws, other, out)
             ws2 = Workspace.create(tmp_path / f"{src.stem}-{other}.sqlite")
@@ -254,11 +303,19 @@ def test_preference_pairs_in_every_layout_round_trip_and_cross(tmp_path):
 
 
 def test_alpaca_llama_factory_fields_and_kto_round_trip(tmp_path):
-    recs = [{"instruction": "Describe.", "input": "", "output": "It is red.",
-             "system": "Be brief.", "history": [["Hi", "Hello"]], "images": ["a.jpg"],
-             "source": "mine"},
-            {"instruction": "Describe.", "input": "x", "output": "No.", "kto_tag": False},
-            {"instruction": "Rank.", "input": "", "chosen": "good", "rejected": "bad"}]
+    recs = [
+        {
+            "instruction": "Describe.",
+            "input": "",
+            "output": "It is red.",
+            "system": "Be brief.",
+            "history": [["Hi", "Hello"]],
+            "images": ["a.jpg"],
+            "source": "mine",
+        },
+        {"instruction": "Describe.", "input": "x", "output": "No.", "kto_tag": False},
+        {"instruction": "Rank.", "input": "", "chosen": "good", "rejected": "bad"},
+    ]
     src = write_json(tmp_path / "a.json", recs)
     ws = Workspace.create(tmp_path / "w.sqlite")
     res = import_file(ws, src)
@@ -270,10 +327,21 @@ def test_alpaca_llama_factory_fields_and_kto_round_trip(tmp_path):
 
 
 def test_seed_export_keeps_extra_fields_and_invents_no_classification(tmp_path):
-    lines = [{"id": "w1", "instruction": "Name a colour.", "instruction_type": "open",
-              "instances": [{"input": "", "output": "Blue"}]},
-             {"id": "w2", "name": "w2", "instruction": "Is it wet?", "is_classification": True,
-              "instances": [{"input": "Rain", "output": "Yes"}]}]
+    lines = [
+        {
+            "id": "w1",
+            "instruction": "Name a colour.",
+            "instruction_type": "open",
+            "instances": [{"input": "", "output": "Blue"}],
+        },
+        {
+            "id": "w2",
+            "name": "w2",
+            "instruction": "Is it wet?",
+            "is_classification": True,
+            "instances": [{"input": "Rain", "output": "Yes"}],
+        },
+    ]
     src = tmp_path / "s.jsonl"
     src.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
     ws = Workspace.create(tmp_path / "w.sqlite")
@@ -286,9 +354,13 @@ def test_seed_export_keeps_extra_fields_and_invents_no_classification(tmp_path):
 def test_errors_still_name_line_and_field(tmp_path):
     from workbench.core.errors import UserInputError
 
-    src = write_json(tmp_path / "s.json", [
-        {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]},
-        {"conversations": [{"from": "gpt", "value": "only a greeting"}]}])
+    src = write_json(
+        tmp_path / "s.json",
+        [
+            {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]},
+            {"conversations": [{"from": "gpt", "value": "only a greeting"}]},
+        ],
+    )
     ws = Workspace.create(tmp_path / "w.sqlite")
     with pytest.raises(UserInputError) as exc:
         import_file(ws, src, "sharegpt")
@@ -311,11 +383,15 @@ def test_v006_moves_task_level_system_history_and_extras_to_examples(tmp_path):
     conn.execute(f"PRAGMA application_id = {0x49575242}")
 
     def task(instr: str, meta: dict[str, Any], outs: list[str]) -> None:
-        cur = conn.execute("INSERT INTO tasks (instruction, norm, source, meta) VALUES "
-                           "(?, ?, 'imported', ?)", (instr, norm(instr), json.dumps(meta)))
+        cur = conn.execute(
+            "INSERT INTO tasks (instruction, norm, source, meta) VALUES (?, ?, 'imported', ?)",
+            (instr, norm(instr), json.dumps(meta)),
+        )
         for pos, out in enumerate(outs):
-            conn.execute("INSERT INTO instances (task_id, position, output) VALUES (?, ?, ?)",
-                         (cur.lastrowid, pos, out))
+            conn.execute(
+                "INSERT INTO instances (task_id, position, output) VALUES (?, ?, ?)",
+                (cur.lastrowid, pos, out),
+            )
 
     task("t1", {"format": "sharegpt", "system": "S", "history": [["u", "a"]]}, ["o"])
     task("t2", {"format": "sharegpt", "instance_extras": [{"system": "X"}, {}]}, ["o1", "o2"])
@@ -326,8 +402,10 @@ def test_v006_moves_task_level_system_history_and_extras_to_examples(tmp_path):
     got = {t.instruction: t for t in iter_tasks(ws)}
     assert got["t1"].meta == {"format": "sharegpt"}
     assert got["t1"].instances[0].system == "S"
-    assert got["t1"].instances[0].history == [{"role": "user", "content": "u"},
-                                              {"role": "assistant", "content": "a"}]
+    assert got["t1"].instances[0].history == [
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "a"},
+    ]
     assert [i.system for i in got["t2"].instances] == ["X", None]
     assert got["t3"].meta == {"format": "dolly", "x": 1}
     assert got["t3"].instances[0].meta == {"category": "qa"}
@@ -343,26 +421,62 @@ def test_cot_run_exports_as_preference_pairs_that_datasets_loads(tmp_path):
     ws = Workspace.create(tmp_path / "w.sqlite")
     run_id = create_run(ws, "cot", {"mode": "sample"})
     with ws.transaction():
-        item = ws.insert("cot_items", {"run_id": run_id, "position": 0, "source": "gsm8k",
-                                       "cot_type": "math", "instruction": "Solve.",
-                                       "input": "2+3?", "gold_output": "5", "gold_answer": "5",
-                                       "answer_kind": "number"})
-        for k, (text, answer, correct, conf) in enumerate([
+        item = ws.insert(
+            "cot_items",
+            {
+                "run_id": run_id,
+                "position": 0,
+                "source": "gsm8k",
+                "cot_type": "math",
+                "instruction": "Solve.",
+                "input": "2+3?",
+                "gold_output": "5",
+                "gold_answer": "5",
+                "answer_kind": "number",
+            },
+        )
+        for k, (text, answer, correct, conf) in enumerate(
+            [
                 ("2+3 = 5. The answer is 5.", "5", 1, 0.9),
                 ("2+3 = 6. The answer is 6.", "6", 0, 0.2),
                 ("2 and 3 make 5. The answer is 5.", "5", 1, 0.7),
-                ("I am not sure.", None, None, None)]):
-            ws.insert("cot_paths", {"item_id": item, "sample_index": k, "rationale": text,
-                                    "answer": answer, "correct": correct, "confidence": conf})
-        other = ws.insert("cot_items", {"run_id": run_id, "position": 1, "source": "gsm8k",
-                                        "cot_type": "math", "instruction": "Solve.",
-                                        "input": "1+1?", "gold_output": "2", "gold_answer": "2",
-                                        "answer_kind": "number"})
-        ws.insert("cot_paths", {"item_id": other, "sample_index": 0, "rationale": "2.",
-                                "answer": "2", "correct": 1})
-    (task,) = cot_preference_tasks(ws, run_id)   # the all-correct question gives no pair
+                ("I am not sure.", None, None, None),
+            ]
+        ):
+            ws.insert(
+                "cot_paths",
+                {
+                    "item_id": item,
+                    "sample_index": k,
+                    "rationale": text,
+                    "answer": answer,
+                    "correct": correct,
+                    "confidence": conf,
+                },
+            )
+        other = ws.insert(
+            "cot_items",
+            {
+                "run_id": run_id,
+                "position": 1,
+                "source": "gsm8k",
+                "cot_type": "math",
+                "instruction": "Solve.",
+                "input": "1+1?",
+                "gold_output": "2",
+                "gold_answer": "2",
+                "answer_kind": "number",
+            },
+        )
+        ws.insert(
+            "cot_paths",
+            {"item_id": other, "sample_index": 0, "rationale": "2.", "answer": "2", "correct": 1},
+        )
+    (task,) = cot_preference_tasks(ws, run_id)  # the all-correct question gives no pair
     assert [(i.output[:5], i.rejected[:5]) for i in task.instances] == [
-        ("2+3 =", "2+3 ="), ("2 and", "2+3 =")]
+        ("2+3 =", "2+3 ="),
+        ("2 and", "2+3 ="),
+    ]
     out = tmp_path / "pairs.jsonl"
     res = export_cot_pairs(ws, run_id, "trl", out)
     assert (res["count"], res["questions"]) == (2, 1)
@@ -382,9 +496,20 @@ def test_cot_run_exports_as_preference_pairs_that_datasets_loads(tmp_path):
     # and so does the CLI
     from workbench.cli import main
 
-    code = main(["export", "--cot-pairs", str(run_id), "--format", "openai-chat", "--out",
-                 str(tmp_path / "pairs-openai.jsonl"), "--workspace", str(tmp_path / "w.sqlite"),
-                 "--json"])
+    code = main(
+        [
+            "export",
+            "--cot-pairs",
+            str(run_id),
+            "--format",
+            "openai-chat",
+            "--out",
+            str(tmp_path / "pairs-openai.jsonl"),
+            "--workspace",
+            str(tmp_path / "w.sqlite"),
+            "--json",
+        ]
+    )
     assert code == 0
     (first, _) = load(tmp_path / "pairs-openai.jsonl")
     assert first["preferred_output"][0]["content"].startswith("2+3 = 5")
@@ -402,8 +527,10 @@ def test_hf_folder_carries_each_examples_conversation_and_kind(shared_data, tmp_
     records = load(src)
     assert ds.num_rows == len(records)
     assert ds[0]["kind"] == "preference"
-    assert (ds[0]["output"], ds[0]["rejected"]) == (records[0]["chosen"]["value"],
-                                                   records[0]["rejected"]["value"])
+    assert (ds[0]["output"], ds[0]["rejected"]) == (
+        records[0]["chosen"]["value"],
+        records[0]["rejected"]["value"],
+    )
     ws2 = Workspace.create(tmp_path / "w2.sqlite")
     import_file(ws2, tmp_path / "ds")
     export(ws2, "sharegpt", tmp_path / "back.json")
@@ -433,22 +560,27 @@ def test_chats_through_the_seed_format_lose_nothing(shared_data, tmp_path):
     import_file(ws2, tmp_path / "seed.jsonl", "selfinstruct-seed")
     export(ws2, "sharegpt", tmp_path / "back.json")
     # a task-level format lists examples task by task: the same records, in task order
-    assert sorted(map(json.dumps, load(tmp_path / "back.json"))) == \
-        sorted(map(json.dumps, unique(load(src))))
+    assert sorted(map(json.dumps, load(tmp_path / "back.json"))) == sorted(
+        map(json.dumps, unique(load(src)))
+    )
     for w in (ws, ws2):
         w.close()
 
 
-@pytest.mark.parametrize("rel, fmt, via, suffix", [
-    (f"{LF}/glaive_toolcall_en_demo.json", "sharegpt", "dolly", ".jsonl"),
-    (f"{LF}/dpo_en_demo.json", "sharegpt", "dolly", ".jsonl"),
-    (f"{LF}/dpo_en_demo.json", "sharegpt", "alpaca", ".json"),
-    (f"{LF}/kto_en_demo.json", "openai-chat", "alpaca", ".json"),
-    (f"{LF}/mllm_demo.json", "openai-chat", "dolly", ".jsonl"),
-    ("sharegpt-format-fastchat/dummy_conversation.json", "sharegpt", "alpaca", ".json"),
-])
-def test_chats_through_instruction_formats_lose_nothing(shared_data, tmp_path, rel, fmt, via,
-                                                        suffix):
+@pytest.mark.parametrize(
+    "rel, fmt, via, suffix",
+    [
+        (f"{LF}/glaive_toolcall_en_demo.json", "sharegpt", "dolly", ".jsonl"),
+        (f"{LF}/dpo_en_demo.json", "sharegpt", "dolly", ".jsonl"),
+        (f"{LF}/dpo_en_demo.json", "sharegpt", "alpaca", ".json"),
+        (f"{LF}/kto_en_demo.json", "openai-chat", "alpaca", ".json"),
+        (f"{LF}/mllm_demo.json", "openai-chat", "dolly", ".jsonl"),
+        ("sharegpt-format-fastchat/dummy_conversation.json", "sharegpt", "alpaca", ".json"),
+    ],
+)
+def test_chats_through_instruction_formats_lose_nothing(
+    shared_data, tmp_path, rel, fmt, via, suffix
+):
     src = shared_data / "datasets" / rel
     ws = Workspace.create(tmp_path / "w.sqlite")
     import_file(ws, src)

@@ -4,6 +4,7 @@ leave a partial import, and every error names a line.
 `WORKBENCH_FUZZ_EXAMPLES` raises the number of examples (`make fuzz`); the default keeps the
 whole module to a few seconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,22 +28,56 @@ settings.register_profile(
 )
 FUZZ = settings.get_profile("formats-fuzz")
 
-FILE_IMPORTERS = [n for n in registry.import_formats()
-                  if not registry.get(n).folder and registry.get(n).extensions]
+FILE_IMPORTERS = [
+    n
+    for n in registry.import_formats()
+    if not registry.get(n).folder and registry.get(n).extensions
+]
 # One record a line (a bad line after good ones); a NI task file is one document, a table rows.
 LINE_IMPORTERS = [n for n in FILE_IMPORTERS if n not in ("natural-instructions", "tabular")]
-KEYS = ["instruction", "input", "output", "instances", "is_classification", "id", "name",
-        "context", "response", "category", "system", "history", "conversations", "from",
-        "value", "messages", "role", "content", "weight", "prompt", "completion",
-        "most_similar", "avg_similarity_score", "request_idx"]
+KEYS = [
+    "instruction",
+    "input",
+    "output",
+    "instances",
+    "is_classification",
+    "id",
+    "name",
+    "context",
+    "response",
+    "category",
+    "system",
+    "history",
+    "conversations",
+    "from",
+    "value",
+    "messages",
+    "role",
+    "content",
+    "weight",
+    "prompt",
+    "completion",
+    "most_similar",
+    "avg_similarity_score",
+    "request_idx",
+]
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | \
-    st.text(max_size=12) | st.sampled_from(["", " ", "human", "gpt", "user", "assistant",
-                                            "system", "Yes", " No", "<|endoftext|>"])
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["", " ", "human", "gpt", "user", "assistant", "system", "Yes", " No", "<|endoftext|>"]
+    )
+)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 records = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6)
@@ -86,8 +121,11 @@ def test_arbitrary_bytes(fuzz_ws, tmp_path, fmt, data):
 
 @pytest.mark.parametrize("fmt", FILE_IMPORTERS + [None])
 @FUZZ
-@given(lines=st.lists(records | json_values, min_size=1, max_size=4),
-       as_list=st.booleans(), blank=st.booleans())
+@given(
+    lines=st.lists(records | json_values, min_size=1, max_size=4),
+    as_list=st.booleans(),
+    blank=st.booleans(),
+)
 def test_arbitrary_json(fuzz_ws, tmp_path, fmt, lines, as_list, blank):
     f = tmp_path / ("fuzz.json" if as_list else "fuzz.jsonl")
     if as_list:
@@ -102,25 +140,45 @@ def test_arbitrary_json(fuzz_ws, tmp_path, fmt, lines, as_list, blank):
 @FUZZ
 @given(good=st.integers(min_value=0, max_value=3), data=st.data())
 def test_a_bad_record_after_good_ones_imports_nothing_and_names_its_line(
-        fuzz_ws, tmp_path, fmt, good, data):
+    fuzz_ws, tmp_path, fmt, good, data
+):
     valid = {
-        "selfinstruct-seed": lambda i: {"instruction": f"seed task {i} {fmt}", "instances": [
-            {"input": "", "output": "o"}]},
-        "selfinstruct-instances": lambda i: {"instruction": f"inst {i} {fmt}", "input": "",
-                                             "output": "o"},
+        "selfinstruct-seed": lambda i: {
+            "instruction": f"seed task {i} {fmt}",
+            "instances": [{"input": "", "output": "o"}],
+        },
+        "selfinstruct-instances": lambda i: {
+            "instruction": f"inst {i} {fmt}",
+            "input": "",
+            "output": "o",
+        },
         "selfinstruct-generated": lambda i: {"instruction": f"gen {i} {fmt}", "request_idx": i},
         "selfinstruct-finetune": lambda i: {"prompt": f"ft {i} {fmt}\n\n", "completion": "o"},
         "alpaca": lambda i: {"instruction": f"alp {i} {fmt}", "input": "", "output": "o"},
         "dolly": lambda i: {"instruction": f"dolly {i} {fmt}", "response": "o"},
-        "sharegpt": lambda i: {"conversations": [{"from": "human", "value": f"sg {i} {fmt}"},
-                                                 {"from": "gpt", "value": "o"}]},
-        "openai-chat": lambda i: {"messages": [{"role": "user", "content": f"oc {i} {fmt}"},
-                                               {"role": "assistant", "content": "o"}]},
+        "sharegpt": lambda i: {
+            "conversations": [
+                {"from": "human", "value": f"sg {i} {fmt}"},
+                {"from": "gpt", "value": "o"},
+            ]
+        },
+        "openai-chat": lambda i: {
+            "messages": [
+                {"role": "user", "content": f"oc {i} {fmt}"},
+                {"role": "assistant", "content": "o"},
+            ]
+        },
         "trl": lambda i: {"prompt": f"trl {i}", "chosen": "a", "rejected": "b"},
-        "hh-rlhf": lambda i: {"chosen": f"\n\nHuman: hh {i}\n\nAssistant: a",
-                              "rejected": f"\n\nHuman: hh {i}\n\nAssistant: b"},
-        "shp": lambda i: {"history": f"shp {i}", "human_ref_A": "a", "human_ref_B": "b",
-                          "labels": 1},
+        "hh-rlhf": lambda i: {
+            "chosen": f"\n\nHuman: hh {i}\n\nAssistant: a",
+            "rejected": f"\n\nHuman: hh {i}\n\nAssistant: b",
+        },
+        "shp": lambda i: {
+            "history": f"shp {i}",
+            "human_ref_A": "a",
+            "human_ref_B": "b",
+            "labels": 1,
+        },
         "oig": lambda i: {"text": f"<human>: oig {i}\n<bot>: o"},
         "baize": lambda i: {"input": f"[|Human|] baize {i}\n[|AI|] o"},
         "hc3": lambda i: {"question": f"hc3 {i}", "human_answers": ["o"], "chatgpt_answers": []},
@@ -128,8 +186,12 @@ def test_a_bad_record_after_good_ones_imports_nothing_and_names_its_line(
         "instruction-only": lambda i: {"instruction": f"only {i} {fmt}"},
     }[fmt]
     salt = data.draw(st.integers(0, 10**9))
-    lines = [json.dumps({**valid(i), "salt": salt}) if fmt == "selfinstruct-seed" else
-             json.dumps(valid(f"{salt}-{i}")) for i in range(good)]
+    lines = [
+        json.dumps({**valid(i), "salt": salt})
+        if fmt == "selfinstruct-seed"
+        else json.dumps(valid(f"{salt}-{i}"))
+        for i in range(good)
+    ]
     bad = data.draw(st.sampled_from(['{"instruction": 7}', "[1]", "{", '"text"', "null"]))
     f = tmp_path / "mixed.jsonl"
     f.write_text("\n".join(lines + [bad]) + "\n", encoding="utf-8")

@@ -5,6 +5,7 @@ compressed files and Hugging Face Hub folders.
 Each reader is checked on the real sample in ../shared/data/datasets (counts computed here from
 the file itself) and on small samples of other datasets of the same kind written by the test.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -35,8 +36,11 @@ def _examples(tasks):
 
 # ------------------------------------------------------------------- Natural Instructions
 def test_natural_instructions_v1_real_task(shared_data, tmp_path):
-    path = (_datasets(shared_data) / "natural-instructions-v1"
-            / "subtask006_mctaco_question_generation_transient_stationary.json")
+    path = (
+        _datasets(shared_data)
+        / "natural-instructions-v1"
+        / "subtask006_mctaco_question_generation_transient_stationary.json"
+    )
     raw = json.loads(path.read_text(encoding="utf-8"))
     positives = raw["Examples"]["Positive Examples"]
     assert registry.detect_format(path) == "natural-instructions"
@@ -52,8 +56,10 @@ def test_natural_instructions_v1_real_task(shared_data, tmp_path):
     assert first.meta["reason"] == positives[0]["reason"]
     inst = task.instances[len(positives)]
     assert inst.meta["ni_role"] == "instance"
-    assert (inst.input, inst.output) == (raw["Instances"][0]["input"],
-                                         raw["Instances"][0]["output"][0])
+    assert (inst.input, inst.output) == (
+        raw["Instances"][0]["input"],
+        raw["Instances"][0]["output"][0],
+    )
     kept = task.meta["natural_instructions"]
     for key in ("Title", "Prompt", "Things to Avoid", "Emphasis & Caution"):
         assert kept[key] == raw[key]
@@ -80,13 +86,19 @@ SUPER_NI = {
     "Instruction_language": ["English"],
     "Domains": ["Wikipedia"],
     "Positive Examples": [
-        {"input": "Passage: Ann met Bob.", "output": "Who met Bob?",
-         "explanation": "It asks about the passage."}],
+        {
+            "input": "Passage: Ann met Bob.",
+            "output": "Who met Bob?",
+            "explanation": "It asks about the passage.",
+        }
+    ],
     "Negative Examples": [
-        {"input": "Passage: Ann met Bob.", "output": "Hello.", "explanation": "Not a question."}],
+        {"input": "Passage: Ann met Bob.", "output": "Hello.", "explanation": "Not a question."}
+    ],
     "Instances": [
         {"id": "task001-1", "input": "Passage: The cat sat.", "output": ["What sat?", "Who sat?"]},
-        {"id": "task001-2", "input": "Passage: It rained.", "output": ["What happened?"]}],
+        {"id": "task001-2", "input": "Passage: It rained.", "output": ["What happened?"]},
+    ],
     "Instance License": ["CC BY 4.0"],
 }
 
@@ -103,7 +115,8 @@ def test_super_natural_instructions_v2_task(tmp_path):
     assert outs == [
         ("Passage: Ann met Bob.", "Who met Bob?", None, None),
         ("Passage: The cat sat.", "What sat?", "task001-1", ["What sat?", "Who sat?"]),
-        ("Passage: It rained.", "What happened?", "task001-2", None)]
+        ("Passage: It rained.", "What happened?", "task001-2", None),
+    ]
     assert task.instances[0].meta["explanation"] == "It asks about the passage."
     kept = task.meta["natural_instructions"]
     assert kept["Negative Examples"] == SUPER_NI["Negative Examples"]
@@ -112,8 +125,9 @@ def test_super_natural_instructions_v2_task(tmp_path):
 
 
 def test_natural_instructions_bad_instance_names_line_and_field(tmp_path):
-    bad = dict(SUPER_NI, Instances=[SUPER_NI["Instances"][0],
-                                    {"id": "x", "input": "Passage: no output."}])
+    bad = dict(
+        SUPER_NI, Instances=[SUPER_NI["Instances"][0], {"id": "x", "input": "Passage: no output."}]
+    )
     path = tmp_path / "task002.json"
     path.write_text(json.dumps(bad, indent=2), encoding="utf-8")
     ws = Workspace.create(tmp_path / "w.sqlite")
@@ -131,8 +145,9 @@ def test_natural_instructions_bad_instance_names_line_and_field(tmp_path):
 # ----------------------------------------------------------------------------- tables
 def test_flan_cot_tsv_real(shared_data, tmp_path):
     path = _datasets(shared_data) / "flan" / "gsm8k_train.tsv"
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     assert registry.detect_format(path) == "tabular"
     _, tasks = read_file(path)
     examples = _examples(tasks)
@@ -160,9 +175,11 @@ def test_csv_with_header_quotes_and_mapping(tmp_path):
     ex = _examples(tasks)
     assert [(t.instruction, i.input, i.output, i.meta) for t, i in ex] == [
         ("Who wrote it?", "A book,\nwith two lines", "Ann", {"source": "web"}),
-        ("Where?", "", "Paris", {"source": "wiki"})]
-    _, tasks = read_file(path, options={"instruction": "Q: {question}", "output": "answer",
-                                        "input": "context"})
+        ("Where?", "", "Paris", {"source": "wiki"}),
+    ]
+    _, tasks = read_file(
+        path, options={"instruction": "Q: {question}", "output": "answer", "input": "context"}
+    )
     assert tasks[0].instruction == "Q: Who wrote it?"
 
 
@@ -184,10 +201,10 @@ def _hh_turns(text: str) -> list[tuple[str, str]]:
     for chunk in text.split("\n\n"):
         for role, marker in (("user", "Human: "), ("assistant", "Assistant: ")):
             if chunk.startswith(marker):
-                out.append((role, chunk[len(marker):]))
+                out.append((role, chunk[len(marker) :]))
                 break
         else:
-            if out:   # a blank line inside a turn
+            if out:  # a blank line inside a turn
                 out[-1] = (out[-1][0], out[-1][1] + "\n\n" + chunk)
     return out
 
@@ -209,28 +226,37 @@ def test_hh_rlhf_real(shared_data, tmp_path):
     ws = Workspace.create(tmp_path / "w.sqlite")
     res = import_file(ws, path)
     assert res.instances == len(records) and res.notes["preference"] == len(records)
-    assert ws.scalar("SELECT count(*) FROM instances WHERE kind = 'preference' "
-                     "AND rejected IS NOT NULL") == len(records)
+    assert ws.scalar(
+        "SELECT count(*) FROM instances WHERE kind = 'preference' AND rejected IS NOT NULL"
+    ) == len(records)
     ws.close()
 
 
 def test_hh_split_layout_and_diverging_rejected(tmp_path):
     path = tmp_path / "pairs.jsonl"
     rows = [
-        {"prompt": "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: Name a fruit.\n\nAssistant:",
-         "chosen": " Apple.", "rejected": " No."},
+        {
+            "prompt": "\n\nHuman: Hi there\n\nAssistant: Hello!\n\nHuman: Name a fruit.\n\nAssistant:",
+            "chosen": " Apple.",
+            "rejected": " No.",
+        },
         {"prompt": "Summarise: the sky is blue.", "chosen": "Blue sky.", "rejected": "Grass."},
-        {"chosen": "\n\nHuman: A\n\nAssistant: B\n\nHuman: C\n\nAssistant: D",
-         "rejected": "\n\nHuman: A\n\nAssistant: X\n\nHuman: C\n\nAssistant: E", "id": 7},
+        {
+            "chosen": "\n\nHuman: A\n\nAssistant: B\n\nHuman: C\n\nAssistant: D",
+            "rejected": "\n\nHuman: A\n\nAssistant: X\n\nHuman: C\n\nAssistant: E",
+            "id": 7,
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    assert registry.detect_format(path) == "hh-rlhf"   # the first prompt is an HH transcript
+    assert registry.detect_format(path) == "hh-rlhf"  # the first prompt is an HH transcript
     _, tasks = read_file(path, "hh-rlhf")
     ex = {t.instruction: i for t, i in _examples(tasks)}
     fruit = ex["Name a fruit."]
     assert (fruit.output, fruit.rejected) == (" Apple.", " No.")
-    assert fruit.history == [{"role": "user", "content": "Hi there"},
-                             {"role": "assistant", "content": "Hello!"}]
+    assert fruit.history == [
+        {"role": "user", "content": "Hi there"},
+        {"role": "assistant", "content": "Hello!"},
+    ]
     assert ex["Summarise: the sky is blue."].history == []
     c = ex["C"]
     assert (c.output, c.rejected, c.meta["id"]) == ("D", "E", 7)
@@ -240,28 +266,67 @@ def test_hh_split_layout_and_diverging_rejected(tmp_path):
 def test_shp_and_stack_exchange_pairs(tmp_path):
     path = tmp_path / "shp.jsonl"
     rows = [
-        {"post_id": "p1", "domain": "askscience_train", "upvote_ratio": 0.99,
-         "history": "Why is the sky blue?", "c_root_id_A": "a", "c_root_id_B": "b",
-         "created_at_utc_A": 1, "created_at_utc_B": 2, "score_A": 50, "score_B": 3,
-         "human_ref_A": "Rayleigh scattering.", "human_ref_B": "Because.", "labels": 1,
-         "seconds_difference": 1.0, "score_ratio": 16.7},
-        {"post_id": "p2", "domain": "askscience_train", "upvote_ratio": 0.9,
-         "history": "Why is grass green?", "c_root_id_A": "c", "c_root_id_B": "d",
-         "created_at_utc_A": 1, "created_at_utc_B": 2, "score_A": 2, "score_B": 9,
-         "human_ref_A": "Magic.", "human_ref_B": "Chlorophyll.", "labels": 0,
-         "seconds_difference": 1.0, "score_ratio": 4.5},
+        {
+            "post_id": "p1",
+            "domain": "askscience_train",
+            "upvote_ratio": 0.99,
+            "history": "Why is the sky blue?",
+            "c_root_id_A": "a",
+            "c_root_id_B": "b",
+            "created_at_utc_A": 1,
+            "created_at_utc_B": 2,
+            "score_A": 50,
+            "score_B": 3,
+            "human_ref_A": "Rayleigh scattering.",
+            "human_ref_B": "Because.",
+            "labels": 1,
+            "seconds_difference": 1.0,
+            "score_ratio": 16.7,
+        },
+        {
+            "post_id": "p2",
+            "domain": "askscience_train",
+            "upvote_ratio": 0.9,
+            "history": "Why is grass green?",
+            "c_root_id_A": "c",
+            "c_root_id_B": "d",
+            "created_at_utc_A": 1,
+            "created_at_utc_B": 2,
+            "score_A": 2,
+            "score_B": 9,
+            "human_ref_A": "Magic.",
+            "human_ref_B": "Chlorophyll.",
+            "labels": 0,
+            "seconds_difference": 1.0,
+            "score_ratio": 4.5,
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     assert registry.detect_format(path) == "shp"
     _, tasks = read_file(path)
-    got = [(t.instruction, i.output, i.rejected, i.kind, i.meta["post_id"], i.meta["labels"])
-           for t, i in _examples(tasks)]
-    assert got == [("Why is the sky blue?", "Rayleigh scattering.", "Because.", "preference",
-                    "p1", 1),
-                   ("Why is grass green?", "Chlorophyll.", "Magic.", "preference", "p2", 0)]
+    got = [
+        (t.instruction, i.output, i.rejected, i.kind, i.meta["post_id"], i.meta["labels"])
+        for t, i in _examples(tasks)
+    ]
+    assert got == [
+        ("Why is the sky blue?", "Rayleigh scattering.", "Because.", "preference", "p1", 1),
+        ("Why is grass green?", "Chlorophyll.", "Magic.", "preference", "p2", 0),
+    ]
     se = tmp_path / "se.json"
-    se.write_text(json.dumps([{"qid": 1, "question": "How to exit vim?", "date": "2020",
-                               "metadata": ["u"], "response_j": ":q", "response_k": "reboot"}]))
+    se.write_text(
+        json.dumps(
+            [
+                {
+                    "qid": 1,
+                    "question": "How to exit vim?",
+                    "date": "2020",
+                    "metadata": ["u"],
+                    "response_j": ":q",
+                    "response_k": "reboot",
+                }
+            ]
+        )
+    )
     assert registry.detect_format(se) == "shp"
     (t,) = read_file(se)[1]
     assert (t.instances[0].output, t.instances[0].rejected) == (":q", "reboot")
@@ -287,27 +352,39 @@ def test_oig_training_text_real(shared_data, tmp_path):
 
 def test_oig_jsonl_multi_turn(tmp_path):
     path = tmp_path / "unified_chip2.jsonl"
-    rows = [{"text": "<human>: Hi\n<bot>: Hello! How can I help?\n<human>: Tell a joke.\n"
-                     "<bot>: Why did the chicken cross the road?", "metadata": {"source": "chip2"}},
-            {"text": "<human>: What is 2+2?\n<bot>: 4", "metadata": {"source": "math"}}]
+    rows = [
+        {
+            "text": "<human>: Hi\n<bot>: Hello! How can I help?\n<human>: Tell a joke.\n"
+            "<bot>: Why did the chicken cross the road?",
+            "metadata": {"source": "chip2"},
+        },
+        {"text": "<human>: What is 2+2?\n<bot>: 4", "metadata": {"source": "math"}},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     assert registry.detect_format(path) == "oig"
     _, tasks = read_file(path)
     (t1, i1), (t2, i2) = _examples(tasks)
     assert t1.instruction == "Tell a joke." and i1.output.startswith("Why did")
-    assert i1.history == [{"role": "user", "content": "Hi"},
-                          {"role": "assistant", "content": "Hello! How can I help?"}]
+    assert i1.history == [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello! How can I help?"},
+    ]
     assert i1.meta == {"metadata": {"source": "chip2"}}
     assert (t2.instruction, i2.output) == ("What is 2+2?", "4")
 
 
 BAIZE = [
-    {"topic": "How to bake bread?",
-     "input": "The conversation between human and AI assistant.\n[|Human|] How do I bake bread?"
-              "\n[|AI|] Mix flour, water, yeast and salt.\n[|Human|] How long?\n[|AI|] "
-              "About 40 minutes.\n[|Human|] "},
-    {"topic": "Greeting", "input": "The conversation between human and AI assistant.\n"
-                                   "[|Human|] Hi\n[|AI|] Hello!\n[|Human|] Thanks, bye"},
+    {
+        "topic": "How to bake bread?",
+        "input": "The conversation between human and AI assistant.\n[|Human|] How do I bake bread?"
+        "\n[|AI|] Mix flour, water, yeast and salt.\n[|Human|] How long?\n[|AI|] "
+        "About 40 minutes.\n[|Human|] ",
+    },
+    {
+        "topic": "Greeting",
+        "input": "The conversation between human and AI assistant.\n"
+        "[|Human|] Hi\n[|AI|] Hello!\n[|Human|] Thanks, bye",
+    },
 ]
 
 
@@ -332,9 +409,11 @@ def test_baize_transcripts(tmp_path):
 # --------------------------------------------------------------- instruction-only
 def test_instructwild_instructions_without_outputs(tmp_path):
     path = tmp_path / "user_1.jsonl"
-    rows = [{"instruction": "Write a poem about Xbox", "instruction_type": "Generation"},
-            {"instruction": "Who is Edward Snowden?", "instruction_type": "Open QA"},
-            {"instruction": "220+120", "instruction_type": "Other"}]
+    rows = [
+        {"instruction": "Write a poem about Xbox", "instruction_type": "Generation"},
+        {"instruction": "Who is Edward Snowden?", "instruction_type": "Open QA"},
+        {"instruction": "220+120", "instruction_type": "Other"},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     assert registry.detect_format(path) == "instruction-only"
     ws = Workspace.create(tmp_path / "w.sqlite")
@@ -357,8 +436,11 @@ def test_compressed_files_read_like_plain(shared_data, tmp_path):
     src = _datasets(shared_data) / "hh-rlhf" / "harmless-base_test.jsonl"
     data = src.read_bytes()
     n = sum(1 for x in data.splitlines() if x.strip())
-    for name, packed in (("a.jsonl.gz", gzip.compress(data)), ("a.jsonl.bz2", bz2.compress(data)),
-                         ("a.jsonl.zst", zstd.ZstdCompressor().compress(data))):
+    for name, packed in (
+        ("a.jsonl.gz", gzip.compress(data)),
+        ("a.jsonl.bz2", bz2.compress(data)),
+        ("a.jsonl.zst", zstd.ZstdCompressor().compress(data)),
+    ):
         path = tmp_path / name
         path.write_bytes(packed)
         assert registry.detect_format(path) == "hh-rlhf"
@@ -390,11 +472,13 @@ def _hub_folder(root: Path) -> Path:
     pq = pytest.importorskip("pyarrow.parquet")
     folder = root / "my-dataset"
     (folder / "data").mkdir(parents=True)
-    train = [{"instruction": f"Add {i} and {i}.", "input": "", "output": str(2 * i)}
-             for i in range(6)]
+    train = [
+        {"instruction": f"Add {i} and {i}.", "input": "", "output": str(2 * i)} for i in range(6)
+    ]
     test = [{"instruction": "Add 10 and 1.", "input": "", "output": "11"}]
-    pq.write_table(pa.Table.from_pylist(train),
-                   folder / "data" / "train-00000-of-00001-0a1b2c.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(train), folder / "data" / "train-00000-of-00001-0a1b2c.parquet"
+    )
     pq.write_table(pa.Table.from_pylist(test), folder / "data" / "test-00000-of-00001-3d4e.parquet")
     (folder / "README.md").write_text("---\nlicense: mit\n---\n# My dataset\n", encoding="utf-8")
     (folder / ".gitattributes").write_text("*.parquet filter=lfs\n", encoding="utf-8")
@@ -425,8 +509,12 @@ def test_hub_folder_json_shards_preference_rows_and_images(tmp_path):
     datasets = pytest.importorskip("datasets")
     folder = tmp_path / "hh"
     (folder / "data").mkdir(parents=True)
-    rows = [{"chosen": "\n\nHuman: Hi\n\nAssistant: Hello",
-             "rejected": "\n\nHuman: Hi\n\nAssistant: Go"}]
+    rows = [
+        {
+            "chosen": "\n\nHuman: Hi\n\nAssistant: Hello",
+            "rejected": "\n\nHuman: Hi\n\nAssistant: Go",
+        }
+    ]
     (folder / "data" / "train.jsonl").write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
     (ex,) = _examples(read_file(folder)[1])
     assert (ex[1].kind, ex[1].output, ex[1].rejected) == ("preference", "Hello", "Go")
@@ -435,17 +523,34 @@ def test_hub_folder_json_shards_preference_rows_and_images(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
     table = pa.Table.from_pylist(
-        [{"instruction": "Describe the picture.", "output": "A dark square.",
-          "image": {"bytes": png, "path": "square.png"}}],
-        schema=pa.schema([("instruction", pa.string()), ("output", pa.string()),
-                          ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())]))]))
-    features = datasets.Features({"instruction": datasets.Value("string"),
-                                  "output": datasets.Value("string"), "image": datasets.Image()})
+        [
+            {
+                "instruction": "Describe the picture.",
+                "output": "A dark square.",
+                "image": {"bytes": png, "path": "square.png"},
+            }
+        ],
+        schema=pa.schema(
+            [
+                ("instruction", pa.string()),
+                ("output", pa.string()),
+                ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+            ]
+        ),
+    )
+    features = datasets.Features(
+        {
+            "instruction": datasets.Value("string"),
+            "output": datasets.Value("string"),
+            "image": datasets.Image(),
+        }
+    )
     meta = {b"huggingface": json.dumps({"info": {"features": features.to_dict()}}).encode()}
     img = tmp_path / "img"
     (img / "data").mkdir(parents=True)
-    pq.write_table(table.replace_schema_metadata(meta),
-                   img / "data" / "train-00000-of-00001.parquet")
+    pq.write_table(
+        table.replace_schema_metadata(meta), img / "data" / "train-00000-of-00001.parquet"
+    )
     ws = Workspace.create(tmp_path / "w.sqlite")
     res = import_file(ws, img)
     assert res.notes["with_media"] == 1 and "references are kept" in res.summary()
@@ -479,31 +584,43 @@ def test_unrecognised_object_names_its_fields_not_alpaca(tmp_path):
 # ------------------------------------------------------- HC3, inputs/targets records
 def test_hc3_questions_with_human_and_chatgpt_answers(tmp_path):
     path = tmp_path / "open_qa.jsonl"
-    rows = [{"id": 0, "question": "What is a cat?", "human_answers": ["A small mammal."],
-             "chatgpt_answers": ["A cat is a domesticated feline.", "An animal."],
-             "source": "open_qa"},
-            {"id": 1, "question": "Why?", "human_answers": [], "chatgpt_answers": []}]
+    rows = [
+        {
+            "id": 0,
+            "question": "What is a cat?",
+            "human_answers": ["A small mammal."],
+            "chatgpt_answers": ["A cat is a domesticated feline.", "An animal."],
+            "source": "open_qa",
+        },
+        {"id": 1, "question": "Why?", "human_answers": [], "chatgpt_answers": []},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     assert registry.detect_format(path) == "hc3"
     _, tasks = read_file(path)
     cat, why = tasks
     assert [(i.output, i.meta["answerer"], i.meta["id"]) for i in cat.instances] == [
-        ("A small mammal.", "human", 0), ("A cat is a domesticated feline.", "chatgpt", 0),
-        ("An animal.", "chatgpt", 0)]
+        ("A small mammal.", "human", 0),
+        ("A cat is a domesticated feline.", "chatgpt", 0),
+        ("An animal.", "chatgpt", 0),
+    ]
     assert why.instances == [] and why.meta["id"] == 1
 
 
 def test_inputs_targets_records_xp3_style(tmp_path):
     path = tmp_path / "xp3_fr.jsonl"
-    rows = [{"inputs": "Traduire en anglais : chat", "targets": "cat", "language": "fr"},
-            {"inputs": "Question: 2+2?", "targets": "4", "task": "math"}]
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                    encoding="utf-8")
+    rows = [
+        {"inputs": "Traduire en anglais : chat", "targets": "cat", "language": "fr"},
+        {"inputs": "Question: 2+2?", "targets": "4", "task": "math"},
+    ]
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     assert registry.detect_format(path) == "inputs-targets"
     _, tasks = read_file(path)
     assert [(t.instruction, i.output, i.meta) for t, i in _examples(tasks)] == [
         ("Traduire en anglais : chat", "cat", {"language": "fr"}),
-        ("Question: 2+2?", "4", {"task": "math"})]
+        ("Question: 2+2?", "4", {"task": "math"}),
+    ]
 
 
 def test_hub_folder_splits_inferred_from_file_names(tmp_path):
@@ -511,19 +628,28 @@ def test_hub_folder_splits_inferred_from_file_names(tmp_path):
     file names (as datasets infers them), each gathering every domain."""
     pytest.importorskip("datasets")
     folder = tmp_path / "SHP"
-    row = {"post_id": "p", "domain": "d", "history": "Why?", "human_ref_A": "Because.",
-           "human_ref_B": "No idea.", "labels": 1}
+    row = {
+        "post_id": "p",
+        "domain": "d",
+        "history": "Why?",
+        "human_ref_A": "Because.",
+        "human_ref_B": "No idea.",
+        "labels": 1,
+    }
     for domain in ("askscience", "legaladvice"):
         (folder / domain).mkdir(parents=True)
         for split in ("train", "test"):
             (folder / domain / f"{split}.json").write_text(
-                json.dumps({**row, "domain": f"{domain}_{split}"}) + "\n", encoding="utf-8")
+                json.dumps({**row, "domain": f"{domain}_{split}"}) + "\n", encoding="utf-8"
+            )
     with pytest.raises(UserInputError, match="2 splits"):
         read_file(folder)
     fmt, tasks = read_file(folder, options={"split": "train"})
     assert fmt == "hf-hub" and tasks[0].meta["row_format"] == "shp"
     assert sorted(i.meta["domain"] for _, i in _examples(tasks)) == [
-        "askscience_train", "legaladvice_train"]
+        "askscience_train",
+        "legaladvice_train",
+    ]
 
 
 def test_natural_instructions_task_folder(tmp_path):

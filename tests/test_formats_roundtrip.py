@@ -10,6 +10,7 @@ records are one example, a missing Alpaca `input` / Dolly `category` is written 
 example with an empty answer and no tool call is not written, seed lines of one instruction are
 one task, key order inside a record is not kept.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,19 +27,26 @@ from workbench.core.formats.importer import import_file
 from workbench.core.store.workspace import Workspace
 
 # Hypothesis' default count (100) unless WORKBENCH_ROUNDTRIP_EXAMPLES says otherwise.
-PROPERTY = settings(deadline=None, max_examples=int(os.environ.get(
-    "WORKBENCH_ROUNDTRIP_EXAMPLES", settings.default.max_examples)),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    deadline=None,
+    max_examples=int(os.environ.get("WORKBENCH_ROUNDTRIP_EXAMPLES", settings.default.max_examples)),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 words = st.text(alphabet="abcdefghij XYZ\n\t<image>éà🎉", max_size=12)
 nonblank = st.builds(lambda a, b: a + b, st.sampled_from(["Q", "Say", "é", "Why", "1"]), words)
-json_value = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | text,
-                          lambda inner: st.lists(inner, max_size=3)
-                          | st.dictionaries(st.sampled_from(["a", "b", "k"]), inner, max_size=3),
-                          max_leaves=6)
-extras = st.dictionaries(st.sampled_from(["id", "source", "images", "videos", "meta_x"]),
-                         json_value, max_size=2)
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | text,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "k"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+extras = st.dictionaries(
+    st.sampled_from(["id", "source", "images", "videos", "meta_x"]), json_value, max_size=2
+)
 
 
 def unique(draw_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -66,14 +74,16 @@ def workspace() -> Workspace:
     return ws
 
 
-def round_trip(records: list[dict[str, Any]], fmt: str, suffix: str,
-               jsonl: bool = False) -> list[Any]:
+def round_trip(
+    records: list[dict[str, Any]], fmt: str, suffix: str, jsonl: bool = False
+) -> list[Any]:
     ws = workspace()
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / f"in{suffix}"
         if jsonl:
-            src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
-                           encoding="utf-8")
+            src.write_text(
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+            )
         else:
             src.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         import_file(ws, src, fmt)
@@ -115,8 +125,12 @@ def test_alpaca_round_trip(records):
 # ------------------------------------------------------------------------------------ dolly
 @st.composite
 def dolly_record(draw: Any) -> dict[str, Any]:
-    rec = {"instruction": draw(nonblank), "context": draw(text), "response": draw(text),
-           "category": draw(text)}
+    rec = {
+        "instruction": draw(nonblank),
+        "context": draw(text),
+        "response": draw(text),
+        "category": draw(text),
+    }
     rec.update(draw(extras))
     return rec
 
@@ -134,8 +148,13 @@ def sg(speaker: str, value: str) -> dict[str, str]:
 
 @st.composite
 def sharegpt_record(draw: Any) -> dict[str, Any]:
-    anyturn = st.builds(sg, st.sampled_from(["human", "gpt", "function_call", "observation",
-                                            "user", "assistant", "chatgpt"]), text)
+    anyturn = st.builds(
+        sg,
+        st.sampled_from(
+            ["human", "gpt", "function_call", "observation", "user", "assistant", "chatgpt"]
+        ),
+        text,
+    )
     conv: list[dict[str, str]] = []
     rec: dict[str, Any] = {}
     layout = draw(st.sampled_from(["turn", "key", "none"]))
@@ -143,18 +162,20 @@ def sharegpt_record(draw: Any) -> dict[str, Any]:
         conv.append(sg("system", draw(text)))
     elif layout == "key":
         rec["system"] = draw(text)
-    conv += draw(st.lists(anyturn, max_size=3))           # opening greetings, earlier turns
+    conv += draw(st.lists(anyturn, max_size=3))  # opening greetings, earlier turns
     conv.append(sg(draw(st.sampled_from(["human", "user"])), draw(nonblank)))
-    conv += draw(st.lists(st.builds(sg, st.sampled_from(["function_call", "observation"]), text),
-                          max_size=2))
+    conv += draw(
+        st.lists(st.builds(sg, st.sampled_from(["function_call", "observation"]), text), max_size=2)
+    )
     kind = draw(st.sampled_from(["sft", "preference", "kto"]))
     if kind == "preference":
         rec["conversations"] = conv
         rec["chosen"], rec["rejected"] = sg("gpt", draw(text)), sg("gpt", draw(text))
     else:
         conv.append(sg(draw(st.sampled_from(["gpt", "function_call"])), draw(text)))
-        conv += draw(st.lists(st.builds(sg, st.sampled_from(["human", "observation"]), text),
-                              max_size=1))                 # an unanswered last turn
+        conv += draw(
+            st.lists(st.builds(sg, st.sampled_from(["human", "observation"]), text), max_size=1)
+        )  # an unanswered last turn
         rec["conversations"] = conv
         if kind == "kto":
             rec["label"] = draw(st.booleans())
@@ -171,8 +192,13 @@ def test_sharegpt_round_trip(records):
 
 
 @PROPERTY
-@given(st.lists(st.builds(lambda s, a: {"conversations": [sg("system", s), sg("gpt", a)]},
-                          nonblank, text), min_size=1, max_size=3).map(unique))
+@given(
+    st.lists(
+        st.builds(lambda s, a: {"conversations": [sg("system", s), sg("gpt", a)]}, nonblank, text),
+        min_size=1,
+        max_size=3,
+    ).map(unique)
+)
 def test_sharegpt_system_assistant_chats_round_trip(records):
     assert round_trip(records, "sharegpt", ".json") == records
 
@@ -188,8 +214,9 @@ def msg(role: str, content: Any, **kw: Any) -> dict[str, Any]:
 @st.composite
 def openai_answer(draw: Any) -> dict[str, Any]:
     m = draw(st.sampled_from(["text", "call"]))
-    out = msg("assistant", draw(nonblank)) if m == "text" else msg("assistant", None,
-                                                                   tool_calls=CALL)
+    out = (
+        msg("assistant", draw(nonblank)) if m == "text" else msg("assistant", None, tool_calls=CALL)
+    )
     if draw(st.booleans()):
         out["weight"] = draw(st.sampled_from([0, 1]))
     return out
@@ -197,37 +224,46 @@ def openai_answer(draw: Any) -> dict[str, Any]:
 
 @st.composite
 def openai_record(draw: Any) -> dict[str, Any]:
-    earlier = st.one_of(st.builds(msg, st.just("user"), text),
-                        st.builds(lambda t, w: msg("assistant", t, weight=w), text,
-                                  st.sampled_from([0, 1])),
-                        st.builds(msg, st.just("assistant"), text),
-                        st.builds(lambda t: msg("tool", t, tool_call_id="c1"), text))
+    earlier = st.one_of(
+        st.builds(msg, st.just("user"), text),
+        st.builds(lambda t, w: msg("assistant", t, weight=w), text, st.sampled_from([0, 1])),
+        st.builds(msg, st.just("assistant"), text),
+        st.builds(lambda t: msg("tool", t, tool_call_id="c1"), text),
+    )
     msgs: list[dict[str, Any]] = []
     if draw(st.booleans()):
         msgs.append(msg("system", draw(nonblank)))
     msgs += draw(st.lists(earlier, max_size=3))
     user_text = draw(nonblank)
-    msgs.append(msg("user", draw(st.sampled_from([user_text, [{"type": "text",
-                                                               "text": user_text}]]))))
+    msgs.append(
+        msg("user", draw(st.sampled_from([user_text, [{"type": "text", "text": user_text}]])))
+    )
     if draw(st.booleans()):
-        msgs += [msg("assistant", None, tool_calls=CALL), msg("tool", draw(text),
-                                                              tool_call_id="c1")]
+        msgs += [
+            msg("assistant", None, tool_calls=CALL),
+            msg("tool", draw(text), tool_call_id="c1"),
+        ]
     kind = draw(st.sampled_from(["sft", "kto", "pref-openai", "pref-messages"]))
     rec: dict[str, Any]
     if kind == "pref-openai":
-        rec = {"input": {"messages": msgs},
-               "preferred_output": [msg("assistant", draw(text))],
-               "non_preferred_output": [msg("assistant", draw(text))]}
+        rec = {
+            "input": {"messages": msgs},
+            "preferred_output": [msg("assistant", draw(text))],
+            "non_preferred_output": [msg("assistant", draw(text))],
+        }
         if draw(st.booleans()):
             rec["input"]["tools"] = [{"type": "function", "function": {"name": "f"}}]
         return rec
     if kind == "pref-messages":
-        rec = {"messages": msgs, "chosen": msg("assistant", draw(text)),
-               "rejected": msg("assistant", draw(text))}
+        rec = {
+            "messages": msgs,
+            "chosen": msg("assistant", draw(text)),
+            "rejected": msg("assistant", draw(text)),
+        }
     else:
         msgs.append(draw(openai_answer()))
         if draw(st.booleans()):
-            msgs.append(msg("user", draw(text)))          # unanswered: left out, kept
+            msgs.append(msg("user", draw(text)))  # unanswered: left out, kept
         rec = {"messages": msgs}
         if kind == "kto":
             rec["label"] = draw(st.booleans())
@@ -255,8 +291,11 @@ def trl_record(draw: Any) -> dict[str, Any]:
         prompt = []
         if draw(st.booleans()):
             prompt.append(msg("system", draw(nonblank)))
-        prompt += draw(st.lists(st.builds(msg, st.sampled_from(["user", "assistant"]), text),
-                                max_size=2).filter(lambda ts: not ts or ts[0]["role"] == "user"))
+        prompt += draw(
+            st.lists(
+                st.builds(msg, st.sampled_from(["user", "assistant"]), text), max_size=2
+            ).filter(lambda ts: not ts or ts[0]["role"] == "user")
+        )
         prompt.append(msg("user", user))
         rec = {"prompt": prompt}
         answer = st.builds(lambda t: [msg("assistant", t)], text)
@@ -270,8 +309,7 @@ def trl_record(draw: Any) -> dict[str, Any]:
 
 
 @PROPERTY
-@given(st.lists(trl_record(), min_size=1, max_size=5).map(unique),
-       st.booleans())
+@given(st.lists(trl_record(), min_size=1, max_size=5).map(unique), st.booleans())
 def test_trl_round_trip(records, standard):
     records = [r for r in records if isinstance(r["prompt"], str) == standard] or records[:1]
     assert round_trip(records, "trl", ".jsonl", jsonl=True) == records
@@ -286,8 +324,13 @@ def seed_line(draw: Any, i: int) -> dict[str, Any]:
     if draw(st.booleans()):
         rec["name"] = draw(nonblank)
     rec["instruction"] = f"Task {i}: " + draw(words)
-    rec["instances"] = draw(st.lists(st.fixed_dictionaries({"input": text, "output": text}),
-                                     max_size=2, unique_by=lambda i: (i["input"], i["output"])))
+    rec["instances"] = draw(
+        st.lists(
+            st.fixed_dictionaries({"input": text, "output": text}),
+            max_size=2,
+            unique_by=lambda i: (i["input"], i["output"]),
+        )
+    )
     if draw(st.booleans()):
         rec["is_classification"] = draw(st.booleans())
     if draw(st.booleans()):

@@ -1,6 +1,7 @@
 """The window's concurrency setting (issue 17): the Models panel stores it beside the server URL,
 the Reasoning panel's SELF-CHECK runs with it against a loopback simulated server and shows the
 requests in flight in its progress line."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,19 @@ def test_reasoning_panel_checks_with_the_servers_concurrency(qtbot, tmp_path):
     from workbench.gui.reasoning_panel import ReasoningPanel
 
     traces = tmp_path / "traces.jsonl"
-    traces.write_text("".join(json.dumps({
-        "question": f"Bo has {q} cards and gets {q + 1} more. How many?",
-        "steps": [{"text": f"Step {i}: {q} + {i} cards."} for i in range(3)],
-        "answer": str(2 * q + 1)}) + "\n" for q in range(4)))
+    traces.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "question": f"Bo has {q} cards and gets {q + 1} more. How many?",
+                    "steps": [{"text": f"Step {i}: {q} + {i} cards."} for i in range(3)],
+                    "answer": str(2 * q + 1),
+                }
+            )
+            + "\n"
+            for q in range(4)
+        )
+    )
     ws = Workspace.create(tmp_path / "ws.sqlite")
     importers.import_traces(ws, traces, "traces")
     with SimulatedServer(latency=0.02, per_token=0.0) as sim:
@@ -42,7 +52,9 @@ def test_reasoning_panel_checks_with_the_servers_concurrency(qtbot, tmp_path):
         qtbot.addWidget(panel)
         shown: list[str] = []
         panel.check_status.setText = lambda text, _f=panel.check_status.setText: (
-            shown.append(text), _f(text))[1]
+            shown.append(text),
+            _f(text),
+        )[1]
         assert panel.check_unchecked()
         with qtbot.waitSignal(panel.job.finished, timeout=60_000):
             pass

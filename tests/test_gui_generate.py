@@ -1,5 +1,6 @@
 """The Generate panel: a worker that owns the real default model; progress, pause, cancel,
 the interrupted run offered for resume, and resume."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -16,6 +17,7 @@ from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
 
+
 def run_row(path: Path, run_id: int) -> tuple:
     conn = sqlite3.connect(path)
     try:
@@ -29,9 +31,16 @@ def window(qtbot, tmp_path):
     from workbench.gui.main_window import MainWindow
 
     ws = Workspace.open(tmp_path / "ws.sqlite", create=True)
-    for i, text in enumerate(["Write a haiku about autumn.", "Summarize the paragraph.",
-                              "Classify the sentiment of the review.", "Give three synonyms.",
-                              "Translate the sentence into Spanish.", "Write a short poem."]):
+    for i, text in enumerate(
+        [
+            "Write a haiku about autumn.",
+            "Summarize the paragraph.",
+            "Classify the sentiment of the review.",
+            "Give three synonyms.",
+            "Translate the sentence into Spanish.",
+            "Write a short poem.",
+        ]
+    ):
         add_task(ws, Task(text, [Instance("", f"example {i}")], i == 2, source="seed"))
     w = MainWindow(ws)
     qtbot.addWidget(w)
@@ -59,9 +68,11 @@ def test_self_instruct_run_progress_cancel_resume(window, qtbot, monkeypatch):
     panel = window.generate
     names = {f.name for f in fields(RunConfig)}
     # Tiny token limits keep the run test in seconds on two shared cores.
-    panel.config_overrides = {k: v for k, v in {
-        "gen_max_tokens": 48, "instances_max_tokens": 24, "max_instances": 1}.items()
-        if k in names}
+    panel.config_overrides = {
+        k: v
+        for k, v in {"gen_max_tokens": 48, "instances_max_tokens": 24, "max_instances": 1}.items()
+        if k in names
+    }
     panel.target.setValue(50)
     events: list[Progress] = []
 
@@ -91,7 +102,8 @@ def test_self_instruct_run_progress_cancel_resume(window, qtbot, monkeypatch):
     assert status == "cancelled"
     assert panel.offers_resume() and f"run {run_id} was cancelled" in panel.banner_text.text()
     decided_before = window.ws.scalar(
-        "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != 'pending'", (run_id,))
+        "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != 'pending'", (run_id,)
+    )
 
     from workbench.gui.workers import MODELS
 
@@ -103,8 +115,12 @@ def test_self_instruct_run_progress_cancel_resume(window, qtbot, monkeypatch):
     qtbot.waitUntil(decided, timeout=180_000)
     assert all(e.data.get("run_id") == run_id for e in events if e.stage == "self-instruct")
     assert MODELS.loads == loads and len(opened_in) == 1  # the resume found the model loaded
-    assert window.ws.scalar("SELECT count(*) FROM candidates WHERE run_id = ? AND "
-                            "decision != 'pending'", (run_id,)) > decided_before
+    assert (
+        window.ws.scalar(
+            "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != 'pending'", (run_id,)
+        )
+        > decided_before
+    )
     panel.cancel()
     qtbot.waitUntil(lambda: panel.state == "cancelled", timeout=120_000)
     assert window.ws.scalar("SELECT count(*) FROM runs") == 1  # resumed, not a new run

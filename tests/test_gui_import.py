@@ -1,4 +1,5 @@
 """File > Import through the real menu action, a worker thread, and the workspace file."""
+
 from __future__ import annotations
 
 import json
@@ -38,10 +39,13 @@ def window(qtbot, tmp_path):
 def write_seeds(path, n, *, bad_line=None):
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(n):
-            obj = {"id": f"seed_{i}", "name": f"seed_{i}",
-                   "instruction": f"Seed instruction number {i}.",
-                   "instances": [{"input": f"in {i}", "output": f"out {i}"}],
-                   "is_classification": i % 3 == 0}
+            obj = {
+                "id": f"seed_{i}",
+                "name": f"seed_{i}",
+                "instruction": f"Seed instruction number {i}.",
+                "instances": [{"input": f"in {i}", "output": f"out {i}"}],
+                "is_classification": i % 3 == 0,
+            }
             if bad_line is not None and i + 1 == bad_line:
                 obj["instances"] = [{"input": "x", "output": 7}]
             fh.write(json.dumps(obj) + "\n")
@@ -62,8 +66,9 @@ def test_import_from_the_file_menu(window, qtbot, tmp_path, monkeypatch):
 
     # The same file again: every task is a duplicate, nothing is added.
     window.import_path(src)
-    qtbot.waitUntil(lambda: "duplicates skipped" in window.statusBar().currentMessage(),
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: "duplicates skipped" in window.statusBar().currentMessage(), timeout=20_000
+    )
     assert count(window.ws.path) == 40
 
 

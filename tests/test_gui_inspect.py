@@ -1,5 +1,6 @@
 """Both inspectors on a workspace made by a real small SELF-INSTRUCT run and a real SELF-CHECK
 of a short trace (the embedded default model, tiny token limits), built once for the module."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,16 +16,25 @@ from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
 
-SEEDS = ["Write a haiku about autumn.", "Summarize the paragraph in one sentence.",
-         "Classify the sentiment of the review as positive or negative.",
-         "Give three synonyms for the given word.", "Translate the sentence into Spanish.",
-         "Write a short poem about the sea."]
-QUESTION = ("Tom has 3 apples. He buys 2 bags with 4 apples in each bag. "
-            "How many apples does Tom have now?")
-SOLUTIONS = [("Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.\n"
-              "Step 2: He had 3 apples, so now he has 3 + 8 = 11 apples.\n"
-              "Step 3: So the answer is 11."),
-             ("Step 1: 2 bags of 4 apples is 6 apples.\nStep 2: The answer is 9.")]
+SEEDS = [
+    "Write a haiku about autumn.",
+    "Summarize the paragraph in one sentence.",
+    "Classify the sentiment of the review as positive or negative.",
+    "Give three synonyms for the given word.",
+    "Translate the sentence into Spanish.",
+    "Write a short poem about the sea.",
+]
+QUESTION = (
+    "Tom has 3 apples. He buys 2 bags with 4 apples in each bag. How many apples does Tom have now?"
+)
+SOLUTIONS = [
+    (
+        "Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.\n"
+        "Step 2: He had 3 apples, so now he has 3 + 8 = 11 apples.\n"
+        "Step 3: So the answer is 11."
+    ),
+    ("Step 1: 2 bags of 4 apples is 6 apples.\nStep 2: The answer is 9."),
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +47,24 @@ def made(tmp_path_factory, llama_backend):
     for i, text in enumerate(SEEDS):
         add_task(ws, Task(text, [Instance("", f"example {i}")], i == 2, source="seed"))
     # A low threshold makes ROUGE-L drops certain even in a two-task run.
-    cfg = RunConfig(target=2, seed=1, threshold=0.3, gen_max_tokens=40, instances_max_tokens=16,
-                    max_instances=1, max_gen_calls=2)
+    cfg = RunConfig(
+        target=2,
+        seed=1,
+        threshold=0.3,
+        gen_max_tokens=40,
+        instances_max_tokens=16,
+        max_instances=1,
+        max_gen_calls=2,
+    )
     summary = run_self_instruct(ws, llama_backend, cfg)
     qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
-    sids = [store.add_solution(ws, qid, s, origin="imported", sample_index=i)
-            for i, s in enumerate(SOLUTIONS)]
-    ccfg = checker.CheckConfig(max_tokens={"target": 12, "collect": 12, "regen": 16,
-                                           "compare": 16, "followup": 4})
+    sids = [
+        store.add_solution(ws, qid, s, origin="imported", sample_index=i)
+        for i, s in enumerate(SOLUTIONS)
+    ]
+    ccfg = checker.CheckConfig(
+        max_tokens={"target": 12, "collect": 12, "regen": 16, "compare": 16, "followup": 4}
+    )
     check_run = checker.start_check_run(ws, sids[:1], ccfg, backend=llama_backend)
     checker.check_run(ws, llama_backend, check_run)
     ws.close()
@@ -73,14 +93,18 @@ def test_dropped_candidate_shows_the_cores_neighbours_scores_and_lcs(window, qtb
     panel = window.inspect
     assert panel.run_id == run_id
     ws = window.ws
-    dropped = ws.query("SELECT id, instruction, most_similar FROM candidates WHERE run_id = ? "
-                       "AND decision = 'dropped' AND reason = 'rouge' ORDER BY id", (run_id,))
+    dropped = ws.query(
+        "SELECT id, instruction, most_similar FROM candidates WHERE run_id = ? "
+        "AND decision = 'dropped' AND reason = 'rouge' ORDER BY id",
+        (run_id,),
+    )
     assert dropped, "the run dropped nothing by ROUGE-L at 0.3"
     cand = dropped[0]
     assert panel.select_candidate(cand["id"])
     shown = panel.shown_neighbours()
     tok = panel._tokenizer()
     import json
+
     stored = sorted(json.loads(cand["most_similar"]).items(), key=lambda kv: -kv[1])
     assert [" ".join(t.split()) for t, _ in stored] == [t for t, _ in shown]
     for (text, stored_score), (_, shown_score) in zip(stored, shown):
@@ -110,7 +134,8 @@ def test_slider_counts_and_changes_equal_the_cores_refilter_and_apply(window, qt
         res = refilter.decisions_at(plan, v / 100)
         assert panel.shown_counts == res.counts()
         assert [c.candidate_id for c in panel.changed] == [
-            c.candidate_id for c in refilter.changes(plan, res, cur)]
+            c.candidate_id for c in refilter.changes(plan, res, cur)
+        ]
         assert panel.changed_list.count() == len(panel.changed)
         assert f"{res.counts()['kept']:,} kept" in panel.counts_label.text()
     assert panel.histogram.counts == refilter.score_histogram(plan)[0]
@@ -142,8 +167,10 @@ def test_override_with_note_is_stored(window, qtbot, made):
     _, run_id, _ = made
     panel = window.inspect
     ws = window.ws
-    cid = ws.scalar("SELECT id FROM candidates WHERE run_id = ? AND decision = 'dropped' "
-                    "ORDER BY id LIMIT 1", (run_id,))
+    cid = ws.scalar(
+        "SELECT id FROM candidates WHERE run_id = ? AND decision = 'dropped' ORDER BY id LIMIT 1",
+        (run_id,),
+    )
     assert panel.select_candidate(cid)
     panel.note.setText("a fine task after all")
     qtbot.mouseClick(panel.keep_btn, Qt.MouseButton.LeftButton)
@@ -170,31 +197,35 @@ def test_override_with_note_is_stored(window, qtbot, made):
 
 
 def test_step_through_a_checked_trace_with_the_keyboard_and_labels_survive_reopen(
-        window, qtbot, made):
+    window, qtbot, made
+):
     path, _, sids = made
     window.show_panel("Reasoning")
     panel = window.reasoning
     assert panel.select_trace(sids[0])
     t = panel.trace
-    assert len(t["steps"]) == 3 and all(s["check"]["verdict"] in
-                                        ("support", "contradict", "unrelated", "error")
-                                        for s in t["steps"])
+    assert len(t["steps"]) == 3 and all(
+        s["check"]["verdict"] in ("support", "contradict", "unrelated", "error") for s in t["steps"]
+    )
     panel.steps.setFocus()
     assert panel.steps.currentRow() == 0
     # The four stages of the selected step, side by side.
     assert panel.stage_views["target"].toPlainText() == t["steps"][0]["check"]["target_output"]
     assert panel.stage_views["regen"].toPlainText() == t["steps"][0]["check"]["regen_output"]
-    qtbot.keyClick(panel.steps, Qt.Key.Key_Plus)       # step 0: +1, moves on
-    qtbot.keyClick(panel.steps, Qt.Key.Key_Minus)      # step 1: -1
-    qtbot.keyClick(panel.steps, Qt.Key.Key_K)          # back to step 1
+    qtbot.keyClick(panel.steps, Qt.Key.Key_Plus)  # step 0: +1, moves on
+    qtbot.keyClick(panel.steps, Qt.Key.Key_Minus)  # step 1: -1
+    qtbot.keyClick(panel.steps, Qt.Key.Key_K)  # back to step 1
     assert panel.steps.currentRow() == 1
-    qtbot.keyClick(panel.steps, Qt.Key.Key_F)          # flag step 1
-    qtbot.keyClick(panel.steps, Qt.Key.Key_J)          # step 2
-    qtbot.keyClick(panel.steps, Qt.Key.Key_0)          # step 2: 0
+    qtbot.keyClick(panel.steps, Qt.Key.Key_F)  # flag step 1
+    qtbot.keyClick(panel.steps, Qt.Key.Key_J)  # step 2
+    qtbot.keyClick(panel.steps, Qt.Key.Key_0)  # step 2: 0
     assert "3 of 3 labelled" in panel.progress.text()
-    assert panel.stage_views["compare"].toPlainText().startswith(
-        t["steps"][2]["check"]["compare_output"] or "")
-    qtbot.keyClick(panel.steps, Qt.Key.Key_N)          # next trace
+    assert (
+        panel.stage_views["compare"]
+        .toPlainText()
+        .startswith(t["steps"][2]["check"]["compare_output"] or "")
+    )
+    qtbot.keyClick(panel.steps, Qt.Key.Key_N)  # next trace
     assert panel.trace["id"] == sids[1]
     assert "Majority" in panel.votes.toPlainText() and "gold: 11" in panel.votes.toPlainText()
     assert panel.vote_summary.gold == "11"
@@ -203,6 +234,7 @@ def test_step_through_a_checked_trace_with_the_keyboard_and_labels_survive_reope
 
     # A new Workspace object and a new window: the labels are there.
     from workbench.gui.main_window import MainWindow
+
     ws2 = Workspace.open(path)
     w2 = MainWindow(ws2)
     qtbot.addWidget(w2)

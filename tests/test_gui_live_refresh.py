@@ -2,6 +2,7 @@
 every LIVE_REFRESH_MS) and the others catch up when shown; typing in the seed form is never
 interrupted. The run here is scripted (orchestration only: the real-model GUI run is in
 test_gui_generate.py) and held mid-way by the test so "during" is certain."""
+
 from __future__ import annotations
 
 import sys
@@ -44,8 +45,13 @@ def _held_run(window, release: threading.Event):
 
     def job(ctx):
         ws = ctx.open_workspace()
-        return run_self_instruct(ws, inner, RunConfig(preset="chat", target=6, seed=3),
-                                 progress=ctx.progress, cancel=ctx.cancel)
+        return run_self_instruct(
+            ws,
+            inner,
+            RunConfig(preset="chat", target=6, seed=3),
+            progress=ctx.progress,
+            cancel=ctx.cancel,
+        )
 
     return JobThread("self-instruct", window.ws.path, job, window.generate)
 
@@ -58,8 +64,9 @@ def test_views_follow_a_running_generation(window, qtbot):
     assert window.generate.launch_job(_held_run(window, release), 6)
     try:
         # The run is held mid-way; the Seeds view (in view) already lists what it accepted.
-        qtbot.waitUntil(lambda: window.seeds.count_label.text() != f"{seeds:,} tasks",
-                        timeout=30_000)
+        qtbot.waitUntil(
+            lambda: window.seeds.count_label.text() != f"{seeds:,} tasks", timeout=30_000
+        )
         assert window.generate.job is not None and window.generate.job.busy
         shown = int(window.seeds.count_label.text().split()[0].replace(",", ""))
         assert seeds < shown <= count_tasks(window.ws)
@@ -75,7 +82,8 @@ def test_views_follow_a_running_generation(window, qtbot):
         window._refresh_live()
         assert window.inspect.plan is plan and window.inspect.slider.isEnabled()
         assert window.inspect.summary.text().startswith(
-            f"{window.ws.scalar('SELECT count(*) FROM candidates'):,} candidates")
+            f"{window.ws.scalar('SELECT count(*) FROM candidates'):,} candidates"
+        )
 
         # Someone typing in the seed form is not interrupted by a refresh.
         window.show_panel("Seeds")

@@ -1,5 +1,6 @@
 """Models (information, test prompt with the real default model) and Export, through the
 panels."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ def window(qtbot, tmp_path):
 
     ws = Workspace.open(tmp_path / "ws.sqlite", create=True)
     for i in range(12):
-        add_task(ws, Task(f"Instruction {i}: do thing {i}.", [Instance(f"in {i}", f"out {i}")],
-                          i % 4 == 0, source="seed"))
+        add_task(
+            ws,
+            Task(
+                f"Instruction {i}: do thing {i}.",
+                [Instance(f"in {i}", f"out {i}")],
+                i % 4 == 0,
+                source="seed",
+            ),
+        )
     w = MainWindow(ws)
     qtbot.addWidget(w)
     w.show()
@@ -41,8 +49,10 @@ def test_model_information_and_a_streamed_test_prompt(window, qtbot):
 
     panel.max_tokens.setValue(8)
     panel.run_test()
-    qtbot.waitUntil(lambda: "tokens/s" in panel.test_stats.text()
-                    or "failed" in panel.test_stats.text(), timeout=120_000)
+    qtbot.waitUntil(
+        lambda: "tokens/s" in panel.test_stats.text() or "failed" in panel.test_stats.text(),
+        timeout=120_000,
+    )
     assert "tokens/s" in panel.test_stats.text(), window.last_error
     assert panel.output.toPlainText().strip()
     assert panel.run_btn.isEnabled()
@@ -60,8 +70,9 @@ def test_the_loaded_model_is_kept_for_the_next_job(window, qtbot):
 
     def prompt_once() -> None:
         panel.run_test()
-        qtbot.waitUntil(lambda: panel.run_btn.isEnabled() and panel._test_job is None,
-                        timeout=120_000)
+        qtbot.waitUntil(
+            lambda: panel.run_btn.isEnabled() and panel._test_job is None, timeout=120_000
+        )
         assert "tokens/s" in panel.test_stats.text(), window.last_error
 
     prompt_once()

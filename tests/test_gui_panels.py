@@ -1,4 +1,5 @@
 """Inspect, Reasoning, Models and the window's workspace handling, against real files."""
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,19 @@ def window(qtbot, tmp_path):
     with ws.transaction():
         for i in range(300):
             kept = i % 3 == 0
-            ws.insert("candidates", {
-                "run_id": run_id, "batch": i // 8, "position": i % 8,
-                "instruction": f"Candidate {i}", "decision": "kept" if kept else "dropped",
-                "reason": None if kept else "rouge", "max_score": 0.3 if kept else 0.8,
-                "most_similar": {"Seed A": 0.8 if not kept else 0.3, "Seed B": 0.1}})
+            ws.insert(
+                "candidates",
+                {
+                    "run_id": run_id,
+                    "batch": i // 8,
+                    "position": i % 8,
+                    "instruction": f"Candidate {i}",
+                    "decision": "kept" if kept else "dropped",
+                    "reason": None if kept else "rouge",
+                    "max_score": 0.3 if kept else 0.8,
+                    "most_similar": {"Seed A": 0.8 if not kept else 0.3, "Seed B": 0.1},
+                },
+            )
     w = MainWindow(ws)
     qtbot.addWidget(w)
     w.show()
@@ -45,8 +54,13 @@ def test_inspect_lists_a_runs_candidates(window):
     while model.canFetchMore():
         model.fetchMore()
     assert model.rowCount() == 300
-    assert [model.data(model.index(1, c)) for c in (1, 2, 3, 4, 5)] == \
-        ["Candidate 1", "dropped", "rouge", "0.800", "dropped"]
+    assert [model.data(model.index(1, c)) for c in (1, 2, 3, 4, 5)] == [
+        "Candidate 1",
+        "dropped",
+        "rouge",
+        "0.800",
+        "dropped",
+    ]
     assert model.data(model.index(1, 6)) == "0.80  Seed A"
     panel.decision.setCurrentIndex(panel.decision.findData("kept"))
     while model.canFetchMore():
@@ -60,11 +74,17 @@ def test_reasoning_lists_selfcheck_traces_and_shows_their_steps(window):
     panel = window.reasoning
     assert "No reasoning traces" in panel.empty.text()
     ws = window.ws
-    qid, _ = store.add_question(ws, "Tom has 3 apples and buys 2 more. How many now?",
-                                source="manual", gold_answer="5")
-    sid = store.add_solution(ws, qid, "unused", origin="imported",
-                             steps=["Tom starts with 3 apples.", "3 + 2 = 5.", "The answer is 5."],
-                             answer="5")
+    qid, _ = store.add_question(
+        ws, "Tom has 3 apples and buys 2 more. How many now?", source="manual", gold_answer="5"
+    )
+    sid = store.add_solution(
+        ws,
+        qid,
+        "unused",
+        origin="imported",
+        steps=["Tom starts with 3 apples.", "3 + 2 = 5.", "The answer is 5."],
+        answer="5",
+    )
     store.set_step_label(ws, store.solution_steps(ws, sid)[1]["id"], 1)
     panel.reload()
     assert panel.summary.text() == "1 solutions, 0 checked by SELF-CHECK · 1 of 3 steps labelled"
@@ -127,8 +147,11 @@ def test_help_lists_menu_and_panel_shortcuts(window):
         assert f"Ctrl+{i}" in text and name in text
     assert "Alt+K, Alt+D, Alt+U" in text and "Ctrl+Return" in text
     # Every panel shortcut listed is really bound on its panel.
-    bound = {sc.key().toString() for panel in (window.inspect, window.subsets, window.reasoning)
-             for sc in panel.findChildren(QShortcut)}
+    bound = {
+        sc.key().toString()
+        for panel in (window.inspect, window.subsets, window.reasoning)
+        for sc in panel.findChildren(QShortcut)
+    }
     assert {"Alt+K", "Alt+D", "Alt+U", "Alt+N", "Ctrl+Return", "J", "K", "F", "N", "P"} <= bound
 
 

@@ -2,6 +2,7 @@
 settings, another model): verdicts, scores and confidence change with the choice; C cycles.
 The two checks are scripted (a supportive and a contradicting verifier); the real-model stepper
 is in test_gui_inspect.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,6 +27,7 @@ def verifier(verdict: str):
         if "directly follow from" in prompt:
             return "Information 0 and 1, steps 0."
         return "3 + 2 = 5."
+
     return ScriptedBackend(respond)
 
 
@@ -38,8 +40,9 @@ def window(qtbot, tmp_path):
     sid = store.add_solution(ws, qid, SOLUTION, origin="imported")
     runs = []
     for verdict in ("supports", "contradicts"):
-        run = checker.start_check_run(ws, [sid], checker.CheckConfig(followup="never"),
-                                      backend=verifier(verdict))
+        run = checker.start_check_run(
+            ws, [sid], checker.CheckConfig(followup="never"), backend=verifier(verdict)
+        )
         checker.check_run(ws, verifier(verdict), run)
         runs.append(run)
     w = MainWindow(ws)

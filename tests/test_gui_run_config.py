@@ -1,5 +1,6 @@
 """The Generate panel's defaults and presets are the core's, and it sets the ROUGE-L threshold
 of the run it starts (no model: the worker is intercepted where the run's config is built)."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,9 @@ def test_generate_panel_defaults_and_threshold(qtbot, tmp_workspace, monkeypatch
     qtbot.addWidget(panel)
     assert (panel.target.value(), panel.seed.value()) == (DEFAULTS.target, DEFAULTS.seed)
     assert panel.threshold.value() == pytest.approx(DEFAULTS.threshold)
-    assert [(panel.preset.itemText(i), panel.preset.itemData(i))
-            for i in range(panel.preset.count())] == preset_choices()
+    assert [
+        (panel.preset.itemText(i), panel.preset.itemData(i)) for i in range(panel.preset.count())
+    ] == preset_choices()
     assert "above it is dropped" in panel.threshold.toolTip()
     built: list[dict] = []
     monkeypatch.setattr(panel, "configure_job", lambda _kw, cfg, _rid: built.append(cfg))

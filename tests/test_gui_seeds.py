@@ -1,4 +1,5 @@
 """The seed/task editor driven through its real widgets offscreen, checked against the file."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -41,7 +42,8 @@ def make_window(qtbot, tmp_path):
                 ws.conn.executemany(
                     "INSERT INTO tasks (instruction, norm, source, is_classification) "
                     "VALUES (?, ?, 'generated', ?)",
-                    [(f"Bulk task {i}", f"bulk task {i}", i % 2) for i in range(n_bulk)])
+                    [(f"Bulk task {i}", f"bulk task {i}", i % 2) for i in range(n_bulk)],
+                )
         w = MainWindow(ws)
         qtbot.addWidget(w)
         w.show()
@@ -55,13 +57,24 @@ def make_window(qtbot, tmp_path):
 
 def seed_tasks() -> list[Task]:
     return [
-        Task("Write a haiku about the sea.", [Instance("", "Waves fold into foam")], False,
-             source="seed"),
-        Task("Is this review positive or negative?", [Instance("Great film!", "positive"),
-                                                      Instance("Dull.", "negative")], True,
-             source="seed"),
-        Task("Translate the sentence into French.", [Instance("Hello", "Bonjour")], None,
-             source="imported"),
+        Task(
+            "Write a haiku about the sea.",
+            [Instance("", "Waves fold into foam")],
+            False,
+            source="seed",
+        ),
+        Task(
+            "Is this review positive or negative?",
+            [Instance("Great film!", "positive"), Instance("Dull.", "negative")],
+            True,
+            source="seed",
+        ),
+        Task(
+            "Translate the sentence into French.",
+            [Instance("Hello", "Bonjour")],
+            None,
+            source="imported",
+        ),
     ]
 
 
@@ -73,22 +86,28 @@ def test_edit_instruction_saved_at_once_then_undo_and_redo(make_window, qtbot):
     seeds.form.instruction.setPlainText("Is this movie review positive or negative?")
     path = w.ws.path
     assert db_rows(path, "SELECT instruction, norm FROM tasks WHERE id = 2") == [
-        ("Is this movie review positive or negative?",
-         "is this movie review positive or negative?")]
+        ("Is this movie review positive or negative?", "is this movie review positive or negative?")
+    ]
     # The table shows what the file holds.
-    assert seeds.model.data(seeds.model.index(seeds.model.row_of(2), 1)) == \
-        "Is this movie review positive or negative?"
+    assert (
+        seeds.model.data(seeds.model.index(seeds.model.row_of(2), 1))
+        == "Is this movie review positive or negative?"
+    )
 
     w.act_undo.trigger()
     assert db_rows(path, "SELECT instruction FROM tasks WHERE id = 2") == [
-        ("Is this review positive or negative?",)]
+        ("Is this review positive or negative?",)
+    ]
     assert seeds.form.instruction.toPlainText() == "Is this review positive or negative?"
-    assert seeds.model.data(seeds.model.index(seeds.model.row_of(2), 1)) == \
-        "Is this review positive or negative?"
+    assert (
+        seeds.model.data(seeds.model.index(seeds.model.row_of(2), 1))
+        == "Is this review positive or negative?"
+    )
 
     w.act_redo.trigger()
     assert db_rows(path, "SELECT instruction FROM tasks WHERE id = 2") == [
-        ("Is this movie review positive or negative?",)]
+        ("Is this movie review positive or negative?",)
+    ]
     assert seeds.form.instruction.toPlainText() == "Is this movie review positive or negative?"
 
 
@@ -101,7 +120,8 @@ def test_undo_selects_the_task_it_changes(make_window):
     assert w.seeds.current_task_id() == 1
     assert w.seeds.form.instruction.toPlainText() == "Write a haiku about the sea."
     assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Write a haiku about the sea.",)]
+        ("Write a haiku about the sea.",)
+    ]
 
 
 def test_typing_merges_into_one_undo_step_and_empty_text_is_not_saved(make_window, qtbot):
@@ -110,22 +130,21 @@ def test_typing_merges_into_one_undo_step_and_empty_text_is_not_saved(make_windo
     w.seeds.select_task(1)
     form.instruction.selectAll()
     qtbot.keyClicks(form.instruction, "Name a colour")
-    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Name a colour",)]
+    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [("Name a colour",)]
     assert w.undo_stack.count() == 1  # 13 keystrokes, one step
 
     form.instruction.setPlainText("   ")
     assert form.instruction_msg.isVisible()
     assert "cannot be empty" in form.instruction_msg.text()
-    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Name a colour",)]
+    assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [("Name a colour",)]
 
     form.instruction.setPlainText("Translate the sentence into french.")  # same as task 3
     assert "task 3" in form.instruction_msg.text()
 
     w.act_undo.trigger()
     assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Write a haiku about the sea.",)]
+        ("Write a haiku about the sea.",)
+    ]
 
 
 def test_add_edit_reorder_remove_instances_with_undo(make_window, qtbot):
@@ -140,14 +159,18 @@ def test_add_edit_reorder_remove_instances_with_undo(make_window, qtbot):
     assert "Instance 2 has no output" in form.instances_msg.text()
     form.input.setPlainText("mountains")
     qtbot.keyClicks(form.output, "Stone shoulders rise")
-    assert db_rows(path, inst) == [(0, "", "Waves fold into foam"),
-                                   (1, "mountains", "Stone shoulders rise")]
+    assert db_rows(path, inst) == [
+        (0, "", "Waves fold into foam"),
+        (1, "mountains", "Stone shoulders rise"),
+    ]
     assert not form.instances_msg.isVisible()
     assert w.seeds.model.data(w.seeds.model.index(0, 4)) == 2  # the table's instance count
 
     qtbot.mouseClick(form.up_btn, Qt.MouseButton.LeftButton)
-    assert db_rows(path, inst) == [(0, "mountains", "Stone shoulders rise"),
-                                   (1, "", "Waves fold into foam")]
+    assert db_rows(path, inst) == [
+        (0, "mountains", "Stone shoulders rise"),
+        (1, "", "Waves fold into foam"),
+    ]
     assert form.instances.currentRow() == 0
 
     form.instances.setCurrentRow(1)
@@ -156,8 +179,10 @@ def test_add_edit_reorder_remove_instances_with_undo(make_window, qtbot):
 
     w.act_undo.trigger()  # remove
     w.act_undo.trigger()  # move
-    assert db_rows(path, inst) == [(0, "", "Waves fold into foam"),
-                                   (1, "mountains", "Stone shoulders rise")]
+    assert db_rows(path, inst) == [
+        (0, "", "Waves fold into foam"),
+        (1, "mountains", "Stone shoulders rise"),
+    ]
     for _ in range(3):  # output typing, input, add
         w.act_undo.trigger()
     assert db_rows(path, inst) == [(0, "", "Waves fold into foam")]
@@ -177,10 +202,12 @@ def test_classification_flag_and_delete_with_undo(make_window):
     assert db_rows(w.ws.path, "SELECT count(*) FROM tasks WHERE id = 2") == [(0,)]
     assert w.seeds.model.row_of(2) is None
     w.act_undo.trigger()
-    assert db_rows(w.ws.path, "SELECT instruction, is_classification FROM tasks WHERE id = 2") \
-        == [("Is this review positive or negative?", 1)]
-    assert db_rows(w.ws.path, "SELECT output FROM instances WHERE task_id = 2 ORDER BY position") \
-        == [("positive",), ("negative",)]
+    assert db_rows(w.ws.path, "SELECT instruction, is_classification FROM tasks WHERE id = 2") == [
+        ("Is this review positive or negative?", 1)
+    ]
+    assert db_rows(
+        w.ws.path, "SELECT output FROM instances WHERE task_id = 2 ORDER BY position"
+    ) == [("positive",), ("negative",)]
     assert w.seeds.model.row_of(2) is not None
 
 
@@ -213,8 +240,11 @@ def test_filters_show_the_counts_in_the_file(make_window, qtbot):
     assert {seeds.model.task_id_at(r) for r in range(seeds.model.rowCount())} == {1, 2}
     seeds.source.setCurrentIndex(0)
     seeds.clf.setCurrentIndex(seeds.clf.findData("yes"))
-    assert seeds.model.total == db_rows(
-        path, "SELECT count(*) FROM tasks WHERE is_classification = 1")[0][0] == 301
+    assert (
+        seeds.model.total
+        == db_rows(path, "SELECT count(*) FROM tasks WHERE is_classification = 1")[0][0]
+        == 301
+    )
     seeds.clf.setCurrentIndex(seeds.clf.findData("unknown"))
     assert seeds.model.total == 1 and seeds.model.task_id_at(0) == 3
 
@@ -269,12 +299,18 @@ def test_ctrl_z_in_the_editor_undoes_through_the_stack(make_window, qtbot):
     form.instruction.selectAll()
     qtbot.keyClicks(form.instruction, "Write a limerick.")
     assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Write a limerick.",)]
+        ("Write a limerick.",)
+    ]
     qtbot.keyClick(form.instruction, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Write a haiku about the sea.",)]
+        ("Write a haiku about the sea.",)
+    ]
     assert form.instruction.toPlainText() == "Write a haiku about the sea."
-    qtbot.keyClick(form.instruction, Qt.Key.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        form.instruction,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert db_rows(w.ws.path, "SELECT instruction FROM tasks WHERE id = 1") == [
-        ("Write a limerick.",)]
+        ("Write a limerick.",)
+    ]

@@ -1,5 +1,6 @@
 """Subsets panel: choose a k-center subset of the bundled seeds in a worker, see it saved and
 listed, export it, delete it; the numbers shown are the core's."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """A long session must not abort: PySide6 6.12.0 drops a reference to None on every void call
 and to True on every emit on Python 3.11 (pyproject pins below 6.12 for that reason)."""
+
 from __future__ import annotations
 
 import time
@@ -43,10 +44,21 @@ def test_a_long_stream_of_run_events(qtbot, tmp_path):
         for i in range(1, n + 1):
             ctx.cancel.check()
             ctx.on_token("tok ")
-            ctx.progress(Progress("self-instruct", done=i, total=n, data={
-                "run_id": None, "accepted": i, "candidates": i, "acceptance_rate": 1.0,
-                "tokens_per_s": 10.0,
-                "last": [{"instruction": f"c{i}", "decision": "kept", "reason": None}]}))
+            ctx.progress(
+                Progress(
+                    "self-instruct",
+                    done=i,
+                    total=n,
+                    data={
+                        "run_id": None,
+                        "accepted": i,
+                        "candidates": i,
+                        "acceptance_rate": 1.0,
+                        "tokens_per_s": 10.0,
+                        "last": [{"instruction": f"c{i}", "decision": "kept", "reason": None}],
+                    },
+                )
+            )
             if i % 100 == 0:
                 time.sleep(0.001)
 

@@ -1,6 +1,7 @@
 """Prompt templates edited in the app: built-ins are never written; an edit lands in the
 workspace's template folder and the next run (window or CLI) prompts with it; reset, revert,
 another folder (the reference's templates), and unsaved edits are never lost silently."""
+
 from __future__ import annotations
 
 import hashlib
@@ -61,13 +62,18 @@ def test_edit_a_template_and_the_next_run_prompts_with_it(window, qtbot, tmp_pat
 
     # A run on this workspace (as the Generate panel or the CLI starts it) uses the edit and
     # records the folder, so a resume prompts the same way.
-    s = run_self_instruct(window.ws, good_selfinstruct_backend(1),
-                          RunConfig(preset="chat", target=2))
-    clf = window.ws.query("SELECT messages FROM model_calls WHERE run_id = ? AND purpose = "
-                          "'classification'", (s.run_id,))
+    s = run_self_instruct(
+        window.ws, good_selfinstruct_backend(1), RunConfig(preset="chat", target=2)
+    )
+    clf = window.ws.query(
+        "SELECT messages FROM model_calls WHERE run_id = ? AND purpose = 'classification'",
+        (s.run_id,),
+    )
     assert clf and all(MARK in c["messages"] for c in clf)
-    gen = window.ws.query("SELECT messages FROM model_calls WHERE run_id = ? AND purpose = "
-                          "'instruction-generation'", (s.run_id,))
+    gen = window.ws.query(
+        "SELECT messages FROM model_calls WHERE run_id = ? AND purpose = 'instruction-generation'",
+        (s.run_id,),
+    )
     assert gen and not any(MARK in c["messages"] for c in gen)  # the others stayed built-in
     cfg = window.ws.query("SELECT config FROM runs WHERE id = ?", (s.run_id,))[0]["config"]
     assert str(folder) in cfg

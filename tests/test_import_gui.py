@@ -1,5 +1,6 @@
 """The window's import: bad records listed at once in the banner, then "Import the valid
 records" imports the others and writes the rejected ones beside the file (issue 18 item 4)."""
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,27 @@ def test_bad_records_listed_then_valid_ones_imported(window, qtbot, tmp_path):
     window.skip_invalid_button.click()
     qtbot.waitUntil(lambda: window.seeds.model.total == 6, timeout=20_000)
     assert "2 bad records left out" in window.statusBar().currentMessage()
-    rejected = [json.loads(x) for x in
-                (tmp_path / "mixed.rejected.jsonl").read_text(encoding="utf-8").splitlines()]
+    rejected = [
+        json.loads(x)
+        for x in (tmp_path / "mixed.rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert [r["line"] for r in rejected] == [3, 6]
     assert not window.skip_invalid_button.isVisible()
 
 
 def test_seed_file_with_bad_lines_has_a_way_through_too(window, qtbot, tmp_path):
-    lines = [json.dumps({"id": f"s{i}", "name": f"s{i}", "instruction": f"Seed {i}.",
-                         "instances": [{"input": "", "output": "x"}], "is_classification": False})
-             for i in range(5)]
+    lines = [
+        json.dumps(
+            {
+                "id": f"s{i}",
+                "name": f"s{i}",
+                "instruction": f"Seed {i}.",
+                "instances": [{"input": "", "output": "x"}],
+                "is_classification": False,
+            }
+        )
+        for i in range(5)
+    ]
     lines[1] = lines[1].replace('"output": "x"', '"output": 7')
     src = tmp_path / "seeds.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -78,10 +90,10 @@ def test_hub_folder_with_splits_asks_which(window, qtbot, tmp_path, monkeypatch)
     folder = tmp_path / "hub"
     (folder / "data").mkdir(parents=True)
     for split, n in (("train", 3), ("test", 2)):
-        rows = [{"instruction": f"{split} task {i}.", "input": "", "output": "o"}
-                for i in range(n)]
-        pq.write_table(pa.Table.from_pylist(rows),
-                       folder / "data" / f"{split}-00000-of-00001.parquet")
+        rows = [{"instruction": f"{split} task {i}.", "input": "", "output": "o"} for i in range(n)]
+        pq.write_table(
+            pa.Table.from_pylist(rows), folder / "data" / f"{split}-00000-of-00001.parquet"
+        )
     asked = []
 
     def choose(parent, title, label, items, *rest):

@@ -1,5 +1,6 @@
 """The inspectors' core (no Qt, no model): re-filter at a threshold, decision sets, overrides
 mirrored on tasks for export, statistics and voting."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,12 @@ from workbench.core.similarity import SimilarityIndex, score
 from workbench.core.store.runs import create_run
 from workbench.core.store.tasks import Instance, Task, add_task
 
-SEEDS = ["Write a haiku about autumn leaves.", "Summarize the paragraph in one sentence.",
-         "Classify the sentiment of the movie review.", "Give three synonyms for the word."]
+SEEDS = [
+    "Write a haiku about autumn leaves.",
+    "Summarize the paragraph in one sentence.",
+    "Classify the sentiment of the movie review.",
+    "Give three synonyms for the word.",
+]
 CANDS = [  # (instruction, decision, reason)
     ("Write a haiku about spring leaves.", "dropped", "rouge"),
     ("Explain how a rainbow forms in simple words.", "kept", None),
@@ -31,14 +36,24 @@ def make_run(ws, threshold=0.7):
     ids = []
     with ws.transaction():
         for pos, (text, d, why) in enumerate(CANDS):
-            cid = ws.insert("candidates", {"run_id": run, "position": pos, "instruction": text,
-                                           "decision": d, "reason": why,
-                                           "instances": [{"input": "", "output": f"o{pos}",
-                                                          "kept": True}]})
+            cid = ws.insert(
+                "candidates",
+                {
+                    "run_id": run,
+                    "position": pos,
+                    "instruction": text,
+                    "decision": d,
+                    "reason": why,
+                    "instances": [{"input": "", "output": f"o{pos}", "kept": True}],
+                },
+            )
             ids.append(cid)
             if d == "kept":
-                tid = add_task(ws, Task(text, [Instance("", f"o{pos}")], source="generated",
-                                        run_id=run), candidate_id=cid)
+                tid = add_task(
+                    ws,
+                    Task(text, [Instance("", f"o{pos}")], source="generated", run_id=run),
+                    candidate_id=cid,
+                )
                 ws.update("candidates", cid, {"task_id": tid})
     return run, ids
 
@@ -68,7 +83,9 @@ def test_decisions_at_threshold_equal_a_replay_by_hand_and_the_index(tmp_workspa
     idx.add_many(SEEDS)
     elig = [c[0] for c in CANDS if c[2] in (None, "rouge")]
     got = [d.kept for d in idx.add_incremental(elig, threshold=t)]
-    assert [res.decisions[c] == "kept" for c, x in zip(ids, CANDS) if x[2] in (None, "rouge")] == got
+    assert [
+        res.decisions[c] == "kept" for c, x in zip(ids, CANDS) if x[2] in (None, "rouge")
+    ] == got
     assert res.counts()["kept"] + res.counts()["dropped"] == len(CANDS)
     assert res.reasons[ids[4]] == "blacklist"
 
@@ -93,8 +110,11 @@ def test_changes_and_apply_a_new_decision_set_keep_the_old_one(tmp_workspace):
     assert refilter.current_decisions(ws, run) == refilter.decisions_at(plan, 0.2).decisions
     # Export follows: at 0.2 every ROUGE-replayed candidate was dropped, at 0.95 one was created.
     kept_exported = {t.instruction for t in select_tasks(ws, only="not-dropped", run_id=run)}
-    want = {CANDS[i][0] for i, c in enumerate(ids)
-            if refilter.decisions_at(plan, 0.2).decisions[c] == "kept"}
+    want = {
+        CANDS[i][0]
+        for i, c in enumerate(ids)
+        if refilter.decisions_at(plan, 0.2).decisions[c] == "kept"
+    }
     assert kept_exported == want
 
 
@@ -123,10 +143,13 @@ def test_overrides_are_stored_exported_and_undone(tmp_workspace):
     assert exported == {CANDS[i][0] for i in (1, 3, 6)}
     # The task the override made stays (the 1.0 set kept it); the views drop it now.
     made_id = ws.scalar("SELECT id FROM tasks WHERE candidate_id = ?", (dropped,))
-    assert ws.query("SELECT decision, decided_by FROM task_decisions WHERE task_id = ?",
-                    (made_id,)) == [{"decision": "dropped", "decided_by": "threshold"}]
-    assert ws.scalar("SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?",
-                     (made_id,)) is None  # nothing is mirrored on the task any more
+    assert ws.query(
+        "SELECT decision, decided_by FROM task_decisions WHERE task_id = ?", (made_id,)
+    ) == [{"decision": "dropped", "decided_by": "threshold"}]
+    assert (
+        ws.scalar("SELECT json_extract(meta, '$.dropped') FROM tasks WHERE id = ?", (made_id,))
+        is None
+    )  # nothing is mirrored on the task any more
     # Undoing an override with no decision set in between removes the task it made.
     overrides.set_override(ws, ids[3], "dropped")
     overrides.set_override(ws, ids[4], "kept", "n")
@@ -174,11 +197,32 @@ def _large_run(ws, n=240, seed=7):
 
     rng = random.Random(seed)
     verbs = ["Write", "Explain", "List", "Summarize", "Describe", "Compare", "Translate", "Rank"]
-    things = ["a poem", "the causes", "three facts", "the main idea", "a short story",
-              "two options", "the steps", "five reasons", "an outline", "the benefits"]
-    topics = ["of rainforests", "about tides", "for a picnic", "of the French revolution",
-              "about black holes", "for new runners", "of solar panels", "about bees",
-              "for a job interview", "of volcanoes", "about chess openings", "of the moon"]
+    things = [
+        "a poem",
+        "the causes",
+        "three facts",
+        "the main idea",
+        "a short story",
+        "two options",
+        "the steps",
+        "five reasons",
+        "an outline",
+        "the benefits",
+    ]
+    topics = [
+        "of rainforests",
+        "about tides",
+        "for a picnic",
+        "of the French revolution",
+        "about black holes",
+        "for new runners",
+        "of solar panels",
+        "about bees",
+        "for a job interview",
+        "of volcanoes",
+        "about chess openings",
+        "of the moon",
+    ]
     for s in SEEDS:
         add_task(ws, Task(s, [Instance("", "x")], source="seed"))
     run = create_run(ws, "self-instruct", {"threshold": 0.7, "tokenizer": "rouge"})
@@ -186,12 +230,21 @@ def _large_run(ws, n=240, seed=7):
         for pos in range(n):
             words = [rng.choice(verbs), rng.choice(things), rng.choice(topics)]
             if rng.random() < 0.5:
-                words.append(rng.choice(["in simple words", "for children", "in detail",
-                                         "with examples", "briefly"]))
-            ws.insert("candidates", {"run_id": run, "position": pos,
-                                     "instruction": " ".join(words) + ".",
-                                     "decision": "kept" if pos % 3 else "dropped",
-                                     "reason": None if pos % 3 else "rouge"})
+                words.append(
+                    rng.choice(
+                        ["in simple words", "for children", "in detail", "with examples", "briefly"]
+                    )
+                )
+            ws.insert(
+                "candidates",
+                {
+                    "run_id": run,
+                    "position": pos,
+                    "instruction": " ".join(words) + ".",
+                    "decision": "kept" if pos % 3 else "dropped",
+                    "reason": None if pos % 3 else "rouge",
+                },
+            )
     return run
 
 

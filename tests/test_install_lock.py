@@ -1,5 +1,6 @@
 """The install is locked (issue 16 item 3): `make setup` gives exactly requirements.lock, and the
 llama.cpp it built is the portable one the Makefile asks for."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,9 +19,24 @@ def test_environment_equals_the_lock():
 
 def test_lock_pins_every_direct_dependency_exactly():
     lock = install_lock.read_lock()
-    for name in ("llama-cpp-python", "pyside6-essentials", "sqlite-utils", "rouge-score",
-                 "platformdirs", "rapidfuzz", "gguf", "pytest", "pytest-qt", "hypothesis",
-                 "datasets", "math-verify", "httpx", "ruff", "mypy", "import-linter"):
+    for name in (
+        "llama-cpp-python",
+        "pyside6-essentials",
+        "sqlite-utils",
+        "rouge-score",
+        "platformdirs",
+        "rapidfuzz",
+        "gguf",
+        "pytest",
+        "pytest-qt",
+        "hypothesis",
+        "datasets",
+        "math-verify",
+        "httpx",
+        "ruff",
+        "mypy",
+        "import-linter",
+    ):
         assert name in lock, f"{name} is not locked"
 
 
@@ -39,10 +55,13 @@ def test_markers_choose_one_version_per_package(tmp_path: Path):
 
 
 def test_differences_name_each_kind():
-    diffs = install_lock.differences({"a": "1", "b": "2", "pip": "1"},
-                                     {"a": "1", "b": "3", "c": "4", "pip": "9"})
-    assert [str(d) for d in diffs] == ["b: locked 2, installed 3",
-                                       "c==4 is installed but not in the lock"]
+    diffs = install_lock.differences(
+        {"a": "1", "b": "2", "pip": "1"}, {"a": "1", "b": "3", "c": "4", "pip": "9"}
+    )
+    assert [str(d) for d in diffs] == [
+        "b: locked 2, installed 3",
+        "c==4 is installed but not in the lock",
+    ]
 
 
 def test_llama_cpp_is_the_portable_build():

@@ -1,4 +1,5 @@
 """The llama.cpp backend with the real default model (SmolLM2-135M-Instruct)."""
+
 from __future__ import annotations
 
 import gc
@@ -51,8 +52,12 @@ def test_fixed_seed_gives_the_same_sampled_output(llama_backend):
     llama_backend.complete("An unrelated prompt in between.", GenParams(max_tokens=4, **GREEDY))
     b = llama_backend.complete("Once upon a time", p)
     assert a.text == b.text and a.completion_tokens > 0
-    others = {llama_backend.complete("Once upon a time", GenParams(
-        max_tokens=16, temperature=0.9, top_p=0.95, seed=s)).text for s in (1, 2, 3)}
+    others = {
+        llama_backend.complete(
+            "Once upon a time", GenParams(max_tokens=16, temperature=0.9, top_p=0.95, seed=s)
+        ).text
+        for s in (1, 2, 3)
+    }
     assert len(others | {a.text}) > 1  # the seed matters
 
 
@@ -74,15 +79,17 @@ def test_logit_bias_bans_a_token(llama_backend):
     prompt = "The capital of France is"
     free = llama_backend.complete(prompt, GenParams(max_tokens=3, **GREEDY))
     first = llama_backend.tokenize(free.text, add_bos=False)[0]
-    biased = llama_backend.complete(prompt, GenParams(max_tokens=3, logit_bias={first: -100.0},
-                                                      **GREEDY))
+    biased = llama_backend.complete(
+        prompt, GenParams(max_tokens=3, logit_bias={first: -100.0}, **GREEDY)
+    )
     assert biased.text and llama_backend.tokenize(biased.text, add_bos=False)[0] != first
 
 
 def test_tokens_stream_to_the_callback(llama_backend):
     pieces: list[str] = []
-    r = llama_backend.complete("The sky is", GenParams(max_tokens=12, **GREEDY),
-                               on_token=pieces.append)
+    r = llama_backend.complete(
+        "The sky is", GenParams(max_tokens=12, **GREEDY), on_token=pieces.append
+    )
     assert len(pieces) >= 2 and "".join(pieces) == r.text
 
 
@@ -95,8 +102,12 @@ def test_cancel_stops_between_tokens(llama_backend):
         if len(seen) == 3:
             token.cancel()
 
-    r = llama_backend.complete("Count: 1, 2, 3, 4, 5,",
-                               GenParams(max_tokens=200, **GREEDY), on_token=on_token, cancel=token)
+    r = llama_backend.complete(
+        "Count: 1, 2, 3, 4, 5,",
+        GenParams(max_tokens=200, **GREEDY),
+        on_token=on_token,
+        cancel=token,
+    )
     assert r.finish_reason == "cancelled"
     assert 3 <= len(seen) <= 5 and r.completion_tokens < 10
 
@@ -106,15 +117,17 @@ def test_prefix_reuse_across_interleaved_prompt_families(llama_backend):
     # call them: a raw-completion few-shot template and a chat with a long system prompt.
     few_shot = "".join(f"Example {i}: {i} plus {i} is {2 * i}.\n" for i in range(14))
     system = "You are a careful assistant. " + " ".join(
-        f"Rule {i}: answer with one short sentence about topic {i}." for i in range(8))
+        f"Rule {i}: answer with one short sentence about topic {i}." for i in range(8)
+    )
     p = GenParams(max_tokens=4, **GREEDY)
 
     def complete(n: int):
         return llama_backend.complete(few_shot + f"Example {n}:", p)
 
     def chat(question: str):
-        return llama_backend.chat([{"role": "system", "content": system},
-                                   {"role": "user", "content": question}], p)
+        return llama_backend.chat(
+            [{"role": "system", "content": system}, {"role": "user", "content": question}], p
+        )
 
     a1, b1 = complete(40), chat("What is two plus two?")
     a2, b2 = complete(41), chat("Name a colour.")
@@ -127,7 +140,8 @@ def test_prefix_reuse_across_interleaved_prompt_families(llama_backend):
         assert r.prompt_eval_tokens <= 6, r.prompt_eval_tokens
     assert b2.prompt_eval_tokens <= 16, b2.prompt_eval_tokens
     assert llama_backend.prefix_cache.nbytes == sum(
-        len(e.state) + e.tokens.nbytes for e in llama_backend.prefix_cache.entries())
+        len(e.state) + e.tokens.nbytes for e in llama_backend.prefix_cache.entries()
+    )
 
     # Reuse changes the cost, never the result: a full evaluation gives the same greedy text.
     cache, llama_backend.prefix_cache = llama_backend.prefix_cache, None
@@ -149,13 +163,18 @@ def test_no_seed_gives_different_samples(llama_backend):
 def test_chat_uses_the_model_template(llama_backend):
     prompt, stops, _ = llama_backend.render_chat([{"role": "user", "content": "Hi"}])
     assert "<|im_start|>user" in prompt and prompt.rstrip().endswith("assistant")
-    r = llama_backend.chat([{"role": "user", "content": "What is the capital of France?"}],
-                           GenParams(max_tokens=24, **GREEDY))
+    r = llama_backend.chat(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        GenParams(max_tokens=24, **GREEDY),
+    )
     assert r.completion_tokens > 0 and "<|im_end|>" not in r.text
     # Same text as llama-cpp-python's own chat path (greedy), so our rendering is faithful.
     own = llama_backend.llm.create_chat_completion(
         [{"role": "user", "content": "What is the capital of France?"}],
-        max_tokens=24, temperature=0.0, top_k=1)
+        max_tokens=24,
+        temperature=0.0,
+        top_k=1,
+    )
     assert r.text == own["choices"][0]["message"]["content"]
 
 
@@ -190,8 +209,11 @@ def test_close_frees_the_model_and_logs_go_to_our_logger(default_model_path, cap
     with pytest.raises(ModelError, match="closed"):
         b.complete("Hello", GenParams(max_tokens=2))
     # llama.cpp's loader lines reached our logger, and nothing reached the terminal.
-    assert any("llama_model_loader" in r.getMessage() or "print_info" in r.getMessage()
-               for r in caplog.records if r.name == "workbench.llama")
+    assert any(
+        "llama_model_loader" in r.getMessage() or "print_info" in r.getMessage()
+        for r in caplog.records
+        if r.name == "workbench.llama"
+    )
     assert capfd.readouterr() == ("", "")
 
 
@@ -202,8 +224,11 @@ def test_one_thread_owns_a_backend_but_cancel_comes_from_another(llama_backend):
 
     def work():
         result["r"] = llama_backend.complete(
-            "Count: 1, 2, 3, 4, 5,", GenParams(max_tokens=400, **GREEDY),
-            on_token=lambda _p: started.set(), cancel=token)
+            "Count: 1, 2, 3, 4, 5,",
+            GenParams(max_tokens=400, **GREEDY),
+            on_token=lambda _p: started.set(),
+            cancel=token,
+        )
 
     t = threading.Thread(target=work)
     t.start()
@@ -223,8 +248,10 @@ def test_a_grammar_constrains_the_output_and_a_broken_one_is_a_clear_error(llama
     from workbench.core.llm.base import GenParams
 
     g = 'root ::= ("yes" | "no") " because " [a-z ]{1,20}'
-    r = llama_backend.chat([{"role": "user", "content": "Is the sky green? Answer."}],
-                           GenParams(max_tokens=16, temperature=0.7, seed=3, grammar=g))
+    r = llama_backend.chat(
+        [{"role": "user", "content": "Is the sky green? Answer."}],
+        GenParams(max_tokens=16, temperature=0.7, seed=3, grammar=g),
+    )
     import re
 
     assert re.fullmatch(r"(yes|no) because [a-z ]{1,20}", r.text), r.text

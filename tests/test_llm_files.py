@@ -1,4 +1,5 @@
 """Bad model files are refused with a message that names the file (API and CLI, exit code 2)."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,13 @@ def bad_files(tmp_path, default_model_path):
     header_only = tmp_path / "header.gguf"
     with open(default_model_path, "rb") as src:
         header_only.write_bytes(src.read(64))
-    return {"text": text, "truncated": truncated, "header": header_only,
-            "missing": tmp_path / "nowhere.gguf",
-            "arch": unknown_architecture(tmp_path / "frob.gguf")}
+    return {
+        "text": text,
+        "truncated": truncated,
+        "header": header_only,
+        "missing": tmp_path / "nowhere.gguf",
+        "arch": unknown_architecture(tmp_path / "frob.gguf"),
+    }
 
 
 def unknown_architecture(path):
@@ -40,10 +45,16 @@ def unknown_architecture(path):
     return path
 
 
-@pytest.mark.parametrize("kind, words", [
-    ("text", "not a GGUF"), ("truncated", "truncated"), ("header", "damaged or truncated"),
-    ("missing", "no such model file"), ("arch", "unknown model architecture 'frobnicator'"),
-])
+@pytest.mark.parametrize(
+    "kind, words",
+    [
+        ("text", "not a GGUF"),
+        ("truncated", "truncated"),
+        ("header", "damaged or truncated"),
+        ("missing", "no such model file"),
+        ("arch", "unknown model architecture 'frobnicator'"),
+    ],
+)
 def test_read_model_info_refuses(bad_files, kind, words):
     with pytest.raises(ModelError, match=words) as exc:
         read_model_info(bad_files[kind])
@@ -76,8 +87,9 @@ def test_header_reader_matches_the_gguf_package(default_model_path):
     ours = read_header(default_model_path)
     ref = GGUFReader(str(default_model_path))
     assert [t.name for t in ours.tensors] == [t.name for t in ref.tensors]
-    assert [ours.data_offset + t.offset for t in ours.tensors] == \
-        [int(t.data_offset) for t in ref.tensors]
+    assert [ours.data_offset + t.offset for t in ours.tensors] == [
+        int(t.data_offset) for t in ref.tensors
+    ]
     assert [tensor_nbytes(t) for t in ours.tensors] == [int(t.n_bytes) for t in ref.tensors]
     assert ours.metadata["general.architecture"] == "llama"
     tokens = "tokenizer.ggml.tokens"
@@ -136,9 +148,11 @@ def test_missing_default_model_package_says_run_make_setup(monkeypatch, capsys):
     from workbench.core.llm import factory
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == factory.DEFAULT_MODEL_PACKAGE
-                        else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == factory.DEFAULT_MODEL_PACKAGE else real(name, *a),
+    )
     with pytest.raises(ModelError, match="make setup"):
         factory.default_model_path()
     assert main(["complete", "--max-tokens", "2", "hi"]) == 2
@@ -161,8 +175,9 @@ def test_damaged_headers_always_give_a_model_error(tmp_path, default_model_path)
     for _ in range(14):  # flip a few bytes in the metadata and tensor table
         b = bytearray(head)
         for _ in range(3):
-            i = rng.choice([rng.randrange(8, 4096),
-                            rng.randrange(data_offset - 20000, data_offset)])
+            i = rng.choice(
+                [rng.randrange(8, 4096), rng.randrange(data_offset - 20000, data_offset)]
+            )
             b[i] = rng.randrange(256)
         damaged.append(bytes(b))
     for i, blob in enumerate(damaged):

@@ -1,5 +1,6 @@
 """HTTP behaviour of the OpenAI-compatible client that a healthy llama_cpp.server never shows
 (rate limits, a refused API key), against a small real HTTP server in this process."""
+
 from __future__ import annotations
 
 import json
@@ -38,9 +39,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         *head, last = type(self).pieces
         events = [{"choices": [{"text": p, "finish_reason": None}]} for p in head] + [
-                  {"choices": [{"text": last, "finish_reason": "length"}],
-                   "usage": {"prompt_tokens": 3, "completion_tokens": body["max_tokens"]},
-                   "timings": {"prompt_n": 1}}]
+            {
+                "choices": [{"text": last, "finish_reason": "length"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": body["max_tokens"]},
+                "timings": {"prompt_n": 1},
+            }
+        ]
         for e in events:
             self.wfile.write(b"data: " + json.dumps(e).encode() + b"\n\n")
         self.wfile.write(b"data: [DONE]\n\n")
@@ -95,12 +99,17 @@ def test_wrong_api_key_is_a_clear_error_without_retries(stub):
     assert len(_Handler.seen) == 1
 
 
-@pytest.mark.parametrize("pieces, want", [
-    (["1. Sort a list.\n2. Reverse it", ".\n16", ". Never shown"],
-     "1. Sort a list.\n2. Reverse it.\n"),
-    (["Answer: 4", "2\nTask", ": next"], "Answer: 42\n"),  # the stop spans two pieces
-    (["no stop here"], "no stop here"),
-])
+@pytest.mark.parametrize(
+    "pieces, want",
+    [
+        (
+            ["1. Sort a list.\n2. Reverse it", ".\n16", ". Never shown"],
+            "1. Sort a list.\n2. Reverse it.\n",
+        ),
+        (["Answer: 4", "2\nTask", ": next"], "Answer: 42\n"),  # the stop spans two pieces
+        (["no stop here"], "no stop here"),
+    ],
+)
 def test_stop_strings_beyond_the_apis_four_are_applied_by_the_client(stub, pieces, want):
     _Handler.pieces = pieces
     b = OpenAICompatBackend(stub, model="m", api_key="right-key")

@@ -1,5 +1,6 @@
 """BackendKeeper: one model kept between jobs, lent to one job at a time, replaced when another
 is asked for, dropped after a failure, freed on close (also while lent: when it comes back)."""
+
 from __future__ import annotations
 
 import pytest

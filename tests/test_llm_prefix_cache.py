@@ -1,4 +1,5 @@
 """The prefix-state cache's bookkeeping: longest-prefix lookup, byte budget, eviction order."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +32,7 @@ def test_longest_prefix_wins_and_confirmed_wins_a_tie():
 
 def test_byte_budget_evicts_candidates_first_then_least_recent():
     c = PrefixStateCache(capacity_bytes=3000, max_candidates=4)
-    a = c.add(toks(range(0, 100)), b"a" * 500, confirmed=True)      # 900 bytes with tokens
+    a = c.add(toks(range(0, 100)), b"a" * 500, confirmed=True)  # 900 bytes with tokens
     b = c.add(toks(range(1000, 1100)), b"b" * 500, confirmed=True)
     cand = c.add(toks(range(2000, 2100)), b"c" * 500, confirmed=False)
     c.longest(toks(range(0, 50)))  # `a` used: `b` is now the least recent

@@ -1,4 +1,5 @@
 """The OpenAI-compatible backend against a real `python -m llama_cpp.server` on 127.0.0.1."""
+
 from __future__ import annotations
 
 import socket
@@ -26,10 +27,27 @@ def free_port() -> int:
 
 def start_server(model_path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "1",
-         "--model_alias", "smol", "--interrupt_requests", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+            "--n_threads",
+            "1",
+            "--model_alias",
+            "smol",
+            "--interrupt_requests",
+            "False",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1/models"
     for _ in range(600):  # readiness poll, not a time limit on behaviour
@@ -57,8 +75,9 @@ def test_completion_and_model_discovery(server):
     b = OpenAICompatBackend(server)  # no model name: the first listed one
     assert b.model_id == "smol"
     pieces: list[str] = []
-    r = b.complete("The capital of France is", GenParams(max_tokens=6, **GREEDY),
-                   on_token=pieces.append)
+    r = b.complete(
+        "The capital of France is", GenParams(max_tokens=6, **GREEDY), on_token=pieces.append
+    )
     assert r.finish_reason == "length" and r.text and "".join(pieces) == r.text
     assert r.completion_tokens >= 1
 
@@ -77,8 +96,12 @@ def test_four_concurrent_requests(server):
     # Continuations a small model is sure of: numeric noise between a batched and a lone
     # evaluation (the server reuses its KV cache differently) cannot flip them, so the check
     # below tests the order of the results, not llama.cpp's rounding.
-    prompts = ["1, 2, 3, 4, 5,", "Monday, Tuesday, Wednesday, Thursday,", "A, B, C, D, E,",
-               "The capital of France is"]
+    prompts = [
+        "1, 2, 3, 4, 5,",
+        "Monday, Tuesday, Wednesday, Thursday,",
+        "A, B, C, D, E,",
+        "The capital of France is",
+    ]
     results = b.map_complete(prompts, GenParams(max_tokens=2, **GREEDY), concurrency=4)
     assert len(results) == 4 and all(r.text for r in results)
     # Each answer belongs to its own prompt: the same prompt alone gives the same first word.
@@ -97,8 +120,9 @@ def test_cancel_closes_the_stream_and_the_server_goes_on(server):
         if len(seen) == 2:
             token.cancel()
 
-    r = b.complete("Count: 1, 2, 3,", GenParams(max_tokens=60, **GREEDY), on_token=on_token,
-                   cancel=token)
+    r = b.complete(
+        "Count: 1, 2, 3,", GenParams(max_tokens=60, **GREEDY), on_token=on_token, cancel=token
+    )
     assert r.finish_reason == "cancelled" and r.text == "".join(seen) and len(seen) == 2
     after = b.complete("The capital of France is", GenParams(max_tokens=3, **GREEDY))
     assert after.finish_reason == "length" and after.text
@@ -107,12 +131,14 @@ def test_cancel_closes_the_stream_and_the_server_goes_on(server):
 def test_refused_connection_and_404_are_clear(server):
     with pytest.raises(ModelError, match="cannot reach the server"):
         OpenAICompatBackend(f"http://127.0.0.1:{free_port()}", model="x", retries=0).complete(
-            "hi", GenParams(max_tokens=2))
+            "hi", GenParams(max_tokens=2)
+        )
     with pytest.raises(ModelError, match="cannot reach the server"):
         OpenAICompatBackend(f"http://127.0.0.1:{free_port()}", retries=0)  # model discovery
     with pytest.raises(ModelError, match="404"):
         OpenAICompatBackend(server + "/nothing-here", model="smol", retries=0).complete(
-            "hi", GenParams(max_tokens=2))
+            "hi", GenParams(max_tokens=2)
+        )
 
 
 def test_server_killed_mid_request_gives_an_error_not_a_hang(default_model_path):
@@ -124,8 +150,11 @@ def test_server_killed_mid_request_gives_an_error_not_a_hang(default_model_path)
 
     def call():
         try:
-            outcome["result"] = b.complete("Count: 1, 2, 3,", GenParams(max_tokens=900, **GREEDY),
-                                           on_token=lambda _p: started.set())
+            outcome["result"] = b.complete(
+                "Count: 1, 2, 3,",
+                GenParams(max_tokens=900, **GREEDY),
+                on_token=lambda _p: started.set(),
+            )
         except ModelError as exc:
             outcome["error"] = exc
 

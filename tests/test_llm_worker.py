@@ -1,6 +1,7 @@
 """llama.cpp in its worker process, with the real default model: the Backend calls through the
 process boundary, a worker killed mid-generation (SIGSEGV), a hung worker, the parent's death,
 memory given back on close, and logs that never reach the terminal."""
+
 from __future__ import annotations
 
 import logging
@@ -47,16 +48,19 @@ def test_calls_go_through_the_worker_and_match_in_process(worker, default_model_
     assert isinstance(worker, Backend) and worker.pid and worker.pid != os.getpid()
     assert worker.n_ctx > 512 and worker.has_chat_template
     pieces: list[str] = []
-    r = worker.complete("The capital of France is", GenParams(max_tokens=8, **GREEDY),
-                        on_token=pieces.append)
+    r = worker.complete(
+        "The capital of France is", GenParams(max_tokens=8, **GREEDY), on_token=pieces.append
+    )
     assert len(pieces) >= 2 and "".join(pieces) == r.text and r.finish_reason == "length"
     msgs = [{"role": "user", "content": "What is the capital of France?"}]
     chat = worker.chat(msgs, GenParams(max_tokens=12, **GREEDY))
     prompt, stops, _ = worker.render_chat(msgs)
     local = LlamaCppBackend(default_model_path)
     try:
-        assert local.complete("The capital of France is",
-                              GenParams(max_tokens=8, **GREEDY)).text == r.text
+        assert (
+            local.complete("The capital of France is", GenParams(max_tokens=8, **GREEDY)).text
+            == r.text
+        )
         assert local.chat(msgs, GenParams(max_tokens=12, **GREEDY)).text == chat.text
         assert (prompt, stops) == local.render_chat(msgs)[:2]
         assert worker.tokenize("Hello world") == local.tokenize("Hello world")
@@ -82,8 +86,12 @@ def test_cancel_from_another_thread_stops_between_tokens(worker):
         if len(seen) == 3:
             token.cancel()
 
-    r = worker.complete("Count: 1, 2, 3, 4, 5,", GenParams(max_tokens=300, **GREEDY),
-                        on_token=on_token, cancel=token)
+    r = worker.complete(
+        "Count: 1, 2, 3, 4, 5,",
+        GenParams(max_tokens=300, **GREEDY),
+        on_token=on_token,
+        cancel=token,
+    )
     assert r.finish_reason == "cancelled" and r.completion_tokens < 40
 
 
@@ -116,8 +124,9 @@ def test_a_hung_worker_is_ended_after_an_unanswered_cancel(worker):
 
     stuck = worker.pid
     with pytest.raises(Cancelled, match="did not stop"):
-        worker.complete("Count: 1, 2, 3,", GenParams(max_tokens=300, **GREEDY),
-                        on_token=on_token, cancel=token)
+        worker.complete(
+            "Count: 1, 2, 3,", GenParams(max_tokens=300, **GREEDY), on_token=on_token, cancel=token
+        )
     assert not _alive(stuck)
     assert worker.complete("Hi", GenParams(max_tokens=2, **GREEDY)).completion_tokens > 0
 
@@ -147,8 +156,11 @@ def test_close_ends_the_worker_and_logs_go_to_our_logger(default_model_path, cap
     b.close()  # twice is harmless
     with pytest.raises(ModelError, match="closed"):
         b.complete("Hello", GenParams(max_tokens=2))
-    assert any("llama_model_loader" in r.getMessage() or "print_info" in r.getMessage()
-               for r in caplog.records if r.name == "workbench.llama")
+    assert any(
+        "llama_model_loader" in r.getMessage() or "print_info" in r.getMessage()
+        for r in caplog.records
+        if r.name == "workbench.llama"
+    )
     assert capfd.readouterr() == ("", "")
 
 
@@ -161,8 +173,9 @@ def test_the_worker_dies_with_its_parent(tmp_path):
         print(b.pid, flush=True)
         time.sleep(600)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
     try:
         pid = int(proc.stdout.readline())
         assert _alive(pid)
@@ -178,8 +191,7 @@ def test_the_worker_dies_with_its_parent(tmp_path):
             proc.kill()
 
 
-def test_a_base_model_with_the_chat_preset_is_told_to_use_completion(tmp_path, worker,
-                                                                    monkeypatch):
+def test_a_base_model_with_the_chat_preset_is_told_to_use_completion(tmp_path, worker, monkeypatch):
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 

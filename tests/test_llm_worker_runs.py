@@ -4,6 +4,7 @@ interrupted and resumes to its target on a new worker; in the library, the CLI a
 
 The worker kills itself through a test-only hook (WORKBENCH_TEST_SIGNAL_AT="CALL:TOKEN:SIG"),
 so the fault lands inside a generation at a known call, whatever the machine's speed."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ def _integrity(path: Path) -> str:
         conn.close()
 
 
-def test_run_interrupted_by_a_dead_worker_resumes_to_its_target(tmp_path, monkeypatch,
-                                                                default_model_path):
+def test_run_interrupted_by_a_dead_worker_resumes_to_its_target(
+    tmp_path, monkeypatch, default_model_path
+):
     from workbench.core.errors import ModelProcessDied
     from workbench.core.llm.worker import WorkerBackend
     from workbench.core.seeds import init_workspace
@@ -67,8 +69,14 @@ def test_run_interrupted_by_a_dead_worker_resumes_to_its_target(tmp_path, monkey
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=None)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=None,
+    )
 
 
 def test_cli_exits_1_with_the_message_and_resume_completes(tmp_path):
@@ -77,8 +85,19 @@ def test_cli_exits_1_with_the_message_and_resume_completes(tmp_path):
     path = tmp_path / "ws.sqlite"
     init_workspace(path).close()
     env = {**os.environ, SIGNAL_AT_ENV: SEGV_AT_CALL_3}
-    opts = ["self-instruct", "-w", str(path), "--target", "1", "--seed", "1", "--max-tokens", "120",
-            "--instances-max-tokens", "32"]
+    opts = [
+        "self-instruct",
+        "-w",
+        str(path),
+        "--target",
+        "1",
+        "--seed",
+        "1",
+        "--max-tokens",
+        "120",
+        "--instances-max-tokens",
+        "32",
+    ]
     first = _cli(opts, env)
     assert first.returncode == 1, first.stderr
     assert "the model process stopped with signal 11 (SIGSEGV" in first.stderr
@@ -98,8 +117,7 @@ def test_cli_exits_1_with_the_message_and_resume_completes(tmp_path):
 
 
 @pytest.mark.gui
-def test_window_shows_the_error_stays_up_and_a_second_run_works(seeded_window, qtbot,
-                                                                monkeypatch):
+def test_window_shows_the_error_stays_up_and_a_second_run_works(seeded_window, qtbot, monkeypatch):
     pytest.importorskip("pytestqt")
     from workbench.gui.workers import MODELS
 
@@ -126,5 +144,9 @@ def test_window_shows_the_error_stays_up_and_a_second_run_works(seeded_window, q
     qtbot.waitUntil(lambda: panel.state not in ("loading", "running"), timeout=300_000)
     assert panel.state == "finished", w.last_error
     assert w.ws.scalar("SELECT status FROM runs WHERE id = ?", (run_id,)) == "finished"
-    assert w.ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'",
-                       (run_id,)) == 1
+    assert (
+        w.ws.scalar(
+            "SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'", (run_id,)
+        )
+        == 1
+    )

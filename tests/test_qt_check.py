@@ -1,5 +1,6 @@
 """The check that runs before Qt starts (issue 16 item 4): a platform plugin whose system
 libraries are missing is named with the packages that bring them, instead of Qt's abort."""
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def test_chosen_platform_follows_qt_rules():
 
 
 def test_message_names_libraries_and_install_commands():
-    verdict = qt_check.QtCheck("xcb", False, ["libxcb-cursor.so.0", "libxkbcommon-x11.so.0",
-                                              "libfoo.so.9"])
+    verdict = qt_check.QtCheck(
+        "xcb", False, ["libxcb-cursor.so.0", "libxkbcommon-x11.so.0", "libfoo.so.9"]
+    )
     msg = verdict.message()
     assert "libxcb-cursor.so.0" in msg and "libfoo.so.9" in msg
     assert "sudo apt-get install -y libxcb-cursor0 libxkbcommon-x11-0 libfoo.so.9" in msg
@@ -72,16 +74,37 @@ def test_a_plugin_with_a_missing_library_is_reported(tmp_path: Path):
     dep_dir.mkdir()
     (tmp_path / "dep.c").write_text("int dep_fn(void) { return 1; }\n")
     (tmp_path / "plugin.c").write_text(
-        "int dep_fn(void);\nint plugin_fn(void) { return dep_fn(); }\n")
-    subprocess.run([cc, "-shared", "-fPIC", "-Wl,-soname,libxcb-wbtest.so.0", "-o",
-                    str(dep_dir / "libxcb-wbtest.so.0"), str(tmp_path / "dep.c")], check=True)
+        "int dep_fn(void);\nint plugin_fn(void) { return dep_fn(); }\n"
+    )
+    subprocess.run(
+        [
+            cc,
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libxcb-wbtest.so.0",
+            "-o",
+            str(dep_dir / "libxcb-wbtest.so.0"),
+            str(tmp_path / "dep.c"),
+        ],
+        check=True,
+    )
     root = tmp_path / "PySide6"
     platforms = root / "Qt" / "plugins" / "platforms"
     platforms.mkdir(parents=True)
     (root / "Qt" / "lib").mkdir()
-    subprocess.run([cc, "-shared", "-fPIC", "-o", str(platforms / "libqxcb.so"),
-                    str(tmp_path / "plugin.c"), f"-L{dep_dir}", "-l:libxcb-wbtest.so.0"],
-                   check=True)
+    subprocess.run(
+        [
+            cc,
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(platforms / "libqxcb.so"),
+            str(tmp_path / "plugin.c"),
+            f"-L{dep_dir}",
+            "-l:libxcb-wbtest.so.0",
+        ],
+        check=True,
+    )
     shutil.rmtree(dep_dir)
     verdict = qt_check.check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, root=root)
     assert not verdict.ok
@@ -99,9 +122,13 @@ def test_workbench_gui_refuses_in_words_instead_of_aborting(tmp_path: Path):
     """`workbench gui` with no display: exit 2 and a sentence, never Qt's abort (-6/134)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["QT_QPA_PLATFORM"] = "xcb"
-    proc = subprocess.run([sys.executable, "-m", "workbench", "gui", "--workspace",
-                           str(tmp_path / "w.sqlite")], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "gui", "--workspace", str(tmp_path / "w.sqlite")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "cannot start" in proc.stderr
     assert not (tmp_path / "w.sqlite").exists()  # refused before anything was created

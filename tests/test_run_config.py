@@ -1,5 +1,6 @@
 """One typed run config: RunConfig's defaults are the CLI's and the window's, a stored run reads
 back typed (stored_run), and the threshold a user sets reaches the run."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,18 +29,37 @@ def test_run_config_is_frozen_and_validates_its_ranges():
         c.threshold = 0.5  # type: ignore[misc]
     assert RunConfig.from_dict(c.to_dict()) == c and c.to_dict()["blacklist"] == ["map"]
     assert DEFAULTS.threshold == DEFAULT_THRESHOLD == 0.7
-    for bad in ({"threshold": 1.5}, {"threshold": -0.1}, {"target": 0}, {"preset": "x"},
-                {"max_gen_calls": 0}, {"compat": "old"}):
+    for bad in (
+        {"threshold": 1.5},
+        {"threshold": -0.1},
+        {"target": 0},
+        {"preset": "x"},
+        {"max_gen_calls": 0},
+        {"compat": "old"},
+    ):
         with pytest.raises(UserInputError):
             RunConfig(**bad).validate()  # type: ignore[arg-type]
 
 
 def test_cli_defaults_are_the_core_defaults():
     args = build_parser().parse_args(["self-instruct"])
-    assert (args.target, args.seed, args.preset, args.threshold, args.instances_max_tokens,
-            args.max_tokens, args.max_gen_calls) == (
-        DEFAULTS.target, DEFAULTS.seed, DEFAULTS.preset, DEFAULTS.threshold,
-        DEFAULTS.instances_max_tokens, DEFAULTS.gen_max_tokens, DEFAULTS.max_gen_calls)
+    assert (
+        args.target,
+        args.seed,
+        args.preset,
+        args.threshold,
+        args.instances_max_tokens,
+        args.max_tokens,
+        args.max_gen_calls,
+    ) == (
+        DEFAULTS.target,
+        DEFAULTS.seed,
+        DEFAULTS.preset,
+        DEFAULTS.threshold,
+        DEFAULTS.instances_max_tokens,
+        DEFAULTS.gen_max_tokens,
+        DEFAULTS.max_gen_calls,
+    )
     assert {n for _, n in preset_choices()} == set(PRESETS)
     assert preset_choices()[0][1] == DEFAULTS.preset
 
@@ -47,16 +67,26 @@ def test_cli_defaults_are_the_core_defaults():
 def test_stored_runs_read_back_typed(tmp_workspace):
     ws = tmp_workspace
     for i in range(4):
-        add_task(ws, Task(f"Explain the idea number {i} in plain words.", [Instance("", "x")],
-                          source="seed"))
+        add_task(
+            ws,
+            Task(
+                f"Explain the idea number {i} in plain words.", [Instance("", "x")], source="seed"
+            ),
+        )
     reply = "1. Write a poem about a quiet harbor at dawn\n2. List four kinds of old trees"
-    script = ScriptedBackend(lambda p: reply if "Number them" in p else (
-        "No" if p.strip().endswith("Is it classification?") else "Input: a\nOutput: b"))
+    script = ScriptedBackend(
+        lambda p: (
+            reply
+            if "Number them" in p
+            else ("No" if p.strip().endswith("Is it classification?") else "Input: a\nOutput: b")
+        )
+    )
     s = run_self_instruct(ws, script, RunConfig(target=1, seed=5, threshold=0.55))
     run = stored_run(ws, s.run_id)
     assert run is not None and run.kind == "self-instruct"
-    assert run.config == RunConfig(target=1, seed=5, threshold=0.55,
-                                   templates_dir=run.config.templates_dir)
+    assert run.config == RunConfig(
+        target=1, seed=5, threshold=0.55, templates_dir=run.config.templates_dir
+    )
     assert run.threshold == 0.55 and run.tokenizer == "rouge"
     assert run.pool_growth == PoolGrowth.ACCEPTED
     # A replay records "fixed"/"reference" and its threshold; its pool grows at step 1.

@@ -2,6 +2,7 @@
 candidates twice). Real CLI processes on one workspace, with a scripted model whose first call
 waits at a gate, so "while the first one runs" needs no timing: the second is refused (exit 2,
 who holds the run), a `kill -9` leaves no stale lock, SIGTERM stops like Ctrl+C."""
+
 from __future__ import annotations
 
 import contextlib
@@ -58,8 +59,19 @@ def _cli(tmp_path: Path, ws: Path, *extra: str, gate: Path | None = None) -> sub
     script.write_text(GATED_CLI)
     if gate is not None:
         gate.mkdir(exist_ok=True)
-    cmd = [sys.executable, str(script), str(gate) if gate else "-", "self-instruct",
-           "--target", "3", "--seed", "2", "-w", str(ws), *extra]
+    cmd = [
+        sys.executable,
+        str(script),
+        str(gate) if gate else "-",
+        "self-instruct",
+        "--target",
+        "3",
+        "--seed",
+        "2",
+        "-w",
+        str(ws),
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -98,8 +110,7 @@ def test_second_process_is_refused_while_the_first_runs(tmp_path, ws_path):
         second = _cli(tmp_path, ws_path, "--resume")
         out, err = second.communicate()
         assert second.returncode == 2, err
-        assert (f"run 1 is being continued by another process (pid {first.pid}, started "
-                in err), err
+        assert f"run 1 is being continued by another process (pid {first.pid}, started " in err, err
         assert "wait for it to finish or stop it" in err
         # The window's check sees the same holder.
         assert run_lock.holder(ws_path, 1)["pid"] == first.pid
@@ -159,8 +170,12 @@ sys.stdin.read()  # until killed
 
 def test_lock_held_by_a_child_then_freed_by_its_death(tmp_path):
     ws = tmp_path / "w.sqlite"
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(ws)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(ws)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "held"
         with pytest.raises(run_lock.RunBusy) as busy:
@@ -195,12 +210,17 @@ def test_window_banner_counts_tasks_and_refuses_a_held_run(qtbot, tmp_path):
     run_id = create_run(ws, RUN_KIND, RunConfig(target=20).to_dict())  # left "running"
     with ws.transaction():
         for i in range(5):
-            tid = add_task(ws, Task(f"Generated task {i}: say {i}.", [Instance("", str(i))],
-                                    source="generated"))
+            tid = add_task(
+                ws,
+                Task(f"Generated task {i}: say {i}.", [Instance("", str(i))], source="generated"),
+            )
             ws.execute("UPDATE tasks SET run_id = ? WHERE id = ?", (run_id, tid))
-    child = subprocess.Popen([sys.executable, "-c", HOLDER.replace("7", str(run_id)),
-                              str(ws.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.replace("7", str(run_id)), str(ws.path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     w = MainWindow(ws)
     qtbot.addWidget(w)
     try:
@@ -213,8 +233,11 @@ def test_window_banner_counts_tasks_and_refuses_a_held_run(qtbot, tmp_path):
         errors: list[str] = []
         panel.error.connect(errors.append)
         assert panel.resume_interrupted() is False  # refused before loading a model
-        assert errors and (f"run {run_id} is being continued by another process "
-                           f"(pid {child.pid}, started ") in errors[0]
+        assert (
+            errors
+            and (f"run {run_id} is being continued by another process (pid {child.pid}, started ")
+            in errors[0]
+        )
         assert panel.job is None
         child.kill()
         child.wait()

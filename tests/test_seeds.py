@@ -5,6 +5,7 @@ The checks follow the Self-Instruct filter: no two instructions of a set may hav
 no instruction may use the blacklisted words, and the English set must not echo the reference
 Self-Instruct seeds (ROUGE-L >= 0.7 against any of them).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,24 @@ EN_TASKS = 175
 EN_CLASSIFICATION = (24, 28)
 ZH_MIN_TASKS = 60
 
-BLACKLIST = ["image", "images", "graph", "graphs", "picture", "pictures", "file", "files",
-             "map", "maps", "draw", "plot", "go to"]
-BLACKLIST_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in BLACKLIST) + r")\b",
-                          re.IGNORECASE)
+BLACKLIST = [
+    "image",
+    "images",
+    "graph",
+    "graphs",
+    "picture",
+    "pictures",
+    "file",
+    "files",
+    "map",
+    "maps",
+    "draw",
+    "plot",
+    "go to",
+]
+BLACKLIST_RE = re.compile(
+    r"\b(" + "|".join(re.escape(w) for w in BLACKLIST) + r")\b", re.IGNORECASE
+)
 
 
 class CharTokenizer:
@@ -37,8 +52,7 @@ class CharTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         return [
-            ch for ch in text
-            if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+            ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
         ]
 
 
@@ -53,8 +67,9 @@ def _tokenize(lang: str, texts: list[str]) -> list[list[str]]:
     return [tok.tokenize(t) for t in texts]
 
 
-def _pairs_at_or_above(tokens_a: list[list[str]], tokens_b: list[list[str]] | None = None,
-                       threshold: float = THRESHOLD) -> list[tuple[int, int, float]]:
+def _pairs_at_or_above(
+    tokens_a: list[list[str]], tokens_b: list[list[str]] | None = None, threshold: float = THRESHOLD
+) -> list[tuple[int, int, float]]:
     """All (i, j, f) with ROUGE-L F-measure >= threshold, computed with rouge_score's own LCS.
 
     Within one set (tokens_b None) each unordered pair is scored once. A pair whose bag-of-tokens
@@ -146,9 +161,12 @@ def test_no_blacklisted_words_or_bad_starts(seed_set):
     _, raw, _ = seed_set
     bad = [(o["id"], m.group(0)) for o in raw if (m := BLACKLIST_RE.search(o["instruction"]))]
     assert bad == []
-    starts = [o["id"] for o in raw
-              if o["instruction"].lower().startswith("write a program")
-              or unicodedata.category(o["instruction"][0]).startswith("P")]
+    starts = [
+        o["id"]
+        for o in raw
+        if o["instruction"].lower().startswith("write a program")
+        or unicodedata.category(o["instruction"][0]).startswith("P")
+    ]
     assert starts == []
 
 
@@ -175,7 +193,9 @@ def test_fast_rouge_matches_rouge_score(lang):
             assert rouge_scorer._score_lcs(tokens[i], tokens[j]).fmeasure == pytest.approx(expected)
     # and the pruned search finds the same pairs as scoring all of them, at a low threshold
     brute = {
-        (i, j) for i in range(len(tokens)) for j in range(i + 1, len(tokens))
+        (i, j)
+        for i in range(len(tokens))
+        for j in range(i + 1, len(tokens))
         if rouge_scorer._score_lcs(tokens[i], tokens[j]).fmeasure >= 0.2
     }
     assert {(i, j) for i, j, _ in _pairs_at_or_above(tokens, threshold=0.2)} == brute
@@ -189,8 +209,11 @@ def test_english_seeds_are_our_own_wording(shared_data):
     ref_path = shared_data / "self_instruct" / "seed_tasks.jsonl"
     if not ref_path.exists():
         pytest.skip(f"reference seeds not found at {ref_path}")
-    ref = [json.loads(line)["instruction"]
-           for line in ref_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ref = [
+        json.loads(line)["instruction"]
+        for line in ref_path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     raw, _ = _load("en")
     ours = [o["instruction"] for o in raw]
     hits = _pairs_at_or_above(_tokenize("en", ours), _tokenize("en", ref))
@@ -206,8 +229,9 @@ def test_init_workspace_holds_the_english_seeds(tmp_path):
     try:
         assert count_tasks(ws, source="seed") == EN_TASKS
         assert count_tasks(ws) == EN_TASKS
-        n_clf = ws.scalar("SELECT count(*) FROM tasks WHERE source = 'seed' "
-                          "AND is_classification = 1")
+        n_clf = ws.scalar(
+            "SELECT count(*) FROM tasks WHERE source = 'seed' AND is_classification = 1"
+        )
         assert n_clf == sum(o["is_classification"] for o in raw)
         assert ws.integrity_check() == "ok"
     finally:

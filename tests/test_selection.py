@@ -1,4 +1,5 @@
 """Low-data selection: k-center greedy, k-means + k-center, random; coverage on real tasks; CLI."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,15 @@ def test_split_budget():
 
 
 def test_tfidf_rows_are_unit_and_similar_texts_are_close():
-    x = tfidf_matrix(["translate the sentence into French", "translate this sentence to French",
-                      "write a poem about autumn leaves", ""], lsa_dim=None)
+    x = tfidf_matrix(
+        [
+            "translate the sentence into French",
+            "translate this sentence to French",
+            "write a poem about autumn leaves",
+            "",
+        ],
+        lsa_dim=None,
+    )
     assert np.allclose(np.linalg.norm(x[:3], axis=1), 1.0, atol=1e-5)
     assert x[0] @ x[1] > x[0] @ x[2]
     assert not x[3].any()  # nothing to say about an empty text: distance 1 to everything
@@ -79,10 +87,16 @@ def real_ws(shared_data, tmp_path_factory):
         with ws.transaction():
             for line in filter(str.strip, lines):
                 r = json.loads(line)
-                add_task(ws, Task(r["instruction"],
-                                  [Instance(i["input"], i["output"]) for i in r["instances"]],
-                                  source="seed", origin=name,
-                                  meta={"tags": ["user"]} if name.startswith("user") else {}))
+                add_task(
+                    ws,
+                    Task(
+                        r["instruction"],
+                        [Instance(i["input"], i["output"]) for i in r["instances"]],
+                        source="seed",
+                        origin=name,
+                        meta={"tags": ["user"]} if name.startswith("user") else {},
+                    ),
+                )
     yield ws
     ws.close()
 
@@ -115,11 +129,14 @@ def test_task_restriction_by_tag_and_by_description(real_ws):
     tagged = sel.select(real_ws, budget=5, task="user", save=False)
     origins = {real_ws.scalar("SELECT origin FROM tasks WHERE id = ?", (i,)) for i in tagged.ids}
     assert tagged.pool == 252 and origins == {"user_oriented_instructions.jsonl"}
-    described = sel.select(real_ws, budget=5, task="translate the sentence into another language",
-                           save=False)
+    described = sel.select(
+        real_ws, budget=5, task="translate the sentence into another language", save=False
+    )
     assert described.pool == 20
-    texts = [real_ws.scalar("SELECT instruction FROM tasks WHERE id = ?", (i,)).lower()
-             for i in described.ids]
+    texts = [
+        real_ws.scalar("SELECT instruction FROM tasks WHERE id = ?", (i,)).lower()
+        for i in described.ids
+    ]
     assert any("translat" in t for t in texts)
 
 
@@ -127,24 +144,49 @@ def test_cli_select_json_and_one_instruction_export(real_ws, tmp_path, capsys):
     from workbench.cli import main
 
     out = tmp_path / "subset.json"
-    code = main(["select", "--workspace", str(real_ws.path), "--budget", "10", "--method",
-                 "kcenter", "--seed", "2", "--name", "cli", "--out", str(out),
-                 "--one-instruction", "Follow the instruction.", "--json"])
+    code = main(
+        [
+            "select",
+            "--workspace",
+            str(real_ws.path),
+            "--budget",
+            "10",
+            "--method",
+            "kcenter",
+            "--seed",
+            "2",
+            "--name",
+            "cli",
+            "--out",
+            str(out),
+            "--one-instruction",
+            "Follow the instruction.",
+            "--json",
+        ]
+    )
     assert code == 0
     res = json.loads(capsys.readouterr().out)
-    for key in ("ids", "mean_distance", "max_distance", "random_mean_distance",
-                "random_max_distance"):
+    for key in (
+        "ids",
+        "mean_distance",
+        "max_distance",
+        "random_mean_distance",
+        "random_max_distance",
+    ):
         assert key in res
     assert len(res["ids"]) == 10 and res["name"] == "cli"
     records = json.loads(out.read_text(encoding="utf-8"))
     n_instances = real_ws.scalar(
         "SELECT count(*) FROM instances WHERE task_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(res["ids"]),))
+        (json.dumps(res["ids"]),),
+    )
     assert len(records) == n_instances
     assert {r["instruction"] for r in records} == {"Follow the instruction."}
     # the workspace itself keeps its own wordings
-    assert real_ws.scalar("SELECT count(*) FROM tasks "
-                          "WHERE instruction = 'Follow the instruction.'") == 0
+    assert (
+        real_ws.scalar("SELECT count(*) FROM tasks WHERE instruction = 'Follow the instruction.'")
+        == 0
+    )
     # bad usage: exit 2 with a message naming the field
     assert main(["select", "--workspace", str(real_ws.path), "--fraction", "2", "--json"]) == 2
     assert "fraction" in capsys.readouterr().err

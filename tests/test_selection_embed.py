@@ -1,4 +1,5 @@
 """GGUF embeddings from the default model: mean-pooled, unit length, cached by model hash."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,11 @@ from workbench.core.store.tasks import Instance, Task, add_task
 
 pytestmark = pytest.mark.model
 
-TEXTS = ["Translate the sentence into French.", "Translate this sentence to French, please.",
-         "Write a haiku about the autumn moon."]
+TEXTS = [
+    "Translate the sentence into French.",
+    "Translate this sentence to French, please.",
+    "Write a haiku about the autumn moon.",
+]
 
 
 def test_model_embeddings_are_cached_and_used_for_selection(tmp_workspace):

@@ -1,5 +1,6 @@
 """SELF-CHECK orchestration with the scripted backend: storage of every stage, resume, errors,
 follow-ups, imports, export, labels, sampling, the eval harness and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from workbench.core.llm.scripted import ScriptedBackend
 from workbench.core.selfcheck import checker, evaluate, export, importers, sampler, store
 
 QUESTION = "Tom has 3 apples. He buys 2 more apples. How many apples does he have now?"
-SOLUTION = ("Step 1: Tom starts with 3 apples.\nStep 2: He buys 2 more, so 3 + 2 = 6.\n"
-            "Step 3: So the answer is 6.")
+SOLUTION = (
+    "Step 1: Tom starts with 3 apples.\nStep 2: He buys 2 more, so 3 + 2 = 6.\n"
+    "Step 3: So the answer is 6."
+)
 
 
 def responder(prompt: str) -> str:
@@ -49,7 +52,13 @@ def test_check_stores_every_stage_and_scores(trace):
     backend = ScriptedBackend(responder)
     run_id = checker.start_check_run(ws, [sid], checker.CheckConfig(), backend=backend)
     stats = checker.check_run(ws, backend, run_id)
-    assert stats["steps"] == {"support": 1, "contradict": 1, "unrelated": 1, "error": 0, "pending": 0}
+    assert stats["steps"] == {
+        "support": 1,
+        "contradict": 1,
+        "unrelated": 1,
+        "error": 0,
+        "pending": 0,
+    }
     assert stats["followups"] == 1
     t = store.load_trace(ws, sid)
     assert [s["check"]["verdict"] for s in t["steps"]] == ["support", "contradict", "unrelated"]
@@ -58,8 +67,10 @@ def test_check_stores_every_stage_and_scores(trace):
         c = s["check"]
         for stage in ("target", "collect", "regen", "compare"):
             assert c[f"{stage}_prompt"] and c[f"{stage}_output"], stage
-            call = ws.query("SELECT purpose, raw_output, run_id FROM model_calls WHERE id = ?",
-                            (c[f"{stage}_call_id"],))[0]
+            call = ws.query(
+                "SELECT purpose, raw_output, run_id FROM model_calls WHERE id = ?",
+                (c[f"{stage}_call_id"],),
+            )[0]
             assert call["purpose"] == f"self-check-{stage}" and call["run_id"] == run_id
             assert call["raw_output"].strip() == c[f"{stage}_output"]
     # Step 1 may only collect step 0; the question's 3 sentences are Information 0-2.
@@ -70,7 +81,8 @@ def test_check_stores_every_stage_and_scores(trace):
     assert t["steps"][2]["check"]["followup_output"] == "Not related"
     # The question opens the first two stage prompts (shared, cacheable prefix).
     assert t["steps"][1]["check"]["target_prompt"].startswith(
-        "The following is a part of the solution to the problem: " + QUESTION)
+        "The following is a part of the solution to the problem: " + QUESTION
+    )
     assert t["score"]["first_wrong"] == 1
     assert t["confidence"] == pytest.approx(2 / (1 + pytest.importorskip("math").exp(1.3)))
     assert store.list_traces(ws)[0]["confidence"] == pytest.approx(t["confidence"])
@@ -111,15 +123,17 @@ def test_failed_stage_is_an_error_verdict_counted_by_policy(trace):
         return responder(prompt)
 
     backend = ScriptedBackend(failing)
-    cfg = checker.CheckConfig(error_policy="support")   # the reference's behaviour
+    cfg = checker.CheckConfig(error_policy="support")  # the reference's behaviour
     run_id = checker.start_check_run(ws, [sid], cfg, backend=backend)
     stats = checker.check_run(ws, backend, run_id)
     t = store.load_trace(ws, sid)
     errs = [s for s in t["steps"] if s["check"]["verdict"] == "error"]
     assert stats["steps"]["error"] == len(errs) == 1
     assert "context window exceeded" in errs[0]["check"]["error"]
-    assert errs[0]["check"]["compare_prompt"] is None          # later stages never ran
-    call = ws.query("SELECT error FROM model_calls WHERE id = ?", (errs[0]["check"]["regen_call_id"],))[0]
+    assert errs[0]["check"]["compare_prompt"] is None  # later stages never ran
+    call = ws.query(
+        "SELECT error FROM model_calls WHERE id = ?", (errs[0]["check"]["regen_call_id"],)
+    )[0]
     assert "context window exceeded" in call["error"]
     w_ref = t["confidence"]
     checker.rescore(ws, run_id, checker.CheckConfig(error_policy="contradict"))
@@ -129,7 +143,9 @@ def test_failed_stage_is_an_error_verdict_counted_by_policy(trace):
 def test_followup_always_asks_even_for_clear_replies(trace):
     ws, sid = trace
     backend = ScriptedBackend(responder)
-    run_id = checker.start_check_run(ws, [sid], checker.CheckConfig(followup="always"), backend=backend)
+    run_id = checker.start_check_run(
+        ws, [sid], checker.CheckConfig(followup="always"), backend=backend
+    )
     stats = checker.check_run(ws, backend, run_id)
     assert stats["followups"] == 3
     # The scripted follow-up always says "Not related", which then decides every verdict.
@@ -148,20 +164,31 @@ def test_import_processbench_and_mrgsm8k(tmp_workspace, shared_data):
         assert ws.scalar("SELECT label FROM sc_solutions WHERE id = ?", (sid,)) == item["label"]
     again = importers.import_traces(ws, pb, limit=5)
     assert again["solutions"] == 0 and again["skipped"] == 5
-    mr = importers.import_traces(ws, shared_data / "reasoning" / "mr_gsm8k_incorrect_slice150.json", limit=3)
-    first = json.loads((shared_data / "reasoning" / "mr_gsm8k_incorrect_slice150.json").read_text())[0]
+    mr = importers.import_traces(
+        ws, shared_data / "reasoning" / "mr_gsm8k_incorrect_slice150.json", limit=3
+    )
+    first = json.loads(
+        (shared_data / "reasoning" / "mr_gsm8k_incorrect_slice150.json").read_text()
+    )[0]
     steps = store.solution_steps(ws, mr["solution_ids"][0])
     assert steps[0]["text"] == first["model_output_steps"][0].split(": ", 1)[1]
     label = ws.scalar("SELECT label FROM sc_solutions WHERE id = ?", (mr["solution_ids"][0],))
     assert label == first["model_output_solution_first_error_step"] - 1
-    gs = importers.import_traces(ws, shared_data / "reasoning" / "gsm8k_test_first200.jsonl", limit=2)
+    gs = importers.import_traces(
+        ws, shared_data / "reasoning" / "gsm8k_test_first200.jsonl", limit=2
+    )
     assert gs["format"] == "gsm8k" and gs["solutions"] == 0
-    assert ws.scalar("SELECT gold_answer FROM sc_questions WHERE id = ?", (gs["question_ids"][0],)) == "18"
+    assert (
+        ws.scalar("SELECT gold_answer FROM sc_questions WHERE id = ?", (gs["question_ids"][0],))
+        == "18"
+    )
 
 
 def test_bad_input_names_file_line_and_field_and_writes_nothing(tmp_workspace, tmp_path):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"question": "q1", "answer": "x #### 3"}\n{"question": "q2", "answer": "no marker"}\n')
+    bad.write_text(
+        '{"question": "q1", "answer": "x #### 3"}\n{"question": "q2", "answer": "no marker"}\n'
+    )
     with pytest.raises(UserInputError) as e:
         importers.import_traces(tmp_workspace, bad)
     assert e.value.line == 2 and e.value.field == "answer" and "bad.jsonl" in str(e.value)
@@ -188,7 +215,13 @@ def test_export_and_reimport_traces_with_labels(trace, tmp_path):
     assert [s["rating"] for s in rec["steps"]] == [None, -1, None]
     sc = rec["steps"][1]["selfcheck"]
     assert sc["verdict"] == "contradict" and sc["score"] == -1
-    assert set(sc) >= {"target", "collected_information", "collected_steps", "regenerated", "comparison"}
+    assert set(sc) >= {
+        "target",
+        "collected_information",
+        "collected_steps",
+        "regenerated",
+        "comparison",
+    }
     assert rec["confidence"] == pytest.approx(store.load_trace(ws, sid)["confidence"])
     imp = importers.import_traces(ws, out)
     new = store.load_trace(ws, imp["solution_ids"][0])
@@ -216,7 +249,7 @@ def test_sampling_is_resumable_and_extracts_answers(tmp_workspace):
     assert ws.scalar("SELECT count(*) FROM sc_solutions WHERE run_id = ?", (run_id,)) == 1
     stats = sampler.sample_run(ws, backend, run_id)
     assert stats == {"run_id": run_id, "solutions": 3, "with_answer": 3, "correct": 3}
-    assert len(seen) == 4   # 1 kept, 1 cut off by the cancel, 2 after the resume
+    assert len(seen) == 4  # 1 kept, 1 cut off by the cancel, 2 after the resume
     assert [r["sample_index"] for r in store.list_traces(ws, run_id=run_id)] == [0, 1, 2]
 
 
@@ -226,7 +259,9 @@ def test_processbench_metrics_and_balanced_accuracy():
     assert m["f1"] == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
     assert evaluate.balanced_accuracy([1.0, 0.4, 0.9, 0.2], [True, True, False, False], 0.75) == 0.5
     assert evaluate.auroc([1.0, 0.4, 0.9, 0.2], [True, True, False, False]) == 0.75
-    v = evaluate.voting_metrics([("5", ["5", "6", "6"], [1.0, 0.3, 0.3]), ("2", ["2", "3"], [0.5, 0.5])])
+    v = evaluate.voting_metrics(
+        [("5", ["5", "6", "6"], [1.0, 0.3, 0.3]), ("2", ["2", "3"], [0.5, 0.5])]
+    )
     assert v["majority_accuracy"] == pytest.approx((0 + 0.5) / 2)
     assert v["weighted_accuracy"] == pytest.approx((1 + 0.5) / 2)
 
@@ -234,6 +269,7 @@ def test_processbench_metrics_and_balanced_accuracy():
 def _scripted_cli(monkeypatch):
     import workbench.cli.cmd_eval as cmd_eval
     import workbench.cli.cmd_selfcheck as cmd_selfcheck
+
     monkeypatch.setattr(cmd_selfcheck, "open_model", lambda args: ScriptedBackend(responder))
     monkeypatch.setattr(cmd_eval, "open_model", lambda args: ScriptedBackend(responder))
 

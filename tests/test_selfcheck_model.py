@@ -1,4 +1,5 @@
 """SELF-CHECK with the real default model (SmolLM2-135M-Instruct): a 3-step trace end to end."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,14 @@ from workbench.core.selfcheck import checker, export, store
 
 pytestmark = pytest.mark.model
 
-QUESTION = ("Tom has 3 apples. He buys 2 bags with 4 apples in each bag. "
-            "How many apples does Tom have now?")
-SOLUTION = ("Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.\n"
-            "Step 2: He had 3 apples, so now he has 3 + 8 = 12 apples.\n"
-            "Step 3: So the answer is 12.")
+QUESTION = (
+    "Tom has 3 apples. He buys 2 bags with 4 apples in each bag. How many apples does Tom have now?"
+)
+SOLUTION = (
+    "Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.\n"
+    "Step 2: He had 3 apples, so now he has 3 + 8 = 12 apples.\n"
+    "Step 3: So the answer is 12."
+)
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +27,14 @@ def selfcheck_backend(llama_backend):
 
 
 def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
-        tmp_workspace, selfcheck_backend, tmp_path):
+    tmp_workspace, selfcheck_backend, tmp_path
+):
     ws = tmp_workspace
     qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
     sid = store.add_solution(ws, qid, SOLUTION, origin="imported")
-    cfg = checker.CheckConfig(max_tokens={"target": 24, "collect": 24, "regen": 40, "compare": 40,
-                                          "followup": 6})
+    cfg = checker.CheckConfig(
+        max_tokens={"target": 24, "collect": 24, "regen": 40, "compare": 40, "followup": 6}
+    )
     run_id = checker.start_check_run(ws, [sid], cfg, backend=selfcheck_backend)
     stats = checker.check_run(ws, selfcheck_backend, run_id)
 
@@ -36,7 +42,9 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
     t = store.load_trace(ws, sid)
     assert [s["text"] for s in t["steps"]] == [
         "Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.",
-        "He had 3 apples, so now he has 3 + 8 = 12 apples.", "So the answer is 12."]
+        "He had 3 apples, so now he has 3 + 8 = 12 apples.",
+        "So the answer is 12.",
+    ]
     assert t["answer"] == "12" and t["is_correct"] == 0
     for s in t["steps"]:
         c = s["check"]
@@ -45,8 +53,10 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
         for stage in ("target", "collect", "regen", "compare"):
             assert c[f"{stage}_prompt"], stage
             assert c[f"{stage}_output"] is not None, stage
-            call = ws.query("SELECT raw_output, backend, completion_tokens FROM model_calls "
-                            "WHERE id = ?", (c[f"{stage}_call_id"],))[0]
+            call = ws.query(
+                "SELECT raw_output, backend, completion_tokens FROM model_calls WHERE id = ?",
+                (c[f"{stage}_call_id"],),
+            )[0]
             assert call["backend"] == "llama.cpp" and call["completion_tokens"] > 0
             assert call["raw_output"].strip() == c[f"{stage}_output"]
         assert s["text"] in c["compare_prompt"]
@@ -66,11 +76,21 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     from workbench.cli import main
 
     data = tmp_path / "pb.json"
-    data.write_text(json.dumps([{"id": "t0",
-                                 "problem": "Ann has 2 pens. She buys 3 more. How many pens?",
-                                 "steps": ["2 + 3 = 5.", "So the answer is 5."], "label": -1}]))
-    rc = main(["eval", "self-check", "--data", str(data), "--json",
-               "-w", str(tmp_path / "w.sqlite")])
+    data.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "t0",
+                    "problem": "Ann has 2 pens. She buys 3 more. How many pens?",
+                    "steps": ["2 + 3 = 5.", "So the answer is 5."],
+                    "label": -1,
+                }
+            ]
+        )
+    )
+    rc = main(
+        ["eval", "self-check", "--data", str(data), "--json", "-w", str(tmp_path / "w.sqlite")]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert out["n"] == 1 and out["n_correct"] == 1 and out["acc_erroneous"] is None
@@ -78,18 +98,24 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     assert sum(out["steps"].values()) == 2
 
 
-def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(tmp_workspace,
-                                                                    selfcheck_backend):
+def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(
+    tmp_workspace, selfcheck_backend
+):
     ws = tmp_workspace
     qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="11")
     sid = store.add_solution(ws, qid, "Step 1: 2 * 4 = 8.\nStep 2: 3 + 8 = 11.", origin="imported")
-    cfg = checker.CheckConfig(followup="always", max_tokens={
-        "target": 16, "collect": 16, "regen": 24, "compare": 24, "followup": 8})
+    cfg = checker.CheckConfig(
+        followup="always",
+        max_tokens={"target": 16, "collect": 16, "regen": 24, "compare": 24, "followup": 8},
+    )
     run_id = checker.start_check_run(ws, [sid], cfg, backend=selfcheck_backend)
     checker.check_run(ws, selfcheck_backend, run_id)
     words = {"Support": "support", "Contradict": "contradict", "Not related": "unrelated"}
-    rows = ws.query("SELECT c.followup_output, c.verdict, m.params FROM sc_checks c "
-                    "JOIN model_calls m ON m.id = c.followup_call_id WHERE c.run_id = ?", (run_id,))
+    rows = ws.query(
+        "SELECT c.followup_output, c.verdict, m.params FROM sc_checks c "
+        "JOIN model_calls m ON m.id = c.followup_call_id WHERE c.run_id = ?",
+        (run_id,),
+    )
     assert len(rows) == 2
     for r in rows:
         assert r["followup_output"] in words  # exactly one of the three, nothing else

@@ -1,4 +1,5 @@
 """SELF-CHECK parsing, confidence and voting: pure functions, no model."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """SELF-INSTRUCT: parsers, filters, prompts and the resumable run, with a scripted backend."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Token limits are kept small (RunConfig/CLI options) so the suite stays quick; what is checked
 is that the whole pipeline works on a real model and that a killed run loses nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,27 @@ def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
 
     ws = seeded_workspace(tmp_path / "ws.sqlite", shared_data)
     events = []
-    s = run_self_instruct(ws, llama_backend, RunConfig(preset="chat", target=20, seed=1, **SMALL),
-                          progress=events.append)
+    s = run_self_instruct(
+        ws,
+        llama_backend,
+        RunConfig(preset="chat", target=20, seed=1, **SMALL),
+        progress=events.append,
+    )
     assert s.accepted == 20
-    calls = ws.query("SELECT purpose, backend, model, raw_output, prompt_tokens, messages "
-                     "FROM model_calls WHERE run_id = ?", (s.run_id,))
+    calls = ws.query(
+        "SELECT purpose, backend, model, raw_output, prompt_tokens, messages "
+        "FROM model_calls WHERE run_id = ?",
+        (s.run_id,),
+    )
     assert len(calls) == s.calls
-    assert {c["purpose"] for c in calls} == {"instruction-generation", "classification",
-                                             "instances"}
-    assert all(c["backend"] == "llama.cpp" and c["messages"] and c["raw_output"] is not None
-               for c in calls)
+    assert {c["purpose"] for c in calls} == {
+        "instruction-generation",
+        "classification",
+        "instances",
+    }
+    assert all(
+        c["backend"] == "llama.cpp" and c["messages"] and c["raw_output"] is not None for c in calls
+    )
     cands = ws.query("SELECT * FROM candidates WHERE run_id = ?", (s.run_id,))
     assert len(cands) == s.candidates >= 20
     assert all(c["decision"] in ("kept", "dropped") for c in cands)
@@ -66,8 +78,11 @@ def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
     assert all(c["most_similar"] and c["call_id"] for c in cands)
     kept = [c for c in cands if c["decision"] == "kept"]
     assert len(kept) == 20 and all(c["clf_call_id"] and c["instances_call_id"] for c in kept)
-    tasks = ws.query("SELECT t.*, (SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n "
-                     "FROM tasks t WHERE source = 'generated' AND run_id = ?", (s.run_id,))
+    tasks = ws.query(
+        "SELECT t.*, (SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n "
+        "FROM tasks t WHERE source = 'generated' AND run_id = ?",
+        (s.run_id,),
+    )
     assert len(tasks) == 20
     assert all(t["n"] >= 1 and t["is_classification"] in (0, 1) for t in tasks)
     assert events[-1].data["tokens_per_s"] > 0
@@ -81,16 +96,36 @@ KILL_TARGET = max(4, KILLS)
 
 
 def _cli(ws_path: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "workbench", "self-instruct", "--workspace", str(ws_path),
-            "--target", str(KILL_TARGET), "--seed", "7", "--preset", "chat", "--max-tokens", "120",
-            "--instances-max-tokens", "64", "--threads", "1", "--json", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "workbench",
+        "self-instruct",
+        "--workspace",
+        str(ws_path),
+        "--target",
+        str(KILL_TARGET),
+        "--seed",
+        "7",
+        "--preset",
+        "chat",
+        "--max-tokens",
+        "120",
+        "--instances-max-tokens",
+        "64",
+        "--threads",
+        "1",
+        "--json",
+        *extra,
+    ]
 
 
 def _accepted(ws_path: Path) -> list[tuple[int, str]]:
     con = sqlite3.connect(ws_path)
     try:
-        return con.execute("SELECT id, instruction FROM tasks WHERE source = 'generated' "
-                           "ORDER BY id").fetchall()
+        return con.execute(
+            "SELECT id, instruction FROM tasks WHERE source = 'generated' ORDER BY id"
+        ).fetchall()
     finally:
         con.close()
 
@@ -107,8 +142,13 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
     kills = 0
     while kills < KILLS:
         # Wait until the run has done some work since the last kill, then a seeded extra delay.
-        proc = subprocess.Popen(_cli(ws_path, "--resume"), cwd=REPO, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            _cli(ws_path, "--resume"),
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         con = sqlite3.connect(ws_path, timeout=30)
         calls0 = con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
         wanted = calls0 + rng.randint(0, 2)  # 0: while it starts up or during its first call
@@ -127,14 +167,21 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
         assert now[: len(seen)] == seen  # nothing accepted before a kill is lost
         seen = now
     assert kills == KILLS
-    done = subprocess.run(_cli(ws_path, "--resume"), cwd=REPO, env=env, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        _cli(ws_path, "--resume"), cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     # The progress line (stderr) carries the run's figures; stdout is the JSON alone.
     assert "candidates" in done.stderr and "accepted" in done.stderr and "tok/s" in done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"run_id", "accepted", "candidates", "rejected_by_reason", "calls",
-                        "seconds"}
+    assert set(out) == {
+        "run_id",
+        "accepted",
+        "candidates",
+        "rejected_by_reason",
+        "calls",
+        "seconds",
+    }
     final = _accepted(ws_path)
     assert final[: len(seen)] == seen
     assert len(final) == out["accepted"] == KILL_TARGET
@@ -144,10 +191,16 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
         assert ws.integrity_check() == "ok"
         runs = ws.query("SELECT id, status FROM runs WHERE kind = 'self-instruct'")
         assert runs == [{"id": out["run_id"], "status": "finished"}]  # one run, resumed
-        orphans = ws.scalar("SELECT count(*) FROM candidates c WHERE c.decision = 'kept' AND "
-                            "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.candidate_id = c.id)")
+        orphans = ws.scalar(
+            "SELECT count(*) FROM candidates c WHERE c.decision = 'kept' AND "
+            "NOT EXISTS (SELECT 1 FROM tasks t WHERE t.candidate_id = c.id)"
+        )
         assert orphans == 0
-        assert ws.scalar("SELECT count(*) FROM candidates WHERE call_id NOT IN "
-                         "(SELECT id FROM model_calls)") == 0
+        assert (
+            ws.scalar(
+                "SELECT count(*) FROM candidates WHERE call_id NOT IN (SELECT id FROM model_calls)"
+            )
+            == 0
+        )
     finally:
         ws.close()

@@ -1,6 +1,7 @@
 """Placeholder inputs and outputs in step-3 instances (issue 19 item 3): the fix empties the
 input and leaves out an instance whose output is a placeholder; `--compat reference` keeps the
 reference's literal text."""
+
 from __future__ import annotations
 
 from hypothesis import given

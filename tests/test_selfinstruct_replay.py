@@ -1,4 +1,5 @@
 """Replaying the reference run (../shared/data/self_instruct/reference_run) through our code."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,13 @@ from workbench.core.formats.importer import import_file
 from workbench.core.selfinstruct.replay import FIXES, replay_reference_run
 
 # Each difference the fixed replay may show is one of the documented fixes (docs/fidelity.md).
-DOCUMENTED = {"capitalize", "max-tokens-truncation", "example-split", "clf-label",
-              "instance-sample"}
+DOCUMENTED = {
+    "capitalize",
+    "max-tokens-truncation",
+    "example-split",
+    "clf-label",
+    "instance-sample",
+}
 
 
 def _ref(shared_data):
@@ -26,23 +32,31 @@ def _replay(ws, shared_data, compat):
 
 def _instances(ws, key="instruction"):
     return Counter(
-        (r[key], r["input"], r["output"]) for r in ws.query(
+        (r[key], r["input"], r["output"])
+        for r in ws.query(
             "SELECT t.instruction, json_extract(t.meta, '$.reference_instruction') AS ref, "
             "i.input, i.output FROM instances i JOIN tasks t ON t.id = i.task_id "
-            "WHERE t.source = 'generated'"))
+            "WHERE t.source = 'generated'"
+        )
+    )
 
 
 def _expected(shared_data):
-    return Counter((d["instruction"], d["input"], d["output"]) for d in map(
-        json.loads, open(_ref(shared_data) / "all_generated_instances.jsonl")))
+    return Counter(
+        (d["instruction"], d["input"], d["output"])
+        for d in map(json.loads, open(_ref(shared_data) / "all_generated_instances.jsonl"))
+    )
 
 
 def test_compat_reference_keeps_what_the_reference_kept(tmp_workspace, shared_data):
     ws = tmp_workspace
     r = _replay(ws, shared_data, "reference")
     ref_file = _ref(shared_data) / "machine_generated_instructions.jsonl"
-    ref_kept = [json.loads(line)["instruction"]
-                for line in ref_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ref_kept = [
+        json.loads(line)["instruction"]
+        for line in ref_file.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert r.kept_instructions == ref_kept
     assert _instances(ws) == _expected(shared_data)
     assert r.differences == []

@@ -1,4 +1,5 @@
 """Tokenizers, pairwise ROUGE-L and LCS alignment against rouge-score itself."""
+
 from __future__ import annotations
 
 import string
@@ -29,9 +30,9 @@ STEM_TOKENIZER = DefaultTokenizer(use_stemmer=True)
 # case changes and digits that rouge-score's tokenizer splits on or keeps.
 WORDS = ["a", "the", "Write", "write", "list", "lists", "x1", "2", "cat", "cats", "running", "run"]
 SEPS = [" ", "  ", ", ", ". ", "-", "_", "\n", "'", "!? "]
-ascii_texts = st.lists(
-    st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPS)), max_size=25
-).map(lambda parts: "".join(w + s for w, s in parts))
+ascii_texts = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPS)), max_size=25).map(
+    lambda parts: "".join(w + s for w, s in parts)
+)
 any_ascii = st.text(alphabet=string.printable, max_size=80)
 
 
@@ -173,11 +174,14 @@ def test_lcs_alignment_on_chinese() -> None:
     assert [tb[j] for j in ib] == [ta[i] for i in ia]
 
 
-@pytest.mark.parametrize("a, b", [
-    ("แปลประโยคนี้เป็นภาษาอังกฤษ", "แปลประโยคนี้เป็นภาษาจีน"),         # Thai: to English / to Chinese
-    ("ແປປະໂຫຍກນີ້ເປັນພາສາອັງກິດ", "ແປປະໂຫຍກນີ້ເປັນພາສາຈີນ"),          # Lao
-    ("បកប្រែប្រយោគនេះជាភាសាអង់គ្លេស", "បកប្រែប្រយោគនេះជាភាសាចិន"),      # Khmer
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("แปลประโยคนี้เป็นภาษาอังกฤษ", "แปลประโยคนี้เป็นภาษาจีน"),  # Thai: to English / to Chinese
+        ("ແປປະໂຫຍກນີ້ເປັນພາສາອັງກິດ", "ແປປະໂຫຍກນີ້ເປັນພາສາຈີນ"),  # Lao
+        ("បកប្រែប្រយោគនេះជាភាសាអង់គ្លេស", "បកប្រែប្រយោគនេះជាភាសាចិន"),  # Khmer
+    ],
+)
 def test_scripts_without_spaces_compare_by_written_parts(a, b):
     """Thai, Lao, Khmer (and Myanmar) sentences have no spaces: one token per base letter with
     its marks, as CJK gets one per character, so one changed word is a partial match, not 0."""

@@ -1,4 +1,5 @@
 """SimilarityIndex against a naive loop over rouge-score's own LCS scoring."""
+
 from __future__ import annotations
 
 from unittest import mock
@@ -87,11 +88,14 @@ def test_threads_argument() -> None:
     st.integers(min_value=1, max_value=30),
     st.integers(min_value=1, max_value=6),
 )
-def test_queries_match_brute_force(pool: list[str], queries: list[str], qchunk: int, k: int) -> None:
+def test_queries_match_brute_force(
+    pool: list[str], queries: list[str], qchunk: int, k: int
+) -> None:
     # A tiny chunk size makes the pruned paths stop early between length groups; re-ranking
     # token ids from a pool of 4 renumbers tokens between the adds.
-    with mock.patch.object(index_module, "_QUERY_CHUNK", qchunk), mock.patch.object(
-        index_module, "_RERANK_FROM", 4
+    with (
+        mock.patch.object(index_module, "_QUERY_CHUNK", qchunk),
+        mock.patch.object(index_module, "_RERANK_FROM", 4),
     ):
         index = SimilarityIndex(threads=2)
         index.add_many(pool)
@@ -123,8 +127,9 @@ def test_add_incremental_matches_naive_loop(
 ) -> None:
     # Small internal chunks: candidates kept in an earlier chunk must be in the pool of the next;
     # token ids are re-ranked by frequency between chunks.
-    with mock.patch.object(index_module, "_CHUNK", chunk), mock.patch.object(
-        index_module, "_RERANK_FROM", 3
+    with (
+        mock.patch.object(index_module, "_CHUNK", chunk),
+        mock.patch.object(index_module, "_RERANK_FROM", 3),
     ):
         index = SimilarityIndex(threads=2)
         index.add_many(pool)

@@ -4,6 +4,7 @@ rouge-score's reference numbers come from its own LCS code (`rouge_scorer._score
 tokenizer's output, which is what `RougeScorer.score` runs minus re-tokenizing each text per
 pair; one test checks `RougeScorer.score` itself on a sample.
 """
+
 from __future__ import annotations
 
 import json

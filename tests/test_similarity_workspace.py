@@ -1,4 +1,5 @@
 """A workspace's similarity index and the tokenizer it records."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The workspace store: create, open, migrate, refuse bad files untouched, transactions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -92,8 +93,14 @@ def test_truncated_workspace_is_refused_untouched(tmp_path):
     p = tmp_path / "big.sqlite"
     ws = Workspace.create(p)
     for i in range(400):
-        add_task(ws, Task(f"Task number {i} with some padding text " * 5,
-                          [Instance("in", "out")], source="seed"))
+        add_task(
+            ws,
+            Task(
+                f"Task number {i} with some padding text " * 5,
+                [Instance("in", "out")],
+                source="seed",
+            ),
+        )
     ws.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     ws.close()
     data = p.read_bytes()
@@ -119,7 +126,9 @@ def test_transaction_is_all_or_nothing(tmp_workspace):
         raise RuntimeError("boom")
     assert count_tasks(ws) == 0
     with ws.transaction():
-        tid = add_task(ws, Task("Saved.", [Instance("a", "b"), Instance("", "c")], True, source="seed"))
+        tid = add_task(
+            ws, Task("Saved.", [Instance("a", "b"), Instance("", "c")], True, source="seed")
+        )
     task = get_task(ws, tid)
     assert task.instruction == "Saved."
     assert [i.output for i in task.instances] == ["b", "c"]

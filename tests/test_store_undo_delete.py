@@ -1,5 +1,6 @@
 """Deleting a task and undoing it puts back the task and every link to it: the candidate it was
 accepted from (both directions), a CoT path's record, an inspector override, subset membership."""
+
 from __future__ import annotations
 
 from workbench.core.store.runs import create_run
@@ -16,23 +17,53 @@ from workbench.core.store.tasks import (
 def _linked_task(ws):
     run = create_run(ws, "self-instruct", {"target": 1})
     with ws.transaction():
-        cand = ws.insert("candidates", {"run_id": run, "batch": 0, "position": 0,
-                                        "instruction": "Name a colour.", "decision": "kept"})
-        tid = add_task(ws, Task("Name a colour.", [Instance("", "blue"), Instance("x", "red")],
-                                False, source="generated", run_id=run, meta={"tags": ["t"]}),
-                       candidate_id=cand)
+        cand = ws.insert(
+            "candidates",
+            {
+                "run_id": run,
+                "batch": 0,
+                "position": 0,
+                "instruction": "Name a colour.",
+                "decision": "kept",
+            },
+        )
+        tid = add_task(
+            ws,
+            Task(
+                "Name a colour.",
+                [Instance("", "blue"), Instance("x", "red")],
+                False,
+                source="generated",
+                run_id=run,
+                meta={"tags": ["t"]},
+            ),
+            candidate_id=cand,
+        )
         ws.execute("UPDATE candidates SET task_id = ? WHERE id = ?", (tid, cand))
-        ws.insert("inspect_overrides", {"candidate_id": cand, "decision": "kept", "note": "ok",
-                                        "created_task_id": tid})
-        item = ws.insert("cot_items", {"run_id": run, "position": 0, "source": "workspace",
-                                       "cot_type": "task", "instruction": "q",
-                                       "answer_kind": "text"})
-        path = ws.insert("cot_paths", {"item_id": item, "sample_index": 0, "rationale": "r",
-                                       "task_id": tid})
-        keep = ws.insert("selections", {"name": "keep", "method": "kcenter", "config": {},
-                                        "stats": {}})
-        gone = ws.insert("selections", {"name": "gone", "method": "kcenter", "config": {},
-                                        "stats": {}})
+        ws.insert(
+            "inspect_overrides",
+            {"candidate_id": cand, "decision": "kept", "note": "ok", "created_task_id": tid},
+        )
+        item = ws.insert(
+            "cot_items",
+            {
+                "run_id": run,
+                "position": 0,
+                "source": "workspace",
+                "cot_type": "task",
+                "instruction": "q",
+                "answer_kind": "text",
+            },
+        )
+        path = ws.insert(
+            "cot_paths", {"item_id": item, "sample_index": 0, "rationale": "r", "task_id": tid}
+        )
+        keep = ws.insert(
+            "selections", {"name": "keep", "method": "kcenter", "config": {}, "stats": {}}
+        )
+        gone = ws.insert(
+            "selections", {"name": "gone", "method": "kcenter", "config": {}, "stats": {}}
+        )
         for sid in (keep, gone):
             ws.insert("selection_members", {"selection_id": sid, "task_id": tid, "position": 3})
     return tid, cand, path, keep, gone
@@ -55,11 +86,14 @@ def test_undo_of_a_delete_restores_every_link(tmp_workspace):
     assert after.meta == before.meta and after.run_id == before.run_id
     assert ws.scalar("SELECT candidate_id FROM tasks WHERE id = ?", (tid,)) == cand
     assert ws.scalar("SELECT task_id FROM candidates WHERE id = ?", (cand,)) == tid
-    assert ws.scalar("SELECT created_task_id FROM inspect_overrides WHERE candidate_id = ?",
-                     (cand,)) == tid
+    assert (
+        ws.scalar("SELECT created_task_id FROM inspect_overrides WHERE candidate_id = ?", (cand,))
+        == tid
+    )
     assert ws.scalar("SELECT task_id FROM cot_paths WHERE id = ?", (path,)) == tid
     assert ws.query("SELECT selection_id, task_id, position FROM selection_members") == [
-        {"selection_id": keep, "task_id": tid, "position": 3}]
+        {"selection_id": keep, "task_id": tid, "position": 3}
+    ]
     assert ws.scalar("PRAGMA foreign_key_check") is None
 
 

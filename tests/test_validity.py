@@ -5,6 +5,7 @@ reference run's kept ones, in ../shared/data/self_instruct/; the bundled Chinese
 labelled candidates of a default-model run must be sorted as the issue asks, and the
 normalisation must undo any numbering, quoting and date stamp a model wraps an item in.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "self_instruct"
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
-    reason="../shared/data/self_instruct is absent (shared data beside the repository)")
+    reason="../shared/data/self_instruct is absent (shared data beside the repository)",
+)
 
 
 def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _kept_share(texts: list[str], lang: str = "en") -> tuple[float, list[str]]:
@@ -38,9 +41,14 @@ def _kept_share(texts: list[str], lang: str = "en") -> tuple[float, list[str]]:
 
 # ------------------------------------------------------------------ real instructions pass
 @needs_shared
-@pytest.mark.parametrize("name", [
-    "seed_tasks.jsonl", "user_oriented_instructions.jsonl",
-    "reference_run/machine_generated_instructions.jsonl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "seed_tasks.jsonl",
+        "user_oriented_instructions.jsonl",
+        "reference_run/machine_generated_instructions.jsonl",
+    ],
+)
 def test_real_instructions_are_kept(name):
     texts = [r["instruction"] for r in _jsonl(SHARED / name)]
     share, failed = _kept_share(texts)
@@ -72,7 +80,8 @@ def test_labelled_candidates_meet_the_figures():
     caught = [r for r in invalid if any(_dropped(r["instruction"]))]
     lost = [r["instruction"] for r in valid if _dropped(r["instruction"])[0]]
     assert len(caught) / len(invalid) >= 0.90, [
-        r["instruction"] for r in invalid if r not in caught]
+        r["instruction"] for r in invalid if r not in caught
+    ]
     assert len(lost) / len(valid) <= 0.05, lost
 
 
@@ -208,97 +217,141 @@ def test_other_wordings():
 
 
 # ------------------------------------------------------------------ kinds
-@pytest.mark.parametrize("text,kind", [
-    ("The answer to the question \"How many vowels are in the word 'hello'?\" is 5.", "answer"),
-    ("The best way to scale a recipe", "title"),
-    ("How to avoid missing deadlines", "title"),
-    ('5 vowels in the word "hello"', "fragment"),
-    ("You are a patient maths teacher.", "system-prompt"),
-    ("Please provide more information about the task you are referring to.", "reply"),
-    ("Sure! Here are five more tasks:", "reply"),
-    ("Write 8 new tasks that are different from these. Number them from 9 to 16.", "reply"),
-    ("Write a new task for each of these 8 challenges:", "reply"),
-    ("Create a new task list for the week.", "imperative"),
-    # seed 7 without the grammar: speaker labels, replies, offers
-    ("B: I can help you set up a list of tasks to do tomorrow.", "reply"),
-    ("C: You're entitled to my meal plan! Just send me the details, and we'll get started.",
-     "reply"),
-    ("E: I'm not sure what I'm doing today; can you help me?", "request-without-task"),
-    ("You can give each noun its plural; e.g., joy, anger, sadness.", "statement"),
-    # seed 11: a noun that is also a verb, a gerund subject
-    ("Number of people can be seated at the table without extra guests allowed.", "statement"),
-    ("Using available resources without giving them a chance is a sign of laziness.",
-     "statement"),
-    ("Think of a punchy headline for the article.", "imperative"),
-    ("This is a legal requirement that must be met by all employees.", "statement"),
-    ("Improve your public speaking abilities.", "advice"),
-    ("Stay hydrated and get enough sleep.", "advice"),
-    ("Take a 3-day solo trip around Europe.", "advice"),
-    ("Can you help me with my homework tomorrow?", "request-without-task"),
-    ("The user may ask for an answer to a different question related to this prompt.",
-     "statement"),
-    ("Paris is the capital of France.", "statement"),
-    # task forms
-    ("Rewrite this message so it is polite.", "imperative"),
-    ("In about fifty words, describe the Apollo 11 mission.", "imperative"),
-    ("A garden is 12 m long and 7.5 m wide. Find its area.", "imperative"),
-    ("Is the statement a fact or an opinion?", "question"),
-    ("You need to write a creative opening scene for a horror movie.", "task-statement"),
-    ("The given text must be classified as offensive or not offensive.", "task-statement"),
-    ("Brainstorm features for a mobile app that reduces food waste:", "imperative"),
-    ("My favorite witty review of the series is this:", "input-intro"),
-    ("Use AI in healthcare: create a predictive algorithm for early diagnosis.", "imperative"),
-])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("The answer to the question \"How many vowels are in the word 'hello'?\" is 5.", "answer"),
+        ("The best way to scale a recipe", "title"),
+        ("How to avoid missing deadlines", "title"),
+        ('5 vowels in the word "hello"', "fragment"),
+        ("You are a patient maths teacher.", "system-prompt"),
+        ("Please provide more information about the task you are referring to.", "reply"),
+        ("Sure! Here are five more tasks:", "reply"),
+        ("Write 8 new tasks that are different from these. Number them from 9 to 16.", "reply"),
+        ("Write a new task for each of these 8 challenges:", "reply"),
+        ("Create a new task list for the week.", "imperative"),
+        # seed 7 without the grammar: speaker labels, replies, offers
+        ("B: I can help you set up a list of tasks to do tomorrow.", "reply"),
+        (
+            "C: You're entitled to my meal plan! Just send me the details, and we'll get started.",
+            "reply",
+        ),
+        ("E: I'm not sure what I'm doing today; can you help me?", "request-without-task"),
+        ("You can give each noun its plural; e.g., joy, anger, sadness.", "statement"),
+        # seed 11: a noun that is also a verb, a gerund subject
+        ("Number of people can be seated at the table without extra guests allowed.", "statement"),
+        (
+            "Using available resources without giving them a chance is a sign of laziness.",
+            "statement",
+        ),
+        ("Think of a punchy headline for the article.", "imperative"),
+        ("This is a legal requirement that must be met by all employees.", "statement"),
+        ("Improve your public speaking abilities.", "advice"),
+        ("Stay hydrated and get enough sleep.", "advice"),
+        ("Take a 3-day solo trip around Europe.", "advice"),
+        ("Can you help me with my homework tomorrow?", "request-without-task"),
+        (
+            "The user may ask for an answer to a different question related to this prompt.",
+            "statement",
+        ),
+        ("Paris is the capital of France.", "statement"),
+        # task forms
+        ("Rewrite this message so it is polite.", "imperative"),
+        ("In about fifty words, describe the Apollo 11 mission.", "imperative"),
+        ("A garden is 12 m long and 7.5 m wide. Find its area.", "imperative"),
+        ("Is the statement a fact or an opinion?", "question"),
+        ("You need to write a creative opening scene for a horror movie.", "task-statement"),
+        ("The given text must be classified as offensive or not offensive.", "task-statement"),
+        ("Brainstorm features for a mobile app that reduces food waste:", "imperative"),
+        ("My favorite witty review of the series is this:", "input-intro"),
+        ("Use AI in healthcare: create a predictive algorithm for early diagnosis.", "imperative"),
+    ],
+)
 def test_kinds_english(text, kind):
     assert shape(normalise(text).text).kind == kind
 
 
-@pytest.mark.parametrize("text,ok", [
-    ("写一段描写江南春天早晨的短文，不超过一百字。", True),
-    ("为什么冬天在室外说话时，嘴里会冒出“白气”？", True),
-    ("已知成绩表scores(student_id, subject, score)，求每门科目的平均分。", True),
-    ("你需要把下面的句子翻译成英文。", True),
-    ("答案是5。", False),
-    ("你是一位耐心的数学老师。", False),
-    ("好的，以下是一些新的任务：", False),
-    ("请提供更多信息。", False),
-    ("提高你的公众演讲能力。", False),
-    ("春天的早晨", False),
-    ("今天天气很好。", False),
-])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("写一段描写江南春天早晨的短文，不超过一百字。", True),
+        ("为什么冬天在室外说话时，嘴里会冒出“白气”？", True),
+        ("已知成绩表scores(student_id, subject, score)，求每门科目的平均分。", True),
+        ("你需要把下面的句子翻译成英文。", True),
+        ("答案是5。", False),
+        ("你是一位耐心的数学老师。", False),
+        ("好的，以下是一些新的任务：", False),
+        ("请提供更多信息。", False),
+        ("提高你的公众演讲能力。", False),
+        ("春天的早晨", False),
+        ("今天天气很好。", False),
+    ],
+)
 def test_kinds_chinese(text, ok):
     assert shape(text, "zh").ok is ok
 
 
 # ------------------------------------------------------------------ normalisation
-@pytest.mark.parametrize("raw,text,changes", [
-    ('3. "Is the statement a fact or an opinion?"', "Is the statement a fact or an opinion?",
-     ("numbering", "quotes")),
-    ("2023-07-15: Rewrite this message", "Rewrite this message", ("date",)),
-    ("\u201cWhat's the best way to describe blue?\u201d", "What's the best way to describe blue?",
-     ("quotes",)),
-    ("\u00abTranslate the sentence into French.\u00bb", "Translate the sentence into French.",
-     ("quotes",)),
-    ("「写一首诗。」", "写一首诗。", ("quotes",)),
-    ("2023年7月15日：写一首诗。", "写一首诗。", ("date",)),
-    ("三、写一首诗。", "写一首诗。", ("numbering",)),
-    ('5 vowels in the word "hello"', '5 vowels in the word "hello"', ()),
-    ('"Quote" the following sentence back to me.', '"Quote" the following sentence back to me.',
-     ()),
-    ("2023-07-15 was a Saturday.", "2023-07-15 was a Saturday.", ()),
-])
+@pytest.mark.parametrize(
+    "raw,text,changes",
+    [
+        (
+            '3. "Is the statement a fact or an opinion?"',
+            "Is the statement a fact or an opinion?",
+            ("numbering", "quotes"),
+        ),
+        ("2023-07-15: Rewrite this message", "Rewrite this message", ("date",)),
+        (
+            "\u201cWhat's the best way to describe blue?\u201d",
+            "What's the best way to describe blue?",
+            ("quotes",),
+        ),
+        (
+            "\u00abTranslate the sentence into French.\u00bb",
+            "Translate the sentence into French.",
+            ("quotes",),
+        ),
+        ("「写一首诗。」", "写一首诗。", ("quotes",)),
+        ("2023年7月15日：写一首诗。", "写一首诗。", ("date",)),
+        ("三、写一首诗。", "写一首诗。", ("numbering",)),
+        ('5 vowels in the word "hello"', '5 vowels in the word "hello"', ()),
+        (
+            '"Quote" the following sentence back to me.',
+            '"Quote" the following sentence back to me.',
+            (),
+        ),
+        ("2023-07-15 was a Saturday.", "2023-07-15 was a Saturday.", ()),
+    ],
+)
 def test_normalise(raw, text, changes):
     n = normalise(raw)
     assert (n.text, n.changes, n.raw) == (text, changes, raw)
 
 
-_BASES = [r["instruction"] for r in _jsonl(ROOT / "seeds" / "en.jsonl")
-          if '"' not in r["instruction"] and "\n" not in r["instruction"]]
-_QUOTES = [('"', '"'), ("\u201c", "\u201d"), ("\u00ab", "\u00bb"), ("\u300c", "\u300d"),
-           ("\u2018", "\u2019"), ("'", "'")]
+_BASES = [
+    r["instruction"]
+    for r in _jsonl(ROOT / "seeds" / "en.jsonl")
+    if '"' not in r["instruction"] and "\n" not in r["instruction"]
+]
+_QUOTES = [
+    ('"', '"'),
+    ("\u201c", "\u201d"),
+    ("\u00ab", "\u00bb"),
+    ("\u300c", "\u300d"),
+    ("\u2018", "\u2019"),
+    ("'", "'"),
+]
 _NUMBERS = ["{n}. ", "{n}) ", "({n}) ", "- ", "* ", "\u2022 ", "#{n} ", "Item {n}: "]
-_DATES = ["2023-07-15", "2023/7/5", "15/07/2023", "July 15, 2023", "15 July 2023",
-          "Jul 5 2023", "2023-07-15T09:30:00", "2023-07-15 09:30"]
+_DATES = [
+    "2023-07-15",
+    "2023/7/5",
+    "15/07/2023",
+    "July 15, 2023",
+    "15 July 2023",
+    "Jul 5 2023",
+    "2023-07-15T09:30:00",
+    "2023-07-15 09:30",
+]
 _SEPS = [": ", " - ", " \u2014 ", " | "]
 
 
@@ -332,9 +385,14 @@ def test_wrapped_seed_passes_the_rules(case):
     assert not _dropped(text)[0]
 
 
-_NOT_TASKS = ["The best way to prepare for a job interview", "You are a helpful assistant.",
-              "The answer is 42.", "Improve your time management skills.",
-              "I'm sorry, I cannot help with that.", "Here are 10 new tasks:"]
+_NOT_TASKS = [
+    "The best way to prepare for a job interview",
+    "You are a helpful assistant.",
+    "The answer is 42.",
+    "Improve your time management skills.",
+    "I'm sorry, I cannot help with that.",
+    "Here are 10 new tasks:",
+]
 
 
 @settings(max_examples=100, deadline=None)
@@ -365,19 +423,23 @@ def test_step_one_judges_and_stores_the_normalised_text():
 
     index = SimilarityIndex("rouge")
     index.add_many(["Summarize the paragraph in one sentence."])
-    items = [('4. "Rewrite this message so it is polite but short."', None),
-             ("2023-07-15: You are a patient maths teacher.", None),
-             ("Rewrite this message so it is polite but short.", None)]
+    items = [
+        ('4. "Rewrite this message so it is polite but short."', None),
+        ("2023-07-15: You are a patient maths teacher.", None),
+        ("Rewrite this message so it is polite but short.", None),
+    ]
     rows = decide_step_one(index, "rouge", filters.InstructionRules.for_lang("en"), 0.7, items)
     assert [r.instruction for r in rows] == [
-        "Rewrite this message so it is polite but short.", "You are a patient maths teacher.",
-        "Rewrite this message so it is polite but short."]
+        "Rewrite this message so it is polite but short.",
+        "You are a patient maths teacher.",
+        "Rewrite this message so it is polite but short.",
+    ]
     assert [r.reason for r in rows] == [None, Reason.NOT_AN_INSTRUCTION, Reason.ROUGE]
     assert rows[0].meta == {"raw": items[0][0], "normalised": ["numbering", "quotes"]}
     assert rows[2].meta == {}
-    ref = decide_step_one(index, "rouge",
-                          filters.InstructionRules.for_lang("en", compat="reference"), 0.7,
-                          items)
+    ref = decide_step_one(
+        index, "rouge", filters.InstructionRules.for_lang("en", compat="reference"), 0.7, items
+    )
     assert ref[0].instruction == items[0][0] and ref[1].reason is None
 
 
@@ -393,8 +455,9 @@ def test_list_grammar_parses_and_opens_at_the_next_number():
     LlamaGrammar.from_string(text, verbose=False)  # raises when it does not parse
 
 
-@pytest.mark.parametrize("grammar,compat,expect", [
-    (False, None, False), (True, None, True), (True, "reference", False)])
+@pytest.mark.parametrize(
+    "grammar,compat,expect", [(False, None, False), (True, None, True), (True, "reference", False)]
+)
 def test_chat_step_one_sends_the_grammar(tmp_workspace, monkeypatch, grammar, compat, expect):
     import dataclasses
 
@@ -405,13 +468,23 @@ def test_chat_step_one_sends_the_grammar(tmp_workspace, monkeypatch, grammar, co
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 
     assert presets.PRESETS["chat"].gen_list_grammar is False  # measured worse: docs/quality.md
-    monkeypatch.setitem(presets.PRESETS, "chat", dataclasses.replace(
-        presets.PRESETS["chat"], gen_list_grammar=grammar))
+    monkeypatch.setitem(
+        presets.PRESETS,
+        "chat",
+        dataclasses.replace(presets.PRESETS["chat"], gen_list_grammar=grammar),
+    )
     seed_workspace(tmp_workspace)
-    run_self_instruct(tmp_workspace, ScriptedBackend(ChatScript()),
-                      RunConfig(preset="chat", target=2, seed=1, compat=compat))
-    params = [json.loads(r["params"]) for r in tmp_workspace.query(
-        "SELECT params FROM model_calls WHERE purpose = 'instruction-generation'")]
+    run_self_instruct(
+        tmp_workspace,
+        ScriptedBackend(ChatScript()),
+        RunConfig(preset="chat", target=2, seed=1, compat=compat),
+    )
+    params = [
+        json.loads(r["params"])
+        for r in tmp_workspace.query(
+            "SELECT params FROM model_calls WHERE purpose = 'instruction-generation'"
+        )
+    ]
     assert params and all((p.get("grammar") is not None) is expect for p in params)
     if expect:
         assert params[0]["grammar"].startswith('root ::= "9. "')

@@ -1,2 +1,3 @@
 """Instruction Workbench."""
+
 __version__ = "0.1.0"

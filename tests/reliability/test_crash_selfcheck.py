@@ -5,6 +5,7 @@ nothing is duplicated, PRAGMA integrity_check is ok, and the run completes.
 
 WORKBENCH_KILLS sets the number of kills (default 10, as issue 12 asks).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,22 +21,33 @@ from workbench.core.store.workspace import Workspace
 
 KILLS = int(os.environ.get("WORKBENCH_KILLS", "10"))
 # Four calls a step and at most two a kill: enough steps that the run outlives every kill.
-_STEPS = ["Tom starts with 3 apples.", "He buys 4 more apples.", "3 + 4 = 7.",
-          "So he has 7 apples.", "Check: 7 - 4 = 3, the apples he started with.",
-          "The answer is 7."]
+_STEPS = [
+    "Tom starts with 3 apples.",
+    "He buys 4 more apples.",
+    "3 + 4 = 7.",
+    "So he has 7 apples.",
+    "Check: 7 - 4 = 3, the apples he started with.",
+    "The answer is 7.",
+]
 TRACES = [
-    {"question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
-     "steps": [{"text": _STEPS[i % len(_STEPS)]} for i in range(KILLS // 2 + 1)],
-     "answer": "7"},
+    {
+        "question": "Tom has 3 apples and buys 4 more. How many apples does he have?",
+        "steps": [{"text": _STEPS[i % len(_STEPS)]} for i in range(KILLS // 2 + 1)],
+        "answer": "7",
+    },
 ]
 
 
 def _checks(ws_path: Path) -> dict[tuple[int, int], dict]:
     ws = Workspace.open(ws_path)
     try:
-        return {(r["run_id"], r["step_id"]): r for r in ws.query(
-            "SELECT run_id, step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
-            "compare_call_id FROM sc_checks")}
+        return {
+            (r["run_id"], r["step_id"]): r
+            for r in ws.query(
+                "SELECT run_id, step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
+                "compare_call_id FROM sc_checks"
+            )
+        }
     finally:
         ws.close()
 
@@ -62,8 +74,22 @@ def test_selfcheck_survives_sigkill_and_resumes(tmp_path, default_model_path):
     traces = tmp_path / "traces.jsonl"
     traces.write_text("".join(json.dumps(t) + "\n" for t in TRACES))
     ws_path = tmp_path / "crash wörkspace 工作.sqlite"  # (8) spaces, non-ASCII
-    cmd = [sys.executable, "-m", "workbench", "self-check", "--traces", str(traces), "--format",
-           "traces", "--workspace", str(ws_path), "--followup", "never", "--resume", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench",
+        "self-check",
+        "--traces",
+        str(traces),
+        "--format",
+        "traces",
+        "--workspace",
+        str(ws_path),
+        "--followup",
+        "never",
+        "--resume",
+        "--json",
+    ]
     rng = random.Random(int(os.environ.get("WORKBENCH_KILL_SEED", "12")))
     total_calls = 4 * sum(len(t["steps"]) for t in TRACES)
     kills, seen = 0, {}
@@ -103,8 +129,9 @@ def test_selfcheck_survives_sigkill_and_resumes(tmp_path, default_model_path):
         # Every call recorded once: one per stage per step, none repeated by a resume.
         assert ws.scalar("SELECT count(*) FROM model_calls") == 4 * n_steps
         for (rid, sid), row in seen.items():
-            final = ws.query("SELECT * FROM sc_checks WHERE run_id = ? AND step_id = ?",
-                             (rid, sid))[0]
+            final = ws.query(
+                "SELECT * FROM sc_checks WHERE run_id = ? AND step_id = ?", (rid, sid)
+            )[0]
             assert _kept(row, final)
     finally:
         ws.close()

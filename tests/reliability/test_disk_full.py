@@ -2,6 +2,7 @@
 stops with a clear message, what it committed is intact, and it resumes to its target once
 space is back; an export to a full disk (a 64 KiB tmpfs, when this process may mount one) fails
 clearly and leaves no partial file."""
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,14 @@ TARGET = 12
 
 
 def _snapshot(ws, run_id):
-    return {r["instruction"]: r["n"] for r in ws.query(
-        "SELECT t.instruction, (SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n "
-        "FROM tasks t WHERE t.run_id = ? ORDER BY t.id", (run_id,))}
+    return {
+        r["instruction"]: r["n"]
+        for r in ws.query(
+            "SELECT t.instruction, (SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n "
+            "FROM tasks t WHERE t.run_id = ? ORDER BY t.id",
+            (run_id,),
+        )
+    }
 
 
 @pytest.mark.parametrize("fill_after", [1, 4, 9])
@@ -47,8 +53,9 @@ def test_run_stops_clearly_on_full_disk_and_resumes(tmp_path, fill_after):
     backend = good_selfinstruct_backend(seed=fill_after)
     # Large raw outputs fill pages quickly once the database may not grow.
     with pytest.raises(WorkbenchError) as err:
-        run_self_instruct(ws, backend, RunConfig(preset="chat", target=TARGET, seed=fill_after),
-                          progress=progress)
+        run_self_instruct(
+            ws, backend, RunConfig(preset="chat", target=TARGET, seed=fill_after), progress=progress
+        )
     assert "disk is full" in str(err.value) and str(ws.path) in str(err.value)
     run_id = seen["run_id"]
     after = _snapshot(ws, run_id)
@@ -103,8 +110,11 @@ def _tmpfs(mnt: Path, size: str):
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root (this variant runs where the test may mount one)")
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}): full-disk variant untested")
     try:
@@ -148,8 +158,9 @@ def test_run_on_a_really_full_tmpfs_stops_and_resumes(small_tmpfs):
 
     backend = good_selfinstruct_backend(seed=42)
     with pytest.raises(WorkbenchError) as err:
-        run_self_instruct(ws, backend, RunConfig(preset="chat", target=TARGET, seed=3),
-                          progress=progress)
+        run_self_instruct(
+            ws, backend, RunConfig(preset="chat", target=TARGET, seed=3), progress=progress
+        )
     assert "disk is full" in str(err.value), err.value
     run_id = seen["run_id"]
     ws.close()
@@ -172,15 +183,28 @@ def test_export_to_full_disk_leaves_no_partial_file(tmp_path, tiny_tmpfs, fmt):
     big = tmp_path / "big.jsonl"
     with open(big, "w") as fh:
         for i in range(600):
-            fh.write(json.dumps({"instruction": f"Task {i}: repeat this text. " + "x" * 200,
-                                 "instances": [{"input": "", "output": "y" * 200}]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "instruction": f"Task {i}: repeat this text. " + "x" * 200,
+                        "instances": [{"input": "", "output": "y" * 200}],
+                    }
+                )
+                + "\n"
+            )
     wb = [sys.executable, "-m", "workbench"]
-    subprocess.run([*wb, "import", str(big), "--format", "selfinstruct-seed", "--workspace",
-                    str(ws_path)], check=True, capture_output=True)
+    subprocess.run(
+        [*wb, "import", str(big), "--format", "selfinstruct-seed", "--workspace", str(ws_path)],
+        check=True,
+        capture_output=True,
+    )
     (tiny_tmpfs / "keep.txt").write_text("an earlier file")
     out = tiny_tmpfs / f"export.{fmt}"
-    r = subprocess.run([*wb, "export", "--format", fmt, "--out", str(out),
-                        "--workspace", str(ws_path)], capture_output=True, text=True)
+    r = subprocess.run(
+        [*wb, "export", "--format", fmt, "--out", str(out), "--workspace", str(ws_path)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "Traceback" not in r.stderr and "space" in r.stderr.lower(), r.stderr
     assert sorted(p.name for p in tiny_tmpfs.iterdir()) == ["keep.txt"]  # no partial, no temp

@@ -8,6 +8,7 @@ render_chat, the path every chat call of our llama.cpp backend takes (copying 10
 tensors into a new GGUF per test would add nothing: render_chat reads the template from
 `llm.metadata`, which a stand-in for the loaded Llama provides).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -64,8 +65,9 @@ def test_jinja_template_from_file_cannot_run_code(tmp_path):
 
     marker = tmp_path / "pwned"
     for i, template in enumerate(attacks(marker)):
-        path = make_gguf(tmp_path / f"t{i}.gguf",
-                         kv={"tokenizer.chat_template": (VT.STRING, template)})
+        path = make_gguf(
+            tmp_path / f"t{i}.gguf", kv={"tokenizer.chat_template": (VT.STRING, template)}
+        )
         info = read_model_info(path)  # the file itself is accepted: only its template is hostile
         assert info.chat_template == template
         fmt = Jinja2ChatFormatter(template=info.chat_template, eos_token="</s>", bos_token="<s>")
@@ -125,16 +127,20 @@ def test_backend_render_chat_sandboxes_hostile_templates(hostile_backend, tmp_pa
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], capture_output=True, text=True
+    )
 
 
-@pytest.mark.parametrize("name,arch,kv,expect", [
-    ("strctx", "llama", {"llama.context_length": (VT.STRING, "lots")}, "context_length"),
-    ("negctx", "llama", {"llama.context_length": (VT.INT32, -5)}, "context_length"),
-    ("unknown", "evilnet", {}, "unknown model architecture"),
-    ("arch-int", "llama", {"general.architecture": (VT.UINT32, 7)}, "architecture"),
-])
+@pytest.mark.parametrize(
+    "name,arch,kv,expect",
+    [
+        ("strctx", "llama", {"llama.context_length": (VT.STRING, "lots")}, "context_length"),
+        ("negctx", "llama", {"llama.context_length": (VT.INT32, -5)}, "context_length"),
+        ("unknown", "evilnet", {}, "unknown model architecture"),
+        ("arch-int", "llama", {"general.architecture": (VT.UINT32, 7)}, "architecture"),
+    ],
+)
 def test_bad_metadata_is_a_clear_model_error(tmp_path, name, arch, kv, expect):
     path = tmp_path / f"{name}.gguf"
     if name == "arch-int":  # the writer always adds the string; write the wrong type instead

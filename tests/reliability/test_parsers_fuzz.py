@@ -1,5 +1,6 @@
 """(7) Hypothesis on the model-output parsers: any text gives a well-formed result, never an
 exception. WORKBENCH_FUZZ_EXAMPLES sets the count (small by default; `make fuzz`: 10,000)."""
+
 from __future__ import annotations
 
 import os
@@ -12,15 +13,46 @@ from workbench.core.selfcheck import parse as scp
 from workbench.core.selfcheck.split import split_information, split_steps
 from workbench.core.selfinstruct import parse as sip
 
-FUZZ = settings(max_examples=int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "60")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 # Text that looks like model output: numbered lists, labels and stray punctuation mixed in.
-PIECES = st.sampled_from(["\n", "1. ", "2) ", "Input:", "Output:", "Example 1", "Class label:",
-                          "Task:", "**", "Step 1:", "support", "does not support", "contradict",
-                          "unrelated", "So the answer is", "####", "\\boxed{", "}", "$", "1,000.5",
-                          "-", "Yes", "No", "(A)", "情報", "\ufffd", " "])
-TEXT = st.one_of(st.text(),
-                 st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=40).map("".join))
+PIECES = st.sampled_from(
+    [
+        "\n",
+        "1. ",
+        "2) ",
+        "Input:",
+        "Output:",
+        "Example 1",
+        "Class label:",
+        "Task:",
+        "**",
+        "Step 1:",
+        "support",
+        "does not support",
+        "contradict",
+        "unrelated",
+        "So the answer is",
+        "####",
+        "\\boxed{",
+        "}",
+        "$",
+        "1,000.5",
+        "-",
+        "Yes",
+        "No",
+        "(A)",
+        "情報",
+        "\ufffd",
+        " ",
+    ]
+)
+TEXT = st.one_of(
+    st.text(), st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=40).map("".join)
+)
 FINISH = st.sampled_from(["stop", "length"])
 COMPAT = st.sampled_from([None, "reference"])
 

@@ -1,6 +1,7 @@
 """(8) Paths: an export writes only the path the user chose (never through a symlink, never
 into a folder named by data), and workspaces whose folders and names hold spaces and non-ASCII
 characters work through the CLI and the window."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,13 @@ ODD = "Dätensätze 数据 — run #1"  # spaces, Latin-1, CJK, an em dash and a
 
 def _wb(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                          text=True, cwd=cwd or REPO, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+    )
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -41,15 +47,26 @@ def _tree(root: Path) -> dict[str, bytes]:
 def small_ws(tmp_path):
     ws = init_workspace(tmp_path / "ws.sqlite", empty=True)
     src = tmp_path / "tasks.jsonl"
-    src.write_text("".join(json.dumps({
-        "instruction": f"Name {n} fruits that grow on trees in a {c} climate.",
-        "instances": [{"input": "", "output": ", ".join(["apple"] * n)}]}) + "\n"
-        for n, c in [(2, "cold"), (3, "warm"), (4, "dry")]), encoding="utf-8")
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": f"Name {n} fruits that grow on trees in a {c} climate.",
+                    "instances": [{"input": "", "output": ", ".join(["apple"] * n)}],
+                }
+            )
+            + "\n"
+            for n, c in [(2, "cold"), (3, "warm"), (4, "dry")]
+        ),
+        encoding="utf-8",
+    )
     import_file(ws, src, None)
     # Hostile data where a careless exporter might build a path from it.
     with ws.transaction():
-        ws.execute("UPDATE tasks SET meta = json_set(meta, '$.tags', json(?)) WHERE id = 1",
-                       (json.dumps(["../../escape"]),))
+        ws.execute(
+            "UPDATE tasks SET meta = json_set(meta, '$.tags', json(?)) WHERE id = 1",
+            (json.dumps(["../../escape"]),),
+        )
     yield ws
     ws.close()
 
@@ -100,8 +117,13 @@ def test_data_never_names_a_path(tmp_path, small_ws):
     chosen = tmp_path / "a" / "b"
     chosen.mkdir(parents=True)
     before = {str(p) for p in tmp_path.rglob("*")}
-    for fmt, name in [("alpaca", "x.jsonl"), ("sharegpt", "x.json"), ("openai-chat", "y.jsonl"),
-                      ("selfinstruct-seed", "z.jsonl"), ("hf", "ds")]:
+    for fmt, name in [
+        ("alpaca", "x.jsonl"),
+        ("sharegpt", "x.json"),
+        ("openai-chat", "y.jsonl"),
+        ("selfinstruct-seed", "z.jsonl"),
+        ("hf", "ds"),
+    ]:
         export(small_ws, fmt, chosen / name, tag="../../escape")
     after = {str(p) for p in tmp_path.rglob("*")} - before
     assert after and all(Path(p).is_relative_to(chosen) for p in after), sorted(after)
@@ -111,8 +133,16 @@ def test_data_never_names_a_path(tmp_path, small_ws):
 def test_relative_out_path_with_dotdot_is_where_the_user_pointed(tmp_path, small_ws):
     work = tmp_path / "work" / "sub"
     work.mkdir(parents=True)
-    r = _wb("export", "--format", "alpaca", "--out", "../out.jsonl", "--workspace",
-            str(small_ws.path), cwd=work)
+    r = _wb(
+        "export",
+        "--format",
+        "alpaca",
+        "--out",
+        "../out.jsonl",
+        "--workspace",
+        str(small_ws.path),
+        cwd=work,
+    )
     assert r.returncode == 0, r.stderr
     assert len((tmp_path / "work" / "out.jsonl").read_text().splitlines()) == 3
     assert sorted(p.name for p in work.iterdir()) == []
@@ -131,17 +161,36 @@ def test_cli_with_spaces_and_non_ascii_in_every_path(tmp_path, shared_data):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["imported"] == 175
     out = home / "export ünd 导出"
-    r = _wb("select", "--budget", "10", "--workspace", str(ws), "--name", "klein 小",
-            "--out", str(out / "subset 子集.jsonl"))
+    r = _wb(
+        "select",
+        "--budget",
+        "10",
+        "--workspace",
+        str(ws),
+        "--name",
+        "klein 小",
+        "--out",
+        str(out / "subset 子集.jsonl"),
+    )
     assert r.returncode != 0 and "does not exist" in r.stderr  # a missing folder is named, not made
     assert str(out) in r.stderr
     out.mkdir()
-    r = _wb("select", "--budget", "10", "--workspace", str(ws), "--name", "klein 小",
-            "--out", str(out / "subset 子集.jsonl"))
+    r = _wb(
+        "select",
+        "--budget",
+        "10",
+        "--workspace",
+        str(ws),
+        "--name",
+        "klein 小",
+        "--out",
+        str(out / "subset 子集.jsonl"),
+    )
     assert r.returncode == 0, r.stderr
     assert len((out / "subset 子集.jsonl").read_text(encoding="utf-8").splitlines()) == 10
-    r = _wb("export", "--format", "hf", "--out", str(out / "datensatz 数据集"), "--workspace",
-            str(ws))
+    r = _wb(
+        "export", "--format", "hf", "--out", str(out / "datensatz 数据集"), "--workspace", str(ws)
+    )
     assert r.returncode == 0, r.stderr
     assert len((out / "datensatz 数据集" / "data" / "train.jsonl").read_text().splitlines()) == 175
     # A bad file in such a folder: the message names it exactly.

@@ -7,6 +7,7 @@ process holds the write lock for less than the busy timeout. Verified here with 
 two CLI imports of overlapping files, two writers committing small units of work, and a reader,
 all started at the same moment.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from workbench.core.store.workspace import Workspace
 
-N_BIG = 400      # tasks per CLI import (one transaction each)
-N_SMALL = 120    # single-task transactions per writer process
+N_BIG = 400  # tasks per CLI import (one transaction each)
+N_SMALL = 120  # single-task transactions per writer process
 
 WRITER = r"""
 import sys, time
@@ -71,10 +72,18 @@ sys.exit(main())
 def _seed_file(path: Path, start: int, stop: int) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(start, stop):
-            fh.write(json.dumps({"id": f"t{i}", "name": f"t{i}",
-                                 "instruction": f"Shared task {i}: add {i} and 1.",
-                                 "instances": [{"input": "", "output": str(i + 1)}],
-                                 "is_classification": False}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"t{i}",
+                        "name": f"t{i}",
+                        "instruction": f"Shared task {i}: add {i} and 1.",
+                        "instances": [{"input": "", "output": str(i + 1)}],
+                        "is_classification": False,
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -87,19 +96,61 @@ def test_two_cli_imports_two_writers_and_a_reader(tmp_path):
     b = _seed_file(tmp_path / "b.jsonl", N_BIG // 2, N_BIG + N_BIG // 2)
     py = sys.executable
     procs = {
-        "import-a": subprocess.Popen([py, "-c", GATED_CLI, str(go), "import", str(a), "--workspace",
-                                      str(ws_path), "--format", "selfinstruct-seed", "--json"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "import-b": subprocess.Popen([py, "-c", GATED_CLI, str(go), "import", str(b), "--workspace",
-                                      str(ws_path), "--format", "selfinstruct-seed", "--json"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "writer-1": subprocess.Popen([py, "-c", WRITER, str(ws_path), str(go), "1", str(N_SMALL)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "writer-2": subprocess.Popen([py, "-c", WRITER, str(ws_path), str(go), "2", str(N_SMALL)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        "import-a": subprocess.Popen(
+            [
+                py,
+                "-c",
+                GATED_CLI,
+                str(go),
+                "import",
+                str(a),
+                "--workspace",
+                str(ws_path),
+                "--format",
+                "selfinstruct-seed",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "import-b": subprocess.Popen(
+            [
+                py,
+                "-c",
+                GATED_CLI,
+                str(go),
+                "import",
+                str(b),
+                "--workspace",
+                str(ws_path),
+                "--format",
+                "selfinstruct-seed",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "writer-1": subprocess.Popen(
+            [py, "-c", WRITER, str(ws_path), str(go), "1", str(N_SMALL)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "writer-2": subprocess.Popen(
+            [py, "-c", WRITER, str(ws_path), str(go), "2", str(N_SMALL)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
     }
-    reader = subprocess.Popen([py, "-c", READER, str(ws_path), str(go), str(stop)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [py, "-c", READER, str(ws_path), str(go), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3)  # let every process import and open the workspace, then start them together
     go.touch()
     results = {}

@@ -4,6 +4,7 @@ Each command lives in its own module `cmd_<name>.py` exposing `register(subparse
 adds its parser(s) through `common.command(...)` and sets `func(args) -> dict`. Contract: see
 DESIGN.md (exit codes 0 success, 1 job failure, 2 bad usage or input).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")
-                    and "--self-test" not in argv):
+    if not argv or (
+        argv[0].startswith("-")
+        and argv[0] not in ("-h", "--help", "--version")
+        and "--self-test" not in argv
+    ):
         argv = ["gui", *argv]  # bare `workbench` opens the GUI
     if "--self-test" in argv:
         argv = ["self-test", *(a for a in argv if a != "--self-test")]

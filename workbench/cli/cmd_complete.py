@@ -1,4 +1,5 @@
 """`workbench complete [--model M] [--max-tokens N] [--seed S] PROMPT`: stream a completion."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,19 +22,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    params = GenParams(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
-                       stop=args.stop)
+    params = GenParams(
+        max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, stop=args.stop
+    )
     backend = backend_from_args(args)
     if args.chat and getattr(backend, "has_chat_template", True) is False:
-        print(f"note: {backend.model_id} has no chat template; --chat sends a plain "
-              "'user: ... assistant:' text. Leave out --chat for a raw completion (the "
-              "completion preset, --preset self-instruct, for runs).", file=sys.stderr)
+        print(
+            f"note: {backend.model_id} has no chat template; --chat sends a plain "
+            "'user: ... assistant:' text. Leave out --chat for a raw completion (the "
+            "completion preset, --preset self-instruct, for runs).",
+            file=sys.stderr,
+        )
     stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
     try:
         with cancel_on_sigint() as cancel:
             if args.chat:
-                result = backend.chat([{"role": "user", "content": args.prompt}], params,
-                                      on_token=stream, cancel=cancel)
+                result = backend.chat(
+                    [{"role": "user", "content": args.prompt}],
+                    params,
+                    on_token=stream,
+                    cancel=cancel,
+                )
             else:
                 result = backend.complete(args.prompt, params, on_token=stream, cancel=cancel)
     finally:
@@ -48,7 +57,10 @@ def run(args: argparse.Namespace) -> dict:
     }
     if not args.json:
         sys.stdout.write("\n")
-        print(f"[{result.finish_reason}; {result.completion_tokens} tokens, "
-              f"{result.tokens_per_second:.1f} tokens/s]", file=sys.stderr)
+        print(
+            f"[{result.finish_reason}; {result.completion_tokens} tokens, "
+            f"{result.tokens_per_second:.1f} tokens/s]",
+            file=sys.stderr,
+        )
         out["_human"] = ""
     return out

@@ -1,4 +1,5 @@
 """`workbench cot --data FILE --mode rationalize|sample --samples K [--limit N] [--model M]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,24 +20,40 @@ from .common import (
 def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "cot", "chain-of-thought data: rationales judged against gold answers", run)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", type=Path, metavar="FILE",
-                     help="GSM8K JSONL, multiple-choice JSONL or {instruction, input, output} "
-                          "records")
-    src.add_argument("--tasks", action="store_true",
-                     help="use the workspace's tasks whose instances have outputs")
+    src.add_argument(
+        "--data",
+        type=Path,
+        metavar="FILE",
+        help="GSM8K JSONL, multiple-choice JSONL or {instruction, input, output} records",
+    )
+    src.add_argument(
+        "--tasks",
+        action="store_true",
+        help="use the workspace's tasks whose instances have outputs",
+    )
     src.add_argument("--resume", action="store_true", help="continue the last unfinished CoT run")
-    p.add_argument("--mode", choices=("rationalize", "sample"), default="sample",
-                   help="rationalize: explain the gold output; sample: solve, keep correct paths")
+    p.add_argument(
+        "--mode",
+        choices=("rationalize", "sample"),
+        default="sample",
+        help="rationalize: explain the gold output; sample: solve, keep correct paths",
+    )
     p.add_argument("--samples", type=int, default=4, metavar="K", help="paths per item (default 4)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N items")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--api", choices=("chat", "complete"), default="chat")
-    p.add_argument("--min-confidence", type=float, default=None, metavar="W",
-                   help="also run SELF-CHECK on each correct path; keep those with confidence >= W")
-    p.add_argument("--prompts", type=Path, default=None,
-                   help="prompt templates (TOML) to use instead")
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        metavar="W",
+        help="also run SELF-CHECK on each correct path; keep those with confidence >= W",
+    )
+    p.add_argument(
+        "--prompts", type=Path, default=None, help="prompt templates (TOML) to use instead"
+    )
     add_model_args(p)
 
 
@@ -52,37 +69,61 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
         run_id = None
         if args.resume:
-            row = ws.query("SELECT id FROM runs WHERE kind = ? AND status != 'finished' "
-                           "ORDER BY id DESC LIMIT 1", (job.RUN_KIND,))
+            row = ws.query(
+                "SELECT id FROM runs WHERE kind = ? AND status != 'finished' "
+                "ORDER BY id DESC LIMIT 1",
+                (job.RUN_KIND,),
+            )
             if not row:
-                raise UserInputError("no unfinished CoT run to resume in this workspace",
-                                     field="resume")
+                raise UserInputError(
+                    "no unfinished CoT run to resume in this workspace", field="resume"
+                )
             run_id = row[0]["id"]
         elif args.data is not None:
             items = sources.load_file(args.data, limit=args.limit)
         else:
             items = sources.from_workspace(ws)[: args.limit]
             if not items:
-                raise UserInputError("no workspace task has an instance with an output",
-                                     field="tasks")
+                raise UserInputError(
+                    "no workspace task has an instance with an output", field="tasks"
+                )
         config = job.CotConfig(
-            mode=args.mode, samples=args.samples, temperature=args.temperature,
-            max_tokens=args.max_tokens, seed=args.seed, api=args.api,
+            mode=args.mode,
+            samples=args.samples,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            seed=args.seed,
+            api=args.api,
             min_confidence=args.min_confidence,
-            prompts_path=str(args.prompts) if args.prompts else None)
+            prompts_path=str(args.prompts) if args.prompts else None,
+        )
         backend = open_model(args)
         try:
             if run_id is None:
-                run_id = job.start_cot_run(ws, items, config, backend=backend,
-                                           source=str(args.data) if args.data else "workspace")
-            stats = job.cot_run(ws, backend, run_id, progress=ProgressPrinter(fields=(
-                ("in_flight", "{} in flight"), ("endpoints", "[{}]"))), cancel=cancel,
-                concurrency=args.concurrency)
+                run_id = job.start_cot_run(
+                    ws,
+                    items,
+                    config,
+                    backend=backend,
+                    source=str(args.data) if args.data else "workspace",
+                )
+            stats = job.cot_run(
+                ws,
+                backend,
+                run_id,
+                progress=ProgressPrinter(
+                    fields=(("in_flight", "{} in flight"), ("endpoints", "[{}]"))
+                ),
+                cancel=cancel,
+                concurrency=args.concurrency,
+            )
         finally:
             backend.close()
         per_item = job.item_stats(ws, run_id)
     out = {**stats, "per_item": per_item}
-    out["_human"] = (f"CoT run {run_id} ({args.mode}): {stats['items']} items, "
-                     f"{stats['samples']} samples, {stats['kept']} kept as records"
-                     + (f"; dropped: {stats['dropped']}" if stats["dropped"] else ""))
+    out["_human"] = (
+        f"CoT run {run_id} ({args.mode}): {stats['items']} items, "
+        f"{stats['samples']} samples, {stats['kept']} kept as records"
+        + (f"; dropped: {stats['dropped']}" if stats["dropped"] else "")
+    )
     return out

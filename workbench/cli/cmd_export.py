@@ -9,6 +9,7 @@ openai-chat, alpaca).
 `--only` defaults to not-dropped: every task except those the decision in force drops (an
 Inspect threshold applied, a person's override). The old names stay: kept = not-dropped,
 all = including-dropped."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,28 +24,53 @@ from .common import ProgressPrinter, cancel_on_sigint, command, open_workspace
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "export", "write the workspace's tasks to an instruction file", run)
-    p.add_argument("--format", "-f", required=True, metavar="F",
-                   help="one of: " + ", ".join(export_formats()))
-    p.add_argument("--out", "-o", required=True, type=Path, metavar="PATH",
-                   help="the file to write (a folder for --format hf)")
-    p.add_argument("--only", choices=(*ONLY, *ONLY_ALIASES), default=ONLY_DEFAULT,
-                   metavar="|".join(ONLY),
-                   help="not-dropped (default): every task except those Inspect dropped; "
-                        "including-dropped: every task; verified: tasks marked verified "
-                        "(kept and all: the old names of the first two)")
+    p.add_argument(
+        "--format", "-f", required=True, metavar="F", help="one of: " + ", ".join(export_formats())
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="the file to write (a folder for --format hf)",
+    )
+    p.add_argument(
+        "--only",
+        choices=(*ONLY, *ONLY_ALIASES),
+        default=ONLY_DEFAULT,
+        metavar="|".join(ONLY),
+        help="not-dropped (default): every task except those Inspect dropped; "
+        "including-dropped: every task; verified: tasks marked verified "
+        "(kept and all: the old names of the first two)",
+    )
     p.add_argument("--run", type=int, default=None, metavar="ID", help="only this run's tasks")
     p.add_argument("--tag", default=None, metavar="T", help="only tasks with this tag")
-    p.add_argument("--cot-pairs", type=int, default=None, metavar="RUN",
-                   help="write CoT run RUN's preference pairs (correct path chosen, wrong "
-                        "path rejected, with confidences): --format trl|sharegpt|openai-chat|"
-                        "alpaca")
-    p.add_argument("--lossy", "--drop-unsupported", action="store_true",
-                   help="write examples whose fields the format cannot hold (history, rejected "
-                        "answers, KTO labels, tools, ...) without them, and report what was left "
-                        "out; without it such an export is refused with the counts")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="format option, e.g. user_turn=combined (openai-chat), "
-                        "templates=fixed or seed=N (selfinstruct-finetune), layout=jsonl")
+    p.add_argument(
+        "--cot-pairs",
+        type=int,
+        default=None,
+        metavar="RUN",
+        help="write CoT run RUN's preference pairs (correct path chosen, wrong "
+        "path rejected, with confidences): --format trl|sharegpt|openai-chat|"
+        "alpaca",
+    )
+    p.add_argument(
+        "--lossy",
+        "--drop-unsupported",
+        action="store_true",
+        help="write examples whose fields the format cannot hold (history, rejected "
+        "answers, KTO labels, tools, ...) without them, and report what was left "
+        "out; without it such an export is refused with the counts",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="format option, e.g. user_turn=combined (openai-chat), "
+        "templates=fixed or seed=N (selfinstruct-finetune), layout=jsonl",
+    )
 
 
 def parse_options(items: list[str]) -> dict[str, str]:
@@ -66,14 +92,25 @@ def run(args: argparse.Namespace) -> dict:
 
         with open_workspace(args) as ws:
             pairs = export_cot_pairs(ws, args.cot_pairs, args.format, args.out, **options)
-        pairs["_human"] = (f"wrote {pairs['count']} preference pairs from {pairs['questions']} "
-                           f"questions of CoT run {args.cot_pairs} ({pairs['format']}) to "
-                           f"{pairs['path']}")
+        pairs["_human"] = (
+            f"wrote {pairs['count']} preference pairs from {pairs['questions']} "
+            f"questions of CoT run {args.cot_pairs} ({pairs['format']}) to "
+            f"{pairs['path']}"
+        )
         return pairs
     with open_workspace(args) as ws, cancel_on_sigint() as token:
-        result = export(ws, args.format, args.out, only=args.only, run_id=args.run, tag=args.tag,
-                        progress=ProgressPrinter(), cancel=token, lossy=args.lossy,
-                        **options).to_dict()
+        result = export(
+            ws,
+            args.format,
+            args.out,
+            only=args.only,
+            run_id=args.run,
+            tag=args.tag,
+            progress=ProgressPrinter(),
+            cancel=token,
+            lossy=args.lossy,
+            **options,
+        ).to_dict()
     result["_human"] = f"wrote {result['count']} records ({result['format']}) to {result['path']}"
     if result["left_out"]:
         result["_human"] += "; left out (--lossy): " + describe(result["left_out"])

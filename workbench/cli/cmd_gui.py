@@ -1,4 +1,5 @@
 """`workbench gui [--workspace W]` (and bare `workbench`): the desktop window."""
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ Every bad record is reported at once (up to 50 listed, with the total; with --js
 `problems` of the error object). Nothing is imported then, unless --skip-invalid: the valid
 records are imported and the rejected ones written with their reasons to
 `<name>.rejected.jsonl` beside the input (or --rejected-out)."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,27 +23,60 @@ from .common import command, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "import", "import tasks from a file or dataset folder (format "
-                "auto-detected)", run)
+    p = command(
+        sub, "import", "import tasks from a file or dataset folder (format auto-detected)", run
+    )
     p.add_argument("path", type=Path, metavar="PATH")
-    p.add_argument("--format", "-f", default=None, metavar="F",
-                   help="one of: " + ", ".join(import_formats()) + " (default: detected)")
-    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                   help="a reader option, e.g. for tabular files columns=question,answer,"
-                        "rationale or output='{rationale} So the answer is {answer}.'; for "
-                        "dataset folders rows=FORMAT (docs/formats.md)")
-    p.add_argument("--split", default=None, metavar="NAME",
-                   help="the split of a dataset folder with several (the error lists them)")
-    p.add_argument("--skip-invalid", action="store_true",
-                   help="import the valid records; write the rejected ones with their reasons "
-                        "to NAME.rejected.jsonl beside the input")
-    p.add_argument("--rejected-out", type=Path, default=None, metavar="FILE",
-                   help="where --skip-invalid writes the rejected records")
-    p.add_argument("--compat", choices=("reference", "fixed"), default=None,
-                   help="for a reference run folder: replay with the reference's behaviour "
-                        "or with its known bugs fixed")
-    p.add_argument("--dedup-rouge", type=float, default=None, metavar="T",
-                   help="also skip tasks whose ROUGE-L against the workspace is above T")
+    p.add_argument(
+        "--format",
+        "-f",
+        default=None,
+        metavar="F",
+        help="one of: " + ", ".join(import_formats()) + " (default: detected)",
+    )
+    p.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a reader option, e.g. for tabular files columns=question,answer,"
+        "rationale or output='{rationale} So the answer is {answer}.'; for "
+        "dataset folders rows=FORMAT (docs/formats.md)",
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        metavar="NAME",
+        help="the split of a dataset folder with several (the error lists them)",
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid records; write the rejected ones with their reasons "
+        "to NAME.rejected.jsonl beside the input",
+    )
+    p.add_argument(
+        "--rejected-out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where --skip-invalid writes the rejected records",
+    )
+    p.add_argument(
+        "--compat",
+        choices=("reference", "fixed"),
+        default=None,
+        help="for a reference run folder: replay with the reference's behaviour "
+        "or with its known bugs fixed",
+    )
+    p.add_argument(
+        "--dedup-rouge",
+        type=float,
+        default=None,
+        metavar="T",
+        help="also skip tasks whose ROUGE-L against the workspace is above T",
+    )
     p.add_argument("--dry-run", action="store_true", help="count only; write nothing")
     add_tokenizer_arg(p)
 
@@ -50,9 +84,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_tokenizer_arg(p: argparse.ArgumentParser) -> None:
     from ..core.similarity import TOKENIZERS
 
-    p.add_argument("--tokenizer", choices=sorted(TOKENIZERS), default=None,
-                   help="switch the workspace's ROUGE-L tokenizer (recorded; 'unicode' sees "
-                        "Chinese, Japanese, Korean, Thai and words with combining marks)")
+    p.add_argument(
+        "--tokenizer",
+        choices=sorted(TOKENIZERS),
+        default=None,
+        help="switch the workspace's ROUGE-L tokenizer (recorded; 'unicode' sees "
+        "Chinese, Japanese, Korean, Thai and words with combining marks)",
+    )
 
 
 def warn_unseen(ws: Workspace, result: dict[str, Any]) -> None:
@@ -85,10 +123,17 @@ def run(args: argparse.Namespace) -> dict:
             from ..core.similarity import set_workspace_tokenizer
 
             set_workspace_tokenizer(ws, args.tokenizer)
-        res = import_file(ws, args.path, args.format, compat=args.compat,
-                          dedup_threshold=args.dedup_rouge, preview=args.dry_run,
-                          options=options or None, skip_invalid=args.skip_invalid,
-                          rejected_out=args.rejected_out)
+        res = import_file(
+            ws,
+            args.path,
+            args.format,
+            compat=args.compat,
+            dedup_threshold=args.dedup_rouge,
+            preview=args.dry_run,
+            options=options or None,
+            skip_invalid=args.skip_invalid,
+            rejected_out=args.rejected_out,
+        )
         result = res.to_dict()
         warn_unseen(ws, result)
     summary = getattr(res, "summary", None)

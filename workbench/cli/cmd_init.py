@@ -1,4 +1,5 @@
 """`workbench init W [--empty] [--lang en|zh]`: a new workspace, with the bundled seeds."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,12 +14,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "init", "create a new workspace (with the bundled English seeds)", run)
     p.add_argument("path", type=Path, metavar="W", help="the workspace file to create")
     p.add_argument("--empty", action="store_true", help="no seed tasks")
-    p.add_argument("--lang", choices=sorted(SEED_SETS), default="en",
-                   help="which bundled seed set to start from")
+    p.add_argument(
+        "--lang",
+        choices=sorted(SEED_SETS),
+        default="en",
+        help="which bundled seed set to start from",
+    )
 
 
 def run(args: argparse.Namespace) -> dict:
     with init_workspace(args.path, empty=args.empty, lang=args.lang) as ws:
         n = count_tasks(ws)
-        return {"workspace": str(ws.path.resolve()), "tasks": n, "schema": ws.version,
-                "_human": f"created {ws.path} with {n} seed tasks"}
+        return {
+            "workspace": str(ws.path.resolve()),
+            "tasks": n,
+            "schema": ws.version,
+            "_human": f"created {ws.path} with {n} seed tasks",
+        }

@@ -1,4 +1,5 @@
 """`workbench models list | info PATH | add PATH`."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,11 @@ MODELS_SETTING = "models"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list, inspect and add GGUF models",
-                       description="list, inspect and add GGUF models")
+    p = sub.add_parser(
+        "models",
+        help="list, inspect and add GGUF models",
+        description="list, inspect and add GGUF models",
+    )
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     lp = msub.add_parser("list", help="the default model and the models added to the workspace")
     add_common(lp)
@@ -44,16 +48,24 @@ def run_list(args: argparse.Namespace) -> dict:
             except Exception as exc:  # a moved or deleted file stays listed, with why
                 models.append({"label": Path(path).name, "path": path, "error": str(exc)})
         setting = (ws.get_setting("llm", {}) or {}).get("extra_bufts") or "auto"
-    lines = [f"{m['label']}: {m.get('architecture', '?')} {m.get('quantization', '')} "
-             f"{m.get('path')}" + (f"  [{m['error']}]" if "error" in m else "") for m in models]
+    lines = [
+        f"{m['label']}: {m.get('architecture', '?')} {m.get('quantization', '')} "
+        f"{m.get('path')}" + (f"  [{m['error']}]" if "error" in m else "")
+        for m in models
+    ]
     lines.append(f"GPU offload: {'available' if gpu_offload_supported() else 'not in this build'}")
     cpu = cpu_report(setting)
     lines.append(f"CPU: {cpu['cpu'] or 'unknown'}; AMX: {'yes' if cpu['amx'] else 'no'}")
     lines.append(f"llama.cpp features: {' '.join(cpu['features']) or '(none reported)'}")
-    lines.append(f"extra buffer types (window setting {setting}, --extra-bufts): "
-                 f"{cpu['extra_bufts']}")
-    return {"models": models, "gpu_offload": gpu_offload_supported(), "cpu": cpu,
-            "_human": "\n".join(lines)}
+    lines.append(
+        f"extra buffer types (window setting {setting}, --extra-bufts): {cpu['extra_bufts']}"
+    )
+    return {
+        "models": models,
+        "gpu_offload": gpu_offload_supported(),
+        "cpu": cpu,
+        "_human": "\n".join(lines),
+    }
 
 
 def run_info(args: argparse.Namespace) -> dict:

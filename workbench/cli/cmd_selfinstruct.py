@@ -1,5 +1,6 @@
 """`workbench self-instruct [--model M | --server URL] --target N [--preset P] [--seed S]
 [--threshold T] [--resume]`; every default is the core's (`selfinstruct.config.RunConfig`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,12 @@ from .common import (
 )
 
 # Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).
-FIELDS = [("candidates", "{:,} candidates"), ("acceptance_rate", "{:.0%} accepted"),
-          ("tokens_per_s", "{:.1f} tok/s"), ("in_flight", "{} in flight")]
+FIELDS = [
+    ("candidates", "{:,} candidates"),
+    ("acceptance_rate", "{:.0%} accepted"),
+    ("tokens_per_s", "{:.1f} tok/s"),
+    ("in_flight", "{} in flight"),
+]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,30 +32,78 @@ def register(sub: argparse._SubParsersAction) -> None:
     from ..core.selfinstruct.presets import PRESETS
 
     p = command(sub, "self-instruct", "grow the task pool with SELF-INSTRUCT", run)
-    p.add_argument("--target", type=int, default=D.target, metavar="N",
-                   help=f"accepted tasks to reach (default {D.target})")
-    p.add_argument("--preset", choices=sorted(PRESETS), default=D.preset,
-                   help=f"default {D.preset}")
-    p.add_argument("--seed", type=int, default=D.seed, metavar="S",
-                   help=f"same seed, same run (default {D.seed})")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the latest unfinished run (or start one when there is none)")
-    p.add_argument("--threshold", type=float, default=D.threshold, metavar="T",
-                   help="ROUGE-L threshold, 0 to 1: a candidate scoring above it against the "
-                        f"pool is dropped; lower drops more (default {D.threshold})")
-    p.add_argument("--templates", type=Path, default=None, metavar="DIR",
-                   help="prompt templates to use instead of the bundled ones")
-    p.add_argument("--compat", choices=("reference",), default=None,
-                   help="reproduce the reference implementation, defects included")
-    p.add_argument("--max-tokens", type=int, default=D.gen_max_tokens, metavar="N",
-                   help="step-1 token limit (default: the preset's)")
-    p.add_argument("--instances-max-tokens", type=int, default=D.instances_max_tokens,
-                   metavar="N", help=f"step-3 token limit (default {D.instances_max_tokens})")
-    p.add_argument("--max-gen-calls", type=int, default=D.max_gen_calls, metavar="N",
-                   help="stop after this many step-1 calls (default 20 + 10 x target)")
-    p.add_argument("--round-size", type=int, default=D.round_size, metavar="R",
-                   help="step-1 calls built from one pool snapshot and sent together (the "
-                        f"reference's request_batch_size; default {D.round_size})")
+    p.add_argument(
+        "--target",
+        type=int,
+        default=D.target,
+        metavar="N",
+        help=f"accepted tasks to reach (default {D.target})",
+    )
+    p.add_argument(
+        "--preset", choices=sorted(PRESETS), default=D.preset, help=f"default {D.preset}"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=D.seed,
+        metavar="S",
+        help=f"same seed, same run (default {D.seed})",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the latest unfinished run (or start one when there is none)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=D.threshold,
+        metavar="T",
+        help="ROUGE-L threshold, 0 to 1: a candidate scoring above it against the "
+        f"pool is dropped; lower drops more (default {D.threshold})",
+    )
+    p.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="prompt templates to use instead of the bundled ones",
+    )
+    p.add_argument(
+        "--compat",
+        choices=("reference",),
+        default=None,
+        help="reproduce the reference implementation, defects included",
+    )
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=D.gen_max_tokens,
+        metavar="N",
+        help="step-1 token limit (default: the preset's)",
+    )
+    p.add_argument(
+        "--instances-max-tokens",
+        type=int,
+        default=D.instances_max_tokens,
+        metavar="N",
+        help=f"step-3 token limit (default {D.instances_max_tokens})",
+    )
+    p.add_argument(
+        "--max-gen-calls",
+        type=int,
+        default=D.max_gen_calls,
+        metavar="N",
+        help="stop after this many step-1 calls (default 20 + 10 x target)",
+    )
+    p.add_argument(
+        "--round-size",
+        type=int,
+        default=D.round_size,
+        metavar="R",
+        help="step-1 calls built from one pool snapshot and sent together (the "
+        f"reference's request_batch_size; default {D.round_size})",
+    )
     add_tokenizer_arg(p)
     add_model_args(p)
 
@@ -60,10 +113,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ..core.store.runs import latest_unfinished_run
 
     config = RunConfig(
-        preset=args.preset, target=args.target, seed=args.seed, threshold=args.threshold,
-        templates_dir=str(args.templates) if args.templates else None, compat=args.compat,
-        gen_max_tokens=args.max_tokens, instances_max_tokens=args.instances_max_tokens,
-        max_gen_calls=args.max_gen_calls, round_size=args.round_size,
+        preset=args.preset,
+        target=args.target,
+        seed=args.seed,
+        threshold=args.threshold,
+        templates_dir=str(args.templates) if args.templates else None,
+        compat=args.compat,
+        gen_max_tokens=args.max_tokens,
+        instances_max_tokens=args.instances_max_tokens,
+        max_gen_calls=args.max_gen_calls,
+        round_size=args.round_size,
     )
     config.validate()  # bad options fail before a model is loaded
     with open_workspace(args, create=True) as ws:
@@ -72,7 +131,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             set_workspace_tokenizer(ws, args.tokenizer)
         unseen: dict[str, Any] = {}
-        warn_unseen(ws, unseen)     # before the model loads: a pool ROUGE-L cannot see
+        warn_unseen(ws, unseen)  # before the model loads: a pool ROUGE-L cannot see
         resume_id = None
         if args.resume:
             row = latest_unfinished_run(ws, RUN_KIND)
@@ -80,16 +139,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         backend = open_model(args)
         try:
             with cancel_on_sigint(resumable=True) as cancel:
-                summary = run_self_instruct(ws, backend, config, resume_run_id=resume_id,
-                                            progress=ProgressPrinter(fields=FIELDS),
-                                            cancel=cancel, concurrency=args.concurrency)
+                summary = run_self_instruct(
+                    ws,
+                    backend,
+                    config,
+                    resume_run_id=resume_id,
+                    progress=ProgressPrinter(fields=FIELDS),
+                    cancel=cancel,
+                    concurrency=args.concurrency,
+                )
         finally:
             backend.close()
-    out = {k: v for k, v in summary.to_dict().items()
-           if k in ("run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds")}
+    out = {
+        k: v
+        for k, v in summary.to_dict().items()
+        if k in ("run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds")
+    }
     out.update(unseen)
     reasons = ", ".join(f"{k} {v}" for k, v in summary.rejected_by_reason.items()) or "none"
-    out["_human"] = (f"run {summary.run_id}: {summary.accepted} tasks accepted of "
-                     f"{summary.candidates} candidates in {summary.seconds:.0f} s "
-                     f"({summary.calls} model calls); dropped: {reasons}")
+    out["_human"] = (
+        f"run {summary.run_id}: {summary.accepted} tasks accepted of "
+        f"{summary.candidates} candidates in {summary.seconds:.0f} s "
+        f"({summary.calls} model calls); dropped: {reasons}"
+    )
     return out

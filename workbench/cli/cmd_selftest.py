@@ -2,6 +2,7 @@
 works end to end — a workspace, the default model, one completion, one ROUGE-L score.
 Used by the desktop bundle's `make package-test`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,9 @@ def run(args: argparse.Namespace) -> dict:
             integrity = ws.integrity_check()
         backend = open_backend("default")
         try:
-            result = backend.complete("The capital of France is",
-                                      GenParams(max_tokens=8, temperature=0, seed=1))
+            result = backend.complete(
+                "The capital of France is", GenParams(max_tokens=8, temperature=0, seed=1)
+            )
         finally:
             backend.close()
         rouge = score("Give three tips for staying healthy.", "Give three tips for a healthy life.")
@@ -77,12 +79,12 @@ def run(args: argparse.Namespace) -> dict:
     from ..gui.qt_check import check as qt_check
 
     qt = qt_check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"})
-    where["qt_xcb"] = "ok" if qt.ok else (
-        "missing " + ", ".join(qt.missing) if qt.missing else qt.note)
+    where["qt_xcb"] = (
+        "ok" if qt.ok else ("missing " + ", ".join(qt.missing) if qt.missing else qt.note)
+    )
     info["qt_xcb"] = where["qt_xcb"]
     info.update({"status": "OK", "completion": result.text, "seed_tasks": tasks, "rouge_l": rouge})
-    info["_human"] = "OK\n" + "\n".join(
-        f"{k}: {v}" for k, v in {**versions(), **where}.items())
+    info["_human"] = "OK\n" + "\n".join(f"{k}: {v}" for k, v in {**versions(), **where}.items())
     return info
 
 

@@ -1,4 +1,5 @@
 """What every command shares: workspace and model options, output, errors, progress, Ctrl+C."""
+
 from __future__ import annotations
 
 import argparse
@@ -43,38 +44,69 @@ def command(
 ) -> argparse.ArgumentParser:
     """A subcommand with the options every command takes (`--workspace`, `--json`)."""
     p = sub.add_parser(name, help=help, description=help)
-    p.__class__ = JsonAwareParser   # sub-subcommands (models list, eval self-check) inherit it
+    p.__class__ = JsonAwareParser  # sub-subcommands (models list, eval self-check) inherit it
     add_common(p)
     p.set_defaults(func=func)
     return p
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workspace", "-w", metavar="W", type=Path, default=None,
-                   help=f"workspace file (default: {default_workspace_path()})")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object with the results on stdout, nothing else")
+    p.add_argument(
+        "--workspace",
+        "-w",
+        metavar="W",
+        type=Path,
+        default=None,
+        help=f"workspace file (default: {default_workspace_path()})",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with the results on stdout, nothing else",
+    )
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """`--model default|PATH` or `--server URL [--server-model NAME] [--api-key K]`."""
     g = p.add_argument_group("model")
-    g.add_argument("--model", "-m", default="default",
-                   help="'default' (the embedded SmolLM2-135M-Instruct) or a GGUF file path")
-    g.add_argument("--server", metavar="URL", action="append", default=None,
-                   help="use an OpenAI-compatible server instead (llama.cpp, vLLM, Ollama); "
-                        "repeat it (or give a comma list) for one model served in several places")
-    g.add_argument("--concurrency", metavar="K", type=int, default=None,
-                   help="model requests in flight (default: 16 with --server, 1 in-process)")
+    g.add_argument(
+        "--model",
+        "-m",
+        default="default",
+        help="'default' (the embedded SmolLM2-135M-Instruct) or a GGUF file path",
+    )
+    g.add_argument(
+        "--server",
+        metavar="URL",
+        action="append",
+        default=None,
+        help="use an OpenAI-compatible server instead (llama.cpp, vLLM, Ollama); "
+        "repeat it (or give a comma list) for one model served in several places",
+    )
+    g.add_argument(
+        "--concurrency",
+        metavar="K",
+        type=int,
+        default=None,
+        help="model requests in flight (default: 16 with --server, 1 in-process)",
+    )
     g.add_argument("--server-model", metavar="NAME", default=None)
     g.add_argument("--api-key", metavar="K", default=None)
-    g.add_argument("--gpu-layers", type=int, default=None,
-                   help="layers to offload to the GPU (-1 = all; default: all when supported)")
+    g.add_argument(
+        "--gpu-layers",
+        type=int,
+        default=None,
+        help="layers to offload to the GPU (-1 = all; default: all when supported)",
+    )
     g.add_argument("--threads", type=int, default=None)
     g.add_argument("--ctx", type=int, default=None, help="context size in tokens")
-    g.add_argument("--extra-bufts", choices=("auto", "on", "off"), default="auto",
-                   help="llama.cpp's extra buffer types (AMX/repacked weights); auto: off on a "
-                        "CPU with AMX, whose kernels can crash (docs/models.md)")
+    g.add_argument(
+        "--extra-bufts",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="llama.cpp's extra buffer types (AMX/repacked weights); auto: off on a "
+        "CPU with AMX, whose kernels can crash (docs/models.md)",
+    )
 
 
 def open_model(args: argparse.Namespace) -> Backend:
@@ -111,8 +143,12 @@ def error_object(message: str, exc: BaseException | None = None) -> dict[str, An
     """What `--json` prints for a failure: `{"error", "path", "line", "field"}` always (null
     when unknown), `hint` when there is one, and for a file with bad records `problems` (the
     first 50, each `{"path", "line", "field", "error"}`) and `problems_total`."""
-    obj: dict[str, Any] = {"error": message, "path": getattr(exc, "path", None),
-                           "line": getattr(exc, "line", None), "field": getattr(exc, "field", None)}
+    obj: dict[str, Any] = {
+        "error": message,
+        "path": getattr(exc, "path", None),
+        "line": getattr(exc, "line", None),
+        "field": getattr(exc, "field", None),
+    }
     hint = getattr(exc, "hint", None)
     if hint:
         obj["hint"] = hint
@@ -134,8 +170,7 @@ def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
         from ..core.formats.validation import bare_message
 
         message = bare_message(exc)
-    sys.stdout.write(json.dumps(error_object(message, exc), ensure_ascii=False,
-                                default=str) + "\n")
+    sys.stdout.write(json.dumps(error_object(message, exc), ensure_ascii=False, default=str) + "\n")
 
 
 class ProgressPrinter:
@@ -144,8 +179,9 @@ class ProgressPrinter:
     `fields` are (key of `Progress.data`, format) pairs shown after the bar when the event has
     them, e.g. ("tokens_per_s", "{:.1f} tok/s")."""
 
-    def __init__(self, stream=None, min_interval: float = 0.2,
-                 fields: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, stream=None, min_interval: float = 0.2, fields: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.min_interval = min_interval

@@ -24,6 +24,7 @@ in worker threads in the window), so it is always called with its timeout off an
 spans that pass `_sympy_safe` (no huge exponents or factorials, which are what make sympy hang):
 results never depend on timing or on the calling thread.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,14 +48,15 @@ _NUM = re.compile(
     r"(?:\s*/\s*(?P<den>\d+)(?![\d.]))?"
 )
 
-_MAX_SYMPY_SPAN = 200     # characters: an answer is short; a long span is prose, not a value
+_MAX_SYMPY_SPAN = 200  # characters: an answer is short; a long span is prose, not a value
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 # Markers after which the final answer follows. The tail is a lookahead so a later marker on the
 # same line is still found.
 _HASHES = re.compile(r"####\s*(?=(?P<tail>[^\n]*))")
 _ANSWER_PHRASE = re.compile(
     r"\banswer\b\s*\**\s*(?:is|:|=|would be|will be|should be)\s*:?\s*\**\s*(?=(?P<tail>[^\n]*))",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 
@@ -79,7 +81,7 @@ def boxed_contents(text: str) -> list[str]:
                 continue
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
-        out.append(text[m.end(): i - 1 if depth == 0 else i])
+        out.append(text[m.end() : i - 1 if depth == 0 else i])
     return out
 
 
@@ -159,8 +161,10 @@ def _after_last_equals(text: str) -> str:
     return parts[-1] if len(parts) > 1 and re.search(r"\d", parts[-1]) else text
 
 
-_PLAIN_NUMBER = re.compile(r"^\s*[-−]?\s*[$€£¥₹]?\s*[-−]?\s*(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?"
-                           r"(?:\s*/\s*\d+)?\s*%?\s*$")
+_PLAIN_NUMBER = re.compile(
+    r"^\s*[-−]?\s*[$€£¥₹]?\s*[-−]?\s*(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?"
+    r"(?:\s*/\s*\d+)?\s*%?\s*$"
+)
 
 
 def _span_value(span: str) -> str | None:
@@ -203,6 +207,7 @@ def _sympy_safe(latex: str) -> bool:
 def _math_verify() -> Any:
     # Imported on first use: sympy costs about half a second, and plain numbers never need it.
     import math_verify  # type: ignore[import-untyped]
+
     # The "timeout is disabled" warning would go to stderr on every CLI run: the timeout is off
     # on purpose (see the module docstring) and `_sympy_safe` guards the input instead.
     logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -216,8 +221,12 @@ def _sympy_parse(latex: str) -> Any:
         return None
     mv = _math_verify()
     try:
-        found = mv.parse(f"${latex}$", extraction_config=[mv.LatexExtractionConfig()],
-                         fallback_mode="no_fallback", parsing_timeout=None)
+        found = mv.parse(
+            f"${latex}$",
+            extraction_config=[mv.LatexExtractionConfig()],
+            fallback_mode="no_fallback",
+            parsing_timeout=None,
+        )
     except Exception:  # noqa: BLE001 - a value we cannot read is "no answer", never a crash
         return None
     return found[0] if found else None
@@ -229,7 +238,7 @@ def _sympy_value(latex: str) -> str | None:
     expr = _sympy_parse(latex)
     if expr is None or isinstance(expr, str):
         return None
-    if isinstance(expr, sympy.Eq):   # "x = 5", "150 \div 3 = 50": the right-hand side
+    if isinstance(expr, sympy.Eq):  # "x = 5", "150 \div 3 = 50": the right-hand side
         expr = expr.rhs
     try:
         if not getattr(expr, "is_number", False):
@@ -313,8 +322,10 @@ def extract_number(text: str) -> str | None:
 
 _LETTER_MARKERS = [
     re.compile(r"\\boxed\s*\{\s*\(?\s*(?:\\text\{\s*)?(?P<l>[A-Za-z])\s*\}?\s*\)?\s*\}"),
-    re.compile(r"\banswer\s*\**\s*(?:is|:|=)?\s*:?\s*\**\s*(?:option\s*)?[(\[]?\s*(?P<l>[A-Za-z])\s*[)\].:]?(?![\w'])",
-               re.IGNORECASE),
+    re.compile(
+        r"\banswer\s*\**\s*(?:is|:|=)?\s*:?\s*\**\s*(?:option\s*)?[(\[]?\s*(?P<l>[A-Za-z])\s*[)\].:]?(?![\w'])",
+        re.IGNORECASE,
+    ),
     re.compile(r"\b(?:option|choice)\s*[(\[]?(?P<l>[A-Za-z])[)\]]?(?!\w)", re.IGNORECASE),
     re.compile(r"\((?P<l>[A-Za-z])\)"),
     re.compile(r"(?:^|\n)\s*(?P<l>[A-Za-z])\s*[).:](?:\s|$)"),

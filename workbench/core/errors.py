@@ -3,6 +3,7 @@
 The CLI maps `UserInputError` to exit code 2 and any other `WorkbenchError` to exit code 1;
 the GUI shows `str(error)` in a message box and keeps running.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -70,8 +71,14 @@ class ModelProcessDied(ModelError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None, signal: int | None = None,
-                 exitcode: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        signal: int | None = None,
+        exitcode: int | None = None,
+    ) -> None:
         self.signal = signal
         self.exitcode = exitcode
         super().__init__(message, hint=hint)

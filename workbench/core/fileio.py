@@ -1,5 +1,6 @@
 """Atomic file writes, shared by every writer in the core (exports, SELF-CHECK traces, prompt
 templates). A floor below the methods and the formats: it imports nothing from the project."""
+
 from __future__ import annotations
 
 import os

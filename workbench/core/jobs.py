@@ -4,6 +4,7 @@ One pipeline, two front ends: the CLI turns events into a progress bar on stderr
 them into Qt signals. Jobs check the token between units of work (and the model backends between
 tokens); nothing is ever killed mid-write.
 """
+
 from __future__ import annotations
 
 import threading

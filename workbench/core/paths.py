@@ -3,6 +3,7 @@
 In a source checkout (editable install) they sit at the repository root; in the desktop bundle
 PyInstaller unpacks them beside the executable (`sys._MEIPASS`). `WORKBENCH_DATA_DIR` overrides.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The seed task sets shipped with the app, and new workspaces made from them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,8 @@ def seed_file(lang: str = "en") -> Path:
         return seeds_dir() / SEED_SETS[lang]
     except KeyError:
         raise ValueError(
-            f"no bundled seed set for {lang!r}; known: {', '.join(SEED_SETS)}") from None
+            f"no bundled seed set for {lang!r}; known: {', '.join(SEED_SETS)}"
+        ) from None
 
 
 def add_bundled_seeds(ws: Workspace, lang: str = "en") -> ImportResult:

@@ -1,4 +1,5 @@
 """Start the desktop app: one QApplication, the theme, the main window over a workspace."""
+
 from __future__ import annotations
 
 import os

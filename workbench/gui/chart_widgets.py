@@ -1,5 +1,6 @@
 """Small charts drawn with QPainter (no QtCharts): a histogram with a threshold line, and
 horizontal bars with labels. They only draw what the core computed."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -38,8 +39,9 @@ class HistogramChart(QWidget):
         pal = self.palette()
         fm = p.fontMetrics()
         left, bottom, top, right = 36, fm.height() + 8, fm.height() + 6, 10
-        plot = QRectF(left, top, max(10, self.width() - left - right),
-                      max(10, self.height() - top - bottom))
+        plot = QRectF(
+            left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom)
+        )
         p.setPen(pal.text().color())
         p.drawText(QRectF(0, 0, self.width(), top), Qt.AlignmentFlag.AlignCenter, self.title)
         p.drawLine(plot.bottomLeft(), plot.bottomRight())
@@ -60,16 +62,24 @@ class HistogramChart(QWidget):
             p.fillRect(QRectF(x0 + 1, plot.bottom() - h, max(1.0, x1 - x0 - 2), h), color)
         for v in (lo, (lo + hi) / 2, hi):
             x = plot.left() + (v - lo) / span * plot.width()
-            p.drawText(QRectF(x - 20, plot.bottom() + 2, 40, fm.height()),
-                       Qt.AlignmentFlag.AlignCenter, f"{v:g}")
-        p.drawText(QRectF(0, plot.top() - fm.height() / 2, left - 4, fm.height()),
-                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(peak))
+            p.drawText(
+                QRectF(x - 20, plot.bottom() + 2, 40, fm.height()),
+                Qt.AlignmentFlag.AlignCenter,
+                f"{v:g}",
+            )
+        p.drawText(
+            QRectF(0, plot.top() - fm.height() / 2, left - 4, fm.height()),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            str(peak),
+        )
         if self.threshold is not None:
             x = plot.left() + (self.threshold - lo) / span * plot.width()
             p.setPen(QPen(pal.highlight().color(), 2, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            p.drawText(QPointF(min(x + 4, plot.right() - 60), plot.top() + fm.ascent()),
-                       f"t = {self.threshold:.2f}")
+            p.drawText(
+                QPointF(min(x + 4, plot.right() - 60), plot.top() + fm.ascent()),
+                f"t = {self.threshold:.2f}",
+            )
 
 
 class BarChart(QWidget):
@@ -93,8 +103,9 @@ class BarChart(QWidget):
         pal = self.palette()
         fm = p.fontMetrics()
         p.setPen(pal.text().color())
-        p.drawText(QRectF(0, 0, self.width(), fm.height() + 4), Qt.AlignmentFlag.AlignCenter,
-                   self.title)
+        p.drawText(
+            QRectF(0, 0, self.width(), fm.height() + 4), Qt.AlignmentFlag.AlignCenter, self.title
+        )
         if not self.items:
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No data")
             return
@@ -107,9 +118,13 @@ class BarChart(QWidget):
         color = QColor(pal.highlight().color())
         for i, (k, v) in enumerate(self.items):
             y = top + i * row_h
-            p.drawText(QRectF(0, y, label_w - 4, row_h),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(k))
+            p.drawText(
+                QRectF(0, y, label_w - 4, row_h),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                str(k),
+            )
             w = v / peak * bar_w
             p.fillRect(QRectF(label_w, y + 2, max(1.0, w), row_h - 4), color)
-            p.drawText(QRectF(label_w + w + 4, y, 40, row_h), Qt.AlignmentFlag.AlignVCenter,
-                       f"{v:g}")
+            p.drawText(
+                QRectF(label_w + w + 4, y, 40, row_h), Qt.AlignmentFlag.AlignVCenter, f"{v:g}"
+            )

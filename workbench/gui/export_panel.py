@@ -1,4 +1,5 @@
 """Export: write instruction files from the workspace, in a worker, with progress."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,11 +30,20 @@ from .workers import JobContext, JobThread
 
 # The exporter's selections (core.formats.exporter.ONLY), named for what they select; the first,
 # the default, follows the decision in force (Inspect's threshold and overrides).
-ONLY_CHOICES = [("Tasks not dropped in Inspect", "not-dropped"),
-                ("Every task, Inspect's drops included", "including-dropped"),
-                ("Verified only", "verified")]
-PREFERRED_ORDER = ["alpaca", "openai-chat", "sharegpt", "selfinstruct-seed",
-                   "selfinstruct-instances", "dolly", "hf"]
+ONLY_CHOICES = [
+    ("Tasks not dropped in Inspect", "not-dropped"),
+    ("Every task, Inspect's drops included", "including-dropped"),
+    ("Verified only", "verified"),
+]
+PREFERRED_ORDER = [
+    "alpaca",
+    "openai-chat",
+    "sharegpt",
+    "selfinstruct-seed",
+    "selfinstruct-instances",
+    "dolly",
+    "hf",
+]
 
 
 def export_formats() -> list[tuple[str, str, str]]:
@@ -52,8 +62,9 @@ class ExportPanel(JobPanel):
     failed_text = "Export failed."
     cancelled_text = "Export cancelled; no partial file is left."
 
-    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, start_job: Callable[[JobThread], bool], parent: QWidget | None = None
+    ) -> None:
         super().__init__(ws, start_job, parent)
         title = QLabel("Export")
         title.setObjectName("panelTitle")
@@ -67,8 +78,10 @@ class ExportPanel(JobPanel):
         self.only = QComboBox()
         for label, value in ONLY_CHOICES:
             self.only.addItem(label, value)
-        self.only.setToolTip("Inspect drops a task by an applied threshold or a keep/drop "
-                             "override; the first choice leaves those out.")
+        self.only.setToolTip(
+            "Inspect drops a task by an applied threshold or a keep/drop "
+            "override; the first choice leaves those out."
+        )
         self.run = QComboBox()
         self.path = QLineEdit()
         self.path.setPlaceholderText("Where to write the file")
@@ -121,8 +134,9 @@ class ExportPanel(JobPanel):
         if fmt == "hf":
             path = QFileDialog.getExistingDirectory(self, "Export to folder", self.path.text())
         else:
-            path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(),
-                                                  f"*{ext};;All files (*)")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export to", self.path.text(), f"*{ext};;All files (*)"
+            )
         if path:
             self.path.setText(path)
 
@@ -140,22 +154,34 @@ class ExportPanel(JobPanel):
 
             ws = ctx.open_workspace()
             try:
-                return export(ws, fmt, out, only=only, run_id=run_id, progress=ctx.progress,
-                              cancel=ctx.cancel, lossy=lossy)
+                return export(
+                    ws,
+                    fmt,
+                    out,
+                    only=only,
+                    run_id=run_id,
+                    progress=ctx.progress,
+                    cancel=ctx.cancel,
+                    lossy=lossy,
+                )
             except LossyExportError as exc:
-                return exc   # the UI thread offers the lossy export
+                return exc  # the UI thread offers the lossy export
 
         return self.run_job("export", job, f"Exporting to {out}…", lambda res: self._done(res, out))
 
     def _offer_lossy(self, exc: Any) -> None:
         """The format cannot hold some examples' fields: say how many, offer to leave them out."""
-        self.finish_job(f"Not exported: {exc.examples:,} of {exc.total:,} examples cannot be "
-                        "written whole in this format.")
+        self.finish_job(
+            f"Not exported: {exc.examples:,} of {exc.total:,} examples cannot be "
+            "written whole in this format."
+        )
         answer = QMessageBox.question(
-            self, "Export leaves data out",
+            self,
+            "Export leaves data out",
             f"{exc.examples:,} of {exc.total:,} examples carry what this format cannot hold: "
             f"{describe(exc.counts)}.\n\n{exc.hint or ''}\n\n"
-            "Export anyway, leaving those fields out?")
+            "Export anyway, leaving those fields out?",
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.start(lossy=True)
 
@@ -167,8 +193,9 @@ class ExportPanel(JobPanel):
         if count is None and hasattr(res, "to_dict"):
             count = res.to_dict().get("count")
         where = getattr(res, "path", out)
-        text = f"Wrote {count:,} records to {where}." if isinstance(count, int) \
-            else f"Wrote {where}."
+        text = (
+            f"Wrote {count:,} records to {where}." if isinstance(count, int) else f"Wrote {where}."
+        )
         left_out = getattr(res, "left_out", None)
         if left_out:
             text += " Left out: " + describe(left_out) + "."

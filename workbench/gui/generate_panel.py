@@ -4,6 +4,7 @@ The worker owns the backend and its own workspace connection; this panel only tu
 events into numbers on screen. An interrupted run (the app closed, a crash, Cancel) is found
 in the workspace and offered for resume.
 """
+
 from __future__ import annotations
 
 import time
@@ -50,9 +51,11 @@ from .theme import status_color
 from .workers import JobContext, JobThread
 
 FEED_MAX = 500  # the feed is a window on the latest candidates; Inspect has them all
-THRESHOLD_TIP = ("ROUGE-L threshold, 0 to 1: a candidate whose highest score against the task "
-                 "pool (and the earlier candidates of its step-1 call) is above it is dropped. "
-                 "Lower drops more. Inspect → Threshold shows what another value would change.")
+THRESHOLD_TIP = (
+    "ROUGE-L threshold, 0 to 1: a candidate whose highest score against the task "
+    "pool (and the earlier candidates of its step-1 call) is above it is dropped. "
+    "Lower drops more. Inspect → Threshold shows what another value would change."
+)
 
 
 def _eta(seconds: float) -> str:
@@ -64,14 +67,15 @@ def _eta(seconds: float) -> str:
 
 
 class GeneratePanel(QWidget):
-    state_changed = Signal(str)       # idle | loading | running | paused | cancelling | ...
-    rate_changed = Signal(float)      # tokens/s
-    run_ended = Signal()              # new tasks and candidates may be in the workspace
-    tasks_added = Signal(int)         # accepted so far, each time it grows during a run
+    state_changed = Signal(str)  # idle | loading | running | paused | cancelling | ...
+    rate_changed = Signal(float)  # tokens/s
+    run_ended = Signal()  # new tasks and candidates may be in the workspace
+    tasks_added = Signal(int)  # accepted so far, each time it grows during a run
     error = Signal(str)
 
-    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, start_job: Callable[[JobThread], bool], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ws = ws
         self.start_job = start_job
@@ -153,10 +157,15 @@ class GeneratePanel(QWidget):
         figs = QGroupBox("Progress")
         grid = QGridLayout(figs)
         self.figures: dict[str, QLabel] = {}
-        for i, (key, caption) in enumerate([("accepted", "accepted / target"),
-                                            ("candidates", "candidates"),
-                                            ("rate", "acceptance rate"),
-                                            ("tps", "tokens/s"), ("eta", "ETA")]):
+        for i, (key, caption) in enumerate(
+            [
+                ("accepted", "accepted / target"),
+                ("candidates", "candidates"),
+                ("rate", "acceptance rate"),
+                ("tps", "tokens/s"),
+                ("eta", "ETA"),
+            ]
+        ):
             value = QLabel("—")
             value.setObjectName("figure")
             cap = QLabel(caption)
@@ -246,16 +255,23 @@ class GeneratePanel(QWidget):
             return None
         stored = stored_run(self.ws, run["id"])
         # The database's count (the run's stats are saved only when it stops).
-        done = self.ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = ?",
-                              (run["id"], "generated")) or 0
+        done = (
+            self.ws.scalar(
+                "SELECT count(*) FROM tasks WHERE run_id = ? AND source = ?",
+                (run["id"], "generated"),
+            )
+            or 0
+        )
         target = stored.target if stored else "?"
-        how = {"running": "was interrupted", "cancelled": "was cancelled",
-               "failed": "failed"}.get(run["status"], run["status"])
+        how = {"running": "was interrupted", "cancelled": "was cancelled", "failed": "failed"}.get(
+            run["status"], run["status"]
+        )
         if holder(self.ws.path, run["id"]) is not None:
             how = "is being continued by another process"
         self.banner_text.setText(
             f"SELF-INSTRUCT run {run['id']} {how} at {done} of {target} accepted tasks "
-            f"(started {run['created_at'][:16].replace('T', ' ')}). Resume it where it stopped?")
+            f"(started {run['created_at'][:16].replace('T', ' ')}). Resume it where it stopped?"
+        )
         self.banner.show()
         return run
 
@@ -278,18 +294,26 @@ class GeneratePanel(QWidget):
         if stored is not None:  # the run resumes with its own config; this only shows it
             config_dict = stored.config.to_dict()
         else:
-            config_dict = {"preset": self.preset.currentData(), "target": self.target.value(),
-                           "seed": self.seed.value(), "threshold": self.threshold.value(),
-                           **self.config_overrides}
+            config_dict = {
+                "preset": self.preset.currentData(),
+                "target": self.target.value(),
+                "seed": self.seed.value(),
+                "threshold": self.threshold.value(),
+                **self.config_overrides,
+            }
         self.configure_job(kwargs, config_dict, resume_id)
         return self._launch()
 
-    def configure_job(self, kwargs: dict[str, Any], config_dict: dict[str, Any],
-                      resume_id: int | None) -> None:
+    def configure_job(
+        self, kwargs: dict[str, Any], config_dict: dict[str, Any], resume_id: int | None
+    ) -> None:
         """Build the worker for one run (tests and the bench adjust `config_dict` here)."""
         # On a server: the requests in flight set beside its URL (Models); in-process: one.
-        concurrency = ((self.ws.get_setting("server", {}) or {}).get("concurrency")
-                       if kwargs.get("server") else None)
+        concurrency = (
+            (self.ws.get_setting("server", {}) or {}).get("concurrency")
+            if kwargs.get("server")
+            else None
+        )
 
         def job(ctx: JobContext) -> Any:
             from ..core.selfinstruct.run import RunConfig, run_self_instruct
@@ -298,9 +322,15 @@ class GeneratePanel(QWidget):
             ctx.progress(Progress("loading", message="Loading the model…"))
             backend = ctx.model(**kwargs)
             config = RunConfig.from_dict(config_dict)
-            return run_self_instruct(ws, backend, config, resume_run_id=resume_id,
-                                     progress=ctx.progress, cancel=ctx.cancel,
-                                     concurrency=concurrency)
+            return run_self_instruct(
+                ws,
+                backend,
+                config,
+                resume_run_id=resume_id,
+                progress=ctx.progress,
+                cancel=ctx.cancel,
+                concurrency=concurrency,
+            )
 
         self._target_hint = int(config_dict.get("target") or 0)
         self.run_id = resume_id
@@ -356,8 +386,9 @@ class GeneratePanel(QWidget):
         if self.job is not None:
             self.job.token.cancel()
             self._set_state("cancelling")
-            self.message.setText("Cancelling after the current token; everything done so far "
-                                 "is saved…")
+            self.message.setText(
+                "Cancelling after the current token; everything done so far is saved…"
+            )
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -407,8 +438,9 @@ class GeneratePanel(QWidget):
         if ev.message:
             self.message.setText(ev.message)
         if d.get("in_flight") is not None:  # requests open on a server (issue 17)
-            self.message.setText(f"{self.message.text().split(' · ')[0]} · "
-                                 f"{d['in_flight']} requests in flight")
+            self.message.setText(
+                f"{self.message.text().split(' · ')[0]} · {d['in_flight']} requests in flight"
+            )
         for item in d.get("last") or []:
             self._add_feed(item)
 
@@ -431,8 +463,10 @@ class GeneratePanel(QWidget):
             self.feed.removeRow(self.feed.rowCount() - 1)
 
     def feed_rows(self) -> list[tuple[str, str, str]]:
-        return [tuple(self.feed.item(r, c).text() for c in range(3))  # type: ignore[misc]
-                for r in range(self.feed.rowCount())]
+        return [
+            tuple(self.feed.item(r, c).text() for c in range(3))  # type: ignore[misc]
+            for r in range(self.feed.rowCount())
+        ]
 
     # --------------------------------------------------------------- endings
     def _finish(self, state: str, text: str) -> None:
@@ -460,8 +494,9 @@ class GeneratePanel(QWidget):
 
     def _on_cancelled(self) -> None:
         which = f"Run {self.run_id}" if self.run_id is not None else "The run"
-        self._finish("cancelled", f"{which} was cancelled; what it accepted is saved and it can "
-                     "be resumed.")
+        self._finish(
+            "cancelled", f"{which} was cancelled; what it accepted is saved and it can be resumed."
+        )
 
     def _on_failed(self, message: str) -> None:
         self._finish("failed", "The run stopped with an error (see the message above).")

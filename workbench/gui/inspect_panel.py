@@ -10,6 +10,7 @@ as a new decision set) and *Statistics* (instruction length, instances per task,
 Every figure comes from `workbench.core.inspect` and `workbench.core.similarity`; the plan for
 re-filtering (every candidate against the pool) is built in a worker.
 """
+
 from __future__ import annotations
 
 import html
@@ -74,15 +75,22 @@ def highlighted_html(tokens: list[str], marked: list[int]) -> str:
     color = status_color("warning")
     return " ".join(
         f"<span style='background:{color}; color:white'><b>{html.escape(t)}</b></span>"
-        if i in on else html.escape(t) for i, t in enumerate(tokens))
+        if i in on
+        else html.escape(t)
+        for i, t in enumerate(tokens)
+    )
 
 
 class InspectPanel(QWidget):
     error = Signal(str)
     plan_ready = Signal()
 
-    def __init__(self, ws: Workspace, parent: QWidget | None = None,
-                 start_job: Callable[[JobThread], bool] | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        parent: QWidget | None = None,
+        start_job: Callable[[JobThread], bool] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ws = ws
         self._start_job = start_job
@@ -97,8 +105,12 @@ class InspectPanel(QWidget):
         title.setObjectName("panelTitle")
         self.run = QComboBox()
         self.decision = QComboBox()
-        for label, value in [("All decisions", None), ("Kept", Decision.KEPT),
-                             ("Dropped", Decision.DROPPED), ("Pending", Decision.PENDING)]:
+        for label, value in [
+            ("All decisions", None),
+            ("Kept", Decision.KEPT),
+            ("Dropped", Decision.DROPPED),
+            ("Pending", Decision.PENDING),
+        ]:
             self.decision.addItem(label, value)
         self.refresh_btn = QPushButton("Refresh")
         self.summary = QLabel()
@@ -243,8 +255,10 @@ class InspectPanel(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 4)
         split.setSizes([520, 760])
-        self.empty = QLabel("No SELF-INSTRUCT runs in this workspace yet: start one in Generate "
-                            "(or `workbench self-instruct`), then its candidates appear here.")
+        self.empty = QLabel(
+            "No SELF-INSTRUCT runs in this workspace yet: start one in Generate "
+            "(or `workbench self-instruct`), then its candidates appear here."
+        )
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.body = QStackedWidget()
@@ -273,8 +287,11 @@ class InspectPanel(QWidget):
         self.drop_btn.clicked.connect(lambda: self.override(Decision.DROPPED))
         # Keyboard-first overrides, scoped to this panel (explicit shortcuts, not mnemonics:
         # mnemonics depend on the platform theme).
-        for key, target in [("Alt+K", self.keep_btn), ("Alt+D", self.drop_btn),
-                            ("Alt+U", self.undo_override_btn)]:
+        for key, target in [
+            ("Alt+K", self.keep_btn),
+            ("Alt+D", self.drop_btn),
+            ("Alt+U", self.undo_override_btn),
+        ]:
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(lambda b=target: b.isEnabled() and b.click())
@@ -312,9 +329,9 @@ class InspectPanel(QWidget):
         self.unseen_label.setText(
             f"⚠ ROUGE-L cannot see {cov.unseen:,} of {cov.tasks:,} tasks: they have no tokens "
             f"under this workspace's “{cov.tokenizer}” tokenizer, so they score 0 against "
-            "everything and their near-duplicates are never dropped.")
-        self.switch_tokenizer_btn.setText(f"Switch to “{cov.suggested}”" if cov.suggested
-                                          else "")
+            "everything and their near-duplicates are never dropped."
+        )
+        self.switch_tokenizer_btn.setText(f"Switch to “{cov.suggested}”" if cov.suggested else "")
         self.switch_tokenizer_btn.setVisible(cov.suggested is not None)
         self.unseen_bar.show()
 
@@ -348,8 +365,9 @@ class InspectPanel(QWidget):
         self.run.clear()
         for r in stored_runs(self.ws):
             what = "replay" if r.kind == REPLAY_KIND else f"target {r.target}"
-            self.run.addItem(f"Run {r.id} · {r.status} · {what} · "
-                             f"{r.created_at[:16].replace('T', ' ')}", r.id)
+            self.run.addItem(
+                f"Run {r.id} · {r.status} · {what} · {r.created_at[:16].replace('T', ' ')}", r.id
+            )
         idx = self.run.findData(current)
         self.run.setCurrentIndex(idx if idx >= 0 else 0)
         self.run.blockSignals(False)
@@ -376,35 +394,52 @@ class InspectPanel(QWidget):
         if run_id is None:
             return
         decision = self.decision.currentData()
-        self.model.set_source(lambda _n, last, limit: candidates.page(
-            self.ws, run_id, decision=decision, after_id=last["id"] if last else 0, limit=limit))
+        self.model.set_source(
+            lambda _n, last, limit: candidates.page(
+                self.ws, run_id, decision=decision, after_id=last["id"] if last else 0, limit=limit
+            )
+        )
         counts = candidates.counts(self.ws, run_id)
         total = sum(counts.values())
-        parts = [f"{counts.get(k, 0):,} {k}"
-                 for k in (Decision.KEPT, Decision.DROPPED, Decision.PENDING) if counts.get(k)]
+        parts = [
+            f"{counts.get(k, 0):,} {k}"
+            for k in (Decision.KEPT, Decision.DROPPED, Decision.PENDING)
+            if counts.get(k)
+        ]
         n_over = len(overrides.list_overrides(self.ws, run_id))
-        self.summary.setText((f"{total:,} candidates: " + ", ".join(parts)
-                              + (f" · {n_over} overridden" if n_over else ""))
-                             if total else "This run has no candidates yet.")
+        self.summary.setText(
+            (
+                f"{total:,} candidates: "
+                + ", ".join(parts)
+                + (f" · {n_over} overridden" if n_over else "")
+            )
+            if total
+            else "This run has no candidates yet."
+        )
 
     def _load_stats(self) -> None:
         run_id = self.run_id
         lengths = stats.instruction_lengths(self.ws, run_id=run_id)
         top = max(lengths, default=0)
-        counts, edges = refilter.histogram(lengths, bins=max(1, min(20, top)), lo=0,
-                                           hi=max(1, top))
+        counts, edges = refilter.histogram(lengths, bins=max(1, min(20, top)), lo=0, hi=max(1, top))
         self.length_chart.set_data(counts, edges, "Instruction length (words), kept tasks")
-        self.inst_chart.set_items([(str(k), v) for k, v in
-                                   stats.instances_per_task(self.ws, run_id=run_id).items()])
+        self.inst_chart.set_items(
+            [(str(k), v) for k, v in stats.instances_per_task(self.ws, run_id=run_id).items()]
+        )
         self.verb_chart.set_items(stats.leading_verbs(self.ws, run_id=run_id, top=12))
 
     def _load_sets(self) -> None:
         sets = refilter.decision_sets(self.ws, self.run_id)
         self.sets_label.setText(
-            "Decision sets: " + "; ".join(
+            "Decision sets: "
+            + "; ".join(
                 f"#{s['id']} t={s['threshold']:.2f} ({s['counts'].get('kept', 0)} kept)"
-                for s in sets) + " — the newest is in force." if sets else
-            "No decision sets yet: the run's own decisions are in force.")
+                for s in sets
+            )
+            + " — the newest is in force."
+            if sets
+            else "No decision sets yet: the run's own decisions are in force."
+        )
 
     def _build_plan(self, run_id: int) -> None:
         def job(ctx: JobContext) -> refilter.RefilterPlan:
@@ -433,15 +468,17 @@ class InspectPanel(QWidget):
         if run_id != self.run_id:
             return
         self.plan = plan
-        self.histogram.set_data(*refilter.score_histogram(plan),
-                                "Highest ROUGE-L against the pool, per candidate")
+        self.histogram.set_data(
+            *refilter.score_histogram(plan), "Highest ROUGE-L against the pool, per candidate"
+        )
         self.slider.setEnabled(True)
         self.apply_btn.setEnabled(True)
         self.slider.blockSignals(True)
         # A large run's plan replays thresholds from its floor up (see core.inspect.refilter).
         self.slider.setRange(math.ceil(plan.floor * SLIDER_STEPS), SLIDER_STEPS)
-        self.slider.setToolTip(f"Thresholds from {plan.floor:.2f} (a large run)" if plan.floor
-                               else "")
+        self.slider.setToolTip(
+            f"Thresholds from {plan.floor:.2f} (a large run)" if plan.floor else ""
+        )
         self.slider.setValue(max(self.slider.minimum(), round(plan.threshold * SLIDER_STEPS)))
         self.slider.blockSignals(False)
         self._update_threshold()
@@ -469,12 +506,14 @@ class InspectPanel(QWidget):
         self.counts_label.setText(
             f"At {t:.2f}: {c.get('kept', 0):,} kept, {c.get('dropped', 0):,} dropped"
             + (f", {c['pending']:,} pending" if c.get("pending") else "")
-            + f" — {len(self.changed):,} would change")
+            + f" — {len(self.changed):,} would change"
+        )
         self.changed_list.clear()
         for ch in self.changed[:2000]:
             s = "" if ch.max_score is None else f"{ch.max_score:.3f}  "
-            self.changed_list.addItem(f"#{ch.candidate_id}  {ch.old} → {ch.new}  {s}"
-                                      f"{' '.join(ch.instruction.split())}")
+            self.changed_list.addItem(
+                f"#{ch.candidate_id}  {ch.old} → {ch.new}  {s}{' '.join(ch.instruction.split())}"
+            )
 
     def apply_threshold(self) -> int | None:
         if self.plan is None:
@@ -503,8 +542,10 @@ class InspectPanel(QWidget):
             self.model.fetchMore()
 
     def shown_neighbours(self) -> list[tuple[str, float]]:
-        return [(self.neighbours.item(r, 1).text(), float(self.neighbours.item(r, 0).text()))
-                for r in range(self.neighbours.rowCount())]
+        return [
+            (self.neighbours.item(r, 1).text(), float(self.neighbours.item(r, 0).text()))
+            for r in range(self.neighbours.rowCount())
+        ]
 
     def _tokenizer(self) -> str:
         if self.plan is not None:
@@ -529,7 +570,8 @@ class InspectPanel(QWidget):
             f"<b>#{r['id']}</b> {html.escape(r['instruction'])}<br>"
             f"Filter: <b style='color:{status_color(r['decision'])}'>{r['decision']}</b>"
             + (f" ({html.escape(r['reason'])})" if r["reason"] else "")
-            + f" · highest ROUGE-L {top} · in force: <b style='color:{color}'>{in_force}</b>")
+            + f" · highest ROUGE-L {top} · in force: <b style='color:{color}'>{in_force}</b>"
+        )
         tok = self._tokenizer()
         for text, _stored in neighbours_of(r):
             i = self.neighbours.rowCount()
@@ -539,8 +581,10 @@ class InspectPanel(QWidget):
             self.neighbours.setItem(i, 1, QTableWidgetItem(" ".join(text.split())))
         ov = overrides.get_override(self.ws, r["id"])
         self.override_info.setText(
-            f"Overridden: {ov['decision']} — “{ov['note']}” ({ov['created_at'][:16]})" if ov
-            else "No override.")
+            f"Overridden: {ov['decision']} — “{ov['note']}” ({ov['created_at'][:16]})"
+            if ov
+            else "No override."
+        )
         self.undo_override_btn.setEnabled(ov is not None)
         if self.neighbours.rowCount():
             self.neighbours.selectRow(0)
@@ -557,8 +601,10 @@ class InspectPanel(QWidget):
         self.lcs_tokens = (ta, tb, ia, ib)
         self.lcs_a.setText(highlighted_html(ta, ia))
         self.lcs_b.setText(highlighted_html(tb, ib))
-        self.lcs_info.setText(f"Longest common subsequence: {len(ia)} of {len(ta)} and "
-                              f"{len(tb)} tokens (highlighted).")
+        self.lcs_info.setText(
+            f"Longest common subsequence: {len(ia)} of {len(ta)} and "
+            f"{len(tb)} tokens (highlighted)."
+        )
 
     # --------------------------------------------------------------- overrides
     def override(self, decision: str) -> None:

@@ -4,6 +4,7 @@
 ends. A panel shows one job of its own at a time with a busy bar and a result line, and reports
 failures through `error` (the window's banner).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,8 +23,9 @@ class JobPanel(QWidget):
     failed_text = "Failed; see the message above."
     cancelled_text = "Cancelled."
 
-    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, start_job: Callable[[JobThread], bool], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ws = ws
         self.start_job = start_job
@@ -33,8 +35,9 @@ class JobPanel(QWidget):
         self.result = QLabel(" ")
         self.result.setWordWrap(True)
 
-    def run_job(self, name: str, job: Callable[[JobContext], Any], text: str,
-                done: Callable[[Any], None]) -> bool:
+    def run_job(
+        self, name: str, job: Callable[[JobContext], Any], text: str, done: Callable[[Any], None]
+    ) -> bool:
         """Start `job` in a worker named `name`; `done(result)` runs in the UI thread."""
         thread = JobThread(name, self.ws.path, job, self)
         thread.progress.connect(self._on_progress)

@@ -4,6 +4,7 @@ It owns the workspace connection of the UI thread, the undo stack, and the runni
 panels get what they need from it. Errors from any panel or job land in one inline banner so
 the window never blocks on a dialog and keeps running.
 """
+
 from __future__ import annotations
 
 import platform
@@ -193,16 +194,30 @@ class MainWindow(QMainWindow):
         self.reasoning = ReasoningPanel(ws, start_job=self.start_job)
         self.subsets = SelectionPanel(ws, self.start_job)
         self.export = ExportPanel(ws, self.start_job)
-        for panel in (self.seeds, self.models, self.generate, self.inspect, self.reasoning,
-                      self.subsets, self.export):
+        for panel in (
+            self.seeds,
+            self.models,
+            self.generate,
+            self.inspect,
+            self.reasoning,
+            self.subsets,
+            self.export,
+        ):
             self.stack.addWidget(panel)
-        for panel in (self.models, self.generate, self.export, self.inspect, self.reasoning,
-                      self.subsets):
+        for panel in (
+            self.models,
+            self.generate,
+            self.export,
+            self.inspect,
+            self.reasoning,
+            self.subsets,
+        ):
             panel.error.connect(self.show_error)
         self.models.model_changed.connect(lambda _c: self._model_changed())
         self.generate.state_changed.connect(self._run_state)
         self.generate.rate_changed.connect(
-            lambda tps: self.sb_tps.setText(f"{tps:,.1f} tok/s" if tps else "— tok/s"))
+            lambda tps: self.sb_tps.setText(f"{tps:,.1f} tok/s" if tps else "— tok/s")
+        )
         self.generate.run_ended.connect(self._after_run)
         self.generate.tasks_added.connect(lambda _n: self._live.isActive() or self._live.start())
         self.export.exported.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -214,7 +229,8 @@ class MainWindow(QMainWindow):
         remember_workspace(ws.path)
         if self.generate.offers_resume():
             self.statusBar().showMessage(
-                "An interrupted SELF-INSTRUCT run can be resumed (see Generate).", 15_000)
+                "An interrupted SELF-INSTRUCT run can be resumed (see Generate).", 15_000
+            )
 
     def _model_notice(self, text: str) -> None:
         # E.g. a model process that crashed on its first decode and was restarted with safe
@@ -248,8 +264,11 @@ class MainWindow(QMainWindow):
 
     def _live_panels(self) -> dict[str, Callable[[], None]]:
         """How each panel that shows what a running generation adds reads it again."""
-        return {"Seeds": self.seeds.reload, "Inspect": self.inspect.refresh_live,
-                "Export": self.export.reload}
+        return {
+            "Seeds": self.seeds.reload,
+            "Inspect": self.inspect.refresh_live,
+            "Export": self.export.reload,
+        }
 
     def _refresh_live(self) -> None:
         # During a run: the panel in view is read again now, unless someone is typing in it
@@ -277,19 +296,24 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file = mb.addMenu("&File")
-        self.act_new = self._action(file, "&New workspace…", self.new_workspace_dialog,
-                                    QKeySequence("Ctrl+Shift+N"))
-        self.act_open = self._action(file, "&Open workspace…", self.open_workspace_dialog,
-                                     QKeySequence.StandardKey.Open)
+        self.act_new = self._action(
+            file, "&New workspace…", self.new_workspace_dialog, QKeySequence("Ctrl+Shift+N")
+        )
+        self.act_open = self._action(
+            file, "&Open workspace…", self.open_workspace_dialog, QKeySequence.StandardKey.Open
+        )
         self.recent_menu = file.addMenu("Recent &workspaces")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
-        self.act_import = self._action(file, "&Import tasks…", self.import_dialog,
-                                       QKeySequence("Ctrl+I"))
+        self.act_import = self._action(
+            file, "&Import tasks…", self.import_dialog, QKeySequence("Ctrl+I")
+        )
         self.act_import_folder = self._action(
-            file, "Import &folder (dataset or reference run)…", self.import_folder_dialog)
-        self.act_export = self._action(file, "&Export…", lambda: self.show_panel("Export"),
-                                       QKeySequence("Ctrl+E"))
+            file, "Import &folder (dataset or reference run)…", self.import_folder_dialog
+        )
+        self.act_export = self._action(
+            file, "&Export…", lambda: self.show_panel("Export"), QKeySequence("Ctrl+E")
+        )
         file.addSeparator()
         self.act_quit = self._action(file, "&Quit", self.close, QKeySequence("Ctrl+Q"))
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
@@ -302,29 +326,42 @@ class MainWindow(QMainWindow):
         edit.addAction(self.act_undo)
         edit.addAction(self.act_redo)
         edit.addSeparator()
-        self._action(edit, "&New task", lambda: self._seeds_do("new_task"),
-                     QKeySequence.StandardKey.New)
-        self._action(edit, "Add &instance", lambda: self.seeds.form.add_instance(),
-                     QKeySequence("Ctrl+Shift+I"))
-        self._action(edit, "&Delete task", lambda: self._seeds_do("delete_current"),
-                     QKeySequence("Ctrl+Del"))
+        self._action(
+            edit, "&New task", lambda: self._seeds_do("new_task"), QKeySequence.StandardKey.New
+        )
+        self._action(
+            edit,
+            "Add &instance",
+            lambda: self.seeds.form.add_instance(),
+            QKeySequence("Ctrl+Shift+I"),
+        )
+        self._action(
+            edit, "&Delete task", lambda: self._seeds_do("delete_current"), QKeySequence("Ctrl+Del")
+        )
         self._action(edit, "&Find", self._focus_search, QKeySequence.StandardKey.Find)
 
         view = mb.addMenu("&View")
         for i, name in enumerate(PANELS):
-            self._action(view, name, lambda n=name: self.show_panel(n),
-                         QKeySequence(f"Ctrl+{i + 1}"))
+            self._action(
+                view, name, lambda n=name: self.show_panel(n), QKeySequence(f"Ctrl+{i + 1}")
+            )
 
         run = mb.addMenu("&Run")
-        self._action(run, "&Start SELF-INSTRUCT", lambda: self._run_do("start"),
-                     QKeySequence("Ctrl+R"))
-        self._action(run, "&Pause / continue", lambda: self.generate.toggle_pause(),
-                     QKeySequence("Ctrl+Shift+P"))
+        self._action(
+            run, "&Start SELF-INSTRUCT", lambda: self._run_do("start"), QKeySequence("Ctrl+R")
+        )
+        self._action(
+            run,
+            "&Pause / continue",
+            lambda: self.generate.toggle_pause(),
+            QKeySequence("Ctrl+Shift+P"),
+        )
         self._action(run, "&Cancel", lambda: self.generate.cancel(), QKeySequence("Ctrl+."))
 
         helpm = mb.addMenu("&Help")
-        self._action(helpm, "&Keyboard shortcuts", self.show_shortcuts,
-                     QKeySequence.StandardKey.HelpContents)
+        self._action(
+            helpm, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
+        )
         self._action(helpm, "&About Instruction Workbench", self.show_about)
 
     def _action(self, menu, text: str, slot, shortcut: Any = None) -> QAction:
@@ -361,8 +398,11 @@ class MainWindow(QMainWindow):
         lines = []
         for menu in self.menuBar().findChildren(QMenu):
             for act in menu.actions():
-                keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
-                                 for k in act.shortcuts() if not k.isEmpty())
+                keys = ", ".join(
+                    k.toString(QKeySequence.SequenceFormat.NativeText)
+                    for k in act.shortcuts()
+                    if not k.isEmpty()
+                )
                 if keys and act.text():
                     lines.append(f"{act.text().replace('&', ''):<32} {keys}")
         lines += [f"{what:<32} {keys}" for what, keys in PANEL_SHORTCUTS]
@@ -379,8 +419,9 @@ class MainWindow(QMainWindow):
 
     # ============================================================ workspaces
     def new_workspace_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "New workspace", str(self.ws.path.parent),
-                                              "Workspaces (*.sqlite);;All files (*)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "New workspace", str(self.ws.path.parent), "Workspaces (*.sqlite);;All files (*)"
+        )
         if path:
             self.new_workspace(Path(path))
 
@@ -397,8 +438,12 @@ class MainWindow(QMainWindow):
         return self._switch_to(ws)
 
     def open_workspace_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open workspace", str(self.ws.path.parent),
-                                              "Workspaces (*.sqlite *.db);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open workspace",
+            str(self.ws.path.parent),
+            "Workspaces (*.sqlite *.db);;All files (*)",
+        )
         if path:
             self.open_workspace(Path(path))
 
@@ -431,45 +476,59 @@ class MainWindow(QMainWindow):
     def _busy(self, what: str) -> bool:
         # Reading model information or scoring for the inspector only reads: such a job never
         # blocks a switch; _switch_to stops it first.
-        running = [j.objectName() for j in self.jobs
-                   if j.busy and j.objectName() not in BACKGROUND_JOBS]
+        running = [
+            j.objectName() for j in self.jobs if j.busy and j.objectName() not in BACKGROUND_JOBS
+        ]
         if running:
-            self.show_error(f"Cannot {what} while a job is running ({', '.join(running)}); "
-                            "cancel it or wait for it to finish.")
+            self.show_error(
+                f"Cannot {what} while a job is running ({', '.join(running)}); "
+                "cancel it or wait for it to finish."
+            )
             return True
         return False
 
     # ================================================================ import
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import tasks", str(Path.home()),
+            self,
+            "Import tasks",
+            str(Path.home()),
             "Task files (*.jsonl *.json *.parquet *.tsv *.csv *.txt *.gz *.bz2 *.zst);;"
-            "All files (*)")
+            "All files (*)",
+        )
         if path:
             self.import_path(Path(path))
 
     def import_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Import a dataset folder or a reference "
-                                                "Self-Instruct run", str(Path.home()))
+        path = QFileDialog.getExistingDirectory(
+            self, "Import a dataset folder or a reference Self-Instruct run", str(Path.home())
+        )
         if path:
             self.import_path(Path(path))
 
-    def import_path(self, path: Path, fmt: str | None = None, *,
-                    options: dict[str, str] | None = None,
-                    skip_invalid: bool = False) -> JobThread | None:
+    def import_path(
+        self,
+        path: Path,
+        fmt: str | None = None,
+        *,
+        options: dict[str, str] | None = None,
+        skip_invalid: bool = False,
+    ) -> JobThread | None:
         """Import in a worker. Bad records are listed in the banner, with a button that imports
         the valid ones (the rejected go to NAME.rejected.jsonl); a dataset folder with several
         splits asks which one."""
+
         def job(ctx: JobContext) -> Any:
             from ..core.errors import UserInputError
             from ..core.formats.importer import import_file
             from ..core.formats.validation import InvalidRecords
 
             try:
-                return import_file(ctx.open_workspace(), path, fmt, options=options,
-                                   skip_invalid=skip_invalid)
+                return import_file(
+                    ctx.open_workspace(), path, fmt, options=options, skip_invalid=skip_invalid
+                )
             except InvalidRecords as exc:
-                return exc          # shown with the offer to skip them
+                return exc  # shown with the offer to skip them
             except UserInputError as exc:
                 if exc.field != "split" or (options or {}).get("split"):
                     raise
@@ -491,28 +550,33 @@ class MainWindow(QMainWindow):
         if retry is not None:
             retry()
 
-    def _imported(self, path: Path, res: Any, fmt: str | None = None,
-                  options: dict[str, str] | None = None) -> None:
+    def _imported(
+        self, path: Path, res: Any, fmt: str | None = None, options: dict[str, str] | None = None
+    ) -> None:
         if isinstance(res, tuple) and res[:1] == ("choose-split",):
             from PySide6.QtWidgets import QInputDialog
 
-            split, ok = QInputDialog.getItem(self, "Choose a split",
-                                             f"{path.name} has several splits:", res[1], 0, False)
+            split, ok = QInputDialog.getItem(
+                self, "Choose a split", f"{path.name} has several splits:", res[1], 0, False
+            )
             if ok and split:
                 self.import_path(path, fmt, options={**(options or {}), "split": split})
             return
         if getattr(res, "problems", None) is not None and hasattr(res, "total"):
-            self.show_error(str(res))   # every bad record, with line and field
+            self.show_error(str(res))  # every bad record, with line and field
             self._skip_invalid_retry = lambda: self.import_path(
-                path, fmt, options=options, skip_invalid=True)
+                path, fmt, options=options, skip_invalid=True
+            )
             self.skip_invalid_button.setText(f"Import the valid records (reject {res.total:,})")
             self.skip_invalid_button.show()
             return
         if hasattr(res, "imported"):
             msg = f"{path.name}: {res.summary()}"
         else:  # a reference Self-Instruct run folder, replayed as a run
-            msg = (f"Replayed the reference run in {path.name} as run "
-                   f"{getattr(res, 'run_id', '?')}: {getattr(res, 'tasks', 0):,} tasks")
+            msg = (
+                f"Replayed the reference run in {path.name} as run "
+                f"{getattr(res, 'run_id', '?')}: {getattr(res, 'tasks', 0):,} tasks"
+            )
         self.statusBar().showMessage(msg + ".", 15_000)
         self.seeds.reload()
         self.inspect.reload()
@@ -523,8 +587,7 @@ class MainWindow(QMainWindow):
     def start_job(self, thread: JobThread) -> bool:
         """Start a worker unless it would be a second model job; track it until it ends."""
         if thread.objectName() in MODEL_JOBS:
-            busy = [j.objectName() for j in self.jobs
-                    if j.busy and j.objectName() in MODEL_JOBS]
+            busy = [j.objectName() for j in self.jobs if j.busy and j.objectName() in MODEL_JOBS]
             if busy:
                 self.show_error(f"A model is busy ({busy[0]}); wait for it or cancel it first.")
                 thread.deleteLater()

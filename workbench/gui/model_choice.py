@@ -3,6 +3,7 @@
 The choice is computed on the UI thread and handed to the job as plain values, so the worker
 opens the backend itself and is the only thread that ever touches it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,7 @@ def added_models(ws: Workspace) -> list[str]:
 
 
 def current_choice(ws: Workspace) -> str:
-    """"default", a GGUF path, or "server"."""
+    """ "default", a GGUF path, or "server"."""
     return ws.get_setting("gui.model", DEFAULT) or DEFAULT
 
 
@@ -50,8 +51,12 @@ def backend_kwargs(ws: Workspace, choice: str) -> dict[str, Any]:
     if choice == SERVER:
         server = ws.get_setting("server", {}) or {}
         url = server.get("url") or ""
-        return {"model": DEFAULT, "server": url, "server_model": server.get("model") or None,
-                "api_key": api_key(url)}
+        return {
+            "model": DEFAULT,
+            "server": url,
+            "server_model": server.get("model") or None,
+            "api_key": api_key(url),
+        }
     llm = ws.get_setting("llm", {}) or {}
     return {
         "model": choice,

@@ -1,5 +1,6 @@
 """Models: the embedded default, added GGUF files with their information, runtime settings,
 an OpenAI-compatible server, and a test prompt that streams with tokens/s."""
+
 from __future__ import annotations
 
 import time
@@ -39,9 +40,16 @@ from .model_choice import (
 )
 from .workers import JobContext, JobThread
 
-INFO_FIELDS = [("name", "Name"), ("architecture", "Architecture"), ("parameters", "Parameters"),
-               ("quantization", "Quantization"), ("context_length", "Context"),
-               ("file_size", "File size"), ("sha256", "SHA-256"), ("path", "Path")]
+INFO_FIELDS = [
+    ("name", "Name"),
+    ("architecture", "Architecture"),
+    ("parameters", "Parameters"),
+    ("quantization", "Quantization"),
+    ("context_length", "Context"),
+    ("file_size", "File size"),
+    ("sha256", "SHA-256"),
+    ("path", "Path"),
+]
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -60,8 +68,9 @@ class ModelsPanel(QWidget):
     model_changed = Signal(str)
     error = Signal(str)
 
-    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, start_job: Callable[[JobThread], bool], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ws = ws
         self.start_job = start_job
@@ -130,11 +139,15 @@ class ModelsPanel(QWidget):
         # with AMX, whose kernels crash the first decode on some machines (core/llm/kernels.py).
         self.extra_bufts = QComboBox()
         self.extra_bufts.setObjectName("extraBufts")
-        for value, text in (("auto", "automatic (off on CPUs with AMX)"), ("on", "on"),
-                            ("off", "off (safe kernels)")):
+        for value, text in (
+            ("auto", "automatic (off on CPUs with AMX)"),
+            ("on", "on"),
+            ("off", "off (safe kernels)"),
+        ):
             self.extra_bufts.addItem(text, value)
         self.extra_bufts.setCurrentIndex(
-            max(0, self.extra_bufts.findData(llm.get("extra_bufts") or "auto")))
+            max(0, self.extra_bufts.findData(llm.get("extra_bufts") or "auto"))
+        )
         self.cpu_note = QLabel()
         self.cpu_note.setObjectName("cpuNote")
         self.cpu_note.setWordWrap(True)
@@ -153,7 +166,8 @@ class ModelsPanel(QWidget):
         self.server_key = QLineEdit(api_key(server.get("url", "")) or "")
         self.server_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.server_key.setPlaceholderText(
-            "API key (kept in your user settings, not the workspace)")
+            "API key (kept in your user settings, not the workspace)"
+        )
         sv.addRow("URL", self.server_url)
         sv.addRow("Model", self.server_model)
         sv.addRow("API key", self.server_key)
@@ -163,8 +177,10 @@ class ModelsPanel(QWidget):
         self.server_concurrency.setRange(0, 1024)
         self.server_concurrency.setSpecialValueText("default (16)")
         self.server_concurrency.setValue(int(server.get("concurrency") or 0))
-        self.server_concurrency.setToolTip("Requests in flight at once (servers batch them); "
-                                           "several URLs, comma-separated, share the load")
+        self.server_concurrency.setToolTip(
+            "Requests in flight at once (servers batch them); "
+            "several URLs, comma-separated, share the load"
+        )
         sv.addRow("Concurrency", self.server_concurrency)
 
         # --- test prompt
@@ -247,8 +263,9 @@ class ModelsPanel(QWidget):
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
     def _add_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model", str(Path.home()),
-                                              "GGUF models (*.gguf);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add a GGUF model", str(Path.home()), "GGUF models (*.gguf);;All files (*)"
+        )
         if path:
             self.add_model(Path(path))
 
@@ -347,8 +364,11 @@ class ModelsPanel(QWidget):
         except Exception:  # a llama.cpp build that cannot say: CPU only
             supported = False
         self.gpu_layers.setEnabled(supported)
-        self.gpu_note.setText("GPU offload: available in this llama.cpp build" if supported
-                              else "GPU offload: not available in this llama.cpp build (CPU only)")
+        self.gpu_note.setText(
+            "GPU offload: available in this llama.cpp build"
+            if supported
+            else "GPU offload: not available in this llama.cpp build (CPU only)"
+        )
         self._show_cpu()
 
     def _show_cpu(self) -> None:
@@ -359,25 +379,36 @@ class ModelsPanel(QWidget):
         cpu = cpu_report(self.extra_bufts.currentData())
         amx, why = cpu["amx"], cpu["extra_bufts"]
         features = " ".join(cpu["features"]) or "(none reported)"  # type: ignore[arg-type]
-        self.cpu_note.setText(f"CPU: {cpu['cpu'] or 'unknown'} · AMX: "
-                              f"{'yes' if amx else 'no'} · extra buffer types {why}\n"
-                              f"llama.cpp features: {features}")
+        self.cpu_note.setText(
+            f"CPU: {cpu['cpu'] or 'unknown'} · AMX: "
+            f"{'yes' if amx else 'no'} · extra buffer types {why}\n"
+            f"llama.cpp features: {features}"
+        )
 
     def _save_runtime(self) -> None:
-        self.ws.set_setting("llm", {
-            "n_threads": self.threads.value() or None,
-            "n_gpu_layers": self.gpu_layers.value() if self.gpu_layers.isEnabled() else 0,
-            "n_ctx": self.ctx.value() or None,
-            "extra_bufts": self.extra_bufts.currentData() or "auto",
-        })
+        self.ws.set_setting(
+            "llm",
+            {
+                "n_threads": self.threads.value() or None,
+                "n_gpu_layers": self.gpu_layers.value() if self.gpu_layers.isEnabled() else 0,
+                "n_ctx": self.ctx.value() or None,
+                "extra_bufts": self.extra_bufts.currentData() or "auto",
+            },
+        )
         if self._gpu_probed:
             self._show_cpu()
         self.model_changed.emit(current_choice(self.ws))
 
     def _save_server(self) -> None:
         url = self.server_url.text().strip()
-        self.ws.set_setting("server", {"url": url, "model": self.server_model.text().strip(),
-                                       "concurrency": self.server_concurrency.value() or None})
+        self.ws.set_setting(
+            "server",
+            {
+                "url": url,
+                "model": self.server_model.text().strip(),
+                "concurrency": self.server_concurrency.value() or None,
+            },
+        )
         if url:
             set_api_key(url, self.server_key.text().strip())
 
@@ -387,8 +418,9 @@ class ModelsPanel(QWidget):
         if choice == SERVER:
             self._save_server()
             if not (self.ws.get_setting("server", {}) or {}).get("url"):
-                self.error.emit("Enter the server's URL first (for example "
-                                "http://127.0.0.1:8080/v1).")
+                self.error.emit(
+                    "Enter the server's URL first (for example http://127.0.0.1:8080/v1)."
+                )
                 return
         kwargs = backend_kwargs(self.ws, choice)
         prompt = self.prompt.text()
@@ -435,8 +467,9 @@ class ModelsPanel(QWidget):
             self.output.setPlainText(result.text)
         tps = getattr(result, "tokens_per_second", 0.0) or 0.0
         n = getattr(result, "completion_tokens", 0)
-        self._test_finished(f"{n} tokens · {tps:,.1f} tokens/s · finish: "
-                            f"{getattr(result, 'finish_reason', '?')}")
+        self._test_finished(
+            f"{n} tokens · {tps:,.1f} tokens/s · finish: {getattr(result, 'finish_reason', '?')}"
+        )
 
     def _test_failed(self, message: str) -> None:
         self._test_finished("failed")

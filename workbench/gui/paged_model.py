@@ -1,4 +1,5 @@
 """A read-only table model over any paginated core query (rows are dicts), fetched lazily."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,8 +18,12 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 class PagedTableModel(QAbstractTableModel):
     PAGE = 256
 
-    def __init__(self, columns: list[Column], parent: Any = None,
-                 color: Callable[[dict[str, Any], int], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        columns: list[Column],
+        parent: Any = None,
+        color: Callable[[dict[str, Any], int], str | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.columns = columns
         self._fetch: FetchPage | None = None
@@ -58,8 +63,9 @@ class PagedTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.columns[section][0]
         return None

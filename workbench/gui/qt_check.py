@@ -13,6 +13,7 @@ Linux only: elsewhere (macOS, Windows) the wheels carry what the plugin needs an
 `python -m workbench.gui.qt_check [--install]` prints the verdict; exit 0 when the window can
 start, 1 when libraries are missing (with `--install`, as root with apt-get, it installs them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,11 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
     "libxcb-icccm.so.4": ("libxcb-icccm4", "xcb-util-wm", "xcb-util-wm"),
     "libxcb-keysyms.so.1": ("libxcb-keysyms1", "xcb-util-keysyms", "xcb-util-keysyms"),
     "libxcb-image.so.0": ("libxcb-image0", "xcb-util-image", "xcb-util-image"),
-    "libxcb-render-util.so.0": ("libxcb-render-util0", "xcb-util-renderutil",
-                                "xcb-util-renderutil"),
+    "libxcb-render-util.so.0": (
+        "libxcb-render-util0",
+        "xcb-util-renderutil",
+        "xcb-util-renderutil",
+    ),
     "libxcb-util.so.1": ("libxcb-util1", "xcb-util", "xcb-util"),
     "libxcb-shape.so.0": ("libxcb-shape0", "libxcb", "libxcb"),
     "libxcb-xkb.so.1": ("libxcb-xkb1", "libxcb", "libxcb"),
@@ -82,8 +86,9 @@ class QtCheck:
 
     def message(self) -> str:
         if self.ok:
-            return f"Qt platform plugin '{self.platform}': ok" + (f" ({self.note})" if self.note
-                                                                  else "")
+            return f"Qt platform plugin '{self.platform}': ok" + (
+                f" ({self.note})" if self.note else ""
+            )
         if not self.missing:
             return f"Qt platform plugin '{self.platform}' cannot start: {self.note}"
         apt = _packages(self.missing, 0)
@@ -157,8 +162,11 @@ def check(env: dict[str, str] | None = None, root: Path | None = None) -> QtChec
             plugin = plugin_dir / "libqwayland-generic.so"
     if not plugin.exists():
         known = sorted(p.name[4:-3] for p in plugin_dir.glob("libq*.so"))
-        return QtCheck(platform, False, note=f"this PySide6 has no '{platform}' plugin "
-                                             f"(it has: {', '.join(known)})")
+        return QtCheck(
+            platform,
+            False,
+            note=f"this PySide6 has no '{platform}' plugin (it has: {', '.join(known)})",
+        )
     files = [plugin] + sorted((root / "Qt" / "lib").glob("libQt6Gui.so*"))[:1]
     if platform == "xcb":
         files += sorted((root / "Qt" / "lib").glob("libQt6XcbQpa.so*"))[:1]
@@ -175,9 +183,14 @@ def check(env: dict[str, str] | None = None, root: Path | None = None) -> QtChec
     if result.ok and platform not in HEADLESS_PLATFORMS:
         display = env.get("WAYLAND_DISPLAY") if platform == "wayland" else env.get("DISPLAY")
         if not display:
-            result = QtCheck(platform, False, [], result.checked,
-                             note="no display (DISPLAY is not set). Run it on a desktop, or "
-                                  "set QT_QPA_PLATFORM=offscreen for a window nobody sees")
+            result = QtCheck(
+                platform,
+                False,
+                [],
+                result.checked,
+                note="no display (DISPLAY is not set). Run it on a desktop, or "
+                "set QT_QPA_PLATFORM=offscreen for a window nobody sees",
+            )
     return result
 
 
@@ -190,16 +203,20 @@ def install_missing(result: QtCheck) -> bool:
     print(f"qt-check: installing {' '.join(pkgs)} with apt-get", file=sys.stderr)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-q"], check=False, env=env)
-    done = subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *pkgs],
-                          check=False, env=env)
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *pkgs], check=False, env=env
+    )
     return done.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m workbench.gui.qt_check",
-                                 description="Check that Qt's platform plugin can load.")
-    ap.add_argument("--install", action="store_true",
-                    help="as root with apt-get, install missing libraries")
+    ap = argparse.ArgumentParser(
+        prog="python -m workbench.gui.qt_check",
+        description="Check that Qt's platform plugin can load.",
+    )
+    ap.add_argument(
+        "--install", action="store_true", help="as root with apt-get, install missing libraries"
+    )
     args = ap.parse_args(argv)
     result = check()
     if not result.ok and args.install and install_missing(result):

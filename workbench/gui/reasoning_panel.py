@@ -10,6 +10,7 @@ confidence-weighted, with the gold answer).
 Keys: J / ↓ next step, K / ↑ previous step, - / 0 / + label the step −1 / 0 / +1 (Backspace
 clears), F flag, N next trace, P previous trace.
 """
+
 from __future__ import annotations
 
 import html
@@ -41,13 +42,31 @@ from ..core.store.workspace import Workspace
 from .paged_model import PagedTableModel
 from .theme import status_color
 
-_VERDICT_COLOR = {"support": "kept", "contradict": "dropped", "unrelated": "pending",
-                  "error": "warning", "pending": "pending"}
-STAGES = [("target", "1 · Target extraction"), ("collect", "2 · Information collection"),
-          ("regen", "3 · Step regeneration"), ("compare", "4 · Result comparison")]
-KEYS = {"next_step": ["J", "Down"], "prev_step": ["K", "Up"], "minus": ["-"], "zero": ["0"],
-        "plus": ["+", "="], "clear": ["Backspace"], "flag": ["F"], "next_trace": ["N"],
-        "prev_trace": ["P"], "next_check": ["C"]}
+_VERDICT_COLOR = {
+    "support": "kept",
+    "contradict": "dropped",
+    "unrelated": "pending",
+    "error": "warning",
+    "pending": "pending",
+}
+STAGES = [
+    ("target", "1 · Target extraction"),
+    ("collect", "2 · Information collection"),
+    ("regen", "3 · Step regeneration"),
+    ("compare", "4 · Result comparison"),
+]
+KEYS = {
+    "next_step": ["J", "Down"],
+    "prev_step": ["K", "Up"],
+    "minus": ["-"],
+    "zero": ["0"],
+    "plus": ["+", "="],
+    "clear": ["Backspace"],
+    "flag": ["F"],
+    "next_trace": ["N"],
+    "prev_trace": ["P"],
+    "next_check": ["C"],
+}
 
 
 def _short(text: Any, n: int = 90) -> str:
@@ -78,8 +97,13 @@ class ReasoningPanel(QWidget):
     error = Signal(str)
     labelled = Signal(int, object)  # step id, rating
 
-    def __init__(self, ws: Workspace, parent: QWidget | None = None, *,
-                 start_job: Callable[[Any], bool] | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        parent: QWidget | None = None,
+        *,
+        start_job: Callable[[Any], bool] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ws = ws
         self.start_job = start_job
@@ -93,8 +117,10 @@ class ReasoningPanel(QWidget):
         # with its concurrency setting (requests in flight shown in the line beside).
         self.check_btn = QPushButton("Check unchecked")
         self.check_btn.setObjectName("checkUnchecked")
-        self.check_btn.setToolTip("Run SELF-CHECK on every trace without a confidence yet, "
-                                  "with the model chosen in Models")
+        self.check_btn.setToolTip(
+            "Run SELF-CHECK on every trace without a confidence yet, "
+            "with the model chosen in Models"
+        )
         self.check_btn.setVisible(start_job is not None)
         self.check_cancel_btn = QPushButton("Cancel")
         self.check_cancel_btn.setVisible(False)
@@ -146,8 +172,10 @@ class ReasoningPanel(QWidget):
             stages.addLayout(col)
         self.progress = QLabel()
         self.progress.setObjectName("stepperProgress")
-        self.keys_help = QLabel("J/K or ↓/↑ step · − 0 + label −1/0/+1 · Backspace clear · "
-                                "F flag · N/P trace · C check run")
+        self.keys_help = QLabel(
+            "J/K or ↓/↑ step · − 0 + label −1/0/+1 · Backspace clear · "
+            "F flag · N/P trace · C check run"
+        )
         self.keys_help.setEnabled(False)
         self.votes = QTextBrowser()
         self.votes.setObjectName("voteView")
@@ -194,12 +222,18 @@ class ReasoningPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
         self.steps.currentRowChanged.connect(self._show_step)
         self.check_run.activated.connect(lambda _i: self._show_check(self.check_run.currentData()))
-        actions = {"next_check": self.cycle_check_run,
-                   "next_step": lambda: self.move_step(1), "prev_step": lambda: self.move_step(-1),
-                   "minus": lambda: self.label(-1), "zero": lambda: self.label(0),
-                   "plus": lambda: self.label(1), "clear": lambda: self.label(None),
-                   "flag": self.toggle_flag, "next_trace": lambda: self.move_trace(1),
-                   "prev_trace": lambda: self.move_trace(-1)}
+        actions = {
+            "next_check": self.cycle_check_run,
+            "next_step": lambda: self.move_step(1),
+            "prev_step": lambda: self.move_step(-1),
+            "minus": lambda: self.label(-1),
+            "zero": lambda: self.label(0),
+            "plus": lambda: self.label(1),
+            "clear": lambda: self.label(None),
+            "flag": self.toggle_flag,
+            "next_trace": lambda: self.move_trace(1),
+            "prev_trace": lambda: self.move_trace(-1),
+        }
         self.shortcuts: list[QShortcut] = []
         for name, keys in KEYS.items():
             for key in keys:
@@ -226,9 +260,13 @@ class ReasoningPanel(QWidget):
 
         if self.start_job is None or (self.job is not None and self.job.busy):
             return False
-        sids = [r["id"] for r in self.ws.query(
-            "SELECT id FROM sc_solutions WHERE confidence IS NULL ORDER BY question_id, "
-            "sample_index, id")]
+        sids = [
+            r["id"]
+            for r in self.ws.query(
+                "SELECT id FROM sc_solutions WHERE confidence IS NULL ORDER BY question_id, "
+                "sample_index, id"
+            )
+        ]
         if not sids:
             self.check_status.setText("Every trace is checked.")
             return False
@@ -247,15 +285,25 @@ class ReasoningPanel(QWidget):
             ctx.progress(Progress("loading", message="Loading the model…"))
             backend = ctx.model(**kwargs)
             run_id = checker.start_check_run(ws, sids, checker.CheckConfig(), backend=backend)
-            return checker.check_run(ws, backend, run_id, progress=ctx.progress,
-                                     cancel=ctx.cancel, concurrency=concurrency)
+            return checker.check_run(
+                ws,
+                backend,
+                run_id,
+                progress=ctx.progress,
+                cancel=ctx.cancel,
+                concurrency=concurrency,
+            )
 
         thread = JobThread("self-check", self.ws.path, job, self)
         thread.progress.connect(self._on_check_progress)
-        thread.succeeded.connect(lambda st: self._check_ended(
-            f"Checked {st['solutions_checked']} solutions (run {st['run_id']})."))
-        thread.cancelled.connect(lambda: self._check_ended(
-            "SELF-CHECK cancelled; what was checked is kept."))
+        thread.succeeded.connect(
+            lambda st: self._check_ended(
+                f"Checked {st['solutions_checked']} solutions (run {st['run_id']})."
+            )
+        )
+        thread.cancelled.connect(
+            lambda: self._check_ended("SELF-CHECK cancelled; what was checked is kept.")
+        )
         thread.failed.connect(lambda msg: (self._check_ended(""), self.error.emit(msg)))
         if not self.start_job(thread):
             return False
@@ -299,15 +347,17 @@ class ReasoningPanel(QWidget):
             self.empty.setText(
                 "No reasoning traces in this workspace yet. Import traces or sample "
                 "chain-of-thought solutions, then run SELF-CHECK (`workbench self-check`); each "
-                "solution appears here with its steps, their verdicts and its confidence.")
+                "solution appears here with its steps, their verdicts and its confidence."
+            )
             self.body.setCurrentWidget(self.empty)
             return
         from ..core.selfcheck.store import list_traces
 
         current = self.trace["id"] if self.trace else None
         self._update_summary()
-        self.model.set_source(lambda offset, _last, limit: list_traces(
-            self.ws, limit=limit, offset=offset))
+        self.model.set_source(
+            lambda offset, _last, limit: list_traces(self.ws, limit=limit, offset=offset)
+        )
         self.body.setCurrentWidget(self.body.widget(1))
         if self.model.rowCount():
             rows = [self.model.row(i)["solution_id"] for i in range(self.model.rowCount())]
@@ -318,8 +368,10 @@ class ReasoningPanel(QWidget):
         checked = self.ws.scalar("SELECT count(*) FROM sc_solutions WHERE confidence IS NOT NULL")
         steps = self.ws.scalar("SELECT count(*) FROM sc_steps")
         rated = self.ws.scalar("SELECT count(*) FROM sc_step_labels WHERE rating IS NOT NULL")
-        self.summary.setText(f"{n:,} solutions, {checked:,} checked by SELF-CHECK · "
-                             f"{rated:,} of {steps:,} steps labelled")
+        self.summary.setText(
+            f"{n:,} solutions, {checked:,} checked by SELF-CHECK · "
+            f"{rated:,} of {steps:,} steps labelled"
+        )
 
     def select_trace(self, solution_id: int) -> bool:
         for i in range(self.model.rowCount()):
@@ -353,10 +405,14 @@ class ReasoningPanel(QWidget):
             model = Path(str((r["config"].get("model") or {}).get("model") or "")).name
             self.check_run.addItem(
                 f"Check run {r['id']} · {r['created_at'][:16].replace('T', ' ')} · "
-                f"{r['status']}" + (f" · {model}" if model else "")
-                + (f" · t={cfg['temperature']}" if "temperature" in cfg else ""), r["id"])
-        self.check_run.setCurrentIndex(max(0, self.check_run.findData(
-            self.trace.get("shown_check_run_id"))))
+                f"{r['status']}"
+                + (f" · {model}" if model else "")
+                + (f" · t={cfg['temperature']}" if "temperature" in cfg else ""),
+                r["id"],
+            )
+        self.check_run.setCurrentIndex(
+            max(0, self.check_run.findData(self.trace.get("shown_check_run_id")))
+        )
         self.check_run.setVisible(self.check_run.count() > 1)
         self.check_run.blockSignals(False)
         self._render_trace()
@@ -382,9 +438,12 @@ class ReasoningPanel(QWidget):
         corr = {1: " ✓ correct", 0: " ✗ wrong"}.get(t.get("is_correct"), "")
         w = (t.get("score") or {}).get("confidence", t.get("confidence"))  # of the check shown
         conf = "not checked" if w is None else f"w = {w:.3f}"
-        self.header.setText(f"<b>Solution {t['id']}</b> · answer <b>{html.escape(str(t['answer']))}"
-                            f"</b>" + (f" · gold <b>{html.escape(str(gold))}</b>{corr}"
-                                       if gold is not None else "") + f" · {conf}")
+        self.header.setText(
+            f"<b>Solution {t['id']}</b> · answer <b>{html.escape(str(t['answer']))}"
+            f"</b>"
+            + (f" · gold <b>{html.escape(str(gold))}</b>{corr}" if gold is not None else "")
+            + f" · {conf}"
+        )
         self.steps.blockSignals(True)
         self.steps.clear()
         for _ in t["steps"]:
@@ -394,8 +453,14 @@ class ReasoningPanel(QWidget):
         self.steps.blockSignals(False)
         self._show_votes()
         if t["steps"]:
-            first = next((i for i, s in enumerate(t["steps"])
-                          if not (s.get("label") or {}).get("rating") is not None), 0)
+            first = next(
+                (
+                    i
+                    for i, s in enumerate(t["steps"])
+                    if not (s.get("label") or {}).get("rating") is not None
+                ),
+                0,
+            )
             self.steps.setCurrentRow(first if keep_step is None or keep_step < 0 else keep_step)
         self._show_step(self.steps.currentRow())
 
@@ -406,10 +471,13 @@ class ReasoningPanel(QWidget):
         r = check.get("score")
         lab = st.get("label") or {}
         rating = lab.get("rating")
-        text = (f"Step {st['position']}: {_short(st['text'], 200)}\n"
-                f"    SELF-CHECK: {verdict}" + ("" if r is None else f"  r = {r:+d}")
-                + ("" if rating is None else f"   · you: {rating:+d}")
-                + ("   · ⚑ flagged" if lab.get("flag") else ""))
+        text = (
+            f"Step {st['position']}: {_short(st['text'], 200)}\n"
+            f"    SELF-CHECK: {verdict}"
+            + ("" if r is None else f"  r = {r:+d}")
+            + ("" if rating is None else f"   · you: {rating:+d}")
+            + ("   · ⚑ flagged" if lab.get("flag") else "")
+        )
         item = self.steps.item(i)
         item.setText(text)
         color = status_color(_VERDICT_COLOR.get(verdict, ""))
@@ -437,25 +505,29 @@ class ReasoningPanel(QWidget):
         mark = status_color("warning")
         info = t.get("information") or []
         if info:
-            q = " ".join(_mark(s, mark) if k in info_ids else html.escape(s)
-                         for k, s in enumerate(info))
+            q = " ".join(
+                _mark(s, mark) if k in info_ids else html.escape(s) for k, s in enumerate(info)
+            )
         else:
             q = html.escape(t["question"])
         self.question.setText(f"<b>Question.</b> {q}")
         for k in range(self.steps.count()):
             pos = t["steps"][k]["position"]
-            self.steps.item(k).setBackground(QColor(mark).lighter(170) if pos in step_ids
-                                             else QColor(0, 0, 0, 0))
+            self.steps.item(k).setBackground(
+                QColor(mark).lighter(170) if pos in step_ids else QColor(0, 0, 0, 0)
+            )
         outputs = {
             "target": check.get("target_output"),
             "collect": (check.get("collect_output") or "")
-            + (f"\n\n→ information {sorted(info_ids)}, steps {sorted(step_ids)}"
-               if check else ""),
+            + (f"\n\n→ information {sorted(info_ids)}, steps {sorted(step_ids)}" if check else ""),
             "regen": check.get("regen_output"),
             "compare": (check.get("compare_output") or "")
-            + (f"\n\n→ {check.get('verdict')}" + (f" (r = {check['score']:+d})"
-                                                   if check.get("score") is not None else "")
-               if check else ""),
+            + (
+                f"\n\n→ {check.get('verdict')}"
+                + (f" (r = {check['score']:+d})" if check.get("score") is not None else "")
+                if check
+                else ""
+            ),
         }
         for key, view in self.stage_views.items():
             view.setPlainText(outputs[key] or "— (not checked)")
@@ -469,8 +541,11 @@ class ReasoningPanel(QWidget):
         n = len(t["steps"])
         rated = sum(1 for s in t["steps"] if (s.get("label") or {}).get("rating") is not None)
         i = self.steps.currentRow()
-        self.progress.setText(f"Step {i + 1} of {n} · {rated} of {n} labelled in this trace"
-                              if n else "This trace has no steps.")
+        self.progress.setText(
+            f"Step {i + 1} of {n} · {rated} of {n} labelled in this trace"
+            if n
+            else "This trace has no steps."
+        )
 
     def move_step(self, delta: int) -> None:
         if self.trace is None:
@@ -523,15 +598,20 @@ class ReasoningPanel(QWidget):
         self.vote_summary = v
         esc = html.escape
         if v.n_solutions < 2:
-            self.votes.setHtml(f"<i>One solution for this question: sample more to vote "
-                               f"(gold: {esc(str(v.gold))}).</i>")
+            self.votes.setHtml(
+                f"<i>One solution for this question: sample more to vote "
+                f"(gold: {esc(str(v.gold))}).</i>"
+            )
             return
         rows = "".join(
             f"<tr><td>{esc(r.answer)}{' ★' if r.is_gold else ''}</td><td align=right>{r.votes}"
-            f"</td><td align=right>{r.confidence_sum:.3f}</td></tr>" for r in v.rows)
+            f"</td><td align=right>{r.confidence_sum:.3f}</td></tr>"
+            for r in v.rows
+        )
         self.votes.setHtml(
             f"<b>Vote over {v.n_solutions} solutions</b>"
             + (f" ({v.n_unchecked} unchecked weigh 0)" if v.n_unchecked else "")
             + f"<table cellpadding=3><tr><th>Answer</th><th>Votes</th><th>Σ w</th></tr>{rows}"
             f"</table>Majority: <b>{esc(', '.join(v.majority) or '—')}</b> · weighted: "
-            f"<b>{esc(', '.join(v.weighted) or '—')}</b> · gold: <b>{esc(str(v.gold))}</b>")
+            f"<b>{esc(', '.join(v.weighted) or '—')}</b> · gold: <b>{esc(str(v.gold))}</b>"
+        )

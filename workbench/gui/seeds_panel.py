@@ -1,4 +1,5 @@
 """Seeds: the task pool as a lazily fetched table, filters, and the form for the current task."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
@@ -37,12 +38,20 @@ class SeedsPanel(QWidget):
         self.search.setPlaceholderText("Search instructions… (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.source = QComboBox()
-        for label, value in [("All sources", None), ("Seed", "seed"), ("Generated", "generated"),
-                             ("Imported", "imported")]:
+        for label, value in [
+            ("All sources", None),
+            ("Seed", "seed"),
+            ("Generated", "generated"),
+            ("Imported", "imported"),
+        ]:
             self.source.addItem(label, value)
         self.clf = QComboBox()
-        for label, value in [("Any type", None), ("Classification", "yes"),
-                             ("Not classification", "no"), ("Type unknown", "unknown")]:
+        for label, value in [
+            ("Any type", None),
+            ("Classification", "yes"),
+            ("Not classification", "no"),
+            ("Type unknown", "unknown"),
+        ]:
             self.clf.addItem(label, value)
         self.run = QComboBox()
         self.refresh_runs()
@@ -122,8 +131,12 @@ class SeedsPanel(QWidget):
         self.run.blockSignals(False)
 
     def current_filter(self) -> TaskFilter:
-        return TaskFilter(text=self.search.text(), source=self.source.currentData(),
-                          classification=self.clf.currentData(), run_id=self.run.currentData())
+        return TaskFilter(
+            text=self.search.text(),
+            source=self.source.currentData(),
+            classification=self.clf.currentData(),
+            run_id=self.run.currentData(),
+        )
 
     def apply_filter(self) -> None:
         self._debounce.stop()
@@ -142,7 +155,8 @@ class SeedsPanel(QWidget):
         total = count_tasks(self.ws)
         shown = self.model.total
         self.count_label.setText(
-            f"{shown:,} of {total:,} tasks" if shown != total else f"{total:,} tasks")
+            f"{shown:,} of {total:,} tasks" if shown != total else f"{total:,} tasks"
+        )
         self.counts_changed.emit()
 
     def reload(self) -> None:
@@ -163,8 +177,10 @@ class SeedsPanel(QWidget):
             return False
         index = self.model.index(row, 1)
         self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows)
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
         self.table.scrollTo(index)
         return True
 
@@ -210,8 +226,11 @@ class SeedsPanel(QWidget):
             self.form.load(None)
 
     def new_task(self) -> None:
-        task = Task(instruction="New task: describe what the model should do.", source="seed",
-                    origin="editor")
+        task = Task(
+            instruction="New task: describe what the model should do.",
+            source="seed",
+            origin="editor",
+        )
         self.stack.push(AddTaskCommand(self.ws, task, self._task_added, self._task_removed))
         self.form.instruction.setFocus()
         self.form.instruction.selectAll()
@@ -219,5 +238,6 @@ class SeedsPanel(QWidget):
     def delete_current(self) -> None:
         task_id = self.current_task_id()
         if task_id is not None:
-            self.stack.push(DeleteTaskCommand(self.ws, task_id, self._task_added,
-                                              self._task_removed))
+            self.stack.push(
+                DeleteTaskCommand(self.ws, task_id, self._task_added, self._task_removed)
+            )

@@ -4,6 +4,7 @@ keep it as a named selection, look through its tasks, and export it.
 The work runs in a `JobThread`; the panel only draws. Every selection is stored in the
 workspace by the core (`core.selection.select`), so a subset survives closing the app.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,11 @@ from .export_panel import export_formats
 from .job_panel import JobPanel
 from .workers import JobContext, JobThread
 
-METHODS = [("k-center greedy (most spread out)", "kcenter"),
-           ("k-means, then k-center in each cluster", "kmeans-kcenter"),
-           ("Random (baseline)", "random")]
+METHODS = [
+    ("k-center greedy (most spread out)", "kcenter"),
+    ("k-means, then k-center in each cluster", "kmeans-kcenter"),
+    ("Random (baseline)", "random"),
+]
 EMBEDDINGS = [("TF-IDF (fast)", "tfidf"), ("Model embeddings (GGUF, slow)", "model")]
 # A job that loads a model must wait for other model jobs (see MainWindow.MODEL_JOBS).
 MODEL_JOB = "select-model"
@@ -49,8 +52,9 @@ class SelectionPanel(JobPanel):
     exported = Signal(str)
     cancelled_text = "Cancelled; nothing was stored."
 
-    def __init__(self, ws: Workspace, start_job: Callable[[JobThread], bool],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, start_job: Callable[[JobThread], bool], parent: QWidget | None = None
+    ) -> None:
         super().__init__(ws, start_job, parent)
         title = QLabel("Subsets")
         title.setObjectName("panelTitle")
@@ -114,7 +118,8 @@ class SelectionPanel(JobPanel):
             self.export_format.addItem(label, fmt)
         self.one_instruction = QCheckBox("One instruction wording")
         self.one_instruction.setToolTip(
-            "Give every exported record the subset's most common instruction wording")
+            "Give every exported record the subset's most common instruction wording"
+        )
         self.export_btn = QPushButton("Export…")
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -155,9 +160,10 @@ class SelectionPanel(JobPanel):
         self.delete_btn.clicked.connect(self.delete_current)
         self.export_btn.clicked.connect(self._export_dialog)
         # Scoped to this panel (and the list): the same keys mean other things elsewhere.
-        for key, owner, slot in [(QKeySequence("Ctrl+Return"), self, self.start),
-                                 (QKeySequence(QKeySequence.StandardKey.Delete), self.saved,
-                                  self.delete_current)]:
+        for key, owner, slot in [
+            (QKeySequence("Ctrl+Return"), self, self.start),
+            (QKeySequence(QKeySequence.StandardKey.Delete), self.saved, self.delete_current),
+        ]:
             sc = QShortcut(key, owner)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
@@ -173,8 +179,10 @@ class SelectionPanel(JobPanel):
         for row in list_selections(self.ws):
             item = QListWidgetItem(f"{row['name']} — {row['size']} tasks ({row['method']})")
             item.setData(Qt.ItemDataRole.UserRole, row["name"])
-            item.setToolTip(f"created {row['created_at']}; max distance "
-                            f"{row['stats'].get('max_distance', float('nan')):.3f}")
+            item.setToolTip(
+                f"created {row['created_at']}; max distance "
+                f"{row['stats'].get('max_distance', float('nan')):.3f}"
+            )
             self.saved.addItem(item)
             if row["name"] == current:
                 self.saved.setCurrentItem(item)
@@ -198,9 +206,13 @@ class SelectionPanel(JobPanel):
             self.members_label.setText("Tasks")
             return
         ids = selection_task_ids(self.ws, name)
-        text = {r["id"]: r["instruction"] for r in self.ws.query(
-            "SELECT id, instruction FROM tasks WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),))}
+        text = {
+            r["id"]: r["instruction"]
+            for r in self.ws.query(
+                "SELECT id, instruction FROM tasks WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(ids),),
+            )
+        }
         for pos, tid in enumerate(ids, 1):
             item = QListWidgetItem(f"{pos}. {text.get(tid, '(deleted task)')}")
             item.setData(Qt.ItemDataRole.UserRole, tid)
@@ -230,8 +242,10 @@ class SelectionPanel(JobPanel):
         kwargs: dict[str, Any] = {
             "budget": self.budget.value() if by_count else None,
             "fraction": None if by_count else self.fraction.value(),
-            "method": self.method.currentData(), "embed": self.embed.currentData(),
-            "task": self.task.text().strip() or None, "seed": self.seed.value(),
+            "method": self.method.currentData(),
+            "embed": self.embed.currentData(),
+            "task": self.task.text().strip() or None,
+            "seed": self.seed.value(),
             "name": self.name.text().strip() or None,
         }
 
@@ -248,7 +262,8 @@ class SelectionPanel(JobPanel):
             f"'{res.name}': {len(res.ids)} of {res.pool} tasks ({res.method}). Distance to the "
             f"nearest chosen task: mean {res.mean_distance:.3f}, max {res.max_distance:.3f}; a "
             f"random subset of the same size: mean {res.random_mean_distance:.3f}, max "
-            f"{res.random_max_distance:.3f}.")
+            f"{res.random_max_distance:.3f}."
+        )
         self.reload(select_name=res.name)
 
     # ------------------------------------------------------------------ export
@@ -277,8 +292,9 @@ class SelectionPanel(JobPanel):
             from ..core.selection.select import export_selection, selection_task_ids
 
             ws = ctx.open_workspace()
-            return export_selection(ws, selection_task_ids(ws, name), out, fmt=fmt,
-                                    one_instruction=one)
+            return export_selection(
+                ws, selection_task_ids(ws, name), out, fmt=fmt, one_instruction=one
+            )
 
         def done(res: dict[str, Any]) -> None:
             text = f"Wrote {res['count']:,} records of '{name}' to {res['path']}."

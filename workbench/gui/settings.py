@@ -3,6 +3,7 @@
 These belong to the person, not to the dataset: a workspace file may be shared with others, so
 layout and the server's API key live here rather than in the workspace.
 """
+
 from __future__ import annotations
 
 import os

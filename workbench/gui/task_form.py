@@ -3,6 +3,7 @@
 Every change is validated as it is typed and, when valid, pushed to the undo stack as a
 command that writes to the workspace at once; there is no Save button to forget.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -57,8 +58,13 @@ class TaskForm(QWidget):
 
     validity_changed = Signal(bool)
 
-    def __init__(self, ws: Workspace, stack: QUndoStack, notify: Callable[[int], None],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        stack: QUndoStack,
+        notify: Callable[[int], None],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ws, self.stack, self.notify = ws, stack, notify
         self.task: Task | None = None
@@ -164,7 +170,8 @@ class TaskForm(QWidget):
             if self.instruction.toPlainText() != t.instruction:
                 self.instruction.setPlainText(t.instruction)
             self.classification.setCurrentIndex(
-                [v for _, v in _CLF_CHOICES].index(t.is_classification))
+                [v for _, v in _CLF_CHOICES].index(t.is_classification)
+            )
             self._fill_instances(min(row, len(t.instances) - 1) if t.instances else -1)
         finally:
             self._loading = False
@@ -222,15 +229,19 @@ class TaskForm(QWidget):
         self.instruction.style().unpolish(self.instruction)
         self.instruction.style().polish(self.instruction)
         if not ok:
-            self._message(self.instruction_msg,
-                          "An instruction cannot be empty; the last non-empty text is kept.",
-                          "error")
+            self._message(
+                self.instruction_msg,
+                "An instruction cannot be empty; the last non-empty text is kept.",
+                "error",
+            )
         else:
             dup = find_duplicate(self.ws, text, exclude_id=self.task.id)
             if dup is not None:
-                self._message(self.instruction_msg,
-                              f"Same instruction as task {dup}: SELF-INSTRUCT will treat them as "
-                              "duplicates.", "warning")
+                self._message(
+                    self.instruction_msg,
+                    f"Same instruction as task {dup}: SELF-INSTRUCT will treat them as duplicates.",
+                    "warning",
+                )
             else:
                 self._message(self.instruction_msg, "", "")
         self.validity_changed.emit(ok)
@@ -241,8 +252,11 @@ class TaskForm(QWidget):
             return
         missing = [i + 1 for i, inst in enumerate(self.task.instances) if not inst.output.strip()]
         if not self.task.instances:
-            self._message(self.instances_msg, "No instances yet: a seed task needs at least one "
-                          "input/output example.", "warning")
+            self._message(
+                self.instances_msg,
+                "No instances yet: a seed task needs at least one input/output example.",
+                "warning",
+            )
         elif missing:
             which = ", ".join(map(str, missing))
             self._message(self.instances_msg, f"Instance {which} has no output.", "warning")
@@ -273,8 +287,16 @@ class TaskForm(QWidget):
         text = self.instruction.toPlainText()
         if not self._validate_instruction(text) or text == self.task.instruction:
             return
-        self._push(SetFieldCommand(self.ws, self.task.id, "instruction",  # type: ignore[arg-type]
-                                   self.task.instruction, text, self.notify))
+        self._push(
+            SetFieldCommand(
+                self.ws,
+                self.task.id,
+                "instruction",  # type: ignore[arg-type]
+                self.task.instruction,
+                text,
+                self.notify,
+            )
+        )
         self.task.instruction = text
 
     def _classification_edited(self, index: int) -> None:
@@ -283,16 +305,28 @@ class TaskForm(QWidget):
         value = _CLF_CHOICES[index][1]
         if value == self.task.is_classification:
             return
-        self._push(SetFieldCommand(self.ws, self.task.id, "is_classification",  # type: ignore
-                                   self.task.is_classification, value, self.notify))
+        self._push(
+            SetFieldCommand(
+                self.ws,
+                self.task.id,
+                "is_classification",  # type: ignore
+                self.task.is_classification,
+                value,
+                self.notify,
+            )
+        )
         self.task.is_classification = value
 
-    def _set_instances(self, new: list[Instance], text: str, *, merge_key=None,
-                       select: int | None = None) -> None:
+    def _set_instances(
+        self, new: list[Instance], text: str, *, merge_key=None, select: int | None = None
+    ) -> None:
         assert self.task is not None and self.task.id is not None
         old = self.task.instances
-        self._push(SetInstancesCommand(self.ws, self.task.id, old, new, text, self.notify,
-                                       merge_key=merge_key))
+        self._push(
+            SetInstancesCommand(
+                self.ws, self.task.id, old, new, text, self.notify, merge_key=merge_key
+            )
+        )
         self.task.instances = [replace(i) for i in new]
         if select is not None:
             self._loading = True
@@ -311,8 +345,9 @@ class TaskForm(QWidget):
         setattr(new[row], field, widget.toPlainText())
         if new[row] == self.task.instances[row]:
             return
-        self._set_instances(new, f"Edit instance {row + 1} {field} of task {self.task.id}",
-                            merge_key=(row, field))
+        self._set_instances(
+            new, f"Edit instance {row + 1} {field} of task {self.task.id}", merge_key=(row, field)
+        )
         item = self.instances.item(row)
         if item is not None:
             item.setText(self._instance_label(row, new[row]))
@@ -330,8 +365,9 @@ class TaskForm(QWidget):
             return
         new = [replace(i) for i in self.task.instances]
         del new[row]
-        self._set_instances(new, f"Remove instance {row + 1} of task {self.task.id}",
-                            select=min(row, len(new) - 1))
+        self._set_instances(
+            new, f"Remove instance {row + 1} of task {self.task.id}", select=min(row, len(new) - 1)
+        )
 
     def move_instance(self, delta: int) -> None:
         row = self.instances.currentRow()

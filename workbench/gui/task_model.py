@@ -5,6 +5,7 @@ workspace of 100,000 tasks costs one count and one page, and scrolling costs a p
 `PAGE` rows. The database stays the state: edits go through core functions, then the model
 re-reads the one row that changed.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -92,8 +93,9 @@ class TaskTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None

@@ -6,6 +6,7 @@ file), which holds only what was changed: every other template falls back to the
 The folder is a workspace setting, so runs from the window and from the CLI on this workspace
 use it, and each run records it. Another folder (say, the reference's templates) can be chosen.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -119,9 +120,11 @@ class TemplatesDialog(QDialog):
     def _refresh_folder(self) -> None:
         f = self.folder
         self.folder_label.setText(
-            f"Templates: <b>{f}</b> (what it lacks comes from the built-in set)" if f else
-            "Templates: <b>built-in</b>. Saving an edit creates "
-            f"<b>{default_folder(self.ws)}</b> for this workspace.")
+            f"Templates: <b>{f}</b> (what it lacks comes from the built-in set)"
+            if f
+            else "Templates: <b>built-in</b>. Saving an edit creates "
+            f"<b>{default_folder(self.ws)}</b> for this workspace."
+        )
         self.builtin_btn.setEnabled(f is not None)
 
     def _switch(self, row: int) -> None:
@@ -184,8 +187,9 @@ class TemplatesDialog(QDialog):
         self._load(self.key)
 
     def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Template folder",
-                                                str(self.folder or self.ws.path.parent))
+        path = QFileDialog.getExistingDirectory(
+            self, "Template folder", str(self.folder or self.ws.path.parent)
+        )
         if path:
             self.set_folder(Path(path))
 
@@ -195,9 +199,13 @@ class TemplatesDialog(QDialog):
             return True
         title = prompts.TEMPLATE_TITLES[self.key]
         answer = QMessageBox.question(
-            self, "Unsaved template", f"Save your changes to “{title}”?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel)
+            self,
+            "Unsaved template",
+            f"Save your changes to “{title}”?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard

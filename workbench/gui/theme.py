@@ -4,6 +4,7 @@ Fusion draws the same on every platform, so one pair of palettes gives a consist
 scheme follows `QStyleHints.colorScheme` and switches live when the system changes it.
 `WORKBENCH_THEME=light|dark` forces one (screenshots, people who prefer one).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,14 +16,30 @@ from PySide6.QtWidgets import QApplication
 from ..core.paths import resources_dir
 
 _LIGHT = {
-    "window": "#f4f5f7", "text": "#1d2127", "base": "#ffffff", "alt": "#f0f2f5",
-    "button": "#eceef2", "highlight": "#2f6fde", "hl_text": "#ffffff", "mid": "#c9ced6",
-    "disabled": "#9aa0a8", "link": "#2358b8", "tooltip": "#ffffe1",
+    "window": "#f4f5f7",
+    "text": "#1d2127",
+    "base": "#ffffff",
+    "alt": "#f0f2f5",
+    "button": "#eceef2",
+    "highlight": "#2f6fde",
+    "hl_text": "#ffffff",
+    "mid": "#c9ced6",
+    "disabled": "#9aa0a8",
+    "link": "#2358b8",
+    "tooltip": "#ffffe1",
 }
 _DARK = {
-    "window": "#202329", "text": "#e3e6eb", "base": "#16181d", "alt": "#1c1f25",
-    "button": "#2b2f36", "highlight": "#3d7cf0", "hl_text": "#ffffff", "mid": "#3b4049",
-    "disabled": "#6b717b", "link": "#7aa7ff", "tooltip": "#2b2f36",
+    "window": "#202329",
+    "text": "#e3e6eb",
+    "base": "#16181d",
+    "alt": "#1c1f25",
+    "button": "#2b2f36",
+    "highlight": "#3d7cf0",
+    "hl_text": "#ffffff",
+    "mid": "#3b4049",
+    "disabled": "#6b717b",
+    "link": "#7aa7ff",
+    "tooltip": "#2b2f36",
 }
 
 
@@ -30,11 +47,19 @@ def _palette(c: dict[str, str]) -> QPalette:
     p = QPalette()
     role = QPalette.ColorRole
     for r, key in [
-        (role.Window, "window"), (role.WindowText, "text"), (role.Base, "base"),
-        (role.AlternateBase, "alt"), (role.Text, "text"), (role.Button, "button"),
-        (role.ButtonText, "text"), (role.Highlight, "highlight"),
-        (role.HighlightedText, "hl_text"), (role.Mid, "mid"), (role.Link, "link"),
-        (role.ToolTipBase, "tooltip"), (role.ToolTipText, "text"),
+        (role.Window, "window"),
+        (role.WindowText, "text"),
+        (role.Base, "base"),
+        (role.AlternateBase, "alt"),
+        (role.Text, "text"),
+        (role.Button, "button"),
+        (role.ButtonText, "text"),
+        (role.Highlight, "highlight"),
+        (role.HighlightedText, "hl_text"),
+        (role.Mid, "mid"),
+        (role.Link, "link"),
+        (role.ToolTipBase, "tooltip"),
+        (role.ToolTipText, "text"),
         (role.PlaceholderText, "disabled"),
     ]:
         p.setColor(r, QColor(c[key]))

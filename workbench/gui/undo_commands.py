@@ -3,6 +3,7 @@
 The commands hold plain values (old and new), never widgets; after writing they call
 `notify(task_id)` so the table and the form re-read what changed from the database.
 """
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,9 @@ def _short(text: str, n: int = 32) -> str:
 class SetFieldCommand(QUndoCommand):
     """Change one field of a task (instruction, is_classification)."""
 
-    def __init__(self, ws: Workspace, task_id: int, field: str, old: Any, new: Any,
-                 notify: Notify) -> None:
+    def __init__(
+        self, ws: Workspace, task_id: int, field: str, old: Any, new: Any, notify: Notify
+    ) -> None:
         super().__init__()
         self.ws, self.task_id, self.field = ws, task_id, field
         self.old, self.new, self.notify = old, new, notify
@@ -78,8 +80,17 @@ class SetFieldCommand(QUndoCommand):
 class SetInstancesCommand(QUndoCommand):
     """Replace a task's ordered instances (add, remove, reorder, edit one)."""
 
-    def __init__(self, ws: Workspace, task_id: int, old: list[Instance], new: list[Instance],
-                 text: str, notify: Notify, *, merge_key: Any = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        task_id: int,
+        old: list[Instance],
+        new: list[Instance],
+        text: str,
+        notify: Notify,
+        *,
+        merge_key: Any = None,
+    ) -> None:
         super().__init__(text)
         self.ws, self.task_id, self.notify = ws, task_id, notify
         self.old = [replace(i) for i in old]
@@ -91,9 +102,13 @@ class SetInstancesCommand(QUndoCommand):
         return _ID_INSTANCES
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if (not isinstance(other, SetInstancesCommand) or self.merge_key is None
-                or other.task_id != self.task_id or other.merge_key != self.merge_key
-                or other.stamp - self.stamp > MERGE_WINDOW_S):
+        if (
+            not isinstance(other, SetInstancesCommand)
+            or self.merge_key is None
+            or other.task_id != self.task_id
+            or other.merge_key != self.merge_key
+            or other.stamp - self.stamp > MERGE_WINDOW_S
+        ):
             return False
         self.new, self.stamp = other.new, other.stamp
         return True

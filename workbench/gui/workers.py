@@ -7,6 +7,7 @@ once; MainWindow also runs one model job at a time). Progress, streamed tokens a
 result come back as queued signals; the UI thread only draws. Cancel and pause go through the
 job's `CancelToken`, checked between units of work and between tokens, never a thread kill.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -129,8 +130,10 @@ class JobThread(QThread):
             outcome = ("failed", str(exc))
         except Exception as exc:  # a bug must not take the window down; show it and log it
             log.error("job %s failed:\n%s", self.objectName(), traceback.format_exc())
-            outcome = ("failed",
-                       f"Unexpected error in {self.objectName()}: {type(exc).__name__}: {exc}")
+            outcome = (
+                "failed",
+                f"Unexpected error in {self.objectName()}: {type(exc).__name__}: {exc}",
+            )
         self._flush()
         # Free the connection and give the model back before saying we are done, so a job
         # started in answer to the outcome (Resume right after Cancel) finds them free. After
@@ -160,4 +163,3 @@ class JobThread(QThread):
         """Ask the job to stop and wait for it (used when the window closes)."""
         self.token.cancel()
         self.wait(wait_ms)
-

@@ -5,6 +5,7 @@ path is dropped only when it *states* a different final answer (it then argues f
 else). sample (without output): the model solves the item; a path is kept only when its
 extracted final answer equals the gold one (rejection sampling).
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -47,9 +48,13 @@ class CotPrompts:
         template = self.types[item.cot_type][mode]
         # The item's text is data (a `PromptText` span): never read as control tokens when the
         # messages are joined into a completion prompt (`completion_prompt`).
-        user = format_prompt(template, instruction=Data(self.instruction(item)),
-                             input=Data(item.input.strip()),
-                             gold=Data(item.gold_output.strip()), answer_hint=answer_hint(item))
+        user = format_prompt(
+            template,
+            instruction=Data(self.instruction(item)),
+            input=Data(item.input.strip()),
+            gold=Data(item.gold_output.strip()),
+            answer_hint=answer_hint(item),
+        )
         msgs = [{"role": "system", "content": self.system}] if self.system else []
         return msgs + [{"role": "user", "content": user.strip()}]
 
@@ -122,10 +127,10 @@ def path_answer(text: str, item: CotItem) -> str | None:
 @dataclass
 class Verdict:
     answer: str | None
-    correct: bool | None        # None: no answer found
+    correct: bool | None  # None: no answer found
     kept: bool
-    reason: str | None          # why dropped
-    output: str                 # the record's output (rationale + the answer stated once more)
+    reason: str | None  # why dropped
+    output: str  # the record's output (rationale + the answer stated once more)
 
 
 def judge(text: str, item: CotItem, mode: str, prompts: CotPrompts) -> Verdict:

@@ -8,6 +8,7 @@ Accepted JSONL records (one object a line; a JSON list of the same objects works
   answer when the output is longer) and "type" (math | formalize | infer | choice | task).
 The whole file is validated before anything is stored, and errors name the line and field.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,12 @@ LETTERS = string.ascii_uppercase
 class CotItem:
     """One question with its gold answer. `instruction` empty = the CoT type's template wording."""
 
-    source: str                 # gsm8k | choice | records | workspace
+    source: str  # gsm8k | choice | records | workspace
     cot_type: str
     input: str
-    gold_output: str            # the gold answer as the source writes it ("18", "B", a formula)
-    gold_answer: str            # normalised for comparison
-    answer_kind: str            # number | option | text
+    gold_output: str  # the gold answer as the source writes it ("18", "B", a formula)
+    gold_answer: str  # normalised for comparison
+    answer_kind: str  # number | option | text
     instruction: str = ""
     options: list[str] = field(default_factory=list)
     source_ref: str | None = None
@@ -62,7 +63,9 @@ def _read_rows(path: Path) -> list[tuple[int, Any]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg})", path=path, line=exc.lineno) from None
+            raise UserInputError(
+                f"not valid JSON ({exc.msg})", path=path, line=exc.lineno
+            ) from None
         return [(i + 1, row) for i, row in enumerate(data)]
     rows = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -84,8 +87,9 @@ def _text(row: dict[str, Any], key: str, path: Path, line: int, *, required: boo
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise UserInputError(f"expected text, found {type(value).__name__}", path=path, line=line,
-                             field=key)
+        raise UserInputError(
+            f"expected text, found {type(value).__name__}", path=path, line=line, field=key
+        )
     if required and not value.strip():
         raise UserInputError("empty", path=path, line=line, field=key)
     return value
@@ -98,30 +102,41 @@ def _options(row: dict[str, Any], path: Path, line: int) -> tuple[str, list[str]
         letters = [str(k).strip().upper() for k in raw]
         texts = [str(v) for v in raw.values()]
         if letters != list(LETTERS[: len(letters)]):
-            raise UserInputError("option keys must be A, B, C, ... in order", path=path, line=line,
-                                 field=key)
+            raise UserInputError(
+                "option keys must be A, B, C, ... in order", path=path, line=line, field=key
+            )
     elif isinstance(raw, list) and all(isinstance(o, (str, int, float)) for o in raw):
         texts = [str(o) for o in raw]
     else:
-        raise UserInputError("expected a list of option texts or {letter: text}", path=path,
-                             line=line, field=key)
+        raise UserInputError(
+            "expected a list of option texts or {letter: text}", path=path, line=line, field=key
+        )
     if not 2 <= len(texts) <= len(LETTERS):
         raise UserInputError("expected at least 2 options", path=path, line=line, field=key)
     akey = next((k for k in ("answer", "label", "gold") if k in row), None)
     if akey is None:
-        raise UserInputError("missing (the gold option: a letter or a 0-based index)", path=path,
-                             line=line, field="answer")
+        raise UserInputError(
+            "missing (the gold option: a letter or a 0-based index)",
+            path=path,
+            line=line,
+            field="answer",
+        )
     ans = row[akey]
     if isinstance(ans, int) and not isinstance(ans, bool):
         if not 0 <= ans < len(texts):
-            raise UserInputError(f"index {ans} is not one of the {len(texts)} options", path=path,
-                                 line=line, field=akey)
+            raise UserInputError(
+                f"index {ans} is not one of the {len(texts)} options",
+                path=path,
+                line=line,
+                field=akey,
+            )
         letter = LETTERS[ans]
     else:
         letter = normalize_gold(str(ans), OPTION) or ""
         if letter not in LETTERS[: len(texts)]:
-            raise UserInputError(f"{ans!r} is not one of the option letters", path=path, line=line,
-                                 field=akey)
+            raise UserInputError(
+                f"{ans!r} is not one of the option letters", path=path, line=line, field=akey
+            )
     return letter, texts, key
 
 
@@ -135,57 +150,109 @@ def format_choice_input(question: str, options: list[str], context: str = "") ->
 
 def _item(row: Any, path: Path, line: int) -> CotItem:
     if not isinstance(row, dict):
-        raise UserInputError(f"expected a JSON object, found {type(row).__name__}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type(row).__name__}", path=path, line=line
+        )
     ref = f"{path.name}:{line}"
     if "question" in row and ("options" in row or "choices" in row):
         letter, options, _ = _options(row, path, line)
         context = _text(row, "context", path, line, required=False) or _text(
-            row, "passage", path, line, required=False)
+            row, "passage", path, line, required=False
+        )
         question = _text(row, "question", path, line)
-        return CotItem("choice", "choice", format_choice_input(question, options, context), letter,
-                       letter, OPTION, options=options, source_ref=ref)
+        return CotItem(
+            "choice",
+            "choice",
+            format_choice_input(question, options, context),
+            letter,
+            letter,
+            OPTION,
+            options=options,
+            source_ref=ref,
+        )
     if "question" in row and "answer" in row:
         question = _text(row, "question", path, line)
         answer = _text(row, "answer", path, line)
         gold = gsm8k_gold(answer) if "####" in answer else normalize_number(answer)
         if gold is None:
-            raise UserInputError('expected a GSM8K answer ending with "#### <number>"', path=path,
-                                 line=line, field="answer")
+            raise UserInputError(
+                'expected a GSM8K answer ending with "#### <number>"',
+                path=path,
+                line=line,
+                field="answer",
+            )
         display = answer.rsplit("####", 1)[-1].strip() if "####" in answer else answer.strip()
-        return CotItem("gsm8k", "math", question, display, gold, NUMBER, source_ref=ref,
-                       meta={"reference_solution": strip_calculator(answer)})
+        return CotItem(
+            "gsm8k",
+            "math",
+            question,
+            display,
+            gold,
+            NUMBER,
+            source_ref=ref,
+            meta={"reference_solution": strip_calculator(answer)},
+        )
     if "instruction" in row and "output" in row:
         instruction = _text(row, "instruction", path, line)
         output = _text(row, "output", path, line)
         inp = _text(row, "input", path, line, required=False)
         cot_type = row.get("type", "task")
         if cot_type not in COT_TYPES:
-            raise UserInputError(f"expected one of {', '.join(COT_TYPES)}", path=path, line=line,
-                                 field="type")
+            raise UserInputError(
+                f"expected one of {', '.join(COT_TYPES)}", path=path, line=line, field="type"
+            )
         short = _text(row, "answer", path, line, required=False) or output
-        item = item_from_output(instruction, inp, short, cot_type=cot_type, source="records",
-                                source_ref=ref)
+        item = item_from_output(
+            instruction, inp, short, cot_type=cot_type, source="records", source_ref=ref
+        )
         item.meta["output"] = output
         return item
     raise UserInputError(
         "not a known record: expected GSM8K {question, answer}, multiple choice "
-        "{question, options, answer} or {instruction, input, output}", path=path, line=line)
+        "{question, options, answer} or {instruction, input, output}",
+        path=path,
+        line=line,
+    )
 
 
-def item_from_output(instruction: str, inp: str, output: str, *, cot_type: str = "task",
-                     source: str = "workspace", source_ref: str | None = None) -> CotItem:
+def item_from_output(
+    instruction: str,
+    inp: str,
+    output: str,
+    *,
+    cot_type: str = "task",
+    source: str = "workspace",
+    source_ref: str | None = None,
+) -> CotItem:
     """An item whose gold answer is an output text: numeric when the output is a bare number."""
     stripped = output.strip()
     number = normalize_number(stripped)
-    bare_number = number is not None and len(stripped.split()) <= 2 and any(c.isdigit() for c in stripped)
+    bare_number = (
+        number is not None and len(stripped.split()) <= 2 and any(c.isdigit() for c in stripped)
+    )
     if cot_type == "math" or bare_number:
         if number is None:
             raise UserInputError("a math item needs a numeric answer", field="output")
-        return CotItem(source, cot_type, inp, stripped, number, NUMBER, instruction=instruction,
-                       source_ref=source_ref)
-    return CotItem(source, cot_type, inp, stripped, normalize_gold(stripped, TEXT) or "", TEXT,
-                   instruction=instruction, source_ref=source_ref)
+        return CotItem(
+            source,
+            cot_type,
+            inp,
+            stripped,
+            number,
+            NUMBER,
+            instruction=instruction,
+            source_ref=source_ref,
+        )
+    return CotItem(
+        source,
+        cot_type,
+        inp,
+        stripped,
+        normalize_gold(stripped, TEXT) or "",
+        TEXT,
+        instruction=instruction,
+        source_ref=source_ref,
+    )
 
 
 def load_file(path: str | Path, *, limit: int | None = None) -> list[CotItem]:
@@ -206,12 +273,19 @@ def from_workspace(ws: Workspace, task_ids: Iterable[int] | None = None) -> list
         tasks = iter_tasks(ws)
     else:
         ids = [int(i) for i in task_ids]
-        tasks = iter_tasks(ws, where="id IN (SELECT value FROM json_each(?))",
-                           params=[json.dumps(ids)])
+        tasks = iter_tasks(
+            ws, where="id IN (SELECT value FROM json_each(?))", params=[json.dumps(ids)]
+        )
     items = []
     for task in tasks:
         for k, inst in enumerate(task.instances):
             if inst.output.strip():
-                items.append(item_from_output(task.instruction, inst.input, inst.output,
-                                              source_ref=f"task {task.id} instance {k}"))
+                items.append(
+                    item_from_output(
+                        task.instruction,
+                        inst.input,
+                        inst.output,
+                        source_ref=f"task {task.id} instance {k}",
+                    )
+                )
     return items

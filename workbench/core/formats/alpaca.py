@@ -8,6 +8,7 @@ Earlier turns that are not plain user/assistant pairs (tool calls, from a chat f
 answer's weight have no Alpaca form: the exporter refuses such examples with the formats that
 keep them, or leaves those fields out with `--lossy` (lossy.py, `HOLDS`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -38,29 +39,36 @@ FORMAT = "alpaca"
 EXTENSIONS = (".json", ".jsonl")
 OPTIONS = {"layout": ("json", "jsonl")}
 LABEL_KEYS = ("label", "kto_tag")
-HOLDS = ALL - {"tool-history", "weight"}   # lossy.FIELDS an Alpaca record keeps
+HOLDS = ALL - {"tool-history", "weight"}  # lossy.FIELDS an Alpaca record keeps
 
 
 def looks_like(obj: object) -> bool:
-    return (isinstance(obj, dict) and "instruction" in obj and "instances" not in obj
-            and ("output" in obj or ("chosen" in obj and "rejected" in obj)))
+    return (
+        isinstance(obj, dict)
+        and "instruction" in obj
+        and "instances" not in obj
+        and ("output" in obj or ("chosen" in obj and "rejected" in obj))
+    )
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
     # A null `tools` stays a field of its own (None means "no tools" in an example).
-    known = ["instruction", "input", "output"] + (["tools"] if d.get("tools") is not None
-                                                  else [])
+    known = ["instruction", "input", "output"] + (["tools"] if d.get("tools") is not None else [])
     system = get_str(d, "system", path, line, required=False)
     if system:
-        known.append("system")   # an empty one stays a field of its own, written back as is
+        known.append("system")  # an empty one stays a field of its own, written back as is
     history = get_history(d, "history", path, line)
     if history:
         known.append("history")
-    rec = Record(line=line, instruction=get_str(d, "instruction", path, line, nonempty=True),
-                 input=get_str(d, "input", path, line, required=False),
-                 system=system or None, history=pairs_to_turns(history or []),
-                 tools=d.get("tools"))
+    rec = Record(
+        line=line,
+        instruction=get_str(d, "instruction", path, line, nonempty=True),
+        input=get_str(d, "input", path, line, required=False),
+        system=system or None,
+        history=pairs_to_turns(history or []),
+        tools=d.get("tools"),
+    )
     if "output" not in d and ("chosen" in d or "rejected" in d):
         rec.kind = "preference"
         rec.output = get_str(d, "chosen", path, line)
@@ -81,8 +89,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
 
 
 def read(path: Path) -> list[Task]:
-    return group_records((parse_record(o, path, n) for n, o in iter_json_records(path)),
-                         path, FORMAT)
+    return group_records(
+        (parse_record(o, path, n) for n, o in iter_json_records(path)), path, FORMAT
+    )
 
 
 def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
@@ -99,14 +108,16 @@ def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any
         if pairs is None:
             raise UserInputError(
                 f"task {task.id or task.instruction[:40]!r}: its earlier turns (tool calls or "
-                "other roles) have no Alpaca form", field="history",
-                hint="Export it as sharegpt or openai-chat, which keep them.")
+                "other roles) have no Alpaca form",
+                field="history",
+                hint="Export it as sharegpt or openai-chat, which keep them.",
+            )
         rec["history"] = pairs
     if inst.tools is not None:
         rec["tools"] = inst.tools
     if inst.kind == "kto" and inst.label is not None:
         rec[meta.get("_label_key", "label")] = inst.label
-    rec.update(workbench_field(inst))   # tool turns before the answer, its tool calls, ...
+    rec.update(workbench_field(inst))  # tool turns before the answer, its tool calls, ...
     return ordered_record(rec, inst)
 
 

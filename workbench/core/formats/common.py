@@ -5,6 +5,7 @@ Every reader raises `UserInputError` with the file and a line (and the field whe
 for anything it cannot use, and writes nothing: the importer writes only after a whole file has
 been read.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,11 +31,13 @@ MEDIA_KEYS = ("images", "videos", "audios")
 
 # ------------------------------------------------------------------------------------ reading
 
+
 def json_error_text(exc: json.JSONDecodeError) -> str:
     """The decoder's message with its column: "Unterminated string starting at column 20"
     (some of its messages end in "at" already)."""
     msg = exc.msg.rstrip()
     return f"{msg} column {exc.colno}" if msg.endswith(" at") else f"{msg} at column {exc.colno}"
+
 
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed when it is .gz/.bz2/.zst (see compression.py)."""
@@ -50,8 +53,9 @@ def decode_utf8(data: bytes, path: Path) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise UserInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                             path=path, line=line) from exc
+        raise UserInputError(
+            f"not valid UTF-8 ({exc.reason} at byte {exc.start})", path=path, line=line
+        ) from exc
     return text[1:] if text.startswith("\ufeff") else text  # a BOM some editors write
 
 
@@ -64,8 +68,9 @@ def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any
         try:
             yield line_no, json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({json_error_text(exc)})",
-                                 path=path, line=line_no) from exc
+            raise UserInputError(
+                f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no
+            ) from exc
         except RecursionError as exc:
             raise UserInputError("nested too deeply to read", path=path, line=line_no) from exc
 
@@ -91,7 +96,9 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
     if i >= n:
         return
     if text[i] != "[":
-        raise UserInputError("expected a JSON list of records ('[' ...)", path=path, line=line_at(i))
+        raise UserInputError(
+            "expected a JSON list of records ('[' ...)", path=path, line=line_at(i)
+        )
     i = skip_ws(i + 1)
     if i < n and text[i] == "]":
         i = skip_ws(i + 1)
@@ -103,11 +110,13 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         try:
             value, i = decoder.raw_decode(text, i)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({json_error_text(exc)})",
-                                 path=path, line=exc.lineno) from exc
+            raise UserInputError(
+                f"not valid JSON ({json_error_text(exc)})", path=path, line=exc.lineno
+            ) from exc
         except RecursionError as exc:
-            raise UserInputError("nested too deeply to read", path=path,
-                                 line=line_at(start)) from exc
+            raise UserInputError(
+                "nested too deeply to read", path=path, line=line_at(start)
+            ) from exc
         yield line_at(start), value
         i = skip_ws(i)
         if i < n and text[i] == ",":
@@ -118,8 +127,9 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
             if i < n:
                 raise UserInputError("unexpected text after the list", path=path, line=line_at(i))
             return
-        raise UserInputError("expected ',' or ']' between records", path=path,
-                             line=line_at(min(i, n)))
+        raise UserInputError(
+            "expected ',' or ']' between records", path=path, line=line_at(min(i, n))
+        )
 
 
 def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -132,17 +142,34 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, Any]]:
 
 def require_obj(obj: Any, path: Path, line: int) -> dict:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {json_type(obj)}", path=path, line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {json_type(obj)}", path=path, line=line
+        )
     return obj
 
 
 def json_type(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), "a value")
 
 
-def get_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True,
-            nonempty: bool = False, field_name: str | None = None) -> str:
+def get_str(
+    obj: dict,
+    key: str,
+    path: Path,
+    line: int,
+    *,
+    required: bool = True,
+    nonempty: bool = False,
+    field_name: str | None = None,
+) -> str:
     """A text field; `field_name` is how the error names it (defaults to `key`)."""
     name = field_name or key
     if key not in obj or obj[key] is None and not required:
@@ -151,8 +178,9 @@ def get_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True
         return ""
     value = obj[key]
     if not isinstance(value, str):
-        raise UserInputError(f"expected text, found {json_type(value)}", path=path, line=line,
-                             field=name)
+        raise UserInputError(
+            f"expected text, found {json_type(value)}", path=path, line=line, field=name
+        )
     if nonempty and not value.strip():
         raise UserInputError("the field is empty", path=path, line=line, field=name)
     return value
@@ -173,13 +201,24 @@ def get_history(obj: dict, key: str, path: Path, line: int) -> list[list[str]] |
     if value is None:
         return None
     if not isinstance(value, list):
-        raise UserInputError(f"expected a list of [user, assistant] pairs, found {json_type(value)}",
-                             path=path, line=line, field=key)
+        raise UserInputError(
+            f"expected a list of [user, assistant] pairs, found {json_type(value)}",
+            path=path,
+            line=line,
+            field=key,
+        )
     for i, pair in enumerate(value):
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(x, str) for x in pair)):
-            raise UserInputError("expected a [user, assistant] pair of texts", path=path,
-                                 line=line, field=f"{key}[{i}]")
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(x, str) for x in pair)
+        ):
+            raise UserInputError(
+                "expected a [user, assistant] pair of texts",
+                path=path,
+                line=line,
+                field=f"{key}[{i}]",
+            )
     return [list(p) for p in value]
 
 
@@ -200,8 +239,8 @@ class Record:
     input: str = ""
     output: str = ""
     is_classification: bool | None = None
-    extras: dict[str, Any] = field(default_factory=dict)   # system, history pairs, others
-    meta: dict[str, Any] = field(default_factory=dict)     # task-level fields to keep
+    extras: dict[str, Any] = field(default_factory=dict)  # system, history pairs, others
+    meta: dict[str, Any] = field(default_factory=dict)  # task-level fields to keep
     name: str | None = None
     system: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -223,9 +262,19 @@ class Record:
                 history = history or pairs_to_turns(value or [])
             else:
                 meta.setdefault(key, value)
-        return Instance(self.input, self.output, system=system, history=history,
-                        kind=self.kind, rejected=self.rejected, label=self.label,
-                        weight=self.weight, tools=self.tools, meta=meta, seq=seq)
+        return Instance(
+            self.input,
+            self.output,
+            system=system,
+            history=history,
+            kind=self.kind,
+            rejected=self.rejected,
+            label=self.label,
+            weight=self.weight,
+            tools=self.tools,
+            meta=meta,
+            seq=seq,
+        )
 
 
 def pairs_to_turns(pairs: Iterable[Any]) -> list[dict[str, Any]]:
@@ -248,9 +297,14 @@ def turns_to_pairs(turns: list[dict[str, Any]]) -> list[list[str]] | None:
         return None
     pairs = []
     for u, a in zip(turns[::2], turns[1::2]):
-        if (set(u) != {"role", "content"} or set(a) != {"role", "content"}
-                or u["role"] != "user" or a["role"] != "assistant"
-                or not isinstance(u["content"], str) or not isinstance(a["content"], str)):
+        if (
+            set(u) != {"role", "content"}
+            or set(a) != {"role", "content"}
+            or u["role"] != "user"
+            or a["role"] != "assistant"
+            or not isinstance(u["content"], str)
+            or not isinstance(a["content"], str)
+        ):
             return None
         pairs.append([u["content"], a["content"]])
     return pairs
@@ -268,15 +322,19 @@ def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]
         key = normalize_instruction(rec.instruction)
         task = tasks.get(key)
         if task is None:
-            task = Task(instruction=rec.instruction, is_classification=rec.is_classification,
-                        name=rec.name, origin=str(path),
-                        meta={**rec.meta, "format": fmt, "line": rec.line})
+            task = Task(
+                instruction=rec.instruction,
+                is_classification=rec.is_classification,
+                name=rec.name,
+                origin=str(path),
+                meta={**rec.meta, "format": fmt, "line": rec.line},
+            )
             tasks[key] = task
         elif task.is_classification is None:
             task.is_classification = rec.is_classification
         inst = rec.to_instance(seq)
-        if rec.instruction != task.instruction:   # "Translate." and "translate. " group, and
-            inst.meta["_instruction"] = rec.instruction   # each record keeps its own text
+        if rec.instruction != task.instruction:  # "Translate." and "translate. " group, and
+            inst.meta["_instruction"] = rec.instruction  # each record keeps its own text
         task.instances.append(inst)
     return list(tasks.values())
 
@@ -286,7 +344,8 @@ def instruction_of(task: Task, inst: Instance) -> str:
     instruction written differently (case, spacing: `meta["_instruction"]`)."""
     own = (inst.meta or {}).get("_instruction")
     if isinstance(own, str) and normalize_instruction(own) == normalize_instruction(
-            task.instruction):
+        task.instruction
+    ):
         return own
     return task.instruction
 
@@ -304,9 +363,20 @@ def record_fields(d: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:
 # The workbench's meta keys a format with no place for them writes under WORKBENCH_KEY, never
 # drops: content of the example, and how its chat file laid it out (so a chat that goes
 # through Alpaca or Dolly comes back as it was).
-CONTENT_META = ("_pending", "_assistant", "_user", "_dropped_turns", "_system", "_rejected",
-                "_instruction_role", "_system_turn", "_system_empty", "_layout", "_style",
-                "_input")
+CONTENT_META = (
+    "_pending",
+    "_assistant",
+    "_user",
+    "_dropped_turns",
+    "_system",
+    "_rejected",
+    "_instruction_role",
+    "_system_turn",
+    "_system_empty",
+    "_layout",
+    "_style",
+    "_input",
+)
 WORKBENCH_KEY = "_workbench"
 
 
@@ -357,20 +427,23 @@ def instance_extras(task: Task, inst: Instance) -> dict[str, Any]:
     return out
 
 
-def object_list(d: dict[str, Any], key: str, path: Path,
-                line: int) -> Iterator[tuple[str, dict[str, Any]]]:
+def object_list(
+    d: dict[str, Any], key: str, path: Path, line: int
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The objects of the list `d[key]`, each with its field name for messages (`key[i]`)."""
     items = d.get(key)
     if items is None:
         raise UserInputError("the field is missing", path=path, line=line, field=key)
     if not isinstance(items, list):
-        raise UserInputError(f"expected a list, found {json_type(items)}", path=path, line=line,
-                             field=key)
+        raise UserInputError(
+            f"expected a list, found {json_type(items)}", path=path, line=line, field=key
+        )
     for i, item in enumerate(items):
         fname = f"{key}[{i}]"
         if not isinstance(item, dict):
-            raise UserInputError(f"expected an object, found {json_type(item)}", path=path,
-                                 line=line, field=fname)
+            raise UserInputError(
+                f"expected an object, found {json_type(item)}", path=path, line=line, field=fname
+            )
         yield fname, item
 
 

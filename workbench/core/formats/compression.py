@@ -10,6 +10,7 @@ which format detection uses for its extension hints.
 Errors: `UserInputError` naming the file and what is wrong (not compressed data, cut short,
 corrupt), with what to do.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -19,15 +20,20 @@ from pathlib import Path
 
 from ..errors import UserInputError
 
-SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2", ".zst": "zstandard",
-            ".zstd": "zstandard"}
+SUFFIXES = {
+    ".gz": "gzip",
+    ".gzip": "gzip",
+    ".bz2": "bzip2",
+    ".zst": "zstandard",
+    ".zstd": "zstandard",
+}
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\x28\xb5\x2f\xfd", "zstandard"))
 _BZ2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 _HINT = "Check the download (it may be cut short), or decompress it yourself and import the result."
 
 
 def compression_of(path: Path, data: bytes) -> str | None:
-    """"gzip", "bzip2", "zstandard" or None (plain), from the content's magic bytes."""
+    """ "gzip", "bzip2", "zstandard" or None (plain), from the content's magic bytes."""
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             # "BZh" could open a text file: bzip2 also has a level digit and a block magic.
@@ -58,8 +64,12 @@ def decompress(path: Path, data: bytes) -> bytes:
     named = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         if named is not None:
-            raise UserInputError(f"named {path.suffix} but not {named}-compressed data",
-                                 path=path, line=1, hint=_HINT)
+            raise UserInputError(
+                f"named {path.suffix} but not {named}-compressed data",
+                path=path,
+                line=1,
+                hint=_HINT,
+            )
         return data
     try:
         if kind == "gzip":
@@ -68,23 +78,33 @@ def decompress(path: Path, data: bytes) -> bytes:
             return bz2.decompress(data)
         return _zstd(path, data)
     except EOFError as exc:
-        raise UserInputError(f"the {kind} data is cut short (the file ends mid-stream)",
-                             path=path, line=1, hint=_HINT) from exc
+        raise UserInputError(
+            f"the {kind} data is cut short (the file ends mid-stream)",
+            path=path,
+            line=1,
+            hint=_HINT,
+        ) from exc
     except (OSError, ValueError, zlib.error) as exc:
         if "ended before" in str(exc):  # bz2's way of saying the stream is cut short
-            raise UserInputError(f"the {kind} data is cut short (the file ends mid-stream)",
-                                 path=path, line=1, hint=_HINT) from exc
-        raise UserInputError(f"corrupt {kind} data ({exc})", path=path, line=1,
-                             hint=_HINT) from exc
+            raise UserInputError(
+                f"the {kind} data is cut short (the file ends mid-stream)",
+                path=path,
+                line=1,
+                hint=_HINT,
+            ) from exc
+        raise UserInputError(f"corrupt {kind} data ({exc})", path=path, line=1, hint=_HINT) from exc
 
 
 def _zstd(path: Path, data: bytes) -> bytes:
     try:
         import zstandard
     except ImportError as exc:  # pragma: no cover - zstandard is a dependency
-        raise UserInputError("a Zstandard file, but the zstandard package is not installed",
-                             path=path, line=1,
-                             hint="Install zstandard, or decompress it with `zstd -d`.") from exc
+        raise UserInputError(
+            "a Zstandard file, but the zstandard package is not installed",
+            path=path,
+            line=1,
+            hint="Install zstandard, or decompress it with `zstd -d`.",
+        ) from exc
     out = bytearray()
     try:
         dctx = zstandard.ZstdDecompressor()

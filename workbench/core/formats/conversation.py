@@ -20,6 +20,7 @@ Extra keys of the final user and answer turns go to `meta["_user"]` / `meta["_as
 (`weight` to `Instance.weight`); a `content: null` answer (tool calls only) is kept as
 `"content": None` there, and a content given as a list of typed parts as `content_parts`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,9 @@ DROP_START = "before the first user turn (FastChat drops it)"
 DROP_END = "after the last answer: no answer follows (FastChat drops it)"
 
 
-def content_text(value: Any, path: Path, line: int, field: str,
-                 *, allow_null: bool = False) -> tuple[str | None, Any]:
+def content_text(
+    value: Any, path: Path, line: int, field: str, *, allow_null: bool = False
+) -> tuple[str | None, Any]:
     """(text, parts) of a message content: text as is, or the text parts of a list of typed
     parts (`{"type": "text", "text"|"value": ...}`) joined, with the list kept as `parts`."""
     if isinstance(value, str):
@@ -48,18 +50,27 @@ def content_text(value: Any, path: Path, line: int, field: str,
             if part.get("type", "text") == "text":
                 t = part.get("text", part.get("value"))
                 if not isinstance(t, str):
-                    raise UserInputError("a text part needs its text (`text` or `value`)",
-                                         path=path, line=line, field=f"{field}[{i}]")
+                    raise UserInputError(
+                        "a text part needs its text (`text` or `value`)",
+                        path=path,
+                        line=line,
+                        field=f"{field}[{i}]",
+                    )
                 texts.append(t)
         return "".join(texts), value
-    raise UserInputError(f"expected text or a list of typed parts, found {json_type(value)}",
-                         path=path, line=line, field=field)
+    raise UserInputError(
+        f"expected text or a list of typed parts, found {json_type(value)}",
+        path=path,
+        line=line,
+        field=field,
+    )
 
 
 def _split(turn: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """(content, the turn's other keys except role and the internal field name)."""
-    return turn.get("content"), {k: v for k, v in turn.items()
-                                 if k not in ("role", "content", "_field")}
+    return turn.get("content"), {
+        k: v for k, v in turn.items() if k not in ("role", "content", "_field")
+    }
 
 
 def _clean(turn: dict[str, Any]) -> dict[str, Any]:
@@ -71,14 +82,25 @@ def _weight(extras: dict[str, Any], path: Path, line: int, field: str) -> float 
         return None
     w = extras.pop("weight")
     if isinstance(w, bool) or not isinstance(w, (int, float)):
-        raise UserInputError(f"expected a number (0 or 1), found {json_type(w)}", path=path,
-                             line=line, field=f"{field}.weight")
+        raise UserInputError(
+            f"expected a number (0 or 1), found {json_type(w)}",
+            path=path,
+            line=line,
+            field=f"{field}.weight",
+        )
     return w
 
 
-def chat_to_record(turns: list[dict[str, Any]], path: Path, line: int, field: str, *,
-                   system: str | None = None, answer: dict[str, Any] | None = None,
-                   rejected: dict[str, Any] | None = None) -> Record:
+def chat_to_record(
+    turns: list[dict[str, Any]],
+    path: Path,
+    line: int,
+    field: str,
+    *,
+    system: str | None = None,
+    answer: dict[str, Any] | None = None,
+    rejected: dict[str, Any] | None = None,
+) -> Record:
     """One example from a chat. `turns`: `{"role", "content", "_field", ...}` in order (a
     `_field` names the turn in messages); `system`: a system prompt given beside the turns
     (ShareGPT's `system` key); `answer`/`rejected`: a preference pair's two answers (then the
@@ -90,8 +112,12 @@ def chat_to_record(turns: list[dict[str, Any]], path: Path, line: int, field: st
         first = turns.pop(0)
         system, extras = _split(first)
         if not isinstance(system, str):
-            raise UserInputError("the system prompt must be text", path=path, line=line,
-                                 field=first.get("_field", field))
+            raise UserInputError(
+                "the system prompt must be text",
+                path=path,
+                line=line,
+                field=first.get("_field", field),
+            )
         if extras:
             meta["_system"] = extras
     if answer is not None:
@@ -100,10 +126,14 @@ def chat_to_record(turns: list[dict[str, Any]], path: Path, line: int, field: st
     else:
         answer_i = max((i for i, t in enumerate(turns) if t["role"] in ANSWER_ROLES), default=-1)
         if answer_i < 0:
-            raise UserInputError("no assistant answer in this chat", path=path, line=line,
-                                 field=turns[-1].get("_field", field) if turns else field,
-                                 hint="An example needs an assistant turn.")
-    tail = turns[answer_i + 1:]
+            raise UserInputError(
+                "no assistant answer in this chat",
+                path=path,
+                line=line,
+                field=turns[-1].get("_field", field) if turns else field,
+                hint="An example needs an assistant turn.",
+            )
+    tail = turns[answer_i + 1 :]
     user_i = max((i for i in range(answer_i) if turns[i]["role"] == "user"), default=-1)
     dropped: list[dict[str, Any]] = []
     instruction_role = None
@@ -114,19 +144,24 @@ def chat_to_record(turns: list[dict[str, Any]], path: Path, line: int, field: st
             if "_system" in meta:
                 user_extras = meta.pop("_system")
         else:
-            raise UserInputError("no user turn before the answer", path=path, line=line,
-                                 field=turns[answer_i].get("_field", field),
-                                 hint="An example needs a user turn and its answer.")
+            raise UserInputError(
+                "no user turn before the answer",
+                path=path,
+                line=line,
+                field=turns[answer_i].get("_field", field),
+                hint="An example needs a user turn and its answer.",
+            )
     else:
         first_user = next(i for i, t in enumerate(turns) if t["role"] == "user")
         dropped = [{**_clean(t), "_reason": DROP_START} for t in turns[:first_user]]
         history = [_clean(t) for t in turns[first_user:user_i]]
-        pending = [_clean(t) for t in turns[user_i + 1:answer_i]]
+        pending = [_clean(t) for t in turns[user_i + 1 : answer_i]]
         user_turn = turns[user_i]
         user_text, user_extras = _split(user_turn)
         if not isinstance(user_text, str) or not user_text.strip():
-            raise UserInputError("the user turn is empty", path=path, line=line,
-                                 field=user_turn.get("_field", field))
+            raise UserInputError(
+                "the user turn is empty", path=path, line=line, field=user_turn.get("_field", field)
+            )
         instruction = user_text
     dropped += [{**_clean(t), "_reason": DROP_END} for t in tail]
     out_turn = turns[answer_i]
@@ -159,9 +194,17 @@ def chat_to_record(turns: list[dict[str, Any]], path: Path, line: int, field: st
             rej_extras["role"] = rejected["role"]
         if rej_extras:
             meta["_rejected"] = rej_extras
-    return Record(line=line, instruction=instruction, output=output, system=system,
-                  history=history, kind=kind, rejected=rejected_text, weight=weight,
-                  example_meta=meta)
+    return Record(
+        line=line,
+        instruction=instruction,
+        output=output,
+        system=system,
+        history=history,
+        kind=kind,
+        rejected=rejected_text,
+        weight=weight,
+        example_meta=meta,
+    )
 
 
 def _restore(turn: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +216,7 @@ def _message(role: str, text: str, extras: dict[str, Any]) -> dict[str, Any]:
     for k, v in extras.items():
         if k == "role":
             continue
-        if k == "content":   # the file had null: kept while the text stays empty
+        if k == "content":  # the file had null: kept while the text stays empty
             if text == "":
                 msg["content"] = v
         else:
@@ -181,9 +224,9 @@ def _message(role: str, text: str, extras: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
-def example_to_chat(task: Task, inst: Instance, *, with_answer: bool = True,
-                    restore_dropped: bool = True) -> tuple[str | None, dict[str, Any] | None,
-                                                           list[dict[str, Any]]]:
+def example_to_chat(
+    task: Task, inst: Instance, *, with_answer: bool = True, restore_dropped: bool = True
+) -> tuple[str | None, dict[str, Any] | None, list[dict[str, Any]]]:
     """(system prompt, its extra keys, turns) of an example, the inverse of `chat_to_record`.
 
     Turns are `{"role", "content", ...}` dicts with canonical roles; the instruction and input
@@ -194,21 +237,37 @@ def example_to_chat(task: Task, inst: Instance, *, with_answer: bool = True,
     dropped = (meta.get("_dropped_turns") or []) if restore_dropped else []
     start = [_restore(t) for t in dropped if t.get("_reason") == DROP_START]
     end = [_restore(t) for t in dropped if t.get("_reason") != DROP_START]
-    answer = [answer_message(inst.output, meta.get("_assistant") or {}, inst.weight)] \
-        if with_answer else []
+    answer = (
+        [answer_message(inst.output, meta.get("_assistant") or {}, inst.weight)]
+        if with_answer
+        else []
+    )
     if meta.get("_instruction_role") == "system" and not inst.input and not inst.history:
-        return (instruction_of(task, inst), dict(meta.get("_user") or {}) or None,
-                [wire(t) for t in start + answer + (end if with_answer else [])])
-    user = _message("user", join_instruction_input(instruction_of(task, inst), inst.input),
-                    meta.get("_user") or {})
-    turns = start + [dict(t) for t in inst.history or []] + [user] \
-        + [dict(t) for t in meta.get("_pending") or []] + answer + (end if with_answer else [])
+        return (
+            instruction_of(task, inst),
+            dict(meta.get("_user") or {}) or None,
+            [wire(t) for t in start + answer + (end if with_answer else [])],
+        )
+    user = _message(
+        "user",
+        join_instruction_input(instruction_of(task, inst), inst.input),
+        meta.get("_user") or {},
+    )
+    turns = (
+        start
+        + [dict(t) for t in inst.history or []]
+        + [user]
+        + [dict(t) for t in meta.get("_pending") or []]
+        + answer
+        + (end if with_answer else [])
+    )
     return inst.system, dict(meta.get("_system") or {}) or None, [wire(t) for t in turns]
 
 
 def parts_text(parts: list[dict[str, Any]]) -> str:
-    return "".join(p.get("text", p.get("value", "")) for p in parts
-                   if p.get("type", "text") == "text")
+    return "".join(
+        p.get("text", p.get("value", "")) for p in parts if p.get("type", "text") == "text"
+    )
 
 
 def wire(turn: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ Each pair keeps, in its meta (written as columns by `trl`): `cot_run`, `cot_item
 `chosen_path` / `rejected_path` (cot_paths ids), `chosen_answer` / `rejected_answer`,
 `gold_answer`, and `chosen_confidence` / `rejected_confidence` (null without SELF-CHECK).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,42 +50,68 @@ def cot_preference_tasks(ws: Workspace, run_id: int) -> list[Task]:
     items = ws.query("SELECT * FROM cot_items WHERE run_id = ? ORDER BY position", (run_id,))
     seq = 0
     for item in items:
-        paths = ws.query("SELECT id, sample_index, rationale, answer, correct, confidence "
-                         "FROM cot_paths WHERE item_id = ? ORDER BY sample_index", (item["id"],))
+        paths = ws.query(
+            "SELECT id, sample_index, rationale, answer, correct, confidence "
+            "FROM cot_paths WHERE item_id = ? ORDER BY sample_index",
+            (item["id"],),
+        )
         right = [p for p in paths if p["correct"] == 1 and p["rationale"].strip()]
         wrong = [p for p in paths if p["correct"] == 0 and p["rationale"].strip()]
         if not right or not wrong:
             continue
-        right.sort(key=lambda p: (-(p["confidence"] if p["confidence"] is not None else -1),
-                                  p["sample_index"]))
-        wrong.sort(key=lambda p: (p["confidence"] if p["confidence"] is not None else 2,
-                                  p["sample_index"]))
-        task = Task(instruction=_instruction(ws, run, item), is_classification=False,
-                    source="generated", origin=item["source_ref"], run_id=run_id,
-                    meta={"cot": {"run": run_id, "item": item["id"]}})
+        right.sort(
+            key=lambda p: (
+                -(p["confidence"] if p["confidence"] is not None else -1),
+                p["sample_index"],
+            )
+        )
+        wrong.sort(
+            key=lambda p: (p["confidence"] if p["confidence"] is not None else 2, p["sample_index"])
+        )
+        task = Task(
+            instruction=_instruction(ws, run, item),
+            is_classification=False,
+            source="generated",
+            origin=item["source_ref"],
+            run_id=run_id,
+            meta={"cot": {"run": run_id, "item": item["id"]}},
+        )
         for i in range(max(len(right), len(wrong))):
             good, bad = right[i % len(right)], wrong[i % len(wrong)]
-            task.instances.append(Instance(
-                item["input"], good["rationale"], kind="preference", rejected=bad["rationale"],
-                seq=seq, meta={
-                    "cot_run": run_id, "cot_item": item["id"],
-                    "chosen_path": good["id"], "rejected_path": bad["id"],
-                    "chosen_answer": good["answer"], "rejected_answer": bad["answer"],
-                    "gold_answer": item["gold_answer"],
-                    "chosen_confidence": good["confidence"],
-                    "rejected_confidence": bad["confidence"]}))
+            task.instances.append(
+                Instance(
+                    item["input"],
+                    good["rationale"],
+                    kind="preference",
+                    rejected=bad["rationale"],
+                    seq=seq,
+                    meta={
+                        "cot_run": run_id,
+                        "cot_item": item["id"],
+                        "chosen_path": good["id"],
+                        "rejected_path": bad["id"],
+                        "chosen_answer": good["answer"],
+                        "rejected_answer": bad["answer"],
+                        "gold_answer": item["gold_answer"],
+                        "chosen_confidence": good["confidence"],
+                        "rejected_confidence": bad["confidence"],
+                    },
+                )
+            )
             seq += 1
         tasks.append(task)
     return tasks
 
 
-def export_cot_pairs(ws: Workspace, run_id: int, fmt: str, out_path: str | Path,
-                     **options: Any) -> dict[str, Any]:
+def export_cot_pairs(
+    ws: Workspace, run_id: int, fmt: str, out_path: str | Path, **options: Any
+) -> dict[str, Any]:
     """Write CoT run `run_id`'s preference pairs as `fmt` (one of PAIR_FORMATS) to `out_path`,
     atomically; returns {"count", "questions", "path", "format"} and records the export."""
     if fmt not in PAIR_FORMATS:
-        raise UserInputError(f"expected one of {', '.join(PAIR_FORMATS)}, found {fmt!r}",
-                             field="format")
+        raise UserInputError(
+            f"expected one of {', '.join(PAIR_FORMATS)}, found {fmt!r}", field="format"
+        )
     spec = registry.get(fmt)
     out = Path(out_path).expanduser().absolute()
     if not out.parent.is_dir():
@@ -100,9 +127,15 @@ def export_cot_pairs(ws: Workspace, run_id: int, fmt: str, out_path: str | Path,
     with atomic_text_file(out) as fh:
         count = spec.write(_all(tasks), fh, opts)
     with ws.transaction():
-        ws.insert("exports", {"format": fmt, "path": str(out),
-                              "selection": json.dumps({"cot_pairs": run_id, **opts}),
-                              "count": count})
+        ws.insert(
+            "exports",
+            {
+                "format": fmt,
+                "path": str(out),
+                "selection": json.dumps({"cot_pairs": run_id, **opts}),
+                "count": count,
+            },
+        )
     return {"count": count, "questions": len(tasks), "path": str(out), "format": fmt}
 
 

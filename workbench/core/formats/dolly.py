@@ -2,6 +2,7 @@
 one record per example; `context` is our input, `category` and any other field are kept in the
 example's meta and written back.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -63,10 +64,16 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     if isinstance(d.get("weight"), (int, float)) and not isinstance(d.get("weight"), bool):
         rec.weight = d["weight"]
     rec.tools = d.get("tools")
-    taken = {"system": rec.system, "history": rec.history or None,
-             "kind": None if rec.kind == "sft" else rec.kind, "rejected": rec.rejected,
-             "label": rec.label, "weight": rec.weight, "tools": rec.tools}
-    for key in OWN:   # a value of another shape stays a field of its own
+    taken = {
+        "system": rec.system,
+        "history": rec.history or None,
+        "kind": None if rec.kind == "sft" else rec.kind,
+        "rejected": rec.rejected,
+        "label": rec.label,
+        "weight": rec.weight,
+        "tools": rec.tools,
+    }
+    for key in OWN:  # a value of another shape stays a field of its own
         if key in d and taken[key] is None:
             meta[key] = d[key]
             meta.setdefault("_record", list(d))
@@ -74,17 +81,27 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
 
 
 def read(path: Path) -> list[Task]:
-    return group_records((parse_record(o, path, n) for n, o in iter_json_records(path)),
-                         path, FORMAT)
+    return group_records(
+        (parse_record(o, path, n) for n, o in iter_json_records(path)), path, FORMAT
+    )
 
 
 def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any]:
-    rec: dict[str, Any] = {"instruction": instruction_of(task, inst), "context": inst.input,
-                           "response": inst.output,
-                           "category": (inst.meta or {}).get("category") or ""}
-    own = {"system": inst.system, "history": inst.history or None,
-           "kind": None if inst.kind == "sft" else inst.kind, "rejected": inst.rejected,
-           "label": inst.label, "weight": inst.weight, "tools": inst.tools}
+    rec: dict[str, Any] = {
+        "instruction": instruction_of(task, inst),
+        "context": inst.input,
+        "response": inst.output,
+        "category": (inst.meta or {}).get("category") or "",
+    }
+    own = {
+        "system": inst.system,
+        "history": inst.history or None,
+        "kind": None if inst.kind == "sft" else inst.kind,
+        "rejected": inst.rejected,
+        "label": inst.label,
+        "weight": inst.weight,
+        "tools": inst.tools,
+    }
     rec.update({k: v for k, v in own.items() if v is not None})
     rec.update(workbench_field(inst))
     return ordered_record(rec, inst)

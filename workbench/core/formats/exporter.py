@@ -8,6 +8,7 @@ names `kept` and `all` still work for the first two. `run_id` one run's tasks; `
 meta `"tags"` list holds it; `task_ids` an explicit subset (the selection feature's). They
 combine with AND.
 """
+
 from __future__ import annotations
 
 import errno
@@ -39,18 +40,24 @@ PROGRESS_EVERY = 200
 
 @dataclass
 class ExportResult:
-    count: int                 # records written (instances; tasks for task-level formats)
+    count: int  # records written (instances; tasks for task-level formats)
     path: str
     format: str
-    tasks: int = 0             # tasks selected
+    tasks: int = 0  # tasks selected
     files: list[str] = field(default_factory=list)
     selection: dict[str, Any] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)  # lossy: examples per field
 
     def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "path": self.path, "format": self.format,
-                "tasks": self.tasks, "files": self.files, "selection": self.selection,
-                "left_out": self.left_out}
+        return {
+            "count": self.count,
+            "path": self.path,
+            "format": self.format,
+            "tasks": self.tasks,
+            "files": self.files,
+            "selection": self.selection,
+            "left_out": self.left_out,
+        }
 
 
 def only_name(only: str) -> str:
@@ -61,8 +68,12 @@ def only_name(only: str) -> str:
     return name
 
 
-def selection_sql(only: str = ONLY_DEFAULT, run_id: int | None = None, tag: str | None = None,
-                  task_ids: Iterable[int] | None = None) -> tuple[str, list[Any]]:
+def selection_sql(
+    only: str = ONLY_DEFAULT,
+    run_id: int | None = None,
+    tag: str | None = None,
+    task_ids: Iterable[int] | None = None,
+) -> tuple[str, list[Any]]:
     """A WHERE clause over `tasks` and its parameters for the selection (see the module doc)."""
     only = only_name(only)
     clauses: list[str] = []
@@ -83,8 +94,14 @@ def selection_sql(only: str = ONLY_DEFAULT, run_id: int | None = None, tag: str 
     return " AND ".join(clauses) or "1", params
 
 
-def select_tasks(ws: Workspace, *, only: str = ONLY_DEFAULT, run_id: int | None = None,
-                 tag: str | None = None, task_ids: Iterable[int] | None = None) -> list[Task]:
+def select_tasks(
+    ws: Workspace,
+    *,
+    only: str = ONLY_DEFAULT,
+    run_id: int | None = None,
+    tag: str | None = None,
+    task_ids: Iterable[int] | None = None,
+) -> list[Task]:
     where, params = selection_sql(only, run_id, tag, task_ids)
     # Tags live in a JSON list, which json_each needs to be valid; meta always is.
     return iter_tasks(ws, where=where, params=params)
@@ -95,19 +112,22 @@ def _check_options(spec: registry.FormatSpec, options: dict[str, Any]) -> dict[s
     for key, value in options.items():
         if key not in spec.options:
             known = ", ".join(spec.options) or "none"
-            raise UserInputError(f"unknown option for {spec.name} (options: {known})",
-                                 field=f"option {key}")
+            raise UserInputError(
+                f"unknown option for {spec.name} (options: {known})", field=f"option {key}"
+            )
         allowed = spec.options[key]
         value = str(value)
         if allowed is not None and value not in allowed:
-            raise UserInputError(f"expected one of {', '.join(allowed)}, found {value!r}",
-                                 field=f"option {key}")
+            raise UserInputError(
+                f"expected one of {', '.join(allowed)}, found {value!r}", field=f"option {key}"
+            )
         out[key] = value
     return out
 
 
-def _ticking(tasks: list[Task], progress: ProgressCallback, cancel: CancelToken | None,
-             fmt: str) -> Iterator[Task]:
+def _ticking(
+    tasks: list[Task], progress: ProgressCallback, cancel: CancelToken | None, fmt: str
+) -> Iterator[Task]:
     total = len(tasks)
     progress(Progress("export", 0, total, fmt))
     for i, task in enumerate(tasks, start=1):
@@ -120,15 +140,21 @@ def _ticking(tasks: list[Task], progress: ProgressCallback, cancel: CancelToken 
 
 def _check_out_path(out: Path, folder: bool) -> None:
     if not out.parent.is_dir():
-        raise UserInputError("the folder to write into does not exist", path=out.parent,
-                             hint="Create it first, or choose another place.")
+        raise UserInputError(
+            "the folder to write into does not exist",
+            path=out.parent,
+            hint="Create it first, or choose another place.",
+        )
     if folder:
         if out.exists() and not out.is_dir():
             raise UserInputError("a file is there; a dataset export is a folder", path=out)
         if out.is_dir() and any(out.iterdir()) and not hf.is_hf_folder(out):
             raise UserInputError(
                 "the folder is not empty and holds no earlier dataset export; it was left "
-                "untouched", path=out, hint="Choose a new or empty folder.")
+                "untouched",
+                path=out,
+                hint="Choose a new or empty folder.",
+            )
     elif out.is_dir():
         raise UserInputError("a folder; give a file name to write", path=out)
 
@@ -154,18 +180,32 @@ def _replace_folder(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-def _export_traces(ws: Workspace, out: Path, run_id: int | None, progress: ProgressCallback,
-                   cancel: CancelToken | None) -> int:
+def _export_traces(
+    ws: Workspace,
+    out: Path,
+    run_id: int | None,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> int:
     from ..selfcheck.export import export_traces  # the SELF-CHECK tables' own writer
 
     return export_traces(ws, out, run_id=run_id, progress=progress, cancel=cancel)
 
 
-def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DEFAULT,
-           run_id: int | None = None, tag: str | None = None,
-           task_ids: Iterable[int] | None = None, progress: ProgressCallback | None = None,
-           cancel: CancelToken | None = None, lossy: bool = False,
-           **options: Any) -> ExportResult:
+def export(
+    ws: Workspace,
+    fmt: str,
+    out_path: str | Path,
+    *,
+    only: str = ONLY_DEFAULT,
+    run_id: int | None = None,
+    tag: str | None = None,
+    task_ids: Iterable[int] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    lossy: bool = False,
+    **options: Any,
+) -> ExportResult:
     """Write the selected tasks as `fmt` to `out_path` (a file; a folder for `hf`).
 
     A format that cannot hold some examples' fields (lossy.py) refuses with the counts
@@ -194,15 +234,19 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
     opts = _check_options(spec, options)
     _check_out_path(out, spec.folder)
     if spec.options.get("layout") and "layout" not in opts:
-        opts["layout"] = "jsonl" if out.suffix.lower() == ".jsonl" else (
-            "json" if out.suffix.lower() == ".json" else spec.default_layout or "json")
+        opts["layout"] = (
+            "jsonl"
+            if out.suffix.lower() == ".jsonl"
+            else ("json" if out.suffix.lower() == ".json" else spec.default_layout or "json")
+        )
     tasks = select_tasks(ws, only=only, run_id=run_id, tag=tag, task_ids=task_ids)
     left_out: dict[str, int] = {}
     if spec.holds is not None:
         left_out, affected, total = lossy_mod.count(tasks, spec.holds)
         if left_out and not lossy:
-            raise lossy_mod.refusal(fmt, left_out, affected, total,
-                                    registry.keepers(left_out, exclude=fmt))
+            raise lossy_mod.refusal(
+                fmt, left_out, affected, total, registry.keepers(left_out, exclude=fmt)
+            )
         if left_out:
             tasks = lossy_mod.strip(tasks, spec.holds)
             selection["lossy"] = left_out
@@ -220,7 +264,7 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
             files = [str(out / f) for f in written["files"]]
             count = written["count"]
         else:
-            assert spec.write is not None   # registry.export_spec checked it
+            assert spec.write is not None  # registry.export_spec checked it
             with atomic_text_file(out) as fh:
                 count = spec.write(ticking, fh, opts)
             files = [str(out)]
@@ -231,9 +275,11 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
         raise WorkbenchError(
             f"{out}: the export could not be written ({exc.strerror or exc}); "
             "no partial file was left.",
-            hint="Free some space or choose another place, then export again.") from exc
-    result = ExportResult(count, str(out), fmt, tasks=len(tasks), files=files, selection=selection,
-                          left_out=left_out)
+            hint="Free some space or choose another place, then export again.",
+        ) from exc
+    result = ExportResult(
+        count, str(out), fmt, tasks=len(tasks), files=files, selection=selection, left_out=left_out
+    )
     _record(ws, result)
     return result
 
@@ -241,5 +287,12 @@ def export(ws: Workspace, fmt: str, out_path: str | Path, *, only: str = ONLY_DE
 def _record(ws: Workspace, result: ExportResult) -> None:
     # the file is written; a busy workspace must not undo that
     with suppress(sqlite3.Error, WorkbenchError), ws.transaction():
-        ws.insert("exports", {"format": result.format, "path": result.path,
-                              "selection": result.selection, "count": result.count})
+        ws.insert(
+            "exports",
+            {
+                "format": result.format,
+                "path": result.path,
+                "selection": result.selection,
+                "count": result.count,
+            },
+        )

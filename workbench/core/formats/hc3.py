@@ -8,6 +8,7 @@ examples.
 
 Errors: a missing or empty `question`, answers that are not a list of texts (file, line, field).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,26 +25,37 @@ _ANSWERS = (("human_answers", "human"), ("chatgpt_answers", "chatgpt"))
 
 
 def looks_like(obj: object) -> bool:
-    return (isinstance(obj, dict) and "question" in obj and "human_answers" in obj
-            and "chatgpt_answers" in obj)
+    return (
+        isinstance(obj, dict)
+        and "question" in obj
+        and "human_answers" in obj
+        and "chatgpt_answers" in obj
+    )
 
 
 def _record(obj: Any, path: Path, line: int) -> list[Example]:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {type_name(obj)}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+        )
     question = text_field(obj, "question", path, line, nonempty=True)
-    rest = {k: v for k, v in obj.items() if k not in ("question", "human_answers",
-                                                      "chatgpt_answers")}
+    rest = {
+        k: v for k, v in obj.items() if k not in ("question", "human_answers", "chatgpt_answers")
+    }
     out = []
     for key, who in _ANSWERS:
         answers = obj.get(key) or []
         if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-            raise UserInputError(f"expected a list of texts, found {type_name(answers)}",
-                                 path=path, line=line, field=key)
+            raise UserInputError(
+                f"expected a list of texts, found {type_name(answers)}",
+                path=path,
+                line=line,
+                field=key,
+            )
         for answer in answers:
-            out.append(Example(line, question, Instance(output=answer,
-                                                        meta={"answerer": who, **rest})))
+            out.append(
+                Example(line, question, Instance(output=answer, meta={"answerer": who, **rest}))
+            )
     return out or [Example(line, question, None, rest)]
 
 

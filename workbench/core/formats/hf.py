@@ -3,6 +3,7 @@ importable) plus a `README.md` dataset card: YAML with the features and sizes, a
 the provenance (model files and hashes, presets, seeds, filter settings, counts) read from the
 `runs` and `model_calls` tables.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,26 @@ EXTENSIONS = ()
 DATA_FILE = "data/train.jsonl"
 PARQUET_FILE = "data/train.parquet"
 # (name, datasets dtype); a task's unknown classification is written as false.
-FEATURES = [("instruction", "string"), ("input", "string"), ("output", "string"),
-            ("is_classification", "bool"), ("task_id", "int64"), ("source", "string")]
+FEATURES = [
+    ("instruction", "string"),
+    ("input", "string"),
+    ("output", "string"),
+    ("is_classification", "bool"),
+    ("task_id", "int64"),
+    ("source", "string"),
+]
 # Columns written only when some exported example has them (issue 18: an example's own
 # conversation, kind and extras are never dropped); JSON values are written as JSON text.
-EXTRA_FEATURES = [("system", "string"), ("history", "string"), ("kind", "string"),
-                  ("rejected", "string"), ("label", "bool"), ("weight", "float64"),
-                  ("tools", "string"), ("meta", "string")]
+EXTRA_FEATURES = [
+    ("system", "string"),
+    ("history", "string"),
+    ("kind", "string"),
+    ("rejected", "string"),
+    ("label", "bool"),
+    ("weight", "float64"),
+    ("tools", "string"),
+    ("meta", "string"),
+]
 _JSON_COLUMNS = ("history", "tools", "meta")
 _SECRET_WORDS = ("key", "token", "secret", "password")
 
@@ -58,8 +72,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
             try:
                 d = {**d, name: json.loads(value)}
             except json.JSONDecodeError as exc:
-                raise UserInputError(f"not valid JSON text ({exc.msg})", path=path, line=line,
-                                     field=name) from exc
+                raise UserInputError(
+                    f"not valid JSON text ({exc.msg})", path=path, line=line, field=name
+                ) from exc
     if d.get("system") is not None:
         rec.system = str(d["system"])
     if isinstance(d.get("history"), list):
@@ -90,17 +105,28 @@ def rows(tasks: Iterable[Task]) -> Iterable[dict[str, Any]]:
     """One row per example: FEATURES, then the EXTRA_FEATURES it has (None where it has not)."""
     for task, _, inst, _ in iter_examples(tasks):
         row: dict[str, Any] = {
-            "instruction": instruction_of(task, inst), "input": inst.input,
-            "output": inst.output, "is_classification": bool(task.is_classification),
-            "task_id": task.id, "source": task.source}
-        extra = {"system": inst.system, "history": inst.history or None,
-                 "kind": None if inst.kind == "sft" else inst.kind, "rejected": inst.rejected,
-                 "label": inst.label, "weight": inst.weight, "tools": inst.tools,
-                 "meta": inst.meta or None}
+            "instruction": instruction_of(task, inst),
+            "input": inst.input,
+            "output": inst.output,
+            "is_classification": bool(task.is_classification),
+            "task_id": task.id,
+            "source": task.source,
+        }
+        extra = {
+            "system": inst.system,
+            "history": inst.history or None,
+            "kind": None if inst.kind == "sft" else inst.kind,
+            "rejected": inst.rejected,
+            "label": inst.label,
+            "weight": inst.weight,
+            "tools": inst.tools,
+            "meta": inst.meta or None,
+        }
         for name, value in extra.items():
             if value is not None:
-                row[name] = json.dumps(value, ensure_ascii=False) if name in _JSON_COLUMNS \
-                    else value
+                row[name] = (
+                    json.dumps(value, ensure_ascii=False) if name in _JSON_COLUMNS else value
+                )
         yield row
 
 
@@ -119,15 +145,20 @@ def pyarrow_available() -> bool:
     return True
 
 
-def write_folder(ws: Workspace, tasks: Iterable[Task], folder: Path,
-                 selection: dict[str, Any], tick: Callable[[], None]) -> dict[str, Any]:
+def write_folder(
+    ws: Workspace,
+    tasks: Iterable[Task],
+    folder: Path,
+    selection: dict[str, Any],
+    tick: Callable[[], None],
+) -> dict[str, Any]:
     """Write the dataset into `folder` (a fresh temporary folder the exporter renames)."""
     (folder / "data").mkdir(parents=True)
     kept: list[Task] = []
     for task in tasks:
         tick()
         kept.append(task)
-    records = list(rows(kept))   # in file order across tasks
+    records = list(rows(kept))  # in file order across tasks
     feats = features(records)
     names = [n for n, _ in feats]
     records = [{n: r.get(n) for n in names} for r in records]
@@ -139,9 +170,20 @@ def write_folder(ws: Workspace, tasks: Iterable[Task], folder: Path,
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        schema = pa.schema([(n, {"string": pa.string(), "bool": pa.bool_(),
-                                 "int64": pa.int64(), "float64": pa.float64()}[t])
-                            for n, t in feats])
+        schema = pa.schema(
+            [
+                (
+                    n,
+                    {
+                        "string": pa.string(),
+                        "bool": pa.bool_(),
+                        "int64": pa.int64(),
+                        "float64": pa.float64(),
+                    }[t],
+                )
+                for n, t in feats
+            ]
+        )
         pq.write_table(pa.Table.from_pylist(records, schema=schema), folder / PARQUET_FILE)
         files.append(PARQUET_FILE)
     num_bytes = sum(len(dump(r).encode("utf-8")) for r in records)
@@ -154,37 +196,62 @@ def _yaml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
 
 
-def dataset_card(ws: Workspace, tasks: list[Task], n_records: int, num_bytes: int,
-                 files: list[str], selection: dict[str, Any],
-                 feats: list[tuple[str, str]] | None = None) -> str:
+def dataset_card(
+    ws: Workspace,
+    tasks: list[Task],
+    n_records: int,
+    num_bytes: int,
+    files: list[str],
+    selection: dict[str, Any],
+    feats: list[tuple[str, str]] | None = None,
+) -> str:
     data_path = PARQUET_FILE if PARQUET_FILE in files else DATA_FILE
     y = ["---", "dataset_info:", "  features:"]
     for name, dtype in feats or FEATURES:
         y += [f"  - name: {name}", f"    dtype: {dtype}"]
-    y += ["  splits:", "  - name: train", f"    num_bytes: {num_bytes}",
-          f"    num_examples: {n_records}", f"  dataset_size: {num_bytes}",
-          "configs:", "- config_name: default", "  data_files:", "  - split: train",
-          f"    path: {data_path}", "task_categories:", "- text-generation",
-          "tags:", "- instruction-tuning", "---", ""]
+    y += [
+        "  splits:",
+        "  - name: train",
+        f"    num_bytes: {num_bytes}",
+        f"    num_examples: {n_records}",
+        f"  dataset_size: {num_bytes}",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        f"    path: {data_path}",
+        "task_categories:",
+        "- text-generation",
+        "tags:",
+        "- instruction-tuning",
+        "---",
+        "",
+    ]
     by_source: dict[str, int] = {}
     for t in tasks:
         by_source[t.source] = by_source.get(t.source, 0) + 1
     text = [
-        "# Instruction dataset", "",
+        "# Instruction dataset",
+        "",
         "Made with Instruction Workbench. Each record is one instance: an `instruction`, its "
         "`input` (may be empty) and the `output`; `task_id` groups the instances of one task.",
         "",
-        "## Counts", "",
+        "## Counts",
+        "",
         f"- records (instances): {n_records}",
         f"- tasks: {len(tasks)} ({', '.join(f'{k}: {v}' for k, v in sorted(by_source.items()))})",
         f"- classification tasks: {sum(bool(t.is_classification) for t in tasks)}",
-        f"- selection: `{json.dumps(selection, ensure_ascii=False, sort_keys=True)}`", "",
-        "## Provenance", "",
+        f"- selection: `{json.dumps(selection, ensure_ascii=False, sort_keys=True)}`",
+        "",
+        "## Provenance",
+        "",
     ]
     run_ids = sorted({t.run_id for t in tasks if t.run_id is not None})
     if not run_ids:
-        text.append("No task in this export was made by a run of this workspace (seeds, edits "
-                    "and imports only).")
+        text.append(
+            "No task in this export was made by a run of this workspace (seeds, edits "
+            "and imports only)."
+        )
     for run_id in run_ids:
         text += _run_provenance(ws, run_id, sum(t.run_id == run_id for t in tasks))
     return "\n".join(y + text) + "\n"
@@ -197,29 +264,53 @@ def _run_provenance(ws: Workspace, run_id: int, n_tasks: int) -> list[str]:
     run = rows_[0]
     config = json.loads(run["config"] or "{}")
     stats = json.loads(run["stats"] or "{}")
-    out = [f"### Run {run_id} ({run['kind']}, {run['status']})", "",
-           f"- started {run['created_at']}, finished {run['finished_at'] or '—'}",
-           f"- tasks from this run in the export: {n_tasks}"]
+    out = [
+        f"### Run {run_id} ({run['kind']}, {run['status']})",
+        "",
+        f"- started {run['created_at']}, finished {run['finished_at'] or '—'}",
+        f"- tasks from this run in the export: {n_tasks}",
+    ]
     for key in ("preset", "seed"):
         if key in config:
             out.append(f"- {key}: {config[key]}")
-    filters = {k: v for k, v in config.items()
-               if any(w in k for w in ("filter", "threshold", "rouge", "blacklist", "length"))}
+    filters = {
+        k: v
+        for k, v in config.items()
+        if any(w in k for w in ("filter", "threshold", "rouge", "blacklist", "length"))
+    }
     if filters:
-        out.append(f"- filter settings: `{json.dumps(filters, ensure_ascii=False, sort_keys=True)}`")
+        out.append(
+            f"- filter settings: `{json.dumps(filters, ensure_ascii=False, sort_keys=True)}`"
+        )
     models = ws.query(
         "SELECT backend, model, model_sha256, count(*) AS calls FROM model_calls "
-        "WHERE run_id = ? GROUP BY backend, model, model_sha256 ORDER BY calls DESC", (run_id,))
+        "WHERE run_id = ? GROUP BY backend, model, model_sha256 ORDER BY calls DESC",
+        (run_id,),
+    )
     for m in models:
-        out.append(f"- model: `{m['model']}` ({m['backend']}), sha256 "
-                   f"`{m['model_sha256'] or 'unknown'}`, {m['calls']} calls")
+        out.append(
+            f"- model: `{m['model']}` ({m['backend']}), sha256 "
+            f"`{m['model_sha256'] or 'unknown'}`, {m['calls']} calls"
+        )
     decisions = candidates.counts(ws, run_id)
     if decisions:
         out.append("- candidates: " + ", ".join(f"{d} {n}" for d, n in sorted(decisions.items())))
     safe = {k: v for k, v in config.items() if not any(w in k.lower() for w in _SECRET_WORDS)}
-    out += ["", "Run configuration:", "", "```json",
-            json.dumps(safe, ensure_ascii=False, indent=2, sort_keys=True), "```"]
+    out += [
+        "",
+        "Run configuration:",
+        "",
+        "```json",
+        json.dumps(safe, ensure_ascii=False, indent=2, sort_keys=True),
+        "```",
+    ]
     if stats:
-        out += ["", "Run figures:", "", "```json",
-                json.dumps(stats, ensure_ascii=False, indent=2, sort_keys=True), "```"]
+        out += [
+            "",
+            "Run figures:",
+            "",
+            "```json",
+            json.dumps(stats, ensure_ascii=False, indent=2, sort_keys=True),
+            "```",
+        ]
     return out + [""]

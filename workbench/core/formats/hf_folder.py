@@ -18,6 +18,7 @@ their size and sha256) in `meta` under the column's name; the import summary cou
 Errors (UserInputError naming the folder, and the file/row/field when there is one): no data
 files, an unknown or missing split, rows no format recognises, `datasets` not installed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,17 +38,35 @@ from .validation import reject
 FORMAT = "hf-hub"
 EXTENSIONS = ()
 READ_OPTIONS = ("split", "rows")
-DATA_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".arrow", ".txt",
-                 ".jsonl.gz", ".json.gz", ".csv.gz", ".jsonl.zst")
+DATA_SUFFIXES = (
+    ".parquet",
+    ".jsonl",
+    ".json",
+    ".csv",
+    ".tsv",
+    ".arrow",
+    ".txt",
+    ".jsonl.gz",
+    ".json.gz",
+    ".csv.gz",
+    ".jsonl.zst",
+)
 # Media columns → the example meta key that holds their references (store.examples.MEDIA_KEYS).
-MEDIA_COLUMNS = {"image": "images", "images": "images", "audio": "audios", "audios": "audios",
-                 "video": "videos", "videos": "videos"}
+MEDIA_COLUMNS = {
+    "image": "images",
+    "images": "images",
+    "audio": "audios",
+    "audios": "audios",
+    "video": "videos",
+    "videos": "videos",
+}
 _MEDIA_KINDS = {"Image": "images", "Audio": "audios", "Video": "videos"}
 
 
 def is_saved_dataset(path: Path) -> bool:
-    return path.is_dir() and ((path / "state.json").is_file()
-                              or (path / "dataset_dict.json").is_file())
+    return path.is_dir() and (
+        (path / "state.json").is_file() or (path / "dataset_dict.json").is_file()
+    )
 
 
 def data_files(path: Path) -> list[Path]:
@@ -66,8 +85,12 @@ def is_hub_folder(path: Path) -> bool:
     """A folder with a dataset card or data shards (a Hub snapshot or save_to_disk)."""
     if not path.is_dir():
         return False
-    return (is_saved_dataset(path) or (path / "README.md").is_file()
-            or (path / "dataset_info.json").is_file() or bool(data_files(path)))
+    return (
+        is_saved_dataset(path)
+        or (path / "README.md").is_file()
+        or (path / "dataset_info.json").is_file()
+        or bool(data_files(path))
+    )
 
 
 def _datasets(path: Path) -> Any:
@@ -76,8 +99,11 @@ def _datasets(path: Path) -> Any:
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - a dependency of the app
-        raise UserInputError("a Hugging Face dataset folder, but the datasets package is not "
-                             "installed", path=path, hint="Install datasets.") from exc
+        raise UserInputError(
+            "a Hugging Face dataset folder, but the datasets package is not installed",
+            path=path,
+            hint="Install datasets.",
+        ) from exc
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
     import logging
@@ -92,6 +118,7 @@ def split_names(path: Path) -> list[str]:
     if is_saved_dataset(path):
         if (path / "dataset_dict.json").is_file():
             import json
+
             return list(json.loads((path / "dataset_dict.json").read_text("utf-8"))["splits"])
         return ["train"]
     try:
@@ -107,18 +134,24 @@ def split_names(path: Path) -> list[str]:
 def _no_data(path: Path) -> UserInputError:
     return UserInputError(
         "no data files in this dataset folder (expected Parquet, JSON, JSONL or CSV shards, "
-        "e.g. data/train-00000-of-00001.parquet)", path=path, line=1,
+        "e.g. data/train-00000-of-00001.parquet)",
+        path=path,
+        line=1,
         hint="Download the data too: huggingface-cli download --repo-type dataset NAME "
-             "--local-dir FOLDER (not only the README).")
+        "--local-dir FOLDER (not only the README).",
+    )
 
 
 def _folder_error(path: Path, exc: Exception) -> UserInputError:
     name = type(exc).__name__
     if "NotFound" in name or "Empty" in name or isinstance(exc, FileNotFoundError):
         return _no_data(path)
-    return UserInputError(f"datasets cannot read this folder ({name}: {exc})", path=path,
-                          line=1, hint="Check the card's YAML (configs/data_files) and the "
-                                       "data files.")
+    return UserInputError(
+        f"datasets cannot read this folder ({name}: {exc})",
+        path=path,
+        line=1,
+        hint="Check the card's YAML (configs/data_files) and the data files.",
+    )
 
 
 def _media_ref(value: Any) -> Any:
@@ -180,8 +213,7 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str],
                     data = data.cast_column(name, type(feature)(decode=False))
             elif name.lower() in MEDIA_COLUMNS:
                 media[name] = MEDIA_COLUMNS[name.lower()]
-        rows = [{k: _media_ref(v) if k in media else _plain(v) for k, v in r.items()}
-                for r in data]
+        rows = [{k: _media_ref(v) if k in media else _plain(v) for k, v in r.items()} for r in data]
         return rows, media, str(first)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
@@ -190,11 +222,13 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str],
 def _row_parser(fmt: str, module_of: Callable[[str], Any]) -> Callable[[Any, Path, int], Any]:
     from . import hc3, instruction_only, preference_text, tabular, transcripts
 
-    mine = {preference_text.HH: preference_text._hh_record,
-            preference_text.SHP: preference_text._shp_record,
-            transcripts.OIG: transcripts._oig_record,
-            transcripts.BAIZE: transcripts._baize_record,
-            instruction_only.FORMAT: instruction_only._record}
+    mine = {
+        preference_text.HH: preference_text._hh_record,
+        preference_text.SHP: preference_text._shp_record,
+        transcripts.OIG: transcripts._oig_record,
+        transcripts.BAIZE: transcripts._baize_record,
+        instruction_only.FORMAT: instruction_only._record,
+    }
     if fmt == hc3.FORMAT:
         return hc3._record
     if fmt == tabular.PAIRS:
@@ -206,8 +240,9 @@ def _row_parser(fmt: str, module_of: Callable[[str], Any]) -> Callable[[Any, Pat
         fn = getattr(module, name, None) if module is not None else None
         if fn is not None:
             return fn
-    raise UserInputError(f"rows in the {fmt} format cannot be read from a dataset folder",
-                         field="format")
+    raise UserInputError(
+        f"rows in the {fmt} format cannot be read from a dataset folder", field="format"
+    )
 
 
 def _as_example(value: Any, line: int) -> Example | Task:
@@ -219,13 +254,26 @@ def _as_example(value: Any, line: int) -> Example | Task:
         system = extras.pop("system", None)
         history = []
         for user, assistant in extras.pop("history", None) or []:
-            history += [{"role": "user", "content": user},
-                        {"role": "assistant", "content": assistant}]
+            history += [
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": assistant},
+            ]
         to_instance = getattr(value, "to_instance", None)
-        inst = to_instance() if callable(to_instance) else Instance(
-            input=value.input, output=value.output, system=system, history=history, meta=extras)
-        return Example(value.line, value.instruction, inst, dict(value.meta), name=value.name,
-                       is_classification=value.is_classification)
+        inst = (
+            to_instance()
+            if callable(to_instance)
+            else Instance(
+                input=value.input, output=value.output, system=system, history=history, meta=extras
+            )
+        )
+        return Example(
+            value.line,
+            value.instruction,
+            inst,
+            dict(value.meta),
+            name=value.name,
+            is_classification=value.is_classification,
+        )
     raise TypeError(f"unexpected record {type(value).__name__}")
 
 
@@ -240,9 +288,14 @@ def _attach_media(value: Example | Task, row: dict[str, Any], media: dict[str, s
                 value.instance.meta.setdefault("_media_columns", {})[key] = col
 
 
-def read(path: Path, split: str | None = None, rows: str | None = None, *,
-         detect: Callable[[Any, Path], str | None] | None = None,
-         module_of: Callable[[str], Any] | None = None) -> list[Task]:
+def read(
+    path: Path,
+    split: str | None = None,
+    rows: str | None = None,
+    *,
+    detect: Callable[[Any, Path], str | None] | None = None,
+    module_of: Callable[[str], Any] | None = None,
+) -> list[Task]:
     """The chosen split of a dataset folder, as tasks; see the module docstring. `detect`
     (a row → its format name) and `module_of` (a format name → its module) are the registry's
     (registry.py passes them: this module does not import it)."""
@@ -253,12 +306,19 @@ def read(path: Path, split: str | None = None, rows: str | None = None, *,
     if split is None:
         if len(names) != 1:
             raise UserInputError(
-                f"this dataset has {len(names)} splits: {', '.join(names)}", path=path,
-                field="split", hint="Choose one with --split NAME (the window asks).")
+                f"this dataset has {len(names)} splits: {', '.join(names)}",
+                path=path,
+                field="split",
+                hint="Choose one with --split NAME (the window asks).",
+            )
         split = names[0]
     elif split not in names:
-        raise UserInputError(f"no split {split!r}; the splits are: {', '.join(names)}",
-                             path=path, field="split", hint="Choose one with --split NAME.")
+        raise UserInputError(
+            f"no split {split!r}; the splits are: {', '.join(names)}",
+            path=path,
+            field="split",
+            hint="Choose one with --split NAME.",
+        )
     table, media, first = _load(path, split)
     where = Path(first)
     if not table:
@@ -267,18 +327,19 @@ def read(path: Path, split: str | None = None, rows: str | None = None, *,
     fmt = rows or detect(sample, where)
     if fmt is None:
         raise UserInputError(
-            "the rows' columns match no record format (columns: "
-            + ", ".join(table[0]) + ")", path=where, line=1,
+            "the rows' columns match no record format (columns: " + ", ".join(table[0]) + ")",
+            path=where,
+            line=1,
             hint="Name the row format with --option rows=NAME (e.g. alpaca, sharegpt, "
-                 "hh-rlhf), or export the split to JSON Lines and map its columns.")
+            "hh-rlhf), or export the split to JSON Lines and map its columns.",
+        )
     parse = _row_parser(fmt, module_of)
     items: list[Example | Task] = []
     for n, row in enumerate(table, start=1):
         record = {k: v for k, v in row.items() if k not in media}
         try:
             parsed = parse(record, where, n)
-            values = [_as_example(v, n) for v in (parsed if isinstance(parsed, list)
-                                                  else [parsed])]
+            values = [_as_example(v, n) for v in (parsed if isinstance(parsed, list) else [parsed])]
         except UserInputError as exc:
             reject(exc, row)
             continue
@@ -286,8 +347,7 @@ def read(path: Path, split: str | None = None, rows: str | None = None, *,
             _attach_media(value, row, media)
             items.append(value)
     tasks = [t for t in items if isinstance(t, Task)]
-    tasks += group_examples((e for e in items if isinstance(e, Example)), where,
-                            f"{FORMAT}:{fmt}")
+    tasks += group_examples((e for e in items if isinstance(e, Example)), where, f"{FORMAT}:{fmt}")
     for t in tasks:
         t.meta.update(dataset=str(path), split=split, row_format=fmt)
         if media:

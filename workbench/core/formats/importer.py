@@ -9,6 +9,7 @@ nothing new counts as a skipped duplicate. Every bad record of the file is repor
 which imports the valid records and writes the rejected ones, with their reasons, to
 `<name>.rejected.jsonl` beside the input (or `rejected_out`).
 """
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -42,15 +43,15 @@ class ImportResult:
     classification: int = 0
     skipped_duplicates: int = 0
     format: str = ""
-    skipped_similar: int = 0   # ROUGE-L above the threshold (only with dedup_threshold)
-    filled: int = 0            # duplicates of tasks that had no instances: given this file's
-    read: int = 0              # tasks the file held
-    instances: int = 0         # examples added (to new tasks and to existing ones)
+    skipped_similar: int = 0  # ROUGE-L above the threshold (only with dedup_threshold)
+    filled: int = 0  # duplicates of tasks that had no instances: given this file's
+    read: int = 0  # tasks the file held
+    instances: int = 0  # examples added (to new tasks and to existing ones)
     path: str = ""
-    preview: bool = False      # counted only, nothing written
-    merged: int = 0            # existing tasks that got new examples from this file
+    preview: bool = False  # counted only, nothing written
+    merged: int = 0  # existing tasks that got new examples from this file
     duplicate_examples: int = 0  # examples identical to one already there (or earlier in the file)
-    rejected: int = 0          # bad records left out (only with skip_invalid)
+    rejected: int = 0  # bad records left out (only with skip_invalid)
     rejected_path: str | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)  # the first CAP bad records
     notes: dict[str, int] = field(default_factory=dict)  # store.examples.import_notes
@@ -78,8 +79,10 @@ class ImportResult:
     def summary(self) -> str:
         """One paragraph for people (the CLI's and the window's import summary)."""
         verb = "Would import" if self.preview else "Imported"
-        parts = [f"{verb} {self.imported} tasks with {self.instances} examples "
-                 f"({self.classification} classification)"]
+        parts = [
+            f"{verb} {self.imported} tasks with {self.instances} examples "
+            f"({self.classification} classification)"
+        ]
         if self.merged:
             parts.append(f"added examples to {self.merged} existing tasks")
         if self.filled:
@@ -98,15 +101,21 @@ class ImportResult:
         if n.get("with_tools"):
             parts.append(f"{n['with_tools']} examples with tools")
         if n.get("without_examples"):
-            parts.append(f"{n['without_examples']} instructions without outputs (kept as "
-                         "tasks without examples)")
+            parts.append(
+                f"{n['without_examples']} instructions without outputs (kept as "
+                "tasks without examples)"
+            )
         text = "; ".join(parts)
         if n.get("with_media"):
-            text += (f". {n['with_media']} examples reference images/audio/video: the "
-                     "references are kept in each example's meta, the media are not imported")
+            text += (
+                f". {n['with_media']} examples reference images/audio/video: the "
+                "references are kept in each example's meta, the media are not imported"
+            )
         if n.get("dropped_turns"):
-            text += (f". {n['dropped_turns']} turns outside any example (an opening greeting, "
-                     "an unanswered last question) are kept in the examples' meta")
+            text += (
+                f". {n['dropped_turns']} turns outside any example (an opening greeting, "
+                "an unanswered last question) are kept in the examples' meta"
+            )
         if self.rejected:
             where = f" (written to {self.rejected_path})" if self.rejected_path else ""
             text += f". {self.rejected} bad records left out{where}"
@@ -122,8 +131,14 @@ def _similarity_index(ws: Workspace) -> SimilarityIndex:
     return index
 
 
-def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
-              dedup_threshold: float | None = None, dry_run: bool = False) -> ImportResult:
+def add_tasks(
+    ws: Workspace,
+    tasks: list[Task],
+    *,
+    source: str = "imported",
+    dedup_threshold: float | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
     """Add tasks in one transaction. A task whose (normalised) instruction the workspace or an
     earlier task of `tasks` already has gets the examples it does not hold yet (identical
     examples are duplicates, counted); a task bringing nothing new is a skipped duplicate.
@@ -146,7 +161,7 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
             store_examples.rebase_seq(ws, tasks)
         for task in tasks:
             key = normalize_instruction(task.instruction)
-            if key in added_here:   # the same instruction twice in what the reader gave
+            if key in added_here:  # the same instruction twice in what the reader gave
                 twin = added_here[key]
                 store_examples.keep_wording(task.instances, task.instruction, twin.instruction)
                 have = {store_examples.example_key(i) for i in twin.instances}
@@ -160,8 +175,11 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
                 continue
             if key in seen:
                 task_id = by_norm.get(key)
-                added, dups, was_bare = (_merge(ws, task_id, task, held, dry_run) if task_id
-                                         else (0, len(task.instances), False))
+                added, dups, was_bare = (
+                    _merge(ws, task_id, task, held, dry_run)
+                    if task_id
+                    else (0, len(task.instances), False)
+                )
                 result.duplicate_examples += dups
                 result.instances += added
                 if not added:
@@ -171,8 +189,12 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
                 else:
                     result.merged += 1
                 continue
-            if (index is not None and dedup_threshold is not None and len(index)
-                    and index.max_score(task.instruction) > dedup_threshold):
+            if (
+                index is not None
+                and dedup_threshold is not None
+                and len(index)
+                and index.max_score(task.instruction) > dedup_threshold
+            ):
                 result.skipped_similar += 1
                 continue
             seen.add(key)
@@ -188,16 +210,20 @@ def add_tasks(ws: Workspace, tasks: list[Task], *, source: str = "imported",
     return result
 
 
-def _merge(ws: Workspace, task_id: int, task: Task, held: dict[int, tuple[set[str], bool]],
-           dry_run: bool) -> tuple[int, int, bool]:
+def _merge(
+    ws: Workspace, task_id: int, task: Task, held: dict[int, tuple[set[str], bool]], dry_run: bool
+) -> tuple[int, int, bool]:
     """(added, duplicates, whether the task had no examples before this import): give task
     `task_id` the examples of `task` it lacks (and its classification when unknown)."""
     if task_id not in held:
         existing = store_examples.load_instances(ws, [task_id]).get(task_id, [])
         held[task_id] = ({store_examples.example_key(i) for i in existing}, not existing)
     keys, was_bare = held[task_id]
-    store_examples.keep_wording(task.instances, task.instruction, ws.scalar(
-        "SELECT instruction FROM tasks WHERE id = ?", (task_id,)))
+    store_examples.keep_wording(
+        task.instances,
+        task.instruction,
+        ws.scalar("SELECT instruction FROM tasks WHERE id = ?", (task_id,)),
+    )
     new = []
     for inst in task.instances:
         k = store_examples.example_key(inst)
@@ -207,8 +233,10 @@ def _merge(ws: Workspace, task_id: int, task: Task, held: dict[int, tuple[set[st
     if new and not dry_run:
         store_examples.merge_examples(ws, task_id, new)
         if task.is_classification is not None:
-            ws.execute("UPDATE tasks SET is_classification = ? WHERE id = ? AND "
-                       "is_classification IS NULL", (int(bool(task.is_classification)), task_id))
+            ws.execute(
+                "UPDATE tasks SET is_classification = ? WHERE id = ? AND is_classification IS NULL",
+                (int(bool(task.is_classification)), task_id),
+            )
     return len(new), len(task.instances) - len(new), was_bare
 
 
@@ -217,9 +245,13 @@ def detect_format(path: Path) -> str:
     return registry.detect_format(Path(path))
 
 
-def read_file(path: str | Path, fmt: str | None = None, *,
-              options: dict[str, str] | None = None,
-              problems: Problems | None = None) -> tuple[str, list[Task]]:
+def read_file(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    options: dict[str, str] | None = None,
+    problems: Problems | None = None,
+) -> tuple[str, list[Task]]:
     """(format, tasks) from a file or folder, validated; writes nothing.
 
     `options` are the reader's (FormatSpec.read_options: a table's column mapping, a dataset
@@ -233,18 +265,25 @@ def read_file(path: str | Path, fmt: str | None = None, *,
     if spec.read is None:
         raise UserInputError(f"{fmt!r} is an export-only format", path=p, field="format")
     if p.is_dir() and not (spec.folder or spec.reads_folder):
-        raise UserInputError(f"a folder; the {fmt} format is a file", path=p,
-                             hint="Import a file inside it, or name a folder format "
-                                  "(--format hf-hub).")
-    if not p.is_dir() and spec.reads_folder and not spec.extensions:   # folders only
-        raise UserInputError(f"a file; the {fmt} format is a dataset folder", path=p, line=1,
-                             hint="Import the folder that holds it (README.md, data/…).")
+        raise UserInputError(
+            f"a folder; the {fmt} format is a file",
+            path=p,
+            hint="Import a file inside it, or name a folder format (--format hf-hub).",
+        )
+    if not p.is_dir() and spec.reads_folder and not spec.extensions:  # folders only
+        raise UserInputError(
+            f"a file; the {fmt} format is a dataset folder",
+            path=p,
+            line=1,
+            hint="Import the folder that holds it (README.md, data/…).",
+        )
     opts = {k: v for k, v in (options or {}).items() if v is not None}
     unknown = sorted(set(opts) - set(spec.read_options))
     if unknown:
         takes = ", ".join(spec.read_options) or "none"
-        raise UserInputError(f"the {fmt} reader has no option {unknown[0]!r} (it takes: "
-                             f"{takes})", field=unknown[0])
+        raise UserInputError(
+            f"the {fmt} reader has no option {unknown[0]!r} (it takes: {takes})", field=unknown[0]
+        )
     with collecting(problems):
         try:
             return fmt, spec.read(p, **opts)
@@ -285,10 +324,18 @@ def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
     return replay_reference_run(ws, path, compat=compat)
 
 
-def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
-                compat: str | None = None, dedup_threshold: float | None = None,
-                preview: bool = False, options: dict[str, str] | None = None,
-                skip_invalid: bool = False, rejected_out: str | Path | None = None) -> Any:
+def import_file(
+    ws: Workspace,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    compat: str | None = None,
+    dedup_threshold: float | None = None,
+    preview: bool = False,
+    options: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    rejected_out: str | Path | None = None,
+) -> Any:
     """Import a file, a dataset folder, or (a folder holding machine_generated_instructions.jsonl)
     replay a reference Self-Instruct run; returns an ImportResult (or the replay's result).
 
@@ -300,8 +347,9 @@ def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
     if not p.exists():
         raise UserInputError("no such file", path=p)
     if dedup_threshold is not None and not 0.0 <= dedup_threshold <= 1.0:
-        raise UserInputError(f"expected a number from 0 to 1, found {dedup_threshold}",
-                             field="dedup-rouge")
+        raise UserInputError(
+            f"expected a number from 0 to 1, found {dedup_threshold}", field="dedup-rouge"
+        )
     if p.is_dir() and fmt in (None, registry.REFERENCE_RUN) and registry.is_reference_run(p):
         if preview:
             raise UserInputError("a reference run cannot be previewed; replay it", path=p)
@@ -312,10 +360,12 @@ def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
         raise InvalidRecords(p, problems)
     out_path = None
     if problems and not preview:
-        out_path = write_rejected(problems, Path(rejected_out) if rejected_out
-                                  else rejected_path(p))
-    result = add_tasks(ws, tasks, source=registry.get(fmt).source,
-                       dedup_threshold=dedup_threshold, dry_run=preview)
+        out_path = write_rejected(
+            problems, Path(rejected_out) if rejected_out else rejected_path(p)
+        )
+    result = add_tasks(
+        ws, tasks, source=registry.get(fmt).source, dedup_threshold=dedup_threshold, dry_run=preview
+    )
     result.format = fmt
     result.path = str(p)
     result.rejected = problems.total
@@ -328,11 +378,24 @@ def import_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
     return result
 
 
-def preview_file(ws: Workspace, path: str | Path, fmt: str | None = None, *,
-                 dedup_threshold: float | None = None, options: dict[str, str] | None = None,
-                 skip_invalid: bool = False) -> ImportResult:
+def preview_file(
+    ws: Workspace,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    dedup_threshold: float | None = None,
+    options: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+) -> ImportResult:
     """The counts an import would give, without writing (the GUI shows them before committing);
     with `skip_invalid`, the bad records are counted and listed in `problems` instead of
     raising InvalidRecords."""
-    return import_file(ws, path, fmt, dedup_threshold=dedup_threshold, preview=True,
-                       options=options, skip_invalid=skip_invalid)
+    return import_file(
+        ws,
+        path,
+        fmt,
+        dedup_threshold=dedup_threshold,
+        preview=True,
+        options=options,
+        skip_invalid=skip_invalid,
+    )

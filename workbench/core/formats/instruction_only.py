@@ -13,6 +13,7 @@ record's fields are kept in `meta["also"]`.
 Errors: a record that is not an object, or without a non-empty text `instruction` (file, line,
 field).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,19 +26,32 @@ from .validation import parse_each
 
 FORMAT = "instruction-only"
 EXTENSIONS = (".jsonl", ".json")
-_ANSWERS = ("output", "outputs", "response", "completion", "answer", "instances",
-            "conversations", "messages", "chosen")
+_ANSWERS = (
+    "output",
+    "outputs",
+    "response",
+    "completion",
+    "answer",
+    "instances",
+    "conversations",
+    "messages",
+    "chosen",
+)
 
 
 def looks_like(obj: object) -> bool:
-    return (isinstance(obj, dict) and isinstance(obj.get("instruction"), str)
-            and not any(k in obj for k in _ANSWERS))
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("instruction"), str)
+        and not any(k in obj for k in _ANSWERS)
+    )
 
 
 def _record(obj: Any, path: Path, line: int) -> Example:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {type_name(obj)}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+        )
     instruction = text_field(obj, "instruction", path, line, nonempty=True)
     meta = {k: v for k, v in obj.items() if k != "instruction"}
     return Example(line, instruction, None, meta)

@@ -1,4 +1,5 @@
 """Writing records as a JSON list or as JSON Lines, streamed (never the whole list in memory)."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ class RecordWriter:
             self.fh.write("\n]\n" if self.count else "]\n")
 
 
-def write_records(tasks: Iterable[Task], fh: IO[str], layout: str,
-                  to_record: Callable[[Task, Instance, dict[str, Any]], dict[str, Any]]) -> int:
+def write_records(
+    tasks: Iterable[Task],
+    fh: IO[str],
+    layout: str,
+    to_record: Callable[[Task, Instance, dict[str, Any]], dict[str, Any]],
+) -> int:
     """One record per instance, `to_record(task, instance, extras)` giving its fields."""
     with RecordWriter(fh, layout) as out:
         for task, _, inst, extras in iter_examples(tasks):

@@ -6,6 +6,7 @@ carry something the format has no place for. By default it refuses, naming the f
 counts and the formats that keep them (`LossyExportError`); with `lossy=True` (the CLI's
 `--lossy`) it writes the examples without those fields and reports the counts in the summary.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,8 +34,9 @@ ALL = frozenset(FIELDS)
 class LossyExportError(UserInputError):
     """The format cannot hold some examples' fields; `counts` per field, `examples` affected."""
 
-    def __init__(self, message: str, *, counts: dict[str, int], examples: int, total: int,
-                 **kw: Any) -> None:
+    def __init__(
+        self, message: str, *, counts: dict[str, int], examples: int, total: int, **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
         self.counts = counts
         self.examples = examples
@@ -78,18 +80,27 @@ def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int],
 
 
 def describe(counts: dict[str, int]) -> str:
-    """"earlier turns (history) in 25 examples, KTO label in 40 examples"."""
-    return ", ".join(f"{FIELDS[k]} in {n} example{'s' if n != 1 else ''}"
-                     for k, n in counts.items())
+    """ "earlier turns (history) in 25 examples, KTO label in 40 examples"."""
+    return ", ".join(
+        f"{FIELDS[k]} in {n} example{'s' if n != 1 else ''}" for k, n in counts.items()
+    )
 
 
-def refusal(fmt: str, counts: dict[str, int], affected: int, total: int,
-            keepers: list[str]) -> LossyExportError:
+def refusal(
+    fmt: str, counts: dict[str, int], affected: int, total: int, keepers: list[str]
+) -> LossyExportError:
     return LossyExportError(
         f"{fmt} cannot hold everything in {affected} of {total} examples: {describe(counts)}; "
-        "nothing was written", field="format", counts=counts, examples=affected, total=total,
-        hint=(f"Export as {', '.join(keepers)}, which keep them, or export" if keepers
-              else "Export") + " again with --lossy to write the examples without them.")
+        "nothing was written",
+        field="format",
+        counts=counts,
+        examples=affected,
+        total=total,
+        hint=(
+            f"Export as {', '.join(keepers)}, which keep them, or export" if keepers else "Export"
+        )
+        + " again with --lossy to write the examples without them.",
+    )
 
 
 def strip(tasks: list[Task], holds: frozenset[str]) -> list[Task]:
@@ -119,8 +130,11 @@ def _without(inst: Instance, missing: set[str]) -> Instance:
         inst.history = []
     if "tool-calls" in missing:
         meta.pop("_pending", None)
-        answer = {k: v for k, v in (meta.get("_assistant") or {}).items()
-                  if k not in ("tool_calls", "function_call", "role", "content")}
+        answer = {
+            k: v
+            for k, v in (meta.get("_assistant") or {}).items()
+            if k not in ("tool_calls", "function_call", "role", "content")
+        }
         if answer:
             meta["_assistant"] = answer
         else:

@@ -24,6 +24,7 @@ A folder of task files (the repositories' `tasks/`, or the repository itself) im
 Errors: a file that is not one JSON object, without a text `Definition`, or whose examples are
 not `{"input": text, "output": text | [text, …]}` (file, line of the record, field).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,11 @@ _BODY = ("Definition", "Instances")
 
 
 def looks_like(obj: object) -> bool:
-    return (isinstance(obj, dict) and "Definition" in obj
-            and any(k in obj for k in ("Instances", "Positive Examples", "Examples")))
+    return (
+        isinstance(obj, dict)
+        and "Definition" in obj
+        and any(k in obj for k in ("Instances", "Positive Examples", "Examples"))
+    )
 
 
 def task_files(folder: Path) -> list[Path]:
@@ -63,11 +67,12 @@ def is_task_folder(folder: Path) -> bool:
     if not files:
         return False
     try:
-        head = files[0].read_bytes()[:1 << 16].decode("utf-8", "replace")
+        head = files[0].read_bytes()[: 1 << 16].decode("utf-8", "replace")
     except OSError:
         return False
-    return '"Definition"' in head and ('"Instances"' in head or "Examples" in head
-                                       or files[0].stat().st_size > len(head))
+    return '"Definition"' in head and (
+        '"Instances"' in head or "Examples" in head or files[0].stat().st_size > len(head)
+    )
 
 
 def version_of(d: dict) -> int:
@@ -92,23 +97,45 @@ def _element_lines(text: str, key: str, count: int) -> list[int | None]:
     return [None] * count
 
 
-def _example(item: Any, path: Path, line: int, field: str, role: str,
-             ) -> Instance | None:
+def _example(
+    item: Any,
+    path: Path,
+    line: int,
+    field: str,
+    role: str,
+) -> Instance | None:
     if not isinstance(item, dict):
-        reject(UserInputError(f"expected an object, found {type_name(item)}", path=path,
-                              line=line, field=field), item)
+        reject(
+            UserInputError(
+                f"expected an object, found {type_name(item)}", path=path, line=line, field=field
+            ),
+            item,
+        )
         return None
     inp = item.get("input", "")
     if not isinstance(inp, str):
-        reject(UserInputError(f"expected text, found {type_name(inp)}", path=path, line=line,
-                              field=f"{field}.input"), item)
+        reject(
+            UserInputError(
+                f"expected text, found {type_name(inp)}",
+                path=path,
+                line=line,
+                field=f"{field}.input",
+            ),
+            item,
+        )
         return None
     out = item.get("output")
     outputs = out if isinstance(out, list) else [out]
     if out is None or not outputs or not all(isinstance(o, str) for o in outputs):
-        what = "the field is missing" if out is None else (
-            "an empty list of outputs" if isinstance(out, list) and not out
-            else "expected text or a list of texts")
+        what = (
+            "the field is missing"
+            if out is None
+            else (
+                "an empty list of outputs"
+                if isinstance(out, list) and not out
+                else "expected text or a list of texts"
+            )
+        )
         reject(UserInputError(what, path=path, line=line, field=f"{field}.output"), item)
         return None
     meta: dict[str, Any] = {"ni_role": role}
@@ -132,8 +159,9 @@ def read(path: Path) -> list[Task]:
     data = read_bytes(path)
     d = load_json_document(path, data)
     if not isinstance(d, dict):
-        raise UserInputError(f"expected one JSON object (a task), found {type_name(d)}",
-                             path=path, line=1)
+        raise UserInputError(
+            f"expected one JSON object (a task), found {type_name(d)}", path=path, line=1
+        )
     text = decode_utf8(data, path)
     definition = d.get("Definition")
     if isinstance(definition, list) and all(isinstance(x, str) for x in definition):
@@ -141,32 +169,38 @@ def read(path: Path) -> list[Task]:
     elif isinstance(definition, str):
         instruction = definition
     else:
-        raise UserInputError("expected the task definition (text, or a list of texts)",
-                             path=path, line=1, field="Definition")
+        raise UserInputError(
+            "expected the task definition (text, or a list of texts)",
+            path=path,
+            line=1,
+            field="Definition",
+        )
     if not instruction.strip():
-        raise UserInputError("the task definition is empty", path=path, line=1,
-                             field="Definition")
+        raise UserInputError("the task definition is empty", path=path, line=1, field="Definition")
     version = version_of(d)
     if version == 1:
         examples = d.get("Examples") or {}
         if not isinstance(examples, dict):
-            raise UserInputError(f"expected an object, found {type_name(examples)}",
-                                 path=path, line=1, field="Examples")
-        positives, pos_field = examples.get("Positive Examples") or [], \
-            "Examples.Positive Examples"
+            raise UserInputError(
+                f"expected an object, found {type_name(examples)}",
+                path=path,
+                line=1,
+                field="Examples",
+            )
+        positives, pos_field = examples.get("Positive Examples") or [], "Examples.Positive Examples"
     else:
         positives, pos_field = d.get("Positive Examples") or [], "Positive Examples"
     instances = d.get("Instances") or []
     for value, fname in ((positives, pos_field), (instances, "Instances")):
         if not isinstance(value, list):
-            raise UserInputError(f"expected a list, found {type_name(value)}", path=path,
-                                 line=1, field=fname)
+            raise UserInputError(
+                f"expected a list, found {type_name(value)}", path=path, line=1, field=fname
+            )
     kept = {k: v for k, v in d.items() if k not in _BODY}
     if version == 1:
-        rest = {k: v for k, v in (kept.get("Examples") or {}).items()
-                if k != "Positive Examples"}
+        rest = {k: v for k, v in (kept.get("Examples") or {}).items() if k != "Positive Examples"}
         kept.pop("Examples", None)
-        kept.update(rest)          # "Negative Examples" and any other kind of examples
+        kept.update(rest)  # "Negative Examples" and any other kind of examples
     else:
         kept.pop("Positive Examples", None)
     if isinstance(definition, list) and len(definition) != 1:
@@ -174,8 +208,10 @@ def read(path: Path) -> list[Task]:
     task_meta = {"natural_instructions": kept, "ni_version": version}
     name = Path(inner_name(path)).stem
     out: list[Example] = []
-    for items, fname, role in ((positives, pos_field, "positive_example"),
-                               (instances, "Instances", "instance")):
+    for items, fname, role in (
+        (positives, pos_field, "positive_example"),
+        (instances, "Instances", "instance"),
+    ):
         lines = _element_lines(text, fname.rsplit(".", 1)[-1], len(items))
         for i, item in enumerate(items):
             line = lines[i] or 1

@@ -18,6 +18,7 @@ calls, `tool`/`function` results, `content: null`, per-turn `weight` and content
 parts kept (conversation.py). Examples with an empty output and no tool call are not written
 (the checker rejects empty content).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,8 @@ ALLOWED_ROLES = ("system", "user", "assistant", "function", "tool")
 def looks_like(obj: object) -> bool:
     return isinstance(obj, dict) and (
         isinstance(obj.get("messages"), list)
-        or (isinstance(obj.get("input"), dict) and "preferred_output" in obj))
+        or (isinstance(obj.get("input"), dict) and "preferred_output" in obj)
+    )
 
 
 def validate_openai_chat(path: str | Path) -> list[str]:
@@ -107,7 +109,9 @@ def validate_openai_chat(path: str | Path) -> list[str]:
                 problems.append(f"{where}: unrecognized_role {m.get('role')!r}")
             content = m.get("content")
             calls = m.get("function_call") or m.get("tool_calls")
-            if (not content and not calls) or (content is not None and not isinstance(content, str)):
+            if (not content and not calls) or (
+                content is not None and not isinstance(content, str)
+            ):
                 problems.append(f"{where}: missing_content (empty or not text)")
             if "weight" in m and m["weight"] not in (0, 1):
                 problems.append(f"{where}: weight must be 0 or 1")
@@ -124,11 +128,9 @@ KNOWN = ("messages", "tools")
 def _message(m: dict[str, Any], fname: str, path: Path, line: int) -> dict[str, Any]:
     role = get_str(m, "role", path, line, field_name=f"{fname}.role")
     if "content" not in m:
-        raise UserInputError("the field is missing", path=path, line=line,
-                             field=f"{fname}.content")
+        raise UserInputError("the field is missing", path=path, line=line, field=f"{fname}.content")
     calls = m.get("tool_calls") or m.get("function_call")
-    text, parts = content_text(m["content"], path, line, f"{fname}.content",
-                               allow_null=bool(calls))
+    text, parts = content_text(m["content"], path, line, f"{fname}.content", allow_null=bool(calls))
     out: dict[str, Any] = {"role": role, "content": text, "_field": fname}
     out.update({k: v for k, v in m.items() if k not in ("role", "content")})
     if parts is not None:
@@ -141,13 +143,13 @@ def _one_answer(value: Any, key: str, path: Path, line: int) -> dict[str, Any]:
         return {"role": "assistant", "content": value, "_field": key}
     if isinstance(value, list):
         if len(value) != 1 or not isinstance(value[0], dict):
-            raise UserInputError("expected one assistant message", path=path, line=line,
-                                 field=key)
+            raise UserInputError("expected one assistant message", path=path, line=line, field=key)
         return _message(value[0], f"{key}[0]", path, line)
     if isinstance(value, dict):
         return _message(value, key, path, line)
-    raise UserInputError(f"expected an assistant message, found {json_type(value)}",
-                         path=path, line=line, field=key)
+    raise UserInputError(
+        f"expected an assistant message, found {json_type(value)}", path=path, line=line, field=key
+    )
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
@@ -156,29 +158,43 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     example_meta: dict[str, Any] = {}
     if "messages" not in d and isinstance(d.get("input"), dict) and "preferred_output" in d:
         inner = d["input"]
-        msgs = [_message(m, f"input.{f}", path, line)
-                for f, m in object_list(inner, "messages", path, line)]
+        msgs = [
+            _message(m, f"input.{f}", path, line)
+            for f, m in object_list(inner, "messages", path, line)
+        ]
         if "non_preferred_output" not in d:
-            raise UserInputError("a preference pair needs both outputs", path=path, line=line,
-                                 field="non_preferred_output")
+            raise UserInputError(
+                "a preference pair needs both outputs",
+                path=path,
+                line=line,
+                field="non_preferred_output",
+            )
         answer = _one_answer(d["preferred_output"], "preferred_output", path, line)
         rejected = _one_answer(d["non_preferred_output"], "non_preferred_output", path, line)
         example_meta = record_fields(d, ("input", "preferred_output", "non_preferred_output"))
         example_meta["_layout"] = "openai-preference"
-        inner_extra = {k: v for k, v in inner.items()
-                       if k != "messages" and (k != "tools" or v is None)}
+        inner_extra = {
+            k: v for k, v in inner.items() if k != "messages" and (k != "tools" or v is None)
+        }
         if inner_extra:
             example_meta["_input"] = inner_extra
         tools = inner.get("tools")
     else:
         msgs = [_message(m, f, path, line) for f, m in object_list(d, "messages", path, line)]
-        known = ("messages",) + (("tools",) if d.get("tools") is not None else ()) \
+        known = (
+            ("messages",)
+            + (("tools",) if d.get("tools") is not None else ())
             + (("label",) if isinstance(d.get("label"), bool) else ())
+        )
         if "chosen" in d or "rejected" in d:
             for key in ("chosen", "rejected"):
                 if key not in d:
-                    raise UserInputError("a preference pair needs both `chosen` and "
-                                         "`rejected`", path=path, line=line, field=key)
+                    raise UserInputError(
+                        "a preference pair needs both `chosen` and `rejected`",
+                        path=path,
+                        line=line,
+                        field=key,
+                    )
             answer = _one_answer(d["chosen"], "chosen", path, line)
             rejected = _one_answer(d["rejected"], "rejected", path, line)
             known += ("chosen", "rejected")
@@ -189,10 +205,17 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     system_msg = msgs[0] if msgs and msgs[0]["role"] == "system" else None
     rest = msgs[1:] if system_msg else msgs
     rec = chat_to_record(msgs, path, line, "messages", answer=answer, rejected=rejected)
-    if (system_msg is not None and isinstance(rec.system, str) and rec.system.strip()
-            and len(rest) + (answer is not None) == 2 and rest[0]["role"] == "user"
-            and not rec.history and "_system" not in rec.example_meta
-            and not rec.example_meta.get("_pending") and not rec.example_meta.get("_dropped_turns")):
+    if (
+        system_msg is not None
+        and isinstance(rec.system, str)
+        and rec.system.strip()
+        and len(rest) + (answer is not None) == 2
+        and rest[0]["role"] == "user"
+        and not rec.history
+        and "_system" not in rec.example_meta
+        and not rec.example_meta.get("_pending")
+        and not rec.example_meta.get("_dropped_turns")
+    ):
         rec.input, rec.instruction, rec.system = rec.instruction, rec.system, None
     if isinstance(d.get("label"), bool) and "messages" in d:
         rec.kind, rec.label = "kto", d["label"]
@@ -202,8 +225,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
 
 
 def read(path: Path) -> list[Task]:
-    return group_records((parse_record(o, path, n) for n, o in iter_json_records(path)),
-                         path, FORMAT)
+    return group_records(
+        (parse_record(o, path, n) for n, o in iter_json_records(path)), path, FORMAT
+    )
 
 
 def _plain(msg: dict[str, Any]) -> dict[str, Any]:
@@ -211,18 +235,31 @@ def _plain(msg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in msg.items() if k != "from"}
 
 
-def to_messages(task: Task, inst: Instance, user_turn: str = "split", *,
-                with_answer: bool = True) -> list[dict[str, Any]]:
+def to_messages(
+    task: Task, inst: Instance, user_turn: str = "split", *, with_answer: bool = True
+) -> list[dict[str, Any]]:
     """The example as chat messages (the answer last unless `with_answer` is False)."""
     meta = inst.meta or {}
-    if (user_turn == "split" and inst.input.strip() and not inst.system and not inst.history
-            and not meta.get("_pending") and not meta.get("_dropped_turns")):
-        msgs = [{"role": "system", "content": instruction_of(task, inst),
-                 **(meta.get("_system") or {})},
-                wire(_message_with("user", inst.input, meta.get("_user") or {}))]
+    if (
+        user_turn == "split"
+        and inst.input.strip()
+        and not inst.system
+        and not inst.history
+        and not meta.get("_pending")
+        and not meta.get("_dropped_turns")
+    ):
+        msgs = [
+            {
+                "role": "system",
+                "content": instruction_of(task, inst),
+                **(meta.get("_system") or {}),
+            },
+            wire(_message_with("user", inst.input, meta.get("_user") or {})),
+        ]
         if with_answer:
-            msgs.append(wire(answer_message(inst.output, meta.get("_assistant") or {},
-                                            inst.weight)))
+            msgs.append(
+                wire(answer_message(inst.output, meta.get("_assistant") or {}, inst.weight))
+            )
         return [_plain(m) for m in msgs]
     system, sys_extras, turns = example_to_chat(task, inst, with_answer=with_answer)
     msgs = [{"role": "system", "content": system, **(sys_extras or {})}] if system else []
@@ -245,16 +282,20 @@ def to_record(task: Task, inst: Instance, user_turn: str = "split") -> dict[str,
     meta = inst.meta or {}
     if inst.kind == "preference":
         prompt = to_messages(task, inst, user_turn, with_answer=False)
-        chosen = _plain(wire(answer_message(inst.output, meta.get("_assistant") or {},
-                                            inst.weight)))
+        chosen = _plain(
+            wire(answer_message(inst.output, meta.get("_assistant") or {}, inst.weight))
+        )
         rejected = _plain(wire(rejected_message(inst)))
         if meta.get("_layout") != "messages-chosen-rejected":
             inner: dict[str, Any] = {"messages": prompt}
             if inst.tools is not None:
                 inner["tools"] = inst.tools
             inner.update(meta.get("_input") or {})
-            rec: dict[str, Any] = {"input": inner, "preferred_output": [chosen],
-                                   "non_preferred_output": [rejected]}
+            rec: dict[str, Any] = {
+                "input": inner,
+                "preferred_output": [chosen],
+                "non_preferred_output": [rejected],
+            }
         else:
             rec = {"messages": prompt, "chosen": chosen, "rejected": rejected}
             if inst.tools is not None:

@@ -19,6 +19,7 @@
 Errors: a transcript without a Human or an Assistant turn, `labels` other than 0/1, a missing
 or non-text answer (file, line, field).
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,11 @@ def looks_like_hh(obj: object) -> bool:
     """Text chosen/rejected answers to an HH transcript (`Human:` … `Assistant:`), whole or
     split into prompt and answers. A plain-text prompt is TRL's layout (trl.py); this reader
     takes it too when named with --format hh-rlhf."""
-    if not (isinstance(obj, dict) and isinstance(obj.get("chosen"), str)
-            and isinstance(obj.get("rejected"), str)):
+    if not (
+        isinstance(obj, dict)
+        and isinstance(obj.get("chosen"), str)
+        and isinstance(obj.get("rejected"), str)
+    ):
         return False
     text = obj["prompt"] if isinstance(obj.get("prompt"), str) else obj["chosen"]
     return bool(_HH_RE.search(text)) and "Assistant:" in text
@@ -52,7 +56,8 @@ def looks_like_hh(obj: object) -> bool:
 def looks_like_shp(obj: object) -> bool:
     return isinstance(obj, dict) and (
         ("human_ref_A" in obj and "human_ref_B" in obj and "history" in obj)
-        or ("response_j" in obj and "response_k" in obj and "question" in obj))
+        or ("response_j" in obj and "response_k" in obj and "question" in obj)
+    )
 
 
 def split_hh(text: str) -> list[tuple[str, str]]:
@@ -71,16 +76,22 @@ def _history(turns: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"role": r, "content": t} for r, t in turns]
 
 
-def _last_pair(turns: list[tuple[str, str]], path: Path, line: int, field: str,
-               ) -> tuple[str | None, list[tuple[str, str]], str, str]:
+def _last_pair(
+    turns: list[tuple[str, str]],
+    path: Path,
+    line: int,
+    field: str,
+) -> tuple[str | None, list[tuple[str, str]], str, str]:
     """(system, earlier turns, last user turn, last answer) of a whole transcript."""
     system = turns.pop(0)[1] if turns and turns[0][0] == "system" else None
     if not turns or turns[-1][0] != "assistant":
-        raise UserInputError("the transcript must end with an Assistant turn", path=path,
-                             line=line, field=field)
+        raise UserInputError(
+            "the transcript must end with an Assistant turn", path=path, line=line, field=field
+        )
     if len(turns) < 2 or turns[-2][0] != "user":
-        raise UserInputError("the last Assistant turn follows no Human turn", path=path,
-                             line=line, field=field)
+        raise UserInputError(
+            "the last Assistant turn follows no Human turn", path=path, line=line, field=field
+        )
     if not turns[-2][1]:
         raise UserInputError("the last Human turn is empty", path=path, line=line, field=field)
     return system, turns[:-2], turns[-2][1], turns[-1][1]
@@ -88,40 +99,53 @@ def _last_pair(turns: list[tuple[str, str]], path: Path, line: int, field: str,
 
 def _hh_record(obj: Any, path: Path, line: int) -> Example:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {type_name(obj)}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+        )
     chosen = text_field(obj, "chosen", path, line)
     rejected = text_field(obj, "rejected", path, line)
-    meta: dict[str, Any] = {k: v for k, v in obj.items()
-                            if k not in ("chosen", "rejected", "prompt")}
+    meta: dict[str, Any] = {
+        k: v for k, v in obj.items() if k not in ("chosen", "rejected", "prompt")
+    }
     if isinstance(obj.get("prompt"), str):
         prompt = obj["prompt"]
         turns = split_hh(prompt)
         if any(r == "user" for r, _ in turns):
             if turns[-1] == ("assistant", ""):
-                turns.pop()          # the open "Assistant:" the answers complete
+                turns.pop()  # the open "Assistant:" the answers complete
             system = turns.pop(0)[1] if turns and turns[0][0] == "system" else None
             if not turns or turns[-1][0] != "user" or not turns[-1][1]:
-                raise UserInputError("the prompt must end with a Human turn", path=path,
-                                     line=line, field="prompt")
+                raise UserInputError(
+                    "the prompt must end with a Human turn", path=path, line=line, field="prompt"
+                )
             instruction, history = turns[-1][1], _history(turns[:-1])
         else:
             if not prompt.strip():
-                raise UserInputError("the field is empty", path=path, line=line,
-                                     field="prompt")
+                raise UserInputError("the field is empty", path=path, line=line, field="prompt")
             system, instruction, history = None, prompt, []
-        inst = Instance(output=chosen, rejected=rejected, kind="preference", system=system,
-                        history=history, meta=meta)
+        inst = Instance(
+            output=chosen,
+            rejected=rejected,
+            kind="preference",
+            system=system,
+            history=history,
+            meta=meta,
+        )
         return Example(line, instruction, inst)
-    c_system, c_before, instruction, c_answer = _last_pair(split_hh(chosen), path, line,
-                                                           "chosen")
-    r_system, r_before, r_user, r_answer = _last_pair(split_hh(rejected), path, line,
-                                                      "rejected")
+    c_system, c_before, instruction, c_answer = _last_pair(split_hh(chosen), path, line, "chosen")
+    r_system, r_before, r_user, r_answer = _last_pair(split_hh(rejected), path, line, "rejected")
     if (r_system, r_before, r_user) != (c_system, c_before, instruction):
         meta["rejected_history"] = _history(
-            ([("system", r_system)] if r_system else []) + r_before + [("user", r_user)])
-    inst = Instance(output=c_answer, rejected=r_answer, kind="preference", system=c_system,
-                    history=_history(c_before), meta=meta)
+            ([("system", r_system)] if r_system else []) + r_before + [("user", r_user)]
+        )
+    inst = Instance(
+        output=c_answer,
+        rejected=r_answer,
+        kind="preference",
+        system=c_system,
+        history=_history(c_before),
+        meta=meta,
+    )
     return Example(line, instruction, inst)
 
 
@@ -131,18 +155,24 @@ def read_hh(path: Path) -> list[Task]:
 
 def _shp_record(obj: Any, path: Path, line: int) -> Example:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {type_name(obj)}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+        )
     if "response_j" in obj:
         prompt_key, better, worse = "question", "response_j", "response_k"
     else:
         label = obj.get("labels")
         if isinstance(label, bool) or label not in (0, 1):
-            raise UserInputError("expected 1 (A is preferred) or 0 (B is preferred)",
-                                 path=path, line=line, field="labels")
+            raise UserInputError(
+                "expected 1 (A is preferred) or 0 (B is preferred)",
+                path=path,
+                line=line,
+                field="labels",
+            )
         prompt_key = "history"
-        better, worse = ("human_ref_A", "human_ref_B") if label == 1 else \
-            ("human_ref_B", "human_ref_A")
+        better, worse = (
+            ("human_ref_A", "human_ref_B") if label == 1 else ("human_ref_B", "human_ref_A")
+        )
     instruction = text_field(obj, prompt_key, path, line, nonempty=True)
     output = text_field(obj, better, path, line)
     rejected = text_field(obj, worse, path, line)

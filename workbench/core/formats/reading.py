@@ -2,6 +2,7 @@
 instruction-only records, Hub folders) share: records read tolerantly (a bad JSON line is one
 bad record, see validation.py), and examples grouped into tasks by instruction.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ class Example:
 
     line: int
     instruction: str
-    instance: Instance | None       # None: an instruction without any example (a bare task)
+    instance: Instance | None  # None: an instruction without any example (a bare task)
     task_meta: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
     is_classification: bool | None = None
@@ -40,9 +41,13 @@ def group_examples(examples: Iterable[Example], path: Path, fmt: str) -> list[Ta
         key = normalize_instruction(ex.instruction)
         task = tasks.get(key)
         if task is None:
-            task = Task(instruction=ex.instruction, is_classification=ex.is_classification,
-                        name=ex.name, origin=str(path),
-                        meta={**ex.task_meta, "format": fmt, "line": ex.line})
+            task = Task(
+                instruction=ex.instruction,
+                is_classification=ex.is_classification,
+                name=ex.name,
+                origin=str(path),
+                meta={**ex.task_meta, "format": fmt, "line": ex.line},
+            )
             tasks[key] = task
         else:
             if task.is_classification is None:
@@ -73,8 +78,10 @@ def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, A
         try:
             yield line_no, json.loads(line)
         except json.JSONDecodeError as exc:
-            reject(UserInputError(f"not valid JSON ({json_error_text(exc)})",
-                                  path=path, line=line_no), line)
+            reject(
+                UserInputError(f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no),
+                line,
+            )
         except RecursionError:
             reject(UserInputError("nested too deeply to read", path=path, line=line_no), line)
 
@@ -85,14 +92,23 @@ def load_json_document(path: Path, data: bytes | None = None) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserInputError(f"not valid JSON ({json_error_text(exc)})", path=path,
-                             line=exc.lineno) from exc
+        raise UserInputError(
+            f"not valid JSON ({json_error_text(exc)})", path=path, line=exc.lineno
+        ) from exc
     except RecursionError as exc:
         raise UserInputError("nested too deeply to read", path=path, line=1) from exc
 
 
-def text_field(d: dict, key: str, path: Path, line: int, *, required: bool = True,
-               nonempty: bool = False, name: str | None = None) -> str:
+def text_field(
+    d: dict,
+    key: str,
+    path: Path,
+    line: int,
+    *,
+    required: bool = True,
+    nonempty: bool = False,
+    name: str | None = None,
+) -> str:
     """`d[key]` as text; missing (when required), not text, or empty (with `nonempty`) is a
     UserInputError naming `name` (default `key`)."""
     fname = name or key
@@ -102,15 +118,27 @@ def text_field(d: dict, key: str, path: Path, line: int, *, required: bool = Tru
             raise UserInputError("the field is missing", path=path, line=line, field=fname)
         return ""
     if not isinstance(value, str):
-        raise UserInputError(f"expected text, found {type_name(value)}", path=path, line=line,
-                             field=fname)
+        raise UserInputError(
+            f"expected text, found {type_name(value)}", path=path, line=line, field=fname
+        )
     if nonempty and not value.strip():
-        raise UserInputError("the field is empty", path=path, line=line, field=fname,
-                             hint="Fill it in, or import the other records with "
-                                  "--skip-invalid.")
+        raise UserInputError(
+            "the field is empty",
+            path=path,
+            line=line,
+            field=fname,
+            hint="Fill it in, or import the other records with --skip-invalid.",
+        )
     return value
 
 
 def type_name(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), "a value")

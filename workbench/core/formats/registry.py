@@ -6,6 +6,7 @@ a reader takes (the CLI's `--option KEY=VALUE`, `--split`). A `tolerant` reader 
 bad record through `validation` (all at once); the importer reads the others record by record
 when they stop at one.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,11 +55,11 @@ class FormatSpec:
     read: Reader | None
     write: Writer | None
     options: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
-    source: str = "imported"   # the task source an import of this format gets
-    folder: bool = False       # written as a folder (hf), not one file
+    source: str = "imported"  # the task source an import of this format gets
+    folder: bool = False  # written as a folder (hf), not one file
     default_layout: str | None = None
-    read_options: tuple[str, ...] = ()   # keyword options the reader takes
-    tolerant: bool = False     # reports every bad record (validation.parse_each/reject)
+    read_options: tuple[str, ...] = ()  # keyword options the reader takes
+    tolerant: bool = False  # reports every bad record (validation.parse_each/reject)
     reads_folder: bool = False  # a folder is an input (only, when it has no extensions)
     holds: frozenset[str] | None = None  # lossy.FIELDS its records keep (None: every one)
 
@@ -66,61 +67,142 @@ class FormatSpec:
 def _spec(module: ModuleType, description: str, **kw) -> FormatSpec:
     kw.setdefault("read_options", tuple(getattr(module, "READ_OPTIONS", ())))
     return FormatSpec(
-        name=module.FORMAT, description=description, extensions=module.EXTENSIONS,
-        read=module.read, write=getattr(module, "write", None),
+        name=module.FORMAT,
+        description=description,
+        extensions=module.EXTENSIONS,
+        read=module.read,
+        write=getattr(module, "write", None),
         options=dict(getattr(module, "OPTIONS", {})),
         source=getattr(module, "SOURCE", "imported"),
         default_layout=getattr(module, "DEFAULT_LAYOUT", None),
-        holds=getattr(module, "HOLDS", None), **kw)
+        holds=getattr(module, "HOLDS", None),
+        **kw,
+    )
 
 
-FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
-    _spec(selfinstruct_seed, "Self-Instruct seed tasks JSONL"),
-    _spec(selfinstruct_instances, "Self-Instruct instances JSONL (instruction, input, output)"),
-    _spec(selfinstruct_generated, "Self-Instruct machine_generated_instructions.jsonl"),
-    _spec(selfinstruct_finetune, "Self-Instruct fine-tuning prompt/completion JSONL"),
-    _spec(alpaca, "Alpaca JSON list (or JSONL)"),
-    _spec(dolly, "Dolly JSONL (instruction, context, response, category)"),
-    _spec(sharegpt, "ShareGPT conversations JSON"),
-    _spec(openai_chat, "OpenAI chat fine-tuning JSONL"),
-    _spec(hf, "Hugging Face dataset folder (data/train.jsonl, Parquet, README card)",
-          folder=True, reads_folder=True),
-    _spec(natural_instructions, "Natural Instructions v1 / Super-NaturalInstructions task "
-          "file (Definition, Positive Examples, Instances), or a folder of them", tolerant=True,
-          reads_folder=True),
-    _spec(tabular, "TSV/CSV with a column mapping (FLAN CoT: question, answer, rationale)",
-          read_options=tuple(tabular.OPTIONS), tolerant=True),
-    FormatSpec(preference_text.HH, "HH-RLHF preference pairs (chosen/rejected Human:/Assistant: "
-               "transcripts; also prompt/chosen/rejected texts)", preference_text.EXTENSIONS,
-               preference_text.read_hh, None, tolerant=True),
-    FormatSpec(preference_text.SHP, "SHP-style preference pairs (history, human_ref_A/B, "
-               "labels; Stack Exchange response_j/k)", preference_text.EXTENSIONS,
-               preference_text.read_shp, None, tolerant=True),
-    FormatSpec(transcripts.OIG, "OIG <human>:/<bot>: transcripts (JSONL, or training text)",
-               (".jsonl", ".json", ".txt"), transcripts.read_oig, None, tolerant=True),
-    FormatSpec(transcripts.BAIZE, "Baize [|Human|]/[|AI|] transcripts (topic, input)",
-               (".json", ".jsonl"), transcripts.read_baize, None, tolerant=True),
-    FormatSpec(tabular.PAIRS, "inputs/targets records (xP3, FLAN collection exports) as "
-               "instruction/output", (".jsonl", ".json"), tabular.read_pairs, None,
-               read_options=tuple(tabular.PAIR_OPTIONS), tolerant=True),
-    _spec(hc3, "HC3 questions with human and ChatGPT answers", tolerant=True),
-    _spec(instruction_only, "Instructions without outputs (InstructWild), kept as tasks "
-          "without examples", tolerant=True),
-    FormatSpec(hf_folder.FORMAT, "Hugging Face dataset folder in the Hub layout (README card, "
-               "Parquet/JSON/CSV shards, splits) or save_to_disk, rows mapped by content",
-               hf_folder.EXTENSIONS, lambda path, **opts: hf_folder.read(
-                   path, detect=detect_by_content, module_of=module_of, **opts), None,
-               read_options=hf_folder.READ_OPTIONS, reads_folder=True, tolerant=True),
-    _spec(trl, "TRL preference / KTO / prompt-completion JSONL (prompt, chosen, rejected)"),
-    FormatSpec(SELFCHECK_TRACES, "SELF-CHECK reasoning traces JSONL (export only)", (".jsonl",),
-               None, None),
-]}
+FORMATS: dict[str, FormatSpec] = {
+    s.name: s
+    for s in [
+        _spec(selfinstruct_seed, "Self-Instruct seed tasks JSONL"),
+        _spec(selfinstruct_instances, "Self-Instruct instances JSONL (instruction, input, output)"),
+        _spec(selfinstruct_generated, "Self-Instruct machine_generated_instructions.jsonl"),
+        _spec(selfinstruct_finetune, "Self-Instruct fine-tuning prompt/completion JSONL"),
+        _spec(alpaca, "Alpaca JSON list (or JSONL)"),
+        _spec(dolly, "Dolly JSONL (instruction, context, response, category)"),
+        _spec(sharegpt, "ShareGPT conversations JSON"),
+        _spec(openai_chat, "OpenAI chat fine-tuning JSONL"),
+        _spec(
+            hf,
+            "Hugging Face dataset folder (data/train.jsonl, Parquet, README card)",
+            folder=True,
+            reads_folder=True,
+        ),
+        _spec(
+            natural_instructions,
+            "Natural Instructions v1 / Super-NaturalInstructions task "
+            "file (Definition, Positive Examples, Instances), or a folder of them",
+            tolerant=True,
+            reads_folder=True,
+        ),
+        _spec(
+            tabular,
+            "TSV/CSV with a column mapping (FLAN CoT: question, answer, rationale)",
+            read_options=tuple(tabular.OPTIONS),
+            tolerant=True,
+        ),
+        FormatSpec(
+            preference_text.HH,
+            "HH-RLHF preference pairs (chosen/rejected Human:/Assistant: "
+            "transcripts; also prompt/chosen/rejected texts)",
+            preference_text.EXTENSIONS,
+            preference_text.read_hh,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            preference_text.SHP,
+            "SHP-style preference pairs (history, human_ref_A/B, "
+            "labels; Stack Exchange response_j/k)",
+            preference_text.EXTENSIONS,
+            preference_text.read_shp,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            transcripts.OIG,
+            "OIG <human>:/<bot>: transcripts (JSONL, or training text)",
+            (".jsonl", ".json", ".txt"),
+            transcripts.read_oig,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            transcripts.BAIZE,
+            "Baize [|Human|]/[|AI|] transcripts (topic, input)",
+            (".json", ".jsonl"),
+            transcripts.read_baize,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            tabular.PAIRS,
+            "inputs/targets records (xP3, FLAN collection exports) as instruction/output",
+            (".jsonl", ".json"),
+            tabular.read_pairs,
+            None,
+            read_options=tuple(tabular.PAIR_OPTIONS),
+            tolerant=True,
+        ),
+        _spec(hc3, "HC3 questions with human and ChatGPT answers", tolerant=True),
+        _spec(
+            instruction_only,
+            "Instructions without outputs (InstructWild), kept as tasks without examples",
+            tolerant=True,
+        ),
+        FormatSpec(
+            hf_folder.FORMAT,
+            "Hugging Face dataset folder in the Hub layout (README card, "
+            "Parquet/JSON/CSV shards, splits) or save_to_disk, rows mapped by content",
+            hf_folder.EXTENSIONS,
+            lambda path, **opts: hf_folder.read(
+                path, detect=detect_by_content, module_of=module_of, **opts
+            ),
+            None,
+            read_options=hf_folder.READ_OPTIONS,
+            reads_folder=True,
+            tolerant=True,
+        ),
+        _spec(trl, "TRL preference / KTO / prompt-completion JSONL (prompt, chosen, rejected)"),
+        FormatSpec(
+            SELFCHECK_TRACES,
+            "SELF-CHECK reasoning traces JSONL (export only)",
+            (".jsonl",),
+            None,
+            None,
+        ),
+    ]
+}
 
 
-_MODULES: dict[str, ModuleType] = {m.FORMAT: m for m in (
-    alpaca, dolly, hf, openai_chat, selfinstruct_finetune, selfinstruct_generated,
-    selfinstruct_instances, selfinstruct_seed, sharegpt, natural_instructions, tabular,
-    instruction_only, hf_folder, hc3)}
+_MODULES: dict[str, ModuleType] = {
+    m.FORMAT: m
+    for m in (
+        alpaca,
+        dolly,
+        hf,
+        openai_chat,
+        selfinstruct_finetune,
+        selfinstruct_generated,
+        selfinstruct_instances,
+        selfinstruct_seed,
+        sharegpt,
+        natural_instructions,
+        tabular,
+        instruction_only,
+        hf_folder,
+        hc3,
+    )
+}
 
 
 def module_of(name: str) -> ModuleType | None:
@@ -131,8 +213,9 @@ def module_of(name: str) -> ModuleType | None:
 def get(name: str) -> FormatSpec:
     spec = FORMATS.get(name)
     if spec is None:
-        raise UserInputError(f"unknown format {name!r}", field="format",
-                             hint="Formats: " + ", ".join(FORMATS) + ".")
+        raise UserInputError(
+            f"unknown format {name!r}", field="format", hint="Formats: " + ", ".join(FORMATS) + "."
+        )
     return spec
 
 
@@ -142,12 +225,17 @@ def export_spec(name: str) -> FormatSpec:
     writable = export_formats()
     spec = FORMATS.get(name)
     if spec is None:
-        raise UserInputError(f"unknown format {name!r}", field="format",
-                             hint="Export formats: " + ", ".join(writable) + ".")
+        raise UserInputError(
+            f"unknown format {name!r}",
+            field="format",
+            hint="Export formats: " + ", ".join(writable) + ".",
+        )
     if name not in writable:
-        raise UserInputError(f"{name} is an import-only format; export formats are: "
-                             + ", ".join(writable), field="format",
-                             hint="Import it, then export as one of those.")
+        raise UserInputError(
+            f"{name} is an import-only format; export formats are: " + ", ".join(writable),
+            field="format",
+            hint="Import it, then export as one of those.",
+        )
     return spec
 
 
@@ -168,8 +256,9 @@ def import_formats() -> list[str]:
 
 
 def export_formats() -> list[str]:
-    return [n for n, s in FORMATS.items() if s.write is not None or s.folder
-            or n == SELFCHECK_TRACES]
+    return [
+        n for n, s in FORMATS.items() if s.write is not None or s.folder or n == SELFCHECK_TRACES
+    ]
 
 
 # ---------------------------------------------------------------------------- auto-detection
@@ -181,7 +270,7 @@ def detect_by_content(obj: object, path: Path) -> str | None:
         return openai_chat.FORMAT
     if sharegpt.looks_like(obj):
         return sharegpt.FORMAT
-    if preference_text.looks_like_hh(obj):   # before TRL: an HH transcript as the prompt
+    if preference_text.looks_like_hh(obj):  # before TRL: an HH transcript as the prompt
         return preference_text.HH
     if trl.looks_like(obj):
         return trl.FORMAT
@@ -250,17 +339,20 @@ def detect_format(path: Path) -> str:
         raise UserInputError(
             "a folder that is neither a Self-Instruct run (machine_generated_instructions.jsonl) "
             "nor a dataset folder (a Hugging Face dataset: README.md with data files such as "
-            "data/train-00000-of-00001.parquet, or our own data/train.jsonl)", path=path, line=1,
-            hint="Import a file inside it, or download the data files with huggingface-cli.")
+            "data/train-00000-of-00001.parquet, or our own data/train.jsonl)",
+            path=path,
+            line=1,
+            hint="Import a file inside it, or download the data files with huggingface-cli.",
+        )
     suffix = inner_suffix(path)
     data = read_bytes(path)
     # Tolerant here (a cut multi-byte character at the 1 MiB mark); the reader is strict.
-    text = data[:1 << 20].decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = data[: 1 << 20].decode("utf-8", errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()
     if not stripped:
         raise UserInputError("the file is empty", path=path, line=1)
     if suffix in tabular.EXTENSIONS:
-        return tabular.FORMAT   # a table: its columns are mapped, not recognised
+        return tabular.FORMAT  # a table: its columns are mapped, not recognised
     first, line = None, 1
     bad_json = ""
     if stripped.startswith("["):
@@ -300,20 +392,32 @@ def detect_format(path: Path) -> str:
     if isinstance(first, dict) and {"question", "answer"} <= set(first):
         raise UserInputError(
             "the format could not be recognised: a question/answer record is a reasoning file "
-            "(GSM8K and the like), not instruction data", path=path, line=line,
+            "(GSM8K and the like), not instruction data",
+            path=path,
+            line=line,
             hint=f"Use it with `workbench cot --data {path.name}` or `workbench eval`; to import "
-                 "it as instructions, name a format with --format (docs/formats.md).")
+            "it as instructions, name a format with --format (docs/formats.md).",
+        )
     if isinstance(first, dict):
         keys = ", ".join(list(first)[:12]) + (", …" if len(first) > 12 else "")
         what = f"a record with the fields {keys} matches no format"
     elif first is None:
-        what = ("not JSON or JSON Lines, and no known text layout (OIG <human>:/<bot>: "
-                "transcripts)" if not stripped.startswith(("{", "["))
-                else f"not valid JSON ({bad_json})" if bad_json else "not valid JSON here")
+        what = (
+            "not JSON or JSON Lines, and no known text layout (OIG <human>:/<bot>: transcripts)"
+            if not stripped.startswith(("{", "["))
+            else f"not valid JSON ({bad_json})"
+            if bad_json
+            else "not valid JSON here"
+        )
     else:
         what = "expected records (JSON objects), found " + (
-            "a list" if isinstance(first, list) else type(first).__name__)
+            "a list" if isinstance(first, list) else type(first).__name__
+        )
     raise UserInputError(
-        f"the format could not be recognised: {what}", path=path, line=line,
-        hint="Name it with --format " + " | ".join(by_ext or import_formats())
-             + " (formats and their fields: docs/formats.md).")
+        f"the format could not be recognised: {what}",
+        path=path,
+        line=line,
+        hint="Name it with --format "
+        + " | ".join(by_ext or import_formats())
+        + " (formats and their fields: docs/formats.md).",
+    )

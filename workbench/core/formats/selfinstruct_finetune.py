@@ -13,6 +13,7 @@ Import reads `instruction`/`input`/`output` when a line carries them; otherwise 
 them by matching the prompt against the same templates (the most specific first). A prompt
 that matches none becomes the instruction as a whole.
 """
+
 from __future__ import annotations
 
 import random
@@ -27,10 +28,14 @@ from .common import Record, dump, get_str, group_records, iter_examples, iter_js
 
 FORMAT = "selfinstruct-finetune"
 EXTENSIONS = (".jsonl",)
-HOLDS: frozenset[str] = frozenset()   # instruction, input, output only (lossy.py)
+HOLDS: frozenset[str] = frozenset()  # instruction, input, output only (lossy.py)
 EOS = "<|endoftext|>"
-OPTIONS = {"templates": ("random", "fixed"), "seed": None, "eos": None,
-           "rewrite": ("none", "reference")}
+OPTIONS = {
+    "templates": ("random", "fixed"),
+    "seed": None,
+    "eos": None,
+    "rewrite": ("none", "reference"),
+}
 
 TEMPLATES_WITH_INPUT = [
     ("{instruction}\nInput: {input}\nOutput:", " {output}" + EOS),
@@ -52,8 +57,9 @@ TEMPLATES_WITHOUT_INPUT = [
 FIXED = ("{instruction}\n\n{input}\n\n", "{output}" + EOS)
 
 
-def encode(instruction: str, input_: str, output: str, rng: random.Random | None,
-           eos: str = EOS) -> dict[str, str]:
+def encode(
+    instruction: str, input_: str, output: str, rng: random.Random | None, eos: str = EOS
+) -> dict[str, str]:
     """The reference's `encode_instance`: `rng=None` is its `random_template=False`."""
     instruction, input_, output = instruction.strip(), input_.strip(), output.strip()
     if rng is None:
@@ -63,22 +69,26 @@ def encode(instruction: str, input_: str, output: str, rng: random.Random | None
     else:
         prompt_t, completion_t = rng.choice(TEMPLATES_WITHOUT_INPUT)
     completion_t = completion_t.replace(EOS, eos)
-    return {"prompt": prompt_t.format(instruction=instruction, input=input_),
-            "completion": completion_t.format(output=output)}
+    return {
+        "prompt": prompt_t.format(instruction=instruction, input=input_),
+        "completion": completion_t.format(output=output),
+    }
 
 
 def _pattern(template: str) -> re.Pattern[str]:
     # Fields are stripped when written, so a field starts and ends with a non-space.
     field = r"(?P<{}>\S(?:.*?\S)?)"
     parts = re.split(r"(\{instruction\}|\{input\})", template)
-    rx = "".join(field.format(p[1:-1]) if p in ("{instruction}", "{input}") else re.escape(p)
-                 for p in parts)
+    rx = "".join(
+        field.format(p[1:-1]) if p in ("{instruction}", "{input}") else re.escape(p) for p in parts
+    )
     return re.compile(rx + r"\Z", re.DOTALL)
 
 
 # The most literal text first, so "Task: {instruction}..." wins over "{instruction}...".
 _MATCHERS = sorted(
-    [_pattern(p) for p, _ in TEMPLATES_WITH_INPUT] + [_pattern(p) for p, _ in TEMPLATES_WITHOUT_INPUT],
+    [_pattern(p) for p, _ in TEMPLATES_WITH_INPUT]
+    + [_pattern(p) for p, _ in TEMPLATES_WITHOUT_INPUT],
     key=lambda rx: -len(re.sub(r"\(\?P<\w+>.*?\)\)\?\)", "", rx.pattern)),
 )
 

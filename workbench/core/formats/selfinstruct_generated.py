@@ -5,6 +5,7 @@ one instruction a line with its ROUGE-L neighbours, `{"instruction", "most_simil
 The raw model prompt/response in `metadata` is not kept: the workspace records its own model
 calls, and a reference run's raw completions are replayed from the run folder instead.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,8 +23,12 @@ _KEPT = ("most_similar", "avg_similarity_score", "request_idx")
 
 
 def looks_like(obj: object) -> bool:
-    return (isinstance(obj, dict) and isinstance(obj.get("instruction"), str)
-            and "instances" not in obj and any(k in obj for k in MARKERS))
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("instruction"), str)
+        and "instances" not in obj
+        and any(k in obj for k in MARKERS)
+    )
 
 
 def _classification(d: dict, path: Path, line: int) -> bool | None:
@@ -33,8 +38,12 @@ def _classification(d: dict, path: Path, line: int) -> bool | None:
         return value
     if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
         return value.strip().lower() == "yes"
-    raise UserInputError(f"expected true/false or \"Yes\"/\"No\", found {json_type(value)}",
-                         path=path, line=line, field="is_classification")
+    raise UserInputError(
+        f'expected true/false or "Yes"/"No", found {json_type(value)}',
+        path=path,
+        line=line,
+        field="is_classification",
+    )
 
 
 def parse_line(obj: object, path: Path, line: int) -> Task:
@@ -42,12 +51,20 @@ def parse_line(obj: object, path: Path, line: int) -> Task:
     instruction = get_str(d, "instruction", path, line, nonempty=True)
     score = d.get("avg_similarity_score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        raise UserInputError(f"expected a number, found {json_type(score)}", path=path,
-                             line=line, field="avg_similarity_score")
+        raise UserInputError(
+            f"expected a number, found {json_type(score)}",
+            path=path,
+            line=line,
+            field="avg_similarity_score",
+        )
     meta = {k: d[k] for k in _KEPT if d.get(k) is not None}
     meta.update(format=FORMAT, line=line)
-    return Task(instruction=instruction, is_classification=_classification(d, path, line),
-                origin=str(path), meta=meta)
+    return Task(
+        instruction=instruction,
+        is_classification=_classification(d, path, line),
+        origin=str(path),
+        meta=meta,
+    )
 
 
 def read(path: Path) -> list[Task]:

@@ -2,6 +2,7 @@
 `{"instruction", "input", "output"}` a line, one line per instance; lines that share an
 instruction are one task.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from .common import Record, dump, get_str, group_records, iter_examples, iter_js
 
 FORMAT = "selfinstruct-instances"
 EXTENSIONS = (".jsonl",)
-HOLDS: frozenset[str] = frozenset()   # instruction, input, output only (lossy.py)
+HOLDS: frozenset[str] = frozenset()  # instruction, input, output only (lossy.py)
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
@@ -33,7 +34,9 @@ def read(path: Path) -> list[Task]:
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
     n = 0
     for task, _, inst, _ in iter_examples(tasks):
-        fh.write(dump({"instruction": task.instruction, "input": inst.input,
-                       "output": inst.output}) + "\n")
+        fh.write(
+            dump({"instruction": task.instruction, "input": inst.input, "output": inst.output})
+            + "\n"
+        )
         n += 1
     return n

@@ -1,6 +1,7 @@
 """Self-Instruct seed JSONL: one task a line,
 `{"id", "name", "instruction", "instances": [{"input", "output"}], "is_classification"}`.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,12 @@ _KNOWN = {"id", "name", "instruction", "instances", "is_classification"}
 # An example's own conversation and kind, written on its instance when it has them (the
 # Self-Instruct code reads only input/output and leaves them be), so nothing is dropped.
 _EXAMPLE_KEYS = ("system", "history", "kind", "rejected", "label", "weight", "tools")
-_WORKBENCH = "_workbench"   # the example's own meta keys (store/examples.py), as one object
+_WORKBENCH = "_workbench"  # the example's own meta keys (store/examples.py), as one object
 
 
-def _example(inst: dict[str, Any], extra: dict[str, Any], path: Path, line: int,
-             fname: str) -> Instance:
+def _example(
+    inst: dict[str, Any], extra: dict[str, Any], path: Path, line: int, fname: str
+) -> Instance:
     out = Instance(inst.get("input", ""), inst["output"], meta=extra)
     own_meta = extra.pop(_WORKBENCH, None)
     if isinstance(own_meta, dict):
@@ -32,8 +34,7 @@ def _example(inst: dict[str, Any], extra: dict[str, Any], path: Path, line: int,
         out.meta[_WORKBENCH] = own_meta
     if isinstance(inst.get("system"), str):
         out.system = inst["system"]
-    if isinstance(inst.get("history"), list) and all(isinstance(t, dict)
-                                                     for t in inst["history"]):
+    if isinstance(inst.get("history"), list) and all(isinstance(t, dict) for t in inst["history"]):
         out.history = inst["history"]
     if inst.get("kind") in ("preference", "kto"):
         out.kind = inst["kind"]
@@ -45,7 +46,7 @@ def _example(inst: dict[str, Any], extra: dict[str, Any], path: Path, line: int,
     if isinstance(weight, (int, float)) and not isinstance(weight, bool):
         out.weight = weight
     out.tools = inst.get("tools")
-    for key in _EXAMPLE_KEYS:   # a value of a shape we do not take stays as it was
+    for key in _EXAMPLE_KEYS:  # a value of a shape we do not take stays as it was
         if key in inst and getattr(out, key) in (None, [], "sft"):
             out.meta[key] = inst[key]
     return out
@@ -53,13 +54,19 @@ def _example(inst: dict[str, Any], extra: dict[str, Any], path: Path, line: int,
 
 def _instance_record(i: Instance) -> dict[str, Any]:
     rec: dict[str, Any] = {"input": i.input, "output": i.output}
-    own = {"system": i.system, "history": i.history or None,
-           "kind": None if i.kind == "sft" else i.kind, "rejected": i.rejected,
-           "label": i.label, "weight": i.weight, "tools": i.tools}
+    own = {
+        "system": i.system,
+        "history": i.history or None,
+        "kind": None if i.kind == "sft" else i.kind,
+        "rejected": i.rejected,
+        "label": i.label,
+        "weight": i.weight,
+        "tools": i.tools,
+    }
     rec.update({k: v for k, v in own.items() if v is not None})
     rec.update({k: v for k, v in (i.meta or {}).items() if not k.startswith("_")})
     own_meta = {k: v for k, v in (i.meta or {}).items() if k.startswith("_")}
-    if own_meta:   # tool turns before the answer, the answer's tool calls, dropped turns, ...
+    if own_meta:  # tool turns before the answer, the answer's tool calls, dropped turns, ...
         rec[_WORKBENCH] = own_meta
     return rec
 
@@ -96,17 +103,21 @@ def parse_seed_line(obj: object, path: Path, line: int) -> Task:
             if key in inst and not isinstance(inst[key], str):
                 raise UserInputError(
                     f"expected text, found {type(inst[key]).__name__}",
-                    path=path, line=line, field=f"{fname}.{key}",
+                    path=path,
+                    line=line,
+                    field=f"{fname}.{key}",
                 )
         if "output" not in inst:
-            raise UserInputError("the field is missing", path=path, line=line,
-                                 field=f"{fname}.output")
+            raise UserInputError(
+                "the field is missing", path=path, line=line, field=f"{fname}.output"
+            )
         extra = {k: v for k, v in inst.items() if k not in ("input", "output", *_EXAMPLE_KEYS)}
         instances.append(_example(inst, extra, path, line, fname))
     clf = obj.get("is_classification")
     if clf is not None and not isinstance(clf, bool):
-        raise UserInputError("expected true or false", path=path, line=line,
-                             field="is_classification")
+        raise UserInputError(
+            "expected true or false", path=path, line=line, field="is_classification"
+        )
     name = obj.get("name") if isinstance(obj.get("name"), str) else None
     if name is None and isinstance(obj.get("id"), str):
         name = obj["id"]
@@ -137,15 +148,17 @@ def iter_seed_lines(fh: IO[bytes], path: Path) -> Iterable[Task]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise UserInputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                                 path=path, line=line_no) from exc
+            raise UserInputError(
+                f"not valid UTF-8 ({exc.reason} at byte {exc.start})", path=path, line=line_no
+            ) from exc
         if not text.strip():
             continue
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({json_error_text(exc)})",
-                                 path=path, line=line_no) from exc
+            raise UserInputError(
+                f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no
+            ) from exc
         yield parse_seed_line(obj, path, line_no)
 
 
@@ -182,8 +195,9 @@ def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
         if t.is_classification is not None:
             obj["is_classification"] = bool(t.is_classification)
         if isinstance(fields, list):
-            obj = {k: obj[k] if k in obj else t.meta.get(k) for k in fields
-                   if k in obj or k in t.meta}
+            obj = {
+                k: obj[k] if k in obj else t.meta.get(k) for k in fields if k in obj or k in t.meta
+            }
             if t.is_classification is not None:
                 obj["is_classification"] = bool(t.is_classification)
             if "instances" not in obj and t.instances:

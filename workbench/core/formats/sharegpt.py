@@ -14,6 +14,7 @@ Export puts the instruction and the input together in the human turn (a blank li
 so an import of that file gives the instruction with its input folded in: ShareGPT has no
 separate input field.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -45,13 +46,29 @@ from .layout import write_records
 FORMAT = "sharegpt"
 EXTENSIONS = (".json", ".jsonl")
 OPTIONS = {"layout": ("json", "jsonl")}
-ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-         "chatgpt": "assistant", "bard": "assistant", "model": "assistant", "system": "system",
-         "function_call": "function_call", "observation": "observation", "tool": "tool",
-         "function": "function"}
-SPEAKER = {"user": "human", "assistant": "gpt", "system": "system",
-           "function_call": "function_call", "observation": "observation",
-           "tool": "observation", "function": "observation"}
+ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bard": "assistant",
+    "model": "assistant",
+    "system": "system",
+    "function_call": "function_call",
+    "observation": "observation",
+    "tool": "tool",
+    "function": "function",
+}
+SPEAKER = {
+    "user": "human",
+    "assistant": "gpt",
+    "system": "system",
+    "function_call": "function_call",
+    "observation": "observation",
+    "tool": "observation",
+    "function": "observation",
+}
 KNOWN = ("conversations", "system", "tools", "chosen", "rejected")
 
 
@@ -63,9 +80,12 @@ def _turn(turn: dict[str, Any], fname: str, path: Path, line: int) -> dict[str, 
     who = get_str(turn, "from", path, line, field_name=f"{fname}.from")
     role = ROLES.get(who.strip().lower())
     if role is None:
-        raise UserInputError(f"unknown speaker {who!r} (expected human, gpt, system, "
-                             "function_call or observation)", path=path, line=line,
-                             field=f"{fname}.from")
+        raise UserInputError(
+            f"unknown speaker {who!r} (expected human, gpt, system, function_call or observation)",
+            path=path,
+            line=line,
+            field=f"{fname}.from",
+        )
     value = get_str(turn, "value", path, line, field_name=f"{fname}.value")
     out: dict[str, Any] = {"role": role, "content": value, "_field": fname}
     if who != SPEAKER[role]:
@@ -80,8 +100,12 @@ def _answer(d: dict[str, Any], key: str, path: Path, line: int) -> dict[str, Any
         return {"role": "assistant", "content": value, "_field": key}
     if isinstance(value, dict):
         return _turn(value, key, path, line)
-    raise UserInputError(f"expected a {{\"from\", \"value\"}} answer, found {json_type(value)}",
-                         path=path, line=line, field=key)
+    raise UserInputError(
+        f'expected a {{"from", "value"}} answer, found {json_type(value)}',
+        path=path,
+        line=line,
+        field=key,
+    )
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
@@ -96,11 +120,16 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     if "chosen" in d or "rejected" in d:
         for key in ("chosen", "rejected"):
             if key not in d:
-                raise UserInputError("a preference pair needs both `chosen` and `rejected`",
-                                     path=path, line=line, field=key)
+                raise UserInputError(
+                    "a preference pair needs both `chosen` and `rejected`",
+                    path=path,
+                    line=line,
+                    field=key,
+                )
         answer, rejected = _answer(d, "chosen", path, line), _answer(d, "rejected", path, line)
-    rec = chat_to_record(turns, path, line, "conversations", system=system, answer=answer,
-                         rejected=rejected)
+    rec = chat_to_record(
+        turns, path, line, "conversations", system=system, answer=answer, rejected=rejected
+    )
     if system == "":
         meta["_system_empty"] = True
     if isinstance(d.get("label"), bool):
@@ -111,8 +140,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
 
 
 def read(path: Path) -> list[Task]:
-    return group_records((parse_record(o, path, n) for n, o in iter_json_records(path)),
-                         path, FORMAT)
+    return group_records(
+        (parse_record(o, path, n) for n, o in iter_json_records(path)), path, FORMAT
+    )
 
 
 def to_turn(msg: dict[str, Any]) -> dict[str, Any]:
@@ -124,8 +154,10 @@ def to_turn(msg: dict[str, Any]) -> dict[str, Any]:
     if isinstance(content, list):
         parts = content
         content = parts_text([p for p in parts if isinstance(p, dict)])
-    out: dict[str, Any] = {"from": msg.get("from") or SPEAKER.get(msg["role"], msg["role"]),
-                           "value": content or ""}
+    out: dict[str, Any] = {
+        "from": msg.get("from") or SPEAKER.get(msg["role"], msg["role"]),
+        "value": content or "",
+    }
     out.update({k: v for k, v in msg.items() if k not in ("role", "content", "from")})
     if parts is not None:
         out["content_parts"] = parts
@@ -142,8 +174,9 @@ def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any
         conv.insert(0, to_turn({"role": "system", "content": system, **(sys_extras or {})}))
     rec["conversations"] = conv
     if pref:
-        rec["chosen"] = to_turn(answer_message(inst.output, meta.get("_assistant") or {},
-                                               inst.weight))
+        rec["chosen"] = to_turn(
+            answer_message(inst.output, meta.get("_assistant") or {}, inst.weight)
+        )
         rec["rejected"] = to_turn(rejected_message(inst))
     if system and not meta.get("_system_turn") or meta.get("_system_empty"):
         rec["system"] = system or ""

@@ -19,6 +19,7 @@ example's meta under their own names, so nothing is lost.
 Errors: a row with a different number of cells than the header, an empty instruction, an
 unknown column in a mapping (file, line, field = the column).
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,12 +38,44 @@ from .validation import reject
 FORMAT = "tabular"
 EXTENSIONS = (".tsv", ".csv")
 OPTIONS: dict[str, tuple[str, ...] | None] = {
-    "columns": None, "instruction": None, "input": None, "output": None,
-    "header": ("auto", "yes", "no"), "delimiter": ("tab", "comma", "semicolon", "pipe")}
-KNOWN = ("instruction", "input", "output", "question", "answer", "rationale", "prompt",
-         "response", "context", "completion", "inputs", "targets", "category", "system", "id",
-         "text", "label", "explanation", "source", "task", "query", "chosen", "rejected",
-         "history", "target", "cot", "chain_of_thought", "options", "title")
+    "columns": None,
+    "instruction": None,
+    "input": None,
+    "output": None,
+    "header": ("auto", "yes", "no"),
+    "delimiter": ("tab", "comma", "semicolon", "pipe"),
+}
+KNOWN = (
+    "instruction",
+    "input",
+    "output",
+    "question",
+    "answer",
+    "rationale",
+    "prompt",
+    "response",
+    "context",
+    "completion",
+    "inputs",
+    "targets",
+    "category",
+    "system",
+    "id",
+    "text",
+    "label",
+    "explanation",
+    "source",
+    "task",
+    "query",
+    "chosen",
+    "rejected",
+    "history",
+    "target",
+    "cot",
+    "chain_of_thought",
+    "options",
+    "title",
+)
 FLAN_COT = ("question", "answer", "rationale")
 FLAN_PAIR = ("inputs", "targets")
 COT_TEMPLATE = "{rationale} So the answer is {answer}."
@@ -53,8 +86,11 @@ _FIELD_RE = re.compile(r"\{([^{}]+)\}")
 def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     """(line, cells) for each non-blank row; a TSV row is one line, a CSV row may span lines."""
     if delimiter == "\t":
-        return [(n, raw.rstrip("\r").split("\t"))
-                for n, raw in enumerate(text.split("\n"), start=1) if raw.strip()]
+        return [
+            (n, raw.rstrip("\r").split("\t"))
+            for n, raw in enumerate(text.split("\n"), start=1)
+            if raw.strip()
+        ]
     out = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
@@ -80,7 +116,8 @@ def _pick(names: list[str], *candidates: str) -> str | None:
 def _mapping(names: list[str], options: dict[str, str], path: Path) -> dict[str, str | None]:
     m: dict[str, str | None] = {}
     m["instruction"] = options.get("instruction") or _pick(
-        names, "instruction", "question", "prompt", "query", "inputs", "input", "text")
+        names, "instruction", "question", "prompt", "query", "inputs", "input", "text"
+    )
     default_input = None
     if m["instruction"] != "input":
         default_input = _pick(names, "input", "context")
@@ -90,22 +127,25 @@ def _mapping(names: list[str], options: dict[str, str], path: Path) -> dict[str,
         if "rationale" in names and "answer" in names:
             out = COT_TEMPLATE
         else:
-            out = _pick(names, "output", "response", "completion", "targets", "target",
-                        "answer")
+            out = _pick(names, "output", "response", "completion", "targets", "target", "answer")
     m["output"] = out
     for key in ("instruction", "output"):
         if not m[key]:
             raise UserInputError(
-                f"no column for the {key} (columns: {', '.join(names)})", path=path, line=1,
-                field=key, hint=f"Name it with --option {key}=COLUMN (or a template like "
-                                "'{question}').")
+                f"no column for the {key} (columns: {', '.join(names)})",
+                path=path,
+                line=1,
+                field=key,
+                hint=f"Name it with --option {key}=COLUMN (or a template like '{{question}}').",
+            )
     for key, spec in m.items():
         if spec is None:
             continue
         for col in _FIELD_RE.findall(spec) or [spec]:
             if col not in names:
-                raise UserInputError(f"no column {col!r} (columns: {', '.join(names)})",
-                                     path=path, line=1, field=key)
+                raise UserInputError(
+                    f"no column {col!r} (columns: {', '.join(names)})", path=path, line=1, field=key
+                )
     return m
 
 
@@ -122,8 +162,11 @@ def read(path: Path, **options: str) -> list[Task]:
     delim = options.get("delimiter")
     if delim:
         if delim not in _DELIMS:
-            raise UserInputError(f"unknown delimiter {delim!r}", field="delimiter",
-                                 hint="One of: " + ", ".join(_DELIMS) + ".")
+            raise UserInputError(
+                f"unknown delimiter {delim!r}",
+                field="delimiter",
+                hint="One of: " + ", ".join(_DELIMS) + ".",
+            )
         sep = _DELIMS[delim]
     else:
         sep = "," if inner_suffix(path) == ".csv" else "\t"
@@ -145,31 +188,42 @@ def read(path: Path, **options: str) -> list[Task]:
         names = list(FLAN_PAIR)
     else:
         raise UserInputError(
-            f"{len(first)} columns and no header row to name them", path=path,
-            line=first_line, hint="Name them with --option columns=a,b,c (e.g. "
-                                  "question,answer,rationale), then map them with "
-                                  "--option instruction=… output=….")
+            f"{len(first)} columns and no header row to name them",
+            path=path,
+            line=first_line,
+            hint="Name them with --option columns=a,b,c (e.g. "
+            "question,answer,rationale), then map them with "
+            "--option instruction=… output=….",
+        )
     if len(set(names)) != len(names):
-        raise UserInputError("two columns have the same name", path=path, line=1,
-                             field="columns")
+        raise UserInputError("two columns have the same name", path=path, line=1, field="columns")
     m = _mapping(names, options, path)
     verbatim = {spec for spec in m.values() if spec in names}
     examples: list[Example] = []
     for line, cells in rows:
         if len(cells) != len(names):
-            reject(UserInputError(f"{len(cells)} cells, expected {len(names)} "
-                                  f"({', '.join(names)})", path=path, line=line,
-                                  field="columns"), sep.join(cells))
+            reject(
+                UserInputError(
+                    f"{len(cells)} cells, expected {len(names)} ({', '.join(names)})",
+                    path=path,
+                    line=line,
+                    field="columns",
+                ),
+                sep.join(cells),
+            )
             continue
         row = dict(zip(names, cells))
         instruction = _value(m["instruction"], row)
         if not instruction.strip():
-            reject(UserInputError("the instruction is empty", path=path, line=line,
-                                  field=m["instruction"]), row)
+            reject(
+                UserInputError(
+                    "the instruction is empty", path=path, line=line, field=m["instruction"]
+                ),
+                row,
+            )
             continue
         meta: dict[str, Any] = {k: v for k, v in row.items() if k not in verbatim}
-        inst = Instance(input=_value(m["input"], row), output=_value(m["output"], row),
-                        meta=meta)
+        inst = Instance(input=_value(m["input"], row), output=_value(m["output"], row), meta=meta)
         examples.append(Example(line, instruction, inst))
     tasks = group_examples(examples, path, FORMAT)
     mapping = {k: v for k, v in m.items() if v}
@@ -185,12 +239,16 @@ PAIR_OPTIONS: dict[str, tuple[str, ...] | None] = {"instruction": None, "output"
 
 def looks_like_pairs(obj: object) -> bool:
     """`{"inputs", "targets"}` records (xP3, FLAN collection exports, P3 renderings)."""
-    return (isinstance(obj, dict) and isinstance(obj.get("inputs"), str)
-            and isinstance(obj.get("targets"), str))
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("inputs"), str)
+        and isinstance(obj.get("targets"), str)
+    )
 
 
-def pair_record(obj: Any, path: Path, line: int, ikey: str = "inputs",
-                okey: str = "targets") -> Example:
+def pair_record(
+    obj: Any, path: Path, line: int, ikey: str = "inputs", okey: str = "targets"
+) -> Example:
     """One inputs/targets record as an example (other fields in its meta)."""
     from .reading import text_field
 

@@ -19,6 +19,7 @@ it (they separate turns in these layouts).
 Errors: a conversation without an assistant turn, or whose last answer follows no user turn
 (file, line, field).
 """
+
 from __future__ import annotations
 
 import re
@@ -35,12 +36,17 @@ from .validation import parse_each, reject
 OIG = "oig"
 BAIZE = "baize"
 OIG_MARKERS = {"<human>:": "user", "<bot>:": "assistant"}
-OIG_TEXT_MARKERS = {**OIG_MARKERS, "User:": "user", "Joi:": "assistant", "Human:": "user",
-                    "Assistant:": "assistant"}
+OIG_TEXT_MARKERS = {
+    **OIG_MARKERS,
+    "User:": "user",
+    "Joi:": "assistant",
+    "Human:": "user",
+    "Assistant:": "assistant",
+}
 BAIZE_MARKERS = {"[|Human|]": "user", "[|AI|]": "assistant"}
 END_OF_TEXT = "<|endoftext|>"
 
-Turn = tuple[str, str]   # (role, text)
+Turn = tuple[str, str]  # (role, text)
 
 
 def _pattern(markers: dict[str, str], line_start: frozenset[str] = frozenset()) -> re.Pattern:
@@ -51,13 +57,17 @@ def _pattern(markers: dict[str, str], line_start: frozenset[str] = frozenset()) 
 
 
 _OIG_RE = _pattern(OIG_MARKERS)
-_OIG_TEXT_RE = _pattern(OIG_TEXT_MARKERS, frozenset(m for m in OIG_TEXT_MARKERS
-                                                    if not m.startswith("<")))
+_OIG_TEXT_RE = _pattern(
+    OIG_TEXT_MARKERS, frozenset(m for m in OIG_TEXT_MARKERS if not m.startswith("<"))
+)
 _BAIZE_RE = _pattern(BAIZE_MARKERS)
 
 
-def split_turns(text: str, markers: dict[str, str], pattern: re.Pattern | None = None,
-                ) -> tuple[str, list[Turn]]:
+def split_turns(
+    text: str,
+    markers: dict[str, str],
+    pattern: re.Pattern | None = None,
+) -> tuple[str, list[Turn]]:
     """(text before the first marker, [(role, text), ...]); each text stripped."""
     pattern = pattern or _pattern(markers)
     parts = pattern.split(text)
@@ -66,8 +76,14 @@ def split_turns(text: str, markers: dict[str, str], pattern: re.Pattern | None =
     return preamble, turns
 
 
-def to_example(preamble: str, turns: list[Turn], path: Path, line: int, field: str,
-               meta: dict[str, Any] | None = None) -> tuple[str, Instance]:
+def to_example(
+    preamble: str,
+    turns: list[Turn],
+    path: Path,
+    line: int,
+    field: str,
+    meta: dict[str, Any] | None = None,
+) -> tuple[str, Instance]:
     """(instruction, example) from a split conversation; UserInputError when it has no
     answer or the answer follows no user turn."""
     meta = dict(meta or {})
@@ -75,42 +91,53 @@ def to_example(preamble: str, turns: list[Turn], path: Path, line: int, field: s
     if turns and turns[-1][0] == "user":
         text = turns.pop()[1]
         if text:
-            meta["_dropped_turns"] = [{"role": "user", "content": text,
-                                       "reason": "no answer after it"}]
-        else:   # Baize ends every transcript with an empty "[|Human|] "
+            meta["_dropped_turns"] = [
+                {"role": "user", "content": text, "reason": "no answer after it"}
+            ]
+        else:  # Baize ends every transcript with an empty "[|Human|] "
             meta["_empty_last_turn"] = "user"
     if not turns or turns[-1][0] != "assistant":
-        raise UserInputError("no assistant turn (an answer) in this conversation", path=path,
-                             line=line, field=field)
+        raise UserInputError(
+            "no assistant turn (an answer) in this conversation", path=path, line=line, field=field
+        )
     if len(turns) < 2 or turns[-2][0] != "user":
-        raise UserInputError("the last answer follows no user turn", path=path, line=line,
-                             field=field)
+        raise UserInputError(
+            "the last answer follows no user turn", path=path, line=line, field=field
+        )
     instruction = turns[-2][1]
     if not instruction.strip():
         raise UserInputError("the last user turn is empty", path=path, line=line, field=field)
     history = [{"role": r, "content": t} for r, t in turns[:-2]]
-    return instruction, Instance(input="", output=turns[-1][1], system=preamble or None,
-                                 history=history, meta=meta)
+    return instruction, Instance(
+        input="", output=turns[-1][1], system=preamble or None, history=history, meta=meta
+    )
 
 
 # ------------------------------------------------------------------------------------ OIG
 def looks_like_oig(obj: object) -> bool:
-    return (isinstance(obj, dict) and isinstance(obj.get("text"), str)
-            and "<human>:" in obj["text"] and "<bot>:" in obj["text"])
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("text"), str)
+        and "<human>:" in obj["text"]
+        and "<bot>:" in obj["text"]
+    )
 
 
 def looks_like_oig_text(text: str) -> bool:
     """A plain-text OIG training file (not JSON)."""
     head = text.lstrip()
-    return (not head.startswith(("{", "["))
-            and (head.startswith(("<human>:", "User:", "Human:")) or END_OF_TEXT in text[:65536])
-            and bool(_OIG_TEXT_RE.search(text[:65536])))
+    return (
+        not head.startswith(("{", "["))
+        and (head.startswith(("<human>:", "User:", "Human:")) or END_OF_TEXT in text[:65536])
+        and bool(_OIG_TEXT_RE.search(text[:65536]))
+    )
 
 
 def _oig_record(obj: Any, path: Path, line: int) -> Example:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {type_name(obj)}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+        )
     text = text_field(obj, "text", path, line, nonempty=True)
     preamble, turns = split_turns(text, OIG_MARKERS, _OIG_RE)
     meta = {k: v for k, v in obj.items() if k != "text"}
@@ -148,15 +175,20 @@ def _read_oig_text(path: Path, text: str) -> list[Task]:
 
 # ---------------------------------------------------------------------------------- Baize
 def looks_like_baize(obj: object) -> bool:
-    return (isinstance(obj, dict) and isinstance(obj.get("input"), str)
-            and "[|Human|]" in obj["input"] and "[|AI|]" in obj["input"]
-            and "instruction" not in obj)
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("input"), str)
+        and "[|Human|]" in obj["input"]
+        and "[|AI|]" in obj["input"]
+        and "instruction" not in obj
+    )
 
 
 def _baize_record(obj: Any, path: Path, line: int) -> Example:
     if not isinstance(obj, dict):
-        raise UserInputError(f"expected a JSON object, found {type_name(obj)}", path=path,
-                             line=line)
+        raise UserInputError(
+            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+        )
     text = text_field(obj, "input", path, line, nonempty=True)
     preamble, turns = split_turns(text, BAIZE_MARKERS, _BAIZE_RE)
     meta = {k: v for k, v in obj.items() if k != "input"}

@@ -12,6 +12,7 @@ example with a system prompt or earlier turns (plain text has no place for them)
 example keeps (a CoT pair's confidences, an `id`) are written as columns of their own. Import
 reads both styles back.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -47,28 +48,44 @@ OPTIONS = {"style": ("conversational", "standard")}
 
 
 def looks_like(obj: object) -> bool:
-    return isinstance(obj, dict) and "prompt" in obj and (
-        ("chosen" in obj and "rejected" in obj)
-        or ("completion" in obj and isinstance(obj.get("label"), bool)))
+    return (
+        isinstance(obj, dict)
+        and "prompt" in obj
+        and (
+            ("chosen" in obj and "rejected" in obj)
+            or ("completion" in obj and isinstance(obj.get("label"), bool))
+        )
+    )
 
 
 def _messages(value: Any, key: str, path: Path, line: int) -> list[dict[str, Any]]:
     if isinstance(value, str):
-        return [{"role": "user" if key == "prompt" else "assistant", "content": value,
-                 "_field": key}]
+        return [
+            {"role": "user" if key == "prompt" else "assistant", "content": value, "_field": key}
+        ]
     if not isinstance(value, list):
-        raise UserInputError(f"expected text or a list of messages, found {json_type(value)}",
-                             path=path, line=line, field=key)
+        raise UserInputError(
+            f"expected text or a list of messages, found {json_type(value)}",
+            path=path,
+            line=line,
+            field=key,
+        )
     out = []
     for fname, m in object_list({key: value}, key, path, line):
         role = m.get("role")
         if not isinstance(role, str):
-            raise UserInputError("the message needs a role", path=path, line=line,
-                                 field=f"{fname}.role")
-        text, parts = content_text(m.get("content"), path, line, f"{fname}.content",
-                                   allow_null=bool(m.get("tool_calls")))
-        msg = {"role": role, "content": text, "_field": fname,
-               **{k: v for k, v in m.items() if k not in ("role", "content")}}
+            raise UserInputError(
+                "the message needs a role", path=path, line=line, field=f"{fname}.role"
+            )
+        text, parts = content_text(
+            m.get("content"), path, line, f"{fname}.content", allow_null=bool(m.get("tool_calls"))
+        )
+        msg = {
+            "role": role,
+            "content": text,
+            "_field": fname,
+            **{k: v for k, v in m.items() if k not in ("role", "content")},
+        }
         if parts is not None:
             msg["content_parts"] = parts
         out.append(msg)
@@ -91,22 +108,36 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     if "chosen" in d or "rejected" in d:
         for key in ("chosen", "rejected"):
             if key not in d:
-                raise UserInputError("a preference pair needs both `chosen` and `rejected`",
-                                     path=path, line=line, field=key)
-        rec = chat_to_record(prompt, path, line, "prompt",
-                             answer=_one(d["chosen"], "chosen", path, line),
-                             rejected=_one(d["rejected"], "rejected", path, line))
+                raise UserInputError(
+                    "a preference pair needs both `chosen` and `rejected`",
+                    path=path,
+                    line=line,
+                    field=key,
+                )
+        rec = chat_to_record(
+            prompt,
+            path,
+            line,
+            "prompt",
+            answer=_one(d["chosen"], "chosen", path, line),
+            rejected=_one(d["rejected"], "rejected", path, line),
+        )
         known += ["chosen", "rejected"]
     elif "completion" in d:
-        rec = chat_to_record(prompt, path, line, "prompt",
-                             answer=_one(d["completion"], "completion", path, line))
+        rec = chat_to_record(
+            prompt, path, line, "prompt", answer=_one(d["completion"], "completion", path, line)
+        )
         known.append("completion")
         if isinstance(d.get("label"), bool):
             rec.kind, rec.label = "kto", d["label"]
             known.append("label")
     else:
-        raise UserInputError("expected `chosen` and `rejected`, or `completion`", path=path,
-                             line=line, field="completion")
+        raise UserInputError(
+            "expected `chosen` and `rejected`, or `completion`",
+            path=path,
+            line=line,
+            field="completion",
+        )
     if d.get("tools") is not None:
         rec.tools = d["tools"]
         known.append("tools")
@@ -117,8 +148,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
 
 
 def read(path: Path) -> list[Task]:
-    return group_records((parse_record(o, path, n) for n, o in iter_json_records(path)),
-                         path, FORMAT)
+    return group_records(
+        (parse_record(o, path, n) for n, o in iter_json_records(path)), path, FORMAT
+    )
 
 
 def _plain(msg: dict[str, Any]) -> dict[str, Any]:
@@ -135,13 +167,15 @@ def to_record(task: Task, inst: Instance, style: str = "conversational") -> dict
         if system or len(turns) != 1:
             raise UserInputError(
                 f"task {task.id or task.instruction[:40]!r}: a system prompt or earlier turns "
-                "have no place in TRL's standard (plain text) style", field="option style",
-                hint="Export with --option style=conversational.")
+                "have no place in TRL's standard (plain text) style",
+                field="option style",
+                hint="Export with --option style=conversational.",
+            )
         rec = {"prompt": turns[0]["content"] or ""}
         answer: Any = inst.output
         other: Any = inst.rejected or ""
     else:
-        msgs = ([{"role": "system", "content": system, **(sys_extras or {})}] if system else [])
+        msgs = [{"role": "system", "content": system, **(sys_extras or {})}] if system else []
         rec = {"prompt": [_plain(m) for m in msgs + turns]}
         answer = [_plain(chosen)]
         other = [_plain(wire(rejected_message(inst)))]
@@ -160,8 +194,11 @@ def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
     style = options.get("style", "conversational")
     n = 0
     for task, _, inst, _ in iter_examples(tasks):
-        ex_style = "standard" if (inst.meta or {}).get("_style") == "standard" \
-            and "style" not in options else style
+        ex_style = (
+            "standard"
+            if (inst.meta or {}).get("_style") == "standard" and "style" not in options
+            else style
+        )
         fh.write(dump(to_record(task, inst, ex_style)) + "\n")
         n += 1
     return n

@@ -12,6 +12,7 @@ Shapes: `Problem.to_dict()` = `{"path", "line", "field", "error"}`; a rejected-f
 `{"line", "field", "error", "record"}` (`record` = the record as read: a JSON value, or the text
 of the line when it was not valid JSON).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from ..errors import UserInputError
 
-CAP = 50   # problems listed in a message and in the --json result; the total is always given
+CAP = 50  # problems listed in a message and in the --json result; the total is always given
 T = TypeVar("T")
 _current: ContextVar[Problems | None] = ContextVar("workbench_import_problems", default=None)
 
@@ -42,13 +43,14 @@ class Problem:
         return cls(exc.path, exc.line, exc.field, bare_message(exc), record)
 
     def where(self) -> str:
-        parts = [f"line {self.line}" if self.line is not None else "",
-                 f"field '{self.field}'" if self.field else ""]
+        parts = [
+            f"line {self.line}" if self.line is not None else "",
+            f"field '{self.field}'" if self.field else "",
+        ]
         return ", ".join(p for p in parts if p)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "field": self.field,
-                "error": self.message}
+        return {"path": self.path, "line": self.line, "field": self.field, "error": self.message}
 
 
 @dataclass
@@ -94,8 +96,9 @@ def reject(exc: UserInputError, record: Any = None) -> None:
     problems.add(exc, record)
 
 
-def parse_each(items: Iterable[tuple[int, Any]], parse: Callable[[Any, Path, int], T],
-               path: Path) -> Iterator[T]:
+def parse_each(
+    items: Iterable[tuple[int, Any]], parse: Callable[[Any, Path, int], T], path: Path
+) -> Iterator[T]:
     """`parse(obj, path, line)` for each (line, obj); a record it refuses is rejected (see
     `reject`) and skipped."""
     for line, obj in items:
@@ -109,18 +112,32 @@ def parse_each(items: Iterable[tuple[int, Any]], parse: Callable[[Any, Path, int
 
 def bare_message(exc: UserInputError) -> str:
     """The error's message without the "path, line N, field 'f': " prefix it carries."""
-    where = [w for w in (exc.path, f"line {exc.line}" if exc.line is not None else None,
-                         f"field '{exc.field}'" if exc.field else None) if w]
+    where = [
+        w
+        for w in (
+            exc.path,
+            f"line {exc.line}" if exc.line is not None else None,
+            f"field '{exc.field}'" if exc.field else None,
+        )
+        if w
+    ]
     prefix = ", ".join(where) + ": "
-    return exc.message[len(prefix):] if where and exc.message.startswith(prefix) else exc.message
+    return exc.message[len(prefix) :] if where and exc.message.startswith(prefix) else exc.message
 
 
 class InvalidRecords(UserInputError):
     """Some records of a file cannot be imported; `problems` lists them all (the message the
     first `CAP`), `total` counts them. Its path/line/field are the first problem's."""
 
-    def __init__(self, path: Path, problems: Problems, *, records: int | None = None,
-                 cap: int = CAP, skip_hint: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        problems: Problems,
+        *,
+        records: int | None = None,
+        cap: int = CAP,
+        skip_hint: bool = True,
+    ) -> None:
         self.problems = problems
         self.total = problems.total
         first = problems.items[0]
@@ -128,13 +145,22 @@ class InvalidRecords(UserInputError):
         if self.total > cap:
             lines.append(f"  … and {self.total - cap} more")
         of = f" of {records}" if records is not None else ""
-        hint = ("Fix them and import again, or import the valid records with --skip-invalid "
+        hint = (
+            (
+                "Fix them and import again, or import the valid records with --skip-invalid "
                 f"(the rejected ones are written to {rejected_path(path).name} with their "
-                "reasons).") if skip_hint else None
+                "reasons)."
+            )
+            if skip_hint
+            else None
+        )
         noun = "record cannot" if self.total == 1 and not of else "records cannot"
-        super().__init__(f"{self.total}{of} {noun} be imported; nothing was imported:\n"
-                         + "\n".join(lines), path=first.path or path, hint=hint)
-        self.line, self.field = first.line, first.field   # the first bad record's, for --json
+        super().__init__(
+            f"{self.total}{of} {noun} be imported; nothing was imported:\n" + "\n".join(lines),
+            path=first.path or path,
+            hint=hint,
+        )
+        self.line, self.field = first.line, first.field  # the first bad record's, for --json
         self.summary = f"{self.total}{of} {noun} be imported; nothing was imported"
 
     def to_dict(self, cap: int = CAP) -> dict[str, Any]:
@@ -160,11 +186,19 @@ def write_rejected(problems: Problems, out: Path) -> Path:
     try:
         with atomic_text_file(out) as fh:
             for p in problems.items:
-                fh.write(json.dumps({"line": p.line, "field": p.field, "error": p.message,
-                                     "record": p.record}, ensure_ascii=False, default=str)
-                         + "\n")
+                fh.write(
+                    json.dumps(
+                        {"line": p.line, "field": p.field, "error": p.message, "record": p.record},
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                    + "\n"
+                )
     except OSError as exc:
         raise UserInputError(
-            f"cannot write the rejected records ({exc.strerror or exc})", path=out,
-            field="rejected", hint="Name another file with --rejected-out PATH.") from exc
+            f"cannot write the rejected records ({exc.strerror or exc})",
+            path=out,
+            field="rejected",
+            hint="Name another file with --rejected-out PATH.",
+        ) from exc
     return out

@@ -3,6 +3,7 @@ decision set Inspect applied, else the run's own decision — the `candidate_dec
 (migration v005), read through `selfinstruct.candidates`. Read by the re-filter (`refilter`) and
 by overrides (`overrides`), so it sits below both.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ from ..store.workspace import Workspace
 def decision_sets(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     """The thresholds Inspect applied to the run, oldest first: id, run_id, threshold,
     counts ({"kept": n, "dropped": n}), created_at. The newest is in force."""
-    rows = ws.query("SELECT id, run_id, threshold, counts, created_at FROM inspect_decision_sets "
-                    "WHERE run_id = ? ORDER BY id", (run_id,))
+    rows = ws.query(
+        "SELECT id, run_id, threshold, counts, created_at FROM inspect_decision_sets "
+        "WHERE run_id = ? ORDER BY id",
+        (run_id,),
+    )
     for r in rows:
         r["counts"] = json.loads(r["counts"] or "{}")
     return rows

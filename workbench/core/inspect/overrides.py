@@ -6,6 +6,7 @@ is mirrored on tasks: dropping a kept candidate leaves its task where it is, and
 it out. Keeping a candidate that has no task creates one (source "generated", with the
 candidate's stored instances if any), and undoing that override removes it again.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,9 +33,11 @@ def get_override(ws: Workspace, candidate_id: int) -> dict[str, Any] | None:
 
 
 def list_overrides(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
-    return ws.query("SELECT o.*, c.instruction FROM inspect_overrides o JOIN candidates c "
-                    "ON c.id = o.candidate_id WHERE c.run_id = ? ORDER BY o.created_at",
-                    (run_id,))
+    return ws.query(
+        "SELECT o.*, c.instruction FROM inspect_overrides o JOIN candidates c "
+        "ON c.id = o.candidate_id WHERE c.run_id = ? ORDER BY o.created_at",
+        (run_id,),
+    )
 
 
 def effective_decision(ws: Workspace, candidate_id: int) -> str:
@@ -63,10 +66,19 @@ def sync_task(ws: Workspace, candidate_id: int) -> int | None:
             return None
         clf = cand["is_classification"]
         pairs = candidates.stored_instances(cand)
-        return add_task(ws, Task(cand["instruction"], [Instance(i, o) for i, o in pairs],
-                                 None if clf is None else bool(clf), source="generated",
-                                 origin="inspect-override", run_id=cand["run_id"]),
-                        candidate_id=candidate_id, call_id=cand["instances_call_id"])
+        return add_task(
+            ws,
+            Task(
+                cand["instruction"],
+                [Instance(i, o) for i, o in pairs],
+                None if clf is None else bool(clf),
+                source="generated",
+                origin="inspect-override",
+                run_id=cand["run_id"],
+            ),
+            candidate_id=candidate_id,
+            call_id=cand["instances_call_id"],
+        )
 
 
 def set_override(ws: Workspace, candidate_id: int, decision: str, note: str = "") -> None:
@@ -83,11 +95,14 @@ def set_override(ws: Workspace, candidate_id: int, decision: str, note: str = ""
                VALUES (?, ?, ?, ?) ON CONFLICT(candidate_id) DO UPDATE SET
                decision = excluded.decision, note = excluded.note,
                created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')""",
-            (candidate_id, str(decision), note or "", created))
+            (candidate_id, str(decision), note or "", created),
+        )
         made = sync_task(ws, candidate_id)
         if made is not None:
-            ws.execute("UPDATE inspect_overrides SET created_task_id = ? WHERE candidate_id = ?",
-                       (made, candidate_id))
+            ws.execute(
+                "UPDATE inspect_overrides SET created_task_id = ? WHERE candidate_id = ?",
+                (made, candidate_id),
+            )
 
 
 def clear_override(ws: Workspace, candidate_id: int) -> None:

@@ -25,6 +25,7 @@ GB), so the plan keeps, per candidate, only the earlier candidates it scores abo
 pair at or below the floor can never drop a candidate at a threshold >= floor, so decisions stay
 exact there, and thresholds below the floor are refused (the slider starts at the floor).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,26 +49,26 @@ from .decisions import current_decisions
 from .decisions import decision_sets as decision_sets
 from .overrides import sync_task
 
-DENSE_MAX = 4096       # replayed candidates up to which the full matrix is kept (128 MiB)
-SPARSE_FLOOR = 0.5     # beyond it: the lowest threshold a plan can replay exactly
-BLOCK = 256            # rows scored at once when building (bounded memory)
+DENSE_MAX = 4096  # replayed candidates up to which the full matrix is kept (128 MiB)
+SPARSE_FLOOR = 0.5  # beyond it: the lowest threshold a plan can replay exactly
+BLOCK = 256  # rows scored at once when building (bounded memory)
 
 
 @dataclass
 class RefilterPlan:
     run_id: int
     tokenizer: str
-    threshold: float                      # the run's own threshold
-    ids: list[int]                        # every candidate of the run, in order
+    threshold: float  # the run's own threshold
+    ids: list[int]  # every candidate of the run, in order
     instructions: list[str]
     fixed: dict[int, tuple[Decision, Reason | None]]  # candidate id -> a rule's drop
-    eligible: list[int]                   # positions (into ids) that the replay decides
-    pool_max: np.ndarray                  # per eligible: highest ROUGE-L against the start pool
-    within: np.ndarray | None             # eligible x eligible ROUGE-L (dense plans)
+    eligible: list[int]  # positions (into ids) that the replay decides
+    pool_max: np.ndarray  # per eligible: highest ROUGE-L against the start pool
+    within: np.ndarray | None  # eligible x eligible ROUGE-L (dense plans)
     stored_max: list[float | None] = field(default_factory=list)  # candidates.max_score
     # Sparse plans: per eligible j, (earlier eligible positions, their scores) above `floor`.
     earlier: list[tuple[np.ndarray, np.ndarray]] | None = None
-    floor: float = 0.0                    # decisions are exact for thresholds >= floor
+    floor: float = 0.0  # decisions are exact for thresholds >= floor
     # Per eligible: what the run recorded after step 1, the fate of one that passes.
     fate: list[tuple[Decision, Reason | None]] = field(default_factory=list)
     calls: list[tuple[int, int]] = field(default_factory=list)  # [lo, hi) eligible per call
@@ -77,9 +78,9 @@ class RefilterPlan:
 @dataclass
 class Refiltered:
     threshold: float
-    decisions: dict[int, Decision]        # candidate id -> kept | dropped | pending
+    decisions: dict[int, Decision]  # candidate id -> kept | dropped | pending
     reasons: dict[int, Reason | None]
-    max_scores: dict[int, float]          # eligible candidates: highest score when decided
+    max_scores: dict[int, float]  # eligible candidates: highest score when decided
 
     def counts(self) -> dict[str, int]:
         out = {str(Decision.KEPT): 0, str(Decision.DROPPED): 0}
@@ -93,9 +94,14 @@ def pool_at_start(ws: Workspace, run_id: int) -> list[str]:
     created = ws.scalar("SELECT created_at FROM runs WHERE id = ?", (run_id,))
     if created is None:
         raise UserInputError(f"no run {run_id} in this workspace", field="run")
-    return [r[0] for r in ws.execute(
-        "SELECT instruction FROM tasks WHERE (run_id IS NULL OR run_id != ?) AND created_at <= ? "
-        "ORDER BY id", (run_id, created))]
+    return [
+        r[0]
+        for r in ws.execute(
+            "SELECT instruction FROM tasks WHERE (run_id IS NULL OR run_id != ?) AND created_at <= ? "
+            "ORDER BY id",
+            (run_id, created),
+        )
+    ]
 
 
 def _pool_max(pool: SimilarityIndex, texts: list[str], cancel: CancelToken | None) -> np.ndarray:
@@ -105,17 +111,18 @@ def _pool_max(pool: SimilarityIndex, texts: list[str], cancel: CancelToken | Non
     for i in range(0, len(texts), BLOCK):
         if cancel is not None:
             cancel.check()
-        out.append(pool.scores_many(texts[i:i + BLOCK]).max(axis=1))
+        out.append(pool.scores_many(texts[i : i + BLOCK]).max(axis=1))
     return np.concatenate(out)
 
 
-def _earlier_above(cands: SimilarityIndex, texts: list[str], floor: float,
-                   cancel: CancelToken | None) -> list[tuple[np.ndarray, np.ndarray]]:
+def _earlier_above(
+    cands: SimilarityIndex, texts: list[str], floor: float, cancel: CancelToken | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for start in range(0, len(texts), BLOCK):
         if cancel is not None:
             cancel.check()
-        block = cands.scores_many(texts[start:start + BLOCK])
+        block = cands.scores_many(texts[start : start + BLOCK])
         for r, row in enumerate(block):
             j = start + r
             cols = np.flatnonzero(row[:j] > floor)
@@ -132,9 +139,15 @@ def _fate(decision: str, reason: str | None) -> tuple[Decision, Reason | None]:
     return Decision.KEPT, None  # kept, or dropped for ROUGE-L only (step 3 never ran for it)
 
 
-def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
-               dense_max: int = DENSE_MAX, floor: float = SPARSE_FLOOR,
-               cancel: CancelToken | None = None) -> RefilterPlan:
+def build_plan(
+    ws: Workspace,
+    run_id: int,
+    threads: int | None = None,
+    *,
+    dense_max: int = DENSE_MAX,
+    floor: float = SPARSE_FLOOR,
+    cancel: CancelToken | None = None,
+) -> RefilterPlan:
     """Score the run's candidates once (see the module docstring); raises UserInputError when
     there is no SELF-INSTRUCT run or replay `run_id`."""
     run = stored_run(ws, run_id)
@@ -148,8 +161,7 @@ def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
     calls: list[tuple[int, int]] = []
     for pos, r in enumerate(rows):
         if not passed_rules(r["decision"], r["reason"]):
-            fixed[r["id"]] = (Decision(r["decision"]),
-                              Reason(r["reason"]) if r["reason"] else None)
+            fixed[r["id"]] = (Decision(r["decision"]), Reason(r["reason"]) if r["reason"] else None)
             continue
         if not eligible or rows[eligible[-1]]["batch"] != r["batch"]:
             calls.append((len(eligible), len(eligible)))
@@ -165,12 +177,22 @@ def build_plan(ws: Workspace, run_id: int, threads: int | None = None, *,
     dense = len(texts) <= dense_max
     within = (cands.pairwise() if texts else np.zeros((0, 0))) if dense else None
     return RefilterPlan(
-        run_id=run_id, tokenizer=tokenizer, threshold=run.threshold,
-        ids=[r["id"] for r in rows], instructions=[r["instruction"] for r in rows], fixed=fixed,
-        eligible=eligible, pool_max=np.asarray(pool_max, dtype=float), within=within,
+        run_id=run_id,
+        tokenizer=tokenizer,
+        threshold=run.threshold,
+        ids=[r["id"] for r in rows],
+        instructions=[r["instruction"] for r in rows],
+        fixed=fixed,
+        eligible=eligible,
+        pool_max=np.asarray(pool_max, dtype=float),
+        within=within,
         stored_max=[r["max_score"] for r in rows],
         earlier=None if dense else _earlier_above(cands, texts, floor, cancel),
-        floor=0.0 if dense else floor, fate=fate, calls=calls, pool_growth=run.pool_growth)
+        floor=0.0 if dense else floor,
+        fate=fate,
+        calls=calls,
+        pool_growth=run.pool_growth,
+    )
 
 
 def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
@@ -182,7 +204,9 @@ def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
     if threshold < plan.floor:
         raise UserInputError(
             f"this run is large: it can be re-filtered at thresholds from {plan.floor:.2f} up, "
-            f"not {threshold:.2f}", field="threshold")
+            f"not {threshold:.2f}",
+            field="threshold",
+        )
     m = len(plan.eligible)
     running = np.full(m, -1.0)  # dense: highest score against the candidates that joined the pool
     joined = np.zeros(m, dtype=bool)  # sparse: which candidates have joined the pool
@@ -192,6 +216,7 @@ def decisions_at(plan: RefilterPlan, threshold: float) -> Refiltered:
     for cid, (d, why) in plan.fixed.items():
         decisions[cid], reasons[cid] = d, why
     for lo, hi in plan.calls:
+
         def best(k: int, siblings: Sequence[int], lo: int = lo) -> float:
             i = lo + k
             sib = [lo + s for s in siblings]
@@ -243,8 +268,9 @@ def changes(plan: RefilterPlan, result: Refiltered, current: dict[int, str]) -> 
     return out
 
 
-def histogram(values: Sequence[float | None], bins: int = 20, lo: float = 0.0,
-              hi: float = 1.0) -> tuple[list[int], list[float]]:
+def histogram(
+    values: Sequence[float | None], bins: int = 20, lo: float = 0.0, hi: float = 1.0
+) -> tuple[list[int], list[float]]:
     """Counts per bin over [lo, hi] (the last bin includes hi) and the bin edges."""
     vals = np.asarray([v for v in values if v is not None], dtype=float)
     counts, edges = np.histogram(vals, bins=bins, range=(lo, hi))
@@ -264,15 +290,27 @@ def apply_threshold(ws: Workspace, plan: RefilterPlan, threshold: float) -> int:
     result = decisions_at(plan, threshold)
     before = current_decisions(ws, plan.run_id)
     with ws.transaction():
-        sid = ws.insert("inspect_decision_sets", {
-            "run_id": plan.run_id, "threshold": float(threshold),
-            "counts": json.dumps(result.counts())})
+        sid = ws.insert(
+            "inspect_decision_sets",
+            {
+                "run_id": plan.run_id,
+                "threshold": float(threshold),
+                "counts": json.dumps(result.counts()),
+            },
+        )
         for cid in plan.ids:
             why = result.reasons[cid]
-            ws.execute("INSERT INTO inspect_decisions (set_id, candidate_id, decision, reason, "
-                       "max_score) VALUES (?, ?, ?, ?, ?)",
-                       (sid, cid, str(result.decisions[cid]), None if why is None else str(why),
-                        result.max_scores.get(cid)))
+            ws.execute(
+                "INSERT INTO inspect_decisions (set_id, candidate_id, decision, reason, "
+                "max_score) VALUES (?, ?, ?, ?, ?)",
+                (
+                    sid,
+                    cid,
+                    str(result.decisions[cid]),
+                    None if why is None else str(why),
+                    result.max_scores.get(cid),
+                ),
+            )
         after = current_decisions(ws, plan.run_id)
         for cid in plan.ids:
             if before.get(cid) != after.get(cid):

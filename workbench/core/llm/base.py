@@ -5,6 +5,7 @@ Threading: a backend object is owned by one thread. llama.cpp contexts are not t
 the GUI gives the backend to a worker and talks to it through signals; cancellation is the
 `cancel` token, checked between tokens, never a thread kill.
 """
+
 from __future__ import annotations
 
 import re

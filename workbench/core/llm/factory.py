@@ -1,4 +1,5 @@
 """Where backends come from: the embedded default model, a GGUF path, or a server URL."""
+
 from __future__ import annotations
 
 import argparse
@@ -67,12 +68,18 @@ def open_backend(
         from .kernels import load_extra_bufts
         from .llamacpp import LlamaCppBackend
 
-        return LlamaCppBackend(path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-                               extra_bufts=load_extra_bufts(path, extra_bufts))
+        return LlamaCppBackend(
+            path,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_gpu_layers=n_gpu_layers,
+            extra_bufts=load_extra_bufts(path, extra_bufts),
+        )
     from .worker import WorkerBackend
 
-    return WorkerBackend(path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-                         extra_bufts=extra_bufts)
+    return WorkerBackend(
+        path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers, extra_bufts=extra_bufts
+    )
 
 
 def backend_from_args(args: argparse.Namespace) -> Backend:

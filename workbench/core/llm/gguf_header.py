@@ -9,6 +9,7 @@ Format (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md): magic "GGUF"
 tensor count (u64), metadata count (u64), metadata entries, tensor infos, padding to
 `general.alignment`, tensor data. Everything is little-endian.
 """
+
 from __future__ import annotations
 
 import mmap
@@ -23,8 +24,19 @@ MAX_DIMS = 8
 SMALL_ARRAY = 64  # arrays up to this many items are decoded; longer ones are only skipped
 
 # value type -> struct format (fixed-size scalars); 8 = string, 9 = array
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-            10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _STRING, _ARRAY = 8, 9
 
 
@@ -71,8 +83,9 @@ class _Cursor:
 
     def need(self, n: int, what: str) -> None:
         if n < 0 or self.pos + n > self.size:
-            raise GGUFFormatError(f"the header ends inside {what} (byte {self.pos:,} of "
-                                  f"{self.size:,})")
+            raise GGUFFormatError(
+                f"the header ends inside {what} (byte {self.pos:,} of {self.size:,})"
+            )
 
     def unpack(self, fmt: str, what: str) -> Any:
         n = struct.calcsize(fmt)
@@ -84,7 +97,7 @@ class _Cursor:
     def string(self, what: str) -> str:
         n = self.unpack("<Q", what)
         self.need(n, what)
-        raw = bytes(self.buf[self.pos:self.pos + n])
+        raw = bytes(self.buf[self.pos : self.pos + n])
         self.pos += n
         return raw.decode("utf-8", errors="replace")
 
@@ -110,7 +123,9 @@ class _Cursor:
                 self.pos += count * struct.calcsize(_SCALARS[item_type])
             elif item_type == _STRING:
                 if count * 8 > self.size - self.pos:
-                    raise GGUFFormatError(f"{what} claims {count:,} strings, more than the file holds")
+                    raise GGUFFormatError(
+                        f"{what} claims {count:,} strings, more than the file holds"
+                    )
                 for _ in range(count):
                     self.skip_string(what)
             else:
@@ -143,8 +158,10 @@ def _parse(buf: Any, size: int) -> GGUFHeader:
     n_kv = cur.unpack("<Q", "the metadata count")
     # Each entry takes at least a few bytes: absurd counts mean garbage, not a huge model.
     if n_tensors * 24 > size or n_kv * 12 > size:
-        raise GGUFFormatError(f"implausible counts ({n_tensors:,} tensors, {n_kv:,} metadata "
-                              "entries) for the file size")
+        raise GGUFFormatError(
+            f"implausible counts ({n_tensors:,} tensors, {n_kv:,} metadata "
+            "entries) for the file size"
+        )
     header = GGUFHeader(version=version)
     for i in range(n_kv):
         key = cur.string(f"metadata entry {i}")

@@ -4,6 +4,7 @@ Every path is checked here before llama.cpp sees it: llama.cpp can abort the pro
 a truncated or mislabelled file, so a bad file must be refused by us, with a message that names
 it. The sha256 (slow on big files) is cached by (path, size, mtime).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -108,7 +109,9 @@ _INFO_CACHE: dict[tuple, ModelInfo] = {}
 
 def _read_model_info(p: Path, with_hash: bool) -> ModelInfo:
     if not p.exists():
-        raise ModelError(f"{p}: no such model file.", hint="Check the path, or use --model default.")
+        raise ModelError(
+            f"{p}: no such model file.", hint="Check the path, or use --model default."
+        )
     if p.is_dir():
         raise ModelError(f"{p}: is a folder; choose a .gguf model file.")
     size = p.stat().st_size
@@ -133,11 +136,15 @@ def _read_model_info(p: Path, with_hash: bool) -> ModelInfo:
     meta = header.metadata
     try:
         # Tensor data must lie inside the file: a cut-off download fails here, not in llama.cpp.
-        end = max((header.data_offset + t.offset + tensor_nbytes(t) for t in header.tensors),
-                  default=header.data_offset)
+        end = max(
+            (header.data_offset + t.offset + tensor_nbytes(t) for t in header.tensors),
+            default=header.data_offset,
+        )
     except (KeyError, ValueError) as exc:
-        raise ModelError(f"{p}: a tensor has a type this llama.cpp does not know ({exc}).",
-                         hint="Update llama-cpp-python, or choose another model.") from exc
+        raise ModelError(
+            f"{p}: a tensor has a type this llama.cpp does not know ({exc}).",
+            hint="Update llama-cpp-python, or choose another model.",
+        ) from exc
     if end > size:
         raise ModelError(
             f"{p}: the GGUF file is truncated ({size:,} bytes; its tensors need {end:,}).",
@@ -158,8 +165,11 @@ def _read_model_info(p: Path, with_hash: bool) -> ModelInfo:
     try:
         from gguf.constants import LlamaFileType
 
-        quant = LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_") if ftype is not None \
+        quant = (
+            LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_")
+            if ftype is not None
             else "unknown"
+        )
     except (ValueError, TypeError):
         quant = f"type {ftype}"
     template = meta.get("tokenizer.chat_template")

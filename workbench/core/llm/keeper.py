@@ -6,6 +6,7 @@ session runs a test prompt, a run, a resume, another run: each would reload. The
 one backend, lent to one job at a time (llama.cpp contexts must not be used by two threads at
 once); a job asking for other settings closes it and loads its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ class BackendKeeper:
         key = json.dumps(kwargs, sort_keys=True, default=str)
         with self._lock:
             if self._lent:
-                raise WorkbenchError("The model is in use by another job; wait for it or cancel it.")
+                raise WorkbenchError(
+                    "The model is in use by another job; wait for it or cancel it."
+                )
             self._lent = True
             old = None
             if self._backend is not None and self._key != key:

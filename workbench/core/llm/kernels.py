@@ -12,6 +12,7 @@ ggml_backend_amx_mul_mat"). So:
 
 Pure functions take the cpuinfo text so tests can fake any CPU.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ def extra_bufts_for(setting: str | None, *, amx: bool, crashed_before: bool) -> 
     if setting not in EXTRA_BUFTS_CHOICES:
         from ..errors import UserInputError
 
-        raise UserInputError(f"{setting!r} is not one of {', '.join(EXTRA_BUFTS_CHOICES)}",
-                             field="extra_bufts")
+        raise UserInputError(
+            f"{setting!r} is not one of {', '.join(EXTRA_BUFTS_CHOICES)}", field="extra_bufts"
+        )
     if setting == "on":
         return True, "on (chosen)"
     if setting == "off":
@@ -79,8 +81,9 @@ def extra_bufts_for(setting: str | None, *, amx: bool, crashed_before: bool) -> 
 def load_extra_bufts(path: str | Path, setting: str | None = "auto") -> bool | None:
     """What to give `LlamaCppBackend(extra_bufts=...)` / `llamacpp.model_params` for a model
     loaded in this process with `setting` on this CPU: None (llama.cpp's default, on) or False."""
-    on, _why = extra_bufts_for(setting, amx=has_amx(cpuinfo_text()),
-                               crashed_before=crashed_before(path))
+    on, _why = extra_bufts_for(
+        setting, amx=has_amx(cpuinfo_text()), crashed_before=crashed_before(path)
+    )
     return None if on else False
 
 
@@ -114,8 +117,14 @@ def cpu_report(setting: str | None = "auto") -> dict[str, object]:
     amx = has_amx(text)
     info = system_info()
     _on, why = extra_bufts_for(setting, amx=amx, crashed_before=False)
-    return {"cpu": cpu_model_name(text), "amx": amx, "features": active_features(info),
-            "system_info": info, "extra_bufts_setting": setting or "auto", "extra_bufts": why}
+    return {
+        "cpu": cpu_model_name(text),
+        "amx": amx,
+        "features": active_features(info),
+        "system_info": info,
+        "extra_bufts_setting": setting or "auto",
+        "extra_bufts": why,
+    }
 
 
 def _memory_file() -> Path:

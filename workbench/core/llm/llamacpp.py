@@ -9,6 +9,7 @@ so we keep the KV states of prefixes that prompts were seen to share (`prefix_ca
 restore the longest one before a call; the call then evaluates only the tokens after it, and
 `prompt_eval_tokens` says how many that was (llama.cpp's own counter).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -155,8 +156,12 @@ class LlamaCppBackend:
         if n_gpu_layers is None:
             n_gpu_layers = -1 if self.gpu else 0
         elif n_gpu_layers and not self.gpu:
-            log.warning("this llama-cpp-python build cannot offload to a GPU; running "
-                        "%s on the CPU (gpu layers %s ignored)", self.info.path, n_gpu_layers)
+            log.warning(
+                "this llama-cpp-python build cannot offload to a GPU; running "
+                "%s on the CPU (gpu layers %s ignored)",
+                self.info.path,
+                n_gpu_layers,
+            )
         self.n_gpu_layers = n_gpu_layers if self.gpu else 0
         self.extra_bufts = extra_bufts
         try:
@@ -172,12 +177,15 @@ class LlamaCppBackend:
                 )
         except Exception as exc:
             raise ModelError(
-                f"{self.info.path}: llama.cpp could not load the model ({exc}).") from exc
+                f"{self.info.path}: llama.cpp could not load the model ({exc})."
+            ) from exc
         # Not llama-cpp-python's LlamaRAMCache: it saves after every call and copies the whole
         # logits buffer into each entry without counting it (~100 MB per entry here).
-        self.prefix_cache = PrefixStateCache(
-            prefix_cache_bytes, max_candidates=4, slack=PREFIX_SLACK_TOKENS
-        ) if prefix_cache else None
+        self.prefix_cache = (
+            PrefixStateCache(prefix_cache_bytes, max_candidates=4, slack=PREFIX_SLACK_TOKENS)
+            if prefix_cache
+            else None
+        )
         self.model_id = self.info.path
         self.model_sha256: str | None = self.info.sha256
         self.has_chat_template = bool(self.info.has_chat_template)
@@ -191,8 +199,14 @@ class LlamaCppBackend:
             raise ModelError(f"{self.info.path}: this model was closed; open it again.")
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
-    def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
-                 cancel: CancelToken | None = None) -> GenResult:
+    def complete(
+        self,
+        prompt: str,
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         """Continue `prompt`; a `PromptText`'s data is never read as control tokens."""
         return self._generate(self.prompt_tokens(prompt), params, on_token, cancel)
 
@@ -212,7 +226,7 @@ class LlamaCppBackend:
             return whole
         control = self._control_ids()
         head = self.llm.tokenize(b"", add_bos=True, special=False)  # [BOS] or []
-        n_control = sum(1 for t in whole[len(head):] if t in control)
+        n_control = sum(1 for t in whole[len(head) :] if t in control)
         if not n_control:
             return whole  # no control token anywhere (the bundled templates and clean data)
         cuts = self._template_controls(prompt, control)
@@ -226,8 +240,9 @@ class LlamaCppBackend:
         at = 0
         for start, end, token in cuts:
             if start > at:
-                tokens += self.llm.tokenize(text[at:start].encode("utf-8"), add_bos=False,
-                                            special=False)
+                tokens += self.llm.tokenize(
+                    text[at:start].encode("utf-8"), add_bos=False, special=False
+                )
             tokens.append(token)
             at = end
         if at < len(text):
@@ -243,13 +258,13 @@ class LlamaCppBackend:
 
             model = self.llm._model
             mask = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
-            ids = frozenset(t for t in range(self.llm.n_vocab())
-                            if model.token_get_attr(t) & mask)
+            ids = frozenset(t for t in range(self.llm.n_vocab()) if model.token_get_attr(t) & mask)
             self._control = ids
         return ids
 
-    def _template_controls(self, prompt: PromptText, control: frozenset[int]
-                           ) -> list[tuple[int, int, int]]:
+    def _template_controls(
+        self, prompt: PromptText, control: frozenset[int]
+    ) -> list[tuple[int, int, int]]:
         """(start, end, id) of each control token in the template pieces of `prompt`."""
         cuts: list[tuple[int, int, int]] = []
         at = 0
@@ -268,8 +283,14 @@ class LlamaCppBackend:
             at += len(text)
         return cuts
 
-    def chat(self, messages: list[dict[str, str]], params: GenParams, *,
-             on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         # Rendered to text and sent through the completion path, so chat calls share the
         # prefix cache. The Jinja formatter is llama-cpp-python's sandboxed one.
         tokens, stops = self.chat_tokens(messages)
@@ -301,13 +322,16 @@ class LlamaCppBackend:
             raise ModelError(
                 f"{self.info.path}: a message contains control-token text (such as <|im_end|>) "
                 "and the model's chat template changes with the messages' text, so it cannot "
-                "be kept as plain text.", hint="Remove the control-token text from the data.")
+                "be kept as plain text.",
+                hint="Remove the control-token text from the data.",
+            )
         tokens: list[int] = []
         for i, piece in enumerate(pieces):
             text = contents[int(piece)] if i % 2 else piece
             if text:
-                tokens += self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos and not tokens,
-                                            special=not i % 2)
+                tokens += self.llm.tokenize(
+                    text.encode("utf-8"), add_bos=add_bos and not tokens, special=not i % 2
+                )
         return tokens, stops
 
     def _has_control_text(self, text: str) -> bool:
@@ -316,7 +340,8 @@ class LlamaCppBackend:
             return False  # every control-token spelling we know uses one of these
         raw = text.encode("utf-8")
         return self.llm.tokenize(raw, add_bos=False, special=True) != self.llm.tokenize(
-            raw, add_bos=False, special=False)
+            raw, add_bos=False, special=False
+        )
 
     def render_chat(self, messages: list[dict[str, str]]) -> tuple[str, list[str], bool]:
         try:
@@ -330,7 +355,7 @@ class LlamaCppBackend:
             raise ModelError(
                 f"{self.info.path}: the model's chat template failed "
                 f"({type(exc).__name__}: {exc}).",
-                hint="Choose a model whose chat template works (or a raw-completion preset)."
+                hint="Choose a model whose chat template works (or a raw-completion preset).",
             ) from exc
         stops = r.stop if isinstance(r.stop, list) else ([r.stop] if r.stop else [])
         return r.prompt, stops, bool(getattr(r, "added_special", False))
@@ -362,18 +387,27 @@ class LlamaCppBackend:
             # llama-cpp-python hands a grammar that fails to parse to the sampler chain as a
             # NULL pointer and the process crashes: parse it here first.
             probe = llama_cpp.llama_sampler_init_grammar(
-                self.llm._model.vocab, grammar._grammar.encode("utf-8"),
-                grammar._root.encode("utf-8"))
+                self.llm._model.vocab,
+                grammar._grammar.encode("utf-8"),
+                grammar._root.encode("utf-8"),
+            )
             if not probe:
                 raise UserInputError(
                     "the output grammar does not parse (llama.cpp printed where)",
-                    field="grammar", hint="Check it against llama.cpp's GBNF syntax.")
+                    field="grammar",
+                    hint="Check it against llama.cpp's GBNF syntax.",
+                )
             llama_cpp.llama_sampler_free(probe)
             self._grammars[text] = grammar
         return self._grammars[text]
 
-    def _generate(self, tokens: list[int], params: GenParams, on_token: TokenCallback | None,
-                  cancel: CancelToken | None) -> GenResult:
+    def _generate(
+        self,
+        tokens: list[int],
+        params: GenParams,
+        on_token: TokenCallback | None,
+        cancel: CancelToken | None,
+    ) -> GenResult:
         import llama_cpp
 
         if self.llm is None:
@@ -426,8 +460,10 @@ class LlamaCppBackend:
                     finish = choice["finish_reason"]
         except RuntimeError as exc:  # llama_decode failed (out of memory, a broken graph)
             self.llm.reset()  # the context may hold half a batch: start the next call clean
-            raise ModelError(f"{self.info.path}: llama.cpp failed while generating ({exc}).",
-                             hint="Try a smaller context (--ctx) or fewer GPU layers.") from exc
+            raise ModelError(
+                f"{self.info.path}: llama.cpp failed while generating ({exc}).",
+                hint="Try a smaller context (--ctx) or fewer GPU layers.",
+            ) from exc
         total = time.perf_counter() - t0
         perf = llama_cpp.llama_perf_context(ctx)
         if watch.cancelled:
@@ -446,8 +482,12 @@ class LlamaCppBackend:
             # one or two depending on how generation ended.
             completion_tokens=len(self.tokenize(text, add_bos=False)) if text else 0,
             prompt_eval_tokens=max(int(perf.n_p_eval), 1 if tokens else 0),
-            timings={"prompt_s": prompt_s, "generation_s": gen_s, "total_s": total,
-                     "first_token_s": prompt_s},
+            timings={
+                "prompt_s": prompt_s,
+                "generation_s": gen_s,
+                "total_s": total,
+                "first_token_s": prompt_s,
+            },
         )
 
     # ----------------------------------------------------------- prefix reuse
@@ -461,13 +501,20 @@ class LlamaCppBackend:
         toks = np.asarray(tokens, dtype=np.intc)
         shared = common_prefix(llm.input_ids[: llm.n_tokens], toks)
         entry, n_entry = cache.longest(toks)
-        if entry is not None and n_entry > shared and n_entry >= PREFIX_SLACK_TOKENS \
-                and self._load_state(entry):
+        if (
+            entry is not None
+            and n_entry > shared
+            and n_entry >= PREFIX_SLACK_TOKENS
+            and self._load_state(entry)
+        ):
             shared = n_entry
         # Seen twice: the fixed part of a template. Keep exactly that (trimmed), not the
         # previous prompt's own suffix and answer.
-        if shared >= MIN_PREFIX_TOKENS and not cache.has_prefix_of(
-                toks, shared - PREFIX_SLACK_TOKENS) and llm._ctx.kv_cache_seq_rm(-1, shared, -1):
+        if (
+            shared >= MIN_PREFIX_TOKENS
+            and not cache.has_prefix_of(toks, shared - PREFIX_SLACK_TOKENS)
+            and llm._ctx.kv_cache_seq_rm(-1, shared, -1)
+        ):
             llm.n_tokens = shared
             llm._requires_eval = True
             cache.add(toks[:shared], self._save_state(), confirmed=True)

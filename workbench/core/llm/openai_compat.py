@@ -16,6 +16,7 @@ sent to another one; the failover is counted in `endpoint_stats()`.
 Thread-safe (`thread_safe = True`): unlike the llama.cpp backend, one object serves many threads
 at once; `close_streams(cancel)` closes, from any thread, every open stream of a cancel token.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,10 @@ ENDPOINT_COOLDOWN_S = 15.0
 
 # How control tokens are spelled in the common model families (ChatML and Llama 3 `<|...|>`,
 # `<s>`/`</s>`, Gemma's turns, Mistral's [INST]). Data holding none of these is sent as text.
-_CONTROL_LIKE = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?s>|<(?:start|end)_of_turn>|\[/?INST\]"
-                           r"|<(?:unk|pad|bos|eos|mask)>")
+_CONTROL_LIKE = re.compile(
+    r"<\|[^|<>\s]{1,40}\|>|</?s>|<(?:start|end)_of_turn>|\[/?INST\]"
+    r"|<(?:unk|pad|bos|eos|mask)>"
+)
 
 
 def _first_stop(text: str, stops: list[str], start: int) -> int | None:
@@ -83,20 +86,26 @@ class Endpoint:
 
     url: str
     in_flight: int = 0
-    requests: int = 0            # answers received in full
-    failures: int = 0            # requests that failed here (and were sent elsewhere if possible)
+    requests: int = 0  # answers received in full
+    failures: int = 0  # requests that failed here (and were sent elsewhere if possible)
     completion_tokens: int = 0
-    active_s: float = 0.0        # wall time with at least one request in flight
-    down_until: float = 0.0      # monotonic time before which it is skipped
+    active_s: float = 0.0  # wall time with at least one request in flight
+    down_until: float = 0.0  # monotonic time before which it is skipped
     last_error: str | None = None
     _active_since: float = 0.0
 
     def stats(self, now: float) -> dict[str, Any]:
         active = self.active_s + (now - self._active_since if self.in_flight else 0.0)
-        return {"url": self.url, "requests": self.requests, "in_flight": self.in_flight,
-                "failures": self.failures, "completion_tokens": self.completion_tokens,
-                "tokens_per_s": round(self.completion_tokens / active, 2) if active > 0 else 0.0,
-                "down": self.down_until > now, "last_error": self.last_error}
+        return {
+            "url": self.url,
+            "requests": self.requests,
+            "in_flight": self.in_flight,
+            "failures": self.failures,
+            "completion_tokens": self.completion_tokens,
+            "tokens_per_s": round(self.completion_tokens / active, 2) if active > 0 else 0.0,
+            "down": self.down_until > now,
+            "last_error": self.last_error,
+        }
 
 
 class _EndpointFailure(Exception):
@@ -120,9 +129,16 @@ class OpenAICompatBackend:
     name = "openai"
     thread_safe = True
 
-    def __init__(self, base_url: str | Sequence[str], *, model: str | None = None,
-                 api_key: str | None = None, timeout: float = 120.0, retries: int = 3,
-                 backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        base_url: str | Sequence[str],
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
         self.endpoints = [Endpoint(u) for u in split_endpoints(base_url)]
         self.base_url = self.endpoints[0].url
         self.api_key = api_key
@@ -159,16 +175,24 @@ class OpenAICompatBackend:
             if not idx:
                 return None
             eps = self.endpoints
-            best = min(idx, key=lambda i: (eps[i].down_until > now, eps[i].in_flight,
-                                           eps[i].requests + eps[i].failures, i))
+            best = min(
+                idx,
+                key=lambda i: (
+                    eps[i].down_until > now,
+                    eps[i].in_flight,
+                    eps[i].requests + eps[i].failures,
+                    i,
+                ),
+            )
             ep = eps[best]
             if ep.in_flight == 0:
                 ep._active_since = now
             ep.in_flight += 1
             return best
 
-    def _release(self, i: int, *, result: GenResult | None = None,
-                 failure: str | None = None) -> None:
+    def _release(
+        self, i: int, *, result: GenResult | None = None, failure: str | None = None
+    ) -> None:
         now = time.monotonic()
         with self._lock:
             ep = self.endpoints[i]
@@ -198,8 +222,9 @@ class OpenAICompatBackend:
             return sum(ep.in_flight for ep in self.endpoints)
 
     # ----------------------------------------------------------------- HTTP
-    def _send(self, base: str, path: str, body: dict[str, Any] | None, *,
-              failover: bool) -> httpx.Response:
+    def _send(
+        self, base: str, path: str, body: dict[str, Any] | None, *, failover: bool
+    ) -> httpx.Response:
         """An open (streaming) response with status 200 from `base + path`, after the retries.
 
         Raises ModelError for what another endpoint would answer the same way (401, 404, 400),
@@ -207,21 +232,28 @@ class OpenAICompatBackend:
         url = base + path
         for attempt in range(self.retries + 1):
             try:
-                req = (self._client.build_request("GET", url) if body is None else
-                       self._client.build_request("POST", url, json=body,
-                                                  headers={"Accept": "text/event-stream"}))
+                req = (
+                    self._client.build_request("GET", url)
+                    if body is None
+                    else self._client.build_request(
+                        "POST", url, json=body, headers={"Accept": "text/event-stream"}
+                    )
+                )
                 resp = self._client.send(req, stream=True)
             except httpx.TimeoutException as exc:
                 if attempt < self.retries:
                     time.sleep(self.backoff * 2**attempt)
                     continue
-                err = ModelError(f"{url}: no answer in time ({type(exc).__name__}).",
-                                 hint="The server may be overloaded; check it, or lower "
-                                      "--concurrency.")
+                err = ModelError(
+                    f"{url}: no answer in time ({type(exc).__name__}).",
+                    hint="The server may be overloaded; check it, or lower --concurrency.",
+                )
                 raise (_EndpointFailure(err) if failover else err) from exc
             except (httpx.TransportError, OSError) as exc:
-                err = ModelError(f"{url}: cannot reach the server ({exc or type(exc).__name__}).",
-                                 hint="Is it running? Check --server.")
+                err = ModelError(
+                    f"{url}: cannot reach the server ({exc or type(exc).__name__}).",
+                    hint="Is it running? Check --server.",
+                )
                 raise (_EndpointFailure(err) if failover else err) from exc
             if resp.status_code < 400:
                 return resp
@@ -236,11 +268,14 @@ class OpenAICompatBackend:
                 time.sleep(self._retry_delay(resp, attempt))
                 continue
             if code == 401:
-                raise ModelError(f"{url}: the server refused the API key (401).",
-                                 hint="Check --api-key.")
+                raise ModelError(
+                    f"{url}: the server refused the API key (401).", hint="Check --api-key."
+                )
             if code == 404:
-                raise ModelError(f"{url}: not found (404) — wrong URL or model name "
-                                 f"{self.__dict__.get('model_id')!r}. {detail}")
+                raise ModelError(
+                    f"{url}: not found (404) — wrong URL or model name "
+                    f"{self.__dict__.get('model_id')!r}. {detail}"
+                )
             err = ModelError(f"{url}: the server answered {code}: {detail}")
             if code >= 500 and failover:
                 raise _EndpointFailure(err)
@@ -266,13 +301,15 @@ class OpenAICompatBackend:
                 data = json.loads(resp.read())
             except (json.JSONDecodeError, httpx.HTTPError) as exc:
                 raise ModelError(
-                    f"{ep.url}/models: the server sent an unreadable model list.") from exc
+                    f"{ep.url}/models: the server sent an unreadable model list."
+                ) from exc
             finally:
                 resp.close()
             models = data.get("data") or []
             if not models:
-                raise ModelError(f"{ep.url}/models: the server lists no models; "
-                                 "name one with --server-model.")
+                raise ModelError(
+                    f"{ep.url}/models: the server lists no models; name one with --server-model."
+                )
             return str(models[0]["id"])
         assert last is not None
         raise last
@@ -318,8 +355,15 @@ class OpenAICompatBackend:
                 pass
         return len(targets)
 
-    def _stream(self, path: str, body: dict[str, Any], on_token: TokenCallback | None,
-                cancel: CancelToken | None, chat: bool, extra_stops: list[str]) -> GenResult:
+    def _stream(
+        self,
+        path: str,
+        body: dict[str, Any],
+        on_token: TokenCallback | None,
+        cancel: CancelToken | None,
+        chat: bool,
+        extra_stops: list[str],
+    ) -> GenResult:
         tried: set[int] = set()
         failover = len(self.endpoints) > 1
         while True:
@@ -328,15 +372,24 @@ class OpenAICompatBackend:
                 raise ModelError(f"{self.base_url}: every endpoint failed this request.")
             emitted: list[bool] = [False]
 
-            def counted(piece: str, _on: TokenCallback | None = on_token,
-                        _flag: list[bool] = emitted) -> None:
+            def counted(
+                piece: str, _on: TokenCallback | None = on_token, _flag: list[bool] = emitted
+            ) -> None:
                 _flag[0] = True
                 if _on is not None:
                     _on(piece)
 
             try:
-                result = self._read(self.endpoints[i].url, path, body, counted, cancel, chat,
-                                    extra_stops, failover=failover)
+                result = self._read(
+                    self.endpoints[i].url,
+                    path,
+                    body,
+                    counted,
+                    cancel,
+                    chat,
+                    extra_stops,
+                    failover=failover,
+                )
             except _EndpointFailure as exc:
                 self._release(i, failure=exc.error.message)
                 tried.add(i)
@@ -346,8 +399,11 @@ class OpenAICompatBackend:
                     raise exc.error from exc
                 with self._lock:
                     self.failovers += 1
-                log.warning("%s failed (%s); sending the request to another endpoint",
-                            self.endpoints[i].url, exc.error.message)
+                log.warning(
+                    "%s failed (%s); sending the request to another endpoint",
+                    self.endpoints[i].url,
+                    exc.error.message,
+                )
                 continue
             except BaseException:
                 self._release(i)
@@ -355,9 +411,18 @@ class OpenAICompatBackend:
             self._release(i, result=result)
             return result
 
-    def _read(self, base: str, path: str, body: dict[str, Any], on_token: TokenCallback,
-              cancel: CancelToken | None, chat: bool, extra_stops: list[str], *,
-              failover: bool) -> GenResult:
+    def _read(
+        self,
+        base: str,
+        path: str,
+        body: dict[str, Any],
+        on_token: TokenCallback,
+        cancel: CancelToken | None,
+        chat: bool,
+        extra_stops: list[str],
+        *,
+        failover: bool,
+    ) -> GenResult:
         t0 = time.perf_counter()
         first: float | None = None
         text = ""
@@ -398,8 +463,9 @@ class OpenAICompatBackend:
                 # after reusing its cache. Others do not say, so all prompt tokens count.
                 server_timings = event.get("timings") or server_timings
                 for choice in event.get("choices") or []:
-                    piece = (choice.get("delta") or {}).get("content") if chat \
-                        else choice.get("text")
+                    piece = (
+                        (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                    )
                     if piece:
                         start = len(text)
                         text += piece
@@ -421,8 +487,10 @@ class OpenAICompatBackend:
             if cancel is not None and cancel.cancelled:
                 finish = "cancelled"  # close_streams() broke the connection on purpose
             else:
-                err = ModelError(f"{base}{path}: the connection broke mid-answer ({exc}).",
-                                 hint="The server may have stopped; the work done so far is saved.")
+                err = ModelError(
+                    f"{base}{path}: the connection broke mid-answer ({exc}).",
+                    hint="The server may have stopped; the work done so far is saved.",
+                )
                 raise (_EndpointFailure(err) if failover else err) from exc
         except json.JSONDecodeError as exc:
             raise ModelError(f"{base}{path}: the server sent an unreadable event.") from exc
@@ -446,19 +514,34 @@ class OpenAICompatBackend:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion,
             prompt_eval_tokens=int(server_timings.get("prompt_n") or prompt_tokens),
-            timings={"prompt_s": (first - t0) if first else total,
-                     "generation_s": total - ((first - t0) if first else 0.0), "total_s": total},
+            timings={
+                "prompt_s": (first - t0) if first else total,
+                "generation_s": total - ((first - t0) if first else 0.0),
+                "total_s": total,
+            },
         )
 
     # ---------------------------------------------------------------- calls
-    def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
-                 cancel: CancelToken | None = None) -> GenResult:
+    def complete(
+        self,
+        prompt: str,
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         """Continue `prompt` on the server. A `PromptText` whose data holds control-token text
         is sent as token ids when the server can tokenize it as plain text (llama.cpp's
         llama-server); see `wire_prompt`."""
         body = self._body(params) | {"prompt": self.wire_prompt(prompt)}
-        return self._stream("/completions", body, on_token, cancel, chat=False,
-                            extra_stops=list(params.stop[SERVER_STOPS:]))
+        return self._stream(
+            "/completions",
+            body,
+            on_token,
+            cancel,
+            chat=False,
+            extra_stops=list(params.stop[SERVER_STOPS:]),
+        )
 
     # ---------------------------------------------------- control tokens in data
     def wire_prompt(self, prompt: str) -> str | list[int]:
@@ -473,7 +556,8 @@ class OpenAICompatBackend:
         without that endpoint gets the text, with a warning once; a plain `str` is always sent
         as it is."""
         if not isinstance(prompt, PromptText) or not any(
-                _CONTROL_LIKE.search(d) for d in prompt.data()):
+            _CONTROL_LIKE.search(d) for d in prompt.data()
+        ):
             return str(prompt)
         try:
             ids = self._plain_data_ids(prompt)
@@ -484,29 +568,36 @@ class OpenAICompatBackend:
                     "%s: a prompt's data holds control-token text (such as <|im_end|>) and the "
                     "server offers no way to tokenize it as plain text (%s); it is sent as "
                     "text, which the server may read as control tokens (docs/models.md)",
-                    self.base_url, exc)
+                    self.base_url,
+                    exc,
+                )
             return str(prompt)
         return str(prompt) if ids is None else ids
 
     def _tokenize(self, text: str, *, special: bool, add_special: bool = False) -> list[int]:
         """llama-server's /tokenize (at the server's root, beside /v1)."""
         root = self.endpoints[0].url.removesuffix("/v1")
-        resp = self._client.post(f"{root}/tokenize", json={
-            "content": text, "add_special": add_special, "parse_special": special})
+        resp = self._client.post(
+            f"{root}/tokenize",
+            json={"content": text, "add_special": add_special, "parse_special": special},
+        )
         resp.raise_for_status()
         return [int(t) for t in resp.json()["tokens"]]
 
     def _plain_data_ids(self, prompt: PromptText) -> list[int] | None:
         """The prompt's token ids with only the template's control tokens special, or None when
         the server reads the data as plain text anyway (not this model's control tokens)."""
-        if all(self._tokenize(d, special=True) == self._tokenize(d, special=False)
-               for d in prompt.data() if _CONTROL_LIKE.search(d)):
+        if all(
+            self._tokenize(d, special=True) == self._tokenize(d, special=False)
+            for d in prompt.data()
+            if _CONTROL_LIKE.search(d)
+        ):
             return None
         text = str(prompt)
         cuts: list[tuple[int, int, int]] = []
         at = 0
         for piece, is_data in prompt.pieces():
-            for m in (() if is_data else _CONTROL_LIKE.finditer(piece)):
+            for m in () if is_data else _CONTROL_LIKE.finditer(piece):
                 ids = self._tokenize(m.group(0), special=True)
                 if len(ids) == 1 and ids != self._tokenize(m.group(0), special=False):
                     cuts.append((at + m.start(), at + m.end(), ids[0]))
@@ -523,14 +614,32 @@ class OpenAICompatBackend:
             tokens += self._tokenize(text[at:], special=False)
         return tokens
 
-    def chat(self, messages: list[dict[str, str]], params: GenParams, *,
-             on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         body = self._body(params) | {"messages": messages}
-        return self._stream("/chat/completions", body, on_token, cancel, chat=True,
-                            extra_stops=list(params.stop[SERVER_STOPS:]))
+        return self._stream(
+            "/chat/completions",
+            body,
+            on_token,
+            cancel,
+            chat=True,
+            extra_stops=list(params.stop[SERVER_STOPS:]),
+        )
 
-    def map_complete(self, prompts: list[str], params: GenParams, *, concurrency: int = 4,
-                     cancel: CancelToken | None = None) -> list[GenResult]:
+    def map_complete(
+        self,
+        prompts: list[str],
+        params: GenParams,
+        *,
+        concurrency: int = 4,
+        cancel: CancelToken | None = None,
+    ) -> list[GenResult]:
         """Several completions at once (a server batches them); results in prompt order."""
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             return list(pool.map(lambda p: self.complete(p, params, cancel=cancel), prompts))

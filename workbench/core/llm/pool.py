@@ -20,6 +20,7 @@ Cancel (the job's token): no new call starts, open streams are closed at once
 raised once everything in flight has returned. A fatal error of one call (ModelError: the server
 is gone) does the same and raises that error.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -96,8 +97,9 @@ class CallScheduler:
     docstring). One scheduler per job run; `in_flight` is safe to read from the driving thread
     (progress events)."""
 
-    def __init__(self, backend: Backend, concurrency: int | None = None,
-                 cancel: CancelToken | None = None) -> None:
+    def __init__(
+        self, backend: Backend, concurrency: int | None = None, cancel: CancelToken | None = None
+    ) -> None:
         self.backend = backend
         self.concurrency = resolve_concurrency(backend, concurrency)
         self.parallel = self.concurrency > 1 and is_thread_safe(backend)
@@ -124,7 +126,9 @@ class CallScheduler:
             if len(eps) > 1:
                 data["endpoints"] = "  ".join(
                     f"{e['url'].split('//')[-1].removesuffix('/v1')}: {e['requests']} "
-                    f"({e['tokens_per_s']:.0f} tok/s{', down' if e['down'] else ''})" for e in eps)
+                    f"({e['tokens_per_s']:.0f} tok/s{', down' if e['down'] else ''})"
+                    for e in eps
+                )
         return data
 
     # ------------------------------------------------------------- internals
@@ -228,8 +232,10 @@ class CallScheduler:
                     exc = fut.exception()
                     if exc is not None:
                         # A call closed by the cancel is not an error: it is re-issued on resume.
-                        if error is None and not (isinstance(exc, Cancelled) and
-                                                  (self._inner.cancelled or self._cancelled())):
+                        if error is None and not (
+                            isinstance(exc, Cancelled)
+                            and (self._inner.cancelled or self._cancelled())
+                        ):
                             error = exc
                         unit.close()
                         continue
@@ -269,8 +275,9 @@ class Prefetcher:
     streams are closed, queued ones are dropped. `close()` stops everything and frees the
     threads (the wrapped backend stays open)."""
 
-    def __init__(self, backend: Backend, concurrency: int | None = None,
-                 cancel: CancelToken | None = None) -> None:
+    def __init__(
+        self, backend: Backend, concurrency: int | None = None, cancel: CancelToken | None = None
+    ) -> None:
         import threading
 
         self.backend = backend
@@ -287,8 +294,10 @@ class Prefetcher:
         self._count = itertools.count()
         self._running = 0
         self._closed = False
-        self._threads = [threading.Thread(target=self._work, daemon=True,
-                                          name=f"prefetch-{i}") for i in range(self.concurrency)]
+        self._threads = [
+            threading.Thread(target=self._work, daemon=True, name=f"prefetch-{i}")
+            for i in range(self.concurrency)
+        ]
         for t in self._threads:
             t.start()
         self.hits = 0
@@ -320,9 +329,15 @@ class Prefetcher:
                 with self._cond:
                     self._running -= 1
 
-    def prefetch(self, *, prompt: str | None = None,
-                 messages: list[dict[str, str]] | None = None, params: Any,
-                 priority: tuple[Any, ...] = (), then: Callable[[Any], None] | None = None) -> None:
+    def prefetch(
+        self,
+        *,
+        prompt: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        params: Any,
+        priority: tuple[Any, ...] = (),
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
         """Queue one call (`messages`: chat, else `prompt`: completion), unless the same one is
         already on its way or everything was cancelled. Smaller `priority` runs first."""
         key = self._key(prompt, messages, params)
@@ -367,17 +382,28 @@ class Prefetcher:
                     self.stop()
                     return GenResult(text="", finish_reason="cancelled")
 
-    def complete(self, prompt: str, params: Any, *, on_token: Any = None,
-                 cancel: CancelToken | None = None) -> Any:
-        return self._take(self._key(prompt, None, params),
-                          lambda: self.backend.complete(prompt, params, on_token=on_token,
-                                                        cancel=cancel), cancel)
+    def complete(
+        self, prompt: str, params: Any, *, on_token: Any = None, cancel: CancelToken | None = None
+    ) -> Any:
+        return self._take(
+            self._key(prompt, None, params),
+            lambda: self.backend.complete(prompt, params, on_token=on_token, cancel=cancel),
+            cancel,
+        )
 
-    def chat(self, messages: list[dict[str, str]], params: Any, *, on_token: Any = None,
-             cancel: CancelToken | None = None) -> Any:
-        return self._take(self._key(None, messages, params),
-                          lambda: self.backend.chat(messages, params, on_token=on_token,
-                                                    cancel=cancel), cancel)
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        params: Any,
+        *,
+        on_token: Any = None,
+        cancel: CancelToken | None = None,
+    ) -> Any:
+        return self._take(
+            self._key(None, messages, params),
+            lambda: self.backend.chat(messages, params, on_token=on_token, cancel=cancel),
+            cancel,
+        )
 
     def stop(self) -> None:
         """Cancel every prefetched call: open streams closed, queued ones dropped."""

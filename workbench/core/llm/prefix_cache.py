@@ -15,6 +15,7 @@ Entries are keyed by their exact token sequence; lookup is longest common prefix
 the state bytes we hold (llama-cpp-python's own LlamaRAMCache also copies the logits buffer,
 about 100 MB per entry for a 49k vocabulary, without counting it).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -66,8 +67,9 @@ class PrefixStateCache:
         for e in self._entries.values():
             n = common_prefix(e.tokens, tokens)
             # On a tie prefer the confirmed (shorter, exact) prefix: it is what stays hot.
-            if n > best_n or (n == best_n and n and best is not None and e.confirmed
-                              and not best.confirmed):
+            if n > best_n or (
+                n == best_n and n and best is not None and e.confirmed and not best.confirmed
+            ):
                 best, best_n = e, n
         if best is not None and best_n:
             self._entries.move_to_end(id(best))
@@ -75,9 +77,13 @@ class PrefixStateCache:
 
     def has_prefix_of(self, tokens: np.ndarray, at_least: int) -> bool:
         """Whether a confirmed entry of at least `at_least` tokens is a prefix of `tokens`."""
-        return any(e.confirmed and len(e.tokens) >= at_least and len(e.tokens) <= len(tokens)
-                   and common_prefix(e.tokens, tokens) == len(e.tokens)
-                   for e in self._entries.values())
+        return any(
+            e.confirmed
+            and len(e.tokens) >= at_least
+            and len(e.tokens) <= len(tokens)
+            and common_prefix(e.tokens, tokens) == len(e.tokens)
+            for e in self._entries.values()
+        )
 
     def add(self, tokens: np.ndarray, state: bytes, *, confirmed: bool) -> StateEntry | None:
         entry = StateEntry(np.array(tokens, dtype=np.intc, copy=True), state, confirmed)

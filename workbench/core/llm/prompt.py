@@ -11,6 +11,7 @@ Because a `PromptText` is a `str`, it is recorded, compared, hashed and sent to 
 plain prompt text. Only `+`, `concat` and `strip` keep the spans; any other `str` method returns a
 plain `str` (all template), so renderers build prompts with those three.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,9 @@ class PromptText(str):
         end = len(text.rstrip(chars))
         if end <= start:
             return PromptText("")
-        return PromptText(text[start:end], [(max(s, start) - start, min(e, end) - start)
-                                            for s, e in self.spans])
+        return PromptText(
+            text[start:end], [(max(s, start) - start, min(e, end) - start) for s, e in self.spans]
+        )
 
     def pieces(self) -> list[tuple[str, bool]]:
         """The text in order as (text, is_data) pieces; their texts joined are the prompt."""
@@ -119,12 +121,13 @@ def fill(template: str, values: dict[str, str]) -> PromptText:
     value that itself holds `{key}` text is never filled again); other braces stay as they are."""
     if not values:
         return PromptText(template)
-    pattern = re.compile("|".join(re.escape("{" + k + "}") for k in
-                                  sorted(values, key=len, reverse=True)))
+    pattern = re.compile(
+        "|".join(re.escape("{" + k + "}") for k in sorted(values, key=len, reverse=True))
+    )
     parts: list[str] = []
     at = 0
     for m in pattern.finditer(template):
-        parts.append(template[at:m.start()])
+        parts.append(template[at : m.start()])
         value = values[m.group(0)[1:-1]]
         parts.append(value if isinstance(value, PromptText) else Data(value))
         at = m.end()

@@ -1,6 +1,7 @@
 """A scripted backend for unit tests of parsing and orchestration (never the only test of a
 feature: feature tests use the real default model).
 """
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,14 @@ class ScriptedBackend:
         self._i += 1
         return text
 
-    def _finish(self, prompt: str, text: str, params: GenParams,
-                on_token: TokenCallback | None, cancel: CancelToken | None) -> GenResult:
+    def _finish(
+        self,
+        prompt: str,
+        text: str,
+        params: GenParams,
+        on_token: TokenCallback | None,
+        cancel: CancelToken | None,
+    ) -> GenResult:
         t0 = time.perf_counter()
         finish = "stop"
         cut = min((text.find(s) for s in params.stop if s and s in text), default=-1)
@@ -62,17 +69,32 @@ class ScriptedBackend:
         dt = time.perf_counter() - t0
         n_prompt = len(prompt.split())
         return GenResult(
-            text=text, finish_reason=finish, prompt_tokens=n_prompt,
-            completion_tokens=len(text.split()), prompt_eval_tokens=n_prompt,
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=n_prompt,
+            completion_tokens=len(text.split()),
+            prompt_eval_tokens=n_prompt,
             timings={"prompt_s": 0.0, "generation_s": dt, "total_s": dt},
         )
 
-    def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
-                 cancel: CancelToken | None = None) -> GenResult:
+    def complete(
+        self,
+        prompt: str,
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         return self._finish(prompt, self._answer(prompt), params, on_token, cancel)
 
-    def chat(self, messages: list[dict[str, str]], params: GenParams, *,
-             on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         prompt = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
         return self._finish(prompt, self._answer(prompt), params, on_token, cancel)
 

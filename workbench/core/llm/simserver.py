@@ -12,6 +12,7 @@ hash. Standard library only; not a model, and never used outside benchmarks and 
     with SimulatedServer(latency=0.3, per_token=0.002) as srv:
         backend = OpenAICompatBackend(srv.url)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,21 +27,83 @@ from typing import Any
 
 Responder = Callable[[str, "int | None"], str]
 
-_WORDS = ("river", "maple", "signal", "copper", "lantern", "orbit", "meadow", "cipher", "harbor",
-          "glacier", "ember", "violet", "canyon", "pixel", "falcon", "quartz", "tundra", "saffron",
-          "beacon", "willow", "nebula", "cobalt", "prairie", "thistle", "summit", "lagoon")
-_VERBS = ("Write", "Explain", "List", "Describe", "Summarize", "Classify", "Compare", "Translate",
-          "Suggest", "Rewrite", "Estimate", "Design", "Plan", "Outline", "Identify", "Sort")
+_WORDS = (
+    "river",
+    "maple",
+    "signal",
+    "copper",
+    "lantern",
+    "orbit",
+    "meadow",
+    "cipher",
+    "harbor",
+    "glacier",
+    "ember",
+    "violet",
+    "canyon",
+    "pixel",
+    "falcon",
+    "quartz",
+    "tundra",
+    "saffron",
+    "beacon",
+    "willow",
+    "nebula",
+    "cobalt",
+    "prairie",
+    "thistle",
+    "summit",
+    "lagoon",
+)
+_VERBS = (
+    "Write",
+    "Explain",
+    "List",
+    "Describe",
+    "Summarize",
+    "Classify",
+    "Compare",
+    "Translate",
+    "Suggest",
+    "Rewrite",
+    "Estimate",
+    "Design",
+    "Plan",
+    "Outline",
+    "Identify",
+    "Sort",
+)
 
 
 def _rng(prompt: str, seed: int | None) -> random.Random:
-    digest = hashlib.blake2b(f"{seed}\x00{prompt}".encode("utf-8", "replace"),
-                             digest_size=8).digest()
+    digest = hashlib.blake2b(
+        f"{seed}\x00{prompt}".encode("utf-8", "replace"), digest_size=8
+    ).digest()
     return random.Random(int.from_bytes(digest, "big"))
 
 
-_SYLL = ("ka", "lo", "mi", "ru", "te", "vo", "sa", "ne", "pi", "da", "zu", "fe", "go", "hy", "ba",
-         "ti", "mo", "ce", "lu", "ri")
+_SYLL = (
+    "ka",
+    "lo",
+    "mi",
+    "ru",
+    "te",
+    "vo",
+    "sa",
+    "ne",
+    "pi",
+    "da",
+    "zu",
+    "fe",
+    "go",
+    "hy",
+    "ba",
+    "ti",
+    "mo",
+    "ce",
+    "lu",
+    "ri",
+)
 
 
 def _words(rng: random.Random, n: int) -> str:
@@ -53,8 +116,10 @@ def _word(rng: random.Random) -> str:
 
 
 def _task(rng: random.Random) -> str:
-    return (f"{rng.choice(_VERBS)} the {_word(rng)} {_word(rng)} of {_word(rng)} {_word(rng)} "
-            f"using {_word(rng)} {_word(rng)}.")
+    return (
+        f"{rng.choice(_VERBS)} the {_word(rng)} {_word(rng)} of {_word(rng)} {_word(rng)} "
+        f"using {_word(rng)} {_word(rng)}."
+    )
 
 
 def sim_answer(prompt: str, seed: int | None) -> str:
@@ -68,20 +133,26 @@ def sim_answer(prompt: str, seed: int | None) -> str:
         steps = re.findall(r"^Step (\d+):", prompt, re.MULTILINE)
         refs = ["Information 0"] + ([f"Step {steps[-1]}"] if steps else [])
         return "It directly follows from " + " and ".join(refs) + "."
-    if prompt.lstrip().startswith("We are in the process of solving a math problem") or \
-            "We are in the process of solving a math problem" in prompt[:200]:
+    if (
+        prompt.lstrip().startswith("We are in the process of solving a math problem")
+        or "We are in the process of solving a math problem" in prompt[:200]
+    ):
         return f"Using the {_words(rng, 2)}, the result is {rng.randint(2, 99)}."
     if "check whether Solution 1" in tail:
-        verdict = rng.choices(["supports", "contradicts", "is not directly related to"],
-                              weights=[7, 2, 1])[0]
-        return (f"Both solutions use the {_words(rng, 2)}. Therefore, Solution 1 {verdict} "
-                "the conclusion in Solution 2.")
-    if 'to summarize the final conclusion of the reply' in tail:
+        verdict = rng.choices(
+            ["supports", "contradicts", "is not directly related to"], weights=[7, 2, 1]
+        )[0]
+        return (
+            f"Both solutions use the {_words(rng, 2)}. Therefore, Solution 1 {verdict} "
+            "the conclusion in Solution 2."
+        )
+    if "to summarize the final conclusion of the reply" in tail:
         return rng.choice(["Support", "Support", "Contradict", "Not related"])
     if "Solve the following problem step by step" in prompt[:200]:
         n = rng.randint(2, 4)
-        steps = [f"Step {i}: We use the {_words(rng, 2)} to get {rng.randint(2, 99)}."
-                 for i in range(n)]
+        steps = [
+            f"Step {i}: We use the {_words(rng, 2)} to get {rng.randint(2, 99)}." for i in range(n)
+        ]
         return "\n\n".join(steps) + f"\n\nSo the answer is {rng.randint(1, 20)}."
     # SELF-INSTRUCT (the chat and the reference presets, resources/prompts/selfinstruct).
     m = re.search(r"Write (\d+) new tasks.*?Number them from (\d+)", prompt, re.DOTALL)
@@ -95,8 +166,10 @@ def sim_answer(prompt: str, seed: int | None) -> str:
         if "Class label:" in prompt and "Example 1" not in prompt[-400:]:
             a, b = rng.sample(["Yes", "No", "Positive", "Negative"], 2)
             return f"Class label: {a}\n{_words(rng, 6)}\nClass label: {b}\n{_words(rng, 6)}"
-        return (f"Example 1\nInput: {_words(rng, 4)}\nOutput: {_words(rng, 5)}\n"
-                f"Example 2\nInput: {_words(rng, 4)}\nOutput: {_words(rng, 5)}")
+        return (
+            f"Example 1\nInput: {_words(rng, 4)}\nOutput: {_words(rng, 5)}\n"
+            f"Example 2\nInput: {_words(rng, 4)}\nOutput: {_words(rng, 5)}"
+        )
     if re.search(r"(?:^|\n)\d+\.\s*$", prompt):  # the paper's prompt: continue the numbered list
         start = len(re.findall(r"(?:^|\n)\d+\.", prompt))
         return f" {_task(rng)}\n" + "\n".join(f"{start + 1 + i}. {_task(rng)}" for i in range(6))
@@ -120,8 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self._json(200, {"object": "list", "data": [{"id": self.server.sim.model,
-                                                         "object": "model"}]})
+            self._json(
+                200, {"object": "list", "data": [{"id": self.server.sim.model, "object": "model"}]}
+            )
         else:
             self._json(404, {"error": "not found"})
 
@@ -137,8 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not found"})
             return
         if chat:
-            prompt = "\n".join(f"{m.get('role')}: {m.get('content')}"
-                               for m in body.get("messages", []))
+            prompt = "\n".join(
+                f"{m.get('role')}: {m.get('content')}" for m in body.get("messages", [])
+            )
             # The pipelines' single-message chats answer as the completion would.
             msgs = body.get("messages", [])
             key = msgs[-1].get("content", "") if len(msgs) == 1 else prompt
@@ -150,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         cuts = [text.find(s) for s in stops if s in text]
         finish = "stop"
         if cuts:
-            text = text[:min(cuts)]
+            text = text[: min(cuts)]
         pieces = re.findall(r"\s*\S+", text) or [text]
         max_tokens = int(body.get("max_tokens") or 256)
         if len(pieces) > max_tokens:
@@ -177,8 +252,10 @@ class _Handler(BaseHTTPRequestHandler):
                     choice["text"] = piece
                 event: dict[str, Any] = {"choices": [choice]}
                 if last:
-                    event["usage"] = {"prompt_tokens": len(prompt.split()),
-                                      "completion_tokens": len(pieces)}
+                    event["usage"] = {
+                        "prompt_tokens": len(prompt.split()),
+                        "completion_tokens": len(pieces),
+                    }
                 self._chunk(b"data: " + json.dumps(event).encode() + b"\n\n")
             self._chunk(b"data: [DONE]\n\n")
             self._chunk(b"")
@@ -203,8 +280,15 @@ class SimulatedServer:
     first token; `per_token`: seconds per token. Counters: requests, in_flight, max_in_flight,
     seeds (every request's seed, in arrival order)."""
 
-    def __init__(self, *, latency: float = 0.3, per_token: float = 0.002, port: int = 0,
-                 model: str = "sim", responder: Responder = sim_answer) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.3,
+        per_token: float = 0.002,
+        port: int = 0,
+        model: str = "sim",
+        responder: Responder = sim_answer,
+    ) -> None:
         self.latency, self.per_token, self.model = latency, per_token, model
         self.responder = responder
         self.lock = threading.Lock()
@@ -222,8 +306,9 @@ class SimulatedServer:
     def start(self) -> SimulatedServer:
         self._httpd = _Server(("127.0.0.1", self._port), _Handler)
         self._httpd.sim = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
         self._thread.start()
         return self
 

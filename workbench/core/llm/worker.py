@@ -30,6 +30,7 @@ Failures:
   the call raises `Cancelled`.
 - The parent dies (even SIGKILL): the worker sees its pipe close, or its parent change, and exits.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,9 +63,9 @@ if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
     log.addHandler(logging.NullHandler())
 notices = logging.getLogger("workbench.llm")  # what a person should see (status bar, stderr)
 
-CANCEL_GRACE_S = 5.0   # a cancel unanswered this long means a hung worker: it is ended
-CLOSE_GRACE_S = 3.0    # a worker asked to close gets this long before it is killed
-POLL_S = 0.1           # how often a waiting call looks at its cancel token
+CANCEL_GRACE_S = 5.0  # a cancel unanswered this long means a hung worker: it is ended
+CLOSE_GRACE_S = 3.0  # a worker asked to close gets this long before it is killed
+POLL_S = 0.1  # how often a waiting call looks at its cancel token
 TOKEN_BATCH_S = 0.005  # pieces decoded within this of the last message wait for the next one
 # Test-only hook: the worker sends itself this signal on its first decode while extra buffer
 # types are on (the AMX crash, reproduced on any CPU).
@@ -89,8 +90,13 @@ class _PipeLogHandler(logging.Handler):
 
 def _pack_error(exc: BaseException) -> tuple:
     if isinstance(exc, WorkbenchError):
-        return ("workbench", type(exc).__module__, type(exc).__qualname__, dict(vars(exc)),
-                str(exc))
+        return (
+            "workbench",
+            type(exc).__module__,
+            type(exc).__qualname__,
+            dict(vars(exc)),
+            str(exc),
+        )
     return ("other", f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
@@ -109,8 +115,10 @@ def _unpack_error(packed: tuple) -> Exception:
             return ModelError(text)
     _, summary, trace = packed
     log.error("the model process failed:\n%s", trace)
-    return ModelError(f"the model process failed: {summary}",
-                      hint="This is a bug in the workbench; the log has the details.")
+    return ModelError(
+        f"the model process failed: {summary}",
+        hint="This is a bug in the workbench; the log has the details.",
+    )
 
 
 def _child_main(conn: Any, spec: dict[str, Any]) -> None:
@@ -170,8 +178,18 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         send(("err", 0, _pack_error(exc)))
         return
-    send(("ready", {"pid": os.getpid(), "n_ctx": backend.n_ctx, "n_threads": backend.n_threads,
-                    "n_gpu_layers": backend.n_gpu_layers, "gpu": backend.gpu}))
+    send(
+        (
+            "ready",
+            {
+                "pid": os.getpid(),
+                "n_ctx": backend.n_ctx,
+                "n_threads": backend.n_threads,
+                "n_gpu_layers": backend.n_gpu_layers,
+                "gpu": backend.gpu,
+            },
+        )
+    )
     crash_signal = int(os.environ.get(CRASH_HOOK_ENV) or 0)
     signal_at = [int(x) for x in os.environ.get(SIGNAL_AT_ENV, "").split(":") if x.strip()]
     decoded = False
@@ -192,8 +210,9 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
                 if batch is not None:
                     kwargs["on_token"] = batch
                 if len(signal_at) == 3 and n_calls == signal_at[0]:
-                    kwargs["on_token"] = _signal_after(signal_at[1], signal_at[2],
-                                                       kwargs.get("on_token"))
+                    kwargs["on_token"] = _signal_after(
+                        signal_at[1], signal_at[2], kwargs.get("on_token")
+                    )
                 kwargs["cancel"] = tokens[cid]
             try:
                 result = getattr(backend, method)(*args, **kwargs)
@@ -288,9 +307,14 @@ class WorkerBackend:
         self.extra_bufts_setting = extra_bufts or "auto"
         self.amx = has_amx(cpuinfo_text() if cpuinfo is None else cpuinfo)
         self.extra_bufts, self.kernels = extra_bufts_for(
-            self.extra_bufts_setting, amx=self.amx, crashed_before=crashed_before(self.info.path))
-        self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads,
-                                         "n_gpu_layers": n_gpu_layers, "prefix_cache": prefix_cache}
+            self.extra_bufts_setting, amx=self.amx, crashed_before=crashed_before(self.info.path)
+        )
+        self._options: dict[str, Any] = {
+            "n_ctx": n_ctx,
+            "n_threads": n_threads,
+            "n_gpu_layers": n_gpu_layers,
+            "prefix_cache": prefix_cache,
+        }
         self._ids = itertools.count(1)
         self._proc: Any = None
         self._conn: Any = None
@@ -317,11 +341,16 @@ class WorkerBackend:
         os.close(fd)
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         options = dict(self._options, extra_bufts=None if self.extra_bufts else False)
-        spec = {"path": self.info.path, "info": self.info, "options": options,
-                "stderr_path": self._stderr_path,
-                "log_level": logging.getLogger("workbench.llama").getEffectiveLevel()}
-        proc = ctx.Process(target=_child_main, args=(child_conn, spec), daemon=True,
-                           name="workbench-model")
+        spec = {
+            "path": self.info.path,
+            "info": self.info,
+            "options": options,
+            "stderr_path": self._stderr_path,
+            "log_level": logging.getLogger("workbench.llama").getEffectiveLevel(),
+        }
+        proc = ctx.Process(
+            target=_child_main, args=(child_conn, spec), daemon=True, name="workbench-model"
+        )
         # spawn re-runs the parent's main script in the child unless it has a __main__ guard
         # (a user's script, a notebook cell file): the worker needs nothing from it, so the
         # child is told there is none. The swap lasts the few milliseconds of start().
@@ -347,8 +376,12 @@ class WorkerBackend:
             raise
         for key in ("n_ctx", "n_threads", "n_gpu_layers", "gpu"):
             setattr(self, key, facts[key])
-        log.info("model process %s serves %s (extra buffer types %s)", facts["pid"],
-                 self.info.path, self.kernels)
+        log.info(
+            "model process %s serves %s (extra buffer types %s)",
+            facts["pid"],
+            self.info.path,
+            self.kernels,
+        )
 
     def _stop(self, *, graceful: bool = False) -> None:
         proc, conn = self._proc, self._conn
@@ -417,23 +450,33 @@ class WorkerBackend:
             what = f"the model process exited with code {code} during {during}"
         said = [ln for ln in tail if "GGML_ASSERT" in ln or "error" in ln.lower()]
         detail = f" llama.cpp said: {said[-1]}" if said else ""
-        oom = (" A SIGKILL nobody sent usually means the system ran out of memory."
-               if sig == signal.SIGKILL else "")
+        oom = (
+            " A SIGKILL nobody sent usually means the system ran out of memory."
+            if sig == signal.SIGKILL
+            else ""
+        )
         exc = ModelProcessDied(
             f"{what} of {Path(self.info.path).name}; the workbench itself is unaffected and "
             f"everything finished before it is saved.{detail}{oom}",
             hint="Resume the run (`--resume`, or Resume in the window); the next call starts a "
-                 "new model process. If it happens again: `--extra-bufts off`, fewer GPU layers, "
-                 "a smaller context (--ctx) or another model file.",
-            signal=sig, exitcode=code)
+            "new model process. If it happens again: `--extra-bufts off`, fewer GPU layers, "
+            "a smaller context (--ctx) or another model file.",
+            signal=sig,
+            exitcode=code,
+        )
         self._stop()
         return exc
 
     def _fall_back(self, exc: ModelProcessDied) -> bool:
         """After a death by a signal before the first decode finished, with extra buffer types
         on in "auto": remember the file, switch them off, and say so. True: start again."""
-        if exc.signal is None or not self.extra_bufts or self._decoded or self._closed \
-                or self.extra_bufts_setting != "auto":
+        if (
+            exc.signal is None
+            or not self.extra_bufts
+            or self._decoded
+            or self._closed
+            or self.extra_bufts_setting != "auto"
+        ):
             return False
         how = _signal_words(exc.signal)
         remember_crash(self.info.path, how)
@@ -442,7 +485,9 @@ class WorkerBackend:
         notices.warning(
             "the model process stopped with %s on its first decode of %s; restarted with "
             "llama.cpp's extra buffer types off (safe kernels), remembered for this file",
-            how, Path(self.info.path).name)
+            how,
+            Path(self.info.path).name,
+        )
         return True
 
     # ------------------------------------------------------------------ calls
@@ -455,8 +500,9 @@ class WorkerBackend:
             self.restarts += 1
             self._start()
 
-    def _wait(self, cid: int, on_token: TokenCallback | None, cancel: CancelToken | None, *,
-              during: str) -> Any:
+    def _wait(
+        self, cid: int, on_token: TokenCallback | None, cancel: CancelToken | None, *, during: str
+    ) -> Any:
         conn = self._conn
         cancel_sent: float | None = None
         token_error: BaseException | None = None
@@ -495,16 +541,28 @@ class WorkerBackend:
                     conn.send(("cancel", cid))
                     cancel_sent = now
                 elif now - cancel_sent > CANCEL_GRACE_S:
-                    log.warning("the model process did not stop within %.0f s of a cancel "
-                                "during %s; ending it", CANCEL_GRACE_S, during)
+                    log.warning(
+                        "the model process did not stop within %.0f s of a cancel "
+                        "during %s; ending it",
+                        CANCEL_GRACE_S,
+                        during,
+                    )
                     self._stop()
                     raise Cancelled(
                         f"Cancelled; the model process did not stop within {CANCEL_GRACE_S:.0f} s "
                         "and was ended (the next call starts a new one). The work done so far "
-                        "is saved.")
+                        "is saved."
+                    )
 
-    def _call(self, method: str, *args: Any, on_token: TokenCallback | None = None,
-              cancel: CancelToken | None = None, during: str, **kwargs: Any) -> Any:
+    def _call(
+        self,
+        method: str,
+        *args: Any,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+        during: str,
+        **kwargs: Any,
+    ) -> Any:
         streamed = [False]
 
         def relay(piece: str) -> None:
@@ -516,8 +574,9 @@ class WorkerBackend:
             cid = next(self._ids)
             try:
                 self._conn.send(("call", cid, method, args, kwargs, on_token is not None))
-                result = self._wait(cid, relay if on_token is not None else None, cancel,
-                                    during=during)
+                result = self._wait(
+                    cid, relay if on_token is not None else None, cancel, during=during
+                )
             except ModelProcessDied as exc:
                 # The first decode crashed (the AMX fault): once, with safe kernels, unless
                 # tokens already reached the caller (a retry would repeat them).
@@ -547,13 +606,37 @@ class WorkerBackend:
         control tokens (see `LlamaCppBackend.prompt_tokens`)."""
         return self._call("prompt_tokens", prompt, during="tokenization")
 
-    def complete(self, prompt: str, params: GenParams, *, on_token: TokenCallback | None = None,
-                 cancel: CancelToken | None = None) -> GenResult:
+    def complete(
+        self,
+        prompt: str,
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
         # A PromptText pickles as its text and its data spans: a few integers more.
-        return self._call("complete", prompt, params, on_token=on_token, cancel=cancel,
-                          during="generation (a completion)")
+        return self._call(
+            "complete",
+            prompt,
+            params,
+            on_token=on_token,
+            cancel=cancel,
+            during="generation (a completion)",
+        )
 
-    def chat(self, messages: list[dict[str, str]], params: GenParams, *,
-             on_token: TokenCallback | None = None, cancel: CancelToken | None = None) -> GenResult:
-        return self._call("chat", messages, params, on_token=on_token, cancel=cancel,
-                          during="generation (a chat turn)")
+    def chat(
+        self,
+        messages: list[dict[str, str]],
+        params: GenParams,
+        *,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenResult:
+        return self._call(
+            "chat",
+            messages,
+            params,
+            on_token=on_token,
+            cancel=cancel,
+            during="generation (a chat turn)",
+        )

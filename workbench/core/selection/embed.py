@@ -5,6 +5,7 @@ load time, so this module loads its own (small) one, after validating the file t
 the runtime does. Vectors are mean-pooled, L2-normalised, and cached in the workspace by
 (model sha256, text sha256): re-selecting after adding tasks embeds only the new ones.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 from .tfidf import l2_normalize, tfidf_matrix
 
 EMBEDDERS = ("tfidf", "model")
-BATCH = 16          # texts per llama.cpp call and per cache transaction
-MAX_CHARS = 2000    # long inputs add little to what a task is about, and cost context
+BATCH = 16  # texts per llama.cpp call and per cache transaction
+MAX_CHARS = 2000  # long inputs add little to what a task is about, and cost context
 N_CTX = 512
 
 
@@ -66,13 +67,19 @@ class GGUFEmbedder:
             # context is loaded in-process, where a kernel fault would end the caller.
             with model_params(load_extra_bufts(self.info.path)):
                 self._llm = llama_cpp.Llama(
-                    model_path=self.info.path, embedding=True,
+                    model_path=self.info.path,
+                    embedding=True,
                     pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                    n_ctx=min(N_CTX, self.info.context_length or N_CTX), n_batch=N_CTX,
-                    n_ubatch=N_CTX, n_threads=self._threads, verbose=False)
+                    n_ctx=min(N_CTX, self.info.context_length or N_CTX),
+                    n_batch=N_CTX,
+                    n_ubatch=N_CTX,
+                    n_threads=self._threads,
+                    verbose=False,
+                )
         except Exception as exc:
-            raise ModelError(f"{self.info.path}: llama.cpp could not load the model for "
-                             f"embeddings ({exc}).") from exc
+            raise ModelError(
+                f"{self.info.path}: llama.cpp could not load the model for embeddings ({exc})."
+            ) from exc
         return self._llm
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -80,8 +87,7 @@ class GGUFEmbedder:
         out = []
         for t in texts:
             # truncate: llama.cpp refuses inputs longer than the context otherwise.
-            vec = np.asarray(llm.embed(t or " ", normalize=False, truncate=True),
-                             dtype=np.float32)
+            vec = np.asarray(llm.embed(t or " ", normalize=False, truncate=True), dtype=np.float32)
             if vec.ndim == 2:  # a model without pooling support returns one row per token
                 vec = vec.mean(axis=0)
             out.append(vec)
@@ -93,35 +99,45 @@ class GGUFEmbedder:
             close()
 
 
-def model_vectors(ws: Workspace, texts: Sequence[str], embedder: GGUFEmbedder, *,
-                  progress: ProgressCallback = no_progress,
-                  cancel: CancelToken | None = None) -> np.ndarray:
+def model_vectors(
+    ws: Workspace,
+    texts: Sequence[str],
+    embedder: GGUFEmbedder,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
     """Vectors for `texts` from the cache, embedding (and caching) the missing ones."""
     keys = [_sha(t) for t in texts]
     sha = embedder.model_sha256
     cached: dict[str, np.ndarray] = {}
     unique = sorted(set(keys))
     for start in range(0, len(unique), 500):
-        part = unique[start:start + 500]
+        part = unique[start : start + 500]
         for row in ws.execute(
             f"SELECT text_sha256, vector FROM embeddings WHERE model_sha256 = ? AND text_sha256 "
-            f"IN ({','.join('?' * len(part))})", [sha, *part]):
+            f"IN ({','.join('?' * len(part))})",
+            [sha, *part],
+        ):
             cached[row[0]] = np.frombuffer(row[1], dtype="<f4")
     missing = [(k, t) for k, t in dict(zip(keys, texts)).items() if k not in cached]
     progress(Progress("embed", 0, len(missing), "model embeddings"))
     for start in range(0, len(missing), BATCH):
         if cancel is not None:
             cancel.check()
-        batch = missing[start:start + BATCH]
+        batch = missing[start : start + BATCH]
         vecs = embedder.embed([t for _, t in batch])
         with ws.transaction():
             for (k, _), v in zip(batch, vecs):
-                ws.execute("INSERT OR REPLACE INTO embeddings (model_sha256, text_sha256, dim, "
-                           "vector) VALUES (?, ?, ?, ?)",
-                           (sha, k, len(v), v.astype("<f4").tobytes()))
+                ws.execute(
+                    "INSERT OR REPLACE INTO embeddings (model_sha256, text_sha256, dim, "
+                    "vector) VALUES (?, ?, ?, ?)",
+                    (sha, k, len(v), v.astype("<f4").tobytes()),
+                )
                 cached[k] = v
-        progress(Progress("embed", min(start + BATCH, len(missing)), len(missing),
-                          "model embeddings"))
+        progress(
+            Progress("embed", min(start + BATCH, len(missing)), len(missing), "model embeddings")
+        )
     return np.vstack([cached[k] for k in keys]).astype(np.float32)
 
 
@@ -136,14 +152,21 @@ def _tfidf(texts: tuple[str, ...], extra: tuple[str, ...]) -> np.ndarray:
 Made = dict[str, str | None]  # what made the vectors: {"embed", "model", "model_sha256"}
 
 
-def vectors(ws: Workspace, texts: Sequence[str], *, embed: str = "tfidf", model: str = "default",
-            extra: Sequence[str] = (), progress: ProgressCallback = no_progress,
-            cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray, Made]:
+def vectors(
+    ws: Workspace,
+    texts: Sequence[str],
+    *,
+    embed: str = "tfidf",
+    model: str = "default",
+    extra: Sequence[str] = (),
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray, Made]:
     """(rows for `texts`, rows for `extra`, what made them: {"embed", "model", "model_sha256"})."""
     if embed == "tfidf":
         x = _tfidf(tuple(texts), tuple(extra))
         made: Made = {"embed": "tfidf", "model": None, "model_sha256": None}
-        return x[: len(texts)], x[len(texts):], made
+        return x[: len(texts)], x[len(texts) :], made
     if embed != "model":
         from ..errors import UserInputError
 
@@ -154,5 +177,8 @@ def vectors(ws: Workspace, texts: Sequence[str], *, embed: str = "tfidf", model:
         e = embedder.embed(list(extra)) if extra else np.zeros((0, x.shape[1]), np.float32)
     finally:
         embedder.close()
-    return x, e, {"embed": "model", "model": embedder.info.path,
-                  "model_sha256": embedder.model_sha256}
+    return (
+        x,
+        e,
+        {"embed": "model", "model": embedder.info.path, "model_sha256": embedder.model_sha256},
+    )

@@ -4,6 +4,7 @@ A 2-approximation of the minimax cover (the largest distance from any point to i
 chosen one), which is what "a small subset that covers the space" means. Distances are cosine
 distances (1 - dot) over L2-normalised rows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,9 +16,14 @@ def distances_to(x: np.ndarray, center: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - x @ center, 0.0, 2.0)
 
 
-def kcenter_greedy(x: np.ndarray, k: int, *, first: int | None = None,
-                   rng: np.random.Generator | None = None,
-                   already: Sequence[int] = ()) -> list[int]:
+def kcenter_greedy(
+    x: np.ndarray,
+    k: int,
+    *,
+    first: int | None = None,
+    rng: np.random.Generator | None = None,
+    already: Sequence[int] = (),
+) -> list[int]:
     """Indices of `k` rows of `x` in the order chosen. The first is `first`, else the row
     nearest the mean (deterministic), unless `already` chosen rows seed the cover."""
     n = len(x)

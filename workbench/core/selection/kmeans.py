@@ -1,4 +1,5 @@
 """k-means (k-means++ seeding, Lloyd iterations) on L2-normalised rows, seeded and deterministic."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,9 @@ import numpy as np
 MAX_ITER = 100
 
 
-def kmeans(x: np.ndarray, n_clusters: int, *, rng: np.random.Generator,
-           max_iter: int = MAX_ITER) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(
+    x: np.ndarray, n_clusters: int, *, rng: np.random.Generator, max_iter: int = MAX_ITER
+) -> tuple[np.ndarray, np.ndarray]:
     """(labels, centers). Squared Euclidean distance, which on unit rows orders like cosine."""
     n = len(x)
     n_clusters = max(1, min(n_clusters, n))

@@ -9,6 +9,7 @@ size drawn with the same seed, so "better than random" is visible in each result
 POOL_FACTOR x budget tasks most similar to the text `task`. A fractional budget is a fraction of
 all tasks in the workspace (the "<0.5% of a large set" reading).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def coverage(x: np.ndarray, chosen: Sequence[int]) -> tuple[float, float]:
 def choose(x: np.ndarray, budget: int, method: str, seed: int = 0) -> list[int]:
     """Row indices of the subset, in the order chosen. Deterministic for a seed."""
     if method not in METHODS:
-        raise UserInputError(f"expected one of {', '.join(METHODS)}, found {method!r}",
-                             field="method")
+        raise UserInputError(
+            f"expected one of {', '.join(METHODS)}, found {method!r}", field="method"
+        )
     n = len(x)
     budget = max(0, min(budget, n))
     rng = np.random.default_rng(seed)
@@ -143,19 +145,39 @@ def resolve_budget(total: int, budget: int | None, fraction: float | None) -> in
     return max(1, math.ceil(fraction * total))
 
 
-def _pool(ws: Workspace, tasks: list[Task], task: str | None, budget: int, embed: str,
-          model: str, progress: ProgressCallback, cancel: CancelToken | None
-          ) -> tuple[list[Task], np.ndarray, dict[str, Any]]:
+def _pool(
+    ws: Workspace,
+    tasks: list[Task],
+    task: str | None,
+    budget: int,
+    embed: str,
+    model: str,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> tuple[list[Task], np.ndarray, dict[str, Any]]:
     if task is not None and not task.strip():
         raise UserInputError("empty task description", field="task")
     tagged = [t for t in tasks if task is not None and task in (t.meta.get("tags") or [])]
     if tagged:
-        x, _, how = vectors(ws, [task_text(t) for t in tagged], embed=embed, model=model,
-                            progress=progress, cancel=cancel)
+        x, _, how = vectors(
+            ws,
+            [task_text(t) for t in tagged],
+            embed=embed,
+            model=model,
+            progress=progress,
+            cancel=cancel,
+        )
         return tagged, x, {**how, "pool": "tag"}
     extra = [task] if task is not None else []
-    x, e, how = vectors(ws, [task_text(t) for t in tasks], embed=embed, model=model, extra=extra,
-                        progress=progress, cancel=cancel)
+    x, e, how = vectors(
+        ws,
+        [task_text(t) for t in tasks],
+        embed=embed,
+        model=model,
+        extra=extra,
+        progress=progress,
+        cancel=cancel,
+    )
     if task is None:
         return tasks, x, how
     size = min(len(tasks), POOL_FACTOR * budget)
@@ -165,19 +187,33 @@ def _pool(ws: Workspace, tasks: list[Task], task: str | None, budget: int, embed
     return [tasks[i] for i in keep], x[keep], {**how, "pool": "similar"}
 
 
-def select(ws: Workspace, *, budget: int | None = None, fraction: float | None = None,
-           method: str = "kcenter", task: str | None = None, embed: str = "tfidf",
-           model: str = "default", seed: int = 0, name: str | None = None,
-           task_ids: Sequence[int] | None = None, save: bool = True,
-           progress: ProgressCallback = no_progress,
-           cancel: CancelToken | None = None) -> SelectionResult:
+def select(
+    ws: Workspace,
+    *,
+    budget: int | None = None,
+    fraction: float | None = None,
+    method: str = "kcenter",
+    task: str | None = None,
+    embed: str = "tfidf",
+    model: str = "default",
+    seed: int = 0,
+    name: str | None = None,
+    task_ids: Sequence[int] | None = None,
+    save: bool = True,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> SelectionResult:
     """Choose a subset of the workspace's tasks (or of `task_ids`) and store it as `name`."""
     if method not in METHODS:
-        raise UserInputError(f"expected one of {', '.join(METHODS)}, found {method!r}",
-                             field="method")
+        raise UserInputError(
+            f"expected one of {', '.join(METHODS)}, found {method!r}", field="method"
+        )
     if task_ids is not None:
-        tasks = iter_tasks(ws, where="id IN (SELECT value FROM json_each(?))",
-                           params=[json.dumps([int(i) for i in task_ids])])
+        tasks = iter_tasks(
+            ws,
+            where="id IN (SELECT value FROM json_each(?))",
+            params=[json.dumps([int(i) for i in task_ids])],
+        )
     else:
         tasks = iter_tasks(ws)
     if not tasks:
@@ -190,9 +226,18 @@ def select(ws: Workspace, *, budget: int | None = None, fraction: float | None =
     mean_d, max_d = coverage(x, chosen)
     r_mean, r_max = coverage(x, rand)
     result = SelectionResult(
-        ids=[_stored_id(pool[i]) for i in chosen], mean_distance=mean_d, max_distance=max_d,
-        random_mean_distance=r_mean, random_max_distance=r_max, method=method, budget=k,
-        pool=len(pool), seed=seed, embed=how, task=task)
+        ids=[_stored_id(pool[i]) for i in chosen],
+        mean_distance=mean_d,
+        max_distance=max_d,
+        random_mean_distance=r_mean,
+        random_max_distance=r_max,
+        method=method,
+        budget=k,
+        pool=len(pool),
+        seed=seed,
+        embed=how,
+        task=task,
+    )
     if save:
         result.name = name or f"{method}-{k}-seed{seed}"
         result.selection_id = save_selection(ws, result)
@@ -202,14 +247,23 @@ def select(ws: Workspace, *, budget: int | None = None, fraction: float | None =
 # ------------------------------------------------------------------------- named selections
 def save_selection(ws: Workspace, result: SelectionResult) -> int:
     """Store (or replace, by name) a selection and its members in one transaction."""
-    config = {"budget": result.budget, "seed": result.seed, "task": result.task,
-              "pool": result.pool, **result.embed}
-    stats = {k: getattr(result, k) for k in ("mean_distance", "max_distance",
-                                             "random_mean_distance", "random_max_distance")}
+    config = {
+        "budget": result.budget,
+        "seed": result.seed,
+        "task": result.task,
+        "pool": result.pool,
+        **result.embed,
+    }
+    stats = {
+        k: getattr(result, k)
+        for k in ("mean_distance", "max_distance", "random_mean_distance", "random_max_distance")
+    }
     with ws.transaction():
         ws.execute("DELETE FROM selections WHERE name = ?", (result.name,))
-        sid = ws.insert("selections", {"name": result.name, "method": result.method,
-                                       "config": config, "stats": stats})
+        sid = ws.insert(
+            "selections",
+            {"name": result.name, "method": result.method, "config": config, "stats": stats},
+        )
         for pos, tid in enumerate(result.ids):
             ws.insert("selection_members", {"selection_id": sid, "task_id": tid, "position": pos})
     return sid
@@ -220,7 +274,8 @@ def list_selections(ws: Workspace) -> list[dict[str, Any]]:
     rows = ws.query(
         "SELECT s.id, s.name, s.method, s.config, s.stats, s.created_at, "
         "(SELECT count(*) FROM selection_members m WHERE m.selection_id = s.id) AS size "
-        "FROM selections s ORDER BY s.id DESC")
+        "FROM selections s ORDER BY s.id DESC"
+    )
     for r in rows:
         r["config"], r["stats"] = json.loads(r["config"]), json.loads(r["stats"])
     return rows
@@ -230,8 +285,12 @@ def selection_task_ids(ws: Workspace, name: str) -> list[int]:
     sid = ws.scalar("SELECT id FROM selections WHERE name = ?", (name,))
     if sid is None:
         raise UserInputError(f"no selection named {name!r} in this workspace", field="name")
-    return [r[0] for r in ws.execute(
-        "SELECT task_id FROM selection_members WHERE selection_id = ? ORDER BY position", (sid,))]
+    return [
+        r[0]
+        for r in ws.execute(
+            "SELECT task_id FROM selection_members WHERE selection_id = ? ORDER BY position", (sid,)
+        )
+    ]
 
 
 def delete_selection(ws: Workspace, name: str) -> None:
@@ -247,9 +306,15 @@ def single_wording(tasks: Sequence[Task]) -> str:
     return next(t.instruction.strip() for t in tasks if counts[t.instruction.strip()] == top)
 
 
-def export_selection(ws: Workspace, task_ids: Sequence[int], out: str | Path, *,
-                     fmt: str = "alpaca", one_instruction: str | None = None,
-                     **options: Any) -> dict[str, Any]:
+def export_selection(
+    ws: Workspace,
+    task_ids: Sequence[int],
+    out: str | Path,
+    *,
+    fmt: str = "alpaca",
+    one_instruction: str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """Write the subset through the formats exporter. With `one_instruction` ("" = pick the
     most common wording) every record gets that single instruction wording ("one instruction
     is enough"); the workspace itself is not changed: the rewritten copy lives in a temporary
@@ -270,16 +335,31 @@ def export_selection(ws: Workspace, task_ids: Sequence[int], out: str | Path, *,
         with Workspace.create(tmp / "subset.sqlite") as sub:
             with sub.transaction():
                 for t in ordered:
-                    add_task(sub, Task(instruction=wording, instances=t.instances,
-                                       is_classification=t.is_classification, name=t.name,
-                                       source=t.source, origin=t.origin, lang=t.lang,
-                                       meta={**t.meta, "original_instruction": t.instruction}))
+                    add_task(
+                        sub,
+                        Task(
+                            instruction=wording,
+                            instances=t.instances,
+                            is_classification=t.is_classification,
+                            name=t.name,
+                            source=t.source,
+                            origin=t.origin,
+                            lang=t.lang,
+                            meta={**t.meta, "original_instruction": t.instruction},
+                        ),
+                    )
             result = export(sub, fmt, out, **options).to_dict()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with ws.transaction():  # the export happened from this workspace's data: record it here
-        ws.insert("exports", {"format": fmt, "path": result["path"],
-                              "selection": {"subset": len(ids), "one_instruction": wording},
-                              "count": result["count"]})
+        ws.insert(
+            "exports",
+            {
+                "format": fmt,
+                "path": result["path"],
+                "selection": {"subset": len(ids), "one_instruction": wording},
+                "count": result["count"],
+            },
+        )
     result["instruction"] = wording
     return result

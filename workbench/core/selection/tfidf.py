@@ -7,6 +7,7 @@ which leaves coverage no room to differ; on the Self-Instruct seed + user-orient
 turned k-center's edge over random from within noise into a clear one. Tokens come from the
 CJK-aware tokenizer that the similarity package uses, so Chinese tasks get useful vectors too.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -25,9 +26,14 @@ CHUNK = 2048
 LSA_DIM = 64
 
 
-def tfidf_matrix(texts: Sequence[str], *, extra: Sequence[str] = (),
-                 max_features: int = MAX_FEATURES, tokenizer: str = "unicode",
-                 lsa_dim: int | None = LSA_DIM) -> np.ndarray:
+def tfidf_matrix(
+    texts: Sequence[str],
+    *,
+    extra: Sequence[str] = (),
+    max_features: int = MAX_FEATURES,
+    tokenizer: str = "unicode",
+    lsa_dim: int | None = LSA_DIM,
+) -> np.ndarray:
     """One L2-normalised row per text in `texts` + `extra` (extra texts share the vocabulary
     and idf of `texts`, e.g. a target task description)."""
     docs = [Counter(tokenize(t, tokenizer)) for t in texts]
@@ -43,25 +49,29 @@ def tfidf_matrix(texts: Sequence[str], *, extra: Sequence[str] = (),
     dim = len(vocab)
     project = len(all_docs) * max(dim, 1) > DENSE_CELLS
     rng = np.random.default_rng(0)
-    proj = (rng.standard_normal((dim, PROJECTED_DIM)).astype(np.float32) / np.sqrt(PROJECTED_DIM)
-            if project else None)
+    proj = (
+        rng.standard_normal((dim, PROJECTED_DIM)).astype(np.float32) / np.sqrt(PROJECTED_DIM)
+        if project
+        else None
+    )
     out = np.zeros((len(all_docs), PROJECTED_DIM if project else max(dim, 1)), dtype=np.float32)
     for start in range(0, len(all_docs), CHUNK):
         block = np.zeros((min(CHUNK, len(all_docs) - start), max(dim, 1)), dtype=np.float32)
-        for r, d in enumerate(all_docs[start:start + CHUNK]):
+        for r, d in enumerate(all_docs[start : start + CHUNK]):
             for term, tf in d.items():
                 j = vocab.get(term)
                 if j is not None:
                     block[r, j] = (1.0 + np.log(tf)) * idf[j]
-        out[start:start + len(block)] = block @ proj if proj is not None else block
+        out[start : start + len(block)] = block @ proj if proj is not None else block
     out = l2_normalize(out)
     if lsa_dim and min(out.shape) > lsa_dim:
         out = lsa(out, len(docs), lsa_dim)
     return out
 
 
-def lsa(x: np.ndarray, n_fit: int, dim: int, *, oversample: int = 10,
-        power_iters: int = 4) -> np.ndarray:
+def lsa(
+    x: np.ndarray, n_fit: int, dim: int, *, oversample: int = 10, power_iters: int = 4
+) -> np.ndarray:
     """Rows of `x` projected on the top `dim` right singular vectors of its first `n_fit` rows
     (randomised SVD, seeded: the same input gives the same vectors), L2-normalised."""
     fit = x[:n_fit].astype(np.float64)

@@ -10,6 +10,7 @@ the run's seed and the call's place (solution, step, stage). With K = 1 (in-proc
 run stage by stage over all steps, as the reference does; consecutive prompts then share their
 longest prefix (the question, then Step 0..i), which a llama.cpp backend keeps in its KV cache.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,22 +49,34 @@ VERDICT_GRAMMAR = 'root ::= ("Support" | "Contradict" | "Not related")'
 class CheckConfig:
     """How a run checks. Stored in the run's config so a resumed run checks the same way."""
 
-    error_policy: str = DEFAULT_ERROR_POLICY   # how a failed check counts: support|unrelated|contradict
+    error_policy: str = (
+        DEFAULT_ERROR_POLICY  # how a failed check counts: support|unrelated|contradict
+    )
     lam_contradict: float = LAMBDA_CONTRADICT
     lam_unrelated: float = LAMBDA_UNRELATED
-    followup: str = "unclear"                  # never | unclear (default) | always (the reference)
-    temperature: float = 0.0                   # reference: 1.0; greedy makes checks reproducible
+    followup: str = "unclear"  # never | unclear (default) | always (the reference)
+    temperature: float = 0.0  # reference: 1.0; greedy makes checks reproducible
     seed: int | None = 0
-    api: str = "chat"                          # chat (instruct models) | complete (base models)
-    max_tokens: dict[str, int] = field(default_factory=lambda: {
-        "target": 64, "collect": 64, "regen": 192, "compare": 192, "followup": 24})
+    api: str = "chat"  # chat (instruct models) | complete (base models)
+    max_tokens: dict[str, int] = field(
+        default_factory=lambda: {
+            "target": 64,
+            "collect": 64,
+            "regen": 192,
+            "compare": 192,
+            "followup": 24,
+        }
+    )
     prompts_path: str | None = None
-    followup_grammar: bool = True              # constrain the follow-up to the three verdicts
+    followup_grammar: bool = True  # constrain the follow-up to the three verdicts
 
     def __post_init__(self) -> None:
         if self.error_policy not in ERROR_POLICIES:
-            raise UserInputError(f"unknown error policy {self.error_policy!r}",
-                                 field="error_policy", hint=f"One of {', '.join(ERROR_POLICIES)}.")
+            raise UserInputError(
+                f"unknown error policy {self.error_policy!r}",
+                field="error_policy",
+                hint=f"One of {', '.join(ERROR_POLICIES)}.",
+            )
         if self.followup not in FOLLOWUP_MODES:
             raise UserInputError(f"unknown follow-up mode {self.followup!r}", field="followup")
         if self.api not in ("chat", "complete"):
@@ -79,8 +92,12 @@ class CheckConfig:
 
     def params(self, stage: str) -> GenParams:
         grammar = VERDICT_GRAMMAR if stage == "followup" and self.followup_grammar else None
-        return GenParams(max_tokens=self.max_tokens.get(stage, 128), temperature=self.temperature,
-                         seed=self.seed, grammar=grammar)
+        return GenParams(
+            max_tokens=self.max_tokens.get(stage, 128),
+            temperature=self.temperature,
+            seed=self.seed,
+            grammar=grammar,
+        )
 
 
 STAGE_ORDER = {"target": 0, "collect": 1, "regen": 2, "compare": 3, "followup": 4}
@@ -100,8 +117,9 @@ class _Caller:
     def __init__(self, ws: Workspace, backend: Backend, run_id: int, cfg: CheckConfig) -> None:
         self.ws, self.backend, self.run_id, self.cfg = ws, backend, run_id, cfg
 
-    def call(self, stage: str, prompt: str, seq: int,
-             cancel: CancelToken | None) -> tuple[GenResult | None, str | None, GenParams]:
+    def call(
+        self, stage: str, prompt: str, seq: int, cancel: CancelToken | None
+    ) -> tuple[GenResult | None, str | None, GenParams]:
         """(result, error message, params). A failure of this one call (a prompt too long for the
         context, a malformed reply) is returned, not raised, so it becomes the step's "error"
         verdict; cancellation and an unusable model (ModelError: server down, file gone) are
@@ -110,7 +128,9 @@ class _Caller:
         params.seed = derive_seed(self.cfg.seed, seq)
         try:
             if self.cfg.api == "chat":
-                res = self.backend.chat([{"role": "user", "content": prompt}], params, cancel=cancel)
+                res = self.backend.chat(
+                    [{"role": "user", "content": prompt}], params, cancel=cancel
+                )
             else:
                 res = self.backend.complete(prompt, params, cancel=cancel)
         except (Cancelled, ModelError):
@@ -121,23 +141,40 @@ class _Caller:
             raise Cancelled()
         return res, None, params
 
-    def record(self, stage: str, prompt: str, res: GenResult | None, params: GenParams,
-               error: str | None) -> int:
-        kw: dict[str, Any] = ({"messages": [{"role": "user", "content": prompt}]}
-                              if self.cfg.api == "chat" else {"prompt": prompt})
-        return record_generation(self.ws, self.backend, run_id=self.run_id,
-                                 purpose=f"self-check-{stage}", params=params, result=res,
-                                 error=error, **kw)
+    def record(
+        self, stage: str, prompt: str, res: GenResult | None, params: GenParams, error: str | None
+    ) -> int:
+        kw: dict[str, Any] = (
+            {"messages": [{"role": "user", "content": prompt}]}
+            if self.cfg.api == "chat"
+            else {"prompt": prompt}
+        )
+        return record_generation(
+            self.ws,
+            self.backend,
+            run_id=self.run_id,
+            purpose=f"self-check-{stage}",
+            params=params,
+            result=res,
+            error=error,
+            **kw,
+        )
 
 
-def _ensure_rows(ws: Workspace, run_id: int, steps: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _ensure_rows(
+    ws: Workspace, run_id: int, steps: Sequence[dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
     with ws.transaction():
         for st in steps:
-            ws.execute("INSERT OR IGNORE INTO sc_checks (step_id, run_id, verdict) VALUES (?, ?, ?)",
-                       (st["id"], run_id, PENDING))
+            ws.execute(
+                "INSERT OR IGNORE INTO sc_checks (step_id, run_id, verdict) VALUES (?, ?, ?)",
+                (st["id"], run_id, PENDING),
+            )
     ids = [st["id"] for st in steps]
-    rows = ws.query(f"SELECT * FROM sc_checks WHERE run_id = ? AND step_id IN ({','.join('?' * len(ids))})",
-                    [run_id, *ids])
+    rows = ws.query(
+        f"SELECT * FROM sc_checks WHERE run_id = ? AND step_id IN ({','.join('?' * len(ids))})",
+        [run_id, *ids],
+    )
     return {r["step_id"]: r for r in rows}
 
 
@@ -150,10 +187,20 @@ def _fail(ws: Workspace, row: dict[str, Any], error: str, extra: dict[str, Any])
 _SCORE = {SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0}
 
 
-def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config: CheckConfig,
-               key: tuple[int, ...], solution_id: int, question: str, information: list[str],
-               texts: list[str], i: int, row: dict[str, Any],
-               on_step: Callable[[], None] | None) -> Unit:
+def _step_unit(
+    ws: Workspace,
+    caller: _Caller,
+    prompts: SelfCheckPrompts,
+    config: CheckConfig,
+    key: tuple[int, ...],
+    solution_id: int,
+    question: str,
+    information: list[str],
+    texts: list[str],
+    i: int,
+    row: dict[str, Any],
+    on_step: Callable[[], None] | None,
+) -> Unit:
     """The stages of step `i` still to do, in order: each yields its call, then commits the call
     and what it produced in one transaction (the job's thread). `key` orders steps across
     solutions; within a solution stage s of every step comes before stage s + 1 (at K = 1 the
@@ -161,8 +208,9 @@ def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config
 
     def call(stage: str, prompt: str) -> Call:
         seq = request_seq(solution_id, i, stage)
-        return Call(key=(*key, STAGE_ORDER[stage], i),
-                    run=lambda tok: caller.call(stage, prompt, seq, tok))
+        return Call(
+            key=(*key, STAGE_ORDER[stage], i), run=lambda tok: caller.call(stage, prompt, seq, tok)
+        )
 
     def pending(col: str) -> bool:
         return row["verdict"] == PENDING and row[col] is None
@@ -191,18 +239,27 @@ def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config
             if err or res is None:
                 _fail(ws, row, err or "no reply", vals)
             else:
-                info_ids, step_ids = parse_collected(res.text, n_info=len(information), step_index=i)
-                vals.update(collect_output=res.text.strip(), collected_info=info_ids,
-                            collected_steps=step_ids)
+                info_ids, step_ids = parse_collected(
+                    res.text, n_info=len(information), step_index=i
+                )
+                vals.update(
+                    collect_output=res.text.strip(),
+                    collected_info=info_ids,
+                    collected_steps=step_ids,
+                )
                 ws.update("sc_checks", row["id"], vals)
                 row.update(vals)
-                row["collected_info"], row["collected_steps"] = json.dumps(info_ids), json.dumps(step_ids)
+                row["collected_info"], row["collected_steps"] = (
+                    json.dumps(info_ids),
+                    json.dumps(step_ids),
+                )
     # Stage 3: regeneration from the collected information and steps only.
     if pending("regen_output"):
         info_ids = json.loads(row["collected_info"] or "[]")
         step_ids = json.loads(row["collected_steps"] or "[]")
-        prompt = prompts.regen(row["target_output"], [information[k] for k in info_ids],
-                               [texts[k] for k in step_ids])
+        prompt = prompts.regen(
+            row["target_output"], [information[k] for k in info_ids], [texts[k] for k in step_ids]
+        )
         res, err, params = yield call("regen", prompt)
         with ws.transaction():
             cid = caller.record("regen", prompt, res, params, err)
@@ -225,7 +282,9 @@ def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config
             else:
                 vals["compare_output"] = res.text.strip()
                 verdict = parse_verdict(res.text)
-                if config.followup == "never" or (verdict is not None and config.followup == "unclear"):
+                if config.followup == "never" or (
+                    verdict is not None and config.followup == "unclear"
+                ):
                     # An unclear reply counts 0, as the reference's fall-through does.
                     verdict = verdict or UNRELATED
                     vals.update(verdict=verdict, score=_SCORE[verdict])
@@ -242,10 +301,14 @@ def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config
             else:
                 # The reference reads the follow-up with a contradict-first keyword test; ours
                 # tries the follow-up, then the comparison itself, then counts it unclear (0).
-                verdict = (parse_verdict(res.text) or parse_verdict(row["compare_output"] or "")
-                           or UNRELATED)
-                vals.update(followup_output=res.text.strip(), verdict=verdict,
-                            score=_SCORE[verdict])
+                verdict = (
+                    parse_verdict(res.text)
+                    or parse_verdict(row["compare_output"] or "")
+                    or UNRELATED
+                )
+                vals.update(
+                    followup_output=res.text.strip(), verdict=verdict, score=_SCORE[verdict]
+                )
                 ws.update("sc_checks", row["id"], vals)
                 row.update(vals)
     if on_step is not None and not decided:
@@ -253,9 +316,15 @@ def _step_unit(ws: Workspace, caller: _Caller, prompts: SelfCheckPrompts, config
 
 
 def check_solutions(
-    ws: Workspace, backend: Backend, solution_ids: Sequence[int], *, run_id: int,
-    config: CheckConfig, prompts: SelfCheckPrompts | None = None,
-    cancel: CancelToken | None = None, concurrency: int | None = None,
+    ws: Workspace,
+    backend: Backend,
+    solution_ids: Sequence[int],
+    *,
+    run_id: int,
+    config: CheckConfig,
+    prompts: SelfCheckPrompts | None = None,
+    cancel: CancelToken | None = None,
+    concurrency: int | None = None,
     on_step: Callable[[], None] | None = None,
     on_solution: Callable[[int, dict[str, Any]], None] | None = None,
     scheduler: CallScheduler | None = None,
@@ -280,12 +349,32 @@ def check_solutions(
             steps = store.solution_steps(ws, sid)
             texts = [s["text"] for s in steps]
             rows = _ensure_rows(ws, run_id, steps) if steps else {}
-            units = [_step_unit(ws, caller, prompts, config, (n,), sid, question, information,
-                                texts, i, rows[st["id"]], on_step) for i, st in enumerate(steps)]
+            units = [
+                _step_unit(
+                    ws,
+                    caller,
+                    prompts,
+                    config,
+                    (n,),
+                    sid,
+                    question,
+                    information,
+                    texts,
+                    i,
+                    rows[st["id"]],
+                    on_step,
+                )
+                for i, st in enumerate(steps)
+            ]
 
-            def done(sid: int = sid, steps: list[dict[str, Any]] = steps,
-                     rows: dict[int, dict[str, Any]] = rows) -> None:
-                scores[sid] = _score(ws, sid, run_id, config, [rows[st["id"]]["verdict"] for st in steps])
+            def done(
+                sid: int = sid,
+                steps: list[dict[str, Any]] = steps,
+                rows: dict[int, dict[str, Any]] = rows,
+            ) -> None:
+                scores[sid] = _score(
+                    ws, sid, run_id, config, [rows[st["id"]]["verdict"] for st in steps]
+                )
                 if on_solution is not None:
                     on_solution(sid, scores[sid])
 
@@ -296,30 +385,55 @@ def check_solutions(
 
 
 def check_solution(
-    ws: Workspace, backend: Backend, solution_id: int, *, run_id: int, config: CheckConfig,
-    prompts: SelfCheckPrompts | None = None, cancel: CancelToken | None = None,
-    on_step: Any = None, concurrency: int | None = None,
+    ws: Workspace,
+    backend: Backend,
+    solution_id: int,
+    *,
+    run_id: int,
+    config: CheckConfig,
+    prompts: SelfCheckPrompts | None = None,
+    cancel: CancelToken | None = None,
+    on_step: Any = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Check every step of one solution under `run_id`; returns its score row."""
-    return check_solutions(ws, backend, [solution_id], run_id=run_id, config=config,
-                           prompts=prompts, cancel=cancel, concurrency=concurrency,
-                           on_step=on_step)[solution_id]
+    return check_solutions(
+        ws,
+        backend,
+        [solution_id],
+        run_id=run_id,
+        config=config,
+        prompts=prompts,
+        cancel=cancel,
+        concurrency=concurrency,
+        on_step=on_step,
+    )[solution_id]
 
 
-def _score(ws: Workspace, solution_id: int, run_id: int, cfg: CheckConfig,
-           verdicts: list[str]) -> dict[str, Any]:
+def _score(
+    ws: Workspace, solution_id: int, run_id: int, cfg: CheckConfig, verdicts: list[str]
+) -> dict[str, Any]:
     scores = effective_scores(verdicts, cfg.error_policy)
     w = confidence(scores, cfg.lam_contradict, cfg.lam_unrelated)
     row = {
-        "solution_id": solution_id, "run_id": run_id, "confidence": w,
-        "n_support": verdicts.count(SUPPORT), "n_contradict": verdicts.count(CONTRADICT),
-        "n_unrelated": verdicts.count(UNRELATED), "n_error": verdicts.count(ERROR),
+        "solution_id": solution_id,
+        "run_id": run_id,
+        "confidence": w,
+        "n_support": verdicts.count(SUPPORT),
+        "n_contradict": verdicts.count(CONTRADICT),
+        "n_unrelated": verdicts.count(UNRELATED),
+        "n_error": verdicts.count(ERROR),
         "first_wrong": first_wrong(scores),
-        "config": {"error_policy": cfg.error_policy, "lam_contradict": cfg.lam_contradict,
-                   "lam_unrelated": cfg.lam_unrelated},
+        "config": {
+            "error_policy": cfg.error_policy,
+            "lam_contradict": cfg.lam_contradict,
+            "lam_unrelated": cfg.lam_unrelated,
+        },
     }
     with ws.transaction():
-        ws.execute("DELETE FROM sc_scores WHERE solution_id = ? AND run_id = ?", (solution_id, run_id))
+        ws.execute(
+            "DELETE FROM sc_scores WHERE solution_id = ? AND run_id = ?", (solution_id, run_id)
+        )
         ws.insert("sc_scores", row)
         ws.update("sc_solutions", solution_id, {"confidence": w, "check_run_id": run_id})
     return row

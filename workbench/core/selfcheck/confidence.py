@@ -1,4 +1,5 @@
 """From per-step results to a solution's confidence, and from confidences to a voted answer."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ DEFAULT_ERROR_POLICY = "unrelated"
 REFERENCE_ERROR_POLICY = "support"
 
 
-def effective_scores(verdicts: Sequence[str],
-                     error_policy: str = DEFAULT_ERROR_POLICY) -> list[int]:
+def effective_scores(
+    verdicts: Sequence[str], error_policy: str = DEFAULT_ERROR_POLICY
+) -> list[int]:
     """r_i per step, with errors counted by `error_policy`."""
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}; one of {sorted(ERROR_POLICIES)}")
@@ -25,8 +27,11 @@ def effective_scores(verdicts: Sequence[str],
     return [table[v] for v in verdicts]
 
 
-def confidence(scores: Iterable[int], lam_contradict: float = LAMBDA_CONTRADICT,
-               lam_unrelated: float = LAMBDA_UNRELATED) -> float:
+def confidence(
+    scores: Iterable[int],
+    lam_contradict: float = LAMBDA_CONTRADICT,
+    lam_unrelated: float = LAMBDA_UNRELATED,
+) -> float:
     """w = 2·σ(−λ₋₁·#{r=−1} − λ₀·#{r=0}); 1 when every step is supported."""
     scores = list(scores)
     s = -lam_contradict * scores.count(-1) - lam_unrelated * scores.count(0)
@@ -43,7 +48,7 @@ def first_wrong(scores: Sequence[int]) -> int:
 
 @dataclass
 class Vote:
-    winners: list[Hashable]     # every answer tied for the largest total
+    winners: list[Hashable]  # every answer tied for the largest total
     totals: dict[Hashable, float]
 
     def credit(self, gold: Hashable) -> float:
@@ -51,8 +56,12 @@ class Vote:
         return 1.0 / len(self.winners) if gold in self.winners else 0.0
 
 
-def weighted_vote(answers: Sequence[Hashable | None], weights: Sequence[float] | None = None,
-                  *, tol: float = 1e-12) -> Vote:
+def weighted_vote(
+    answers: Sequence[Hashable | None],
+    weights: Sequence[float] | None = None,
+    *,
+    tol: float = 1e-12,
+) -> Vote:
     """The answer with the largest sum of weights; ties share the credit.
 
     Majority voting is `weights=None` (every w = 1, the λ = 0 case). Solutions with no answer

@@ -5,6 +5,7 @@ none); accuracy on erroneous items (prediction == label), accuracy on correct it
 == −1), and their harmonic mean ("F1"). Also a solution-level view of w: balanced accuracy of
 "w ≥ threshold means correct", and the AUROC of w, which needs no threshold.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,19 @@ def processbench_metrics(predicted: Sequence[int], labels: Sequence[int]) -> dic
     cor = [(p, lab) for p, lab in zip(predicted, labels) if lab == -1]
     acc_err = sum(p == lab for p, lab in err) / len(err) if err else None
     acc_cor = sum(p == -1 for p, _ in cor) / len(cor) if cor else None
-    f1 = (2 * acc_err * acc_cor / (acc_err + acc_cor)
-          if acc_err is not None and acc_cor is not None and acc_err + acc_cor > 0 else
-          (0.0 if acc_err is not None and acc_cor is not None else None))
-    return {"n": len(labels), "n_erroneous": len(err), "n_correct": len(cor),
-            "acc_erroneous": acc_err, "acc_correct": acc_cor, "f1": f1}
+    f1 = (
+        2 * acc_err * acc_cor / (acc_err + acc_cor)
+        if acc_err is not None and acc_cor is not None and acc_err + acc_cor > 0
+        else (0.0 if acc_err is not None and acc_cor is not None else None)
+    )
+    return {
+        "n": len(labels),
+        "n_erroneous": len(err),
+        "n_correct": len(cor),
+        "acc_erroneous": acc_err,
+        "acc_correct": acc_cor,
+        "f1": f1,
+    }
 
 
 def balanced_accuracy(

@@ -1,4 +1,5 @@
 """The `selfcheck-traces` export: JSONL, one solution per line, in a PRM800K-like shape."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,14 @@ def trace_record(trace: dict[str, Any]) -> dict[str, Any]:
             if chk["error"]:
                 sc["error"] = chk["error"]
         label = st["label"] or {}
-        steps.append({"text": st["text"], "rating": label.get("rating"),
-                      "flagged": bool(label.get("flag")), "selfcheck": sc})
+        steps.append(
+            {
+                "text": st["text"],
+                "rating": label.get("rating"),
+                "flagged": bool(label.get("flag")),
+                "selfcheck": sc,
+            }
+        )
     return {
         "id": trace["source_id"] if trace["source_id"] is not None else trace["id"],
         "question": trace["question"],
@@ -46,9 +53,14 @@ def trace_record(trace: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def export_traces(ws: Workspace, out_path: str | Path, *, run_id: int | None = None,
-                  progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None) -> int:
+def export_traces(
+    ws: Workspace,
+    out_path: str | Path,
+    *,
+    run_id: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> int:
     """Write the traces (those a sampling/import run made, or all) to `out_path`; returns how
     many solutions were written. The file appears whole or not at all."""
     progress = progress or no_progress
@@ -64,6 +76,7 @@ def export_traces(ws: Workspace, out_path: str | Path, *, run_id: int | None = N
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 progress(Progress("export", k + 1, len(sids)))
     except OSError as exc:
-        raise WorkbenchError(f"{out}: cannot write the export ({exc.strerror or exc}); "
-                             "no partial file was left.") from exc
+        raise WorkbenchError(
+            f"{out}: cannot write the export ({exc.strerror or exc}); no partial file was left."
+        ) from exc
     return len(sids)

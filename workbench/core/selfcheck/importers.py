@@ -9,6 +9,7 @@ Formats (auto-detected from the first record):
 - `traces`: our own `selfcheck-traces` export (JSONL: question, steps[{text, rating}], answer).
 Bad input raises `UserInputError` naming the file, line and field, before anything is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,15 +83,29 @@ def detect_format(first: dict[str, Any]) -> str | None:
     return None
 
 
-def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path,
-          line: int | None, index: int) -> Any:
+def _need(
+    obj: dict[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    path: Path,
+    line: int | None,
+    index: int,
+) -> Any:
     if key not in obj:
-        raise UserInputError("missing", path=path, line=line if line is not None else None,
-                             field=key if line is not None else f"[{index}].{key}")
+        raise UserInputError(
+            "missing",
+            path=path,
+            line=line if line is not None else None,
+            field=key if line is not None else f"[{index}].{key}",
+        )
     val = obj[key]
     if not isinstance(val, kind):
-        raise UserInputError(f"expected {getattr(kind, '__name__', kind)}", path=path, line=line,
-                             field=key if line is not None else f"[{index}].{key}")
+        raise UserInputError(
+            f"expected {getattr(kind, '__name__', kind)}",
+            path=path,
+            line=line,
+            field=key if line is not None else f"[{index}].{key}",
+        )
     return val
 
 
@@ -107,43 +122,71 @@ def parse_records(path: str | Path, fmt: str | None = None) -> tuple[str, list[R
         raise UserInputError("no records in the file", path=p)
     fmt = fmt or detect_format(rows[0][1])
     if fmt not in FORMATS:
-        raise UserInputError("cannot tell the format of this file", path=p,
-                             hint=f"Pass --format, one of: {', '.join(FORMATS)}.")
+        raise UserInputError(
+            "cannot tell the format of this file",
+            path=p,
+            hint=f"Pass --format, one of: {', '.join(FORMATS)}.",
+        )
     out: list[Record] = []
     for i, (line, obj) in enumerate(rows):
         if fmt == "processbench":
             steps = _need(obj, "steps", list, p, line, i)
             label = _need(obj, "label", int, p, line, i)
             if not (-1 <= label < len(steps)):
-                raise UserInputError(f"label {label} is outside the {len(steps)} steps", path=p,
-                                     line=line, field="label" if line else f"[{i}].label")
-            out.append(Record(question=_need(obj, "problem", str, p, line, i),
-                              source_id=str(obj.get("id", i)), steps=[str(s) for s in steps],
-                              label=label,
-                              meta={k: obj[k] for k in ("generator", "final_answer_correct")
-                                    if k in obj}))
+                raise UserInputError(
+                    f"label {label} is outside the {len(steps)} steps",
+                    path=p,
+                    line=line,
+                    field="label" if line else f"[{i}].label",
+                )
+            out.append(
+                Record(
+                    question=_need(obj, "problem", str, p, line, i),
+                    source_id=str(obj.get("id", i)),
+                    steps=[str(s) for s in steps],
+                    label=label,
+                    meta={k: obj[k] for k in ("generator", "final_answer_correct") if k in obj},
+                )
+            )
         elif fmt == "mr-gsm8k":
             raw_steps = _need(obj, "model_output_steps", list, p, line, i)
             steps = [_STEP_PREFIX.sub("", str(s)) for s in raw_steps]
             first = obj.get("model_output_solution_first_error_step")
             correct = str(obj.get("model_output_solution_correctness", "")).lower() == "correct"
             label = -1 if correct or first in (None, "N/A", -1) else int(first) - 1
-            out.append(Record(question=_need(obj, "question", str, p, line, i),
-                              source_id=str(obj.get("uuid", i)),
-                              gold_answer=obj.get("ground_truth_answer"),
-                              gold_solution=obj.get("ground_truth_solution"), steps=steps,
-                              label=label,
-                              meta={k: obj[k] for k in ("model_output_solution_first_error_reason",
-                                                        "question_type") if k in obj}))
+            out.append(
+                Record(
+                    question=_need(obj, "question", str, p, line, i),
+                    source_id=str(obj.get("uuid", i)),
+                    gold_answer=obj.get("ground_truth_answer"),
+                    gold_solution=obj.get("ground_truth_solution"),
+                    steps=steps,
+                    label=label,
+                    meta={
+                        k: obj[k]
+                        for k in ("model_output_solution_first_error_reason", "question_type")
+                        if k in obj
+                    },
+                )
+            )
         elif fmt == "gsm8k":
             ans = _need(obj, "answer", str, p, line, i)
             gold = _gsm8k_gold(ans)
             if gold is None:
-                raise UserInputError("the answer does not end with '#### <number>'", path=p,
-                                     line=line, field="answer")
-            out.append(Record(question=_need(obj, "question", str, p, line, i),
-                              source_id=str(obj.get("id", line if line is not None else i)),
-                              gold_answer=gold, gold_solution=ans))
+                raise UserInputError(
+                    "the answer does not end with '#### <number>'",
+                    path=p,
+                    line=line,
+                    field="answer",
+                )
+            out.append(
+                Record(
+                    question=_need(obj, "question", str, p, line, i),
+                    source_id=str(obj.get("id", line if line is not None else i)),
+                    gold_answer=gold,
+                    gold_solution=ans,
+                )
+            )
         else:  # traces
             steps_in = _need(obj, "steps", list, p, line, i)
             steps, ratings = [], []
@@ -154,10 +197,17 @@ def parse_records(path: str | Path, fmt: str | None = None) -> tuple[str, list[R
                 else:
                     steps.append(str(s))
                     ratings.append(None)
-            out.append(Record(question=_need(obj, "question", str, p, line, i),
-                              source_id=str(obj["id"]) if "id" in obj else None,
-                              gold_answer=obj.get("gold_answer"), steps=steps, ratings=ratings,
-                              answer=obj.get("answer"), label=obj.get("label")))
+            out.append(
+                Record(
+                    question=_need(obj, "question", str, p, line, i),
+                    source_id=str(obj["id"]) if "id" in obj else None,
+                    gold_answer=obj.get("gold_answer"),
+                    steps=steps,
+                    ratings=ratings,
+                    answer=obj.get("answer"),
+                    label=obj.get("label"),
+                )
+            )
     return fmt, out
 
 
@@ -174,8 +224,14 @@ def balanced_indices(records: list[Record], n: int) -> list[int]:
     return sorted(correct[:k_cor] + wrong[:k_wrong])
 
 
-def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
-                  limit: int | None = None, balanced: bool = False) -> dict[str, Any]:
+def import_traces(
+    ws: Workspace,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    limit: int | None = None,
+    balanced: bool = False,
+) -> dict[str, Any]:
     """Import a file into the workspace in one transaction; a repeat import adds nothing.
 
     Returns {"format", "run_id", "questions", "solutions", "skipped", "question_ids",
@@ -184,8 +240,9 @@ def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
     p = Path(path)
     fmt, records = parse_records(p, fmt)
     if limit is not None:
-        records = ([records[i] for i in balanced_indices(records, limit)] if balanced
-                   else records[:limit])
+        records = (
+            [records[i] for i in balanced_indices(records, limit)] if balanced else records[:limit]
+        )
     source = fmt if fmt != "traces" else f"traces:{p.name}"
     run_id = create_run(ws, "import", {"format": f"selfcheck-{fmt}", "path": str(p)})
     qids: list[int] = []
@@ -194,31 +251,59 @@ def import_traces(ws: Workspace, path: str | Path, fmt: str | None = None, *,
     with ws.transaction():
         for k, r in enumerate(records):
             sid_key = r.source_id if r.source_id is not None else f"{p.name}#{k}"
-            qid, created = store.add_question(ws, r.question, source=source, source_id=sid_key,
-                                              gold_answer=r.gold_answer,
-                                              gold_solution=r.gold_solution, run_id=run_id,
-                                              meta=r.meta)
+            qid, created = store.add_question(
+                ws,
+                r.question,
+                source=source,
+                source_id=sid_key,
+                gold_answer=r.gold_answer,
+                gold_solution=r.gold_solution,
+                run_id=run_id,
+                meta=r.meta,
+            )
             n_q += created
             qids.append(qid)
             if r.steps is None:
                 continue
             text = "\n".join(f"Step {i}: {s}" for i, s in enumerate(r.steps))
-            existing = ws.scalar("SELECT id FROM sc_solutions WHERE question_id = ? "
-                                 "AND origin = 'imported' AND text = ?", (qid, text))
+            existing = ws.scalar(
+                "SELECT id FROM sc_solutions WHERE question_id = ? "
+                "AND origin = 'imported' AND text = ?",
+                (qid, text),
+            )
             if existing is not None:
                 skipped += 1
                 sids.append(int(existing))
                 continue
-            sid = store.add_solution(ws, qid, text, origin="imported", steps=r.steps, run_id=run_id,
-                                     answer=r.answer, label=r.label, meta=r.meta)
+            sid = store.add_solution(
+                ws,
+                qid,
+                text,
+                origin="imported",
+                steps=r.steps,
+                run_id=run_id,
+                answer=r.answer,
+                label=r.label,
+                meta=r.meta,
+            )
             sids.append(sid)
             if any(x is not None for x in r.ratings):
                 for st, rating in zip(store.solution_steps(ws, sid), r.ratings):
                     if rating is not None:
                         store.set_step_label(ws, st["id"], int(rating))
-    result = {"format": fmt, "run_id": run_id, "questions": n_q, "solutions": len(sids) - skipped,
-              "skipped": skipped, "question_ids": qids, "solution_ids": sids}
-    set_run_status(ws, run_id, "finished",
-                   stats={k: v for k, v in result.items()
-                          if k not in ("question_ids", "solution_ids")})
+    result = {
+        "format": fmt,
+        "run_id": run_id,
+        "questions": n_q,
+        "solutions": len(sids) - skipped,
+        "skipped": skipped,
+        "question_ids": qids,
+        "solution_ids": sids,
+    }
+    set_run_status(
+        ws,
+        run_id,
+        "finished",
+        stats={k: v for k, v in result.items() if k not in ("question_ids", "solution_ids")},
+    )
     return result

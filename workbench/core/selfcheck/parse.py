@@ -1,12 +1,19 @@
 """Reading the model's replies: collected ids, the comparison verdict, the final answer (the last
 through the shared answer module, `workbench.core.answers`)."""
+
 from __future__ import annotations
 
 import re
 
 from ..answers import extract_number, normalize_gold
 
-SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING = "support", "contradict", "unrelated", "error", "pending"
+SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING = (
+    "support",
+    "contradict",
+    "unrelated",
+    "error",
+    "pending",
+)
 VERDICTS = (SUPPORT, CONTRADICT, UNRELATED, ERROR)
 
 # "information 0, 2 and 3", "steps 1-3", "step 0 to step 2", "Info 1 & 2".
@@ -19,8 +26,9 @@ _NUM_LIST = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
-_RANGE = re.compile(r"(\d+)\s*(?:-|–|—|to|through|thru)\s*(?:(?:information|info|step)s?\s*)?(\d+)",
-                    re.IGNORECASE)
+_RANGE = re.compile(
+    r"(\d+)\s*(?:-|–|—|to|through|thru)\s*(?:(?:information|info|step)s?\s*)?(\d+)", re.IGNORECASE
+)
 _MAX_RANGE = 50  # "steps 1-1000" is a misreading, not a range to expand
 
 
@@ -28,7 +36,7 @@ def _numbers(span: str) -> list[int]:
     out: list[int] = []
     pos = 0
     for m in _RANGE.finditer(span):
-        out += [int(n) for n in re.findall(r"\d+", span[pos:m.start()])]
+        out += [int(n) for n in re.findall(r"\d+", span[pos : m.start()])]
         a, b = int(m.group(1)), int(m.group(2))
         if a <= b and b - a <= _MAX_RANGE:
             out += list(range(a, b + 1))
@@ -48,7 +56,7 @@ def parse_collected(output: str, *, n_info: int, step_index: int) -> tuple[list[
     info: list[int] = []
     steps: list[int] = []
     for m in _KEY.finditer(output):
-        lst = _NUM_LIST.match(output[m.end():])
+        lst = _NUM_LIST.match(output[m.end() :])
         if not lst:
             continue
         target = steps if m.group(1).lower() == "step" else info
@@ -62,14 +70,23 @@ def parse_collected(output: str, *, n_info: int, step_index: int) -> tuple[list[
 
 # Only a negated "support" of the other solution is a contradiction; "the conclusion is not
 # supported by the premises" is commentary small models add, not a verdict.
-_V_CONTRA = re.compile(r"\bcontradict(?:s|ed|ing|ion|ory)?\b|\b(?:does|do|did) not support\b"
-                       r"|\bdoesn't support\b|\binconsistent\b", re.IGNORECASE)
-_V_UNREL = re.compile(r"\b(?:is\s+)?not\s+(?:directly\s+)?related\b|\bunrelated\b|\bnot related\b"
-                      r"|\bnot directly relate", re.IGNORECASE)
+_V_CONTRA = re.compile(
+    r"\bcontradict(?:s|ed|ing|ion|ory)?\b|\b(?:does|do|did) not support\b"
+    r"|\bdoesn't support\b|\binconsistent\b",
+    re.IGNORECASE,
+)
+_V_UNREL = re.compile(
+    r"\b(?:is\s+)?not\s+(?:directly\s+)?related\b|\bunrelated\b|\bnot related\b"
+    r"|\bnot directly relate",
+    re.IGNORECASE,
+)
 _V_SUPPORT = re.compile(r"\bsupport(?:s|ed|ing)?\b|\bconsistent\b|\bagree(?:s)?\b", re.IGNORECASE)
 _NEG_SUPPORT = re.compile(r"\bnot\s+(?:\w+\s+)?support\w*", re.IGNORECASE)
-_CONCLUSION = re.compile(r"(?:therefore|thus|so|in conclusion|conclusion|overall|hence|final answer)"
-                         r"[,:]?\s", re.IGNORECASE)
+_CONCLUSION = re.compile(
+    r"(?:therefore|thus|so|in conclusion|conclusion|overall|hence|final answer)"
+    r"[,:]?\s",
+    re.IGNORECASE,
+)
 
 
 def _verdict_in(text: str) -> str | None:
@@ -96,7 +113,7 @@ def parse_verdict(reply: str) -> str | None:
     candidates = []
     concl = list(_CONCLUSION.finditer(text))
     if concl:
-        candidates.append(text[concl[-1].start():])
+        candidates.append(text[concl[-1].start() :])
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if lines:
         candidates.append(lines[-1])

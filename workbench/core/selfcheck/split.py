@@ -4,6 +4,7 @@ Small local models rarely follow "Step k:" to the letter, so the splitter accept
 preference: step markers ("Step 1:", "**Step 1:**", "### Step 1.", "Step 1 -"), numbered lists
 ("1.", "1)", "(1)") that count up from 1, paragraphs, and finally single lines.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,12 +20,12 @@ _STEP_MARK = re.compile(
 )
 _LIST_MARK = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\*\*|__)?\s*(?:\((\d+)\)|(\d+)[.)])(?:\*\*|__)?\s+")
 _SENT_END = re.compile(r"[.!?][\"”')\]]*(\s+)(?=[\"“'(\[]?[A-Z0-9$])")
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|No|approx)\.)$",
-                     re.IGNORECASE)
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|No|approx)\.)$", re.IGNORECASE
+)
 # A heading: a markdown heading line, or a line that is all bold/underlined, or a short line
 # ending with ":" ("Step-by-step solution:", "**Explanation:**", "Solution:").
-_HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s+\S.*|(?:\*\*|__)[^*_]+(?:\*\*|__)\s*:?|[^\n]{0,60}:)\s*$")
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s+\S.*|(?:\*\*|__)[^*_]+(?:\*\*|__)\s*:?|[^\n]{0,60}:)\s*$")
 
 
 _CONCLUDING = r"(?i:so\b|therefore|thus|hence|finally|in conclusion|now\b|the (?:final )?answer)"
@@ -84,10 +85,10 @@ def _split_by_markers(lines: list[str], mark: re.Pattern[str], numbered: bool) -
         steps.append(pre)
     for k, (i, m) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        head = lines[i][m.end():]
+        head = lines[i][m.end() :]
         head = head.rstrip("*_ ").strip() if not numbered else head.strip()
         body = [re.sub(r"^(?:\*\*|__)(.*?)(?:\*\*|__)\s*$", r"\1", head)]
-        body += [ln for ln in lines[i + 1:end]]
+        body += [ln for ln in lines[i + 1 : end]]
         text = "\n".join(b for b in body).strip()
         text = re.sub(r"\n{3,}", "\n\n", text)
         if text:
@@ -134,7 +135,7 @@ def split_information(question: str) -> list[str]:
         return []
     pieces, pos = [], 0
     for m in _SENT_END.finditer(text):
-        pieces.append(text[pos:m.start(1)])
+        pieces.append(text[pos : m.start(1)])
         pos = m.end(1)
     pieces.append(text[pos:])
     out: list[str] = []

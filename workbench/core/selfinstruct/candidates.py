@@ -20,6 +20,7 @@ This module is the one place that writes candidate rows and the one ROUGE-L rule
 (`decide_call`) that the run, the replay and Inspect's re-filter all call. It imports nothing
 heavy (no similarity engine), so the window can read `DEFAULT_THRESHOLD` at start-up.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,9 @@ DEFAULT_THRESHOLD = 0.7
 class Decision(StrEnum):
     """A candidate's decision (stored as its string: old workspaces read the same)."""
 
-    PENDING = "pending"   # passed step 1, waiting for steps 2 and 3
-    KEPT = "kept"         # a task was made from it
-    DROPPED = "dropped"   # see its Reason
+    PENDING = "pending"  # passed step 1, waiting for steps 2 and 3
+    KEPT = "kept"  # a task was made from it
+    DROPPED = "dropped"  # see its Reason
 
 
 class Reason(StrEnum):
@@ -53,8 +54,8 @@ class Reason(StrEnum):
     WRITE_A_PROGRAM = "write-a-program"
     PUNCTUATION_START = "punctuation-start"
     NON_ASCII_START = "non-ascii-start"
-    TRUNCATED = "truncated"          # the last item of a completion cut by max_tokens
-    UNPARSABLE = "unparsable"        # Alpaca: a block whose fields could not be read (parse.py)
+    TRUNCATED = "truncated"  # the last item of a completion cut by max_tokens
+    UNPARSABLE = "unparsable"  # Alpaca: a block whose fields could not be read (parse.py)
     PLACEHOLDER_OUTPUT = "placeholder-output"  # Alpaca: the output is "<No Output>", "N/A"...
     # No task form (validity.py: a statement, answer, title, fragment, system prompt, reply to
     # the user, advice); beyond the paper, off with compat="reference".
@@ -62,7 +63,7 @@ class Reason(StrEnum):
     # Step 1, the ROUGE-L rule (decide_call).
     ROUGE = "rouge"
     # After step 1: the candidate passed it and still did not become a task.
-    NO_INSTANCES = "no-instances"    # step 3: no instance survived the instance rules
+    NO_INSTANCES = "no-instances"  # step 3: no instance survived the instance rules
     TARGET_REACHED = "target-reached"  # closed unexamined once the run had its target
     NOT_IN_REFERENCE = "not-in-reference"  # a replay: the reference has no step 2/3 for it
     # Inspect: a person dropped it (an override; only in the `candidate_decisions` view).
@@ -78,17 +79,33 @@ class Reason(StrEnum):
 
 # Reasons a candidate gets before the ROUGE-L rule looks at it: such a candidate never joins
 # the pool and is never a sibling, at any threshold.
-RULE_REASONS = frozenset({
-    Reason.EMPTY, Reason.TOO_SHORT, Reason.TOO_LONG, Reason.BLACKLIST, Reason.WRITE_A_PROGRAM,
-    Reason.PUNCTUATION_START, Reason.NON_ASCII_START, Reason.TRUNCATED,
-    Reason.NOT_AN_INSTRUCTION, Reason.UNPARSABLE, Reason.PLACEHOLDER_OUTPUT,
-})
+RULE_REASONS = frozenset(
+    {
+        Reason.EMPTY,
+        Reason.TOO_SHORT,
+        Reason.TOO_LONG,
+        Reason.BLACKLIST,
+        Reason.WRITE_A_PROGRAM,
+        Reason.PUNCTUATION_START,
+        Reason.NON_ASCII_START,
+        Reason.TRUNCATED,
+        Reason.NOT_AN_INSTRUCTION,
+        Reason.UNPARSABLE,
+        Reason.PLACEHOLDER_OUTPUT,
+    }
+)
 # Dropped after passing step 1: a sibling at step 1 all the same.
 AFTER_STEP_1 = frozenset({Reason.NO_INSTANCES, Reason.TARGET_REACHED, Reason.NOT_IN_REFERENCE})
-INSTANCE_REASONS = frozenset({
-    Reason.INPUT_EQUALS_OUTPUT, Reason.EMPTY_OUTPUT, Reason.ENDS_WITH_COLON,
-    Reason.SAME_INPUT_DIFFERENT_OUTPUT, Reason.DUPLICATE, Reason.OVER_LIMIT,
-})
+INSTANCE_REASONS = frozenset(
+    {
+        Reason.INPUT_EQUALS_OUTPUT,
+        Reason.EMPTY_OUTPUT,
+        Reason.ENDS_WITH_COLON,
+        Reason.SAME_INPUT_DIFFERENT_OUTPUT,
+        Reason.DUPLICATE,
+        Reason.OVER_LIMIT,
+    }
+)
 
 
 def passed_rules(decision: str, reason: str | None) -> bool:
@@ -103,7 +120,7 @@ class PoolGrowth(StrEnum):
     Within its own call it is a sibling from the moment it passes, either way (decide_call)."""
 
     ACCEPTED = "accepted"  # our runs: the pool is the task table (a task is made)
-    STEP_1 = "step-1"      # the reference (and its replay): as soon as it passes step 1
+    STEP_1 = "step-1"  # the reference (and its replay): as soon as it passes step 1
 
 
 @dataclass(frozen=True)
@@ -114,9 +131,11 @@ class StepOne:
     max_score: float  # highest ROUGE-L F against the pool and the earlier passing siblings
 
 
-def decide_call(rule_reasons: Sequence[Reason | None],
-                best_score: Callable[[int, Sequence[int]], float],
-                threshold: float = DEFAULT_THRESHOLD) -> list[StepOne]:
+def decide_call(
+    rule_reasons: Sequence[Reason | None],
+    best_score: Callable[[int, Sequence[int]], float],
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[StepOne]:
     """The ROUGE-L rule for the candidates of one step-1 call, in the model's order.
 
     `rule_reasons[i]` is what the instruction rules said of candidate i (None: it passed them).
@@ -161,32 +180,54 @@ class NewCandidate:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def insert(ws: Workspace, run_id: int, call_id: int | None, batch: int, position: int,
-           cand: NewCandidate) -> int:
+def insert(
+    ws: Workspace, run_id: int, call_id: int | None, batch: int, position: int, cand: NewCandidate
+) -> int:
     """Store a candidate of step-1 call `call_id` (the run's `batch`-th, 0-based) at
     `position` in its reply; returns its id. Call it inside the caller's transaction."""
-    return ws.insert("candidates", {
-        "run_id": run_id, "call_id": call_id, "batch": batch, "position": position,
-        "instruction": cand.instruction, "decision": str(cand.decision),
-        "reason": None if cand.reason is None else str(cand.reason),
-        "max_score": cand.max_score, "most_similar": cand.most_similar,
-        "avg_similarity_score": cand.avg_similarity_score,
-        "is_classification": None if cand.is_classification is None
-        else int(cand.is_classification),
-        "clf_call_id": cand.clf_call_id, "instances_call_id": cand.instances_call_id,
-        "instances": cand.instances, "meta": cand.meta,
-    })
+    return ws.insert(
+        "candidates",
+        {
+            "run_id": run_id,
+            "call_id": call_id,
+            "batch": batch,
+            "position": position,
+            "instruction": cand.instruction,
+            "decision": str(cand.decision),
+            "reason": None if cand.reason is None else str(cand.reason),
+            "max_score": cand.max_score,
+            "most_similar": cand.most_similar,
+            "avg_similarity_score": cand.avg_similarity_score,
+            "is_classification": None
+            if cand.is_classification is None
+            else int(cand.is_classification),
+            "clf_call_id": cand.clf_call_id,
+            "instances_call_id": cand.instances_call_id,
+            "instances": cand.instances,
+            "meta": cand.meta,
+        },
+    )
 
 
-def set_classification(ws: Workspace, candidate_id: int, is_classification: bool,
-                       call_id: int) -> None:
+def set_classification(
+    ws: Workspace, candidate_id: int, is_classification: bool, call_id: int
+) -> None:
     """Step 2's answer for a pending candidate (inside the caller's transaction)."""
-    ws.update("candidates", candidate_id, {"is_classification": int(is_classification),
-                                           "clf_call_id": call_id})
+    ws.update(
+        "candidates",
+        candidate_id,
+        {"is_classification": int(is_classification), "clf_call_id": call_id},
+    )
 
 
-def settle(ws: Workspace, candidate_id: int, *, instances_call_id: int | None,
-           instances: list[dict[str, Any]], task_id: int | None) -> None:
+def settle(
+    ws: Workspace,
+    candidate_id: int,
+    *,
+    instances_call_id: int | None,
+    instances: list[dict[str, Any]],
+    task_id: int | None,
+) -> None:
     """Step 3's outcome: kept with the task made from it, or dropped (no-instances) when
     `task_id` is None. Inside the caller's transaction."""
     values: dict[str, Any] = {"instances_call_id": instances_call_id, "instances": instances}
@@ -205,9 +246,10 @@ def close_pending(ws: Workspace, run_id: int, reason: Reason = Reason.TARGET_REA
     """Drop every candidate of the run still pending (the run has what it needs); returns how
     many."""
     with ws.transaction():
-        cur = ws.execute("UPDATE candidates SET decision = ?, reason = ? "
-                         "WHERE run_id = ? AND decision = ?",
-                         (str(Decision.DROPPED), str(reason), run_id, str(Decision.PENDING)))
+        cur = ws.execute(
+            "UPDATE candidates SET decision = ?, reason = ? WHERE run_id = ? AND decision = ?",
+            (str(Decision.DROPPED), str(reason), run_id, str(Decision.PENDING)),
+        )
     return cur.rowcount
 
 
@@ -217,8 +259,11 @@ _STEP_COLS = "id, batch, position, instruction, is_classification, clf_call_id"
 
 def next_to_classify(ws: Workspace, run_id: int) -> dict[str, Any] | None:
     """The oldest pending candidate without a step-2 answer, or None."""
-    rows = ws.query(f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
-                    "AND clf_call_id IS NULL ORDER BY id LIMIT 1", (run_id, str(Decision.PENDING)))
+    rows = ws.query(
+        f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
+        "AND clf_call_id IS NULL ORDER BY id LIMIT 1",
+        (run_id, str(Decision.PENDING)),
+    )
     return rows[0] if rows else None
 
 
@@ -226,16 +271,20 @@ def next_for_instances(ws: Workspace, run_id: int) -> dict[str, Any] | None:
     """The next pending candidate for step 3: generation tasks first, then classification
     ones, each in id order (consecutive calls share a template, so llama.cpp reuses its
     KV cache; alternating would re-evaluate ~1,000 prompt tokens per call)."""
-    rows = ws.query(f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
-                    "ORDER BY coalesce(is_classification, 0), id LIMIT 1",
-                    (run_id, str(Decision.PENDING)))
+    rows = ws.query(
+        f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
+        "ORDER BY coalesce(is_classification, 0), id LIMIT 1",
+        (run_id, str(Decision.PENDING)),
+    )
     return rows[0] if rows else None
 
 
 def pending(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     """Every pending candidate of the run (for steps 2 and 3), in id order."""
-    return ws.query(f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
-                    "ORDER BY id", (run_id, str(Decision.PENDING)))
+    return ws.query(
+        f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? ORDER BY id",
+        (run_id, str(Decision.PENDING)),
+    )
 
 
 def get(ws: Workspace, candidate_id: int) -> dict[str, Any] | None:
@@ -246,11 +295,14 @@ def get(ws: Workspace, candidate_id: int) -> dict[str, Any] | None:
 
 def task_of(ws: Workspace, candidate_id: int) -> int | None:
     """The task made from the candidate (its `task_id` link, else a task naming it), or None."""
-    tid = ws.scalar("SELECT task_id FROM candidates WHERE id = ? AND task_id IN "
-                    "(SELECT id FROM tasks)", (candidate_id,))
+    tid = ws.scalar(
+        "SELECT task_id FROM candidates WHERE id = ? AND task_id IN (SELECT id FROM tasks)",
+        (candidate_id,),
+    )
     if tid is None:
-        tid = ws.scalar("SELECT id FROM tasks WHERE candidate_id = ? ORDER BY id LIMIT 1",
-                        (candidate_id,))
+        tid = ws.scalar(
+            "SELECT id FROM tasks WHERE candidate_id = ? ORDER BY id LIMIT 1", (candidate_id,)
+        )
     return None if tid is None else int(tid)
 
 
@@ -261,42 +313,60 @@ def count(ws: Workspace, run_id: int) -> int:
 def count_examined(ws: Workspace, run_id: int) -> int:
     """Candidates the filters decided: not pending, and not closed unexamined at the target
     (the denominator of the acceptance rate)."""
-    return int(ws.scalar(
-        "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != ? "
-        "AND coalesce(reason, '') != ?",
-        (run_id, str(Decision.PENDING), str(Reason.TARGET_REACHED))) or 0)
+    return int(
+        ws.scalar(
+            "SELECT count(*) FROM candidates WHERE run_id = ? AND decision != ? "
+            "AND coalesce(reason, '') != ?",
+            (run_id, str(Decision.PENDING), str(Reason.TARGET_REACHED)),
+        )
+        or 0
+    )
 
 
 def dropped_by_reason(ws: Workspace, run_id: int) -> dict[str, int]:
     """The run's own drops per reason, most frequent first."""
-    return {r["reason"]: r["n"] for r in ws.query(
-        "SELECT reason, count(*) AS n FROM candidates WHERE run_id = ? AND decision = ? "
-        "GROUP BY reason ORDER BY n DESC, reason", (run_id, str(Decision.DROPPED)))}
+    return {
+        r["reason"]: r["n"]
+        for r in ws.query(
+            "SELECT reason, count(*) AS n FROM candidates WHERE run_id = ? AND decision = ? "
+            "GROUP BY reason ORDER BY n DESC, reason",
+            (run_id, str(Decision.DROPPED)),
+        )
+    }
 
 
 def counts(ws: Workspace, run_id: int) -> dict[str, int]:
     """The run's own decisions: {"kept": n, "dropped": n, "pending": n} (absent when 0)."""
-    return {r["decision"]: r["n"] for r in ws.query(
-        "SELECT decision, count(*) AS n FROM candidates WHERE run_id = ? GROUP BY decision",
-        (run_id,))}
+    return {
+        r["decision"]: r["n"]
+        for r in ws.query(
+            "SELECT decision, count(*) AS n FROM candidates WHERE run_id = ? GROUP BY decision",
+            (run_id,),
+        )
+    }
 
 
-def page(ws: Workspace, run_id: int, *, decision: str | None = None, after_id: int = 0,
-         limit: int = 256) -> list[dict[str, Any]]:
+def page(
+    ws: Workspace, run_id: int, *, decision: str | None = None, after_id: int = 0, limit: int = 256
+) -> list[dict[str, Any]]:
     """One page of a run's candidates (the Inspect list), keyset-paginated by id; the run's
     own decision (`decision` filters on it; None: all)."""
     return ws.query(
         "SELECT id, batch, instruction, decision, reason, max_score, most_similar, "
         "is_classification, task_id FROM candidates "
         "WHERE run_id = ? AND (? IS NULL OR decision = ?) AND id > ? ORDER BY id LIMIT ?",
-        (run_id, decision, decision, after_id, limit))
+        (run_id, decision, decision, after_id, limit),
+    )
 
 
 def for_refilter(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     """Every candidate of the run in order: id, batch, instruction, decision, reason,
     max_score."""
-    return ws.query("SELECT id, batch, instruction, decision, reason, max_score "
-                    "FROM candidates WHERE run_id = ? ORDER BY id", (run_id,))
+    return ws.query(
+        "SELECT id, batch, instruction, decision, reason, max_score "
+        "FROM candidates WHERE run_id = ? ORDER BY id",
+        (run_id,),
+    )
 
 
 # ------------------------------------------------------------------------------ in force
@@ -316,15 +386,21 @@ def _reason(value: str | None) -> Reason | None:
 
 def in_force(ws: Workspace, run_id: int) -> dict[int, InForce]:
     """Every candidate of the run: candidate id -> the decision in force."""
-    return {r["candidate_id"]: InForce(Decision(r["decision"]), _reason(r["reason"]),
-                                       r["decided_by"])
-            for r in ws.query("SELECT candidate_id, decision, reason, decided_by "
-                              "FROM candidate_decisions WHERE run_id = ?", (run_id,))}
+    return {
+        r["candidate_id"]: InForce(Decision(r["decision"]), _reason(r["reason"]), r["decided_by"])
+        for r in ws.query(
+            "SELECT candidate_id, decision, reason, decided_by "
+            "FROM candidate_decisions WHERE run_id = ?",
+            (run_id,),
+        )
+    }
 
 
 def in_force_one(ws: Workspace, candidate_id: int) -> InForce | None:
-    rows = ws.query("SELECT decision, reason, decided_by FROM candidate_decisions "
-                    "WHERE candidate_id = ?", (candidate_id,))
+    rows = ws.query(
+        "SELECT decision, reason, decided_by FROM candidate_decisions WHERE candidate_id = ?",
+        (candidate_id,),
+    )
     if not rows:
         return None
     r = rows[0]
@@ -337,5 +413,8 @@ def stored_instances(row: dict[str, Any]) -> list[tuple[str, str]]:
         items = json.loads(row.get("instances") or "[]")
     except (TypeError, ValueError):
         return []
-    return [(str(d.get("input", "")), str(d.get("output", "")))
-            for d in items if isinstance(d, dict) and d.get("kept", True)]
+    return [
+        (str(d.get("input", "")), str(d.get("output", "")))
+        for d in items
+        if isinstance(d, dict) and d.get("kept", True)
+    ]

@@ -4,6 +4,7 @@ The one source of the defaults: the CLI's options, the Generate panel's fields a
 list all read them from here. Light on purpose (no similarity engine, no model code), so the
 window can import it at start-up.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -87,10 +88,19 @@ class RunConfig:
         if not 0.0 <= self.threshold <= 1.0:
             raise UserInputError("the ROUGE-L threshold must be between 0 and 1", field="threshold")
         if self.compat not in COMPAT_MODES:
-            raise UserInputError(f"unknown compat mode {self.compat!r}", field="compat",
-                                 hint="Use 'reference' or leave it unset.")
-        for name in ("gen_max_tokens", "clf_max_tokens", "instances_max_tokens", "max_instances",
-                     "max_gen_calls", "round_size"):
+            raise UserInputError(
+                f"unknown compat mode {self.compat!r}",
+                field="compat",
+                hint="Use 'reference' or leave it unset.",
+            )
+        for name in (
+            "gen_max_tokens",
+            "clf_max_tokens",
+            "instances_max_tokens",
+            "max_instances",
+            "max_gen_calls",
+            "round_size",
+        ):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise UserInputError(f"{name} must be at least 1", field=name)
@@ -143,8 +153,12 @@ def stored_run(ws: Workspace, run_id: int) -> StoredRun | None:
 
 def stored_runs(ws: Workspace) -> list[StoredRun]:
     """Every SELF-INSTRUCT run and replay of the workspace, newest first (what Inspect lists)."""
-    ids = [r[0] for r in ws.execute("SELECT id FROM runs WHERE kind IN (?, ?) ORDER BY id DESC",
-                                    (RUN_KIND, REPLAY_KIND))]
+    ids = [
+        r[0]
+        for r in ws.execute(
+            "SELECT id FROM runs WHERE kind IN (?, ?) ORDER BY id DESC", (RUN_KIND, REPLAY_KIND)
+        )
+    ]
     return [run for i in ids if (run := stored_run(ws, i)) is not None]
 
 
@@ -153,9 +167,18 @@ def _typed(row: dict[str, Any]) -> StoredRun:
     growth = PoolGrowth.STEP_1 if row["kind"] == REPLAY_KIND else PoolGrowth.ACCEPTED
     data = dict(raw)
     if row["kind"] == REPLAY_KIND:  # a replay records "fixed"/"reference" and no preset
-        data = {"threshold": raw.get("threshold", DEFAULT_THRESHOLD),
-                "compat": raw.get("compat") if raw.get("compat") == "reference" else None}
-    return StoredRun(id=row["id"], kind=row["kind"], status=row["status"],
-                     config=RunConfig.from_dict(data), tokenizer=raw.get("tokenizer"),
-                     pool_growth=PoolGrowth(raw.get("pool_growth", growth)),
-                     created_at=row["created_at"], stats=row["stats"] or {}, raw=raw)
+        data = {
+            "threshold": raw.get("threshold", DEFAULT_THRESHOLD),
+            "compat": raw.get("compat") if raw.get("compat") == "reference" else None,
+        }
+    return StoredRun(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        config=RunConfig.from_dict(data),
+        tokenizer=raw.get("tokenizer"),
+        pool_growth=PoolGrowth(raw.get("pool_growth", growth)),
+        created_at=row["created_at"],
+        stats=row["stats"] or {},
+        raw=raw,
+    )

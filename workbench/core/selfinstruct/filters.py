@@ -4,6 +4,7 @@ Every rule returns a `Reason` (candidates.py: stored with the candidate as its s
 counted in run summaries), or None when the text passes. The ROUGE-L rule is
 `candidates.decide_call`, since it needs the pool; everything here looks at one text at a time.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,16 +17,41 @@ from .validity import shape
 
 # The paper's 13 words (yizhongw/self-instruct bootstrap_instructions.py).
 BLACKLIST_SELF_INSTRUCT = [
-    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
-    "draw", "plot", "go to",
+    "image",
+    "images",
+    "graph",
+    "graphs",
+    "picture",
+    "pictures",
+    "file",
+    "files",
+    "map",
+    "maps",
+    "draw",
+    "plot",
+    "go to",
 ]
 # Alpaca's 18 (tatsu-lab/stanford_alpaca generate_instruction.py).
 BLACKLIST_ALPACA = BLACKLIST_SELF_INSTRUCT + ["video", "audio", "music", "flowchart", "diagram"]
 # The same idea for Chinese runs: tasks a text-only model cannot do. Matched as substrings,
 # since Chinese has no spaces for \b to find.
 BLACKLIST_ZH = [
-    "图片", "图像", "图表", "照片", "画图", "画一", "绘制", "地图", "文件", "视频", "音频", "音乐",
-    "流程图", "示意图", "打开网页", "去往",
+    "图片",
+    "图像",
+    "图表",
+    "照片",
+    "画图",
+    "画一",
+    "绘制",
+    "地图",
+    "文件",
+    "视频",
+    "音频",
+    "音乐",
+    "流程图",
+    "示意图",
+    "打开网页",
+    "去往",
 ]
 PROGRAM_PREFIXES = {"en": ["Write a program"], "zh": ["编写一个程序", "写一个程序", "编写程序"]}
 
@@ -48,16 +74,22 @@ class InstructionRules:
     validity: bool = True
 
     @classmethod
-    def for_lang(cls, lang: str, blacklist: list[str] | None = None,
-                 compat: str | None = None) -> InstructionRules:
+    def for_lang(
+        cls, lang: str, blacklist: list[str] | None = None, compat: str | None = None
+    ) -> InstructionRules:
         if blacklist is None:
             blacklist = list(BLACKLIST_ZH if lang == "zh" else BLACKLIST_SELF_INSTRUCT)
         return cls(lang=lang, blacklist=blacklist, validity=compat != "reference")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lang": self.lang, "min_words": self.min_words, "max_words": self.max_words,
-                "blacklist": list(self.blacklist), "reject_program": self.reject_program,
-                "validity": self.validity}
+        return {
+            "lang": self.lang,
+            "min_words": self.min_words,
+            "max_words": self.max_words,
+            "blacklist": list(self.blacklist),
+            "reject_program": self.reject_program,
+            "validity": self.validity,
+        }
 
 
 def _word_pattern(word: str) -> re.Pattern[str]:
@@ -124,7 +156,10 @@ def instance_reason(inp: str, out: str) -> Reason | None:
 
 
 def filter_instances(
-    pairs: list[tuple[str, str]], *, max_instances: int = 5, compat: str | None = None,
+    pairs: list[tuple[str, str]],
+    *,
+    max_instances: int = 5,
+    compat: str | None = None,
     rng: Any = None,
 ) -> list[dict[str, Any]]:
     """Each parsed pair with its decision: `{"input", "output", "kept", "reason"}`.
@@ -137,8 +172,7 @@ def filter_instances(
     """
     out: list[dict[str, Any]] = []
     for inp, o in pairs:
-        out.append({"input": inp, "output": o, "kept": True,
-                    "reason": instance_reason(inp, o)})
+        out.append({"input": inp, "output": o, "kept": True, "reason": instance_reason(inp, o)})
         if out[-1]["reason"]:
             out[-1]["kept"] = False
     live = [d for d in out if d["kept"]]

@@ -5,6 +5,7 @@ Each parser follows the reference (yizhongw/self-instruct, stanford_alpaca) and 
 documented fixes (docs/fidelity.md). Parsers never filter by content rules (filters.py does),
 except where the reference's parser itself drops text (a cut completion).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ def clean_instruction(raw: str, compat: str | None = None) -> str:
     return text[0].upper() + text[1:]
 
 
-def parse_instructions(text: str, finish_reason: str, compat: str | None = None
-                       ) -> list[ParsedInstruction]:
+def parse_instructions(
+    text: str, finish_reason: str, compat: str | None = None
+) -> list[ParsedInstruction]:
     """A numbered continuation ("... \\n10. ...\\n11. ...") -> its items, in order.
 
     A completion cut by max_tokens: the reference drops every item (`return []`); the fix drops
@@ -111,8 +113,9 @@ def parse_input_output(text: str) -> tuple[str, str]:
     return inp, out
 
 
-def parse_generation_instances(text: str, finish_reason: str, compat: str | None = None
-                               ) -> list[tuple[str, str]]:
+def parse_generation_instances(
+    text: str, finish_reason: str, compat: str | None = None
+) -> list[tuple[str, str]]:
     """Input-first output -> (input, output) pairs, before the instance filter."""
     raw = (text or "").strip()
     splitter = _EXAMPLE_REF if compat == REFERENCE else _EXAMPLE_FIXED
@@ -130,13 +133,17 @@ def parse_generation_instances(text: str, finish_reason: str, compat: str | None
         # Placeholder inputs ("<noinput>", "N/A", "No input") mean no input; an instance whose
         # output is a placeholder ("<No Output>") teaches nothing and is left out (a task left
         # with none is dropped as no-instances). The reference keeps both as literal text.
-        pairs = [("" if is_placeholder_input(i) else i, o) for i, o in pairs
-                 if not is_placeholder_output(o)]
+        pairs = [
+            ("" if is_placeholder_input(i) else i, o)
+            for i, o in pairs
+            if not is_placeholder_output(o)
+        ]
     return pairs
 
 
-def parse_classification_instances(text: str, finish_reason: str, compat: str | None = None
-                                   ) -> list[tuple[str, str]]:
+def parse_classification_instances(
+    text: str, finish_reason: str, compat: str | None = None
+) -> list[tuple[str, str]]:
     """Output-first output ("Class label: X\\n<input>") -> (input, label) pairs."""
     raw = text or ""
     if "Class label:" not in raw:
@@ -155,7 +162,7 @@ def parse_classification_instances(text: str, finish_reason: str, compat: str | 
 # --------------------------------------------------------------------------------- alpaca
 # Reasons a parsed Alpaca block is dropped for, beyond filters.py's (stored as the candidate's
 # reason; candidates.Reason should list them: UNPARSABLE, PLACEHOLDER_OUTPUT).
-UNPARSABLE = "unparsable"                # no "Instruction" and "Output" fields could be read
+UNPARSABLE = "unparsable"  # no "Instruction" and "Output" fields could be read
 PLACEHOLDER_OUTPUT = "placeholder-output"  # the output is a placeholder ("<No Output>", "N/A")
 
 
@@ -165,17 +172,29 @@ class AlpacaTriple:
     input: str
     output: str
     truncated: bool = False
-    reason: str | None = None   # UNPARSABLE or PLACEHOLDER_OUTPUT: keep it as a dropped candidate
-    raw: str = ""               # the block as the model wrote it (for a dropped one)
+    reason: str | None = None  # UNPARSABLE or PLACEHOLDER_OUTPUT: keep it as a dropped candidate
+    raw: str = ""  # the block as the model wrote it (for a dropped one)
 
 
 # Placeholders written for "no input" / "no output" (Alpaca's own is "<noinput>"), compared
 # without case, brackets, quotes, spaces, "-" and "_": "<no input>", "No input", "noinput",
 # "N/A", "<No Output>", "(none)".
-_PLACEHOLDER_INPUTS = frozenset({"noinput", "na", "none", "nil", "empty", "noinputrequired",
-                                 "noinputneeded", "noinputprovided", "input"})
-_PLACEHOLDER_OUTPUTS = frozenset({"nooutput", "na", "nooutputrequired", "nooutputneeded",
-                                  "nooutputprovided", "output"})
+_PLACEHOLDER_INPUTS = frozenset(
+    {
+        "noinput",
+        "na",
+        "none",
+        "nil",
+        "empty",
+        "noinputrequired",
+        "noinputneeded",
+        "noinputprovided",
+        "input",
+    }
+)
+_PLACEHOLDER_OUTPUTS = frozenset(
+    {"nooutput", "na", "nooutputrequired", "nooutputneeded", "nooutputprovided", "output"}
+)
 
 
 def _placeholder_key(text: str) -> str:
@@ -198,10 +217,13 @@ def is_placeholder_output(text: str) -> bool:
 # An item starts at a line (or after a "#" run) with its number and "Instruction:"; the number
 # may be missing or wrong and the separator "###", "##", "#", or none: a slip in one item never
 # moves the others.
-_ITEM_START = re.compile(r"(?:^|(?<=#))[ \t*#]*(?:(\d+)\s*[.):]\s*)?\**\s*Instruction\s*\**\s*:",
-                         re.IGNORECASE | re.MULTILINE)
-_FIELD = re.compile(r"^[ \t*#]*(?:\d+\s*[.):]\s*)?\**\s*(Input|Output)\s*\**\s*:",
-                    re.IGNORECASE | re.MULTILINE)
+_ITEM_START = re.compile(
+    r"(?:^|(?<=#))[ \t*#]*(?:(\d+)\s*[.):]\s*)?\**\s*Instruction\s*\**\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FIELD = re.compile(
+    r"^[ \t*#]*(?:\d+\s*[.):]\s*)?\**\s*(Input|Output)\s*\**\s*:", re.IGNORECASE | re.MULTILINE
+)
 
 
 def _parse_block(block: str) -> tuple[str, str, str] | None:
@@ -209,17 +231,18 @@ def _parse_block(block: str) -> tuple[str, str, str] | None:
     fields = list(_FIELD.finditer(block))
     names = [m.group(1).lower() for m in fields]
     if names not in (["input", "output"], ["output"]):
-        return None    # a missing output, or two items run together
+        return None  # a missing output, or two items run together
     inst = re.sub(r"\s+", " ", block[: fields[0].start()]).strip()
-    inp = block[fields[0].end(): fields[1].start()].strip() if len(names) == 2 else ""
-    out = block[fields[-1].end():].strip()
+    inp = block[fields[0].end() : fields[1].start()].strip() if len(names) == 2 else ""
+    out = block[fields[-1].end() :].strip()
     if not inst:
         return None
     return inst, inp, out
 
 
-def parse_alpaca(text: str, finish_reason: str, first_index: int, compat: str | None = None
-                 ) -> list[AlpacaTriple]:
+def parse_alpaca(
+    text: str, finish_reason: str, first_index: int, compat: str | None = None
+) -> list[AlpacaTriple]:
     """Alpaca's "###"-separated "N. Instruction: / N. Input: / N. Output:" blocks.
 
     `first_index` is the number the prompt ended with (4 after 3 demonstrations). The last
@@ -240,22 +263,26 @@ def parse_alpaca(text: str, finish_reason: str, first_index: int, compat: str | 
     out: list[AlpacaTriple] = []
     for k, m in enumerate(starts):
         end = starts[k + 1].start() if k + 1 < len(starts) else len(full)
-        block = full[m.end(): end]
+        block = full[m.end() : end]
         # A separator run (###, ##, ---) closing the block is not part of its output.
         block = re.sub(r"(?:\s*(?:#+|-{3,}|\*{3,})\s*)+$", "", block)
         trunc = finish_reason == "length" and k == len(starts) - 1
-        raw = re.sub(r"(?:\s*(?:#+|-{3,}|\*{3,})\s*)+$", "", full[m.start(): end]).strip()
+        raw = re.sub(r"(?:\s*(?:#+|-{3,}|\*{3,})\s*)+$", "", full[m.start() : end]).strip()
         parsed = _parse_block(block)
         if parsed is None:
-            out.append(AlpacaTriple(re.sub(r"\s+", " ", raw), "", "", truncated=trunc,
-                                    reason=UNPARSABLE, raw=raw))
+            out.append(
+                AlpacaTriple(
+                    re.sub(r"\s+", " ", raw), "", "", truncated=trunc, reason=UNPARSABLE, raw=raw
+                )
+            )
             continue
         inst, inp, outp = parsed
         if is_placeholder_input(inp):
             inp = ""
         if is_placeholder_output(outp):
-            out.append(AlpacaTriple(inst, inp, "", truncated=trunc, reason=PLACEHOLDER_OUTPUT,
-                                    raw=raw))
+            out.append(
+                AlpacaTriple(inst, inp, "", truncated=trunc, reason=PLACEHOLDER_OUTPUT, raw=raw)
+            )
             continue
         out.append(AlpacaTriple(inst, inp, outp, truncated=trunc))
     return out

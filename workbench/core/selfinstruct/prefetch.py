@@ -13,6 +13,7 @@ when the loop takes them, so a killed run re-issues what was in flight, nothing 
 With `RunConfig.round_size` R > 1 the R step-1 calls of a round are built from one snapshot of
 the pool and all sent at once (`prefetch_generate`); their candidates then go on together.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -36,16 +37,19 @@ def prefetch_pending(ctx: steps.Context, fetcher: Prefetcher) -> int:
                 # The same label the loop will read from this answer (steps.step_classify).
                 is_clf = parse.parse_clf_label(res.text, ctx.compat)
                 p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
-                fetcher.prefetch(prompt=p3, messages=m3, params=params3,
-                                 priority=(2, int(is_clf), cand["id"]))
+                fetcher.prefetch(
+                    prompt=p3, messages=m3, params=params3, priority=(2, int(is_clf), cand["id"])
+                )
 
-            fetcher.prefetch(prompt=prompt, messages=messages, params=params,
-                             priority=(1, cand["id"]), then=then)
+            fetcher.prefetch(
+                prompt=prompt, messages=messages, params=params, priority=(1, cand["id"]), then=then
+            )
         else:
             is_clf = bool(cand["is_classification"])
             p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
-            fetcher.prefetch(prompt=p3, messages=m3, params=params3,
-                             priority=(2, int(is_clf), cand["id"]))
+            fetcher.prefetch(
+                prompt=p3, messages=m3, params=params3, priority=(2, int(is_clf), cand["id"])
+            )
     return len(rows)
 
 

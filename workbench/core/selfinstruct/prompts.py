@@ -5,6 +5,7 @@ A template folder may hold our file names or the reference's (so the reference t
 user's folder falls back to ours. The fixed few-shot text always comes FIRST in a prompt and the
 varying part (the task) last, so llama.cpp reuses the cached prefix from call to call.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,8 +62,11 @@ class Templates:
         if folder is not None:
             user = Path(folder).expanduser()
             if not user.is_dir():
-                raise UserInputError("the template folder does not exist", path=user,
-                                     hint="Choose a folder holding .txt prompt templates.")
+                raise UserInputError(
+                    "the template folder does not exist",
+                    path=user,
+                    hint="Choose a folder holding .txt prompt templates.",
+                )
             dirs.insert(0, user)
         for key, names in TEMPLATE_FILES.items():
             for d in dirs:
@@ -72,8 +76,11 @@ class Templates:
                     sources[key] = str(hit)
                     break
             else:
-                raise UserInputError(f"no template for {key!r}", path=dirs[-1],
-                                     hint=f"Expected one of: {', '.join(names)}.")
+                raise UserInputError(
+                    f"no template for {key!r}",
+                    path=dirs[-1],
+                    hint=f"Expected one of: {', '.join(names)}.",
+                )
         return cls(**texts, sources=sources)
 
 
@@ -83,6 +90,7 @@ def _one_line(text: str) -> str:
 
 # Completion prompts are `PromptText`s: the template's text and the numbering are template, the
 # tasks (seeds, imported records, earlier model outputs) are data, never read as control tokens.
+
 
 # ------------------------------------------------------------------ step 1 (completion)
 def instruction_prompt(template: str, examples: list[str]) -> PromptText:
@@ -96,8 +104,9 @@ def instruction_prompt(template: str, examples: list[str]) -> PromptText:
 CHAT_COUNT = 8  # new instructions a step-1 chat prompt asks for
 
 
-def instruction_messages(template: str, examples: list[str], count: int = CHAT_COUNT
-                         ) -> list[dict[str, str]]:
+def instruction_messages(
+    template: str, examples: list[str], count: int = CHAT_COUNT
+) -> list[dict[str, str]]:
     numbered = "\n".join(f"{i}. {_one_line(s)}" for i, s in enumerate(examples, 1))
     nxt = len(examples) + 1
     text = template.format(examples=numbered, count=count, next=nxt, last=nxt + count - 1)
@@ -138,7 +147,7 @@ def split_demos(template: str) -> tuple[str, list[tuple[str, str]]]:
         task, _, answer = block.partition("\n")
         answer = answer.strip()
         if answer.startswith(CLF_QUESTION):
-            answer = answer[len(CLF_QUESTION):].strip()
+            answer = answer[len(CLF_QUESTION) :].strip()
         demos.append((task.strip(), answer))
     return header, demos
 
@@ -173,9 +182,18 @@ def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> PromptTex
     """Alpaca's shape: the header, "###"-separated numbered triples, the next number open."""
     parts: list[str] = [template.rstrip("\n") + "\n"]
     for i, (inst, inp, out) in enumerate(demos, 1):
-        parts += ["###\n", f"{i}. Instruction: ", Data(_one_line(inst)), "\n",
-                  f"{i}. Input:\n", Data(inp) if inp else "<noinput>", "\n",
-                  f"{i}. Output:\n", Data(out), "\n"]
+        parts += [
+            "###\n",
+            f"{i}. Instruction: ",
+            Data(_one_line(inst)),
+            "\n",
+            f"{i}. Input:\n",
+            Data(inp) if inp else "<noinput>",
+            "\n",
+            f"{i}. Output:\n",
+            Data(out),
+            "\n",
+        ]
     return PromptText.concat([*parts, f"###\n{len(demos) + 1}. Instruction:"])
 
 
@@ -186,8 +204,9 @@ def save_template(folder: str | Path, key: str, text: str) -> Path:
     if key not in TEMPLATE_FILES:
         raise UserInputError(f"no template named {key!r}", field="template")
     if not text.strip():
-        raise UserInputError("a template cannot be empty", field=key,
-                             hint="Reset it to the built-in one instead.")
+        raise UserInputError(
+            "a template cannot be empty", field=key, hint="Reset it to the built-in one instead."
+        )
     out = Path(folder).expanduser() / TEMPLATE_FILES[key][0]
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_text_file(out) as fh:

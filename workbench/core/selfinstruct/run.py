@@ -7,6 +7,7 @@ with the run; `resume_run_id` continues a run with its stored config (`config.st
 Candidates waiting for step 2 or 3 are finished before the next step-1 call, so the pool a
 step-1 call sees is the same whether or not the run was interrupted.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,13 +56,19 @@ class RunSummary:
 def run_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
     """The run's figures, read from the database (the same after a resume as without one)."""
     calls = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,)) or 0
-    return {"accepted": _accepted(ws, run_id), "candidates": candidates.count(ws, run_id),
-            "rejected_by_reason": candidates.dropped_by_reason(ws, run_id), "calls": calls}
+    return {
+        "accepted": _accepted(ws, run_id),
+        "candidates": candidates.count(ws, run_id),
+        "rejected_by_reason": candidates.dropped_by_reason(ws, run_id),
+        "calls": calls,
+    }
 
 
 def _accepted(ws: Workspace, run_id: int) -> int:
-    return int(ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'",
-                         (run_id,)) or 0)
+    return int(
+        ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ? AND source = 'generated'", (run_id,))
+        or 0
+    )
 
 
 def _seed_tasks(ws: Workspace) -> list[dict[str, Any]]:
@@ -89,8 +96,13 @@ class _Meter:
         self.gen_s += float(res.timings.get("generation_s") or res.timings.get("total_s") or 0.0)
 
     def on_decided(self, instruction: str, decision: Decision, reason: Reason | None) -> None:
-        self.last.append({"instruction": instruction, "decision": str(decision),
-                          "reason": None if reason is None else str(reason)})
+        self.last.append(
+            {
+                "instruction": instruction,
+                "decision": str(decision),
+                "reason": None if reason is None else str(reason),
+            }
+        )
 
     @property
     def tokens_per_s(self) -> float:
@@ -130,8 +142,9 @@ def run_self_instruct(
     if resume_run_id is not None:
         run = stored_run(ws, resume_run_id)
         if run is None or run.kind != RUN_KIND:
-            raise UserInputError(f"no self-instruct run {resume_run_id} in this workspace",
-                                 field="run")
+            raise UserInputError(
+                f"no self-instruct run {resume_run_id} in this workspace", field="run"
+            )
         config = run.config
     else:
         run = None
@@ -146,13 +159,15 @@ def run_self_instruct(
             f"{backend.model_id} has no chat template (no tokenizer.chat_template in the GGUF), "
             "so the chat preset cannot format its prompts.",
             hint="Use the completion preset: --preset self-instruct (the paper's prompts, for "
-                 "base models), or 'Self-Instruct (paper)' in Generate.")
+            "base models), or 'Self-Instruct (paper)' in Generate.",
+        )
     templates = Templates.load(config.templates_dir)
     seeds = _seed_tasks(ws)
     if not seeds:
         raise UserInputError(
             "the workspace has no seed tasks to prompt with",
-            hint="Create it with `workbench init W` (bundled seeds) or import a seed file.")
+            hint="Create it with `workbench init W` (bundled seeds) or import a seed file.",
+        )
     tokenizer = workspace_tokenizer(ws)
     lang = "zh" if tokenizer == "unicode" else "en"
     blacklist = list(config.blacklist) if config.blacklist is not None else None
@@ -162,10 +177,18 @@ def run_self_instruct(
         blacklist = list(preset.blacklist)
     rules = InstructionRules.for_lang(lang, blacklist, config.compat)
     if run is None:
-        stored = {**config.to_dict(), "tokenizer": tokenizer, "rules": rules.to_dict(),
-                  "pool_growth": str(PoolGrowth.ACCEPTED), "templates": templates.sources,
-                  "model": {"backend": backend.name, "model": backend.model_id,
-                            "sha256": backend.model_sha256}}
+        stored = {
+            **config.to_dict(),
+            "tokenizer": tokenizer,
+            "rules": rules.to_dict(),
+            "pool_growth": str(PoolGrowth.ACCEPTED),
+            "templates": templates.sources,
+            "model": {
+                "backend": backend.name,
+                "model": backend.model_id,
+                "sha256": backend.model_sha256,
+            },
+        }
         run_id = create_run(ws, RUN_KIND, stored)
     else:
         run_id = run.id
@@ -179,10 +202,19 @@ def run_self_instruct(
         if resolve_concurrency(backend, concurrency) > 1 and is_thread_safe(backend):
             fetcher = Prefetcher(backend, concurrency, cancel)
         ctx = steps.Context(
-            ws=ws, backend=fetcher or backend, run_id=run_id,
-            config=config, preset=preset, templates=templates,
-            rules=rules, index=index_from_workspace(ws, tokenizer), tokenizer=tokenizer,
-            cancel=cancel, on_decided=meter.on_decided, on_call=meter.on_call, seeds=seeds,
+            ws=ws,
+            backend=fetcher or backend,
+            run_id=run_id,
+            config=config,
+            preset=preset,
+            templates=templates,
+            rules=rules,
+            index=index_from_workspace(ws, tokenizer),
+            tokenizer=tokenizer,
+            cancel=cancel,
+            on_decided=meter.on_decided,
+            on_call=meter.on_call,
+            seeds=seeds,
         )
     except BaseException:
         lock.release()
@@ -194,13 +226,23 @@ def run_self_instruct(
     def emit(message: str) -> None:
         st = run_stats(ws, run_id)
         decided = candidates.count_examined(ws, run_id)
-        progress(Progress(
-            "self-instruct", done=st["accepted"], total=config.target, message=message,
-            data={"run_id": run_id, "accepted": st["accepted"], "candidates": st["candidates"],
-                  "acceptance_rate": st["accepted"] / decided if decided else 0.0,
-                  "tokens_per_s": meter.tokens_per_s, "last": meter.last,
-                  **({"in_flight": fetcher.in_flight} if fetcher is not None else {})},
-        ))
+        progress(
+            Progress(
+                "self-instruct",
+                done=st["accepted"],
+                total=config.target,
+                message=message,
+                data={
+                    "run_id": run_id,
+                    "accepted": st["accepted"],
+                    "candidates": st["candidates"],
+                    "acceptance_rate": st["accepted"] / decided if decided else 0.0,
+                    "tokens_per_s": meter.tokens_per_s,
+                    "last": meter.last,
+                    **({"in_flight": fetcher.in_flight} if fetcher is not None else {}),
+                },
+            )
+        )
         meter.last = []
 
     stopped = None
@@ -216,14 +258,17 @@ def run_self_instruct(
                 break
             batch = ws.scalar(
                 "SELECT count(*) FROM model_calls WHERE run_id = ? AND purpose IN (?, ?)",
-                (run_id, steps.PURPOSE_GEN, steps.PURPOSE_ALPACA))
+                (run_id, steps.PURPOSE_GEN, steps.PURPOSE_ALPACA),
+            )
             # A round's step-1 calls all come before its candidates' steps 2 and 3, so each
             # of them sees the same pool (rounds of 1: every step-1 call sees the latest).
-            mid_round = (preset.pipeline != "alpaca" and batch % rsize != 0
-                         and batch < max_calls)
+            mid_round = preset.pipeline != "alpaca" and batch % rsize != 0 and batch < max_calls
             # Pending candidates: every step 2 first, then step 3 grouped by template.
-            cand = (candidates.next_to_classify(ws, run_id)
-                    if preset.classification and not mid_round else None)
+            cand = (
+                candidates.next_to_classify(ws, run_id)
+                if preset.classification and not mid_round
+                else None
+            )
             if cand is not None:
                 steps.step_classify(ctx, cand)
                 emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
@@ -256,6 +301,12 @@ def run_self_instruct(
         st["stopped"] = stopped
     set_run_status(ws, run_id, "finished", stats=st)
     emit(stopped or "finished")
-    return RunSummary(run_id=run_id, accepted=st["accepted"], candidates=st["candidates"],
-                      rejected_by_reason=st["rejected_by_reason"], calls=st["calls"],
-                      seconds=round(time.monotonic() - started, 3), target=config.target)
+    return RunSummary(
+        run_id=run_id,
+        accepted=st["accepted"],
+        candidates=st["candidates"],
+        rejected_by_reason=st["rejected_by_reason"],
+        calls=st["calls"],
+        seconds=round(time.monotonic() - started, 3),
+        target=config.target,
+    )

@@ -5,6 +5,7 @@ decision "pending" (and `clf_call_id` set once step 2 is done), so a run killed 
 commits resumes exactly where it stopped. Candidate rows are written through `candidates`, tasks
 through `store.tasks.add_task`.
 """
+
 from __future__ import annotations
 
 import random
@@ -48,8 +49,9 @@ class Similar:
     top: dict[str, float]
 
 
-def similarity_to_pool(index: SimilarityIndex, text: str, earlier: list[str], tokenizer: str,
-                       k: int = 10) -> Similar:
+def similarity_to_pool(
+    index: SimilarityIndex, text: str, earlier: list[str], tokenizer: str, k: int = 10
+) -> Similar:
     """ROUGE-L of `text` against the pool and the candidates kept earlier in the same call.
 
     One pass over the pool (`scores`), from which max, mean and top-k all come; the reference
@@ -100,8 +102,13 @@ class Context:
         return self.config.gen_max_tokens or self.preset.gen_max_tokens
 
     # ------------------------------------------------------------------ model calls
-    def call(self, *, prompt: str | None = None, messages: list[dict[str, str]] | None = None,
-             params: GenParams) -> GenResult:
+    def call(
+        self,
+        *,
+        prompt: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        params: GenParams,
+    ) -> GenResult:
         if self.cancel is not None:
             self.cancel.check()
         if messages is not None:
@@ -114,17 +121,36 @@ class Context:
         self.on_call(res)
         return res
 
-    def record(self, purpose: str, params: GenParams, res: GenResult, *,
-               prompt: str | None, messages: list[dict[str, str]] | None) -> int:
-        return record_generation(self.ws, self.backend, run_id=self.run_id, purpose=purpose,
-                                 params=params, result=res, prompt=prompt, messages=messages)
+    def record(
+        self,
+        purpose: str,
+        params: GenParams,
+        res: GenResult,
+        *,
+        prompt: str | None,
+        messages: list[dict[str, str]] | None,
+    ) -> int:
+        return record_generation(
+            self.ws,
+            self.backend,
+            run_id=self.run_id,
+            purpose=purpose,
+            params=params,
+            result=res,
+            prompt=prompt,
+            messages=messages,
+        )
 
     def stop(self, ours: tuple[str, ...], reference: tuple[str, ...]) -> list[str]:
         return list(reference if self.compat == parse.REFERENCE else ours)
 
     def generated_instructions(self) -> list[str]:
-        return [r[0] for r in self.ws.execute(
-            "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")]
+        return [
+            r[0]
+            for r in self.ws.execute(
+                "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id"
+            )
+        ]
 
 
 # ---------------------------------------------------------------------------- step 1
@@ -139,11 +165,16 @@ def generate_request(ctx: Context, batch: int) -> Request:
     n_seed = min(p.prompt_instructions - n_machine, len(seed_texts))
     examples = rng.sample(machine, n_machine) + rng.sample(seed_texts, n_seed)
     rng.shuffle(examples)
-    params = GenParams(max_tokens=ctx.gen_max_tokens, temperature=p.gen_temperature,
-                       top_p=p.gen_top_p, top_k=0, min_p=0.0,
-                       presence_penalty=p.gen_presence_penalty,
-                       stop=ctx.stop(p.gen_stop, p.gen_stop_reference),
-                       seed=derive_seed(ctx.seed, batch, 1))
+    params = GenParams(
+        max_tokens=ctx.gen_max_tokens,
+        temperature=p.gen_temperature,
+        top_p=p.gen_top_p,
+        top_k=0,
+        min_p=0.0,
+        presence_penalty=p.gen_presence_penalty,
+        stop=ctx.stop(p.gen_stop, p.gen_stop_reference),
+        seed=derive_seed(ctx.seed, batch, 1),
+    )
     if p.api == "chat":
         messages = prompts.instruction_messages(ctx.templates.chat_instruction_gen, examples)
         if p.gen_list_grammar and ctx.compat != parse.REFERENCE:
@@ -161,7 +192,8 @@ def step_generate(ctx: Context, batch: int) -> int:
     else:
         parsed = parse.parse_instructions(res.text, res.finish_reason, ctx.compat)
     rows = decide_instructions(
-        ctx, [(c.text, Reason.TRUNCATED if c.truncated else None) for c in parsed])
+        ctx, [(c.text, Reason.TRUNCATED if c.truncated else None) for c in parsed]
+    )
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_GEN, params, res, prompt=prompt, messages=messages)
         for pos, row in enumerate(rows):
@@ -172,16 +204,19 @@ def step_generate(ctx: Context, batch: int) -> int:
     return len(rows)
 
 
-def decide_instructions(ctx: Context, items: list[tuple[str, Reason | None]]
-                        ) -> list[NewCandidate]:
+def decide_instructions(ctx: Context, items: list[tuple[str, Reason | None]]) -> list[NewCandidate]:
     """Candidate rows for one call's instructions: `decide_step_one` with the run's pool,
     tokenizer, rules and threshold."""
     return decide_step_one(ctx.index, ctx.tokenizer, ctx.rules, ctx.config.threshold, items)
 
 
-def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRules,
-                    threshold: float, items: list[tuple[str, Reason | None]]
-                    ) -> list[NewCandidate]:
+def decide_step_one(
+    index: SimilarityIndex,
+    tokenizer: str,
+    rules: InstructionRules,
+    threshold: float,
+    items: list[tuple[str, Reason | None]],
+) -> list[NewCandidate]:
     """Step 1's filter for one call's instructions, used by runs and replays alike. Each item
     is (text, what the parser found wrong with it: truncated, unparsable, placeholder-output,
     or None); then the instruction rules, then the ROUGE-L rule (`candidates.decide_call`)
@@ -198,8 +233,10 @@ def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRu
             n = normalise(text, rules.lang)
             if n.changed:
                 texts[i], metas[i] = n.text, {"raw": text, "normalised": list(n.changes)}
-    rule_reasons = [parsed if parsed is not None else instruction_reason(text, rules)
-                    for text, (_, parsed) in zip(texts, items)]
+    rule_reasons = [
+        parsed if parsed is not None else instruction_reason(text, rules)
+        for text, (_, parsed) in zip(texts, items)
+    ]
     sims: dict[int, Similar] = {}
 
     def best(i: int, siblings: Sequence[int]) -> float:
@@ -207,11 +244,18 @@ def decide_step_one(index: SimilarityIndex, tokenizer: str, rules: InstructionRu
         return sims[i].max_score
 
     verdicts = decide_call(rule_reasons, best, threshold)
-    return [NewCandidate(
-        instruction=text, decision=Decision.PENDING if v.reason is None else Decision.DROPPED,
-        reason=v.reason, max_score=sims[i].max_score, most_similar=sims[i].top,
-        avg_similarity_score=sims[i].avg_score, meta=metas[i])
-        for i, (text, v) in enumerate(zip(texts, verdicts))]
+    return [
+        NewCandidate(
+            instruction=text,
+            decision=Decision.PENDING if v.reason is None else Decision.DROPPED,
+            reason=v.reason,
+            max_score=sims[i].max_score,
+            most_similar=sims[i].top,
+            avg_similarity_score=sims[i].avg_score,
+            meta=metas[i],
+        )
+        for i, (text, v) in enumerate(zip(texts, verdicts))
+    ]
 
 
 # ---------------------------------------------------------------------------- step 2
@@ -221,9 +265,15 @@ Request = tuple[str | None, list[dict[str, str]] | None, GenParams]  # prompt, m
 def classify_request(ctx: Context, cand: dict[str, Any]) -> Request:
     """Step 2's call for a candidate (`cand`: batch, position, instruction): also what a
     server run sends ahead of time (core.selfinstruct.prefetch)."""
-    params = GenParams(max_tokens=ctx.config.clf_max_tokens, temperature=0.0, top_p=1.0,
-                       top_k=1, min_p=0.0, stop=["\n", "Task"],
-                       seed=derive_seed(ctx.seed, cand["batch"], 2, cand["position"]))
+    params = GenParams(
+        max_tokens=ctx.config.clf_max_tokens,
+        temperature=0.0,
+        top_p=1.0,
+        top_k=1,
+        min_p=0.0,
+        stop=["\n", "Task"],
+        seed=derive_seed(ctx.seed, cand["batch"], 2, cand["position"]),
+    )
     if ctx.preset.api == "chat":
         return None, prompts.clf_messages(ctx.templates.clf, cand["instruction"]), params
     return prompts.clf_prompt(ctx.templates.clf, cand["instruction"]), None, params
@@ -244,10 +294,16 @@ def step_classify(ctx: Context, cand: dict[str, Any]) -> bool:
 def instances_request(ctx: Context, cand: dict[str, Any], is_clf: bool) -> Request:
     """Step 3's call for a candidate, by its step-2 answer (see `classify_request`)."""
     template = ctx.templates.output_first if is_clf else ctx.templates.input_first
-    params = GenParams(max_tokens=ctx.config.instances_max_tokens, temperature=0.0, top_p=1.0,
-                       top_k=1, min_p=0.0, presence_penalty=1.5,
-                       stop=[f"Example {ctx.config.max_instances + 1}", "Task:"],
-                       seed=derive_seed(ctx.seed, cand["batch"], 3, cand["position"]))
+    params = GenParams(
+        max_tokens=ctx.config.instances_max_tokens,
+        temperature=0.0,
+        top_p=1.0,
+        top_k=1,
+        min_p=0.0,
+        presence_penalty=1.5,
+        stop=[f"Example {ctx.config.max_instances + 1}", "Task:"],
+        seed=derive_seed(ctx.seed, cand["batch"], 3, cand["position"]),
+    )
     if ctx.preset.api == "chat":
         return None, prompts.instances_messages(template, cand["instruction"]), params
     return prompts.instances_prompt(template, cand["instruction"]), None, params
@@ -265,8 +321,9 @@ def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_INST, params, res, prompt=prompt, messages=messages)
         task_id = insert_task(ctx, cand, kept, call_id) if kept else None
-        candidates.settle(ctx.ws, cand["id"], instances_call_id=call_id, instances=decided,
-                          task_id=task_id)
+        candidates.settle(
+            ctx.ws, cand["id"], instances_call_id=call_id, instances=decided, task_id=task_id
+        )
     if kept:
         ctx.index.add(cand["instruction"])  # the pool grows when a task is accepted
         ctx.on_decided(cand["instruction"], Decision.KEPT, None)
@@ -275,17 +332,27 @@ def step_instances(ctx: Context, cand: dict[str, Any]) -> bool:
     return bool(kept)
 
 
-def insert_task(ctx: Context, cand: dict[str, Any], instances: list[dict[str, Any]],
-                call_id: int | None) -> int:
+def insert_task(
+    ctx: Context, cand: dict[str, Any], instances: list[dict[str, Any]], call_id: int | None
+) -> int:
     """The accepted task and its instances, through `store.tasks.add_task` (inside the
     caller's transaction). `cand` needs "id" and "instruction" ("is_classification" if known);
     `instances` are filter_instances' kept dicts."""
     clf = cand.get("is_classification")
-    return add_task(ctx.ws, Task(
-        cand["instruction"], [Instance(d["input"], d["output"]) for d in instances],
-        None if clf is None else bool(clf), source="generated",
-        origin=f"self-instruct:{ctx.preset.name}", run_id=ctx.run_id, lang=ctx.rules.lang),
-        candidate_id=cand["id"], call_id=call_id)
+    return add_task(
+        ctx.ws,
+        Task(
+            cand["instruction"],
+            [Instance(d["input"], d["output"]) for d in instances],
+            None if clf is None else bool(clf),
+            source="generated",
+            origin=f"self-instruct:{ctx.preset.name}",
+            run_id=ctx.run_id,
+            lang=ctx.rules.lang,
+        ),
+        candidate_id=cand["id"],
+        call_id=call_id,
+    )
 
 
 # ---------------------------------------------------------------------------- alpaca
@@ -296,25 +363,40 @@ def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
     p = ctx.preset
     rng = random.Random(f"{ctx.seed}:{batch}")
     with_inst = [s for s in ctx.seeds if s["instances"]]
-    demos = [(s["instruction"], s["instances"][0][0], s["instances"][0][1])
-             for s in rng.sample(with_inst, min(p.prompt_instructions, len(with_inst)))]
-    params = GenParams(max_tokens=ctx.gen_max_tokens, temperature=p.gen_temperature,
-                       top_p=p.gen_top_p, top_k=0, min_p=0.0,
-                       stop=ctx.stop(p.gen_stop, p.gen_stop_reference),
-                       seed=derive_seed(ctx.seed, batch, 1))
+    demos = [
+        (s["instruction"], s["instances"][0][0], s["instances"][0][1])
+        for s in rng.sample(with_inst, min(p.prompt_instructions, len(with_inst)))
+    ]
+    params = GenParams(
+        max_tokens=ctx.gen_max_tokens,
+        temperature=p.gen_temperature,
+        top_p=p.gen_top_p,
+        top_k=0,
+        min_p=0.0,
+        stop=ctx.stop(p.gen_stop, p.gen_stop_reference),
+        seed=derive_seed(ctx.seed, batch, 1),
+    )
     prompt = prompts.alpaca_prompt(ctx.templates.alpaca, demos)
     res = ctx.call(prompt=prompt, params=params)
     triples = parse.parse_alpaca(res.text, res.finish_reason, len(demos) + 1, ctx.compat)
     # Cut by max_tokens first (it explains a block that cannot be read), then the parser's.
-    rows = decide_instructions(ctx, [
-        (t.instruction, Reason.TRUNCATED if t.truncated else Reason(t.reason) if t.reason
-         else None) for t in triples])
+    rows = decide_instructions(
+        ctx,
+        [
+            (
+                t.instruction,
+                Reason.TRUNCATED if t.truncated else Reason(t.reason) if t.reason else None,
+            )
+            for t in triples
+        ],
+    )
     accepted = 0
     with ctx.ws.transaction():
         call_id = ctx.record(PURPOSE_ALPACA, params, res, prompt=prompt, messages=None)
         for pos, (t, row) in enumerate(zip(triples, rows)):
-            decided = filter_instances([(t.input, t.output)],
-                                       max_instances=ctx.config.max_instances)
+            decided = filter_instances(
+                [(t.input, t.output)], max_instances=ctx.config.max_instances
+            )
             if row.decision == Decision.PENDING:
                 if accepted >= remaining:
                     row.decision, row.reason = Decision.DROPPED, Reason.TARGET_REACHED
@@ -325,8 +407,9 @@ def step_alpaca(ctx: Context, batch: int, remaining: int) -> int:
             row.instances, row.instances_call_id = decided, call_id
             cid = candidates.insert(ctx.ws, ctx.run_id, call_id, batch, pos, row)
             if row.decision == Decision.KEPT:
-                tid = insert_task(ctx, {"id": cid, "instruction": row.instruction}, decided,
-                                  call_id)
+                tid = insert_task(
+                    ctx, {"id": cid, "instruction": row.instruction}, decided, call_id
+                )
                 candidates.link_task(ctx.ws, cid, tid)
                 accepted += 1
     for row in rows:

@@ -32,6 +32,7 @@ particles and words (吗, 什么, 如何, ？), a leading task verb or instructi
 
 `compat="reference"` runs skip both steps (the reference has neither).
 """
+
 from __future__ import annotations
 
 import re
@@ -44,11 +45,23 @@ NOT_AN_INSTRUCTION = "not-an-instruction"
 
 # Kinds `shape` reports. Task forms (the text passes):
 IMPERATIVE, QUESTION, TASK_STATEMENT, INPUT_INTRO = (
-    "imperative", "question", "task-statement", "input-intro")
+    "imperative",
+    "question",
+    "task-statement",
+    "input-intro",
+)
 # Not an instruction:
 STATEMENT, TITLE, FRAGMENT, SYSTEM_PROMPT, REPLY, ANSWER, ADVICE, NO_TASK_REQUEST, EMPTY = (
-    "statement", "title", "fragment", "system-prompt", "reply", "answer", "advice",
-    "request-without-task", "empty")
+    "statement",
+    "title",
+    "fragment",
+    "system-prompt",
+    "reply",
+    "answer",
+    "advice",
+    "request-without-task",
+    "empty",
+)
 TASK_KINDS = frozenset({IMPERATIVE, QUESTION, TASK_STATEMENT, INPUT_INTRO})
 
 
@@ -68,9 +81,19 @@ class Normalised:
 
 
 _QUOTE_PAIRS = {
-    '"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u201e": "\u201c",
-    "\u201a": "\u2018", "\u00ab": "\u00bb", "\u00bb": "\u00ab", "\u2039": "\u203a",
-    "\u300c": "\u300d", "\u300e": "\u300f", "\uff02": "\uff02", "`": "`",
+    '"': '"',
+    "'": "'",
+    "\u201c": "\u201d",
+    "\u2018": "\u2019",
+    "\u201e": "\u201c",
+    "\u201a": "\u2018",
+    "\u00ab": "\u00bb",
+    "\u00bb": "\u00ab",
+    "\u2039": "\u203a",
+    "\u300c": "\u300d",
+    "\u300e": "\u300f",
+    "\uff02": "\uff02",
+    "`": "`",
 }
 # A closing quote may also be the "wrong" curly one (models mix them): accept any closer.
 _CLOSERS = set(_QUOTE_PAIRS.values()) | {"\u201d", "\u201c"}
@@ -79,26 +102,28 @@ _CLOSERS = set(_QUOTE_PAIRS.values()) | {"\u201d", "\u201c"}
 # "五、", "（三）". A bare number followed by a word ("5 vowels in…") is content, not numbering.
 _NUMBERING = re.compile(
     r"^\s*(?:"
-    r"(?:[-*\u2022\u25cf\u25aa\u2013\u2014>]+\s+)"                     # bullets
-    r"|(?:\(?\d{1,3}\s*[.)\uff0e\u3001:\uff1a]\s*)(?!\d)"                 # 3.  3)  (3)  3、 3:
-    r"|(?:[\uff08(]\s*\d{1,3}\s*[\uff09)]\s*)"                           # （3）
-    r"|(?:#\s?\d{1,3}\s*[.:)-]?\s+)"                                     # #3
-    r"|(?:\d{1,3}\s+[-\u2013\u2014]\s+)"                                 # 3 - …
+    r"(?:[-*\u2022\u25cf\u25aa\u2013\u2014>]+\s+)"  # bullets
+    r"|(?:\(?\d{1,3}\s*[.)\uff0e\u3001:\uff1a]\s*)(?!\d)"  # 3.  3)  (3)  3、 3:
+    r"|(?:[\uff08(]\s*\d{1,3}\s*[\uff09)]\s*)"  # （3）
+    r"|(?:#\s?\d{1,3}\s*[.:)-]?\s+)"  # #3
+    r"|(?:\d{1,3}\s+[-\u2013\u2014]\s+)"  # 3 - …
     r"|(?:(?:item|no\.?|number|task|instruction)\s*\d{1,3}\s*[.:)-]\s*)"  # Item 3:
-    r"|(?:[a-hA-H][.)]\s+)(?=[A-Z\"'\u201c])"                            # a) B.
-    r"|(?:[A-Z]\s?:\s+)"                                                 # B: (a speaker)
-    r"|(?:(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)]\s+)"                          # iv.
+    r"|(?:[a-hA-H][.)]\s+)(?=[A-Z\"'\u201c])"  # a) B.
+    r"|(?:[A-Z]\s?:\s+)"  # B: (a speaker)
+    r"|(?:(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)]\s+)"  # iv.
     r"|(?:[\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341]{1,3}\s*[\u3001.\uff0e])"
     r"|(?:[\uff08(][\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341]{1,3}[\uff09)])"
     r")",
     re.IGNORECASE,
 )
-_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-           r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?|Z|[+-]\d{2}:?\d{2})?)?"
 _DATE = (
-    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"                     # 2023-07-15, 2023/7/15
-    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"                     # 15/07/2023, 7-15-23
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2023-07-15, 2023/7/15
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # 15/07/2023, 7-15-23
     rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # July 15, 2023
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\.?,?\s+\d{{4}}"  # 15 July 2023
     r"|\d{4}\s*\u5e74\s*\d{1,2}\s*\u6708\s*\d{1,2}\s*[\u65e5\u53f7]"  # 2023年7月15日
@@ -124,8 +149,9 @@ def _strip_quotes(text: str) -> str | None:
         return None
     body = text.rstrip(" .,;")
     closer = _QUOTE_PAIRS[first]
-    if len(body) >= 2 and (body[-1] == closer or (first != "'" and body[-1] in _CLOSERS
-                                                  and body[-1] != "'")):
+    if len(body) >= 2 and (
+        body[-1] == closer or (first != "'" and body[-1] in _CLOSERS and body[-1] != "'")
+    ):
         inner = body[1:-1]
         # '"A" and "B"' is not one quoted item: only strip when the inner text has no
         # unbalanced quote of the same kind.
@@ -149,9 +175,9 @@ def normalise(raw: str, lang: str = "en") -> Normalised:
     for _ in range(8):  # each pass strips one layer; 8 is far more than models nest
         m = _NUMBERING.match(text)
         if m and m.end() < len(text):
-            text, step = text[m.end():].strip(), "numbering"
+            text, step = text[m.end() :].strip(), "numbering"
         elif (m := _DATE_STAMP.match(text) or _DATE_BRACKETED.match(text)) and m.end() < len(text):
-            text, step = text[m.end():].strip(), "date"
+            text, step = text[m.end() :].strip(), "date"
         elif (q := _strip_quotes(text)) is not None and q:
             text, step = q, "quotes"
         else:
@@ -212,11 +238,13 @@ def _gerund_lemma(word: str) -> str | None:
 # noun phrase instead ("Best ways to…", "Top ten…", "Summer reading list").
 _NOT_IMPERATIVE = _wordset(
     "best top summer winter spring autumn fall favorite favourite a an the this that these those "
-    "no yes may might must will shall can could would should ok okay")
+    "no yes may might must will shall can could would should ok okay"
+)
 # Verbs the lexicon lacks in British or technical spellings.
 _EXTRA_VERBS = _wordset(
     "summarise organise categorise prioritise analyse paraphrase brainstorm rephrase tokenize "
-    "tokenise debug refactor google tweet")
+    "tokenise debug refactor google tweet"
+)
 
 # Verbs whose imperative takes "of" ("Think of a headline").
 _VERBS_OF = _wordset("think dream conceive speak approve beware make take")
@@ -224,19 +252,22 @@ _WH = _wordset("what which who whom whose when where why how")
 _AUX = _wordset(
     "is are was were am do does did can could would will should shall may might must have has "
     "had isn't aren't wasn't weren't don't doesn't didn't can't couldn't wouldn't won't "
-    "shouldn't haven't hasn't")
+    "shouldn't haven't hasn't"
+)
 # Words that may precede the verb of an imperative clause.
 _FILLERS = _wordset(
     "please kindly now then so and also next finally first second third lastly just simply "
     "briefly quickly carefully ok okay hey hi or but thus therefore instead additionally "
-    "further furthermore besides still again")
+    "further furthermore besides still again"
+)
 # A clause that starts with one of these is an adverbial or subordinate opener; the main
 # clause comes after its comma ("In about fifty words, describe…", "Given a list, sort it").
 _OPENERS = _wordset(
     "in for to from given using based if when as on during after before once with without "
     "assuming considering suppose supposing imagine by at under according following "
     "regarding unless while whenever since because although though here there taking "
-    "starting beginning keeping")
+    "starting beginning keeping"
+)
 
 _TASK_STATEMENT = re.compile(
     r"^(?:you|we|i|one)\s+(?:will\s+|would\s+)?(?:also\s+)?"
@@ -310,22 +341,28 @@ _ADVICE_VERBS = _wordset(
     "practise master grow work focus maintain manage overcome stop start stay keep be become "
     "follow chase pursue believe trust love accept embrace reduce cut avoid quit boost "
     "level upgrade polish nurture cultivate invest track find discover unlock achieve reach "
-    "set get take learn read do change")
+    "set get take learn read do change"
+)
 # Actions in the world and conduct ("Stay hydrated", "Be kind to everyone"), which a text
 # model cannot perform for anyone, whatever follows.
 _WORLD_VERBS = _wordset(
     "visit travel hike swim jog exercise eat drink sleep nap meditate attend buy shop "
     "drive fly wear relax volunteer donate cook bake vacation tour stay be spend enjoy smile "
-    "breathe believe never always don't quit chill hang")
+    "breathe believe never always don't quit chill hang"
+)
 # Leads that only remind the reader of something ("Make sure to save your work").
-_REMINDER = re.compile(r"^(?:make\s+sure|be\s+sure|remember|don't\s+forget|do\s+not\s+forget|"
-                       r"try\s+to|try\s+not\s+to|go\s+(?:for|to|on|out|outside|ahead\s+and\s+"
-                       r"(?:relax|enjoy))|get\s+(?:plenty|enough|more|regular|adequate|outside|up|"
-                       r"out|rid|rest|sleep|fresh|some\s+(?:rest|sleep|exercise|air)))\b")
+_REMINDER = re.compile(
+    r"^(?:make\s+sure|be\s+sure|remember|don't\s+forget|do\s+not\s+forget|"
+    r"try\s+to|try\s+not\s+to|go\s+(?:for|to|on|out|outside|ahead\s+and\s+"
+    r"(?:relax|enjoy))|get\s+(?:plenty|enough|more|regular|adequate|outside|up|"
+    r"out|rid|rest|sleep|fresh|some\s+(?:rest|sleep|exercise|air)))\b"
+)
 # Habits are advice: "Practice mindfulness every day.", "Learn a new language this year."
-_HABIT = re.compile(r"\b(?:every\s+(?:day|morning|night|evening|week|month)|each\s+(?:day|morning|"
-                    r"night|week)|daily|nightly|weekly|this\s+year|regularly|more\s+often|"
-                    r"at\s+least\s+(?:once|twice)|from\s+now\s+on)\b")
+_HABIT = re.compile(
+    r"\b(?:every\s+(?:day|morning|night|evening|week|month)|each\s+(?:day|morning|"
+    r"night|week)|daily|nightly|weekly|this\s+year|regularly|more\s+often|"
+    r"at\s+least\s+(?:once|twice)|from\s+now\s+on)\b"
+)
 _WORLD_TAKE = re.compile(
     r"^take\s+(?:a|an|the|some|your)\s+(?:[\w-]+\s+){0,3}?(?:trip|walk|break|vacation|holiday|"
     r"nap|hike|tour|journey|course|class|shower|bath|day\s+off|stroll|ride|flight|cruise|"
@@ -334,8 +371,9 @@ _WORLD_TAKE = re.compile(
 )
 # A purpose or deliverable after "Use X …": without one, "Use personal branding on social
 # media." is advice, "Use the data to calculate the median." is a task.
-_USE_PURPOSE = re.compile(r"\b(?:to|and|by|for\s+\w+ing|so\s+that|in\s+order|as)\b|:|,",
-                          re.IGNORECASE)
+_USE_PURPOSE = re.compile(
+    r"\b(?:to|and|by|for\s+\w+ing|so\s+that|in\s+order|as)\b|:|,", re.IGNORECASE
+)
 # A request for help that names no task ("Can you help me with my homework tomorrow?").
 _BARE_HELP = re.compile(
     r"^(?:can|could|would|will)\s+you\s+(?:please\s+)?help\s+(?:me|us)(?:\s+out)?"
@@ -343,18 +381,28 @@ _BARE_HELP = re.compile(
     re.IGNORECASE,
 )
 # Doing something at a later time is not a task a model performs now.
-_LATER = re.compile(r"\b(?:tomorrow|tonight|next\s+(?:week|month|year|time)|later\s+today|"
-                    r"this\s+(?:weekend|evening|afternoon))\b", re.IGNORECASE)
+_LATER = re.compile(
+    r"\b(?:tomorrow|tonight|next\s+(?:week|month|year|time)|later\s+today|"
+    r"this\s+(?:weekend|evening|afternoon))\b",
+    re.IGNORECASE,
+)
 # A question about the asker's own memories or the assistant's own tastes: no one else can
 # answer it ("Is there a song that reminds me of your favorite country?").
-_PERSONAL = re.compile(r"\breminds?\s+me\b|\byour\s+favou?rite\b|\bdo\s+i\s+(?:like|remember|"
-                       r"want|love|feel)\b|\bdid\s+you\b|\bhave\s+you\s+ever\b",
-                       re.IGNORECASE)
-_SYSTEM = re.compile(r"^(?:you\s+are|you're|you\s+will\s+act\s+as|act\s+as|as)\s+(?:a|an|the|"
-                     r"my|our)\b", re.IGNORECASE)
+_PERSONAL = re.compile(
+    r"\breminds?\s+me\b|\byour\s+favou?rite\b|\bdo\s+i\s+(?:like|remember|"
+    r"want|love|feel)\b|\bdid\s+you\b|\bhave\s+you\s+ever\b",
+    re.IGNORECASE,
+)
+_SYSTEM = re.compile(
+    r"^(?:you\s+are|you're|you\s+will\s+act\s+as|act\s+as|as)\s+(?:a|an|the|"
+    r"my|our)\b",
+    re.IGNORECASE,
+)
 
-_QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u00ab[^\u00bb]*\u00bb|"
-                     r"(?<![A-Za-z])'[^']*'(?![A-Za-z])|`[^`]*`")
+_QUOTED = re.compile(
+    r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u00ab[^\u00bb]*\u00bb|"
+    r"(?<![A-Za-z])'[^']*'(?![A-Za-z])|`[^`]*`"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _CLAUSE_SEP = re.compile(r"\s*(?::|;|\s[-\u2013\u2014]\s|\u2014)\s*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*|\d+|Q")
@@ -400,13 +448,22 @@ def _clause_kind(clause: str, depth: int = 0) -> str | None:
         head = head[1:]
     # "Number of people…", "List of tasks": a noun heads the phrase, not a verb.
     noun_head = len(words) > 1 and words[1] == "of" and w0 not in _VERBS_OF
-    if (_is_base_verb(w0) and len(words) > 1 and len(head) > 1 and not noun_head
-            and words[1] not in _AUX - {"can", "may"}):
+    if (
+        _is_base_verb(w0)
+        and len(words) > 1
+        and len(head) > 1
+        and not noun_head
+        and words[1] not in _AUX - {"can", "may"}
+    ):
         return IMPERATIVE
     # "Converting 85 F to Celsius." (a seed's style); with a finite verb the gerund is the
     # subject of a statement ("Using … is a sign of laziness.").
-    if (_gerund_lemma(w0) and c.rstrip().endswith(".") and depth == 0
-            and not any(w in _AUX for w in words[1:])):
+    if (
+        _gerund_lemma(w0)
+        and c.rstrip().endswith(".")
+        and depth == 0
+        and not any(w in _AUX for w in words[1:])
+    ):
         return IMPERATIVE
     # An opener: the main clause follows a comma ("In about fifty words, describe…").
     if (w0 in _OPENERS or _gerund_lemma(w0) or w0.endswith("ed")) and "," in c and depth < 3:
@@ -489,7 +546,8 @@ def _not_task_kind(text: str, masked: str) -> str:
 _ZH_QUESTION_END = re.compile(r"[？?]\s*$|[吗呢么嘛]\s*[。.!！]?\s*$")
 _ZH_QUESTION_WORD = re.compile(
     r"什么|怎么|怎样|如何|为什么|为何|哪[里儿些个种位条一]?|多少|几[个种岁天年]|是否|是不是|能否|可否|"
-    r"有没有|对不对|是.+还是")
+    r"有没有|对不对|是.+还是"
+)
 # Verbs and openers that start an instruction in Chinese: a task verb ("写", "列出", "解释"),
 # a politeness marker ("请"), or a preposition that fronts the object before the verb ("把下面
 # 这句话改写…", "为一家书店想…", "用一句话概括…").
@@ -504,15 +562,18 @@ _ZH_TASK_START = re.compile(
     r"预测|估算|估计|证明|推导|讨论|思考|想|猜|猜测|命名|取|模仿|扮演|假设|假如|想象|设想|"
     r"已知|阅读|读|看|听|观察|根据|依据|基于|按照|按|针对|围绕|结合|参考|利用|使用|用|以|"
     r"把|将|为|给|向|对|从|在|就|接出|接|教|告诉|提出|出|拆分|拆|合并|统计|查找|查询|匹配|"
-    r"解析|实现|编程|优化|测试|调试|检测|验证|核对|定义|区别|说说|谈谈|聊聊|列|写出|背诵|默写)")
+    r"解析|实现|编程|优化|测试|调试|检测|验证|核对|定义|区别|说说|谈谈|聊聊|列|写出|背诵|默写)"
+)
 _ZH_TASK_STATEMENT = re.compile(
     r"^(?:你|您|我们)(?:需要|应该|应当|必须|要|得|可以|将|会被|被要求|的任务是)|"
     r"^(?:任务|要求|目标)(?:是|为)|^我想(?:请你|让你|要你)|^我(?:需要|希望|想要?)你|如果你能|"
-    r"^(?:给定|已知|假设|假如|现有|下面是|以下是)")
+    r"^(?:给定|已知|假设|假如|现有|下面是|以下是)"
+)
 _ZH_REPLY = re.compile(
     r"^(?:好的|好吧|当然|没问题|可以的|抱歉|对不起|很抱歉|非常抱歉|谢谢|感谢|作为一个?(?:AI|人工智能|"
     r"语言模型))|请提供更多(?:的)?(?:信息|细节|详情|上下文)|您(?:提到|所说|指)的(?:任务|问题)|"
-    r"你(?:提到|所说|指)的(?:任务|问题)|你的任务列表|(?:我|本人)(?:无法|不能)(?:回答|完成|提供)")
+    r"你(?:提到|所说|指)的(?:任务|问题)|你的任务列表|(?:我|本人)(?:无法|不能)(?:回答|完成|提供)"
+)
 _ZH_ANSWER = re.compile(r"答案(?:是|为|：|:)")
 _ZH_SYSTEM = re.compile(r"^(?:你是|您是)(?:一[位个名只]|个|位|名)[^，。？！,?!]*[。.!！]?$")
 _ZH_ADVICE = re.compile(r"^(?:提高|提升|改善|增强|加强|培养|发展|锻炼|坚持|保持)(?:你|自己)的")

@@ -9,6 +9,7 @@ The SELF-INSTRUCT filter's rule (pool + earlier passing siblings of one step-1 c
 is `selfinstruct.candidates.decide_call`, which scores through this index;
 `SimilarityIndex.add_incremental` is a batch model of it for tests and benchmarks.
 """
+
 from __future__ import annotations
 
 from .index import Decision, SimilarityIndex

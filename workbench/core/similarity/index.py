@@ -16,6 +16,7 @@ lets single queries skip whole groups that the bound F <= 2*min(m,n)/(m+n) rules
 
 Not thread-safe: one thread adds to an index at a time (scoring itself runs on many threads).
 """
+
 from __future__ import annotations
 
 import itertools

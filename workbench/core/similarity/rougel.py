@@ -7,6 +7,7 @@ order give the same float, so decisions at a threshold never differ from the ref
 F is symmetric in float arithmetic too (2 * p is exact; * and + commute), so the order of the
 two texts never matters.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ not separate words with spaces), each Thai, Lao, Khmer or Myanmar base letter wi
 one, and keeps other scripts' words whole, combining marks included (Hindi, Tamil, Bengali,
 vocalised Arabic and Hebrew write vowels as separate mark code points).
 """
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,12 @@ _SEGMENTED_RANGES = (
     (0x1780, 0x17FF),  # Khmer
     (0x19E0, 0x19FF),  # Khmer symbols
 )
-_SEG_MARKS = "".join(re.escape(chr(c)) for lo, hi in _SEGMENTED_RANGES for c in range(lo, hi + 1)
-                     if unicodedata.category(chr(c)).startswith("M"))
+_SEG_MARKS = "".join(
+    re.escape(chr(c))
+    for lo, hi in _SEGMENTED_RANGES
+    for c in range(lo, hi + 1)
+    if unicodedata.category(chr(c)).startswith("M")
+)
 _SEG_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _SEGMENTED_RANGES)
 # One CJK character; one base letter of those scripts with its marks; or a run of letters,
 # digits and combining marks (\p{M}) of any other script. Python's `\w` excludes combining
@@ -67,7 +72,8 @@ _SEG_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in 
 _UNICODE_TOKEN = regex.compile(
     f"[{_CJK_CLASS}]|[{_SEG_CLASS}][{_SEG_MARKS}]*|"
     f"[[\\p{{L}}\\p{{N}}\\p{{M}}]--[{_CJK_CLASS}{_SEG_CLASS}]]+",
-    regex.VERSION1)
+    regex.VERSION1,
+)
 
 
 def _rouge(text: str) -> list[str]:

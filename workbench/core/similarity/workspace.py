@@ -3,6 +3,7 @@
 The tokenizer is recorded in the workspace the first time it is chosen, so every decision in
 that workspace (and a later re-run of the filter) uses the same one, even if seeds change.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -44,7 +45,9 @@ def workspace_tokenizer(ws: Workspace) -> str:
     if lang is None and not rows:
         return "rouge"
     text = "\n".join(r[0] for r in rows)
-    choice = "unicode" if _is_cjk_lang(lang) or non_latin_fraction(text) > NON_LATIN_SHARE else "rouge"
+    choice = (
+        "unicode" if _is_cjk_lang(lang) or non_latin_fraction(text) > NON_LATIN_SHARE else "rouge"
+    )
     ws.set_setting(SETTING, choice)
     return choice
 
@@ -83,19 +86,23 @@ class TokenizerCoverage:
     tasks: int
     unseen: int
     suggested: str | None
-    examples: tuple[str, ...] = ()   # up to 3 unseen instructions, for the message
+    examples: tuple[str, ...] = ()  # up to 3 unseen instructions, for the message
 
     def message(self) -> str | None:
         """A warning for people (CLI stderr, the window's notice), or None when all are seen."""
         if not self.unseen:
             return None
-        text = (f"ROUGE-L cannot see {self.unseen:,} of {self.tasks:,} tasks: they have no tokens "
-                f"under this workspace's '{self.tokenizer}' tokenizer, so they score 0 against "
-                "everything and near-duplicates among them are never dropped")
+        text = (
+            f"ROUGE-L cannot see {self.unseen:,} of {self.tasks:,} tasks: they have no tokens "
+            f"under this workspace's '{self.tokenizer}' tokenizer, so they score 0 against "
+            "everything and near-duplicates among them are never dropped"
+        )
         if self.suggested:
-            text += (f". Switch the workspace to the '{self.suggested}' tokenizer "
-                     f"(`--tokenizer {self.suggested}` on `workbench import` or "
-                     "`workbench self-instruct`, or the button in Inspect)")
+            text += (
+                f". Switch the workspace to the '{self.suggested}' tokenizer "
+                f"(`--tokenizer {self.suggested}` on `workbench import` or "
+                "`workbench self-instruct`, or the button in Inspect)"
+            )
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,9 +127,17 @@ def tokenizer_coverage(ws: Workspace, tokenizer: str | None = None) -> Tokenizer
             examples.append(" ".join(text.split())[:80])
         if alt is not None and alt(text):
             seen_by_alt += 1
-    return TokenizerCoverage(name, tasks, unseen, "unicode" if seen_by_alt else None,
-                             tuple(examples))
+    return TokenizerCoverage(
+        name, tasks, unseen, "unicode" if seen_by_alt else None, tuple(examples)
+    )
 
 
-__all__ = ["SETTING", "TOKENIZERS", "TokenizerCoverage", "index_from_workspace",
-           "set_workspace_tokenizer", "tokenizer_coverage", "workspace_tokenizer"]
+__all__ = [
+    "SETTING",
+    "TOKENIZERS",
+    "TokenizerCoverage",
+    "index_from_workspace",
+    "set_workspace_tokenizer",
+    "tokenizer_coverage",
+    "workspace_tokenizer",
+]

@@ -28,6 +28,7 @@ Keys of `Instance.meta` starting with "_" are the workbench's own:
 Every other key is a field of the record the format has no column for (`id`, `images`,
 `category`, ...), kept under its own name and written back by formats that can hold it.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,10 @@ class HasInstances(Protocol):
 T = TypeVar("T", bound=HasInstances)
 KINDS = ("sft", "preference", "kto")
 MEDIA_KEYS = ("images", "videos", "audios")
-_SELECT = ("SELECT task_id, input, output, system, history, kind, rejected, label, weight, tools, "
-           "meta, seq FROM instances")
+_SELECT = (
+    "SELECT task_id, input, output, system, history, kind, rejected, label, weight, tools, "
+    "meta, seq FROM instances"
+)
 
 
 def instance_row(task_id: int, position: int, inst: Instance) -> dict[str, Any]:
@@ -86,18 +89,30 @@ def instance_row(task_id: int, position: int, inst: Instance) -> dict[str, Any]:
     if inst.kind not in KINDS:
         raise ValueError(f"unknown example kind {inst.kind!r} (expected one of {KINDS})")
     return {
-        "task_id": task_id, "position": position, "input": inst.input, "output": inst.output,
-        "system": inst.system, "history": json.dumps(inst.history or [], ensure_ascii=False),
-        "kind": inst.kind, "rejected": inst.rejected,
+        "task_id": task_id,
+        "position": position,
+        "input": inst.input,
+        "output": inst.output,
+        "system": inst.system,
+        "history": json.dumps(inst.history or [], ensure_ascii=False),
+        "kind": inst.kind,
+        "rejected": inst.rejected,
         "label": None if inst.label is None else int(bool(inst.label)),
         "weight": inst.weight,
         "tools": None if inst.tools is None else json.dumps(inst.tools, ensure_ascii=False),
-        "meta": json.dumps(inst.meta or {}, ensure_ascii=False), "seq": inst.seq,
+        "meta": json.dumps(inst.meta or {}, ensure_ascii=False),
+        "seq": inst.seq,
     }
 
 
-def insert_instances(ws: Workspace, task_id: int, instances: Iterable[Instance],
-                     start: int = 0, *, call_id: int | None = None) -> int:
+def insert_instances(
+    ws: Workspace,
+    task_id: int,
+    instances: Iterable[Instance],
+    start: int = 0,
+    *,
+    call_id: int | None = None,
+) -> int:
     """Insert examples of a task at positions `start`, `start + 1`, ...; `call_id` the model
     call that wrote them. Returns how many."""
     n = 0
@@ -114,13 +129,23 @@ def row_to_instance(row: Any) -> Instance:
     r = list(row.values()) if isinstance(row, dict) else list(row)
     _, input_, output, system, history, kind, rejected, label, weight, tools, meta, seq = r
     return Instance(
-        input=input_, output=output, system=system, history=json.loads(history or "[]"),
-        kind=kind or "sft", rejected=rejected, label=None if label is None else bool(label),
-        weight=weight, tools=None if tools is None else json.loads(tools),
-        meta=json.loads(meta or "{}"), seq=seq)
+        input=input_,
+        output=output,
+        system=system,
+        history=json.loads(history or "[]"),
+        kind=kind or "sft",
+        rejected=rejected,
+        label=None if label is None else bool(label),
+        weight=weight,
+        tools=None if tools is None else json.loads(tools),
+        meta=json.loads(meta or "{}"),
+        seq=seq,
+    )
 
 
-def load_instances(ws: Workspace, task_ids: Iterable[int] | None = None) -> dict[int, list[Instance]]:
+def load_instances(
+    ws: Workspace, task_ids: Iterable[int] | None = None
+) -> dict[int, list[Instance]]:
     """task id → its examples in order; `task_ids` None reads every task's."""
     out: dict[int, list[Instance]] = {}
     rows: Iterable[Any]
@@ -132,8 +157,9 @@ def load_instances(ws: Workspace, task_ids: Iterable[int] | None = None) -> dict
             rows = ws.execute(_SELECT + " WHERE task_id = ? ORDER BY position, id", (ids[0],))
         else:
             wanted = set(ids)
-            rows = (r for r in ws.execute(_SELECT + " ORDER BY task_id, position, id")
-                    if r[0] in wanted)
+            rows = (
+                r for r in ws.execute(_SELECT + " ORDER BY task_id, position, id") if r[0] in wanted
+            )
     for r in rows:
         out.setdefault(r[0], []).append(row_to_instance(r))
     return out
@@ -144,9 +170,22 @@ def example_key(inst: Instance) -> str:
     """What makes two examples the same: every field but `seq` (file order) and the
     bookkeeping `_record` key order. Text compared exactly (no normalisation)."""
     meta = {k: v for k, v in (inst.meta or {}).items() if k != "_record"}
-    return json.dumps([inst.input, inst.output, inst.system, inst.history or [], inst.kind,
-                       inst.rejected, inst.label, inst.weight, inst.tools, meta],
-                      ensure_ascii=False, sort_keys=True)
+    return json.dumps(
+        [
+            inst.input,
+            inst.output,
+            inst.system,
+            inst.history or [],
+            inst.kind,
+            inst.rejected,
+            inst.label,
+            inst.weight,
+            inst.tools,
+            meta,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
 
 
 def keep_wording(instances: Iterable[Instance], wording: str, task_instruction: str) -> None:
@@ -164,8 +203,9 @@ def merge_examples(ws: Workspace, task_id: int, instances: list[Instance]) -> tu
     are duplicates); returns (added, duplicates). Use `keep_wording` first when the examples
     came with another wording of the task's instruction."""
     have = {example_key(i) for i in load_instances(ws, [task_id]).get(task_id, [])}
-    start = ws.scalar("SELECT coalesce(max(position) + 1, 0) FROM instances WHERE task_id = ?",
-                      (task_id,))
+    start = ws.scalar(
+        "SELECT coalesce(max(position) + 1, 0) FROM instances WHERE task_id = ?", (task_id,)
+    )
     new: list[Instance] = []
     for inst in instances:
         key = example_key(inst)

@@ -12,6 +12,7 @@ is refused too. The file holds the holder's pid and start time as text, for the 
 left in place when released (removing it would race with the next holder).
 On Windows `msvcrt.locking` locks one byte far past the text, which stays readable.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,8 @@ class RunBusy(WorkbenchError):
         who = "another process" if pid != os.getpid() else "another job of this window"
         super().__init__(
             f"run {run_id} is being continued by {who} (pid {pid}, started {started}); "
-            "wait for it to finish or stop it")
+            "wait for it to finish or stop it"
+        )
 
 
 def lock_path(ws_path: str | Path, run_id: int) -> Path:

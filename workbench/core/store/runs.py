@@ -1,4 +1,5 @@
 """Runs and model-call provenance: every call recorded, every derived record points at it."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,11 @@ def latest_unfinished_run(ws: Workspace, kind: str) -> dict[str, Any] | None:
 
 
 def set_run_status(
-    ws: Workspace, run_id: int, status: str, *, stats: dict[str, Any] | None = None,
+    ws: Workspace,
+    run_id: int,
+    status: str,
+    *,
+    stats: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
     if status not in RUN_STATUSES:

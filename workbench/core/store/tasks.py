@@ -1,4 +1,5 @@
 """Tasks and their instances: the pool every method reads and grows."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,11 @@ class Task:
 
 
 def add_task(
-    ws: Workspace, task: Task, *, candidate_id: int | None = None, keep_id: bool = False,
+    ws: Workspace,
+    task: Task,
+    *,
+    candidate_id: int | None = None,
+    keep_id: bool = False,
     call_id: int | None = None,
 ) -> int:
     """Insert a task and its instances (inside the caller's transaction if there is one);
@@ -144,8 +149,11 @@ def delete_task(ws: Workspace, task_id: int) -> None:
 
 # Rows elsewhere that point at a task and lose the link when it is deleted (ON DELETE SET NULL),
 # and rows deleted with it (ON DELETE CASCADE) other than its instances.
-_LINKS = [("candidates", "task_id"), ("cot_paths", "task_id"),
-          ("inspect_overrides", "created_task_id")]
+_LINKS = [
+    ("candidates", "task_id"),
+    ("cot_paths", "task_id"),
+    ("inspect_overrides", "created_task_id"),
+]
 _CASCADED = [("selection_members", "task_id")]
 # A cascaded row comes back only while what else it points at still exists.
 _CASCADED_PARENT = {"selection_members": ("selection_id", "selections")}
@@ -157,7 +165,7 @@ class DeletedTask:
 
     task: Task
     candidate_id: int | None
-    links: dict[str, list[int]]               # "table.column" -> rowids that pointed at it
+    links: dict[str, list[int]]  # "table.column" -> rowids that pointed at it
     cascaded: dict[str, list[dict[str, Any]]]  # table -> its rows that went with it
 
 
@@ -168,13 +176,24 @@ def delete_task_undoably(ws: Workspace, task_id: int) -> DeletedTask | None:
         if task is None:
             return None
         names = set(ws.table_names())
-        links = {f"{t}.{c}": [r[0] for r in ws.execute(f"SELECT rowid FROM {t} WHERE {c} = ?",
-                                                        (task_id,))]
-                 for t, c in _LINKS if t in names}
-        cascaded = {t: ws.query(f"SELECT * FROM {t} WHERE {c} = ?", (task_id,))
-                    for t, c in _CASCADED if t in names}
-        deleted = DeletedTask(task, ws.scalar("SELECT candidate_id FROM tasks WHERE id = ?",
-                                              (task_id,)), links, cascaded)
+        links = {
+            f"{t}.{c}": [
+                r[0] for r in ws.execute(f"SELECT rowid FROM {t} WHERE {c} = ?", (task_id,))
+            ]
+            for t, c in _LINKS
+            if t in names
+        }
+        cascaded = {
+            t: ws.query(f"SELECT * FROM {t} WHERE {c} = ?", (task_id,))
+            for t, c in _CASCADED
+            if t in names
+        }
+        deleted = DeletedTask(
+            task,
+            ws.scalar("SELECT candidate_id FROM tasks WHERE id = ?", (task_id,)),
+            links,
+            cascaded,
+        )
         ws.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
     return deleted
 
@@ -194,8 +213,9 @@ def restore_task(ws: Workspace, deleted: DeletedTask) -> int:
                     continue
                 cols = ", ".join(row)
                 marks = ", ".join("?" * len(row))
-                ws.execute(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})",
-                           tuple(row.values()))
+                ws.execute(
+                    f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})", tuple(row.values())
+                )
     return task_id
 
 

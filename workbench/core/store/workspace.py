@@ -4,6 +4,7 @@ One `Workspace` object per thread: SQLite connections are not shared across thre
 mode lets a reader (the GUI) and a writer (a run) work on the same file at once; the busy
 timeout makes a second writer wait instead of failing.
 """
+
 from __future__ import annotations
 
 import json
@@ -168,8 +169,12 @@ class Workspace:
         return self._db
 
     def table_names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
 
     @property
     def version(self) -> int:
@@ -241,10 +246,7 @@ class Workspace:
     def insert(self, table: str, row: dict[str, Any]) -> int:
         """Insert one row (dicts and lists stored as JSON) and return its id."""
         cols = list(row)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(cols)}) "
-            f"VALUES ({', '.join('?' for _ in cols)})"
-        )
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
         cur = self.conn.execute(sql, [_json_value(row[c]) for c in cols])
         assert cur.lastrowid is not None  # set by every INSERT
         return cur.lastrowid

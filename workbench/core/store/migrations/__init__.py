@@ -8,6 +8,7 @@ released migration; add the next number. Numbers are taken by features in this o
 v1 core, v2 self-check traces, v3 CoT and selections, v4 inspector decision sets and overrides,
 v5 the decision in force (views over candidates, decision sets and overrides).
 """
+
 from __future__ import annotations
 
 import importlib

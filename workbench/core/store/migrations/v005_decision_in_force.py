@@ -17,6 +17,7 @@ have made them disagree), and the `dropped` key leaves the meta of every task ma
 candidate (the app wrote it only there; on other tasks it is a field an imported file carried,
 and stays).
 """
+
 from __future__ import annotations
 
 import json
@@ -59,17 +60,21 @@ def move_dropped_flags(conn: sqlite3.Connection) -> None:
         "SELECT t.id, t.meta, t.candidate_id, cd.decision FROM tasks t "
         "JOIN candidates c ON c.id = t.candidate_id "
         "LEFT JOIN candidate_decisions cd ON cd.candidate_id = t.candidate_id "
-        "WHERE json_valid(t.meta) AND json_extract(t.meta, '$.dropped') IS NOT NULL").fetchall()
+        "WHERE json_valid(t.meta) AND json_extract(t.meta, '$.dropped') IS NOT NULL"
+    ).fetchall()
     for task_id, meta, candidate_id, in_force in rows:
         data = json.loads(meta)
         if data.pop("dropped", None) and in_force != "dropped":
             conn.execute(
                 "INSERT INTO inspect_overrides (candidate_id, decision, note) "
                 "VALUES (?, 'dropped', ?) ON CONFLICT(candidate_id) DO UPDATE SET "
-                "decision = 'dropped'", (candidate_id, NOTE))
-        conn.execute("UPDATE tasks SET meta = ? WHERE id = ?",
-                     (json.dumps(data, ensure_ascii=False), task_id))
+                "decision = 'dropped'",
+                (candidate_id, NOTE),
+            )
+        conn.execute(
+            "UPDATE tasks SET meta = ? WHERE id = ?",
+            (json.dumps(data, ensure_ascii=False), task_id),
+        )
 
 
-STATEMENTS: list[str | Callable[[sqlite3.Connection], None]] = [
-    *STATEMENTS_SQL, move_dropped_flags]
+STATEMENTS: list[str | Callable[[sqlite3.Connection], None]] = [*STATEMENTS_SQL, move_dropped_flags]

@@ -21,13 +21,13 @@ _EXTRAS = """CASE WHEN json_type(t.meta, '$.instance_extras') = 'array'
 
 STATEMENTS = [
     "ALTER TABLE instances ADD COLUMN system TEXT",
-    "ALTER TABLE instances ADD COLUMN history TEXT NOT NULL DEFAULT '[]'",   # JSON list of turns
-    "ALTER TABLE instances ADD COLUMN kind TEXT NOT NULL DEFAULT 'sft'",    # sft|preference|kto
+    "ALTER TABLE instances ADD COLUMN history TEXT NOT NULL DEFAULT '[]'",  # JSON list of turns
+    "ALTER TABLE instances ADD COLUMN kind TEXT NOT NULL DEFAULT 'sft'",  # sft|preference|kto
     "ALTER TABLE instances ADD COLUMN rejected TEXT",
-    "ALTER TABLE instances ADD COLUMN label INTEGER",                        # KTO: 1 desirable
-    "ALTER TABLE instances ADD COLUMN weight REAL",                          # NULL = 1
-    "ALTER TABLE instances ADD COLUMN tools TEXT",                           # JSON
-    "ALTER TABLE instances ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'",      # JSON object
+    "ALTER TABLE instances ADD COLUMN label INTEGER",  # KTO: 1 desirable
+    "ALTER TABLE instances ADD COLUMN weight REAL",  # NULL = 1
+    "ALTER TABLE instances ADD COLUMN tools TEXT",  # JSON
+    "ALTER TABLE instances ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'",  # JSON object
     "ALTER TABLE instances ADD COLUMN seq INTEGER",
     "CREATE TEMP TABLE _v6_extras (id INTEGER PRIMARY KEY, e TEXT)",
     f"""INSERT INTO _v6_extras (id, e)
