@@ -249,3 +249,51 @@ def test_step_through_a_checked_trace_with_the_keyboard_and_labels_survive_reope
     finally:
         w2.shutdown()
     window.ws = Workspace.open(path)  # the fixture's shutdown closes it again
+
+
+def test_a_normalised_candidate_shows_what_the_model_wrote(window, qtbot, made):
+    from workbench.core.selfinstruct import candidates
+    from workbench.core.selfinstruct.validity import normalise, shape_reason
+
+    _, run_id, _ = made
+    ws = window.ws
+    raw = '3. "2023-07-15: The answer to the question is 5."'
+    n = normalise(raw)
+    assert n.text == "The answer to the question is 5." and shape_reason(n.text)
+    with ws.transaction():
+        cid = candidates.insert(
+            ws,
+            run_id,
+            None,
+            0,
+            99,
+            candidates.NewCandidate(
+                n.text,
+                candidates.Decision.DROPPED,
+                candidates.Reason.NOT_AN_INSTRUCTION,
+                meta={"raw": raw, "normalised": list(n.changes)},
+            ),
+        )
+    try:
+        window.show_panel("Inspect")
+        panel = window.inspect
+        panel.reload()
+        assert panel.select_candidate(cid)
+        # The Why tab's detail line, and the list's "Model wrote" column with its tooltip.
+        assert not panel.raw_label.isHidden()
+        assert raw in panel.raw_label.text()
+        assert "numbering, quotes, date stripped" in panel.raw_label.text()
+        col = [name for name, _ in panel.model.columns].index("Model wrote")
+        rows = {panel.model.row(i)["id"]: i for i in range(panel.model.rowCount())}
+        cell = panel.model.index(rows[cid], col)
+        assert panel.model.data(cell) == raw
+        assert panel.model.data(cell, Qt.ItemDataRole.ToolTipRole) == raw
+        # A candidate the model wrote as it stands shows no raw text.
+        plain = next(i for c, i in rows.items() if c != cid)
+        if not panel.model.row(plain).get("meta") or "raw" not in panel.model.row(plain)["meta"]:
+            assert panel.model.data(panel.model.index(plain, col)) == ""
+            panel.table.selectRow(plain)
+            assert panel.raw_label.isHidden()
+    finally:
+        with ws.transaction():
+            ws.conn.execute("DELETE FROM candidates WHERE id = ?", (cid,))

@@ -70,6 +70,29 @@ def _nearest(r: dict[str, Any]) -> str:
     return f"{n[0][1]:.2f}  {' '.join(n[0][0].split())}" if n else ""
 
 
+def model_wrote(row: dict[str, Any]) -> str:
+    """What the model wrote when step 1 normalised the candidate (numbering, quotes, a speaker
+    label or a date stamp stripped: `meta.raw`, validity.normalise), else ""."""
+    meta = row.get("meta")
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            return ""
+    raw = meta.get("raw") if isinstance(meta, dict) else None
+    return raw if isinstance(raw, str) and raw != row.get("instruction") else ""
+
+
+def _stripped(row: dict[str, Any]) -> str:
+    meta = row.get("meta")
+    try:
+        meta = json.loads(meta) if isinstance(meta, str) else meta
+    except ValueError:
+        return ""
+    changes = meta.get("normalised") if isinstance(meta, dict) else None
+    return ", ".join(str(c) for c in changes) if isinstance(changes, list) else ""
+
+
 def highlighted_html(tokens: list[str], marked: list[int]) -> str:
     on = set(marked)
     color = status_color("warning")
@@ -140,6 +163,8 @@ class InspectPanel(QWidget):
             ("Top ROUGE-L", lambda r: None if r["max_score"] is None else f"{r['max_score']:.3f}"),
             ("In force", lambda r: self.current.get(r["id"], r["decision"])),
             ("Nearest task", _nearest),
+            # Empty unless normalisation changed the text; the full text is its tooltip.
+            ("Model wrote", lambda r: " ".join(model_wrote(r).split()) or None),
         ]
         self.model = PagedTableModel(columns, self, color=self._color)
         self.table = QTableView()
@@ -153,13 +178,20 @@ class InspectPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, w in [(0, 45), (2, 65), (3, 80), (4, 80), (5, 65), (6, 180)]:
+        for col, w in [(0, 45), (2, 65), (3, 80), (4, 80), (5, 65), (6, 180), (7, 180)]:
             h.resizeSection(col, w)
 
         # --- Why
         self.why_title = QLabel("Select a candidate.")
         self.why_title.setWordWrap(True)
         self.why_title.setTextFormat(Qt.TextFormat.RichText)
+        # The candidate as the model wrote it, when step 1 normalised it (validity.normalise).
+        self.raw_label = QLabel()
+        self.raw_label.setObjectName("candidateRaw")
+        self.raw_label.setWordWrap(True)
+        self.raw_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.raw_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.raw_label.hide()
         self.neighbours = QTableWidget(0, 2)
         self.neighbours.setObjectName("neighbourTable")
         self.neighbours.setHorizontalHeaderLabels(["ROUGE-L", "Neighbour in the pool"])
@@ -197,6 +229,7 @@ class InspectPanel(QWidget):
         why = QWidget()
         wl = QVBoxLayout(why)
         wl.addWidget(self.why_title)
+        wl.addWidget(self.raw_label)
         wl.addWidget(self.neighbours, 2)
         form = QFormLayout()
         form.addRow("Candidate", self.lcs_a)
@@ -395,8 +428,14 @@ class InspectPanel(QWidget):
             return
         decision = self.decision.currentData()
         self.model.set_source(
-            lambda _n, last, limit: candidates.page(
-                self.ws, run_id, decision=decision, after_id=last["id"] if last else 0, limit=limit
+            lambda _n, last, limit: self._with_meta(
+                candidates.page(
+                    self.ws,
+                    run_id,
+                    decision=decision,
+                    after_id=last["id"] if last else 0,
+                    limit=limit,
+                )
             )
         )
         counts = candidates.counts(self.ws, run_id)
@@ -416,6 +455,18 @@ class InspectPanel(QWidget):
             if total
             else "This run has no candidates yet."
         )
+
+    def _with_meta(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The page's rows with each candidate's `meta` (its raw text when normalised)."""
+        if not rows:
+            return rows
+        ids = [r["id"] for r in rows]
+        marks = ", ".join("?" * len(ids))
+        metas = {
+            m["id"]: m["meta"]
+            for m in self.ws.query(f"SELECT id, meta FROM candidates WHERE id IN ({marks})", ids)
+        }
+        return [{**r, "meta": metas.get(r["id"])} for r in rows]
 
     def _load_stats(self) -> None:
         run_id = self.run_id
@@ -560,6 +611,7 @@ class InspectPanel(QWidget):
         self.lcs_tokens = None
         if row < 0 or row >= self.model.rowCount():
             self.selected = None
+            self.raw_label.hide()
             self.why_title.setText("Select a candidate.")
             return
         r = self.selected = self.model.row(row)
@@ -579,6 +631,12 @@ class InspectPanel(QWidget):
             s = score(r["instruction"], text, tok)
             self.neighbours.setItem(i, 0, QTableWidgetItem(f"{s:.4f}"))
             self.neighbours.setItem(i, 1, QTableWidgetItem(" ".join(text.split())))
+        raw = model_wrote(r)
+        what = _stripped(r)
+        self.raw_label.setText(
+            f"The model wrote: {raw}" + (f"  (normalised: {what} stripped)" if what else "")
+        )
+        self.raw_label.setVisible(bool(raw))
         ov = overrides.get_override(self.ws, r["id"])
         self.override_info.setText(
             f"Overridden: {ov['decision']} — “{ov['note']}” ({ov['created_at'][:16]})"
