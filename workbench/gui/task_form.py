@@ -1,4 +1,6 @@
-"""The form for one task: instruction, classification flag, ordered instances.
+"""The form for one task: instruction, classification flag, ordered instances (examples), and
+every field of the selected example (`ExampleEditor`: kind, answers, label, weights, system
+prompt, earlier turns, tools, meta).
 
 Every change is validated as it is typed and, when valid, pushed to the undo stack as a
 command that writes to the workspace at once; there is no Save button to forget.
@@ -6,8 +8,8 @@ command that writes to the workspace at once; there is no Save button to forget.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QUndoStack
@@ -27,8 +29,14 @@ from PySide6.QtWidgets import (
 
 from ..core.store.tasks import Instance, Task, find_duplicate, get_task
 from ..core.store.workspace import Workspace
+from .example_editor import ExampleEditor
 from .theme import status_color
 from .undo_commands import SetFieldCommand, SetInstancesCommand, _short
+
+
+def _copies(instances: list[Instance]) -> list[Instance]:
+    """Deep copies: an example's history, tools and meta are lists and dicts of its own."""
+    return [copy.deepcopy(i) for i in instances]
 
 
 class _UndoKeysToStack(QObject):
@@ -93,15 +101,21 @@ class TaskForm(QWidget):
         self.up_btn = QPushButton("Up")
         self.down_btn = QPushButton("Down")
         self.add_btn.setToolTip("Add an instance (Ctrl+Shift+I)")
-        self.input = QPlainTextEdit()
-        self.input.setPlaceholderText("Input (may be empty)")
-        self.output = QPlainTextEdit()
-        self.output.setPlaceholderText("Output")
+        self.remove_btn.setToolTip("Remove the selected instance (undo brings it back)")
+        self.up_btn.setToolTip("Move the selected instance earlier")
+        self.down_btn.setToolTip("Move the selected instance later")
+        self.example = ExampleEditor()
+        self.input, self.output = self.example.input, self.example.output
         self._undo_keys = _UndoKeysToStack(self)
-        for w in (self.instruction, self.input, self.output):
-            w.setUndoRedoEnabled(False)
-            w.setTabChangesFocus(True)
+        for w in (
+            self.instruction,
+            *self.example.text_editors(),
+            self.example.weight,
+            self.example.turn_weight,
+            self.example.role.lineEdit(),
+        ):
             w.installEventFilter(self._undo_keys)
+        self.instruction.setTabChangesFocus(True)
         self.instances_msg = QLabel()
         self.instances_msg.setWordWrap(True)
 
@@ -120,14 +134,10 @@ class TaskForm(QWidget):
         ll.addWidget(QLabel("Instances"))
         ll.addWidget(self.instances, 1)
         ll.addLayout(buttons)
-        inst_right = QWidget()
-        rl = QFormLayout(inst_right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addRow("Input", self.input)
-        rl.addRow("Output", self.output)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(inst_left)
-        split.addWidget(inst_right)
+        split.addWidget(self.example)
+        split.setStretchFactor(1, 3)
         split.setChildrenCollapsible(False)
 
         lay = QVBoxLayout(self)
@@ -139,8 +149,7 @@ class TaskForm(QWidget):
         self.instruction.textChanged.connect(self._instruction_edited)
         self.classification.currentIndexChanged.connect(self._classification_edited)
         self.instances.currentRowChanged.connect(self._show_instance)
-        self.input.textChanged.connect(lambda: self._instance_edited("input"))
-        self.output.textChanged.connect(lambda: self._instance_edited("output"))
+        self.example.edited.connect(self._example_edited)
         self.add_btn.clicked.connect(self.add_instance)
         self.remove_btn.clicked.connect(self.remove_instance)
         self.up_btn.clicked.connect(lambda: self.move_instance(-1))
@@ -159,8 +168,7 @@ class TaskForm(QWidget):
                 self.header.setText("No task selected")
                 self.instruction.setPlainText("")
                 self.instances.clear()
-                self.input.setPlainText("")
-                self.output.setPlainText("")
+                self.example.show_example(None)
                 self._message(self.instruction_msg, "", "")
                 self._message(self.instances_msg, "", "")
                 return
@@ -197,18 +205,25 @@ class TaskForm(QWidget):
     def _instance_label(i: int, inst: Instance) -> str:
         left = _short(inst.input, 28) if inst.input.strip() else "(no input)"
         right = _short(inst.output, 40) if inst.output.strip() else "(no output)"
-        return f"{i + 1}.  {left}  →  {right}"
+        tags = []
+        if inst.kind == "preference":
+            tags.append("pair")
+        elif inst.kind == "kto":
+            tags.append({True: "KTO +", False: "KTO −", None: "KTO ?"}[inst.label])
+        if inst.history:
+            tags.append(f"{len(inst.history)} turns")
+        if inst.tools is not None:
+            tags.append("tools")
+        tag = f"  [{', '.join(tags)}]" if tags else ""
+        return f"{i + 1}.  {left}  →  {right}{tag}"
 
     def _show_instance(self, row: int) -> None:
         was = self._loading
         self._loading = True
         try:
             has = self.task is not None and 0 <= row < len(self.task.instances)
-            inst = self.task.instances[row] if has else Instance()  # type: ignore[union-attr]
-            self.input.setPlainText(inst.input)
-            self.output.setPlainText(inst.output)
-            for w in (self.input, self.output, self.remove_btn):
-                w.setEnabled(has)
+            self.example.show_example(self.task.instances[row] if has else None)  # type: ignore
+            self.remove_btn.setEnabled(has)
             self.up_btn.setEnabled(has and row > 0)
             self.down_btn.setEnabled(has and row < len(self.task.instances) - 1)  # type: ignore
         finally:
@@ -327,7 +342,7 @@ class TaskForm(QWidget):
                 self.ws, self.task.id, old, new, text, self.notify, merge_key=merge_key
             )
         )
-        self.task.instances = [replace(i) for i in new]
+        self.task.instances = _copies(new)
         if select is not None:
             self._loading = True
             try:
@@ -336,17 +351,19 @@ class TaskForm(QWidget):
                 self._loading = False
         self._validate_instances()
 
-    def _instance_edited(self, field: str) -> None:
+    def _example_edited(self, inst: Instance, what: str, merge_key: object) -> None:
+        """The example editor changed the selected instance: one undoable command."""
         row = self.instances.currentRow()
         if self._loading or self.task is None or not 0 <= row < len(self.task.instances):
             return
-        widget = self.input if field == "input" else self.output
-        new = [replace(i) for i in self.task.instances]
-        setattr(new[row], field, widget.toPlainText())
+        new = _copies(self.task.instances)
+        new[row] = inst
         if new[row] == self.task.instances[row]:
             return
         self._set_instances(
-            new, f"Edit instance {row + 1} {field} of task {self.task.id}", merge_key=(row, field)
+            new,
+            f"Edit instance {row + 1} {what} of task {self.task.id}",
+            merge_key=None if merge_key is None else (row, merge_key),
         )
         item = self.instances.item(row)
         if item is not None:
@@ -355,7 +372,7 @@ class TaskForm(QWidget):
     def add_instance(self) -> None:
         if self.task is None:
             return
-        new = [replace(i) for i in self.task.instances] + [Instance("", "")]
+        new = _copies(self.task.instances) + [Instance("", "")]
         self._set_instances(new, f"Add instance to task {self.task.id}", select=len(new) - 1)
         self.output.setFocus()
 
@@ -363,7 +380,7 @@ class TaskForm(QWidget):
         row = self.instances.currentRow()
         if self.task is None or not 0 <= row < len(self.task.instances):
             return
-        new = [replace(i) for i in self.task.instances]
+        new = _copies(self.task.instances)
         del new[row]
         self._set_instances(
             new, f"Remove instance {row + 1} of task {self.task.id}", select=min(row, len(new) - 1)
@@ -376,6 +393,6 @@ class TaskForm(QWidget):
         to = row + delta
         if not (0 <= row < len(self.task.instances) and 0 <= to < len(self.task.instances)):
             return
-        new = [replace(i) for i in self.task.instances]
+        new = _copies(self.task.instances)
         new[row], new[to] = new[to], new[row]
         self._set_instances(new, f"Move instance {row + 1} of task {self.task.id}", select=to)

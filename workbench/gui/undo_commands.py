@@ -6,9 +6,9 @@ The commands hold plain values (old and new), never widgets; after writing they 
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
@@ -93,8 +93,9 @@ class SetInstancesCommand(QUndoCommand):
     ) -> None:
         super().__init__(text)
         self.ws, self.task_id, self.notify = ws, task_id, notify
-        self.old = [replace(i) for i in old]
-        self.new = [replace(i) for i in new]
+        # Deep copies: an example's history, tools and meta must not change under the command.
+        self.old = [copy.deepcopy(i) for i in old]
+        self.new = [copy.deepcopy(i) for i in new]
         self.merge_key = merge_key  # (instance index, field) while typing; None never merges
         self.stamp = time.monotonic()
 

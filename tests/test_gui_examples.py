@@ -1,0 +1,227 @@
+"""Every field of an example in the task editor: real files imported by the core importer into a
+real SQLite workspace, shown and edited through the real widgets offscreen, each edit checked in
+the file (a fresh connection) and through undo and redo."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from workbench.core.formats.importer import import_file  # noqa: E402
+from workbench.core.store.workspace import Workspace  # noqa: E402
+from workbench.gui.example_editor import (  # noqa: E402
+    TAB_CONVERSATION,
+    TAB_TOOLS,
+    parse_tools,
+    parse_weight,
+)
+
+pytestmark = pytest.mark.gui
+
+COLS = "task_id, input, output, system, history, kind, rejected, label, weight, tools, meta"
+
+
+def example(path: Path, task_id: int, position: int = 0) -> dict:
+    """One stored example, read through a fresh connection (only committed data is visible)."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute(
+            f"SELECT {COLS} FROM instances WHERE task_id = ? ORDER BY position LIMIT 1 OFFSET ?",
+            (task_id, position),
+        ).fetchone()
+        return dict(row)
+    finally:
+        conn.close()
+
+
+def first_task(path: Path, where: str) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            f"SELECT task_id FROM instances WHERE {where} ORDER BY task_id LIMIT 1"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.fixture()
+def open_file(qtbot, tmp_path, shared_data):
+    """open_file("llama-factory/dpo_en_demo.json") → (window, workspace path): the file imported
+    by the core importer, the window open on the workspace."""
+    made = []
+
+    def make(rel: str):
+        from workbench.gui.main_window import MainWindow
+
+        path = tmp_path / "ws.sqlite"
+        ws = Workspace.open(path, create=True)
+        import_file(ws, shared_data / "datasets" / rel)
+        w = MainWindow(ws)
+        qtbot.addWidget(w)
+        w.show()
+        w.show_panel("Seeds")
+        made.append(w)
+        return w, path
+
+    yield make
+    for w in made:
+        w.shutdown()
+
+
+def select(window, task_id: int):
+    assert window.seeds.select_task(task_id)
+    form = window.seeds.form
+    assert form.task is not None and form.task.id == task_id
+    return form, form.example
+
+
+def test_preference_pair_shows_both_answers_and_edits_the_rejected_one(open_file):
+    window, path = open_file("llama-factory/dpo_en_demo.json")
+    task_id = first_task(path, "kind = 'preference'")
+    before = example(path, task_id)
+    form, ed = select(window, task_id)
+
+    assert ed.kind.currentData() == "preference"
+    assert ed.output_label.text() == "Chosen"
+    assert ed.output.toPlainText() == before["output"]
+    assert ed.rejected.isVisibleTo(ed) and ed.rejected.toPlainText() == before["rejected"]
+    assert not ed.label.isVisibleTo(ed)  # KTO's label does not apply to a pair
+    assert "pair" in form.instances.item(0).text()
+
+    ed.rejected.setPlainText("A worse answer.")
+    assert example(path, task_id)["rejected"] == "A worse answer."
+    window.undo_stack.undo()
+    assert example(path, task_id)["rejected"] == before["rejected"]
+    assert ed.rejected.toPlainText() == before["rejected"]
+    window.undo_stack.redo()
+    assert example(path, task_id)["rejected"] == "A worse answer."
+    assert ed.rejected.toPlainText() == "A worse answer."
+
+    # Another kind hides the rejected answer; it stays in the store and comes back.
+    ed.kind.setCurrentIndex(ed.kind.findData("sft"))
+    assert not ed.rejected.isVisibleTo(ed)
+    row = example(path, task_id)
+    assert (row["kind"], row["rejected"]) == ("sft", "A worse answer.")
+    window.undo_stack.undo()
+    assert example(path, task_id)["kind"] == "preference"
+    assert ed.rejected.isVisibleTo(ed) and ed.kind.currentData() == "preference"
+
+
+def test_kto_label_edit_undo_redo(open_file):
+    window, path = open_file("llama-factory/kto_en_demo.json")
+    task_id = first_task(path, "kind = 'kto' AND label = 1")
+    form, ed = select(window, task_id)
+    assert ed.label.isVisibleTo(ed) and ed.label.currentText().startswith("Desirable")
+    assert not ed.rejected.isVisibleTo(ed)
+    assert "KTO +" in form.instances.item(0).text()
+
+    ed.label.setCurrentIndex(2)  # Undesirable
+    assert example(path, task_id)["label"] == 0
+    assert "KTO −" in form.instances.item(0).text()
+    window.undo_stack.undo()
+    assert example(path, task_id)["label"] == 1
+    assert ed.label.currentText().startswith("Desirable")
+    window.undo_stack.redo()
+    assert example(path, task_id)["label"] == 0
+
+
+def test_tools_validated_and_turn_weight_saved(open_file, qtbot):
+    window, path = open_file("llama-factory/glaive_toolcall_en_demo.json")
+    task_id = first_task(path, "tools IS NOT NULL AND history != '[]'")
+    before = example(path, task_id)
+    form, ed = select(window, task_id)
+    tools = json.loads(before["tools"])
+    assert parse_tools(ed.tools.toPlainText(), tools) == (tools, "")
+    assert ed.tabs.tabText(2) == "Tools ✓"
+
+    ed.tabs.setCurrentIndex(TAB_TOOLS)
+    ed.tools.setPlainText('[{"name": "search_recipes",')  # broken: not saved, said why
+    assert ed.tabs.tabText(TAB_TOOLS) == "Tools ⚠ not saved"
+    assert ed.tools_msg.isVisibleTo(ed) and "not valid JSON (line 1" in ed.tools_msg.text()
+    assert example(path, task_id)["tools"] == before["tools"]
+    ed.tools.setPlainText('[{"name": "search_recipes"}]')
+    assert not ed.tools_msg.text()
+    # LLaMA-Factory gives tools as a JSON text: it stays text, as the file had it.
+    assert isinstance(tools, str)
+    assert json.loads(example(path, task_id)["tools"]) == '[{"name": "search_recipes"}]'
+
+    window.undo_stack.undo()
+    assert example(path, task_id)["tools"] == before["tools"]
+
+    # The earlier turns, with their roles; an assistant turn's weight 0 is stored on the turn.
+    history = json.loads(before["history"])
+    assert ed.turns.count() == len(history)
+    ed.tabs.setCurrentIndex(TAB_CONVERSATION)
+    a = next(i for i, t in enumerate(history) if t["role"] == "assistant")
+    ed.turns.setCurrentRow(a)
+    assert ed.role.currentText() == "assistant"
+    assert ed.turn_text.toPlainText() == history[a]["content"]
+    ed.turn_weight.setFocus()
+    qtbot.keyClicks(ed.turn_weight, "x")
+    assert "not a number" in ed.turn_msg.text()
+    assert example(path, task_id)["history"] == before["history"]
+    ed.turn_weight.clear()
+    qtbot.keyClicks(ed.turn_weight, "0")
+    assert json.loads(example(path, task_id)["history"])[a]["weight"] == 0
+    assert "[weight 0]" in ed.turns.item(a).text()
+    window.undo_stack.undo()
+    assert "weight" not in json.loads(example(path, task_id)["history"])[a]
+    window.undo_stack.redo()
+    assert json.loads(example(path, task_id)["history"])[a]["weight"] == 0
+
+
+def test_conversation_turns_add_move_remove_and_system_prompt(open_file):
+    window, path = open_file("sharegpt-format-fastchat/dummy_conversation.json")
+    task_id = first_task(path, "history != '[]'")
+    before = example(path, task_id)
+    history = json.loads(before["history"])
+    form, ed = select(window, task_id)
+    assert [ed.turns.item(i).text().split(": ")[0] for i in range(ed.turns.count())] == [
+        f"{i + 1}. {t['role']}" for i, t in enumerate(history)
+    ]
+    assert "id: " in ed.meta.toPlainText() and ed.meta.isReadOnly()
+
+    ed.system.setPlainText("You are Vicuna.")
+    assert example(path, task_id)["system"] == "You are Vicuna."
+    ed.turns.setCurrentRow(0)
+    ed.add_turn()  # after turn 1, the other speaker
+    stored = json.loads(example(path, task_id)["history"])
+    assert len(stored) == len(history) + 1 and stored[1] == {"role": "assistant", "content": ""}
+    ed.turn_text.setPlainText("Inserted.")
+    ed.move_turn(+1)
+    stored = json.loads(example(path, task_id)["history"])
+    assert stored[2]["content"] == "Inserted." and ed.turns.currentRow() == 2
+    ed.remove_turn()
+    assert json.loads(example(path, task_id)["history"]) == history
+    for _ in range(4):  # remove, move, text, add
+        window.undo_stack.undo()
+    assert json.loads(example(path, task_id)["history"]) == history
+    window.undo_stack.undo()  # the system prompt
+    assert example(path, task_id)["system"] is None
+    assert ed.system.toPlainText() == ""
+    window.undo_stack.redo()
+    assert example(path, task_id)["system"] == "You are Vicuna."
+
+
+def test_media_references_shown_read_only(open_file):
+    window, path = open_file("llama-factory/mllm_demo.json")
+    task_id = first_task(path, "meta LIKE '%images%'")
+    _form, ed = select(window, task_id)
+    assert "images: mllm_demo_data/" in ed.media.text()
+    assert ed.tabs.tabText(3).startswith("Meta (")
+
+
+def test_weight_text_rules():
+    assert parse_weight("") == (None, "")
+    assert parse_weight("0") == (0, "")
+    assert parse_weight("0.5") == (0.5, "")
+    assert parse_weight("-1")[1] and parse_weight("nan")[1] and parse_weight("one")[1]
+    assert parse_tools("", [1]) == (None, "")
+    assert parse_tools('"x"', None)[1].startswith("Tools: expected a JSON list")
+    assert parse_tools("[]", "[ ]") == ("[]", "")  # text stays text
