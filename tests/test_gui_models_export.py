@@ -115,3 +115,33 @@ def test_palette_follows_the_requested_scheme(qapp, monkeypatch):
     light = qapp.palette().color(QPalette.ColorRole.Window).lightness()
     assert dark < 80 < 200 < light
     assert "navigation" in qapp.styleSheet()
+
+
+def test_export_failure_banner_belongs_to_the_panel_and_clears(window, qtbot, tmp_path):
+    panel = window.export
+    window.show_panel("Export")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    panel.format.setCurrentIndex(panel.format.findData("alpaca"))
+    panel.path.setText(str(blocker / "out.json"))  # under a file: cannot be written
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert panel.banner.isVisible() and panel.banner_label.text() == panel.last_error
+    assert panel.result.text() == "Export failed."
+    assert not window.error_banner.isVisible()  # not the window's: other tabs stay clear
+    window.show_panel("Seeds")
+    assert not panel.banner.isVisible() and not window.error_banner.isVisible()
+    window.show_panel("Export")
+    assert panel.banner.isVisible()  # still there when the person comes back
+
+    out = tmp_path / "out.json"
+    panel.path.setText(str(out))
+    assert panel.start()
+    assert not panel.banner.isVisible()  # a new attempt clears it at once
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert out.is_file() and not panel.banner.isVisible()
+    assert "Wrote" in panel.result.text()
+
+    panel.path.setText("")
+    assert not panel.start()
+    assert panel.banner.isVisible() and "Choose where" in panel.banner_label.text()

@@ -1,4 +1,8 @@
-"""Export: write instruction files from the workspace, in a worker, with progress."""
+"""Export: write instruction files from the workspace, in a worker, with progress.
+
+A failed export is told in the panel's own banner (not the window's): it stays with this panel
+when another tab is shown, and goes away when the person starts a new export or one succeeds.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -68,6 +73,18 @@ class ExportPanel(JobPanel):
         super().__init__(ws, start_job, parent)
         title = QLabel("Export")
         title.setObjectName("panelTitle")
+        self.last_error = ""
+        self.banner = QFrame()
+        self.banner.setObjectName("errorBanner")
+        bl = QHBoxLayout(self.banner)
+        self.banner_label = QLabel()
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        dismiss = QPushButton("Dismiss")
+        dismiss.clicked.connect(self.clear_error)
+        bl.addWidget(self.banner_label, 1)
+        bl.addWidget(dismiss)
+        self.banner.hide()
         box = QGroupBox("Instruction file")
         form = QFormLayout(box)
         self.format = QComboBox()
@@ -103,6 +120,7 @@ class ExportPanel(JobPanel):
         form.addRow(btns)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
+        lay.addWidget(self.banner)
         lay.addWidget(box)
         lay.addWidget(self.bar)
         lay.addWidget(self.result)
@@ -140,9 +158,24 @@ class ExportPanel(JobPanel):
         if path:
             self.path.setText(path)
 
+    def show_error(self, message: str) -> None:
+        """Tell a failed export in this panel's banner (until the next attempt or success)."""
+        self.last_error = message
+        self.banner_label.setText(message)
+        self.banner.show()
+
+    def clear_error(self) -> None:
+        self.banner.hide()
+        self.banner_label.setText("")
+
+    def _failed(self, message: str) -> None:
+        self.finish_job(self.failed_text)
+        self.show_error(message)
+
     def start(self, lossy: bool = False) -> bool:
+        self.clear_error()  # a new attempt: the last one's failure no longer stands
         if not self.path.text().strip():
-            self.error.emit("Choose where to write the export.")
+            self.show_error("Choose where to write the export.")
             return False
         fmt = self.format.currentData()
         out = Path(self.path.text().strip()).expanduser()
@@ -199,6 +232,7 @@ class ExportPanel(JobPanel):
         left_out = getattr(res, "left_out", None)
         if left_out:
             text += " Left out: " + describe(left_out) + "."
+        self.clear_error()
         self.finish_job(text)
         self.exported.emit(text)
 
