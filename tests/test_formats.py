@@ -13,7 +13,7 @@ from workbench.core.errors import Cancelled, UserInputError
 from workbench.core.formats import registry
 from workbench.core.formats.common import join_instruction_input
 from workbench.core.formats.exporter import export
-from workbench.core.formats.importer import import_file, preview_file
+from workbench.core.formats.importer import import_file, preview_file, read_file
 from workbench.core.formats.openai_chat import validate_openai_chat
 from workbench.core.inspect.overrides import set_override
 from workbench.core.jobs import CancelToken
@@ -191,23 +191,18 @@ def test_chat_round_trip(tmp_workspace, tmp_path, fmt, name):
     for t in iter_tasks(tmp_workspace):
         for i in t.instances:
             system, history = i.system, i.history or None
-            if fmt == "openai-chat" and i.input and not system:
-                expected.append((t.instruction, i.input, i.output, None, None))
-            elif fmt == "openai-chat" and system and not history:
-                expected.append(
-                    (system, join_instruction_input(t.instruction, i.input), i.output, None, None)
-                )
-            else:  # ShareGPT has no input field: the input is folded into the human turn
-                expected.append(
-                    (join_instruction_input(t.instruction, i.input), "", i.output, system, history)
-                )
+            # Neither format has an input field: the input is joined to the instruction in the
+            # user turn; the system prompt and the history come back as they were.
+            expected.append(
+                (join_instruction_input(t.instruction, i.input), "", i.output, system, history)
+            )
     assert sorted(got, key=str) == sorted(expected, key=str)
 
 
-def test_openai_chat_mapping_and_combined_option(tmp_workspace, tmp_path):
+def test_openai_chat_mapping_and_split_option(tmp_workspace, tmp_path):
     fill(tmp_workspace)
-    export(tmp_workspace, "openai-chat", tmp_path / "split.jsonl")
-    export(tmp_workspace, "openai-chat", tmp_path / "comb.jsonl", user_turn="combined")
+    export(tmp_workspace, "openai-chat", tmp_path / "comb.jsonl")
+    export(tmp_workspace, "openai-chat", tmp_path / "split.jsonl", user_turn="split")
     split = [json.loads(x)["messages"] for x in (tmp_path / "split.jsonl").read_text().splitlines()]
     comb = [json.loads(x)["messages"] for x in (tmp_path / "comb.jsonl").read_text().splitlines()]
     assert split[0] == [
@@ -221,8 +216,19 @@ def test_openai_chat_mapping_and_combined_option(tmp_workspace, tmp_path):
         "role": "user",
         "content": "Translate the sentence into French.\n\nGood morning, everyone.",
     }
-    french = [m for m in split if m[0]["content"] == "Tu es concis."][0]
+    french = [m for m in comb if m[0]["content"] == "Tu es concis."][0]
     assert [m["role"] for m in french] == ["system", "user", "assistant", "user", "assistant"]
+    # Read back the way each was written: split gives instruction + input again.
+    _, tasks = read_file(tmp_path / "split.jsonl", options={"user_turn": "split"})
+    assert (tasks[0].instruction, tasks[0].instances[0].input) == (
+        "Translate the sentence into French.",
+        "Good morning, everyone.",
+    )
+    _, tasks = read_file(tmp_path / "split.jsonl")  # a system message is a system prompt
+    assert (tasks[0].instruction, tasks[0].instances[0].system) == (
+        "Good morning, everyone.",
+        "Translate the sentence into French.",
+    )
 
 
 @pytest.mark.parametrize("fmt", FILE_FORMATS)
@@ -236,7 +242,7 @@ def test_every_export_passes_checks_and_openai_files_pass_the_validator(
     )  # see lossy.py
     problems = validate_openai_chat(out)
     assert (problems == []) == (fmt == "openai-chat"), problems
-    for opt in ({"user_turn": "combined"},) if fmt == "openai-chat" else ():
+    for opt in ({"user_turn": "split"},) if fmt == "openai-chat" else ():
         export(tmp_workspace, fmt, out, **opt)
         assert validate_openai_chat(out) == []
 

@@ -5,6 +5,12 @@ keeps everything). Before a file is written the exporter counts, per field, the 
 carry something the format has no place for. By default it refuses, naming the fields, the
 counts and the formats that keep them (`LossyExportError`); with `lossy=True` (the CLI's
 `--lossy`) it writes the examples without those fields and reports the counts in the summary.
+
+One field is a whole example: `empty` (an empty answer with no tool call, or an empty prompt),
+which a chat format with no valid form for it (openai-chat: the checker rejects empty content)
+cannot write at all; with `lossy=True` such examples are left out and counted. So every writer
+writes each selected example, or the export is refused, or the count of what was left out is
+reported: written + left out == selected (tests/test_formats_writers.py).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ FIELDS: dict[str, str] = {
     "label": "KTO label",
     "weight": "answer weight",
     "tools": "tool definitions",
+    "empty": "an empty answer or prompt (left out as a whole)",
 }
+# Fields whose absence leaves the whole example out (it has no form without them).
+WHOLE = frozenset({"empty"})
 ALL = frozenset(FIELDS)
 
 
@@ -43,16 +52,21 @@ class LossyExportError(UserInputError):
         self.total = total
 
 
-def present(inst: Instance) -> set[str]:
-    """The FIELDS an example carries."""
+def present(inst: Instance, task: Task | None = None) -> set[str]:
+    """The FIELDS an example (of `task`, when given: its instruction is the prompt) carries."""
     meta = inst.meta or {}
     out: set[str] = set()
+    answer = meta.get("_assistant") or {}
+    calls = answer.get("tool_calls") or answer.get("function_call")
+    if (inst.kind != "preference" and not inst.output.strip() and not calls) or (
+        task is not None and not task.instruction.strip() and not inst.input.strip()
+    ):
+        out.add("empty")
     if inst.system:
         out.add("system")
     if inst.history:
         out.add("history" if turns_to_pairs(inst.history) is not None else "tool-history")
-    answer = meta.get("_assistant") or {}
-    if meta.get("_pending") or answer.get("tool_calls") or answer.get("function_call"):
+    if meta.get("_pending") or calls:
         out.add("tool-calls")
     if inst.kind == "preference":
         out.add("rejected")
@@ -69,9 +83,9 @@ def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int],
     """(examples per field the format cannot hold, examples affected, examples in all)."""
     counts: dict[str, int] = {}
     affected = total = 0
-    for _, _, inst, _ in iter_examples(tasks):
+    for task, _, inst, _ in iter_examples(tasks):
         total += 1
-        missing = present(inst) - holds
+        missing = present(inst, task) - holds
         if missing:
             affected += 1
             for name in missing:
@@ -104,12 +118,15 @@ def refusal(
 
 
 def strip(tasks: list[Task], holds: frozenset[str]) -> list[Task]:
-    """Copies of the tasks whose examples leave out what the format cannot hold."""
+    """Copies of the tasks whose examples leave out what the format cannot hold (an example
+    missing a WHOLE field is left out itself)."""
     out = []
     for task in tasks:
         insts = []
         for inst in task.instances:
-            missing = present(inst) - holds
+            missing = present(inst, task) - holds
+            if missing & WHOLE:
+                continue
             if missing:
                 inst = _without(inst, missing)
             insts.append(inst)

@@ -4,19 +4,24 @@ fine-tuning (`{"input": {"messages"}, "preferred_output": [...], "non_preferred_
 [...]}`), LLaMA-Factory's DPO (`messages` + `chosen` / `rejected` messages) and KTO
 (`messages` + `label`: true = desirable).
 
-Mapping (`--option user_turn=split`, the default) follows prompt_with_output /
-prompt_without_output: system = instruction, user = input, assistant = output. When the input
-is empty the instruction goes in the user turn and there is no system message: a training
-example needs a user turn, and OpenAI's checker wants no empty content. An example with its own
-system prompt or earlier turns keeps them, with instruction and input together in the last user
-turn. `user_turn=combined` always puts instruction and input together in the user turn (system
-only when the example has its own).
+Mapping (one rule each way, so that export then import gives every example back): the system
+message is the example's own system prompt (none when it has none), earlier turns are its
+history, the last user turn holds the instruction with the input after a blank line, and the
+assistant turn is the output. Import reads the last user turn as the instruction (input "").
+So the instruction/input split, which OpenAI chat has no place for, comes back joined: the one
+normalisation (docs/formats.md, "Round trips"); a system prompt is never taken for an
+instruction, nor the other way round. `[system, assistant]` (no user turn) is the instruction
+as a system message with an empty input (conversation.py).
 
-Import is the inverse: exactly system + user + assistant is instruction + input + output; any
-other chat is system prompt + history + (user = instruction, assistant = output), with tool
-calls, `tool`/`function` results, `content: null`, per-turn `weight` and content given as typed
-parts kept (conversation.py). Examples with an empty output and no tool call are not written
-(the checker rejects empty content).
+`--option user_turn=split` (export and import alike) is the layout of prompt_with_output /
+prompt_without_output: system = instruction, user = input, assistant = output, for examples
+with an input and no system prompt or earlier turns of their own (others are written as
+above). Read with `user_turn=split`, exactly system + user + assistant is instruction + input +
+output again; read without it, the same chat is a system prompt and an instruction.
+
+An example with an empty answer and no tool call, or an empty prompt, has no valid OpenAI form
+(the cookbook's checker rejects empty content): the export is refused with the count, or with
+`--lossy` those examples are left out and counted (lossy.py, field `empty`).
 """
 
 from __future__ import annotations
@@ -50,10 +55,15 @@ from .conversation import (
     rejected_message,
     wire,
 )
+from .lossy import FIELDS
 
 FORMAT = "openai-chat"
 EXTENSIONS = (".jsonl", ".json")
-OPTIONS = {"user_turn": ("split", "combined")}
+OPTIONS = {"user_turn": ("combined", "split")}
+READ_OPTIONS = ("user_turn",)
+USER_TURNS = OPTIONS["user_turn"]
+# Everything lossy.FIELDS names but `empty`: an example with nothing to say has no chat form.
+HOLDS = frozenset(FIELDS) - {"empty"}
 
 # The checks of the OpenAI cookbook's "Data preparation and analysis for chat model
 # fine-tuning" (format error checks), with `tool` added to the roles and `weight` to the keys
@@ -152,7 +162,9 @@ def _one_answer(value: Any, key: str, path: Path, line: int) -> dict[str, Any]:
     )
 
 
-def parse_record(obj: object, path: Path, line: int) -> Record:
+def parse_record(obj: object, path: Path, line: int, user_turn: str = "combined") -> Record:
+    """One example from a record; `user_turn="split"` reads exactly system + user + answer as
+    instruction + input + output (the layout `user_turn=split` writes)."""
     d = require_obj(obj, path, line)
     answer = rejected = None
     example_meta: dict[str, Any] = {}
@@ -206,7 +218,8 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     rest = msgs[1:] if system_msg else msgs
     rec = chat_to_record(msgs, path, line, "messages", answer=answer, rejected=rejected)
     if (
-        system_msg is not None
+        user_turn == "split"
+        and system_msg is not None
         and isinstance(rec.system, str)
         and rec.system.strip()
         and len(rest) + (answer is not None) == 2
@@ -224,9 +237,13 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     return rec
 
 
-def read(path: Path) -> list[Task]:
+def read(path: Path, user_turn: str = "combined") -> list[Task]:
+    if user_turn not in USER_TURNS:
+        raise UserInputError(
+            f"expected one of {', '.join(USER_TURNS)}, found {user_turn!r}", field="user_turn"
+        )
     return group_records(
-        (parse_record(o, path, n) for n, o in iter_json_records(path)), path, FORMAT
+        (parse_record(o, path, n, user_turn) for n, o in iter_json_records(path)), path, FORMAT
     )
 
 
@@ -236,7 +253,7 @@ def _plain(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_messages(
-    task: Task, inst: Instance, user_turn: str = "split", *, with_answer: bool = True
+    task: Task, inst: Instance, user_turn: str = "combined", *, with_answer: bool = True
 ) -> list[dict[str, Any]]:
     """The example as chat messages (the answer last unless `with_answer` is False)."""
     meta = inst.meta or {}
@@ -272,12 +289,7 @@ def _message_with(role: str, text: str, extras: dict[str, Any]) -> dict[str, Any
     return msg
 
 
-def _writable(inst: Instance) -> bool:
-    extras = (inst.meta or {}).get("_assistant") or {}
-    return bool(inst.output.strip() or extras.get("tool_calls") or extras.get("function_call"))
-
-
-def to_record(task: Task, inst: Instance, user_turn: str = "split") -> dict[str, Any]:
+def to_record(task: Task, inst: Instance, user_turn: str = "combined") -> dict[str, Any]:
     """One line of the file: chat, KTO (`label`) or preference layout by the example's kind."""
     meta = inst.meta or {}
     if inst.kind == "preference":
@@ -310,11 +322,11 @@ def to_record(task: Task, inst: Instance, user_turn: str = "split") -> dict[str,
 
 
 def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
-    user_turn = options.get("user_turn", "split")
+    """Every example, one line each; the exporter has left out (with `--lossy`) or refused
+    those with nothing to say (lossy.present: `empty`)."""
+    user_turn = options.get("user_turn", "combined")
     n = 0
     for task, _, inst, _ in iter_examples(tasks):
-        if not task.instruction.strip() or (inst.kind != "preference" and not _writable(inst)):
-            continue
         fh.write(dump(to_record(task, inst, user_turn)) + "\n")
         n += 1
     return n

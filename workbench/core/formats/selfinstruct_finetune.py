@@ -25,10 +25,11 @@ from typing import IO
 from ..errors import UserInputError
 from ..store.tasks import Task
 from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, require_obj
+from .lossy import WHOLE
 
 FORMAT = "selfinstruct-finetune"
 EXTENSIONS = (".jsonl",)
-HOLDS: frozenset[str] = frozenset()  # instruction, input, output only (lossy.py)
+HOLDS = WHOLE  # instruction, input, output only, any of them may be empty (lossy.py)
 EOS = "<|endoftext|>"
 OPTIONS = {
     "templates": ("random", "fixed"),

@@ -10,11 +10,21 @@ from pathlib import Path
 from typing import IO
 
 from ..store.tasks import Task
-from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, require_obj
+from .common import (
+    Record,
+    dump,
+    get_str,
+    group_records,
+    instruction_of,
+    iter_examples,
+    iter_jsonl,
+    require_obj,
+)
+from .lossy import WHOLE
 
 FORMAT = "selfinstruct-instances"
 EXTENSIONS = (".jsonl",)
-HOLDS: frozenset[str] = frozenset()  # instruction, input, output only (lossy.py)
+HOLDS = WHOLE  # instruction, input, output only, any of them may be empty (lossy.py)
 
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
@@ -35,7 +45,13 @@ def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
     n = 0
     for task, _, inst, _ in iter_examples(tasks):
         fh.write(
-            dump({"instruction": task.instruction, "input": inst.input, "output": inst.output})
+            dump(
+                {
+                    "instruction": instruction_of(task, inst),
+                    "input": inst.input,
+                    "output": inst.output,
+                }
+            )
             + "\n"
         )
         n += 1
