@@ -104,3 +104,95 @@ def test_hub_folder_with_splits_asks_which(window, qtbot, tmp_path, monkeypatch)
     window.import_path(folder)
     qtbot.waitUntil(lambda: window.seeds.model.total == 2, timeout=30_000)
     assert sorted(asked[0]) == ["test", "train"]
+
+
+def first_example(path) -> tuple[str, str, str, dict]:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            "SELECT t.instruction, i.input, i.output, i.meta FROM instances i "
+            "JOIN tasks t ON t.id = i.task_id ORDER BY i.seq, i.id LIMIT 1"
+        ).fetchone()
+        return row[0], row[1], row[2], json.loads(row[3])
+    finally:
+        conn.close()
+
+
+def test_table_columns_mapped_in_the_import_form(window, qtbot, shared_data, monkeypatch):
+    """FLAN's GSM8K CoT table (question, answer, rationale; no header): the form shows the
+    columns and first rows, maps them, and the core's tabular reader imports with the mapping."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from workbench.gui.import_mapping import ImportMappingDialog
+
+    src = shared_data / "datasets" / "flan" / "gsm8k_train.tsv"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(src), ""))
+    window.act_import.trigger()
+    dialog = window.findChild(ImportMappingDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert not dialog.header.isChecked()  # no header row: FLAN CoT's names
+    headers = [dialog.table.horizontalHeaderItem(i).text() for i in range(3)]
+    assert headers == ["question", "answer", "rationale"]
+    assert dialog.table.rowCount() == 5
+    assert dialog.table.item(0, 1).text() == "72"
+    assert dialog.mapping() == {
+        "instruction": "question",
+        "input": None,
+        "output": "answer",
+        "rationale": "rationale",
+    }
+    assert "So the answer is 72." in dialog.sample.text()
+
+    # Without the rationale the output is the bare answer (the rationale stays in meta).
+    dialog.combos["rationale"].setCurrentIndex(0)
+    assert dialog.options() == {
+        "instruction": "question",
+        "input": "",
+        "output": "answer",
+        "header": "no",
+        "columns": "question,answer,rationale",
+    }
+    dialog.combos["output"].setCurrentIndex(0)
+    assert not dialog.import_btn.isEnabled() and "output" in dialog.message.text()
+    dialog.combos["output"].setCurrentText("answer")
+    dialog.combos["rationale"].setCurrentText("rationale")
+    dialog.import_btn.click()
+    qtbot.waitUntil(lambda: tasks(window.ws.path) == 40, timeout=20_000)
+    instruction, input_, output, meta = first_example(window.ws.path)
+    assert instruction.startswith("Natalia sold clips to 48 of her friends")
+    assert input_ == ""
+    assert output == (
+        "Natalia sold 48 / 2 = 24 clips in May. Natalia sold 48 + 24 = 72 clips altogether "
+        "in April and May. So the answer is 72."
+    )
+    assert meta["answer"] == "72" and meta["rationale"].startswith("Natalia sold 48 / 2")
+
+
+def test_json_records_with_unknown_fields_offer_the_mapping(window, qtbot, tmp_path):
+    from workbench.gui.import_mapping import ImportMappingDialog
+
+    src = tmp_path / "mine.jsonl"
+    rows = [
+        {"ask": f"Add {i} and {i}.", "given": f"{i}+{i}", "reply": str(2 * i), "lang": "en"}
+        for i in range(6)
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    window.import_path(src)
+    qtbot.waitUntil(lambda: window.findChild(ImportMappingDialog) is not None, timeout=20_000)
+    dialog = window.findChild(ImportMappingDialog)
+    assert "could not be recognised" in dialog.about.text()
+    assert not dialog.header.isVisibleTo(dialog)
+    assert [dialog.table.horizontalHeaderItem(i).text() for i in range(4)] == [
+        "ask",
+        "given",
+        "reply",
+        "lang",
+    ]
+    assert not dialog.import_btn.isEnabled()  # nothing known to map by default
+    dialog.combos["instruction"].setCurrentText("ask")
+    dialog.combos["input"].setCurrentText("given")
+    dialog.combos["output"].setCurrentText("reply")
+    assert dialog.fmt() == "inputs-targets"
+    dialog.import_btn.click()
+    qtbot.waitUntil(lambda: tasks(window.ws.path) == 6, timeout=20_000)
+    assert first_example(window.ws.path) == ("Add 0 and 0.", "0+0", "0", {"lang": "en"})

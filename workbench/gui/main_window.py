@@ -496,8 +496,32 @@ class MainWindow(QMainWindow):
             "Task files (*.jsonl *.json *.parquet *.tsv *.csv *.txt *.gz *.bz2 *.zst);;"
             "All files (*)",
         )
-        if path:
+        if not path:
+            return
+        from .import_mapping import is_table
+
+        if is_table(Path(path)):
+            self.map_columns(Path(path))  # a table's columns are mapped, not recognised
+        else:
             self.import_path(Path(path))
+
+    def map_columns(self, path: Path, reason: str = "") -> Any:
+        """The column-mapping form for a table (or JSON records no format knows); accepted,
+        it imports with the chosen mapping. Returns the dialog (None if the file cannot be
+        previewed: the banner says why)."""
+        from .import_mapping import ImportMappingDialog
+
+        try:
+            dialog = ImportMappingDialog(path, reason, self)
+        except WorkbenchError as exc:
+            self.show_error(str(exc))
+            return None
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.import_path(path, dialog.fmt(), options=dialog.options())
+        )
+        dialog.open()
+        return dialog
 
     def import_folder_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(
@@ -530,6 +554,14 @@ class MainWindow(QMainWindow):
             except InvalidRecords as exc:
                 return exc  # shown with the offer to skip them
             except UserInputError as exc:
+                if fmt is None and "could not be recognised" in exc.message and path.is_file():
+                    from .import_mapping import preview
+
+                    try:
+                        if preview(path).kind == "records":
+                            return ("map-fields", str(exc))  # offer the mapping form
+                    except WorkbenchError:
+                        pass
                 if exc.field != "split" or (options or {}).get("split"):
                     raise
                 from ..core.formats.hf_folder import split_names
@@ -561,6 +593,9 @@ class MainWindow(QMainWindow):
             )
             if ok and split:
                 self.import_path(path, fmt, options={**(options or {}), "split": split})
+            return
+        if isinstance(res, tuple) and res[:1] == ("map-fields",):
+            self.map_columns(path, res[1])
             return
         if getattr(res, "problems", None) is not None and hasattr(res, "total"):
             self.show_error(str(res))  # every bad record, with line and field

@@ -139,7 +139,7 @@ def _mapping(names: list[str], options: dict[str, str], path: Path) -> dict[str,
                 hint=f"Name it with --option {key}=COLUMN (or a template like '{{question}}').",
             )
     for key, spec in m.items():
-        if spec is None:
+        if not spec:  # "" maps nothing to the field (input=: no input column)
             continue
         for col in _FIELD_RE.findall(spec) or [spec]:
             if col not in names:
@@ -234,7 +234,11 @@ def read(path: Path, **options: str) -> list[Task]:
 
 # --------------------------------------------------------------- inputs/targets records
 PAIRS = "inputs-targets"
-PAIR_OPTIONS: dict[str, tuple[str, ...] | None] = {"instruction": None, "output": None}
+PAIR_OPTIONS: dict[str, tuple[str, ...] | None] = {
+    "instruction": None,
+    "input": None,
+    "output": None,
+}
 
 
 def looks_like_pairs(obj: object) -> bool:
@@ -246,30 +250,52 @@ def looks_like_pairs(obj: object) -> bool:
     )
 
 
-def pair_record(
-    obj: Any, path: Path, line: int, ikey: str = "inputs", okey: str = "targets"
-) -> Example:
-    """One inputs/targets record as an example (other fields in its meta)."""
+def _record_text(obj: dict, spec: str, path: Path, line: int, *, nonempty: bool = False) -> str:
+    """The text a mapping names in a record: a field (text), or a template with `{field}`s."""
     from .reading import text_field
 
+    if spec in obj or not _FIELD_RE.search(spec):
+        return text_field(obj, spec, path, line, nonempty=nonempty)
+    values = {k: text_field(obj, k, path, line) for k in _FIELD_RE.findall(spec)}
+    text = _FIELD_RE.sub(lambda m: values[m.group(1)], spec)
+    if nonempty and not text.strip():
+        raise UserInputError("the field is empty", path=path, line=line, field=spec)
+    return text
+
+
+def pair_record(
+    obj: Any,
+    path: Path,
+    line: int,
+    ikey: str = "inputs",
+    okey: str = "targets",
+    input_key: str | None = None,
+) -> Example:
+    """One inputs/targets record as an example: `ikey` → instruction, `input_key` → input,
+    `okey` → output, each a field name or a template with `{field}`s (as for tables). Fields
+    not mapped verbatim are kept in its meta."""
     if not isinstance(obj, dict):
         raise UserInputError("expected a JSON object", path=path, line=line)
-    instruction = text_field(obj, ikey, path, line, nonempty=True)
-    output = text_field(obj, okey, path, line)
-    meta = {k: v for k, v in obj.items() if k not in (ikey, okey)}
-    return Example(line, instruction, Instance(output=output, meta=meta))
+    instruction = _record_text(obj, ikey, path, line, nonempty=True)
+    output = _record_text(obj, okey, path, line)
+    input_ = _record_text(obj, input_key, path, line) if input_key else ""
+    verbatim = {k for k in (ikey, okey, input_key) if k and k in obj}
+    meta = {k: v for k, v in obj.items() if k not in verbatim}
+    return Example(line, instruction, Instance(input=input_, output=output, meta=meta))
 
 
 def read_pairs(path: Path, **options: str) -> list[Task]:
     """JSON Lines (or a JSON list) of `{"inputs", "targets", ...}`: inputs → instruction,
-    targets → output (`instruction=`/`output=` name other fields); every other field (task,
-    template, language, …) is kept in the example's meta."""
+    targets → output (`instruction=`/`input=`/`output=` map other fields, or templates of
+    them, so any records can be imported with a mapping); every other field (task, template,
+    language, …) is kept in the example's meta."""
     from .reading import iter_records
     from .validation import parse_each
 
     ikey, okey = options.get("instruction", "inputs"), options.get("output", "targets")
+    input_key = options.get("input") or None
 
     def parse(obj: Any, p: Path, line: int) -> Example:
-        return pair_record(obj, p, line, ikey, okey)
+        return pair_record(obj, p, line, ikey, okey, input_key)
 
     return group_examples(parse_each(iter_records(path), parse, path), path, PAIRS)

@@ -1,0 +1,289 @@
+"""The column-mapping form of the import: which column (or JSON field) is the instruction, the
+input, the output and the rationale, with the first rows to see them by.
+
+Shown for TSV/CSV files (FLAN's CoT tables) and for JSON records whose fields no format knows.
+It only chooses the reader options; the core reads the file (workbench/core/formats/tabular.py:
+`tabular` for tables with `columns=`, `header=`, `instruction=`, `input=`, `output=`;
+`inputs-targets` with `instruction=`, `input=`, `output=` for JSON records), the same options
+as `workbench import --option KEY=VALUE`. A rationale column makes the output FLAN's CoT target
+(`tabular.COT_TEMPLATE`: "{rationale} So the answer is {answer}."); the columns stay in each
+example's meta under their own names, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import UserInputError
+from ..core.formats import tabular
+from ..core.formats.common import decode_utf8, read_bytes
+from ..core.formats.compression import inner_suffix
+from ..core.formats.reading import iter_records
+from .example_editor import short
+from .theme import status_color
+
+PREVIEW_ROWS = 5
+# Enough of a table to show its first rows without splitting a whole large file.
+_PREVIEW_BYTES = 1 << 16
+FIELDS = ("instruction", "input", "output", "rationale")
+NONE = "(none)"
+
+
+def is_table(path: Path) -> bool:
+    """A TSV/CSV file (compressed or not): imported through a column mapping."""
+    return inner_suffix(path) in tabular.EXTENSIONS
+
+
+@dataclass
+class Preview:
+    """The first rows of a file as the mapping form shows them.
+
+    `kind` "table" (TSV/CSV) or "records" (JSON); `cells` the first rows as read, before any
+    header is taken out (tables) or each record's values as text (records); `first_is_header`
+    whether the core takes the first row for names (auto-detection); `width` the number of
+    columns of the first row."""
+
+    path: Path
+    kind: str
+    cells: list[list[str]]
+    first_is_header: bool = False
+    keys: list[str] = field(default_factory=list)
+    width: int = 0
+
+    def names(self, header: bool) -> list[str]:
+        """Column names: the first row's when it is a header; else FLAN's for 3 and 2 columns
+        (as the core names them), `column_1`, … otherwise. Records: their field names."""
+        if self.kind == "records":
+            return list(self.keys)
+        if header and self.cells:
+            return [c.strip() for c in self.cells[0]]
+        if self.width == 3:
+            return list(tabular.FLAN_COT)
+        if self.width == 2:
+            return list(tabular.FLAN_PAIR)
+        return [f"column_{i + 1}" for i in range(self.width)]
+
+    def rows(self, header: bool) -> list[dict[str, str]]:
+        names = self.names(header)
+        body = self.cells[1:] if header and self.kind == "table" else self.cells
+        return [dict(zip(names, r)) for r in body[:PREVIEW_ROWS] if len(r) == len(names)]
+
+
+def preview(path: Path) -> Preview:
+    """The first rows of a table (split by the core's own row reader) or of JSON records.
+    UserInputError for a file that cannot be read (named, with the line)."""
+    if is_table(path):
+        text = decode_utf8(read_bytes(path), path)
+        cut = len(text) > _PREVIEW_BYTES
+        sep = "," if inner_suffix(path) == ".csv" else "\t"
+        rows = tabular._rows(text[:_PREVIEW_BYTES], sep)
+        if cut and len(rows) > 1:
+            rows = rows[:-1]  # the cut may end inside the last row
+        if not rows:
+            raise UserInputError("the file holds no rows", path=path, line=1)
+        cells = [r for _, r in rows[: PREVIEW_ROWS + 1]]
+        return Preview(
+            path, "table", cells, first_is_header=tabular._is_header(cells[0]), width=len(cells[0])
+        )
+    records: list[dict[str, Any]] = []
+    for _line, obj in iter_records(path):
+        if isinstance(obj, dict):
+            records.append(obj)
+        if len(records) >= PREVIEW_ROWS:
+            break
+    if not records:
+        raise UserInputError("no JSON records (objects) to map", path=path, line=1)
+    keys: list[str] = []
+    for r in records:
+        keys += [k for k in r if k not in keys]
+    cells = [[_cell(r.get(k)) for k in keys] for r in records]
+    return Preview(path, "records", cells, keys=keys, width=len(keys))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def default_mapping(names: list[str]) -> dict[str, str | None]:
+    """The core's own choice for these columns (tabular's defaults), split into the form's four
+    fields; None where it picks nothing."""
+    try:
+        m = tabular._mapping(names, {}, Path("-"))
+    except UserInputError:
+        m = {"instruction": None, "input": None, "output": None}
+    out: dict[str, str | None] = {k: m.get(k) for k in ("instruction", "input", "output")}
+    out["rationale"] = None
+    if out["output"] == tabular.COT_TEMPLATE:
+        out["output"], out["rationale"] = "answer", "rationale"
+    return out
+
+
+def output_spec(output: str, rationale: str | None) -> str:
+    """The reader's `output=`: the column, or with a rationale FLAN's CoT template."""
+    if not rationale:
+        return output
+    return tabular.COT_TEMPLATE.replace("{rationale}", "{" + rationale + "}").replace(
+        "{answer}", "{" + output + "}"
+    )
+
+
+class ImportMappingDialog(QDialog):
+    """Map the columns of `path` to instruction / input / output / rationale; `fmt()` and
+    `options()` are what `MainWindow.import_path` is given when the dialog is accepted.
+    `reason` (optional) says why it is shown (e.g. the detection's message for JSON records)."""
+
+    def __init__(self, path: Path, reason: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.pv = preview(path)
+        self.setWindowTitle(f"Import {path.name}: map the columns")
+        self.setMinimumWidth(720)
+        what = (
+            f"A table of {self.pv.width} columns."
+            if self.pv.kind == "table"
+            else "JSON records whose fields no format knows: say which field is which."
+        )
+        self.about = QLabel((reason + "\n" if reason else "") + what)
+        self.about.setWordWrap(True)
+        self.header = QCheckBox("The first row names the columns")
+        self.header.setChecked(self.pv.first_is_header)
+        self.header.setVisible(self.pv.kind == "table")
+        self.header.setToolTip(
+            "Unticked, a 3-column table is named question, answer, rationale and a 2-column "
+            "one inputs, targets (FLAN's layouts); others column_1, column_2, …"
+        )
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.combos: dict[str, QComboBox] = {}
+        form = QFormLayout()
+        tips = {
+            "instruction": "The task's instruction (required). Examples sharing one form a task.",
+            "input": "The example's input (optional).",
+            "output": "The answer (required); with a rationale, the final answer.",
+            "rationale": "A chain of thought: the output becomes FLAN's CoT target "
+            "'{rationale} So the answer is {answer}.' (optional).",
+        }
+        for name in FIELDS:
+            combo = QComboBox()
+            combo.setToolTip(tips[name])
+            self.combos[name] = combo
+            form.addRow("&" + name.capitalize(), combo)
+            combo.currentIndexChanged.connect(self._update)
+        self.sample = QLabel()
+        self.sample.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.import_btn = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.import_btn.setText("Import")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.about)
+        lay.addWidget(self.header)
+        lay.addWidget(QLabel(f"First rows of {path.name}:"))
+        lay.addWidget(self.table, 1)
+        lay.addLayout(form)
+        lay.addWidget(self.sample)
+        lay.addWidget(self.message)
+        lay.addWidget(self.buttons)
+        self.header.toggled.connect(self._columns_changed)
+        self._columns_changed()
+
+    # ------------------------------------------------------------------ state
+    def names(self) -> list[str]:
+        return self.pv.names(self.header.isChecked())
+
+    def mapping(self) -> dict[str, str | None]:
+        """field → column name (None: not mapped)."""
+        return {
+            k: (c.currentText() if c.currentIndex() > 0 else None) for k, c in self.combos.items()
+        }
+
+    def fmt(self) -> str:
+        return tabular.FORMAT if self.pv.kind == "table" else tabular.PAIRS
+
+    def options(self) -> dict[str, str]:
+        """The reader options for the chosen mapping (as `--option KEY=VALUE` would give)."""
+        m = self.mapping()
+        opts: dict[str, str] = {
+            "instruction": m["instruction"] or "",
+            "input": m["input"] or "",
+            "output": output_spec(m["output"] or "", m["rationale"]),
+        }
+        if self.pv.kind == "table":
+            header = self.header.isChecked()
+            opts["header"] = "yes" if header else "no"
+            if not header:
+                opts["columns"] = ",".join(self.names())
+        return opts
+
+    # ------------------------------------------------------------------ view
+    def _columns_changed(self) -> None:
+        names = self.names()
+        rows = self.pv.rows(self.header.isChecked())
+        self.table.clear()
+        self.table.setColumnCount(len(names))
+        self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(names)
+        for r, row in enumerate(rows):
+            for c, name in enumerate(names):
+                text = row.get(name, "")
+                item = QTableWidgetItem(short(text, 80))
+                item.setToolTip(text[:2000])
+                self.table.setItem(r, c, item)
+        default = default_mapping(names)
+        for key, combo in self.combos.items():
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(NONE)
+            combo.addItems(names)
+            want = default.get(key)
+            combo.setCurrentIndex(names.index(want) + 1 if want in names else 0)
+            combo.blockSignals(False)
+        self._update()
+
+    def _update(self) -> None:
+        m = self.mapping()
+        problems = [f"Choose the {k} column." for k in ("instruction", "output") if not m[k]]
+        if m["rationale"] and m["rationale"] == m["output"]:
+            problems.append("The rationale and the output are the same column.")
+        self.import_btn.setEnabled(not problems)
+        color = status_color("warning")
+        self.message.setText(" ".join(problems))
+        self.message.setStyleSheet(f"color: {color};" if problems and color else "")
+        rows = self.pv.rows(self.header.isChecked())
+        if problems or not rows:
+            self.sample.setText("")
+            return
+        row = rows[0]
+        out = output_spec(m["output"] or "", m["rationale"])
+        output = row.get(out) if out in row else tabular._value(out, row)
+        self.sample.setText(
+            "First example → instruction: "
+            + short(row.get(m["instruction"] or "", ""), 90)
+            + (f" · input: {short(row.get(m['input'], ''), 60)}" if m["input"] else "")
+            + f" · output: {short(output or '', 120)}"
+        )
