@@ -113,5 +113,10 @@ def run(args: argparse.Namespace) -> dict:
         ).to_dict()
     result["_human"] = f"wrote {result['count']} records ({result['format']}) to {result['path']}"
     if result["left_out"]:
-        result["_human"] += "; left out (--lossy): " + describe(result["left_out"])
+        result["_human"] += "; left out: " + describe(result["left_out"])
+    if result.get("without_examples"):
+        result["_human"] += (
+            f"; {result['without_examples']} selected tasks have no examples (instructions "
+            "only), so no records"
+        )
     return result

@@ -28,7 +28,7 @@ from ..fileio import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.tasks import NOT_DROPPED, Task, iter_tasks
 from ..store.workspace import Workspace
-from . import hf, registry
+from . import hf, registry, selfinstruct_generated, selfinstruct_seed
 from . import lossy as lossy_mod
 
 # What `only` selects, named for it (the first is the default), and the names it once had.
@@ -36,6 +36,9 @@ ONLY = ("not-dropped", "including-dropped", "verified")
 ONLY_ALIASES = {"kept": "not-dropped", "all": "including-dropped"}
 ONLY_DEFAULT = ONLY[0]
 PROGRESS_EVERY = 200
+# Formats that write tasks (a line each, examples inside or none): every selected task is
+# written. The others write examples: a task without one gives no record (`without_examples`).
+TASK_LEVEL = (selfinstruct_seed.FORMAT, selfinstruct_generated.FORMAT)
 
 
 @dataclass
@@ -47,6 +50,7 @@ class ExportResult:
     files: list[str] = field(default_factory=list)
     selection: dict[str, Any] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)  # lossy: examples per field
+    without_examples: int = 0  # selected tasks with no example (example formats write none)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,7 @@ class ExportResult:
             "files": self.files,
             "selection": self.selection,
             "left_out": self.left_out,
+            "without_examples": self.without_examples,
         }
 
 
@@ -240,6 +245,7 @@ def export(
             else ("json" if out.suffix.lower() == ".json" else spec.default_layout or "json")
         )
     tasks = select_tasks(ws, only=only, run_id=run_id, tag=tag, task_ids=task_ids)
+    bare = sum(not t.instances for t in tasks)
     left_out: dict[str, int] = {}
     if spec.holds is not None:
         left_out, affected, total = lossy_mod.count(tasks, spec.holds)
@@ -266,8 +272,9 @@ def export(
         else:
             assert spec.write is not None  # registry.export_spec checked it
             with atomic_text_file(out) as fh:
-                count = spec.write(ticking, fh, opts)
+                count, reported = lossy_mod.written(spec.write(ticking, fh, opts))
             files = [str(out)]
+            left_out.update(reported)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise
@@ -280,6 +287,8 @@ def export(
     result = ExportResult(
         count, str(out), fmt, tasks=len(tasks), files=files, selection=selection, left_out=left_out
     )
+    if fmt not in TASK_LEVEL:
+        result.without_examples = bare
     _record(ws, result)
     return result
 

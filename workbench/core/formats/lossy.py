@@ -37,6 +37,22 @@ FIELDS: dict[str, str] = {
 }
 # Fields whose absence leaves the whole example out (it has no form without them).
 WHOLE = frozenset({"empty"})
+# What a writer leaves out by the option it was given, never refused: reported in `left_out`
+# with the FIELDS (the writer returns `(count, {name: examples})`).
+REPORTED: dict[str, str] = {
+    "duplicates": "identical records written once (rewrite=reference)",
+}
+
+
+def written(result: int | tuple[int, dict[str, int]]) -> tuple[int, dict[str, int]]:
+    """(records written, REPORTED counts) from what a writer returned: a count, or a count with
+    what it left out."""
+    if isinstance(result, tuple):
+        count, reported = result
+        return count, {k: n for k, n in reported.items() if n}
+    return result, {}
+
+
 ALL = frozenset(FIELDS)
 
 
@@ -96,7 +112,8 @@ def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int],
 def describe(counts: dict[str, int]) -> str:
     """ "earlier turns (history) in 25 examples, KTO label in 40 examples"."""
     return ", ".join(
-        f"{FIELDS[k]} in {n} example{'s' if n != 1 else ''}" for k, n in counts.items()
+        f"{FIELDS.get(k) or REPORTED.get(k, k)} in {n} example{'s' if n != 1 else ''}"
+        for k, n in counts.items()
     )
 
 

@@ -41,7 +41,8 @@ from .common import json_error_text, read_bytes
 from .compression import inner_suffix
 
 Reader = Callable[..., list[Task]]
-Writer = Callable[[Iterable[Task], IO[str], dict[str, str]], int]
+# A count of records written, or (count, lossy.REPORTED counts of what it left out).
+Writer = Callable[[Iterable[Task], IO[str], dict[str, str]], "int | tuple[int, dict[str, int]]"]
 SELFCHECK_TRACES = "selfcheck-traces"
 REFERENCE_RUN = "selfinstruct-run"
 REFERENCE_RUN_MARKER = "machine_generated_instructions.jsonl"

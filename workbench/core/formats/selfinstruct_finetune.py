@@ -134,7 +134,11 @@ def rewrite_input(text: str, rng: random.Random) -> str:
     return text.replace("\n\n", "\n")
 
 
-def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
+def write(
+    tasks: Iterable[Task], fh: IO[str], options: dict[str, str]
+) -> int | tuple[int, dict[str, int]]:
+    """One prompt/completion line per example; with `rewrite=reference`, identical pairs after
+    the rewriting are written once (as the reference does) and counted as `duplicates`."""
     try:
         seed = int(options.get("seed", "123"))
     except ValueError as exc:
@@ -149,14 +153,16 @@ def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
         return n
     # As the reference: one generator for the coin, the template and the shuffle, in that order.
     gen = rng or random.Random(seed)
-    records, seen = [], set()
+    records, seen, merged = [], set(), 0
     for task, _, inst, _ in iter_examples(tasks):
         rec = encode(task.instruction, rewrite_input(inst.input, gen), inst.output, rng, eos)
         key = (rec["prompt"], rec["completion"])
         if key not in seen:
             seen.add(key)
             records.append(rec)
+        else:
+            merged += 1
     gen.shuffle(records)
     for rec in records:
         fh.write(dump(rec) + "\n")
-    return len(records)
+    return len(records), {"duplicates": merged}
