@@ -225,3 +225,35 @@ def test_weight_text_rules():
     assert parse_tools("", [1]) == (None, "")
     assert parse_tools('"x"', None)[1].startswith("Tools: expected a JSON list")
     assert parse_tools("[]", "[ ]") == ("[]", "")  # text stays text
+
+
+def test_keyboard_tabs_add_turn_and_ctrl_z_in_a_field(open_file, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QTextCursor
+    from PySide6.QtWidgets import QApplication
+
+    window, path = open_file("llama-factory/dpo_en_demo.json")
+    window.activateWindow()  # shortcuts only fire in the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    task_id = first_task(path, "kind = 'preference'")
+    before = example(path, task_id)
+    _form, ed = select(window, task_id)
+    ed.rejected.setFocus()
+    ed.rejected.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(ed.rejected, " More.")
+    assert example(path, task_id)["rejected"] == before["rejected"] + " More."
+    qtbot.keyClick(ed.rejected, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert example(path, task_id)["rejected"] == before["rejected"]  # the stack's undo
+
+    assert ed.rejected.hasFocus()  # the undo keeps the person where they were
+    qtbot.keyClick(ed.rejected, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    assert ed.tabs.currentIndex() == TAB_CONVERSATION
+    ed.system.setFocus()
+    qtbot.keyClick(
+        ed.system,
+        Qt.Key.Key_T,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert json.loads(example(path, task_id)["history"]) == [{"role": "user", "content": ""}]
+    assert ed.turn_text.hasFocus()
+    assert "Ctrl+Shift+T" in ed.add_turn_btn.toolTip() and "(Alt+2)" in ed.tabs.tabToolTip(1)

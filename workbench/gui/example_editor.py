@@ -215,6 +215,8 @@ class ExampleEditor(QWidget):
         self.system.setToolTip("The system prompt of this example's conversation. (Alt+S)")
         self.turns = QListWidget()
         self.turns.setObjectName("turns")
+        self.turns.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.turns.setMinimumHeight(80)
         self.turns.setToolTip(
             "The turns before the final user input, oldest first. The instruction and input "
             "form the last user turn; the output answers it."

@@ -138,6 +138,7 @@ class TaskForm(QWidget):
         split.addWidget(inst_left)
         split.addWidget(self.example)
         split.setStretchFactor(1, 3)
+        split.setSizes([110, 440])  # the example's fields get the room
         split.setChildrenCollapsible(False)
 
         lay = QVBoxLayout(self)
@@ -193,12 +194,18 @@ class TaskForm(QWidget):
 
     def _fill_instances(self, select: int) -> None:
         assert self.task is not None
-        self.instances.clear()
-        for i, inst in enumerate(self.task.instances):
-            self.instances.addItem(QListWidgetItem(self._instance_label(i, inst)))
-        self._color_instances()
-        if select >= 0:
-            self.instances.setCurrentRow(select)
+        # Quiet while refilled: an empty list in between would disable the example editor and
+        # take the keyboard focus from the field an undo just restored.
+        self.instances.blockSignals(True)
+        try:
+            self.instances.clear()
+            for i, inst in enumerate(self.task.instances):
+                self.instances.addItem(QListWidgetItem(self._instance_label(i, inst)))
+            self._color_instances()
+            if select >= 0:
+                self.instances.setCurrentRow(select)
+        finally:
+            self.instances.blockSignals(False)
         self._show_instance(self.instances.currentRow())
 
     @staticmethod
