@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
-import socket
+import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from concurrency_helpers import assert_each_call_once, check_rows, free_port, kill_and_resume
 
 from workbench.core.errors import Cancelled
 from workbench.core.jobs import CancelToken, Progress
 from workbench.core.llm.openai_compat import OpenAICompatBackend
 from workbench.core.llm.pool import derive_seed, resolve_concurrency
 from workbench.core.llm.scripted import ScriptedBackend
-from workbench.core.llm.simserver import SimulatedServer
+from workbench.core.llm.simserver import SimulatedServer, sim_answer
 from workbench.core.selfcheck import checker, importers
 from workbench.core.store.workspace import Workspace
 
@@ -45,12 +44,6 @@ def _traces(path: Path) -> Path:
                 + "\n"
             )
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -191,25 +184,14 @@ def test_sigkill_and_resume_at_k8_lose_and_duplicate_nothing(tmp_path, sim):
         "--json",
     ]
     total = 4 * N_TRACES * N_STEPS
-    kills, seen = 0, {}
-    while True:
-        before = _count(ws_path)
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while p.poll() is None:
-            if kills < 3 and _count(ws_path) >= min(before + 9, total - 1):
-                p.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.01)
-        out, err = p.communicate()
-        if p.returncode == -signal.SIGKILL:
-            kills += 1
-            now = _rows(ws_path)
-            for key, row in seen.items():  # nothing recorded before a kill is lost or changed
-                assert all(now[key][k] == v for k, v in row.items() if v not in (None, "pending"))
-            seen = now
-            continue
-        assert p.returncode == 0, err
-        break
+    out, kills = kill_and_resume(
+        cmd,
+        ws_path,
+        kills=3,
+        every=9,
+        total=total,
+        rows=lambda p: check_rows(p, ["compare_output"]),
+    )
     assert kills == 3
     ws = Workspace.open(ws_path)
     try:
@@ -218,46 +200,13 @@ def test_sigkill_and_resume_at_k8_lose_and_duplicate_nothing(tmp_path, sim):
         assert len(runs) == 1 and runs[0]["status"] == "finished"
         assert ws.scalar("SELECT count(*) FROM model_calls") == total
         assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'pending'") == 0
-        # Each call is referenced by exactly one stage of one step: none orphaned, none twice.
-        refs = [
-            r[c]
-            for r in ws.query("SELECT * FROM sc_checks")
-            for c in ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")
-        ]
-        assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
+        assert_each_call_once(ws)
         ref_ws, ref_run = _check(tmp_path, "ref", OpenAICompatBackend(sim.url), 1, followup="never")
         assert _decisions(ws, runs[0]["id"]) == _decisions(ref_ws, ref_run)
         ref_ws.close()
     finally:
         ws.close()
     assert json.loads(out)["solutions_checked"] == N_TRACES
-
-
-def _count(ws_path: Path) -> int:
-    import sqlite3
-
-    try:
-        con = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True, timeout=10)
-        try:
-            return con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
-def _rows(ws_path: Path) -> dict:
-    ws = Workspace.open(ws_path)
-    try:
-        return {
-            r["step_id"]: r
-            for r in ws.query(
-                "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
-                "compare_call_id, compare_output FROM sc_checks"
-            )
-        }
-    finally:
-        ws.close()
 
 
 def test_two_endpoints_share_the_load_and_a_dead_one_is_survived(tmp_path):
@@ -457,3 +406,91 @@ def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim
         ws.close()
     assert sim.max_in_flight >= 4  # a round's step-1 calls went out together
     assert len(got[1][0]) == 20 and got[1] == got[8]
+
+
+DUP = "Write a short poem about the calm morning sea today."
+
+
+def _dup_responder(prompt: str, seed: int | None) -> str:
+    """The simulated model, except that every step-1 list starts with the same instruction."""
+    answer = sim_answer(prompt, seed)
+    m = re.search(r"Number them from (\d+)", prompt)
+    if m is None:
+        return answer
+    return f"{m.group(1)}. {DUP}\n" + "\n".join(answer.splitlines()[1:])
+
+
+def test_selfinstruct_round_compares_with_tasks_of_its_own_round(tmp_path):
+    """Two step-1 calls of one round bring the same instruction: the first becomes a task, the
+    later one is dropped as too similar (ROUGE-L 1.0 against that task, accepted after the
+    round's snapshot was taken), as the sequential procedure would have it; the same at K = 1
+    and K = 8, and Inspect's re-filter at the run's threshold changes nothing."""
+    from workbench.core.inspect import refilter
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    got = {}
+    with SimulatedServer(latency=0.01, per_token=0.0, responder=_dup_responder) as srv:
+        backend = OpenAICompatBackend(srv.url)
+        for k in (1, 8):
+            ws = init_workspace(tmp_path / f"dup{k}.sqlite")
+            out = run_self_instruct(
+                ws,
+                backend,
+                RunConfig(preset="chat", target=12, seed=2, round_size=4),
+                concurrency=k,
+            )
+            assert out.round_size == 4
+            dups = ws.query(
+                "SELECT batch, decision, reason, max_score FROM candidates WHERE instruction = ? "
+                "ORDER BY batch",
+                (DUP,),
+            )
+            assert dups[0]["decision"] == "kept" and len(dups) >= 2
+            later = [d for d in dups[1:] if d["reason"] != "target-reached"]
+            assert later and all(
+                (d["decision"], d["reason"], d["max_score"]) == ("dropped", "rouge", 1.0)
+                for d in later
+            )
+            assert dups[1]["batch"] < 4  # one of them came from the same round as the task
+            assert _accepted(ws).count(DUP) == 1
+            plan = refilter.build_plan(ws, out.run_id)
+            result = refilter.decisions_at(plan, plan.threshold)
+            assert not refilter.changes(plan, result, refilter.current_decisions(ws, out.run_id))
+            got[k] = (
+                _accepted(ws),
+                _si_calls(ws),
+                ws.query("SELECT batch, position, decision, reason FROM candidates ORDER BY id"),
+            )
+            ws.close()
+        backend.close()
+    assert got[1] == got[8]
+
+
+def test_selfinstruct_round_size_defaults_by_backend_and_resumes(tmp_path, sim):
+    """No round size given: 16 on a server, stored with the run and kept on resume (the CLI
+    overrides it); the run record, --json and the progress line carry per-endpoint figures."""
+    from workbench.core.selfinstruct.config import stored_run
+
+    ws = _si(tmp_path, "auto", OpenAICompatBackend(sim.url), 4)
+    run = stored_run(ws, ws.scalar("SELECT max(id) FROM runs"))
+    assert run is not None and run.config.round_size == 16
+    assert run.stats["endpoints"][0]["requests"] > 0
+    ws.close()
+    with SimulatedServer(latency=0.01, per_token=0.0) as other:
+        cli = [sys.executable, "-m", "workbench"]
+        wpath = str(tmp_path / "cli.sqlite")
+        subprocess.run([*cli, "init", wpath, "--json"], check=True, capture_output=True)
+        args = ["-w", wpath, "--server", sim.url, "--server", other.url, "--json"]
+        res = subprocess.run(
+            [*cli, "self-instruct", "--target", "3", "--round-size", "3", *args],
+            capture_output=True,
+            text=True,
+        )
+        assert res.returncode == 0, res.stderr
+        out = json.loads(res.stdout)
+        assert out["round_size"] == 3 and len(out["endpoints"]) == 2
+        assert all(e["requests"] > 0 and "retries" in e for e in out["endpoints"])
+        assert " req " in res.stderr and "tok/s" in res.stderr  # the progress line
+        # Every recorded call was answered by one of them (calls sent ahead and not taken too).
+        assert sum(e["requests"] for e in out["endpoints"]) >= out["calls"]

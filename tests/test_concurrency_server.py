@@ -5,13 +5,11 @@ duplicates nothing."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from concurrency_helpers import assert_each_call_once, kill_and_resume
 from test_llm_server import free_port, start_server
 
 from workbench.core.llm.openai_compat import OpenAICompatBackend
@@ -104,25 +102,7 @@ def test_sigkill_and_resume_at_k8(tmp_path, server):
         "--json",
     ]
     total = 4 * N_STEPS
-    kills, seen = 0, {}
-    while True:
-        before = _count(ws_path)
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while p.poll() is None:
-            if kills < 2 and _count(ws_path) >= min(before + 2, total - 1):
-                p.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.02)
-        out, err = p.communicate()
-        if p.returncode == -signal.SIGKILL:
-            kills += 1
-            now = _rows(ws_path)
-            for key, row in seen.items():
-                assert all(now[key][c] == v for c, v in row.items() if v not in (None, "pending"))
-            seen = now
-            continue
-        assert p.returncode == 0, err
-        break
+    out, kills = kill_and_resume(cmd, ws_path, kills=2, every=2, total=total, poll_s=0.02)
     assert kills == 2
     ws = Workspace.open(ws_path)
     try:
@@ -131,39 +111,7 @@ def test_sigkill_and_resume_at_k8(tmp_path, server):
         assert [r["status"] for r in runs] == ["finished"]
         assert ws.scalar("SELECT count(*) FROM model_calls") == total  # none repeated
         assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'pending'") == 0
-        refs = [
-            r[c]
-            for r in ws.query("SELECT * FROM sc_checks")
-            for c in ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")
-        ]
-        assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
+        assert_each_call_once(ws)
     finally:
         ws.close()
     assert json.loads(out)["solutions_checked"] == len(TRACES)
-
-
-def _count(ws_path: Path) -> int:
-    import sqlite3
-
-    try:
-        con = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True, timeout=10)
-        try:
-            return con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
-def _rows(ws_path: Path) -> dict:
-    ws = Workspace.open(ws_path)
-    try:
-        return {
-            r["step_id"]: r
-            for r in ws.query(
-                "SELECT step_id, verdict, target_call_id, collect_call_id, regen_call_id, "
-                "compare_call_id FROM sc_checks"
-            )
-        }
-    finally:
-        ws.close()

@@ -36,6 +36,7 @@ def test_run_config_is_frozen_and_validates_its_ranges():
         {"preset": "x"},
         {"max_gen_calls": 0},
         {"compat": "old"},
+        {"round_size": 0},
     ):
         with pytest.raises(UserInputError):
             RunConfig(**bad).validate()  # type: ignore[arg-type]
@@ -51,6 +52,7 @@ def test_cli_defaults_are_the_core_defaults():
         args.instances_max_tokens,
         args.max_tokens,
         args.max_gen_calls,
+        args.round_size,
     ) == (
         DEFAULTS.target,
         DEFAULTS.seed,
@@ -59,6 +61,7 @@ def test_cli_defaults_are_the_core_defaults():
         DEFAULTS.instances_max_tokens,
         DEFAULTS.gen_max_tokens,
         DEFAULTS.max_gen_calls,
+        DEFAULTS.round_size,
     )
     assert {n for _, n in preset_choices()} == set(PRESETS)
     assert preset_choices()[0][1] == DEFAULTS.preset
@@ -85,8 +88,8 @@ def test_stored_runs_read_back_typed(tmp_workspace):
     run = stored_run(ws, s.run_id)
     assert run is not None and run.kind == "self-instruct"
     assert run.config == RunConfig(
-        target=1, seed=5, threshold=0.55, templates_dir=run.config.templates_dir
-    )
+        target=1, seed=5, threshold=0.55, templates_dir=run.config.templates_dir, round_size=1
+    )  # in-process: rounds of one step-1 call, stored with the run
     assert run.threshold == 0.55 and run.tokenizer == "rouge"
     assert run.pool_growth == PoolGrowth.ACCEPTED
     # A replay records "fixed"/"reference" and its threshold; its pool grows at step 1.
@@ -96,3 +99,34 @@ def test_stored_runs_read_back_typed(tmp_workspace):
     assert replay.config.compat is None and replay.threshold == 0.7
     assert stored_run(ws, create_run(ws, "self-check", {})) is None
     assert stored_run(ws, 999) is None
+
+
+def test_round_size_default_follows_the_backend_and_compat_and_is_kept_on_resume(tmp_workspace):
+    """None: 1 in-process, 16 on a server, 5 with compat="reference" (the reference's
+    request_batch_size); stored with the run. A run stored before rounds existed resumes with
+    rounds of one call."""
+    from workbench.core.selfinstruct.config import default_round_size
+
+    assert default_round_size(server=False) == 1 and default_round_size(server=True) == 16
+    assert default_round_size(server=True, compat="reference") == 5
+    assert default_round_size(server=False, compat="reference") == 5
+    ws = tmp_workspace
+    for i in range(4):
+        add_task(ws, Task(f"Explain the idea number {i} well.", [Instance("", "x")], source="seed"))
+    reply = "1. Write a poem about a quiet harbor at dawn\n2. List four kinds of old trees"
+    script = ScriptedBackend(
+        lambda p: (
+            reply if "Number them" in p or p.rstrip().endswith("1.") else "Input: a\nOutput: b"
+        )
+    )
+    s = run_self_instruct(
+        ws, script, RunConfig(preset="self-instruct", compat="reference", target=1, seed=1)
+    )
+    ref = stored_run(ws, s.run_id)
+    assert ref is not None and ref.config.round_size == 5 and s.round_size == 5
+    # An old run without the key: resumed with rounds of one call.
+    old = RunConfig(target=2, seed=9).to_dict()
+    del old["round_size"]
+    rid = create_run(ws, "self-instruct", old)
+    s2 = run_self_instruct(ws, script, RunConfig(), resume_run_id=rid)
+    assert s2.round_size == 1

@@ -23,12 +23,14 @@ FIELDS = [
     ("acceptance_rate", "{:.0%} accepted"),
     ("tokens_per_s", "{:.1f} tok/s"),
     ("in_flight", "{} in flight"),
+    ("endpoints", "[{}]"),  # per endpoint, with several (or one that failed or retried)
 ]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     # Every default comes from the core's RunConfig (the window reads the same ones).
     from ..core.selfinstruct.config import DEFAULTS as D
+    from ..core.selfinstruct.config import REFERENCE_ROUND_SIZE, SERVER_ROUND_SIZE
     from ..core.selfinstruct.presets import PRESETS
 
     p = command(sub, "self-instruct", "grow the task pool with SELF-INSTRUCT", run)
@@ -101,8 +103,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=D.round_size,
         metavar="R",
-        help="step-1 calls built from one pool snapshot and sent together (the "
-        f"reference's request_batch_size; default {D.round_size})",
+        help="step-1 calls built from one pool snapshot and sent together, then decided in "
+        "order (the reference's request_batch_size; default: "
+        f"{SERVER_ROUND_SIZE} with --server, 1 in-process, {REFERENCE_ROUND_SIZE} with "
+        "--compat reference; kept on --resume)",
     )
     add_tokenizer_arg(p)
     add_model_args(p)
@@ -153,8 +157,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out = {
         k: v
         for k, v in summary.to_dict().items()
-        if k in ("run_id", "accepted", "candidates", "rejected_by_reason", "calls", "seconds")
+        if k
+        in (
+            "run_id",
+            "accepted",
+            "candidates",
+            "rejected_by_reason",
+            "calls",
+            "seconds",
+            "round_size",
+        )
     }
+    if summary.endpoints is not None:
+        out["endpoints"] = summary.endpoints
     out.update(unseen)
     reasons = ", ".join(f"{k} {v}" for k, v in summary.rejected_by_reason.items()) or "none"
     out["_human"] = (

@@ -88,6 +88,7 @@ class Endpoint:
     in_flight: int = 0
     requests: int = 0  # answers received in full
     failures: int = 0  # requests that failed here (and were sent elsewhere if possible)
+    retries: int = 0  # tries repeated here after a 429, a 5xx or a timeout
     completion_tokens: int = 0
     active_s: float = 0.0  # wall time with at least one request in flight
     down_until: float = 0.0  # monotonic time before which it is skipped
@@ -101,6 +102,7 @@ class Endpoint:
             "requests": self.requests,
             "in_flight": self.in_flight,
             "failures": self.failures,
+            "retries": self.retries,
             "completion_tokens": self.completion_tokens,
             "tokens_per_s": round(self.completion_tokens / active, 2) if active > 0 else 0.0,
             "down": self.down_until > now,
@@ -209,8 +211,9 @@ class OpenAICompatBackend:
                 ep.down_until = now + ENDPOINT_COOLDOWN_S
 
     def endpoint_stats(self) -> list[dict[str, Any]]:
-        """Per endpoint: url, requests (answered), in_flight, failures, completion_tokens,
-        tokens_per_s (completion tokens over the wall time it had work), down, last_error."""
+        """Per endpoint: url, requests (answered), in_flight, failures, retries (tries repeated
+        after a 429, 5xx or timeout), completion_tokens, tokens_per_s (completion tokens over
+        the wall time it had work), down, last_error."""
         now = time.monotonic()
         with self._lock:
             return [ep.stats(now) for ep in self.endpoints]
@@ -242,6 +245,7 @@ class OpenAICompatBackend:
                 resp = self._client.send(req, stream=True)
             except httpx.TimeoutException as exc:
                 if attempt < self.retries:
+                    self._count_retry(base)
                     time.sleep(self.backoff * 2**attempt)
                     continue
                 err = ModelError(
@@ -265,6 +269,7 @@ class OpenAICompatBackend:
                 resp.close()
             code = resp.status_code
             if code in RETRY_STATUSES and attempt < self.retries:
+                self._count_retry(base)
                 time.sleep(self._retry_delay(resp, attempt))
                 continue
             if code == 401:
@@ -281,6 +286,12 @@ class OpenAICompatBackend:
                 raise _EndpointFailure(err)
             raise err
         raise ModelError(f"{url}: no answer after {self.retries + 1} tries.")  # pragma: no cover
+
+    def _count_retry(self, base: str) -> None:
+        with self._lock:
+            for ep in self.endpoints:
+                if ep.url == base:
+                    ep.retries += 1
 
     def _retry_delay(self, resp: httpx.Response, attempt: int) -> float:
         """The server's Retry-After when it gives one (capped), else exponential backoff."""

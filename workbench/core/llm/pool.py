@@ -68,6 +68,30 @@ def derive_seed(seed: int | None, seq: int) -> int | None:
     return int.from_bytes(digest, "big") & 0x7FFFFFFF
 
 
+def endpoint_summary(backend: Backend) -> str | None:
+    """The per-endpoint figures for a progress line, e.g. "gpu1:8000: 120 req 310 tok/s
+    gpu2:8000: 118 req 2 failed 1 retried 305 tok/s, down"; None for a backend without
+    endpoints (in-process) or one endpoint that has had no trouble (its tokens/s is the run's)."""
+    stats = getattr(backend, "endpoint_stats", None)
+    if stats is None:
+        return None
+    eps = stats()
+    if len(eps) < 2 and not any(e.get("failures") or e.get("retries") for e in eps):
+        return None
+    parts = []
+    for e in eps:
+        trouble = "".join(
+            f" {e[k]} {word}"
+            for k, word in (("failures", "failed"), ("retries", "retried"))
+            if e.get(k)
+        )
+        parts.append(
+            f"{e['url'].split('//')[-1].removesuffix('/v1')}: {e['requests']} req{trouble} "
+            f"{e['tokens_per_s']:.0f} tok/s{', down' if e['down'] else ''}"
+        )
+    return "  ".join(parts)
+
+
 @dataclass
 class Call:
     """One model call of a unit. `key`: its place in the sequence (smaller starts first, and
@@ -120,15 +144,9 @@ class CallScheduler:
         """Figures for a progress event: in_flight, and per-endpoint counts when the backend has
         several endpoints ("endpoints": a short text)."""
         data: dict[str, Any] = {"in_flight": self.in_flight, "concurrency": self.concurrency}
-        stats = getattr(self.backend, "endpoint_stats", None)
-        if stats is not None:
-            eps = stats()
-            if len(eps) > 1:
-                data["endpoints"] = "  ".join(
-                    f"{e['url'].split('//')[-1].removesuffix('/v1')}: {e['requests']} "
-                    f"({e['tokens_per_s']:.0f} tok/s{', down' if e['down'] else ''})"
-                    for e in eps
-                )
+        summary = endpoint_summary(self.backend)
+        if summary:
+            data["endpoints"] = summary
         return data
 
     # ------------------------------------------------------------- internals
@@ -364,6 +382,20 @@ class Prefetcher:
             self._futures[key] = fut
             heapq.heappush(self._queue, (priority, next(self._count), job))
             self._cond.notify()
+
+    def forget(
+        self,
+        *,
+        prompt: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        params: Any,
+    ) -> None:
+        """Withdraw a call asked for ahead that the pipeline will not take after all: a queued
+        one never starts, a running or finished one's answer is let go. Unknown calls: nothing."""
+        with self._cond:
+            fut = self._futures.pop(self._key(prompt, messages, params), None)
+        if fut is not None:
+            fut.cancel()  # only a queued call can be cancelled; its job then returns at once
 
     def _take(self, key: str, direct: Callable[[], Any], cancel: CancelToken | None) -> Any:
         from .base import GenResult

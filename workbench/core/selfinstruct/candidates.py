@@ -117,7 +117,10 @@ def passed_rules(decision: str, reason: str | None) -> bool:
 class PoolGrowth(StrEnum):
     """When a candidate that passed step 1 joins the pool that later step-1 calls compare with.
 
-    Within its own call it is a sibling from the moment it passes, either way (decide_call)."""
+    Within its own call it is a sibling from the moment it passes, either way (decide_call).
+    A run in rounds (`RunConfig.round_size`) builds a round's step-1 prompts from one snapshot
+    but still decides its calls in sequence order, each against the pool grown by the earlier
+    calls, those of its own round included (`steps.redecide_call`): what the re-filter replays."""
 
     ACCEPTED = "accepted"  # our runs: the pool is the task table (a task is made)
     STEP_1 = "step-1"  # the reference (and its replay): as soon as it passes step 1
@@ -146,8 +149,10 @@ def decide_call(
     the threshold is kept); otherwise it passes and is a sibling for the ones after it,
     whatever step 3 later makes of it: step 3 has not run when step 1 decides, as in the
     reference (bootstrap_instructions.py). Growing the pool between calls is the caller's
-    part (`PoolGrowth`). `best_score` is called once per candidate, in order, rule-dropped
-    ones too (the run stores their neighbours).
+    part (`PoolGrowth`): the pool is the one in force when the call is decided, every earlier
+    call's candidates settled — for a call of a round that is later than when its prompt was
+    built, so the run decides it again then (`steps.redecide_call`). `best_score` is called
+    once per candidate, in order, rule-dropped ones too (the run stores their neighbours).
     """
     passed: list[int] = []
     out: list[StepOne] = []
@@ -257,26 +262,78 @@ def close_pending(ws: Workspace, run_id: int, reason: Reason = Reason.TARGET_REA
 _STEP_COLS = "id, batch, position, instruction, is_classification, clf_call_id"
 
 
-def next_to_classify(ws: Workspace, run_id: int) -> dict[str, Any] | None:
-    """The oldest pending candidate without a step-2 answer, or None."""
+def first_pending_batch(ws: Workspace, run_id: int) -> int | None:
+    """The earliest step-1 call (its `batch`) with a pending candidate, or None: the run
+    settles its calls' candidates in sequence order, one call after the other."""
+    b = ws.scalar(
+        "SELECT min(batch) FROM candidates WHERE run_id = ? AND decision = ?",
+        (run_id, str(Decision.PENDING)),
+    )
+    return None if b is None else int(b)
+
+
+def next_to_classify(ws: Workspace, run_id: int, batch: int | None = None) -> dict[str, Any] | None:
+    """The oldest pending candidate without a step-2 answer (of step-1 call `batch` when
+    given), or None."""
     rows = ws.query(
         f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
-        "AND clf_call_id IS NULL ORDER BY id LIMIT 1",
-        (run_id, str(Decision.PENDING)),
+        "AND clf_call_id IS NULL AND (? IS NULL OR batch = ?) ORDER BY id LIMIT 1",
+        (run_id, str(Decision.PENDING), batch, batch),
     )
     return rows[0] if rows else None
 
 
-def next_for_instances(ws: Workspace, run_id: int) -> dict[str, Any] | None:
-    """The next pending candidate for step 3: generation tasks first, then classification
-    ones, each in id order (consecutive calls share a template, so llama.cpp reuses its
-    KV cache; alternating would re-evaluate ~1,000 prompt tokens per call)."""
+def next_for_instances(
+    ws: Workspace, run_id: int, batch: int | None = None
+) -> dict[str, Any] | None:
+    """The next pending candidate for step 3 (of step-1 call `batch` when given): generation
+    tasks first, then classification ones, each in id order (consecutive calls share a
+    template, so llama.cpp reuses its KV cache; alternating would re-evaluate ~1,000 prompt
+    tokens per call)."""
     rows = ws.query(
         f"SELECT {_STEP_COLS} FROM candidates WHERE run_id = ? AND decision = ? "
-        "ORDER BY coalesce(is_classification, 0), id LIMIT 1",
-        (run_id, str(Decision.PENDING)),
+        "AND (? IS NULL OR batch = ?) ORDER BY coalesce(is_classification, 0), id LIMIT 1",
+        (run_id, str(Decision.PENDING), batch, batch),
     )
     return rows[0] if rows else None
+
+
+def of_call(ws: Workspace, run_id: int, batch: int) -> list[dict[str, Any]]:
+    """The candidates of step-1 call `batch`, in the model's order: id, position, instruction,
+    decision, reason, clf_call_id, instances_call_id."""
+    return ws.query(
+        "SELECT id, position, instruction, decision, reason, clf_call_id, instances_call_id "
+        "FROM candidates WHERE run_id = ? AND batch = ? ORDER BY position, id",
+        (run_id, batch),
+    )
+
+
+def kept_in_calls(ws: Workspace, run_id: int, lo: int, hi: int) -> int:
+    """How many candidates of step-1 calls lo <= batch < hi became tasks."""
+    return int(
+        ws.scalar(
+            "SELECT count(*) FROM candidates WHERE run_id = ? AND batch >= ? AND batch < ? "
+            "AND decision = ?",
+            (run_id, lo, hi, str(Decision.KEPT)),
+        )
+        or 0
+    )
+
+
+def set_step_one(ws: Workspace, candidate_id: int, cand: NewCandidate) -> None:
+    """A step-1 decision made again (`steps.redecide_call`): decision, reason and scores
+    (inside the caller's transaction)."""
+    ws.update(
+        "candidates",
+        candidate_id,
+        {
+            "decision": str(cand.decision),
+            "reason": None if cand.reason is None else str(cand.reason),
+            "max_score": cand.max_score,
+            "most_similar": cand.most_similar,
+            "avg_similarity_score": cand.avg_similarity_score,
+        },
+    )
 
 
 def pending(ws: Workspace, run_id: int) -> list[dict[str, Any]]:

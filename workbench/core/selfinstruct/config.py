@@ -57,12 +57,14 @@ class RunConfig:
     """Words that drop an instruction (None: the workspace's list, else the preset's)."""
     max_gen_calls: int | None = None
     """Safety stop: step-1 calls at most (>= 1; None: 20 + 10 x target)."""
-    round_size: int = 1
-    """Step-1 calls built from one snapshot of the pool, all made before their candidates go on
-    to steps 2 and 3 (>= 1; the reference's request_batch_size). 1: every step-1 prompt sees
-    every task accepted before it. With more, a server keeps a whole round in flight, but a
-    candidate is not compared with tasks accepted from the same round (docs/models.md). The same
-    round size gives the same tasks at any concurrency."""
+    round_size: int | None = None
+    """Step-1 calls per round (>= 1; None: `default_round_size`, resolved and stored when the
+    run starts, so a resume keeps it). A round's step-1 prompts are all built from one snapshot
+    of the pool (the reference's request_batch_size), so a server can have them in flight
+    together; its candidates are then still decided call by call in sequence order, each
+    compared with the pool as the sequential procedure would have it (tasks accepted from
+    earlier calls of the round included). The round size, not the concurrency, shapes what is
+    accepted: the same round size gives the same tasks at any K (docs/models.md)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -107,6 +109,22 @@ class RunConfig:
 
 
 DEFAULTS = RunConfig()
+
+SERVER_ROUND_SIZE = 16
+"""Rounds on an OpenAI-compatible server: 16 step-1 calls (~130 candidates) keep 16 requests
+busy from one snapshot (bench/serving.py: >= 12x the tasks/min of K = 1 at K = 16)."""
+REFERENCE_ROUND_SIZE = 5
+"""compat="reference": the reference's request_batch_size (bootstrap_instructions.py)."""
+
+
+def default_round_size(*, server: bool, compat: str | None = None) -> int:
+    """The round size of a run that does not set one: 5 with compat="reference" (the
+    reference's request_batch_size, on any backend), else 16 on a server (a thread-safe,
+    OpenAI-compatible backend) and 1 in-process (every step-1 prompt sees every task accepted
+    before it; one CPU context gains nothing from a round in flight)."""
+    if compat == "reference":
+        return REFERENCE_ROUND_SIZE
+    return SERVER_ROUND_SIZE if server else 1
 
 
 def preset_choices() -> list[tuple[str, str]]:

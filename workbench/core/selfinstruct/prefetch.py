@@ -11,7 +11,11 @@ depend on its seed and the model's answers only, never on K or on timing; calls 
 when the loop takes them, so a killed run re-issues what was in flight, nothing twice.
 
 With `RunConfig.round_size` R > 1 the R step-1 calls of a round are built from one snapshot of
-the pool and all sent at once (`prefetch_generate`); their candidates then go on together.
+the pool and all sent at once (`prefetch_generate`); steps 2 and 3 of every candidate that
+passed step 1 against the snapshot go out as soon as it is stored. The loop still settles the
+round call by call and decides each call again against the pool grown by the earlier ones
+(`steps.redecide_call`); the calls sent for a candidate it then drops are withdrawn
+(`forget_candidates`), never recorded.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from . import candidates, parse, steps
 def prefetch_pending(ctx: steps.Context, fetcher: Prefetcher) -> int:
     """Send steps 2 and 3 of every pending candidate of the run ahead of the loop (step 3 of a
     candidate follows its step-2 answer), in the order the loop takes them: every step 2 by
-    candidate, then step 3 generation tasks first (candidates.next_for_instances). Returns how
-    many candidates were sent for."""
+    candidate, then step 3 generation tasks first (candidates.next_for_instances), call (batch)
+    by call. Returns how many candidates were sent for."""
     rows = candidates.pending(ctx.ws, ctx.run_id)
     for cand in rows:
         if ctx.preset.classification and cand["clf_call_id"] is None:
@@ -38,19 +42,38 @@ def prefetch_pending(ctx: steps.Context, fetcher: Prefetcher) -> int:
                 is_clf = parse.parse_clf_label(res.text, ctx.compat)
                 p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
                 fetcher.prefetch(
-                    prompt=p3, messages=m3, params=params3, priority=(2, int(is_clf), cand["id"])
+                    prompt=p3, messages=m3, params=params3, priority=_step3(cand, is_clf)
                 )
 
             fetcher.prefetch(
-                prompt=prompt, messages=messages, params=params, priority=(1, cand["id"]), then=then
+                prompt=prompt,
+                messages=messages,
+                params=params,
+                priority=(1, cand["batch"], 0, 0, cand["id"]),
+                then=then,
             )
         else:
             is_clf = bool(cand["is_classification"])
             p3, m3, params3 = steps.instances_request(ctx, cand, is_clf)
-            fetcher.prefetch(
-                prompt=p3, messages=m3, params=params3, priority=(2, int(is_clf), cand["id"])
-            )
+            fetcher.prefetch(prompt=p3, messages=m3, params=params3, priority=_step3(cand, is_clf))
     return len(rows)
+
+
+def _step3(cand: dict[str, Any], is_clf: bool) -> tuple[int, ...]:
+    # The loop's order: call by call; in a call every step 2, then step 3 generation tasks first.
+    return (1, cand["batch"], 1, int(is_clf), cand["id"])
+
+
+def forget_candidates(
+    ctx: steps.Context, fetcher: Prefetcher, dropped: Iterable[dict[str, Any]]
+) -> None:
+    """Withdraw the step-2 and step-3 calls sent ahead for candidates the loop dropped after
+    all (`steps.redecide_call`): queued ones never start; an answer already in is let go."""
+    for cand in dropped:
+        reqs = [steps.classify_request(ctx, cand)] if ctx.preset.classification else []
+        reqs += [steps.instances_request(ctx, cand, is_clf) for is_clf in (False, True)]
+        for prompt, messages, params in reqs:
+            fetcher.forget(prompt=prompt, messages=messages, params=params)
 
 
 def prefetch_generate(ctx: steps.Context, fetcher: Prefetcher, batches: Iterable[int]) -> None:

@@ -2,10 +2,13 @@
 
     summary = run_self_instruct(ws, backend, RunConfig(preset="chat", target=20, seed=0))
 
-The run's config (`RunConfig`, everything that shapes its output, the seed included) is stored
-with the run; `resume_run_id` continues a run with its stored config (`config.stored_run`).
-Candidates waiting for step 2 or 3 are finished before the next step-1 call, so the pool a
-step-1 call sees is the same whether or not the run was interrupted.
+The run's config (`RunConfig`, everything that shapes its output, the seed and the round size
+included) is stored with the run; `resume_run_id` continues a run with its stored config
+(`config.stored_run`). The run goes in rounds of `round_size` step-1 calls, all built from the
+pool as it stood when the round began; the round's candidates are then settled call by call in
+sequence order (each call decided again against the pool grown by the earlier ones,
+`steps.redecide_call`), and every candidate is settled before the next round, so the pool a
+step-1 call sees is the same whether or not the run was interrupted, and whatever K is.
 """
 
 from __future__ import annotations
@@ -20,16 +23,16 @@ from typing import Any
 from ..errors import ModelError, UserInputError
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..llm.base import Backend, GenResult
-from ..llm.pool import Prefetcher, is_thread_safe, resolve_concurrency
+from ..llm.pool import Prefetcher, endpoint_summary, is_thread_safe, resolve_concurrency
 from ..similarity import index_from_workspace, workspace_tokenizer
 from ..store.run_lock import lock_run
 from ..store.runs import create_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import candidates, steps
 from .candidates import Decision, PoolGrowth, Reason
-from .config import RUN_KIND, RunConfig, stored_run
+from .config import RUN_KIND, RunConfig, default_round_size, stored_run
 from .filters import InstructionRules
-from .prefetch import prefetch_generate, prefetch_pending
+from .prefetch import forget_candidates, prefetch_generate, prefetch_pending
 from .presets import PRESETS, get_preset
 from .prompts import TEMPLATES_SETTING, Templates
 
@@ -48,20 +51,29 @@ class RunSummary:
     seconds: float = 0.0
     target: int = 0
     status: str = "finished"
+    round_size: int = 1
+    endpoints: list[dict[str, Any]] | None = None  # per endpoint, on a server (run_stats)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def run_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
-    """The run's figures, read from the database (the same after a resume as without one)."""
+def run_stats(ws: Workspace, run_id: int, backend: Backend | None = None) -> dict[str, Any]:
+    """The run's figures, read from the database (the same after a resume as without one); with
+    a server backend also its per-endpoint figures of this session ("endpoints": url,
+    requests, failures, retries, completion_tokens, tokens_per_s...; see
+    OpenAICompatBackend.endpoint_stats)."""
     calls = ws.scalar("SELECT count(*) FROM model_calls WHERE run_id = ?", (run_id,)) or 0
-    return {
+    out: dict[str, Any] = {
         "accepted": _accepted(ws, run_id),
         "candidates": candidates.count(ws, run_id),
         "rejected_by_reason": candidates.dropped_by_reason(ws, run_id),
         "calls": calls,
     }
+    endpoints = getattr(backend, "endpoint_stats", None)
+    if endpoints is not None:
+        out["endpoints"] = endpoints()
+    return out
 
 
 def _accepted(ws: Workspace, run_id: int) -> int:
@@ -131,9 +143,12 @@ def run_self_instruct(
 ) -> RunSummary:
     """Run (or resume) SELF-INSTRUCT until `config.target` tasks are accepted.
 
-    On a server, up to `concurrency` requests (default 16) are in flight: steps 2 and 3 of the
-    pending candidates are sent ahead of the loop (`prefetch`), which still decides them one at
-    a time in sequence order, so K never changes what is accepted. In-process: one at a time.
+    On a server, up to `concurrency` requests (default 16) are in flight: a round's step-1
+    calls and steps 2 and 3 of the pending candidates are sent ahead of the loop (`prefetch`),
+    which still decides them one at a time in sequence order, so K never changes what is
+    accepted. In-process: one at a time. `config.round_size` None takes
+    `default_round_size` for this backend (16 on a server, 1 in-process, 5 with
+    compat="reference"); the value is stored with the run, and a resume keeps it.
 
     Raises Cancelled when `cancel` fires (the run is left "cancelled", resumable), and marks the
     run "failed" on any other error.
@@ -146,10 +161,17 @@ def run_self_instruct(
                 f"no self-instruct run {resume_run_id} in this workspace", field="run"
             )
         config = run.config
+        if config.round_size is None:  # stored before rounds existed: one call per round
+            config = replace(config, round_size=1)
     else:
         run = None
         if config.templates_dir is None:  # recorded in the run, so a resume uses the same
             config = replace(config, templates_dir=ws.get_setting(TEMPLATES_SETTING))
+        if config.round_size is None:  # recorded too: the round size shapes what is accepted
+            server = is_thread_safe(backend)
+            config = replace(
+                config, round_size=default_round_size(server=server, compat=config.compat)
+            )
     config.validate()
     preset = get_preset(config.preset)
     if preset.api == "chat" and getattr(backend, "has_chat_template", True) is False:
@@ -240,18 +262,19 @@ def run_self_instruct(
                     "tokens_per_s": meter.tokens_per_s,
                     "last": meter.last,
                     **({"in_flight": fetcher.in_flight} if fetcher is not None else {}),
+                    **({"endpoints": eps} if (eps := endpoint_summary(backend)) else {}),
                 },
             )
         )
         meter.last = []
 
     stopped = None
-    with lock, run_outcome(ws, run_id, lambda: run_stats(ws, run_id)), _closing(fetcher):
+    with lock, run_outcome(ws, run_id, lambda: run_stats(ws, run_id, backend)), _closing(fetcher):
         emit("resuming" if resume_run_id is not None else "starting")
         if fetcher is not None:  # a resumed run: what was in flight when it stopped
             prefetch_pending(ctx, fetcher)
         sent_round = -1  # the round whose step-1 calls were sent ahead
-        rsize = config.round_size
+        rsize = config.round_size or 1
         while True:
             accepted = _accepted(ws, run_id)
             if accepted >= config.target:
@@ -263,20 +286,35 @@ def run_self_instruct(
             # A round's step-1 calls all come before its candidates' steps 2 and 3, so each
             # of them sees the same pool (rounds of 1: every step-1 call sees the latest).
             mid_round = preset.pipeline != "alpaca" and batch % rsize != 0 and batch < max_calls
-            # Pending candidates: every step 2 first, then step 3 grouped by template.
+            pending_batch = None if mid_round else candidates.first_pending_batch(ws, run_id)
+            if pending_batch is not None:
+                # Settled call by call, in sequence order: the call is decided against the
+                # pool its earlier calls grew (a no-op for rounds of 1), then its candidates
+                # take step 2, then step 3 grouped by template.
+                dropped = steps.redecide_call(ctx, pending_batch)
+                if fetcher is not None and dropped:
+                    forget_candidates(ctx, fetcher, dropped)
+                    prefetch_pending(ctx, fetcher)  # any it let through after all
             cand = (
-                candidates.next_to_classify(ws, run_id)
-                if preset.classification and not mid_round
+                candidates.next_to_classify(ws, run_id, pending_batch)
+                if preset.classification and pending_batch is not None
                 else None
             )
             if cand is not None:
                 steps.step_classify(ctx, cand)
                 emit(f"step 2: {'classification' if cand['is_classification'] else 'generation'}")
                 continue
-            cand = candidates.next_for_instances(ws, run_id) if not mid_round else None
+            cand = (
+                candidates.next_for_instances(ws, run_id, pending_batch)
+                if pending_batch is not None
+                else None
+            )
             if cand is not None:
                 kept = steps.step_instances(ctx, cand)
                 emit("step 3: accepted" if kept else "step 3: no valid instances")
+                continue
+            if pending_batch is not None:  # the call's candidates were all dropped again
+                emit("step 1: decided again with the round's tasks")
                 continue
             if batch >= max_calls:
                 stopped = f"stopped after {batch} generation calls"
@@ -296,7 +334,7 @@ def run_self_instruct(
             emit("alpaca: call done")
         # Pending candidates beyond the target are not needed: closed, with the reason.
         candidates.close_pending(ws, run_id, Reason.TARGET_REACHED)
-    st = run_stats(ws, run_id)
+    st = run_stats(ws, run_id, backend)
     if stopped:
         st["stopped"] = stopped
     set_run_status(ws, run_id, "finished", stats=st)
@@ -309,4 +347,6 @@ def run_self_instruct(
         calls=st["calls"],
         seconds=round(time.monotonic() - started, 3),
         target=config.target,
+        round_size=rsize,
+        endpoints=st.get("endpoints"),
     )

@@ -237,6 +237,22 @@ def decide_step_one(
         parsed if parsed is not None else instruction_reason(text, rules)
         for text, (_, parsed) in zip(texts, items)
     ]
+    rows = rouge_rule(index, tokenizer, threshold, texts, rule_reasons)
+    for row, meta in zip(rows, metas):
+        row.meta = meta
+    return rows
+
+
+def rouge_rule(
+    index: SimilarityIndex,
+    tokenizer: str,
+    threshold: float,
+    texts: Sequence[str],
+    rule_reasons: Sequence[Reason | None],
+) -> list[NewCandidate]:
+    """The ROUGE-L part of step 1 (`candidates.decide_call`) for one call's (normalised) texts,
+    given what the instruction rules said of each: candidate rows with their decision ("pending"
+    or "dropped"), reason, neighbours (top 10), highest and mean score."""
     sims: dict[int, Similar] = {}
 
     def best(i: int, siblings: Sequence[int]) -> float:
@@ -252,10 +268,41 @@ def decide_step_one(
             max_score=sims[i].max_score,
             most_similar=sims[i].top,
             avg_similarity_score=sims[i].avg_score,
-            meta=metas[i],
         )
         for i, (text, v) in enumerate(zip(texts, verdicts))
     ]
+
+
+def redecide_call(ctx: Context, batch: int) -> list[dict[str, Any]]:
+    """Step 1's ROUGE-L rule for call `batch` once more, now that the calls before it are
+    settled: a call of a round was first decided against the round's snapshot of the pool,
+    without the tasks accepted since from the earlier calls of its round, which the sequential
+    procedure would have compared it with. Same rule, same siblings (`rouge_rule`); the rows
+    are updated in one transaction. Does nothing (returns []) when no task came from the
+    earlier calls of the round (rounds of 1 never change) or once a candidate of the call went
+    on to step 2 or 3 (it was decided again before that: idempotent across a resume).
+
+    Returns the candidates (id, batch, position, instruction) that it dropped ("rouge"); ones
+    it let through are pending again and go on to steps 2 and 3 like the others."""
+    start = batch - batch % (ctx.config.round_size or 1)
+    if start == batch or not candidates.kept_in_calls(ctx.ws, ctx.run_id, start, batch):
+        return []
+    rows = candidates.of_call(ctx.ws, ctx.run_id, batch)
+    if any(r["clf_call_id"] is not None or r["instances_call_id"] is not None for r in rows):
+        return []
+    rule = [Reason(r["reason"]) if r["reason"] in candidates.RULE_REASONS else None for r in rows]
+    new = rouge_rule(
+        ctx.index, ctx.tokenizer, ctx.config.threshold, [r["instruction"] for r in rows], rule
+    )
+    dropped = []
+    with ctx.ws.transaction():
+        for r, n in zip(rows, new):
+            candidates.set_step_one(ctx.ws, r["id"], n)
+            if n.decision == Decision.DROPPED and r["decision"] == str(Decision.PENDING):
+                dropped.append({**r, "batch": batch})
+    for r in dropped:
+        ctx.on_decided(r["instruction"], Decision.DROPPED, Reason.ROUGE)
+    return dropped
 
 
 # ---------------------------------------------------------------------------- step 2

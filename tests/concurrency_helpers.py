@@ -1,0 +1,89 @@
+"""Helpers shared by the concurrency tests (tests/test_concurrency.py against the loopback
+simulated server, tests/test_concurrency_server.py against a real llama_cpp.server): a free
+port, read-only looks at a workspace another process is writing, the SIGKILL/resume loop of a
+CLI run, and the check that every recorded call belongs to exactly one stage of one step."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.core.store.workspace import Workspace
+
+STAGE_CALLS = ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count_calls(ws_path: Path) -> int:
+    """Recorded model calls, read-only (0 while the workspace does not exist yet)."""
+    try:
+        con = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def check_rows(ws_path: Path, extra: Sequence[str] = ()) -> dict[int, dict[str, Any]]:
+    """SELF-CHECK rows by step id: verdict, the four stages' call ids and `extra` columns."""
+    ws = Workspace.open(ws_path)
+    try:
+        cols = ", ".join(["step_id", "verdict", *STAGE_CALLS, *extra])
+        return {r["step_id"]: r for r in ws.query(f"SELECT {cols} FROM sc_checks")}
+    finally:
+        ws.close()
+
+
+def kill_and_resume(
+    cmd: list[str],
+    ws_path: Path,
+    *,
+    kills: int,
+    every: int,
+    total: int,
+    rows: Callable[[Path], dict[Any, dict[str, Any]]] = check_rows,
+    poll_s: float = 0.01,
+) -> tuple[str, int]:
+    """Run `cmd` (a CLI run with --resume) until it finishes, killing it with SIGKILL `kills`
+    times, each once `every` more calls are recorded (or all but one of `total`). After each
+    kill, nothing recorded before an earlier kill is lost or changed (`rows`, values other than
+    None and "pending"). Returns the finishing run's stdout and how many kills there were."""
+    done, seen = 0, {}
+    while True:
+        before = count_calls(ws_path)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while p.poll() is None:
+            if done < kills and count_calls(ws_path) >= min(before + every, total - 1):
+                p.send_signal(signal.SIGKILL)
+                break
+            time.sleep(poll_s)
+        out, err = p.communicate()
+        if p.returncode == -signal.SIGKILL:
+            done += 1
+            now = rows(ws_path)
+            for key, row in seen.items():
+                assert all(now[key][c] == v for c, v in row.items() if v not in (None, "pending"))
+            seen = now
+            continue
+        assert p.returncode == 0, err
+        return out, done
+
+
+def assert_each_call_once(ws: Workspace) -> None:
+    """Every recorded call is referenced by exactly one stage of one step: none orphaned,
+    none twice."""
+    refs = [r[c] for r in ws.query("SELECT * FROM sc_checks") for c in STAGE_CALLS]
+    assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
