@@ -65,3 +65,42 @@ def test_reasoning_panel_checks_with_the_servers_concurrency(qtbot, tmp_path):
         assert "Checked 4 solutions" in panel.check_status.text()
         assert not panel.check_unchecked()  # nothing left to check
     ws.close()
+
+
+def test_generate_panel_round_size_reaches_the_run(qtbot, tmp_path):
+    """The Generate panel's round size (a workspace setting; 0 shows the core's default for the
+    chosen model) is what a run started from the window uses, with the server's concurrency,
+    and the requests in flight show in the progress line."""
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.config import stored_run
+    from workbench.gui.generate_panel import ROUND_SIZE_SETTING, GeneratePanel
+
+    ws = init_workspace(tmp_path / "gen.sqlite")
+    with SimulatedServer(latency=0.02, per_token=0.0) as sim:
+        ws.set_setting("server", {"url": sim.url, "concurrency": 4})
+        ws.set_setting("gui.model", "server")
+
+        def start(thread) -> bool:
+            thread.start()
+            return True
+
+        panel = GeneratePanel(ws, start_job=start)
+        qtbot.addWidget(panel)
+        assert panel.round_size.value() == 0 and panel.round_size.text() == "auto (16)"
+        panel.round_size.setValue(3)
+        assert ws.get_setting(ROUND_SIZE_SETTING) == 3
+        assert GeneratePanel(ws, start_job=start).round_size.value() == 3  # kept
+        panel.target.setValue(4)
+        shown: list[str] = []
+        panel.message.setText = lambda text, _f=panel.message.setText: (
+            shown.append(text),
+            _f(text),
+        )[1]
+        assert panel.start()
+        qtbot.waitUntil(lambda: panel.state == "finished", timeout=60_000)
+        run = stored_run(ws, panel.run_id)
+        assert run is not None and run.config.round_size == 3
+        assert ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ?", (panel.run_id,)) == 4
+        assert any("requests in flight" in t for t in shown)
+        assert sim.max_in_flight > 1  # the server's concurrency reached the run
+    ws.close()

@@ -35,7 +35,13 @@ from PySide6.QtWidgets import (
 from ..core.jobs import Progress
 
 # config is light (no similarity engine, no model code): its defaults and presets are the CLI's.
-from ..core.selfinstruct.config import DEFAULTS, RUN_KIND, preset_choices, stored_run
+from ..core.selfinstruct.config import (
+    DEFAULTS,
+    RUN_KIND,
+    default_round_size,
+    preset_choices,
+    stored_run,
+)
 from ..core.store.run_lock import RunBusy, holder
 from ..core.store.runs import latest_unfinished_run
 from ..core.store.workspace import Workspace
@@ -50,6 +56,13 @@ from .model_choice import (
 from .theme import status_color
 from .workers import JobContext, JobThread
 
+ROUND_SIZE_SETTING = "selfinstruct.round_size"  # step-1 calls per round; absent or 0: the core's
+ROUND_SIZE_TIP = (
+    "Step-1 calls built from one snapshot of the task pool and sent together (the reference's "
+    "request_batch_size); their candidates are still decided in order, each compared with "
+    "every task accepted before it. Auto: 16 on a server (keeps its requests in flight "
+    "busy), 1 in-process. The round size, not the concurrency, shapes what is accepted."
+)
 FEED_MAX = 500  # the feed is a window on the latest candidates; Inspect has them all
 THRESHOLD_TIP = (
     "ROUGE-L threshold, 0 to 1: a candidate whose highest score against the task "
@@ -129,6 +142,13 @@ class GeneratePanel(QWidget):
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(DEFAULTS.threshold)
         self.threshold.setToolTip(THRESHOLD_TIP)
+        # Beside the server's concurrency (Models): how many step-1 calls go out together.
+        self.round_size = QSpinBox()
+        self.round_size.setObjectName("roundSize")
+        self.round_size.setRange(0, 1024)
+        self.round_size.setSuffix(" step-1 calls")
+        self.round_size.setToolTip(ROUND_SIZE_TIP)
+        self.round_size.setValue(int(self.ws.get_setting(ROUND_SIZE_SETTING) or 0))
         self.templates_label = QLabel()
         self.templates_btn = QPushButton("Edit…")
         self.templates_btn.setToolTip("See and edit the prompt templates the steps use")
@@ -140,6 +160,7 @@ class GeneratePanel(QWidget):
         form.addRow("Model", self.model)
         form.addRow("Seed", self.seed)
         form.addRow("ROUGE-L threshold", self.threshold)
+        form.addRow("Round size", self.round_size)
         form.addRow("Templates", trow)
         self.start_btn = QPushButton("Start")
         self.start_btn.setDefault(True)
@@ -205,6 +226,8 @@ class GeneratePanel(QWidget):
         lay.addWidget(self.feed, 1)
 
         self.start_btn.clicked.connect(lambda: self.start())
+        self.round_size.valueChanged.connect(self._save_round_size)
+        self.model.currentIndexChanged.connect(lambda _i: self._show_round_default())
         self.templates_btn.clicked.connect(self.edit_templates)
         self.pause_btn.clicked.connect(self.toggle_pause)
         self.cancel_btn.clicked.connect(self.cancel)
@@ -245,6 +268,15 @@ class GeneratePanel(QWidget):
             self.model.addItem(label, choice)
         self.model.setCurrentIndex(max(0, self.model.findData(chosen)))
         self.model.blockSignals(False)
+        self._show_round_default()
+
+    def _show_round_default(self) -> None:
+        """The round size's "auto" names the core's default for the chosen model."""
+        server = (self.model.currentData() or DEFAULT) == SERVER
+        self.round_size.setSpecialValueText(f"auto ({default_round_size(server=server)})")
+
+    def _save_round_size(self, value: int) -> None:
+        self.ws.set_setting(ROUND_SIZE_SETTING, value or None)
 
     def check_resumable(self) -> dict[str, Any] | None:
         """Offer the newest unfinished run for resume (called when a workspace opens)."""
@@ -299,6 +331,8 @@ class GeneratePanel(QWidget):
                 "target": self.target.value(),
                 "seed": self.seed.value(),
                 "threshold": self.threshold.value(),
+                # 0 ("auto"): the run takes the core's default for its backend, and stores it.
+                "round_size": self.round_size.value() or None,
                 **self.config_overrides,
             }
         self.configure_job(kwargs, config_dict, resume_id)
