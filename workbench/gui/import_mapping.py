@@ -13,10 +13,12 @@ example's meta under their own names, so nothing is lost.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -157,11 +160,18 @@ class ImportMappingDialog(QDialog):
         self.pv = preview(path)
         self.setWindowTitle(f"Import {path.name}: map the columns")
         self.setMinimumWidth(720)
-        what = (
-            f"A table of {self.pv.width} columns."
-            if self.pv.kind == "table"
-            else "JSON records whose fields no format knows: say which field is which."
-        )
+        if self.pv.kind == "records":
+            what = "JSON records whose fields no format knows: say which field is which."
+        elif self.pv.first_is_header:
+            what = f"A table of {self.pv.width} columns; the first row names them."
+        elif self.pv.width in (2, 3):
+            layout = "CoT files" if self.pv.width == 3 else "inputs/targets files"
+            what = (
+                f"A table of {self.pv.width} columns without a header row: named as FLAN's "
+                f"{layout} are ({', '.join(self.pv.names(False))})."
+            )
+        else:
+            what = f"A table of {self.pv.width} columns without a header row."
         self.about = QLabel((reason + "\n" if reason else "") + what)
         self.about.setWordWrap(True)
         self.header = QCheckBox("The first row names the columns")
@@ -174,6 +184,8 @@ class ImportMappingDialog(QDialog):
         self.table = QTableWidget()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
+        if self.pv.width <= 6:
+            self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.combos: dict[str, QComboBox] = {}
         form = QFormLayout()
         tips = {
@@ -193,6 +205,10 @@ class ImportMappingDialog(QDialog):
         self.sample.setWordWrap(True)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.command = QLabel()
+        self.command.setWordWrap(True)
+        self.command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.command.setToolTip("The same import from the command line.")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -208,6 +224,7 @@ class ImportMappingDialog(QDialog):
         lay.addLayout(form)
         lay.addWidget(self.sample)
         lay.addWidget(self.message)
+        lay.addWidget(self.command)
         lay.addWidget(self.buttons)
         self.header.toggled.connect(self._columns_changed)
         self._columns_changed()
@@ -273,7 +290,15 @@ class ImportMappingDialog(QDialog):
         self.import_btn.setEnabled(not problems)
         color = status_color("warning")
         self.message.setText(" ".join(problems))
+        self.message.setVisible(bool(problems))
         self.message.setStyleSheet(f"color: {color};" if problems and color else "")
+        self.command.setText(
+            ""
+            if problems
+            else f"Command line: workbench import {shlex.quote(self.path.name)} --format "
+            + self.fmt()
+            + "".join(f" --option {shlex.quote(f'{k}={v}')}" for k, v in self.options().items())
+        )
         rows = self.pv.rows(self.header.isChecked())
         if problems or not rows:
             self.sample.setText("")
