@@ -103,6 +103,13 @@ def test_preference_pair_shows_both_answers_and_edits_the_rejected_one(open_file
     assert example(path, task_id)["rejected"] == "A worse answer."
     assert ed.rejected.toPlainText() == "A worse answer."
 
+    # A new example of this task is a pair too.
+    form.add_instance()
+    assert example(path, task_id, 1)["kind"] == "preference"
+    assert ed.rejected.isVisibleTo(ed) and ed.rejected.toPlainText() == ""
+    window.undo_stack.undo()
+    form.instances.setCurrentRow(0)
+
     # Another kind hides the rejected answer; it stays in the store and comes back.
     ed.kind.setCurrentIndex(ed.kind.findData("sft"))
     assert not ed.rejected.isVisibleTo(ed)

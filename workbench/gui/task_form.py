@@ -379,8 +379,12 @@ class TaskForm(QWidget):
     def add_instance(self) -> None:
         if self.task is None:
             return
-        new = _copies(self.task.instances) + [Instance("", "")]
+        row = self.instances.currentRow()
+        # Of the kind of the selected example: a task of preference pairs gets another pair.
+        kind = self.task.instances[row].kind if 0 <= row < len(self.task.instances) else "sft"
+        new = _copies(self.task.instances) + [Instance("", "", kind=kind)]
         self._set_instances(new, f"Add instance to task {self.task.id}", select=len(new) - 1)
+        self.example.tabs.setCurrentIndex(0)
         self.output.setFocus()
 
     def remove_instance(self) -> None:
