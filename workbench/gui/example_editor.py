@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from ..core.store.examples import MEDIA_KEYS, Instance
 from .theme import status_color
+from .undo_commands import _short as short
 
 KIND_CHOICES = [
     ("Instruction → answer (SFT)", "sft"),
@@ -54,12 +55,6 @@ LABEL_CHOICES = [
 ]
 ROLES = ("user", "assistant", "system", "tool", "function_call", "observation", "function")
 TAB_EXAMPLE, TAB_CONVERSATION, TAB_TOOLS, TAB_META = range(4)
-
-
-def short(text: str, n: int = 32) -> str:
-    """`text` on one line, cut to `n` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def parse_weight(text: str) -> tuple[float | None, str]:
@@ -345,11 +340,15 @@ class ExampleEditor(QWidget):
             if parse_tools(self.tools.toPlainText(), i.tools) != (i.tools, ""):
                 self._set_text(self.tools, tools_text(i.tools))
             self._fill_turns(turn_row)
-            self.media.setText(
-                "Media references (files not imported): " + media_summary(i.meta)
-                if media_summary(i.meta)
-                else "No media references."
-            )
+            media = media_summary(i.meta)
+            notes = [f"Media references (files not imported): {media}." if media else ""]
+            dropped = len(i.meta.get("_dropped_turns") or [])
+            if dropped:
+                notes.append(
+                    f"{dropped} turn{'s' * (dropped != 1)} the import left out of the "
+                    "conversation (FastChat's rules), kept under _dropped_turns."
+                )
+            self.media.setText(" ".join(n for n in notes if n) or "No media references.")
             self.meta.setPlainText(meta_text(i.meta))
             self._show_kind(i.kind)
             self._update_tab_titles()

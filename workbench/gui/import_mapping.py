@@ -39,8 +39,8 @@ from ..core.formats import tabular
 from ..core.formats.common import decode_utf8, read_bytes
 from ..core.formats.compression import inner_suffix
 from ..core.formats.reading import iter_records
-from .example_editor import short
 from .theme import status_color
+from .undo_commands import _short as short
 
 PREVIEW_ROWS = 5
 # Enough of a table to show its first rows without splitting a whole large file.
