@@ -263,4 +263,9 @@ def test_keyboard_tabs_add_turn_and_ctrl_z_in_a_field(open_file, qtbot):
     )
     assert json.loads(example(path, task_id)["history"]) == [{"role": "user", "content": ""}]
     assert ed.turn_text.hasFocus()
+    ed.tabs.setCurrentIndex(0)
+    ed.weight.setFocus()
+    qtbot.keyClicks(ed.weight, "0.5")  # saved, with a word about OpenAI's 0/1
+    assert example(path, task_id)["weight"] == 0.5
+    assert "only weight 0 or 1" in ed.example_msg.text()
     assert "Ctrl+Shift+T" in ed.add_turn_btn.toolTip() and "(Alt+2)" in ed.tabs.tabToolTip(1)

@@ -436,9 +436,16 @@ class ExampleEditor(QWidget):
 
     def _validate(self) -> None:
         i = self.inst
-        weight_err = parse_weight(self.weight.text())[1]
+        weight, weight_err = parse_weight(self.weight.text())
         if weight_err:
             self._message(self.example_msg, "Weight: " + weight_err + " Not saved.")
+        elif weight not in (None, 0, 1):
+            self._message(
+                self.example_msg,
+                "Saved. OpenAI fine-tuning accepts only weight 0 or 1 (an OpenAI chat "
+                "export writes this value as it is).",
+                "warning",
+            )
         elif i is not None and i.kind == "preference" and not (i.rejected or "").strip():
             self._message(self.example_msg, "A preference pair needs a rejected answer.", "warning")
         elif i is not None and i.kind == "kto" and i.label is None:

@@ -45,6 +45,9 @@ LIVE_REFRESH_MS = 1500
 BACKGROUND_JOBS = {"model-info", "inspect-refilter"}
 # Shortcuts that belong to one panel (QShortcut, panel-scoped), for Help > Keyboard shortcuts.
 PANEL_SHORTCUTS = [
+    ("Seeds: example / conversation / tools / meta tab", "Alt+1, Alt+2, Alt+3, Alt+4"),
+    ("Seeds: kind, rejected, KTO label, weight, system", "Alt+K, Alt+J, Alt+L, Alt+W, Alt+S"),
+    ("Seeds: add an earlier turn", "Ctrl+Shift+T"),
     ("Inspect: keep / drop / undo override", "Alt+K, Alt+D, Alt+U"),
     ("Inspect: write the override note", "Alt+N"),
     ("Reasoning: next / previous step", "J, K (or arrows)"),
