@@ -1,7 +1,8 @@
 """`workbench import PATH [--format F] [--option KEY=VALUE ...] [--split NAME] [--skip-invalid]
 [--rejected-out FILE] [--compat reference|fixed] [--dedup-rouge T] [--dry-run]`: a file
-(plain or .gz/.bz2/.zst), a dataset folder (Hugging Face Hub layout), or a reference
-Self-Instruct run folder into the workspace.
+(plain or .gz/.bz2/.zst), a dataset folder (Hugging Face Hub layout), a reference
+Self-Instruct run folder, or any other folder as a collection of files (each detected on its
+own, a summary line per file; docs/formats.md "Folders of files") into the workspace.
 
 Every bad record is reported at once (up to 50 listed, with the total; with --json in
 `problems` of the error object). Nothing is imported then, unless --skip-invalid: the valid
@@ -24,7 +25,10 @@ from .common import command, open_workspace
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = command(
-        sub, "import", "import tasks from a file or dataset folder (format auto-detected)", run
+        sub,
+        "import",
+        "import tasks from a file, a dataset folder or a folder of files (formats detected)",
+        run,
     )
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -79,6 +80,60 @@ def data_files(path: Path) -> list[Path]:
         if p.is_file() and p.name.lower().endswith(DATA_SUFFIXES) and p.name != "README.md":
             out.append(p)
     return out
+
+
+# datasets' split keywords (datasets.data_files.SPLIT_KEYWORDS), found in a file's or a
+# folder's name between separators, as `load_dataset` infers splits from file names.
+SPLIT_KEYWORDS = {
+    "train": ("train", "training"),
+    "validation": ("validation", "valid", "dev", "val"),
+    "test": ("test", "testing", "eval", "evaluation"),
+}
+_SPLIT_RE = re.compile(
+    r"(?:^|[-._ /])("
+    + "|".join(k for ks in SPLIT_KEYWORDS.values() for k in ks)
+    + r")(?:$|[-._ /0-9])"
+)
+
+
+def split_of(rel: str) -> str | None:
+    """The split a data file's path (relative to its dataset folder) names, or None."""
+    for m in _SPLIT_RE.finditer(rel.lower()):
+        for split, words in SPLIT_KEYWORDS.items():
+            if m.group(1) in words:
+                return split
+    return None
+
+
+def _has_card(path: Path) -> bool:
+    """A README.md that is a Hub dataset card (it opens with YAML front matter)."""
+    card = path / "README.md"
+    try:
+        with open(card, encoding="utf-8", errors="replace") as fh:
+            return fh.read(8).lstrip("\ufeff").startswith("---")
+    except OSError:
+        return False
+
+
+def is_hub_layout(path: Path) -> bool:
+    """A folder that is one dataset as the Hub lays it out: `save_to_disk` output, a
+    `dataset_info.json`, a dataset card (README.md with YAML front matter), data shards under
+    `data/`, or data files that all name their split with at least two splits among them
+    (SHP's `<domain>/train.json`, `<domain>/test.json`). Any other folder of data files is a
+    collection of separate files (collection.py)."""
+    if not path.is_dir():
+        return False
+    if is_saved_dataset(path) or (path / "dataset_info.json").is_file() or _has_card(path):
+        return True
+    files = data_files(path)
+    if not files:
+        return False
+    if any(
+        f.relative_to(path).parts[0] == "data" and len(f.relative_to(path).parts) > 1 for f in files
+    ):
+        return True
+    splits = [split_of(f.relative_to(path).as_posix()) for f in files]
+    return None not in splits and len(set(splits)) >= 2
 
 
 def is_hub_folder(path: Path) -> bool:

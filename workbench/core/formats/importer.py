@@ -21,7 +21,7 @@ from ..errors import UserInputError
 from ..store import examples as store_examples
 from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
 from ..store.workspace import Workspace
-from . import registry
+from . import collection, registry
 from .reading import iter_records
 from .validation import (
     CAP,
@@ -261,6 +261,13 @@ def read_file(
     if not p.exists():
         raise UserInputError("no such file", path=p)
     fmt = fmt or registry.detect_format(p)
+    if p.is_dir() and _as_collection(p, fmt):
+        coll = read_collection(p, fmt, options=options)
+        if coll.problems and problems is None:
+            raise InvalidRecords(p, coll.problems, root=p)
+        if problems is not None:
+            problems.items += coll.problems.items
+        return collection.FORMAT, coll.tasks()
     spec = registry.get(fmt)
     if spec.read is None:
         raise UserInputError(f"{fmt!r} is an export-only format", path=p, field="format")
@@ -317,6 +324,246 @@ def _per_record(fmt: str, path: Path) -> list[Task] | None:
     return group_records(values, path, fmt)
 
 
+# ------------------------------------------------------------------------ folders of files
+def _as_collection(path: Path, fmt: str | None) -> bool:
+    """Whether a folder is read as a collection (collection.py): detected as one, named so, or
+    named with a format of single files (then every data file is read as that format)."""
+    if fmt == collection.FORMAT:
+        return True
+    if fmt is None:
+        return registry.detect_format(path) == collection.FORMAT
+    spec = registry.get(fmt)
+    return not (spec.folder or spec.reads_folder) and not registry.is_reference_run(path)
+
+
+@dataclass
+class FileRead:
+    """One entry of a collection as read: its tasks and its bad records."""
+
+    entry: collection.Entry
+    tasks: list[Task]
+    problems: Problems
+
+
+@dataclass
+class CollectionRead:
+    """Every entry of a collection folder: the files read (`reads`, path order), the ones
+    skipped with a note, and every bad record of them all (`problems`, file by file)."""
+
+    root: Path
+    entries: list[collection.Entry]
+    reads: list[FileRead]
+    problems: Problems
+
+    def tasks(self) -> list[Task]:
+        return [t for r in self.reads for t in r.tasks]
+
+    def skipped(self) -> list[dict[str, str]]:
+        return [
+            {"path": e.rel(self.root), "note": e.note or ""}
+            for e in self.entries
+            if e.note is not None
+        ]
+
+
+def read_collection(
+    path: str | Path, fmt: str | None = None, *, options: dict[str, str] | None = None
+) -> CollectionRead:
+    """Read every data file of a collection folder on its own (collection.py), validating them
+    all: a file whose format cannot be detected, or that cannot be read at all, is one bad
+    record (naming the file and the `--format` to give). `fmt` (a single-file format) reads
+    every file as that format. `options` go to each reader that takes them; an option no
+    reader of the folder takes is a UserInputError. Writes nothing."""
+    root = Path(path)
+    entries = collection.plan(root, None if fmt in (None, collection.FORMAT) else fmt)
+    data = [e for e in entries if e.note is None]
+    if not data:
+        skipped = ", ".join(e.rel(root) for e in entries) or "it is empty"
+        raise UserInputError(
+            f"no data files in this folder (skipped: {skipped})",
+            path=root,
+            hint="Import a folder or file of instruction data (formats: docs/formats.md).",
+        )
+    opts = {k: v for k, v in (options or {}).items() if v is not None}
+    taken = {k for e in data if e.format for k in registry.get(e.format).read_options}
+    unknown = sorted(set(opts) - taken)
+    if unknown:
+        raise UserInputError(
+            f"no reader of this folder's files has the option {unknown[0]!r}",
+            path=root,
+            field=unknown[0],
+        )
+    problems = Problems()
+    reads = []
+    for e in data:
+        mine = Problems()
+        tasks: list[Task] = []
+        if e.error is not None:
+            mine.add(_file_error(e.error, e.path))
+        else:
+            assert e.format is not None
+            spec = registry.get(e.format)
+            try:
+                _, tasks = read_file(
+                    e.path,
+                    e.format,
+                    options={k: v for k, v in opts.items() if k in spec.read_options},
+                    problems=mine,
+                )
+            except UserInputError as exc:  # the file as a whole: not readable as its format
+                mine.add(_file_error(exc, e.path))
+        problems.items += mine.items
+        reads.append(FileRead(e, tasks, mine))
+    return CollectionRead(root, entries, reads, problems)
+
+
+def _file_error(exc: UserInputError, path: Path) -> UserInputError:
+    """The error of a whole file of a folder, with its hint (the --format to give) in the
+    message (a listed problem shows only the message)."""
+    from .validation import bare_message
+
+    text = bare_message(exc)
+    if exc.hint:
+        text += f" — {exc.hint}"
+    return UserInputError(text, path=exc.path or path, line=exc.line, field=exc.field)
+
+
+@dataclass
+class CollectionResult(ImportResult):
+    """An import of a collection folder: the totals (ImportResult's fields) and, per file,
+    `files` (`{"path", "format", "read", "imported", "instances", "merged",
+    "duplicate_examples", "rejected", "notes"}`, `"error"` for a file left out whole) and
+    `skipped` (`{"path", "note"}`)."""
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, rel: str, res: ImportResult, error: str | None = None) -> None:
+        for name in (
+            "imported",
+            "classification",
+            "skipped_duplicates",
+            "skipped_similar",
+            "filled",
+            "read",
+            "instances",
+            "merged",
+            "duplicate_examples",
+            "rejected",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(res, name))
+        for k, v in res.notes.items():
+            self.notes[k] = self.notes.get(k, 0) + v
+        row = {
+            "path": rel,
+            "format": res.format,
+            "read": res.read,
+            "imported": res.imported,
+            "instances": res.instances,
+            "merged": res.merged,
+            "duplicate_examples": res.duplicate_examples,
+            "rejected": res.rejected,
+            "notes": res.notes,
+        }
+        if error:
+            row["error"] = error
+        self.files.append(row)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "files": self.files, "skipped": self.skipped}
+
+    def summary(self) -> str:
+        lines = [super().summary() + ".", f"From {len(self.files)} files:"]
+        for f in self.files:
+            what = (
+                f"left out: {f['error']}"
+                if f.get("error")
+                else f"{f['read']} tasks read, {f['imported']} new, {f['instances']} examples"
+                + (f", {f['merged']} merged" if f["merged"] else "")
+                + (
+                    f", {f['duplicate_examples']} duplicate examples"
+                    if f["duplicate_examples"]
+                    else ""
+                )
+                + (f", {f['rejected']} bad records left out" if f["rejected"] else "")
+            )
+            lines.append(f"  {f['path']} ({f['format'] or 'format not recognised'}): {what}")
+        for s in self.skipped:
+            lines.append(f"  skipped {s['path']}: {s['note']}")
+        return "\n".join(lines)
+
+
+class _Preview(Exception):
+    """Raised to roll back a collection's preview import."""
+
+
+def import_collection(
+    ws: Workspace,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    dedup_threshold: float | None = None,
+    preview: bool = False,
+    options: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    rejected_out: str | Path | None = None,
+) -> CollectionResult:
+    """Import a collection folder (collection.py): every file validated first, then all of
+    them written in one transaction, file by file in path order (so a file's duplicates of an
+    earlier file's examples count as such). Bad records (every one, each naming its file)
+    make it fail with InvalidRecords unless `skip_invalid`, which imports the rest and writes
+    the rejected records with their file to `rejected_out` (default `<folder>.rejected.jsonl`
+    beside the folder). `preview` imports inside a transaction it rolls back: the counts,
+    nothing written."""
+    root = Path(path)
+    read = read_collection(root, fmt, options=options)
+    if read.problems and not skip_invalid:
+        raise InvalidRecords(root, read.problems, root=root)
+    out_path = None
+    if read.problems and not preview:
+        out_path = write_rejected(
+            read.problems,
+            Path(rejected_out) if rejected_out else rejected_path(root),
+            with_path=True,
+        )
+    result = CollectionResult(format=collection.FORMAT, path=str(root), preview=preview)
+    result.skipped = read.skipped()
+    try:
+        with ws.transaction():
+            for fr in read.reads:
+                fmt_name = fr.entry.format or ""
+                if fr.tasks:
+                    res = add_tasks(
+                        ws,
+                        fr.tasks,
+                        source=registry.get(fmt_name).source,
+                        dedup_threshold=dedup_threshold,
+                    )
+                    res.notes = {
+                        k: v for k, v in store_examples.import_notes(fr.tasks).items() if v
+                    }
+                    bare = sum(not t.instances for t in fr.tasks)
+                    if bare:
+                        res.notes["without_examples"] = bare
+                else:
+                    res = ImportResult()
+                res.format = fmt_name
+                res.rejected = fr.problems.total
+                whole = fr.entry.error is not None or (not fr.tasks and fr.problems.total == 1)
+                result.add(
+                    fr.entry.rel(root),
+                    res,
+                    fr.problems.items[0].message if whole and fr.problems else None,
+                )
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    result.rejected_path = str(out_path) if out_path else None
+    result.problems = read.problems.listed(CAP)
+    return result
+
+
 def _replay(ws: Workspace, path: Path, compat: str | None) -> Any:
     # Imported when a reference run is found: the replay loads the SELF-INSTRUCT engine.
     from ..selfinstruct.replay import replay_reference_run
@@ -336,8 +583,10 @@ def import_file(
     skip_invalid: bool = False,
     rejected_out: str | Path | None = None,
 ) -> Any:
-    """Import a file, a dataset folder, or (a folder holding machine_generated_instructions.jsonl)
-    replay a reference Self-Instruct run; returns an ImportResult (or the replay's result).
+    """Import a file, a dataset folder, a collection folder (any other folder: each file on its
+    own, see import_collection; a CollectionResult), or (a folder holding
+    machine_generated_instructions.jsonl) replay a reference Self-Instruct run; returns an
+    ImportResult (or the replay's result).
 
     Every bad record is found in one pass. By default any makes the import fail with
     `InvalidRecords` (all of them, up to 50 listed, and the total) and nothing is written;
@@ -354,6 +603,17 @@ def import_file(
         if preview:
             raise UserInputError("a reference run cannot be previewed; replay it", path=p)
         return _replay(ws, p, compat)
+    if p.is_dir() and _as_collection(p, fmt):
+        return import_collection(
+            ws,
+            p,
+            fmt,
+            dedup_threshold=dedup_threshold,
+            preview=preview,
+            options=options,
+            skip_invalid=skip_invalid,
+            rejected_out=rejected_out,
+        )
     problems = Problems()
     fmt, tasks = read_file(p, fmt, options=options, problems=problems)
     if problems and not skip_invalid:

@@ -20,6 +20,7 @@ from ..errors import UserInputError
 from ..store.tasks import Task
 from . import (
     alpaca,
+    collection,
     dolly,
     hc3,
     hf,
@@ -46,6 +47,12 @@ Writer = Callable[[Iterable[Task], IO[str], dict[str, str]], "int | tuple[int, d
 SELFCHECK_TRACES = "selfcheck-traces"
 REFERENCE_RUN = "selfinstruct-run"
 REFERENCE_RUN_MARKER = "machine_generated_instructions.jsonl"
+
+
+def _read_collection(path: Path, **options: str) -> list[Task]:
+    from .importer import read_collection  # the importer reads each file of it
+
+    return read_collection(path, options=options).tasks()
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,16 @@ FORMATS: dict[str, FormatSpec] = {
             tolerant=True,
         ),
         _spec(trl, "TRL preference / KTO / prompt-completion JSONL (prompt, chosen, rejected)"),
+        FormatSpec(
+            collection.FORMAT,
+            "A folder of instruction files of any formats, each detected on its own "
+            "(--format F reads them all as F)",
+            collection.EXTENSIONS,
+            _read_collection,
+            None,
+            reads_folder=True,
+            tolerant=True,
+        ),
         FormatSpec(
             SELFCHECK_TRACES,
             "SELF-CHECK reasoning traces JSONL (export only)",
@@ -335,16 +352,9 @@ def detect_format(path: Path) -> str:
             return hf.FORMAT
         if natural_instructions.is_task_folder(path):
             return natural_instructions.FORMAT
-        if hf_folder.is_hub_folder(path):
+        if hf_folder.is_hub_layout(path):
             return hf_folder.FORMAT
-        raise UserInputError(
-            "a folder that is neither a Self-Instruct run (machine_generated_instructions.jsonl) "
-            "nor a dataset folder (a Hugging Face dataset: README.md with data files such as "
-            "data/train-00000-of-00001.parquet, or our own data/train.jsonl)",
-            path=path,
-            line=1,
-            hint="Import a file inside it, or download the data files with huggingface-cli.",
-        )
+        return collection.FORMAT  # any other folder: its files, each on its own
     suffix = inner_suffix(path)
     data = read_bytes(path)
     # Tolerant here (a cut multi-byte character at the 1 MiB mark); the reader is strict.

@@ -9,8 +9,8 @@ nothing, the default) or, with `skip_invalid`, imports the rest and writes the r
 with their reasons to `<name>.rejected.jsonl` beside the input.
 
 Shapes: `Problem.to_dict()` = `{"path", "line", "field", "error"}`; a rejected-file line =
-`{"line", "field", "error", "record"}` (`record` = the record as read: a JSON value, or the text
-of the line when it was not valid JSON).
+`{"line", "field", "error", "record"}` (with `"path"` first for a folder's import; `record` =
+the record as read: a JSON value, or the text of the line when it was not valid JSON).
 """
 
 from __future__ import annotations
@@ -42,8 +42,15 @@ class Problem:
     def from_error(cls, exc: UserInputError, record: Any = None) -> Problem:
         return cls(exc.path, exc.line, exc.field, bare_message(exc), record)
 
-    def where(self) -> str:
+    def where(self, root: Path | None = None) -> str:
+        """ "line 3, field 'x'"; with `root` (a folder of files), the file relative to it
+        first."""
+        file = ""
+        if root is not None and self.path:
+            p = Path(self.path)
+            file = p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
         parts = [
+            file,
             f"line {self.line}" if self.line is not None else "",
             f"field '{self.field}'" if self.field else "",
         ]
@@ -137,11 +144,12 @@ class InvalidRecords(UserInputError):
         records: int | None = None,
         cap: int = CAP,
         skip_hint: bool = True,
+        root: Path | None = None,
     ) -> None:
         self.problems = problems
         self.total = problems.total
         first = problems.items[0]
-        lines = [f"  {p.where() or 'the file'}: {p.message}" for p in problems.items[:cap]]
+        lines = [f"  {p.where(root) or 'the file'}: {p.message}" for p in problems.items[:cap]]
         if self.total > cap:
             lines.append(f"  … and {self.total - cap} more")
         of = f" of {records}" if records is not None else ""
@@ -157,7 +165,7 @@ class InvalidRecords(UserInputError):
         noun = "record cannot" if self.total == 1 and not of else "records cannot"
         super().__init__(
             f"{self.total}{of} {noun} be imported; nothing was imported:\n" + "\n".join(lines),
-            path=first.path or path,
+            path=path if root is not None else first.path or path,
             hint=hint,
         )
         self.line, self.field = first.line, first.field  # the first bad record's, for --json
@@ -179,8 +187,9 @@ def rejected_path(path: Path) -> Path:
     return path.parent / f"{stem}.rejected.jsonl"
 
 
-def write_rejected(problems: Problems, out: Path) -> Path:
-    """Write every rejected record with its reason, one JSON object a line (atomically)."""
+def write_rejected(problems: Problems, out: Path, *, with_path: bool = False) -> Path:
+    """Write every rejected record with its reason, one JSON object a line (atomically);
+    `with_path` adds each record's file as `path` first (a folder's import)."""
     from .common import atomic_text_file
 
     try:
@@ -188,7 +197,13 @@ def write_rejected(problems: Problems, out: Path) -> Path:
             for p in problems.items:
                 fh.write(
                     json.dumps(
-                        {"line": p.line, "field": p.field, "error": p.message, "record": p.record},
+                        ({"path": p.path} if with_path else {})
+                        | {
+                            "line": p.line,
+                            "field": p.field,
+                            "error": p.message,
+                            "record": p.record,
+                        },
                         ensure_ascii=False,
                         default=str,
                     )
