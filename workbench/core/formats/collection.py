@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserInputError
+from . import registry
 from .compression import inner_name
 
-FORMAT = "collection"
+FORMAT = registry.COLLECTION
 EXTENSIONS: tuple[str, ...] = ()
 DATA_SUFFIXES = (".json", ".jsonl", ".tsv", ".csv", ".txt")
 SHARD_SUFFIXES = (".parquet", ".arrow")
@@ -46,8 +47,6 @@ class Entry:
 
 def is_collection(path: Path) -> bool:
     """A folder that is not one dataset (see the module docstring)."""
-    from . import registry
-
     try:
         return path.is_dir() and registry.detect_format(path) == FORMAT
     except UserInputError:
@@ -77,8 +76,6 @@ def plan(folder: Path, fmt: str | None = None) -> list[Entry]:
     """Every entry of a collection folder, in path order: data files with their format (`fmt`
     for all when given, else detected; `error` when it cannot be), dataset sub-folders, and the
     files skipped with their note."""
-    from . import registry
-
     entries: list[Entry] = []
 
     def walk(d: Path) -> None:

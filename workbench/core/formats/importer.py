@@ -269,6 +269,13 @@ def read_file(
             problems.items += coll.problems.items
         return collection.FORMAT, coll.tasks()
     spec = registry.get(fmt)
+    if fmt == collection.FORMAT:
+        raise UserInputError(
+            "a file; the collection format is a folder of files",
+            path=p,
+            field="format",
+            hint="Import the file without --format, or the folder that holds it.",
+        )
     if spec.read is None:
         raise UserInputError(f"{fmt!r} is an export-only format", path=p, field="format")
     if p.is_dir() and not (spec.folder or spec.reads_folder):

@@ -20,7 +20,6 @@ from ..errors import UserInputError
 from ..store.tasks import Task
 from . import (
     alpaca,
-    collection,
     dolly,
     hc3,
     hf,
@@ -47,12 +46,7 @@ Writer = Callable[[Iterable[Task], IO[str], dict[str, str]], "int | tuple[int, d
 SELFCHECK_TRACES = "selfcheck-traces"
 REFERENCE_RUN = "selfinstruct-run"
 REFERENCE_RUN_MARKER = "machine_generated_instructions.jsonl"
-
-
-def _read_collection(path: Path, **options: str) -> list[Task]:
-    from .importer import read_collection  # the importer reads each file of it
-
-    return read_collection(path, options=options).tasks()
+COLLECTION = "collection"  # any other folder: its files, each on its own (collection.py)
 
 
 @dataclass(frozen=True)
@@ -181,12 +175,13 @@ FORMATS: dict[str, FormatSpec] = {
             tolerant=True,
         ),
         _spec(trl, "TRL preference / KTO / prompt-completion JSONL (prompt, chosen, rejected)"),
+        # Read by the importer (importer.import_collection, collection.py), file by file.
         FormatSpec(
-            collection.FORMAT,
+            COLLECTION,
             "A folder of instruction files of any formats, each detected on its own "
             "(--format F reads them all as F)",
-            collection.EXTENSIONS,
-            _read_collection,
+            (),
+            None,
             None,
             reads_folder=True,
             tolerant=True,
@@ -270,7 +265,7 @@ def keepers(fields: Iterable[str], exclude: str = "") -> list[str]:
 
 
 def import_formats() -> list[str]:
-    return [n for n, s in FORMATS.items() if s.read is not None]
+    return [n for n, s in FORMATS.items() if s.read is not None or n == COLLECTION]
 
 
 def export_formats() -> list[str]:
@@ -354,7 +349,7 @@ def detect_format(path: Path) -> str:
             return natural_instructions.FORMAT
         if hf_folder.is_hub_layout(path):
             return hf_folder.FORMAT
-        return collection.FORMAT  # any other folder: its files, each on its own
+        return COLLECTION  # any other folder: its files, each on its own
     suffix = inner_suffix(path)
     data = read_bytes(path)
     # Tolerant here (a cut multi-byte character at the 1 MiB mark); the reader is strict.
