@@ -7,13 +7,20 @@
 A labelled file is JSON lines with at least `instruction` (as the model wrote it) and `valid`
 (true/false: "does this, as written — ignoring surrounding quotes and list numbering — describe
 a task a model could perform?", docs/quality.md); other fields (decision, reason) are ignored.
+Several files may follow `--labels`: each is reported on its own, marked *in-sample* (the
+shared file: the rule was written reading it) or *held-out* (rows with `"split": "held-out"`,
+as in bench/data/heldout_labels_seed*.jsonl: labelled by hand after the rule was written),
+then a summary line per file and one for all held-out files pooled. For a file that records
+the run's decisions, the share of the run's kept tasks that are valid by the labels is printed,
+and the share among those the rules as they are now would still keep.
 `--labels-out FILE` writes a fresh run's candidates in that layout, with the rule's guess in
 `valid`, for a person to correct and feed back.
 
 For the labelled file, each candidate is normalised and judged by the step-1 rules as a run
 judges it (filters.instruction_reason after validity.normalise; ROUGE-L is not a rule about the
 text alone and is left out). An invalid candidate counts as caught when the rules drop it, or
-when normalisation *repairs* it — changes it (a date stamp stripped, say) into text that passes:
+when normalisation *repairs* it — strips a date stamp, which the rubric does not ignore, and
+leaves text that passes:
 "repaired counts as dropped-then-fixed". Precision and recall are those of catching invalid
 candidates; the reference's rules on the raw text are printed beside them for comparison. The
 last line reads `invalid dropped N% · valid dropped M%`.
@@ -59,7 +66,9 @@ def judge(raw: str, lang: str = "en") -> dict[str, Any]:
         "reason": None if reason is None else str(reason),
         "kind": shape(n.text, lang).kind,
         "dropped": reason is not None,
-        "repaired": reason is None and n.changed,
+        # The rubric ignores quotes and numbering, not date stamps: only a stripped date can
+        # repair an item that was invalid as written.
+        "repaired": reason is None and "date" in n.changes,
         "reference_dropped": reference is not None,
     }
 
@@ -68,13 +77,30 @@ def _pct(a: int, b: int) -> str:
     return f"{100 * a / b:.0f}%" if b else "n/a"
 
 
-def report_labels(path: Path, lang: str) -> str:
+def _split(path: Path, rows: list[dict[str, Any]]) -> str:
+    """ "in-sample" or "held-out", from the rows' `split` field; unstated: in-sample (the
+    shared file, which the rule was written reading, has none)."""
+    splits = {r.get("split") for r in rows} - {None}
+    return "held-out" if splits == {"held-out"} else "in-sample"
+
+
+def report_labels(path: Path, lang: str) -> dict[str, Any]:
+    """Print every labelled candidate with the rules' verdict; returns the counts (`split`,
+    `tp` `fn` `fp` `tn`: invalid caught / missed, valid dropped / kept; `kept`,
+    `kept_valid`, `still_kept`, `still_kept_valid`: the run's kept rows)."""
     rows = [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    print(f"== labelled candidates: {path} ({len(rows)})")
+    split = _split(path, rows)
+    note = (
+        "held-out: labelled after the rule was written, never used to write it"
+        if split == "held-out"
+        else "in-sample: the rule was written reading this file"
+    )
+    print(f"== labelled candidates ({note}): {path} ({len(rows)})")
     print("label   verdict   reason or kind       text (normalised; kinds: validity.py)")
     tp = fn = fp = tn = repaired = ref_tp = ref_fp = 0
+    kept_valid = kept = still_kept = still_kept_valid = 0
     for r in rows:
         v = judge(r["instruction"], lang)
         caught = v["dropped"] or v["repaired"]
@@ -87,6 +113,11 @@ def report_labels(path: Path, lang: str) -> str:
             fn += not caught
             repaired += v["repaired"]
             ref_tp += v["reference_dropped"]
+        if r.get("decision") == "kept":
+            kept += 1
+            kept_valid += bool(r["valid"])
+            still_kept += not v["dropped"]
+            still_kept_valid += bool(r["valid"]) and not v["dropped"]
         verdict = "dropped" if v["dropped"] else ("repaired" if v["repaired"] else "kept")
         wrong = (r["valid"] and v["dropped"]) or (not r["valid"] and not caught)
         label = "valid" if r["valid"] else "invalid"
@@ -99,11 +130,36 @@ def report_labels(path: Path, lang: str) -> str:
         f"(catching invalid candidates; the reference's rules on the raw text: "
         f"invalid dropped {_pct(ref_tp, invalid)}, valid dropped {_pct(ref_fp, valid)})"
     )
+    if kept:
+        # The run's kept tasks by the labels, and those the rules as they are now still keep
+        # (an estimate: with other rules the run would have drawn other candidates too).
+        print(
+            f"kept by the run: {kept_valid}/{kept} valid ({_pct(kept_valid, kept)}); "
+            f"of those the rules now keep: {still_kept_valid}/{still_kept} valid "
+            f"({_pct(still_kept_valid, still_kept)})"
+        )
     print(
         f"repaired counts as dropped-then-fixed: {repaired} invalid candidate(s) repaired by "
         "normalisation into text that passes are counted as dropped"
     )
-    return f"invalid dropped {_pct(tp, invalid)} · valid dropped {_pct(fp, valid)}"
+    return dict(
+        split=split,
+        tp=tp,
+        fn=fn,
+        fp=fp,
+        tn=tn,
+        kept=kept,
+        kept_valid=kept_valid,
+        still_kept=still_kept,
+        still_kept_valid=still_kept_valid,
+    )
+
+
+def figures_line(c: dict[str, Any]) -> str:
+    return (
+        f"invalid dropped {_pct(c['tp'], c['tp'] + c['fn'])} · "
+        f"valid dropped {_pct(c['fp'], c['fp'] + c['tn'])}"
+    )
 
 
 def fresh_run(
@@ -188,7 +244,13 @@ def report_run(ws: Path, lang: str, labels_out: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--labels", type=Path, help="a labelled candidates file (JSON lines)")
+    p.add_argument(
+        "--labels",
+        type=Path,
+        nargs="+",
+        help="labelled candidates files (JSON lines; rows with split 'held-out' are reported "
+        "as held-out, the others as in-sample)",
+    )
     p.add_argument("--run", type=int, metavar="SEED", help="a fresh run with this seed")
     p.add_argument("--target", type=int, default=30)
     p.add_argument("--preset", default="chat")
@@ -206,7 +268,28 @@ def main(argv: list[str] | None = None) -> int:
     elif args.workspace:
         report_run(args.workspace, args.lang, args.labels_out)
     if args.labels:
-        print(report_labels(args.labels, args.lang))
+        counts = [(path, report_labels(path, args.lang)) for path in args.labels]
+        if len(counts) > 1:
+            print("== summary (kept: the run's kept tasks valid by the labels -> of those the")
+            print("   rules now keep; held-out files never shaped the rule, in-sample ones did)")
+            for path, c in counts:
+                kept = (
+                    f"; kept {_pct(c['kept_valid'], c['kept'])} -> "
+                    f"{_pct(c['still_kept_valid'], c['still_kept'])} valid"
+                    if c["kept"]
+                    else ""
+                )
+                print(f"  {c['split']:<9} {path.name}: {figures_line(c)}{kept}")
+            held = [c for _, c in counts if c["split"] == "held-out"]
+            if held:
+                pooled = {k: sum(c[k] for c in held) for k in held[0] if k != "split"}
+                print(
+                    f"held-out, all {len(held)} files: {figures_line(pooled)}; kept "
+                    f"{_pct(pooled['kept_valid'], pooled['kept'])} -> "
+                    f"{_pct(pooled['still_kept_valid'], pooled['still_kept'])} valid"
+                )
+        else:
+            print(figures_line(counts[0][1]))
     return 0
 
 
