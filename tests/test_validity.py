@@ -216,6 +216,35 @@ def test_other_wordings():
     assert not wrong_valid and not wrong_invalid, (wrong_valid, wrong_invalid)
 
 
+# Forms found in the held-out runs (bench/data/heldout_labels_seed*.jsonl), here in other
+# wordings: hyphenated verbs, a verb-only label before its input, a choice among listed
+# options, gerund list items, and asking the user about the user.
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("Re-write this paragraph for a ten-year-old.", True),
+        ("Fact-check the following claim about the moon landing.", True),
+        ("Co-write a limerick with me about a cat.", True),
+        ("Long-term goals for a new manager.", False),
+        ("Well-known facts about Mars.", False),
+        ("Explain: why leaves change colour in autumn", True),
+        ('Translate: "Where is the train station?"', True),
+        ("Summarise: the meeting ran long and nothing was decided.", True),
+        ("Answer: 42", False),
+        ("Rating: 8, Sentiment: Strong", False),
+        ("Which planet is closest to the sun: Mercury, Venus, or Mars.", True),
+        ("What to pack, what to skip, or what to buy: a travel guide", False),
+        ("Listing the prime numbers below 50;", True),
+        ('Converting a recipe into metric units, such as "two cups of flour."', True),
+        ("Ask me whether I prefer cats or dogs.", False),
+        ("Ask if I am a morning person.", False),
+        ("Ask the user for their postcode and validate it.", True),
+    ],
+)
+def test_held_out_forms(text, ok):
+    assert shape(normalise(text).text).ok is ok, shape(normalise(text).text)
+
+
 # ------------------------------------------------------------------ kinds
 @pytest.mark.parametrize(
     "text,kind",

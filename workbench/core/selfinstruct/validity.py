@@ -217,6 +217,11 @@ def _lexicon() -> Any:
 def _is_base_verb(word: str) -> bool:
     """Whether `word` (lower case) can be a verb in its base form ("write", "brainstorm",
     "summarise"), by lemminflect's lexicon; unknown words are judged by their inflections."""
+    if "-" in word:
+        # "Re-write", "Double-check", "Co-author": a prefix the lexicon spells joined or a verb
+        # after it ("Long-term goals" is no imperative: "long" is no verb prefix).
+        prefix, _, verb = word.rpartition("-")
+        return prefix in _VERB_PREFIXES and (_is_base_verb(prefix + verb) or _is_base_verb(verb))
     if not word.isalpha() or word in _NOT_IMPERATIVE:
         return False
     if word in _EXTRA_VERBS:
@@ -245,6 +250,9 @@ _EXTRA_VERBS = _wordset(
     "summarise organise categorise prioritise analyse paraphrase brainstorm rephrase tokenize "
     "tokenise debug refactor google tweet"
 )
+
+# Prefixes a hyphenated imperative may carry ("Re-write", "Fact-check", "Co-author").
+_VERB_PREFIXES = _wordset("re co pre de un mis over under out double cross fact spell sub")
 
 # Verbs whose imperative takes "of" ("Think of a headline").
 _VERBS_OF = _wordset("think dream conceive speak approve beware make take")
@@ -393,6 +401,8 @@ _PERSONAL = re.compile(
     r"want|love|feel)\b|\bdid\s+you\b|\bhave\s+you\s+ever\b",
     re.IGNORECASE,
 )
+# Asking the user about the user ("Ask if I'm a 5-7-5 syllable type of person").
+_ASK_ME = re.compile(r"^(?:please\s+)?ask\s+(?:me\s+)?(?:if|whether)\s+i\b", re.IGNORECASE)
 _SYSTEM = re.compile(
     r"^(?:you\s+are|you're|you\s+will\s+act\s+as|act\s+as|as)\s+(?:a|an|the|"
     r"my|our)\b",
@@ -495,7 +505,7 @@ def _content_problem(clause: str) -> str | None:
         return ADVICE
     if _BARE_HELP.search(c) or (w0 in _AUX and _LATER.search(c)):
         return NO_TASK_REQUEST
-    if c.endswith("?") and _PERSONAL.search(c):
+    if (c.endswith("?") and _PERSONAL.search(c)) or _ASK_ME.search(c):
         return NO_TASK_REQUEST
     return None
 
@@ -508,11 +518,23 @@ def _clauses(text: str) -> list[str]:
 
 
 def _shape_en(text: str) -> Shape:
+    # A list item's closing ";" or "," is the list's punctuation ("Crafting a sentence …;").
+    text = re.sub(r"\s*[;,]\s*$", ".", text)
     masked = _mask_quotes(text)
+    if re.search(r"\.[\"'\u201d\u2019]\s*$", text):
+        masked = masked.rstrip() + "."  # the closing full stop was inside the quotes
     if _REPLY.search(masked):
         return Shape(REPLY)
     if _ANSWER.search(text):
         return Shape(ANSWER)
+    # "Restate: "Each person pays $10"", "Explain: …": a verb that is only a verb, as a label
+    # before its input ("Answer: 42", "Rating: 8" are labels: those words are nouns too).
+    if (m := _VERB_LABEL.match(masked)) and _only_verb(m.group(1).lower()):
+        clause = masked[m.end() :]
+        return Shape(_content_problem(clause) or IMPERATIVE)
+    # "Which emotion best fits the speaker: Joy, Anger, … or Other." (a choice to make).
+    if (m := _WH_CHOICE.match(masked)) and not _WH_TITLE.match(masked):
+        return Shape(QUESTION)
     problem: str | None = None
     for clause in _clauses(masked):
         kind = _clause_kind(clause)
@@ -527,6 +549,25 @@ def _shape_en(text: str) -> Shape:
     if masked.rstrip().endswith(":"):
         return Shape(INPUT_INTRO)  # "Brainstorm features …:" and "My favourite review is this:"
     return Shape(_not_task_kind(text, masked))
+
+
+_VERB_LABEL = re.compile(r"^\s*([A-Za-z][a-z]+(?:-[a-z]+)?)\s*:\s*(?=\S)")
+# Verbs that are nouns too, yet as a label before an input are a command.
+_LABEL_VERBS = _wordset("rewrite paraphrase rephrase")
+_WH_CHOICE = re.compile(
+    r"^\s*(?:which|what|who)\s+[^:?]{3,}:\s*[^:]+,[^:]*\bor\s+[^:]+[.?]?\s*$", re.IGNORECASE
+)
+_WH_TITLE = re.compile(r"^\s*\w+\s+(?:to|you|i|we)\b", re.IGNORECASE)
+
+
+def _only_verb(word: str) -> bool:
+    """Whether the lexicon knows `word` as a base-form verb and as nothing else."""
+    if word in _LABEL_VERBS or word in _EXTRA_VERBS:
+        return True
+    if not _is_base_verb(word):
+        return False
+    lemmas = _lexicon().getAllLemmas(word)
+    return set(lemmas) == {"VERB"}
 
 
 def _not_task_kind(text: str, masked: str) -> str:
