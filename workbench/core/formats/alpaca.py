@@ -64,27 +64,29 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     rec = Record(
         line=line,
         instruction=get_str(d, "instruction", path, line, nonempty=True),
-        input=get_str(d, "input", path, line, required=False),
-        system=system or None,
-        history=pairs_to_turns(history or []),
-        tools=d.get("tools"),
+        instance=Instance(
+            get_str(d, "input", path, line, required=False),
+            system=system or None,
+            history=pairs_to_turns(history or []),
+            tools=d.get("tools"),
+        ),
     )
     if "output" not in d and ("chosen" in d or "rejected" in d):
-        rec.kind = "preference"
-        rec.output = get_str(d, "chosen", path, line)
-        rec.rejected = get_str(d, "rejected", path, line)
+        rec.example.kind = "preference"
+        rec.example.output = get_str(d, "chosen", path, line)
+        rec.example.rejected = get_str(d, "rejected", path, line)
         known += ["chosen", "rejected"]
     else:
-        rec.output = get_str(d, "output", path, line)
+        rec.example.output = get_str(d, "output", path, line)
     for key in LABEL_KEYS:
         if isinstance(d.get(key), bool):
-            rec.kind, rec.label = "kto", d[key]
+            rec.example.kind, rec.example.label = "kto", d[key]
             known.append(key)
             if key != "label":
-                rec.example_meta["_label_key"] = key
+                rec.example.meta["_label_key"] = key
             break
-    rec.example_meta.update(record_fields(d, known))
-    take_workbench_field(rec.example_meta)
+    rec.example.meta.update(record_fields(d, known))
+    take_workbench_field(rec.example.meta)
     return rec
 
 

@@ -21,9 +21,6 @@ from ..fileio import atomic_text_file as atomic_text_file
 from ..store.tasks import Instance, Task, normalize_instruction
 from .compression import decompress
 
-# Legacy `Record.extras` keys with a place of their own in an example (`Instance.system`,
-# `Instance.history`); any other extra (Dolly `category`, ...) is kept in `Instance.meta`.
-EXTRA_KEYS = ("system", "history")
 # Top-level record keys that are media references: kept in `Instance.meta` and counted in the
 # import summary (LLaMA-Factory's multimodal layouts).
 MEDIA_KEYS = ("images", "videos", "audios")
@@ -225,56 +222,69 @@ def get_history(obj: dict, key: str, path: Path, line: int) -> list[list[str]] |
 # ----------------------------------------------------------------------------- records → tasks
 @dataclass
 class Record:
-    """One example as a format holds it, with where it came from.
-
-    `instruction` groups records into tasks; the other fields are the example's (see
-    `Instance`): `system`, `history` (earlier turns `{"role", "content", ...}`), `kind`,
-    `rejected`, `label`, `weight`, `tools`, `example_meta` (per-example extras: media, ids,
-    unknown fields). `extras` is the older way to give `system`, `history` (as [[user,
-    assistant], ...] pairs) and other per-example fields; `meta` holds task-level fields.
-    """
+    """One example as a reader found it, with where it came from: the instruction that groups
+    it into a task, the example itself (`instance`: input, output, system prompt, history,
+    kind, rejected answer, label, weight, tools and its own extras in `meta`; see
+    store.examples.Instance), and the task-level fields (`meta`, `name`,
+    `is_classification`). `instance` None: an instruction without any example (a task with
+    none, e.g. InstructWild's)."""
 
     line: int
     instruction: str
-    input: str = ""
-    output: str = ""
-    is_classification: bool | None = None
-    extras: dict[str, Any] = field(default_factory=dict)  # system, history pairs, others
+    instance: Instance | None = field(default_factory=Instance)
     meta: dict[str, Any] = field(default_factory=dict)  # task-level fields to keep
     name: str | None = None
-    system: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    kind: str = "sft"
-    rejected: str | None = None
-    label: bool | None = None
-    weight: float | None = None
-    tools: Any = None
-    example_meta: dict[str, Any] = field(default_factory=dict)
+    is_classification: bool | None = None
 
-    def to_instance(self, seq: int | None = None) -> Instance:
-        """The example this record holds (`extras` folded in)."""
-        system, history = self.system, list(self.history)
-        meta = dict(self.example_meta)
-        for key, value in self.extras.items():
-            if key == "system":
-                system = system if system is not None else (value or None)
-            elif key == "history":
-                history = history or pairs_to_turns(value or [])
-            else:
-                meta.setdefault(key, value)
-        return Instance(
-            self.input,
-            self.output,
-            system=system,
-            history=history,
-            kind=self.kind,
-            rejected=self.rejected,
-            label=self.label,
-            weight=self.weight,
-            tools=self.tools,
-            meta=meta,
-            seq=seq,
-        )
+    @property
+    def example(self) -> Instance:
+        """The instance of a record that has one (every chat and Alpaca-like record)."""
+        if self.instance is None:
+            raise ValueError(f"line {self.line}: an instruction without an example")
+        return self.instance
+
+
+# An example's own fields beyond input and output, as formats with a column each write them
+# (dolly, hf).
+OWN_FIELDS = ("system", "history", "kind", "rejected", "label", "weight", "tools")
+
+
+def own_fields(inst: Instance) -> dict[str, Any]:
+    """The example's OWN_FIELDS, None where it has the default (no system prompt, no history,
+    kind sft, no rejected answer, no label, weight 1, no tools)."""
+    return {
+        "system": inst.system,
+        "history": inst.history or None,
+        "kind": None if inst.kind == "sft" else inst.kind,
+        "rejected": inst.rejected,
+        "label": inst.label,
+        "weight": inst.weight,
+        "tools": inst.tools,
+    }
+
+
+def take_own_fields(d: dict[str, Any], inst: Instance) -> list[str]:
+    """Set the example's OWN_FIELDS from a record's columns of their shape (system and
+    rejected text, history a list of turns, kind preference|kto, label true/false, weight a
+    number, tools anything); returns the names of the columns the record has that gave no
+    value (another shape, or null): the caller keeps them as fields of their own."""
+    w = d.get("weight")
+    history = d.get("history")
+    if isinstance(d.get("system"), str):
+        inst.system = d["system"]
+    if isinstance(history, list) and all(isinstance(t, dict) for t in history):
+        inst.history = history
+    if d.get("kind") in ("preference", "kto"):
+        inst.kind = d["kind"]
+    if isinstance(d.get("rejected"), str):
+        inst.rejected = d["rejected"]
+    if isinstance(d.get("label"), bool):
+        inst.label = d["label"]
+    if isinstance(w, (int, float)) and not isinstance(w, bool):
+        inst.weight = w
+    inst.tools = d.get("tools")
+    taken = own_fields(inst)
+    return [k for k in OWN_FIELDS if k in d and taken[k] is None]
 
 
 def pairs_to_turns(pairs: Iterable[Any]) -> list[dict[str, Any]]:
@@ -312,11 +322,13 @@ def turns_to_pairs(turns: list[dict[str, Any]]) -> list[list[str]] | None:
 
 def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]:
     """Records with the same (normalised) instruction become one task with several instances
-    (the Self-Instruct model), each example keeping its own conversation, kind and extras;
-    `Instance.seq` is the record's position in the file, so writers keep file order.
-    Two different records are never merged; identical ones are both kept here (the importer
-    skips identical examples and counts them).
-    """
+    (the Self-Instruct model), in file order, each example keeping its own conversation, kind
+    and extras; `Instance.seq` is the record's position in the file unless the reader set it,
+    so writers keep file order. Two different records are never merged; identical ones are
+    both kept here (the importer skips identical examples and counts them). A record written
+    otherwise (case, spacing) keeps its wording (`meta["_instruction"]`). The task's meta is
+    the first record's `meta` plus `format` and `line`; a later record's task-level `meta`
+    that differs is kept in `meta["also"]` (a list)."""
     tasks: dict[str, Task] = {}
     for seq, rec in enumerate(records):
         key = normalize_instruction(rec.instruction)
@@ -330,9 +342,17 @@ def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]
                 meta={**rec.meta, "format": fmt, "line": rec.line},
             )
             tasks[key] = task
-        elif task.is_classification is None:
-            task.is_classification = rec.is_classification
-        inst = rec.to_instance(seq)
+        else:
+            if task.is_classification is None:
+                task.is_classification = rec.is_classification
+            first = {k: v for k, v in task.meta.items() if k not in ("format", "line", "also")}
+            if rec.meta and rec.meta != first:
+                task.meta.setdefault("also", []).append({**rec.meta, "line": rec.line})
+        inst = rec.instance
+        if inst is None:
+            continue
+        if inst.seq is None:
+            inst.seq = seq
         if rec.instruction != task.instruction:  # "Translate." and "translate. " group, and
             inst.meta["_instruction"] = rec.instruction  # each record keeps its own text
         task.instances.append(inst)

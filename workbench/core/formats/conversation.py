@@ -197,13 +197,15 @@ def chat_to_record(
     return Record(
         line=line,
         instruction=instruction,
-        output=output,
-        system=system,
-        history=history,
-        kind=kind,
-        rejected=rejected_text,
-        weight=weight,
-        example_meta=meta,
+        instance=Instance(
+            output=output,
+            system=system,
+            history=history,
+            kind=kind,
+            rejected=rejected_text,
+            weight=weight,
+            meta=meta,
+        ),
     )
 
 

@@ -11,14 +11,17 @@ from typing import IO, Any
 
 from ..store.tasks import Instance, Task
 from .common import (
+    OWN_FIELDS,
     Record,
     get_str,
     group_records,
     instruction_of,
     iter_json_records,
     ordered_record,
+    own_fields,
     record_fields,
     require_obj,
+    take_own_fields,
     take_workbench_field,
     workbench_field,
 )
@@ -29,7 +32,7 @@ EXTENSIONS = (".jsonl", ".json")
 OPTIONS = {"layout": ("jsonl", "json")}
 DEFAULT_LAYOUT = "jsonl"
 # Fields Dolly does not have, written when an example has them so nothing is dropped.
-OWN = ("system", "history", "kind", "rejected", "label", "weight", "tools")
+OWN = OWN_FIELDS
 
 
 def looks_like(obj: object) -> bool:
@@ -46,37 +49,17 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     rec = Record(
         line=line,
         instruction=get_str(d, "instruction", path, line, nonempty=True),
-        input=get_str(d, "context", path, line, required=False),
-        output=get_str(d, "response", path, line),
-        example_meta=meta,
+        instance=Instance(
+            get_str(d, "context", path, line, required=False),
+            get_str(d, "response", path, line),
+            meta=meta,
+        ),
     )
-    # An example's own conversation and kind, written by this writer when it had them.
-    if isinstance(d.get("system"), str):
-        rec.system = d["system"]
-    if isinstance(d.get("history"), list) and all(isinstance(t, dict) for t in d["history"]):
-        rec.history = d["history"]
-    if d.get("kind") in ("preference", "kto"):
-        rec.kind = d["kind"]
-    if isinstance(d.get("rejected"), str):
-        rec.rejected = d["rejected"]
-    if isinstance(d.get("label"), bool):
-        rec.label = d["label"]
-    if isinstance(d.get("weight"), (int, float)) and not isinstance(d.get("weight"), bool):
-        rec.weight = d["weight"]
-    rec.tools = d.get("tools")
-    taken = {
-        "system": rec.system,
-        "history": rec.history or None,
-        "kind": None if rec.kind == "sft" else rec.kind,
-        "rejected": rec.rejected,
-        "label": rec.label,
-        "weight": rec.weight,
-        "tools": rec.tools,
-    }
-    for key in OWN:  # a value of another shape stays a field of its own
-        if key in d and taken[key] is None:
-            meta[key] = d[key]
-            meta.setdefault("_record", list(d))
+    # An example's own conversation and kind, written by this writer when it had them; a value
+    # of another shape stays a field of its own.
+    for key in take_own_fields(d, rec.example):
+        meta[key] = d[key]
+        meta.setdefault("_record", list(d))
     return rec
 
 
@@ -93,15 +76,7 @@ def _record(task: Task, inst: Instance, extras: dict[str, Any]) -> dict[str, Any
         "response": inst.output,
         "category": (inst.meta or {}).get("category") or "",
     }
-    own = {
-        "system": inst.system,
-        "history": inst.history or None,
-        "kind": None if inst.kind == "sft" else inst.kind,
-        "rejected": inst.rejected,
-        "label": inst.label,
-        "weight": inst.weight,
-        "tools": inst.tools,
-    }
+    own = own_fields(inst)
     rec.update({k: v for k, v in own.items() if v is not None})
     rec.update(workbench_field(inst))
     return ordered_record(rec, inst)

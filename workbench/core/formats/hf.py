@@ -24,7 +24,9 @@ from .common import (
     instruction_of,
     iter_examples,
     iter_jsonl,
+    own_fields,
     require_obj,
+    take_own_fields,
 )
 
 FORMAT = "hf"
@@ -75,21 +77,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
                 raise UserInputError(
                     f"not valid JSON text ({exc.msg})", path=path, line=line, field=name
                 ) from exc
-    if d.get("system") is not None:
-        rec.system = str(d["system"])
-    if isinstance(d.get("history"), list):
-        rec.history = d["history"]
-    if d.get("kind") in ("preference", "kto"):
-        rec.kind = d["kind"]
-    if d.get("rejected") is not None:
-        rec.rejected = str(d["rejected"])
-    if isinstance(d.get("label"), bool):
-        rec.label = d["label"]
-    if isinstance(d.get("weight"), (int, float)) and not isinstance(d.get("weight"), bool):
-        rec.weight = d["weight"]
-    rec.tools = d.get("tools")
+    take_own_fields(d, rec.example)
     if isinstance(d.get("meta"), dict):
-        rec.example_meta = d["meta"]
+        rec.example.meta = d["meta"]
     return rec
 
 
@@ -112,16 +102,7 @@ def rows(tasks: Iterable[Task]) -> Iterable[dict[str, Any]]:
             "task_id": task.id,
             "source": task.source,
         }
-        extra = {
-            "system": inst.system,
-            "history": inst.history or None,
-            "kind": None if inst.kind == "sft" else inst.kind,
-            "rejected": inst.rejected,
-            "label": inst.label,
-            "weight": inst.weight,
-            "tools": inst.tools,
-            "meta": inst.meta or None,
-        }
+        extra = {**own_fields(inst), "meta": inst.meta or None}
         for name, value in extra.items():
             if value is not None:
                 row[name] = (

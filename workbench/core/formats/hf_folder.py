@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserInputError
-from ..store.tasks import Instance, Task
-from .common import Record
+from ..store.tasks import Task
 from .reading import Example, group_examples
 from .validation import reject
 
@@ -301,34 +300,10 @@ def _row_parser(fmt: str, module_of: Callable[[str], Any]) -> Callable[[Any, Pat
 
 
 def _as_example(value: Any, line: int) -> Example | Task:
-    """Our Example, from what a format's record parser returns (Example, Record or Task)."""
+    """What a format's record parser returns: a Record (common.Record, also named Example)
+    or a Task."""
     if isinstance(value, (Example, Task)):
         return value
-    if isinstance(value, Record):
-        extras = dict(value.extras)
-        system = extras.pop("system", None)
-        history = []
-        for user, assistant in extras.pop("history", None) or []:
-            history += [
-                {"role": "user", "content": user},
-                {"role": "assistant", "content": assistant},
-            ]
-        to_instance = getattr(value, "to_instance", None)
-        inst = (
-            to_instance()
-            if callable(to_instance)
-            else Instance(
-                input=value.input, output=value.output, system=system, history=history, meta=extras
-            )
-        )
-        return Example(
-            value.line,
-            value.instruction,
-            inst,
-            dict(value.meta),
-            name=value.name,
-            is_classification=value.is_classification,
-        )
     raise TypeError(f"unexpected record {type(value).__name__}")
 
 

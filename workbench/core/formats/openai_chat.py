@@ -220,20 +220,24 @@ def parse_record(obj: object, path: Path, line: int, user_turn: str = "combined"
     if (
         user_turn == "split"
         and system_msg is not None
-        and isinstance(rec.system, str)
-        and rec.system.strip()
+        and isinstance(rec.example.system, str)
+        and rec.example.system.strip()
         and len(rest) + (answer is not None) == 2
         and rest[0]["role"] == "user"
-        and not rec.history
-        and "_system" not in rec.example_meta
-        and not rec.example_meta.get("_pending")
-        and not rec.example_meta.get("_dropped_turns")
+        and not rec.example.history
+        and "_system" not in rec.example.meta
+        and not rec.example.meta.get("_pending")
+        and not rec.example.meta.get("_dropped_turns")
     ):
-        rec.input, rec.instruction, rec.system = rec.instruction, rec.system, None
+        rec.example.input, rec.instruction, rec.example.system = (
+            rec.instruction,
+            rec.example.system,
+            None,
+        )
     if isinstance(d.get("label"), bool) and "messages" in d:
-        rec.kind, rec.label = "kto", d["label"]
-    rec.tools = tools
-    rec.example_meta.update(example_meta)
+        rec.example.kind, rec.example.label = "kto", d["label"]
+    rec.example.tools = tools
+    rec.example.meta.update(example_meta)
     return rec
 
 

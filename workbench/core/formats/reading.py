@@ -6,60 +6,25 @@ bad record, see validation.py), and examples grouped into tasks by instruction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserInputError
-from ..store.tasks import Instance, Task, normalize_instruction
-from .common import decode_utf8, iter_json_array, json_error_text, read_bytes
+from .common import (
+    Record,
+    decode_utf8,
+    group_records,
+    iter_json_array,
+    json_error_text,
+    json_type,
+    read_bytes,
+)
 from .validation import reject
 
-
-@dataclass
-class Example:
-    """One example as a reader found it: the task's instruction, the example itself, and the
-    task-level fields (kept from the first example of a task)."""
-
-    line: int
-    instruction: str
-    instance: Instance | None  # None: an instruction without any example (a bare task)
-    task_meta: dict[str, Any] = field(default_factory=dict)
-    name: str | None = None
-    is_classification: bool | None = None
-
-
-def group_examples(examples: Iterable[Example], path: Path, fmt: str) -> list[Task]:
-    """Examples with the same (normalised) instruction become one task, in file order; each
-    example keeps its own conversation and extras (Instance fields), so nothing is merged
-    away. The task's meta is the first example's `task_meta` plus `format` and `line`; the
-    `task_meta` of later examples that differs is kept in `meta["also"]` (a list). Each
-    example's `seq` is its position in the file (writers keep file order)."""
-    tasks: dict[str, Task] = {}
-    for seq, ex in enumerate(examples):
-        key = normalize_instruction(ex.instruction)
-        task = tasks.get(key)
-        if task is None:
-            task = Task(
-                instruction=ex.instruction,
-                is_classification=ex.is_classification,
-                name=ex.name,
-                origin=str(path),
-                meta={**ex.task_meta, "format": fmt, "line": ex.line},
-            )
-            tasks[key] = task
-        else:
-            if task.is_classification is None:
-                task.is_classification = ex.is_classification
-            first = {k: v for k, v in task.meta.items() if k not in ("format", "line", "also")}
-            if ex.task_meta and ex.task_meta != first:
-                task.meta.setdefault("also", []).append({**ex.task_meta, "line": ex.line})
-        if ex.instance is not None:
-            if ex.instance.seq is None:
-                ex.instance.seq = seq
-            task.instances.append(ex.instance)
-    return list(tasks.values())
+# One definition of a record read and of the grouping (common.py); the dataset readers' names.
+Example = Record
+group_examples = group_records
 
 
 def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
@@ -132,13 +97,4 @@ def text_field(
     return value
 
 
-def type_name(value: Any) -> str:
-    return {
-        dict: "an object",
-        list: "a list",
-        str: "text",
-        bool: "true/false",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }.get(type(value), "a value")
+type_name = json_type  # the readers' name for it

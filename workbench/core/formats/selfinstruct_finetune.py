@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import UserInputError
-from ..store.tasks import Task
+from ..store.tasks import Instance, Task
 from .common import Record, dump, get_str, group_records, iter_examples, iter_jsonl, require_obj
 from .lossy import WHOLE
 
@@ -117,7 +117,7 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
         instruction, input_, output = decode(prompt, completion)
     if not instruction.strip():
         raise UserInputError("the prompt is empty", path=path, line=line, field="prompt")
-    return Record(line=line, instruction=instruction, input=input_, output=output)
+    return Record(line=line, instruction=instruction, instance=Instance(input_, output))
 
 
 def read(path: Path) -> list[Task]:

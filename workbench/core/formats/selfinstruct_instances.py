@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from ..store.tasks import Task
+from ..store.tasks import Instance, Task
 from .common import (
     Record,
     dump,
@@ -32,8 +32,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     return Record(
         line=line,
         instruction=get_str(d, "instruction", path, line, nonempty=True),
-        input=get_str(d, "input", path, line, required=False),
-        output=get_str(d, "output", path, line),
+        instance=Instance(
+            get_str(d, "input", path, line, required=False), get_str(d, "output", path, line)
+        ),
     )
 
 

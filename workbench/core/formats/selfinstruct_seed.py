@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import iter_jsonl, json_error_text
+from .common import OWN_FIELDS, get_str, iter_jsonl, json_error_text, own_fields, take_own_fields
 
 FORMAT = "selfinstruct-seed"
 EXTENSIONS = (".jsonl",)
@@ -19,7 +19,7 @@ SOURCE = "seed"  # a seed file grows the seed pool that SELF-INSTRUCT samples fr
 _KNOWN = {"id", "name", "instruction", "instances", "is_classification"}
 # An example's own conversation and kind, written on its instance when it has them (the
 # Self-Instruct code reads only input/output and leaves them be), so nothing is dropped.
-_EXAMPLE_KEYS = ("system", "history", "kind", "rejected", "label", "weight", "tools")
+_EXAMPLE_KEYS = OWN_FIELDS
 _WORKBENCH = "_workbench"  # the example's own meta keys (store/examples.py), as one object
 
 
@@ -32,37 +32,14 @@ def _example(
         out.meta.update({k: v for k, v in own_meta.items() if k.startswith("_")})
     elif own_meta is not None:
         out.meta[_WORKBENCH] = own_meta
-    if isinstance(inst.get("system"), str):
-        out.system = inst["system"]
-    if isinstance(inst.get("history"), list) and all(isinstance(t, dict) for t in inst["history"]):
-        out.history = inst["history"]
-    if inst.get("kind") in ("preference", "kto"):
-        out.kind = inst["kind"]
-    if isinstance(inst.get("rejected"), str):
-        out.rejected = inst["rejected"]
-    if isinstance(inst.get("label"), bool):
-        out.label = inst["label"]
-    weight = inst.get("weight")
-    if isinstance(weight, (int, float)) and not isinstance(weight, bool):
-        out.weight = weight
-    out.tools = inst.get("tools")
-    for key in _EXAMPLE_KEYS:  # a value of a shape we do not take stays as it was
-        if key in inst and getattr(out, key) in (None, [], "sft"):
-            out.meta[key] = inst[key]
+    for key in take_own_fields(inst, out):  # a value of a shape we do not take stays
+        out.meta[key] = inst[key]
     return out
 
 
 def _instance_record(i: Instance) -> dict[str, Any]:
     rec: dict[str, Any] = {"input": i.input, "output": i.output}
-    own = {
-        "system": i.system,
-        "history": i.history or None,
-        "kind": None if i.kind == "sft" else i.kind,
-        "rejected": i.rejected,
-        "label": i.label,
-        "weight": i.weight,
-        "tools": i.tools,
-    }
+    own = own_fields(i)
     rec.update({k: v for k, v in own.items() if v is not None})
     rec.update({k: v for k, v in (i.meta or {}).items() if not k.startswith("_")})
     own_meta = {k: v for k, v in (i.meta or {}).items() if k.startswith("_")}
@@ -71,24 +48,11 @@ def _instance_record(i: Instance) -> dict[str, Any]:
     return rec
 
 
-def _require_str(obj: dict, key: str, path: Path, line: int, *, required: bool = True) -> str:
-    if key not in obj:
-        if required:
-            raise UserInputError("the field is missing", path=path, line=line, field=key)
-        return ""
-    value = obj[key]
-    if not isinstance(value, str):
-        raise UserInputError(
-            f"expected text, found {type(value).__name__}", path=path, line=line, field=key
-        )
-    return value
-
-
 def parse_seed_line(obj: object, path: Path, line: int) -> Task:
     """Validate one decoded line; every error names the file, line and field."""
     if not isinstance(obj, dict):
         raise UserInputError("expected a JSON object", path=path, line=line)
-    instruction = _require_str(obj, "instruction", path, line)
+    instruction = get_str(obj, "instruction", path, line)
     if not instruction.strip():
         raise UserInputError("the instruction is empty", path=path, line=line, field="instruction")
     raw_instances = obj.get("instances", [])

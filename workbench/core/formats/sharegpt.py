@@ -133,9 +133,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
     if system == "":
         meta["_system_empty"] = True
     if isinstance(d.get("label"), bool):
-        rec.kind, rec.label = "kto", d["label"]
-    rec.tools = d.get("tools")
-    rec.example_meta.update(meta)
+        rec.example.kind, rec.example.label = "kto", d["label"]
+    rec.example.tools = d.get("tools")
+    rec.example.meta.update(meta)
     return rec
 
 

@@ -23,6 +23,7 @@ Errors: a conversation without an assistant turn, or whose last answer follows n
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,16 +134,27 @@ def looks_like_oig_text(text: str) -> bool:
     )
 
 
-def _oig_record(obj: Any, path: Path, line: int) -> Example:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
-    text = text_field(obj, "text", path, line, nonempty=True)
-    preamble, turns = split_turns(text, OIG_MARKERS, _OIG_RE)
-    meta = {k: v for k, v in obj.items() if k != "text"}
-    instruction, inst = to_example(preamble, turns, path, line, "text", meta)
-    return Example(line, instruction, inst)
+def _transcript_record(
+    key: str, markers: dict[str, str], pattern: re.Pattern
+) -> Callable[[Any, Path, int], Example]:
+    """The parser of a JSON record that holds a transcript in `key` (OIG `text`, Baize
+    `input`): one example, the record's other fields in its meta."""
+
+    def parse(obj: Any, path: Path, line: int) -> Example:
+        if not isinstance(obj, dict):
+            raise UserInputError(
+                f"expected a JSON object, found {type_name(obj)}", path=path, line=line
+            )
+        text = text_field(obj, key, path, line, nonempty=True)
+        preamble, turns = split_turns(text, markers, pattern)
+        meta = {k: v for k, v in obj.items() if k != key}
+        instruction, inst = to_example(preamble, turns, path, line, key, meta)
+        return Example(line, instruction, inst)
+
+    return parse
+
+
+_oig_record = _transcript_record("text", OIG_MARKERS, _OIG_RE)
 
 
 def read_oig(path: Path) -> list[Task]:
@@ -184,16 +196,7 @@ def looks_like_baize(obj: object) -> bool:
     )
 
 
-def _baize_record(obj: Any, path: Path, line: int) -> Example:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
-    text = text_field(obj, "input", path, line, nonempty=True)
-    preamble, turns = split_turns(text, BAIZE_MARKERS, _BAIZE_RE)
-    meta = {k: v for k, v in obj.items() if k != "input"}
-    instruction, inst = to_example(preamble, turns, path, line, "input", meta)
-    return Example(line, instruction, inst)
+_baize_record = _transcript_record("input", BAIZE_MARKERS, _BAIZE_RE)
 
 
 def read_baize(path: Path) -> list[Task]:

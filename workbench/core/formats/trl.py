@@ -129,7 +129,7 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
         )
         known.append("completion")
         if isinstance(d.get("label"), bool):
-            rec.kind, rec.label = "kto", d["label"]
+            rec.example.kind, rec.example.label = "kto", d["label"]
             known.append("label")
     else:
         raise UserInputError(
@@ -139,11 +139,11 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
             field="completion",
         )
     if d.get("tools") is not None:
-        rec.tools = d["tools"]
+        rec.example.tools = d["tools"]
         known.append("tools")
-    rec.example_meta.update(record_fields(d, known))
+    rec.example.meta.update(record_fields(d, known))
     if isinstance(d["prompt"], str):
-        rec.example_meta["_style"] = "standard"
+        rec.example.meta["_style"] = "standard"
     return rec
 
 
