@@ -4,7 +4,9 @@ in)."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,6 +62,41 @@ def llama_backend():
     backend = open_backend("default")
     yield backend
     backend.close()
+
+
+# Small step-1 and step-3 token limits keep a real run in seconds on two shared cores.
+SMALL_RUN = {"gen_max_tokens": 120, "instances_max_tokens": 64}
+
+
+@dataclass(frozen=True)
+class ChatRun:
+    """A finished SELF-INSTRUCT run in the workspace file `path`: its config, summary, and the
+    progress events it sent, in order."""
+
+    path: Path
+    config: Any  # RunConfig
+    summary: Any  # RunSummary
+    events: list
+
+
+@pytest.fixture(scope="session")
+def chat_run(llama_backend, tmp_path_factory) -> ChatRun:
+    """One real SELF-INSTRUCT run with the chat preset and the default model (small token
+    limits, target 3, seed 1) on a workspace with the 175 bundled English seeds, made once for
+    the tests that read it (each asserts its own things about the same kind of run). Read it
+    only: a test that changes the workspace works on a copy of the file."""
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    path = tmp_path_factory.mktemp("chat_run") / "ws.sqlite"
+    ws = init_workspace(path)
+    config = RunConfig(preset="chat", target=3, seed=1, **SMALL_RUN)
+    events: list = []
+    try:
+        summary = run_self_instruct(ws, llama_backend, config, progress=events.append)
+    finally:
+        ws.close()
+    return ChatRun(path, config, summary, events)
 
 
 @pytest.fixture()

@@ -205,17 +205,14 @@ def test_refilter_at_the_run_threshold_changes_nothing_on_generated_runs(
 
 # ------------------------------------------------------------------ the real model
 @pytest.mark.model
-def test_refilter_agrees_with_a_real_model_run(llama_backend, tmp_path):
-    ws = Workspace.create(tmp_path / "ws.sqlite")
-    seed(ws)
-    s = run_self_instruct(
-        ws,
-        llama_backend,
-        RunConfig(preset="chat", target=3, seed=2, gen_max_tokens=120, instances_max_tokens=64),
-    )
-    assert s.accepted == 3
-    assert unchanged_at_run_threshold(ws, s.run_id) == []
-    ws.close()
+def test_refilter_agrees_with_a_real_model_run(chat_run):
+    """The session's real chat-preset run (conftest `chat_run`), read only."""
+    ws = Workspace.open(chat_run.path)
+    try:
+        assert chat_run.summary.accepted == chat_run.config.target
+        assert unchanged_at_run_threshold(ws, chat_run.summary.run_id) == []
+    finally:
+        ws.close()
 
 
 # ------------------------------------------------------------------ a replayed reference run

@@ -45,18 +45,11 @@ def seeded_workspace(path: Path, shared_data: Path | None = None) -> Workspace:
     return ws
 
 
-def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
-    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
-
-    ws = seeded_workspace(tmp_path / "ws.sqlite", shared_data)
-    events = []
-    s = run_self_instruct(
-        ws,
-        llama_backend,
-        RunConfig(preset="chat", target=20, seed=1, **SMALL),
-        progress=events.append,
-    )
-    assert s.accepted == 20
+def test_chat_preset_end_to_end(chat_run):
+    """The session's chat-preset run (conftest `chat_run`: target 3, seed 1, small limits)."""
+    s, events, target = chat_run.summary, chat_run.events, chat_run.config.target
+    ws = Workspace.open(chat_run.path)
+    assert s.accepted == target
     calls = ws.query(
         "SELECT purpose, backend, model, raw_output, prompt_tokens, messages "
         "FROM model_calls WHERE run_id = ?",
@@ -72,18 +65,19 @@ def test_chat_preset_end_to_end(llama_backend, tmp_path, shared_data):
         c["backend"] == "llama.cpp" and c["messages"] and c["raw_output"] is not None for c in calls
     )
     cands = ws.query("SELECT * FROM candidates WHERE run_id = ?", (s.run_id,))
-    assert len(cands) == s.candidates >= 20
+    assert len(cands) == s.candidates >= target
     assert all(c["decision"] in ("kept", "dropped") for c in cands)
+    assert any(c["decision"] == "dropped" for c in cands)  # so the next line checks some
     assert all(c["reason"] for c in cands if c["decision"] == "dropped")
     assert all(c["most_similar"] and c["call_id"] for c in cands)
     kept = [c for c in cands if c["decision"] == "kept"]
-    assert len(kept) == 20 and all(c["clf_call_id"] and c["instances_call_id"] for c in kept)
+    assert len(kept) == target and all(c["clf_call_id"] and c["instances_call_id"] for c in kept)
     tasks = ws.query(
         "SELECT t.*, (SELECT count(*) FROM instances i WHERE i.task_id = t.id) AS n "
         "FROM tasks t WHERE source = 'generated' AND run_id = ?",
         (s.run_id,),
     )
-    assert len(tasks) == 20
+    assert len(tasks) == target
     assert all(t["n"] >= 1 and t["is_classification"] in (0, 1) for t in tasks)
     assert events[-1].data["tokens_per_s"] > 0
     ws.close()
