@@ -175,6 +175,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, shared_data):
         "rejected_by_reason",
         "calls",
         "seconds",
+        "round_size",
     }
     final = _accepted(ws_path)
     assert final[: len(seen)] == seen
