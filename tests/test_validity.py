@@ -239,6 +239,22 @@ def test_other_wordings():
         ("Ask me whether I prefer cats or dogs.", False),
         ("Ask if I am a morning person.", False),
         ("Ask the user for their postcode and validate it.", True),
+        # acts in a business, not text
+        ("Launch an online bakery business with a small budget.", False),
+        ("Open a vegan restaurant in your neighbourhood.", False),
+        ("Roll out the new remote-work policy to every team.", False),
+        ("Boost customer retention by sending weekly discount codes.", False),
+        ("Develop a tagline for a small bakery business.", True),
+        ("Write a business plan for a bike repair shop.", True),
+        ("Create a brand name for a vegan restaurant.", True),
+        ("Implement a stack in Python using a list.", True),
+        ("Improve the flow of this paragraph.", True),
+        ("Reduce the fraction 12/16 to its lowest terms.", True),
+        # the prompt's own examples, and a question with its answer
+        ("Merge the examples listed above into one longer task.", False),
+        ("Rank the above tasks by difficulty.", False),
+        ("What is the capital of Peru? : Lima is the capital.", False),
+        ("What is the capital of Peru?", True),
     ],
 )
 def test_held_out_forms(text, ok):

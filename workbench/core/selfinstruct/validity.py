@@ -320,6 +320,10 @@ _REPLY = re.compile(
     r"mentioned|referred)\b"
     r"|\byou(?:'re|\s+are|\s+were)\s+(?:referring|asking|talking)\s+(?:to|about)\b"
     r"|\byour\s+(?:list\s+of\s+)?tasks\b"
+    # The prompt's own examples ("all eight items mentioned above", "the above tasks")
+    r"|\b(?:tasks?|items?|examples?|instructions?|challenges?)\s+(?:that\s+(?:are|were)\s+)?"
+    r"(?:mentioned|listed|given|shown)\s+above\b|\bthe\s+above\s+(?:tasks?|items?|"
+    r"examples?|instructions?|challenges?)\b"
     r"|\b(?:more|additional|further|some)\s+(?:information|details|context|clarification)"
     r"(?:\s+(?:about|on|regarding)\s+(?:the|your|this|that)\s+(?:task|question|request|"
     r"problem|prompt))?\s*(?:so\s+(?:that\s+)?i\s+can\b.*)?[.!]?$"
@@ -335,10 +339,12 @@ _REPLY = re.compile(
     r"(?:task|instruction)\b(?!\s+(?:list|manager|board))",
     re.IGNORECASE,
 )
-# The text gives an answer: "The answer to the question … is 5.", "… "How many …?" is 5."
+# The text gives an answer: "The answer to the question … is 5.", "… "How many …?" is 5.",
+# "Who invented the telephone? : Alexander Graham Bell" (a question, a colon, what follows).
 _ANSWER = re.compile(
     r"\bthe\s+(?:correct\s+|right\s+|final\s+)?answer\s+(?:to\s+.+?\s+)?(?:is|was|would\s+be)\s+"
     r"(?!to\b)"
+    r"|^[^:?]+\?\s+:\s+[A-Z]"
     r"|[?]\s*[\"'\u201d\u2019]\s*(?:is|was|equals|=)\s",
     re.IGNORECASE,
 )
@@ -376,6 +382,24 @@ _WORLD_TAKE = re.compile(
     r"nap|hike|tour|journey|course|class|shower|bath|day\s+off|stroll|ride|flight|cruise|"
     r"breath|moment|rest|minute|step\s+back|time\s+off)\b",
     re.IGNORECASE,
+)
+# Acts in a business or an organisation rather than text: founding or running something
+# ("Develop a smart bike manufacturing company…"), carrying out a plan ("Implement a new
+# marketing strategy…"; "Implement a function…" is code, a task), or moving a real-world
+# measure ("Improve employee mental health by…"; "Improve the readability…" is a task).
+_WORLD_ACT = re.compile(
+    r"^(?:develop|build|launch|start|found|open|run|establish|create|set\s+up|grow|expand)\s+"
+    r"(?:a|an|your|our|the)\s+(?:[\w-]+\s+){0,3}?(?:company|business|startup|start-up|factory|"
+    r"franchise|shop|store|restaurant|cafe|charity|nonprofit|non-profit|organi[sz]ation|firm|"
+    r"brand|empire)\b(?!\s+(?:name|names|logo|slogan|plan|description|profile|website|"
+    r"newsletter|story|report|proposal)\b)"
+    r"|^(?:implement|execute|roll\s+out|deploy|adopt|enforce|carry\s+out)\s+(?:a|an|the|your|"
+    r"our|this|new)\s+(?:[\w-]+\s+){0,3}?(?:strategy|strategies|plan|policy|policies|"
+    r"programme|program|initiative|campaign|scheme|reform|reforms)\b"
+    r"|^(?:improve|increase|boost|raise|reduce|lower|cut|grow|strengthen|promote|enhance)\s+"
+    r"(?:(?:the|your|our|their|its|a|an)\s+)?(?:[\w-]+\s+){0,2}?(?:health|sales|loyalty|"
+    r"productivity|morale|engagement|retention|revenue|revenues|profits?|wellbeing|well-being|"
+    r"turnover|costs|emissions|attendance|satisfaction)\b(?!\s+(?:data|report|figures|table)\b)"
 )
 # A purpose or deliverable after "Use X …": without one, "Use personal branding on social
 # media." is advice, "Use the data to calculate the median." is a task.
@@ -497,7 +521,12 @@ def _content_problem(clause: str) -> str | None:
     if w0 in _ADVICE_VERBS and ("your" in words[1:3] or "yourself" in words[1:3]):
         return ADVICE
     joined = " ".join(words)
-    if w0 in _WORLD_VERBS or _WORLD_TAKE.search(joined) or _REMINDER.search(joined):
+    if (
+        w0 in _WORLD_VERBS
+        or _WORLD_TAKE.search(joined)
+        or _REMINDER.search(joined)
+        or _WORLD_ACT.search(joined)
+    ):
         return ADVICE
     if w0 in _ADVICE_VERBS and _HABIT.search(joined):
         return ADVICE
