@@ -184,6 +184,21 @@ def test_a_bad_record_after_good_ones_imports_nothing_and_names_its_line(
         "hc3": lambda i: {"question": f"hc3 {i}", "human_answers": ["o"], "chatgpt_answers": []},
         "inputs-targets": lambda i: {"inputs": f"it {i}", "targets": "o"},
         "instruction-only": lambda i: {"instruction": f"only {i} {fmt}"},
+        "ultrachat": lambda i: {"id": str(i), "data": [f"uc {i}", "o"]},
+        "camel": lambda i: {
+            "message_1": {"role_type": "USER", "content": f"camel {i}"},
+            "message_2": {"role_type": "ASSISTANT", "content": "o"},
+            "num_messages": 2,
+        },
+        "gpt4-comparison": lambda i: {
+            "user_input": f"cmp {i}",
+            "completion_a": "a",
+            "completion_b": "b",
+        },
+        "se-preferences": lambda i: {
+            "question": f"se {i}",
+            "answers": [{"pm_score": 2, "text": "a"}, {"pm_score": 0, "text": "b"}],
+        },
     }[fmt]
     salt = data.draw(st.integers(0, 10**9))
     lines = [

@@ -274,9 +274,13 @@ def _load(path: Path, split: str) -> tuple[list[dict[str, Any]], dict[str, str],
 
 
 def _row_parser(fmt: str, module_of: Callable[[str], Any]) -> Callable[[Any, Path, int], Any]:
-    from . import hc3, instruction_only, preference_text, tabular, transcripts
+    from . import dialogues, hc3, instruction_only, preference_text, rankings, tabular, transcripts
 
-    mine = {
+    mine: dict[str, Callable[[Any, Path, int], Any]] = {
+        dialogues.ULTRACHAT: dialogues.ultrachat_record,
+        dialogues.CAMEL: dialogues.camel_record,
+        rankings.GPT4_COMPARISON: rankings.gpt4_comparison_record,
+        rankings.SE_PREFERENCES: rankings.se_record,
         preference_text.HH: preference_text._hh_record,
         preference_text.SHP: preference_text._shp_record,
         transcripts.OIG: transcripts._oig_record,

@@ -20,6 +20,7 @@ from ..errors import UserInputError
 from ..store.tasks import Task
 from . import (
     alpaca,
+    dialogues,
     dolly,
     hc3,
     hf,
@@ -28,6 +29,7 @@ from . import (
     natural_instructions,
     openai_chat,
     preference_text,
+    rankings,
     selfinstruct_finetune,
     selfinstruct_generated,
     selfinstruct_instances,
@@ -156,6 +158,38 @@ FORMATS: dict[str, FormatSpec] = {
             tolerant=True,
         ),
         _spec(hc3, "HC3 questions with human and ChatGPT answers", tolerant=True),
+        FormatSpec(
+            dialogues.ULTRACHAT,
+            "UltraChat raw dialogues ({id, data: [user, assistant, ...]})",
+            dialogues.EXTENSIONS,
+            dialogues.read_ultrachat,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            dialogues.CAMEL,
+            "CAMEL role-playing chats (message_1 … message_N, num_messages), a file each",
+            dialogues.EXTENSIONS,
+            dialogues.read_camel,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            rankings.GPT4_COMPARISON,
+            "GPT-4-LLM comparison data (user_input, completion_a ranked above completion_b)",
+            rankings.EXTENSIONS,
+            rankings.read_gpt4_comparison,
+            None,
+            tolerant=True,
+        ),
+        FormatSpec(
+            rankings.SE_PREFERENCES,
+            "Stack Exchange preferences (question, answers with pm_score): preference pairs",
+            rankings.EXTENSIONS,
+            rankings.read_se_preferences,
+            None,
+            tolerant=True,
+        ),
         _spec(
             instruction_only,
             "Instructions without outputs (InstructWild), kept as tasks without examples",
@@ -293,6 +327,14 @@ def detect_by_content(obj: object, path: Path) -> str | None:
         return natural_instructions.FORMAT
     if hc3.looks_like(obj):
         return hc3.FORMAT
+    if rankings.looks_like_gpt4_comparison(obj):
+        return rankings.GPT4_COMPARISON
+    if rankings.looks_like_se_preferences(obj):
+        return rankings.SE_PREFERENCES
+    if dialogues.looks_like_camel(obj):
+        return dialogues.CAMEL
+    if dialogues.looks_like_ultrachat(obj):
+        return dialogues.ULTRACHAT
     if tabular.looks_like_pairs(obj):
         return tabular.PAIRS
     if transcripts.looks_like_baize(obj):
