@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from .base import Backend
 
 DEFAULT_SERVER_CONCURRENCY = 16
 MAX_CONCURRENCY = 1024
+log = logging.getLogger(__name__)
 _POLL_S = 0.05  # how often the driving thread looks at the cancel token while calls are in flight
 
 
@@ -372,9 +374,15 @@ class Prefetcher:
             except BaseException as exc:  # handed to whoever takes the answer
                 fut.set_exception(exc)
                 return
-            fut.set_result(res)
+            # The follow-up is queued before the answer is handed over: a pipeline that takes
+            # this answer and at once asks for the next call finds it on its way (else it would
+            # make that call itself, in its own thread, one latency at a time).
             if then is not None and res.finish_reason != "cancelled":
-                then(res)
+                try:
+                    then(res)
+                except Exception:  # the follow-up is then made when asked for, not ahead
+                    log.exception("a call to send ahead could not be prepared")
+            fut.set_result(res)
 
         with self._cond:
             if key in self._futures or self._inner.cancelled or self._closed:
