@@ -8,12 +8,12 @@ SELF-INSTRUCT run (chat preset, the bundled seeds) run at K = 1, 4, 16, 64 on fr
 printed: checked steps/min and accepted tasks/min, the ratio to K = 1, and whether every verdict,
 accepted task and recorded call is identical to K = 1's.
 (2) A real `python -m llama_cpp.server` with the default model (and `llama-server -np 4` when
-one is on PATH): completion tokens/s at K = 1 and K = 4.
+one is on PATH or built by `make llama-server`): completion tokens/s at K = 1 and K = 4.
 
 The last line prints both ratios at K = 16 (target: >= 12x).
 
     .venv/bin/python bench/serving.py [--latency 0.3] [--per-token 0.001] [--steps 64]
-                                      [--target 24] [--round-size 16] [--no-real-server]
+                                      [--target 100] [--round-size R] [--no-real-server]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from workbench.core.store.workspace import Workspace  # noqa: E402
 
 PROCESSBENCH = REPO.parent / "shared" / "data" / "reasoning" / "processbench_gsm8k_public200.json"
 KS = (1, 4, 16, 64)
+LLAMA_BIN = Path.home() / ".cache" / "instruction-workbench" / "bin"  # `make llama-server`
+DIFFERENT: list[int] = []  # the Ks whose results differed from K = 1's (either part)
 
 
 def processbench_slice(out: Path, steps: int) -> tuple[Path, int, int]:
@@ -114,6 +116,7 @@ def simulated(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
             reference = reference or got
             rates[k] = n_steps / dt * 60
             same = "yes" if got == reference else "NO"
+            DIFFERENT.extend([] if got == reference else [k])
             print(
                 f"    K={k:<3d} {dt:6.1f} s  {calls} calls  {rates[k]:7.1f} checked steps/min  "
                 f"ratio {rates[k] / rates[1]:5.1f}x  max in flight {srv.max_in_flight:3d}  "
@@ -129,10 +132,12 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 
-    print(
-        f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds, rounds of "
-        f"{args.round_size} step-1 calls"
+    rounds = (
+        "the run's default round size (16 on a server)"
+        if args.round_size is None
+        else f"rounds of {args.round_size} step-1 calls"
     )
+    print(f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds, {rounds}")
     rates: dict[int, float] = {}
     reference: tuple[list[Any], list[Any]] | None = None
     with SimulatedServer(latency=args.latency, per_token=args.per_token) as srv:
@@ -161,6 +166,7 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
             reference = reference or got
             rates[k] = out.accepted / dt * 60
             same = "yes" if got == reference else "NO"
+            DIFFERENT.extend([] if got == reference else [k])
             print(
                 f"    K={k:<3d} {dt:6.1f} s  {len(calls)} calls  {rates[k]:7.1f} accepted "
                 f"tasks/min  ratio {rates[k] / rates[1]:5.1f}x  max in flight "
@@ -235,12 +241,13 @@ def real_servers(args: argparse.Namespace) -> None:
             ],
         )
     ]
-    if shutil.which("llama-server"):
+    llama_server = shutil.which("llama-server") or shutil.which("llama-server", path=str(LLAMA_BIN))
+    if llama_server:
         servers.append(
             (
                 "llama-server -np 4",
                 [
-                    "llama-server",
+                    llama_server,
                     "-m",
                     str(model),
                     "-np",
@@ -257,7 +264,10 @@ def real_servers(args: argparse.Namespace) -> None:
             )
         )
     else:
-        print("    (no llama-server on PATH: only llama_cpp.server is measured)")
+        print(
+            f"    (no llama-server on PATH or in {LLAMA_BIN}: only llama_cpp.server is measured; "
+            "`make llama-server` builds one)"
+        )
     for name, cmd in servers:
         port = free_port()
         flag = "--port"
@@ -284,12 +294,15 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.3, help="seconds before the first token")
     ap.add_argument("--per-token", type=float, default=0.001, help="seconds per token")
     ap.add_argument("--steps", type=int, default=64, help="ProcessBench steps to check (about)")
-    ap.add_argument("--target", type=int, default=24, help="SELF-INSTRUCT tasks to accept")
+    ap.add_argument(
+        "--target", type=int, default=100, help="SELF-INSTRUCT tasks to accept (steady state)"
+    )
     ap.add_argument(
         "--round-size",
         type=int,
-        default=16,
-        help="SELF-INSTRUCT step-1 calls per pool snapshot (RunConfig.round_size)",
+        default=None,
+        help="SELF-INSTRUCT step-1 calls per pool snapshot (RunConfig.round_size; default: "
+        "the run's own, 16 on a server)",
     )
     ap.add_argument("--threads", type=int, default=1, help="threads of the real server")
     ap.add_argument("--max-tokens", type=int, default=32, help="tokens per real-server request")
@@ -306,7 +319,8 @@ def main() -> None:
         real_servers(args)
     print(
         f"ratios at K=16: checked steps/min {rates[16] / rates[1]:.1f}x K=1; "
-        f"accepted tasks/min {si_rates[16] / si_rates[1]:.1f}x K=1 (target >= 12x)"
+        f"accepted tasks/min {si_rates[16] / si_rates[1]:.1f}x K=1 (target >= 12x); "
+        f"identical at every K: {'NO' if DIFFERENT else 'yes'}"
     )
 
 
