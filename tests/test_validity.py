@@ -255,6 +255,10 @@ def test_other_wordings():
         ("Rank the above tasks by difficulty.", False),
         ("What is the capital of Peru? : Lima is the capital.", False),
         ("What is the capital of Peru?", True),
+        # replies to the user
+        ("What do you mean by the word 'soon' in your message?", False),
+        ("Happy to see how I can help you plan the trip.", False),
+        ("What does the idiom 'break the ice' mean?", True),
     ],
 )
 def test_held_out_forms(text, ok):

@@ -314,6 +314,10 @@ _REPLY = re.compile(
     r"|\b(?:can|may|could|shall)\s+i\s+(?:help|assist)\s+you\b"
     r"|\bi\s+can\s+(?:help|assist)\s+you\s+with\b"
     r"|\bwhat\s+can\s+i\s+(?:help|do\s+for)\b"
+    r"|\bhow\s+i\s+(?:can|could|might)\s+(?:help|assist)\b"
+    # Asking the user what they meant ("What do you mean by …?", "I'm not sure what you're
+    # asking, but…")
+    r"|^what\s+do\s+you\s+mean\b|\bnot\s+sure\s+what\s+you(?:'re|\s+are)\s+(?:asking|saying)\b"
     r"|\bas\s+an\s+ai\b"
     r"|\b(?:task|question|prompt|request|topic|text|information|one|thing)s?\s+(?:that\s+)?"
     r"you(?:'re|\s+are|\s+were|'ve|\s+have)?\s+(?:referring|asking|talking|mentioning|"
