@@ -8,7 +8,10 @@ weights, labels, tools, multi-turn context, system prompts, media and extra fiel
 generators stay inside what docs/formats.md lists as normalisations ("Round trips"): identical
 records are one example, a missing Alpaca `input` / Dolly `category` is written as "", an OpenAI
 example with an empty answer and no tool call is not written, seed lines of one instruction are
-one task, key order inside a record is not kept.
+one task, key order inside a record is not kept. Every format gets the example fields it holds:
+system prompts, empty inputs, histories, weights, tools, preference pairs, KTO labels (Dolly and
+seed records as fields of their own). tests/test_formats_store_roundtrip.py checks the other
+direction (workspace → file → workspace).
 """
 
 from __future__ import annotations
@@ -123,6 +126,33 @@ def test_alpaca_round_trip(records):
 
 
 # ------------------------------------------------------------------------------------ dolly
+turns = st.lists(
+    st.builds(lambda r, c: {"role": r, "content": c}, st.sampled_from(["user", "assistant"]), text),
+    min_size=1,
+    max_size=3,
+)
+
+
+@st.composite
+def own_fields(draw: Any) -> dict[str, Any]:
+    """An example's own conversation and kind as Dolly and seed records write them."""
+    rec: dict[str, Any] = {}
+    if draw(st.booleans()):
+        rec["system"] = draw(nonblank)
+    if draw(st.booleans()):
+        rec["history"] = draw(turns)
+    kind = draw(st.sampled_from(["sft", "preference", "kto"]))
+    if kind == "preference":
+        rec["kind"], rec["rejected"] = kind, draw(text)
+    elif kind == "kto":
+        rec["kind"], rec["label"] = kind, draw(st.booleans())
+    if draw(st.booleans()):
+        rec["weight"] = draw(st.sampled_from([0, 1, 0.5]))
+    if draw(st.booleans()):
+        rec["tools"] = draw(json_value.filter(lambda v: v is not None))
+    return rec
+
+
 @st.composite
 def dolly_record(draw: Any) -> dict[str, Any]:
     rec = {
@@ -131,6 +161,7 @@ def dolly_record(draw: Any) -> dict[str, Any]:
         "response": draw(text),
         "category": draw(text),
     }
+    rec.update(draw(own_fields()))
     rec.update(draw(extras))
     return rec
 
@@ -304,6 +335,10 @@ def trl_record(draw: Any) -> dict[str, Any]:
     else:
         rec["completion"] = draw(answer)
         rec["label"] = draw(st.booleans())
+        if not standard and draw(st.booleans()):
+            rec["completion"][0]["weight"] = draw(st.sampled_from([0, 1]))
+    if draw(st.booleans()):
+        rec["tools"] = [{"type": "function", "function": {"name": "f"}}]
     rec.update(draw(extras))
     return rec
 
@@ -326,9 +361,9 @@ def seed_line(draw: Any, i: int) -> dict[str, Any]:
     rec["instruction"] = f"Task {i}: " + draw(words)
     rec["instances"] = draw(
         st.lists(
-            st.fixed_dictionaries({"input": text, "output": text}),
+            st.builds(lambda a, b, own: {"input": a, "output": b, **own}, text, text, own_fields()),
             max_size=2,
-            unique_by=lambda i: (i["input"], i["output"]),
+            unique_by=lambda i: json.dumps(i, sort_keys=True),
         )
     )
     if draw(st.booleans()):
