@@ -70,14 +70,17 @@ def test_reasoning_panel_checks_with_the_servers_concurrency(qtbot, tmp_path):
 def test_generate_panel_round_size_reaches_the_run(qtbot, tmp_path):
     """The Generate panel's round size (a workspace setting; 0 shows the core's default for the
     chosen model) is what a run started from the window uses, with the server's concurrency,
-    and the requests in flight show in the progress line."""
+    and the requests in flight and the two endpoints' figures show in the progress line."""
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.config import stored_run
     from workbench.gui.generate_panel import ROUND_SIZE_SETTING, GeneratePanel
 
     ws = init_workspace(tmp_path / "gen.sqlite")
-    with SimulatedServer(latency=0.02, per_token=0.0) as sim:
-        ws.set_setting("server", {"url": sim.url, "concurrency": 4})
+    with (
+        SimulatedServer(latency=0.02, per_token=0.0) as sim,
+        SimulatedServer(latency=0.02, per_token=0.0) as other,
+    ):
+        ws.set_setting("server", {"url": f"{sim.url},{other.url}", "concurrency": 4})
         ws.set_setting("gui.model", "server")
 
         def start(thread) -> bool:
@@ -102,5 +105,6 @@ def test_generate_panel_round_size_reaches_the_run(qtbot, tmp_path):
         assert run is not None and run.config.round_size == 3
         assert ws.scalar("SELECT count(*) FROM tasks WHERE run_id = ?", (panel.run_id,)) == 4
         assert any("requests in flight" in t for t in shown)
-        assert sim.max_in_flight > 1  # the server's concurrency reached the run
+        assert any(f"{other.url.split('//')[1]}: " in t and " req " in t for t in shown)
+        assert sim.max_in_flight + other.max_in_flight > 2  # the concurrency reached the run
     ws.close()

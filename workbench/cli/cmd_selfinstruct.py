@@ -27,6 +27,18 @@ FIELDS = [
 ]
 
 
+# The --json result: these figures of the run's summary, and its "endpoints" on a server.
+JSON_KEYS = (
+    "run_id",
+    "accepted",
+    "candidates",
+    "rejected_by_reason",
+    "calls",
+    "seconds",
+    "round_size",
+)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     # Every default comes from the core's RunConfig (the window reads the same ones).
     from ..core.selfinstruct.config import DEFAULTS as D
@@ -154,20 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
         finally:
             backend.close()
-    out = {
-        k: v
-        for k, v in summary.to_dict().items()
-        if k
-        in (
-            "run_id",
-            "accepted",
-            "candidates",
-            "rejected_by_reason",
-            "calls",
-            "seconds",
-            "round_size",
-        )
-    }
+    out = {k: v for k, v in summary.to_dict().items() if k in JSON_KEYS}
     if summary.endpoints is not None:
         out["endpoints"] = summary.endpoints
     out.update(unseen)

@@ -472,8 +472,9 @@ class GeneratePanel(QWidget):
         if ev.message:
             self.message.setText(ev.message)
         if d.get("in_flight") is not None:  # requests open on a server (issue 17)
+            eps = f" · {d['endpoints']}" if d.get("endpoints") else ""  # several endpoints
             self.message.setText(
-                f"{self.message.text().split(' · ')[0]} · {d['in_flight']} requests in flight"
+                f"{self.message.text().split(' · ')[0]} · {d['in_flight']} requests in flight{eps}"
             )
         for item in d.get("last") or []:
             self._add_feed(item)
