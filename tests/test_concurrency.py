@@ -494,3 +494,28 @@ def test_selfinstruct_round_size_defaults_by_backend_and_resumes(tmp_path, sim):
         assert " req " in res.stderr and "tok/s" in res.stderr  # the progress line
         # Every recorded call was answered by one of them (calls sent ahead and not taken too).
         assert sum(e["requests"] for e in out["endpoints"]) >= out["calls"]
+
+
+def test_prefetcher_queues_the_follow_up_before_the_answer_is_taken():
+    """A call sent ahead with `then` queues its follow-up before its answer can be taken, so a
+    pipeline asking for the follow-up right after finds it on its way (no call of its own);
+    `forget` withdraws a call the pipeline will not take."""
+    from workbench.core.llm.base import GenParams
+    from workbench.core.llm.pool import Prefetcher
+
+    backend = ScriptedBackend(lambda p: f"answer to {p}")
+    fetcher = Prefetcher(backend, 2)
+    params = GenParams(max_tokens=8)
+    fetcher.prefetch(
+        prompt="first",
+        params=params,
+        then=lambda res: fetcher.prefetch(prompt="second", params=params),
+    )
+    assert fetcher.complete("first", params).text == "answer to first"
+    assert fetcher.complete("second", params).text == "answer to second"
+    assert fetcher.hits == 2
+    fetcher.prefetch(prompt="unused", params=params)
+    fetcher.forget(prompt="unused", params=params)
+    assert fetcher.complete("unused", params).text == "answer to unused"  # asked directly
+    assert fetcher.hits == 2
+    fetcher.close()
