@@ -30,7 +30,7 @@ from workbench.core.store.workspace import Workspace
 
 PROPERTY = settings(
     deadline=None,
-    max_examples=int(os.environ.get("WORKBENCH_ROUNDTRIP_EXAMPLES", 50)),
+    max_examples=int(os.environ.get("WORKBENCH_ROUNDTRIP_EXAMPLES", 20)),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 

@@ -135,18 +135,6 @@ def is_hub_layout(path: Path) -> bool:
     return None not in splits and len(set(splits)) >= 2
 
 
-def is_hub_folder(path: Path) -> bool:
-    """A folder with a dataset card or data shards (a Hub snapshot or save_to_disk)."""
-    if not path.is_dir():
-        return False
-    return (
-        is_saved_dataset(path)
-        or (path / "README.md").is_file()
-        or (path / "dataset_info.json").is_file()
-        or bool(data_files(path))
-    )
-
-
 def _datasets(path: Path) -> Any:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
