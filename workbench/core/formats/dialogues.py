@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Task
-from .common import Record, group_records, read_bytes
+from .common import Record, group_records, read_bytes, require_obj
 from .conversation import chat_to_record
 from .reading import iter_records, text_field, type_name
 from .validation import parse_each
@@ -83,10 +83,7 @@ def _dialogue(turns: list[dict[str, Any]], path: Path, line: int, meta: dict[str
 
 
 def ultrachat_record(obj: Any, path: Path, line: int) -> Record:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
+    obj = require_obj(obj, path, line)
     data = obj.get("data")
     if not isinstance(data, list) or not data:
         raise UserInputError(
@@ -107,10 +104,7 @@ def ultrachat_record(obj: Any, path: Path, line: int) -> Record:
 
 
 def camel_record(obj: Any, path: Path, line: int) -> Record:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
+    obj = require_obj(obj, path, line)
     numbered = sorted((int(m.group(1)), k) for k in obj if (m := _MESSAGE_RE.match(k)) is not None)
     if [n for n, _ in numbered] != list(range(1, len(numbered) + 1)) or not numbered:
         raise UserInputError(

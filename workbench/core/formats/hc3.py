@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
+from .common import require_obj
 from .reading import Example, group_examples, iter_records, text_field, type_name
 from .validation import parse_each
 
@@ -34,10 +35,7 @@ def looks_like(obj: object) -> bool:
 
 
 def _record(obj: Any, path: Path, line: int) -> list[Example]:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
+    obj = require_obj(obj, path, line)
     question = text_field(obj, "question", path, line, nonempty=True)
     rest = {
         k: v for k, v in obj.items() if k not in ("question", "human_answers", "chatgpt_answers")

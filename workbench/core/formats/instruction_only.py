@@ -19,9 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserInputError
 from ..store.tasks import Task
-from .reading import Example, group_examples, iter_records, text_field, type_name
+from .common import require_obj
+from .reading import Example, group_examples, iter_records, text_field
 from .validation import parse_each
 
 FORMAT = "instruction-only"
@@ -48,10 +48,7 @@ def looks_like(obj: object) -> bool:
 
 
 def _record(obj: Any, path: Path, line: int) -> Example:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
+    obj = require_obj(obj, path, line)
     instruction = text_field(obj, "instruction", path, line, nonempty=True)
     meta = {k: v for k, v in obj.items() if k != "instruction"}
     return Example(line, instruction, None, meta)

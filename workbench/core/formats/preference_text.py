@@ -28,7 +28,8 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .reading import Example, group_examples, iter_records, text_field, type_name
+from .common import require_obj
+from .reading import Example, group_examples, iter_records, text_field
 from .validation import parse_each
 
 HH = "hh-rlhf"
@@ -98,10 +99,7 @@ def _last_pair(
 
 
 def _hh_record(obj: Any, path: Path, line: int) -> Example:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
+    obj = require_obj(obj, path, line)
     chosen = text_field(obj, "chosen", path, line)
     rejected = text_field(obj, "rejected", path, line)
     meta: dict[str, Any] = {
@@ -154,10 +152,7 @@ def read_hh(path: Path) -> list[Task]:
 
 
 def _shp_record(obj: Any, path: Path, line: int) -> Example:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
+    obj = require_obj(obj, path, line)
     if "response_j" in obj:
         prompt_key, better, worse = "question", "response_j", "response_k"
     else:

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import Record, group_records
+from .common import Record, group_records, require_obj
 from .reading import iter_records, text_field, type_name
 from .validation import parse_each
 
@@ -49,16 +49,8 @@ def looks_like_se_preferences(obj: object) -> bool:
     )
 
 
-def _require_obj(obj: Any, path: Path, line: int) -> dict[str, Any]:
-    if not isinstance(obj, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-        )
-    return obj
-
-
 def gpt4_comparison_record(obj: Any, path: Path, line: int) -> Record:
-    d = _require_obj(obj, path, line)
+    d = require_obj(obj, path, line)
     keys = ("user_input", "completion_a", "completion_b")
     inst = Instance(
         output=text_field(d, "completion_a", path, line),
@@ -70,7 +62,7 @@ def gpt4_comparison_record(obj: Any, path: Path, line: int) -> Record:
 
 
 def se_record(obj: Any, path: Path, line: int) -> list[Record]:
-    d = _require_obj(obj, path, line)
+    d = require_obj(obj, path, line)
     question = text_field(d, "question", path, line, nonempty=True)
     answers = d.get("answers")
     if not isinstance(answers, list):

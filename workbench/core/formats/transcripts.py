@@ -29,9 +29,9 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import decode_utf8, read_bytes
+from .common import decode_utf8, read_bytes, require_obj
 from .compression import inner_suffix
-from .reading import Example, group_examples, iter_records, text_field, type_name
+from .reading import Example, group_examples, iter_records, text_field
 from .validation import parse_each, reject
 
 OIG = "oig"
@@ -141,10 +141,7 @@ def _transcript_record(
     `input`): one example, the record's other fields in its meta."""
 
     def parse(obj: Any, path: Path, line: int) -> Example:
-        if not isinstance(obj, dict):
-            raise UserInputError(
-                f"expected a JSON object, found {type_name(obj)}", path=path, line=line
-            )
+        obj = require_obj(obj, path, line)
         text = text_field(obj, key, path, line, nonempty=True)
         preamble, turns = split_turns(text, markers, pattern)
         meta = {k: v for k, v in obj.items() if k != key}
