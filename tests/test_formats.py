@@ -15,6 +15,7 @@ from workbench.core.formats.common import join_instruction_input
 from workbench.core.formats.exporter import export
 from workbench.core.formats.importer import import_file, preview_file, read_file
 from workbench.core.formats.openai_chat import validate_openai_chat
+from workbench.core.formats.validation import Problems
 from workbench.core.inspect.overrides import set_override
 from workbench.core.jobs import CancelToken
 from workbench.core.store.runs import create_run, record_call
@@ -224,6 +225,12 @@ def test_openai_chat_mapping_and_split_option(tmp_workspace, tmp_path):
         "Translate the sentence into French.",
         "Good morning, everyone.",
     )
+    # with a bad record too (every record read on its own), the option still applies
+    bad = tmp_path / "split-bad.jsonl"
+    bad.write_text((tmp_path / "split.jsonl").read_text() + '{"messages": []}\n')
+    problems = Problems()
+    _, tasks = read_file(bad, options={"user_turn": "split"}, problems=problems)
+    assert problems.total == 1 and tasks[0].instances[0].input == "Good morning, everyone."
     _, tasks = read_file(tmp_path / "split.jsonl")  # a system message is a system prompt
     assert (tasks[0].instruction, tasks[0].instances[0].system) == (
         "Good morning, everyone.",

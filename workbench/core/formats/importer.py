@@ -12,6 +12,7 @@ which imports the valid records and writes the rejected ones, with their reasons
 
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,15 +307,16 @@ def read_file(
                 raise
             # A reader that stops at the first bad record: read the file record by record
             # with the format's own record parser, to find every bad one.
-            tasks = _per_record(fmt, p)
+            tasks = _per_record(fmt, p, opts)
             if tasks is None:
                 raise
             return fmt, tasks
 
 
-def _per_record(fmt: str, path: Path) -> list[Task] | None:
+def _per_record(fmt: str, path: Path, options: dict[str, str] | None = None) -> list[Task] | None:
     """Every valid record of a file whose reader stops at the first bad one, read with the
-    format's record parser (bad ones go to the collector); None when it has none."""
+    format's record parser and the reader's options (bad ones go to the collector); None when
+    it has none."""
     module = registry.module_of(fmt)
     parse = None
     for name in ("parse_record", "parse_seed_line", "parse_line"):
@@ -323,6 +325,8 @@ def _per_record(fmt: str, path: Path) -> list[Task] | None:
             break
     if parse is None or path.is_dir():
         return None
+    if options:
+        parse = functools.partial(parse, **options)  # openai-chat's user_turn, say
     from .common import group_records
 
     values = list(parse_each(iter_records(path), parse, path))
