@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from formats_helpers import example_view, unique
 
 from workbench.core.formats import registry
 from workbench.core.formats.exporter import export
@@ -65,17 +66,6 @@ SAMPLES = [
 ]
 
 
-def unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    out = []
-    for r in records:
-        key = json.dumps(r, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            out.append(r)
-    return out
-
-
 def export_suffix(fmt: str, src: Path) -> str:
     return ".jsonl" if fmt == "openai-chat" else src.suffix
 
@@ -108,24 +98,12 @@ LAYOUT_META = ("_record", "_instruction", "_layout", "_style", "_label_key", "_s
 
 
 def examples_of(ws: Workspace) -> list[tuple[Any, ...]]:
-    """Every example in file order with every field but the bookkeeping meta keys, the
+    """Every example in file order with every field but the layout meta keys, the
     instruction and input joined (a chat format has no input field)."""
     from workbench.core.formats.common import instruction_of, iter_examples
-    from workbench.core.formats.common import join_instruction_input as join
 
     return [
-        (
-            join(instruction_of(t, i), i.input),
-            i.output,
-            i.system,
-            i.history,
-            i.kind,
-            i.rejected,
-            i.label,
-            i.weight,
-            i.tools,
-            {k: v for k, v in i.meta.items() if k not in LAYOUT_META},
-        )
+        example_view(instruction_of(t, i), i, joined=True, keep_meta=lambda k: k not in LAYOUT_META)
         for t, _, i, _ in iter_examples(iter_tasks(ws))
     ]
 

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from formats_helpers import unique
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,16 +51,6 @@ json_value = st.recursive(
 extras = st.dictionaries(
     st.sampled_from(["id", "source", "images", "videos", "meta_x"]), json_value, max_size=2
 )
-
-
-def unique(draw_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen, out = set(), []
-    for r in draw_list:
-        k = json.dumps(r, sort_keys=True)
-        if k not in seen:
-            seen.add(k)
-            out.append(r)
-    return out
 
 
 _WS: dict[str, Workspace] = {}

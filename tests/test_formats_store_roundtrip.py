@@ -18,18 +18,18 @@ docs/formats.md lists ("Round trips"):
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from formats_helpers import example_view, unique
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.core.formats import lossy, registry
-from workbench.core.formats.common import instruction_of, iter_examples, join_instruction_input
+from workbench.core.formats.common import instruction_of, iter_examples
 from workbench.core.formats.exporter import export
 from workbench.core.formats.importer import import_file
 from workbench.core.store.tasks import Instance, Task, add_task, iter_tasks
@@ -150,39 +150,10 @@ def fill(ws: Workspace, items: list[tuple[str, Instance]]) -> None:
 def view(ws: Workspace, chat: bool) -> list[tuple[Any, ...]]:
     """The workspace's examples in file order, each as the fields the round trip keeps (an
     input joined to its instruction for a chat format, which has no input field)."""
-    out = []
-    for task, _, inst, _ in iter_examples(iter_tasks(ws, where="1", params=[])):
-        instruction = instruction_of(task, inst)
-        input_ = inst.input
-        if chat:
-            instruction, input_ = join_instruction_input(instruction, input_), ""
-        meta = {k: v for k, v in inst.meta.items() if not k.startswith("_")}
-        out.append(
-            (
-                instruction,
-                input_,
-                inst.output,
-                inst.system,
-                inst.history,
-                inst.kind,
-                inst.rejected,
-                inst.label,
-                inst.weight,
-                inst.tools,
-                meta,
-            )
-        )
-    return out
-
-
-def unique(items: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    seen, out = set(), []
-    for item in items:
-        key = json.dumps(item, sort_keys=True, default=str)
-        if key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out
+    return [
+        example_view(instruction_of(t, i), i, joined=chat, keep_meta=lambda k: k[:1] != "_")
+        for t, _, i, _ in iter_examples(iter_tasks(ws, where="1", params=[]))
+    ]
 
 
 @pytest.mark.parametrize("fmt, name, chat", FORMATS)

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import Record, group_records, require_obj
+from .common import Record, group_records, object_list, require_obj
 from .reading import iter_records, text_field, type_name
 from .validation import parse_each
 
@@ -64,25 +64,9 @@ def gpt4_comparison_record(obj: Any, path: Path, line: int) -> Record:
 def se_record(obj: Any, path: Path, line: int) -> list[Record]:
     d = require_obj(obj, path, line)
     question = text_field(d, "question", path, line, nonempty=True)
-    answers = d.get("answers")
-    if not isinstance(answers, list):
-        raise UserInputError(
-            f"expected a list of answers, found {type_name(answers)}",
-            path=path,
-            line=line,
-            field="answers",
-        )
     rest = {k: v for k, v in d.items() if k not in ("question", "answers")}
     ranked = []
-    for i, a in enumerate(answers):
-        fname = f"answers[{i}]"
-        if not isinstance(a, dict):
-            raise UserInputError(
-                f"expected an answer object, found {type_name(a)}",
-                path=path,
-                line=line,
-                field=fname,
-            )
+    for i, (fname, a) in enumerate(object_list(d, "answers", path, line)):
         text = text_field(a, "text", path, line, name=f"{fname}.text")
         score = a.get("pm_score")
         if isinstance(score, bool) or not isinstance(score, (int, float)):
