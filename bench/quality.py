@@ -79,11 +79,12 @@ def _pct(a: int, b: int) -> str:
     return f"{100 * a / b:.0f}%" if b else "n/a"
 
 
-def _split(path: Path, rows: list[dict[str, Any]]) -> str:
-    """ "in-sample" or "held-out", from the rows' `split` field; unstated: in-sample (the
-    shared file, which the rule was written reading, has none)."""
+def _split(rows: list[dict[str, Any]]) -> str:
+    """The rows' `split` field ("held-out", "in-sample", "experiment": a run with other
+    generation settings); unstated: in-sample (the shared file, which the rule was written
+    reading, has none)."""
     splits = {r.get("split") for r in rows} - {None}
-    return "held-out" if splits == {"held-out"} else "in-sample"
+    return splits.pop() if len(splits) == 1 else "in-sample"
 
 
 def report_labels(path: Path, lang: str) -> dict[str, Any]:
@@ -93,12 +94,11 @@ def report_labels(path: Path, lang: str) -> dict[str, Any]:
     rows = [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    split = _split(path, rows)
-    note = (
-        "held-out: labelled after the rule was written, never used to write it"
-        if split == "held-out"
-        else "in-sample: the rule was written reading this file"
-    )
+    split = _split(rows)
+    note = {
+        "held-out": "held-out: a run labelled before the rule's changes it is measured on",
+        "experiment": "experiment: a run with other generation settings",
+    }.get(split, "in-sample: the rule was written reading this file")
     print(f"== labelled candidates ({note}): {path} ({len(rows)})")
     print("label   verdict   reason or kind       text (normalised; kinds: validity.py)")
     tp = fn = fp = tn = repaired = ref_tp = ref_fp = 0

@@ -259,6 +259,17 @@ def test_other_wordings():
         ("What do you mean by the word 'soon' in your message?", False),
         ("Happy to see how I can help you plan the trip.", False),
         ("What does the idiom 'break the ice' mean?", True),
+        # conduct and chores; headings
+        ("Practise patience with your coworkers.", False),
+        ("Express gratitude to the people around you.", False),
+        ("Set an alarm for six o'clock.", False),
+        ("Repair the garden fence before winter.", False),
+        ("Write a short poem about gratitude.", True),
+        ("Fix the typo in the following sentence.", True),
+        ("Ten Rules of Good Design:", False),
+        ("Healthy Breakfast Ideas for Busy Mornings:", False),
+        ("Here is a customer review:", True),
+        ("Rewrite the Following Paragraph in Plain English:", True),
     ],
 )
 def test_held_out_forms(text, ok):

@@ -387,6 +387,19 @@ _WORLD_TAKE = re.compile(
     r"breath|moment|rest|minute|step\s+back|time\s+off)\b",
     re.IGNORECASE,
 )
+# Conduct and chores: practising a virtue ("Practice mindfulness in public spaces.", "Show
+# gratitude for others…"), setting reminders, mending physical things ("Fix the car…"; "Fix
+# the bug…" is a task).
+_CONDUCT = re.compile(
+    r"^(?:practi[cs]e|show|express|cultivate|embrace|develop|build|find|keep|maintain|spread|"
+    r"choose|have)\s+(?:(?:more|some|a\s+little|true|real|daily|genuine)\s+)?(?:mindfulness|"
+    r"gratitude|patience|kindness|compassion|empathy|self-care|self-love|forgiveness|"
+    r"resilience|self-discipline|humility|positivity|optimism|generosity|respect|courage)\b"
+    r"|^set\s+(?:a|an|up\s+a|your)\s+(?:[\w-]+\s+)?(?:reminder|alarm|timer)\b"
+    r"|^(?:fix|repair|clean|wash|paint|mow|tidy|mend|service)\s+(?:the|your|a|my|our)\s+"
+    r"(?:[\w-]+\s+)?(?:car|bike|bicycle|faucet|tap|sink|toilet|roof|door|window|fence|house|"
+    r"room|kitchen|garden|lawn|garage|bathroom|floor|dishes|laundry|engine|tyre|tire)s?\b"
+)
 # Acts in a business or an organisation rather than text: founding or running something
 # ("Develop a smart bike manufacturing company…"), carrying out a plan ("Implement a new
 # marketing strategy…"; "Implement a function…" is code, a task), or moving a real-world
@@ -530,6 +543,7 @@ def _content_problem(clause: str) -> str | None:
         or _WORLD_TAKE.search(joined)
         or _REMINDER.search(joined)
         or _WORLD_ACT.search(joined)
+        or _CONDUCT.search(joined)
     ):
         return ADVICE
     if w0 in _ADVICE_VERBS and _HABIT.search(joined):
@@ -580,6 +594,10 @@ def _shape_en(text: str) -> Shape:
     if problem is not None:
         return Shape(problem)
     if masked.rstrip().endswith(":"):
+        # "My favourite review is this:" introduces an input; "The Six Pillars of Clean
+        # Water:" is a heading (Title Case, no task form).
+        if _title_case(masked):
+            return Shape(TITLE)
         return Shape(INPUT_INTRO)  # "Brainstorm features …:" and "My favourite review is this:"
     return Shape(_not_task_kind(text, masked))
 
@@ -601,6 +619,16 @@ def _only_verb(word: str) -> bool:
         return False
     lemmas = _lexicon().getAllLemmas(word)
     return set(lemmas) == {"VERB"}
+
+
+_MINOR = _wordset("a an the of and or for to in on at by with from as vs nor but")
+
+
+def _title_case(text: str) -> bool:
+    """A heading: at least two words, every word but the minor ones capitalised."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text)
+    major = [w for w in words if w.lower() not in _MINOR]
+    return len(words) >= 2 and len(major) >= 2 and all(w[0].isupper() for w in major)
 
 
 def _not_task_kind(text: str, masked: str) -> str:
