@@ -8,7 +8,8 @@ A labelled file is JSON lines with at least `instruction` (as the model wrote it
 (true/false: "does this, as written — ignoring surrounding quotes and list numbering — describe
 a task a model could perform?", docs/quality.md); optional `normalised_valid` labels the text
 once normalised (a date stamp stripped: see "repaired" below), `decision` is the run's; other
-fields (reason, split, seed, candidate) are informative.
+`lang` ("en", "zh") overrides `--lang` for the row; other fields (reason, split, seed,
+candidate, run) are informative.
 Several files may follow `--labels`: each is reported on its own, marked *in-sample* (the
 shared file: the rule was written reading it) or *held-out* (rows with `"split": "held-out"`,
 as in bench/data/heldout_labels_seed*.jsonl: labelled by hand after the rule was written),
@@ -104,7 +105,7 @@ def report_labels(path: Path, lang: str) -> dict[str, Any]:
     tp = fn = fp = tn = repaired = ref_tp = ref_fp = 0
     kept_valid = kept = still_kept = still_kept_valid = 0
     for r in rows:
-        v = judge(r["instruction"], lang)
+        v = judge(r["instruction"], r.get("lang", lang))
         # A file may label the normalised text too (`normalised_valid`): then only an item
         # that normalisation made valid counts as repaired.
         v["repaired"] = v["repaired"] and r.get("normalised_valid", True)
