@@ -276,6 +276,12 @@ def test_held_out_forms(text, ok):
     assert shape(normalise(text).text).ok is ok, shape(normalise(text).text)
 
 
+def test_garbled_chinese_is_a_fragment():
+    assert shape("给出下列词语的反义词：赢与输；；；；；；；", "zh").kind == "fragment"
+    assert shape("设计一个玩具，价格是多少＃＃＃＃", "zh").kind == "fragment"
+    assert shape("给出下列词语的反义词：赢与输。", "zh").ok
+
+
 # ------------------------------------------------------------------ kinds
 @pytest.mark.parametrize(
     "text,kind",

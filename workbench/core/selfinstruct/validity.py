@@ -695,7 +695,13 @@ def _zh_clause_kind(clause: str) -> str | None:
     return None
 
 
+# Garbled output: a run of one punctuation mark ("；；；；", "＃＃＃＃").
+_ZH_GARBLED = re.compile(r"([；;，,！!＃#。．－\-、：:])\1{2,}")
+
+
 def _shape_zh(text: str) -> Shape:
+    if _ZH_GARBLED.search(text):
+        return Shape(FRAGMENT)
     if _ZH_REPLY.search(text):
         return Shape(REPLY)
     if _ZH_ANSWER.search(text) and not _ZH_TASK_START.match(text):
