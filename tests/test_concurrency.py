@@ -519,3 +519,44 @@ def test_prefetcher_queues_the_follow_up_before_the_answer_is_taken():
     assert fetcher.complete("unused", params).text == "answer to unused"  # asked directly
     assert fetcher.hits == 2
     fetcher.close()
+
+
+def test_a_connection_dropped_without_an_answer_is_sent_again_once(tmp_path):
+    """A server that closes a kept-alive connection as a request arrives (llama-server after a
+    stream, any server's idle timeout) answers nothing: the request goes once more on a fresh
+    connection, counted as that endpoint's retry, even with retries=0."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from workbench.core.llm.base import GenParams
+
+    class DropFirst(BaseHTTPRequestHandler):
+        posts = 0
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            type(self).posts += 1
+            if type(self).posts == 1:
+                self.close_connection = True  # closed without a status line
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            done = {"choices": [{"text": "ok", "finish_reason": "stop"}]}
+            self.wfile.write(b"data: " + json.dumps(done).encode() + b"\n\ndata: [DONE]\n\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DropFirst)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        backend = OpenAICompatBackend(
+            f"http://127.0.0.1:{server.server_address[1]}", model="m", retries=0
+        )
+        assert backend.complete("hi", GenParams(max_tokens=2)).text == "ok"
+        assert DropFirst.posts == 2 and backend.endpoint_stats()[0]["retries"] == 1
+        backend.close()
+    finally:
+        server.shutdown()
+        server.server_close()

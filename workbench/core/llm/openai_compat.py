@@ -242,7 +242,7 @@ class OpenAICompatBackend:
                         "POST", url, json=body, headers={"Accept": "text/event-stream"}
                     )
                 )
-                resp = self._client.send(req, stream=True)
+                resp = self._post_or_get(req, base)
             except httpx.TimeoutException as exc:
                 if attempt < self.retries:
                     self._count_retry(base)
@@ -286,6 +286,16 @@ class OpenAICompatBackend:
                 raise _EndpointFailure(err)
             raise err
         raise ModelError(f"{url}: no answer after {self.retries + 1} tries.")  # pragma: no cover
+
+    def _post_or_get(self, req: httpx.Request, base: str) -> httpx.Response:
+        """Send `req`; when the server drops a kept-alive connection without a word (it closed
+        it while the request was on its way: llama-server after a stream, any server's idle
+        timeout), send it once more on a fresh connection, counted as a retry."""
+        try:
+            return self._client.send(req, stream=True)
+        except httpx.RemoteProtocolError:
+            self._count_retry(base)
+            return self._client.send(req, stream=True)
 
     def _count_retry(self, base: str) -> None:
         with self._lock:
