@@ -34,7 +34,7 @@ endif
 LLAMA_FLAGS_ID := $(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 WHEELHOUSE ?= $(HOME)/.cache/instruction-workbench/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(ARCH)-$(LLAMA_FLAGS_ID)
 
-.PHONY: setup run test test-fast check lint lock lock-check fuzz bench package package-test qt-check clean
+.PHONY: setup run test test-fast check lint lock lock-check fuzz bench package package-test qt-check clean llama-server
 
 setup: $(STAMP)
 
@@ -115,6 +115,28 @@ package: setup
 package-test:
 	test -n "$$(ls dist/instruction-workbench-*-linux-*.tar.gz 2>/dev/null)" || $(MAKE) package
 	packaging/package_test.sh
+
+# llama.cpp's own server (`llama-server -np 4`: continuous batching) for bench/serving.py's second
+# part; not part of setup or test. Built CPU-only with the wheel's flags (LLAMA_CMAKE_ARGS) from
+# the llama.cpp that the locked llama-cpp-python vendors: LLAMA_CPP_SRC, by default found in uv's
+# sdist cache; elsewhere point it at the sdist's vendor/llama.cpp (`pip download --no-deps
+# --no-binary :all: llama-cpp-python==$(LLAMA_CPP_VERSION)`, unpacked). 10-20 minutes on 2 cores.
+LLAMA_BIN     ?= $(HOME)/.cache/instruction-workbench/bin
+LLAMA_CPP_SRC ?= $(firstword $(wildcard $(HOME)/.cache/uv/sdists-*/pypi/llama-cpp-python/$(LLAMA_CPP_VERSION)/*/src/vendor/llama.cpp))
+LLAMA_SERVER_BUILD := $(HOME)/.cache/instruction-workbench/build/llama-server-$(LLAMA_CPP_VERSION)-$(ARCH)-$(LLAMA_FLAGS_ID)
+JOBS ?= 2
+
+llama-server: $(LLAMA_BIN)/llama-server
+
+$(LLAMA_BIN)/llama-server:
+	@test -f "$(LLAMA_CPP_SRC)/CMakeLists.txt" || { echo "no llama.cpp source: set \
+LLAMA_CPP_SRC to the vendor/llama.cpp of the llama-cpp-python $(LLAMA_CPP_VERSION) sdist"; exit 1; }
+	cmake -S "$(LLAMA_CPP_SRC)" -B $(LLAMA_SERVER_BUILD) $(LLAMA_CMAKE_ARGS) \
+		-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
+		-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_OPENSSL=OFF \
+		-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
+	nice -n 10 cmake --build $(LLAMA_SERVER_BUILD) --target llama-server -j $(JOBS)
+	mkdir -p $(LLAMA_BIN) && cp $(LLAMA_SERVER_BUILD)/bin/llama-server $(LLAMA_BIN)/llama-server
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -13,7 +13,8 @@ one is on PATH or built by `make llama-server`): completion tokens/s at K = 1 an
 The last line prints both ratios at K = 16 (target: >= 12x).
 
     .venv/bin/python bench/serving.py [--latency 0.3] [--per-token 0.001] [--steps 64]
-                                      [--target 100] [--round-size R] [--no-real-server]
+                                      [--target 100] [--round-size R]
+                                      [--no-real-server | --real-server-only]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from workbench.core.errors import ModelError  # noqa: E402
 from workbench.core.llm.base import GenParams, GenResult  # noqa: E402
 from workbench.core.llm.openai_compat import OpenAICompatBackend  # noqa: E402
 from workbench.core.llm.pool import Call, CallScheduler, Group, Unit  # noqa: E402
@@ -269,24 +271,33 @@ def real_servers(args: argparse.Namespace) -> None:
             "`make llama-server` builds one)"
         )
     for name, cmd in servers:
-        port = free_port()
-        flag = "--port"
-        proc = subprocess.Popen(
-            cmd + [flag, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_ready(proc, url)
-            throughput(url, 1, prompts[:1], 4)  # warm-up: load, first allocation
-            figures = {k: throughput(url, k, prompts, args.max_tokens) for k in (1, 4)}
-            for k, (tps, rps) in figures.items():
-                print(
-                    f"    {name:20s} K={k}  {tps:7.1f} tok/s  {rps:5.2f} req/s  "
-                    f"ratio {tps / figures[1][0]:4.2f}x"
-                )
-        finally:
-            proc.kill()
-            proc.wait()
+        # The server's own messages go to a file, shown when it fails.
+        with tempfile.TemporaryFile(mode="w+") as log:
+            measure_server(name, cmd, log, prompts, args.max_tokens)
+
+
+def measure_server(
+    name: str, cmd: list[str], log: Any, prompts: list[str], max_tokens: int
+) -> None:
+    port = free_port()
+    proc = subprocess.Popen(cmd + ["--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(proc, url)
+        throughput(url, 1, prompts[:1], 4)  # warm-up: load, first allocation
+        figures = {k: throughput(url, k, prompts, max_tokens) for k in (1, 4)}
+        for k, (tps, rps) in figures.items():
+            print(
+                f"    {name:20s} K={k}  {tps:7.1f} tok/s  {rps:5.2f} req/s  "
+                f"ratio {tps / figures[1][0]:4.2f}x"
+            )
+    except (ModelError, RuntimeError) as exc:
+        log.seek(0)
+        tail = "\n      ".join(log.read().splitlines()[-8:])
+        print(f"    {name}: failed: {exc}\n    its log ends:\n      {tail}")
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def main() -> None:
@@ -307,7 +318,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="threads of the real server")
     ap.add_argument("--max-tokens", type=int, default=32, help="tokens per real-server request")
     ap.add_argument("--no-real-server", action="store_true", help="skip part (2)")
+    ap.add_argument("--real-server-only", action="store_true", help="run part (2) alone")
     args = ap.parse_args()
+    if args.real_server_only:
+        real_servers(args)
+        return
     with tempfile.TemporaryDirectory() as d:
         rates = simulated(args, Path(d))
         si_rates = selfinstruct(args, Path(d))
