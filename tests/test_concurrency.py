@@ -467,9 +467,10 @@ def test_selfinstruct_round_compares_with_tasks_of_its_own_round(tmp_path):
     assert got[1] == got[8]
 
 
-def test_selfinstruct_round_size_defaults_by_backend_and_resumes(tmp_path, sim):
-    """No round size given: 16 on a server, stored with the run and kept on resume (the CLI
-    overrides it); the run record, --json and the progress line carry per-endpoint figures."""
+def test_selfinstruct_round_size_default_on_a_server_and_endpoint_figures(tmp_path, sim):
+    """No round size given: 16 on a server, stored with the run (resumes read it back: the
+    cancel/resume test above); --round-size overrides it; the run record, --json and the
+    progress line carry per-endpoint figures."""
     from workbench.core.selfinstruct.config import stored_run
 
     ws = _si(tmp_path, "auto", OpenAICompatBackend(sim.url), 4)
