@@ -235,6 +235,8 @@ def test_other_wordings():
         ("Which planet is closest to the sun: Mercury, Venus, or Mars.", True),
         ("What to pack, what to skip, or what to buy: a travel guide", False),
         ("Listing the prime numbers below 50;", True),
+        ("Which season comes after winter: spring, summer, or autumn?;", True),
+        ("Is this sentence in the active voice?,", True),
         ('Converting a recipe into metric units, such as "two cups of flour."', True),
         ("Ask me whether I prefer cats or dogs.", False),
         ("Ask if I am a morning person.", False),

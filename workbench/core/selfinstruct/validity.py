@@ -566,6 +566,7 @@ def _clauses(text: str) -> list[str]:
 
 def _shape_en(text: str) -> Shape:
     # A list item's closing ";" or "," is the list's punctuation ("Crafting a sentence …;").
+    text = re.sub(r"(?<=[.?!])\s*[;,]\s*$", "", text)  # "…or future?;"
     text = re.sub(r"\s*[;,]\s*$", ".", text)
     masked = _mask_quotes(text)
     if re.search(r"\.[\"'\u201d\u2019]\s*$", text):
