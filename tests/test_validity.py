@@ -257,6 +257,8 @@ def test_other_wordings():
         ("Rank the above tasks by difficulty.", False),
         ("What is the capital of Peru? : Lima is the capital.", False),
         ("What is the capital of Peru?", True),
+        ("Now write five more tasks like the ones in the list.", False),
+        ("Write five new poems about the sea.", True),
         # replies to the user
         ("What do you mean by the word 'soon' in your message?", False),
         ("Happy to see how I can help you plan the trip.", False),

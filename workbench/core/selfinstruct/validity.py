@@ -337,7 +337,8 @@ _REPLY = re.compile(
     r"|\b(?:i|we)(?:'ll|\s+will)\s+(?:get\s+started|get\s+back\s+to\s+you)\b"
     r"|\bjust\s+let\s+me\s+know\b|\blet\s+me\s+know\s+(?:if\s+you|when\s+you|tomorrow|later)\b"
     # The generation request echoed back ("Write 8 new tasks that are different from these.")
-    r"|\b(?:\d+|some|more|several|a\s+few)\s+(?:new\s+|more\s+|other\s+|different\s+)+"
+    r"|\b(?:\d+|some|more|several|a\s+few|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty)\s+(?:new\s+|more\s+|other\s+|different\s+)+"
     r"(?:tasks|instructions)\b|\bnumber\s+them\b|\bone\s+task\s+per\s+line\b"
     r"|\b(?:write|create|generate|add|give)\s+(?:me\s+)?(?:a|an|one|another)\s+new\s+"
     r"(?:task|instruction)\b(?!\s+(?:list|manager|board))",
