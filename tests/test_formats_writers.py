@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from workbench.core.formats import registry
 from workbench.core.formats.exporter import export
 from workbench.core.formats.lossy import WHOLE, LossyExportError
+from workbench.core.formats.openai_chat import validate_openai_chat
 from workbench.core.store.tasks import Instance, Task, add_task
 from workbench.core.store.workspace import Workspace
 
@@ -61,6 +62,8 @@ def instance(draw: Any) -> Instance:
             {"role": "user", "content": "hi"},
             {"role": "assistant", "content": draw(text)},
         ]
+        if draw(st.booleans()):
+            inst.history[1]["weight"] = draw(st.sampled_from([0, 1, 0.5]))
     elif history == "tool":
         inst.history = [
             {"role": "user", "content": "hi"},
@@ -73,7 +76,8 @@ def instance(draw: Any) -> Instance:
     elif kind == "kto":
         inst.kind, inst.label = kind, draw(st.booleans())
     if draw(st.booleans()):
-        inst.weight = 0.0
+        # OpenAI's checker takes 0 or 1 only; LLaMA-Factory/ShareGPT keep any number
+        inst.weight = draw(st.sampled_from([0.0, 1.0, 0.5]))
     if draw(st.booleans()):
         inst.tools = [{"type": "function", "function": {"name": "f"}}]
     if draw(st.booleans()):
@@ -135,6 +139,18 @@ def test_written_and_reported_make_the_selection(fmt, name, options):
                 assert not lossy and exc.examples > 0 and not out.exists()
                 return
             got = records(out)
+            if fmt == "openai-chat" and got:
+                # what we write, our own checker (OpenAI's rules) accepts; a preference record
+                # is checked as its input with the preferred answer
+                chats = [
+                    r
+                    if "messages" in r
+                    else {"messages": r["input"]["messages"] + r["preferred_output"]}
+                    for r in got
+                ]
+                check_file = Path(d) / "chats.jsonl"
+                check_file.write_text("\n".join(json.dumps(c) for c in chats), encoding="utf-8")
+                assert validate_openai_chat(check_file) == []
         whole = sum(n for k, n in res.left_out.items() if k in WHOLE or k == "duplicates")
         if fmt in TASK_LEVEL:
             assert len(got) == res.count == len(drawn)

@@ -6,7 +6,8 @@ carry something the format has no place for. By default it refuses, naming the f
 counts and the formats that keep them (`LossyExportError`); with `lossy=True` (the CLI's
 `--lossy`) it writes the examples without those fields and reports the counts in the summary.
 
-One field is a whole example: `empty` (an empty answer with no tool call, or an empty prompt),
+One field is a whole example: `empty` (an empty answer with no tool call, an empty prompt, or an
+empty earlier turn),
 which a chat format with no valid form for it (openai-chat: the checker rejects empty content)
 cannot write at all; with `lossy=True` such examples are left out and counted. So every writer
 writes each selected example, or the export is refused, or the count of what was left out is
@@ -32,8 +33,10 @@ FIELDS: dict[str, str] = {
     "rejected": "rejected answer (preference pair)",
     "label": "KTO label",
     "weight": "answer weight",
+    # OpenAI's fine-tuning checker takes only 0 or 1; LLaMA-Factory/ShareGPT keep any number.
+    "weight-fraction": "a training weight other than 0 or 1",
     "tools": "tool definitions",
-    "empty": "an empty answer or prompt (left out as a whole)",
+    "empty": "an empty answer, prompt or earlier turn (left out as a whole)",
 }
 # Fields whose absence leaves the whole example out (it has no form without them).
 WHOLE = frozenset({"empty"})
@@ -74,8 +77,11 @@ def present(inst: Instance, task: Task | None = None) -> set[str]:
     out: set[str] = set()
     answer = meta.get("_assistant") or {}
     calls = answer.get("tool_calls") or answer.get("function_call")
-    if (inst.kind != "preference" and not inst.output.strip() and not calls) or (
-        task is not None and not task.instruction.strip() and not inst.input.strip()
+    if (
+        (not inst.output.strip() and not calls)
+        or (inst.kind == "preference" and not (inst.rejected or "").strip())
+        or (task is not None and not task.instruction.strip() and not inst.input.strip())
+        or any(_empty_turn(t) for t in inst.history or [])
     ):
         out.add("empty")
     if inst.system:
@@ -90,8 +96,38 @@ def present(inst: Instance, task: Task | None = None) -> set[str]:
         out.add("label")
     if inst.weight is not None:
         out.add("weight")
+    if _fraction(inst.weight) or any(
+        isinstance(t, dict) and _fraction(t.get("weight")) for t in inst.history or []
+    ):
+        out.add("weight-fraction")
     if inst.tools is not None:
         out.add("tools")
+    return out
+
+
+def _empty_turn(turn: Any) -> bool:
+    """An earlier turn with no text and no tool call (a chat checker rejects it)."""
+    if not isinstance(turn, dict):
+        return False
+    return not turn.get("content") and not (turn.get("tool_calls") or turn.get("function_call"))
+
+
+def _fraction(weight: Any) -> bool:
+    return isinstance(weight, int | float) and not isinstance(weight, bool) and weight not in (0, 1)
+
+
+def missing(inst: Instance, task: Task | None, holds: frozenset[str]) -> set[str]:
+    """The FIELDS of an example that a format holding `holds` has no place for. A fractional
+    weight counts only where the weight itself is written (the answer's, or an earlier turn's
+    when the history is kept), so a format without weights is not told about it twice."""
+    out = present(inst, task) - holds
+    if "weight-fraction" in out:
+        answer = _fraction(inst.weight) and "weight" not in out
+        turns = not out & {"history", "tool-history"} and any(
+            isinstance(t, dict) and _fraction(t.get("weight")) for t in inst.history or []
+        )
+        if not (answer or turns):
+            out.discard("weight-fraction")
     return out
 
 
@@ -101,10 +137,10 @@ def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int],
     affected = total = 0
     for task, _, inst, _ in iter_examples(tasks):
         total += 1
-        missing = present(inst, task) - holds
-        if missing:
+        lost = missing(inst, task, holds)
+        if lost:
             affected += 1
-            for name in missing:
+            for name in lost:
                 counts[name] = counts.get(name, 0) + 1
     return {k: counts[k] for k in FIELDS if k in counts}, affected, total
 
@@ -141,11 +177,11 @@ def strip(tasks: list[Task], holds: frozenset[str]) -> list[Task]:
     for task in tasks:
         insts = []
         for inst in task.instances:
-            missing = present(inst, task) - holds
-            if missing & WHOLE:
+            lost = missing(inst, task, holds)
+            if lost & WHOLE:
                 continue
-            if missing:
-                inst = _without(inst, missing)
+            if lost:
+                inst = _without(inst, lost)
             insts.append(inst)
         new = copy.copy(task)
         new.instances = insts
@@ -179,8 +215,15 @@ def _without(inst: Instance, missing: set[str]) -> Instance:
     if "label" in missing:
         inst.kind, inst.label = "sft", None
         meta.pop("_label_key", None)
-    if "weight" in missing:
+    if "weight" in missing or ("weight-fraction" in missing and _fraction(inst.weight)):
         inst.weight = None
+    if "weight-fraction" in missing and inst.history:
+        inst.history = [
+            {k: v for k, v in t.items() if not (k == "weight" and _fraction(v))}
+            if isinstance(t, dict)
+            else t
+            for t in inst.history
+        ]
     if "tools" in missing:
         inst.tools = None
     inst.meta = meta

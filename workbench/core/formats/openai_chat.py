@@ -62,8 +62,9 @@ EXTENSIONS = (".jsonl", ".json")
 OPTIONS = {"user_turn": ("combined", "split")}
 READ_OPTIONS = ("user_turn",)
 USER_TURNS = OPTIONS["user_turn"]
-# Everything lossy.FIELDS names but `empty`: an example with nothing to say has no chat form.
-HOLDS = frozenset(FIELDS) - {"empty"}
+# Everything lossy.FIELDS names but `empty` (an example with nothing to say has no chat form)
+# and `weight-fraction` (the checker below takes a weight of 0 or 1 only).
+HOLDS = frozenset(FIELDS) - {"empty", "weight-fraction"}
 
 # The checks of the OpenAI cookbook's "Data preparation and analysis for chat model
 # fine-tuning" (format error checks), with `tool` added to the roles and `weight` to the keys
@@ -264,6 +265,8 @@ def to_messages(
     if (
         user_turn == "split"
         and inst.input.strip()
+        # an empty instruction has no system message to go in (the checker rejects one)
+        and instruction_of(task, inst).strip()
         and not inst.system
         and not inst.history
         and not meta.get("_pending")
