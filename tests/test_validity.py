@@ -280,6 +280,14 @@ def test_held_out_forms(text, ok):
     assert shape(normalise(text).text).ok is ok, shape(normalise(text).text)
 
 
+def test_a_year_alone_before_a_colon_is_a_date_stamp():
+    n = normalise("2022: What is the best way to change a flat bicycle tyre?")
+    assert n.text == "What is the best way to change a flat bicycle tyre?" and n.changes == (
+        "date",
+    )
+    assert normalise("2022 was a leap year? No.").text == "2022 was a leap year? No."
+
+
 def test_garbled_chinese_is_a_fragment():
     assert shape("给出下列词语的反义词：赢与输；；；；；；；", "zh").kind == "fragment"
     assert shape("设计一个玩具，价格是多少＃＃＃＃", "zh").kind == "fragment"

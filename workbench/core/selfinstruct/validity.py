@@ -11,7 +11,7 @@ before the reference's rules (filters.instruction_reason) and the ROUGE-L rule:
 
 1. `normalise(raw)` strips what surrounds an item — list numbering (`3.`, `(4)`, `-`, `五、`),
    a speaker or option label (`B:`), surrounding quotes (straight, curly, « », 「 」, 『 』,
-   „ “) and leading date stamps (`2023-07-15:`, `July 15, 2023 -`, `2023年7月15日：`) —
+   „ “) and leading date stamps (`2023-07-15:`, `July 15, 2023 -`, `2023年7月15日：`, `2022:`) —
    repeatedly, since they nest (`3. "…"`). The candidate is judged, and becomes a task, as
    its normalised text; the raw text stays stored with the candidate.
 2. `shape(text, lang)` says whether the text has the form of a task — an imperative
@@ -137,6 +137,8 @@ _DATE_STAMP = re.compile(
     re.IGNORECASE,
 )
 _DATE_BRACKETED = re.compile(rf"^\s*[\[(]\s*{_DATE}\s*[\])]\s*", re.IGNORECASE)
+# A year alone, set off by a colon: "2022: What is the best way to change a flat tyre".
+_YEAR_STAMP = re.compile(r"^\s*[\[(]?(?:19|20)\d{2}[\])]?\s*[:\uff1a]\s*(?=\S)")
 
 
 def _strip_quotes(text: str) -> str | None:
@@ -176,7 +178,9 @@ def normalise(raw: str, lang: str = "en") -> Normalised:
         m = _NUMBERING.match(text)
         if m and m.end() < len(text):
             text, step = text[m.end() :].strip(), "numbering"
-        elif (m := _DATE_STAMP.match(text) or _DATE_BRACKETED.match(text)) and m.end() < len(text):
+        elif (
+            m := _DATE_STAMP.match(text) or _DATE_BRACKETED.match(text) or _YEAR_STAMP.match(text)
+        ) and m.end() < len(text):
             text, step = text[m.end() :].strip(), "date"
         elif (q := _strip_quotes(text)) is not None and q:
             text, step = q, "quotes"
