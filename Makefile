@@ -100,10 +100,12 @@ bench: setup
 	$(PY) bench/similarity.py
 	$(PY) bench/generation.py --suffixes 6
 	$(PY) bench/selfinstruct.py --target 3 --threads 1
-	# the step-1 rules against the shared labelled candidates (docs/quality.md); skipped without ../shared
+	# the step-1 rules against the shared labelled candidates (in-sample) and our own held-out
+	# labels (bench/data/heldout_labels_*.jsonl), docs/quality.md; the shared file is skipped
+	# without ../shared
 	@labels=../shared/data/self_instruct/default_model_candidates_labelled.jsonl; \
-		if [ -f $$labels ]; then $(PY) bench/quality.py --labels $$labels | tail -3; \
-		else echo "bench/quality.py: $$labels is absent, skipped"; fi
+		if [ ! -f $$labels ]; then echo "bench/quality.py: $$labels is absent, skipped"; labels=; fi; \
+		$(PY) bench/quality.py --labels $$labels bench/data/heldout_labels_seed*.jsonl | tail -8
 
 # The desktop bundle: dist/instruction-workbench/ and dist/instruction-workbench-<version>-linux-<arch>.tar.gz
 # (PyInstaller, the `package` extra; a few minutes). See packaging/README.md.
