@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from concurrency_helpers import count_calls
+
 from workbench.core.store.workspace import Workspace
 
 KILLS = int(os.environ.get("WORKBENCH_KILLS", "10"))
@@ -52,19 +54,6 @@ def _checks(ws_path: Path) -> dict[tuple[int, int], dict]:
         ws.close()
 
 
-def _calls(ws_path: Path) -> int:
-    import sqlite3
-
-    try:
-        con = sqlite3.connect(f"file:{ws_path}?mode=ro", uri=True, timeout=10)
-        try:
-            return con.execute("SELECT count(*) FROM model_calls").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:  # not created yet
-        return 0
-
-
 def _kept(before: dict, after: dict) -> bool:
     """Every value decided before (a call id, a verdict other than pending) is still there."""
     return all(after[k] == v for k, v in before.items() if v is not None and v != "pending")
@@ -94,11 +83,11 @@ def test_selfcheck_survives_sigkill_and_resumes(tmp_path, default_model_path):
     total_calls = 4 * sum(len(t["steps"]) for t in TRACES)
     kills, seen = 0, {}
     while True:
-        before = _calls(ws_path)
+        before = count_calls(ws_path)
         kill_at = before + rng.randint(1, 2) if kills < KILLS else None
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while p.poll() is None:
-            if kill_at is not None and _calls(ws_path) >= min(kill_at, total_calls - 1):
+            if kill_at is not None and count_calls(ws_path) >= min(kill_at, total_calls - 1):
                 p.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.02)
