@@ -15,6 +15,7 @@ from .common import (
     command,
     open_model,
     open_workspace,
+    positive_int,
 )
 
 # Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).
@@ -112,7 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--round-size",
-        type=int,
+        type=positive_int,
         default=D.round_size,
         metavar="R",
         help="step-1 calls built from one pool snapshot and sent together, then decided in "

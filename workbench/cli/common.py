@@ -66,6 +66,18 @@ def add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def positive_int(text: str) -> int:
+    """An argparse `type` for counts that must be at least 1 (`--concurrency`, `--round-size`):
+    the usage error names the option and the value, like `--target 0`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """`--model default|PATH` or `--server URL [--server-model NAME] [--api-key K]`."""
     g = p.add_argument_group("model")
@@ -86,7 +98,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--concurrency",
         metavar="K",
-        type=int,
+        type=positive_int,
         default=None,
         help="model requests in flight (default: 16 with --server, 1 in-process)",
     )
