@@ -83,6 +83,68 @@ json_values = st.recursive(
 records = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6)
 
 
+def valid_record(fmt: str):
+    """A valid record of a line format (a function of its number), text leaves naming it."""
+    return {
+        "selfinstruct-seed": lambda i: {
+            "instruction": f"seed task {i} {fmt}",
+            "instances": [{"input": "", "output": "o"}],
+        },
+        "selfinstruct-instances": lambda i: {
+            "instruction": f"inst {i} {fmt}",
+            "input": "",
+            "output": "o",
+        },
+        "selfinstruct-generated": lambda i: {"instruction": f"gen {i} {fmt}", "request_idx": i},
+        "selfinstruct-finetune": lambda i: {"prompt": f"ft {i} {fmt}\n\n", "completion": "o"},
+        "alpaca": lambda i: {"instruction": f"alp {i} {fmt}", "input": "", "output": "o"},
+        "dolly": lambda i: {"instruction": f"dolly {i} {fmt}", "response": "o"},
+        "sharegpt": lambda i: {
+            "conversations": [
+                {"from": "human", "value": f"sg {i} {fmt}"},
+                {"from": "gpt", "value": "o"},
+            ]
+        },
+        "openai-chat": lambda i: {
+            "messages": [
+                {"role": "user", "content": f"oc {i} {fmt}"},
+                {"role": "assistant", "content": "o"},
+            ]
+        },
+        "trl": lambda i: {"prompt": f"trl {i}", "chosen": "a", "rejected": "b"},
+        "hh-rlhf": lambda i: {
+            "chosen": f"\n\nHuman: hh {i}\n\nAssistant: a",
+            "rejected": f"\n\nHuman: hh {i}\n\nAssistant: b",
+        },
+        "shp": lambda i: {
+            "history": f"shp {i}",
+            "human_ref_A": "a",
+            "human_ref_B": "b",
+            "labels": 1,
+        },
+        "oig": lambda i: {"text": f"<human>: oig {i}\n<bot>: o"},
+        "baize": lambda i: {"input": f"[|Human|] baize {i}\n[|AI|] o"},
+        "hc3": lambda i: {"question": f"hc3 {i}", "human_answers": ["o"], "chatgpt_answers": []},
+        "inputs-targets": lambda i: {"inputs": f"it {i}", "targets": "o"},
+        "instruction-only": lambda i: {"instruction": f"only {i} {fmt}"},
+        "ultrachat": lambda i: {"id": str(i), "data": [f"uc {i}", "o"]},
+        "camel": lambda i: {
+            "message_1": {"role_type": "USER", "content": f"camel {i}"},
+            "message_2": {"role_type": "ASSISTANT", "content": "o"},
+            "num_messages": 2,
+        },
+        "gpt4-comparison": lambda i: {
+            "user_input": f"cmp {i}",
+            "completion_a": "a",
+            "completion_b": "b",
+        },
+        "se-preferences": lambda i: {
+            "question": f"se {i}",
+            "answers": [{"pm_score": 2, "text": "a"}, {"pm_score": 0, "text": "b"}],
+        },
+    }[fmt]
+
+
 @pytest.fixture(scope="module")
 def fuzz_ws(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "ws.sqlite"
@@ -142,64 +204,7 @@ def test_arbitrary_json(fuzz_ws, tmp_path, fmt, lines, as_list, blank):
 def test_a_bad_record_after_good_ones_imports_nothing_and_names_its_line(
     fuzz_ws, tmp_path, fmt, good, data
 ):
-    valid = {
-        "selfinstruct-seed": lambda i: {
-            "instruction": f"seed task {i} {fmt}",
-            "instances": [{"input": "", "output": "o"}],
-        },
-        "selfinstruct-instances": lambda i: {
-            "instruction": f"inst {i} {fmt}",
-            "input": "",
-            "output": "o",
-        },
-        "selfinstruct-generated": lambda i: {"instruction": f"gen {i} {fmt}", "request_idx": i},
-        "selfinstruct-finetune": lambda i: {"prompt": f"ft {i} {fmt}\n\n", "completion": "o"},
-        "alpaca": lambda i: {"instruction": f"alp {i} {fmt}", "input": "", "output": "o"},
-        "dolly": lambda i: {"instruction": f"dolly {i} {fmt}", "response": "o"},
-        "sharegpt": lambda i: {
-            "conversations": [
-                {"from": "human", "value": f"sg {i} {fmt}"},
-                {"from": "gpt", "value": "o"},
-            ]
-        },
-        "openai-chat": lambda i: {
-            "messages": [
-                {"role": "user", "content": f"oc {i} {fmt}"},
-                {"role": "assistant", "content": "o"},
-            ]
-        },
-        "trl": lambda i: {"prompt": f"trl {i}", "chosen": "a", "rejected": "b"},
-        "hh-rlhf": lambda i: {
-            "chosen": f"\n\nHuman: hh {i}\n\nAssistant: a",
-            "rejected": f"\n\nHuman: hh {i}\n\nAssistant: b",
-        },
-        "shp": lambda i: {
-            "history": f"shp {i}",
-            "human_ref_A": "a",
-            "human_ref_B": "b",
-            "labels": 1,
-        },
-        "oig": lambda i: {"text": f"<human>: oig {i}\n<bot>: o"},
-        "baize": lambda i: {"input": f"[|Human|] baize {i}\n[|AI|] o"},
-        "hc3": lambda i: {"question": f"hc3 {i}", "human_answers": ["o"], "chatgpt_answers": []},
-        "inputs-targets": lambda i: {"inputs": f"it {i}", "targets": "o"},
-        "instruction-only": lambda i: {"instruction": f"only {i} {fmt}"},
-        "ultrachat": lambda i: {"id": str(i), "data": [f"uc {i}", "o"]},
-        "camel": lambda i: {
-            "message_1": {"role_type": "USER", "content": f"camel {i}"},
-            "message_2": {"role_type": "ASSISTANT", "content": "o"},
-            "num_messages": 2,
-        },
-        "gpt4-comparison": lambda i: {
-            "user_input": f"cmp {i}",
-            "completion_a": "a",
-            "completion_b": "b",
-        },
-        "se-preferences": lambda i: {
-            "question": f"se {i}",
-            "answers": [{"pm_score": 2, "text": "a"}, {"pm_score": 0, "text": "b"}],
-        },
-    }[fmt]
+    valid = valid_record(fmt)
     salt = data.draw(st.integers(0, 10**9))
     lines = [
         json.dumps({**valid(i), "salt": salt})
@@ -215,3 +220,60 @@ def test_a_bad_record_after_good_ones_imports_nothing_and_names_its_line(
         import_file(fuzz_ws, f, fmt)
     assert exc.value.line == good + 1
     assert counts(fuzz_ws) == before
+
+
+def text_leaves(value, path=()):
+    """The paths of every text value of a JSON value."""
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from text_leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from text_leaves(v, (*path, i))
+
+
+@pytest.mark.parametrize("fmt", LINE_IMPORTERS)
+@FUZZ
+@given(good=st.integers(min_value=0, max_value=2), as_list=st.booleans(), data=st.data())
+def test_a_lone_surrogate_in_any_text_is_a_listed_bad_record(
+    fuzz_ws, tmp_path, fmt, good, as_list, data
+):
+    """Finding 1: JSON may spell half an emoji ("\\ud83d"); every reader lists that record
+    as bad (line, field) in the one validation pass, never a traceback, and --skip-invalid
+    imports the rest."""
+    salt = data.draw(st.integers(0, 10**9))
+    recs = [
+        {**valid_record(fmt)(i), "salt": salt}
+        if fmt == "selfinstruct-seed"
+        else valid_record(fmt)(f"{salt}-{i}")
+        for i in range(good + 1)
+    ]
+    bad_at = data.draw(st.integers(0, good))
+    bad = recs[bad_at]
+    leaf = data.draw(st.sampled_from(list(text_leaves(bad))))
+    holder = bad
+    for k in leaf[:-1]:
+        holder = holder[k]
+    text = holder[leaf[-1]]
+    pos = data.draw(st.integers(0, len(text)))
+    holder[leaf[-1]] = text[:pos] + data.draw(st.sampled_from(["\ud83d", "\ude00"])) + text[pos:]
+    f = tmp_path / ("surr.json" if as_list else "surr.jsonl")
+    if as_list:  # a JSON list, one record a line
+        f.write_text("[\n" + ",\n".join(json.dumps(r) for r in recs) + "\n]\n", "utf-8")
+    else:
+        f.write_text("\n".join(json.dumps(r) for r in recs) + "\n", encoding="utf-8")
+    line = bad_at + 2 if as_list else bad_at + 1
+    before = counts(fuzz_ws)
+    with pytest.raises(UserInputError) as exc:
+        import_file(fuzz_ws, f, fmt)
+    assert counts(fuzz_ws) == before
+    assert exc.value.line == line, str(exc.value)
+    assert "lone UTF-16 surrogate" in str(exc.value)
+    res = import_file(fuzz_ws, f, fmt, skip_invalid=True, rejected_out=tmp_path / "rej.jsonl")
+    assert res.rejected == 1
+    (problem,) = res.problems
+    assert problem["line"] == line and problem["field"], problem
+    assert "broken character" in problem["error"]
+    assert json.loads((tmp_path / "rej.jsonl").read_text("utf-8"))["record"] == bad

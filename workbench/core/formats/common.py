@@ -56,6 +56,66 @@ def decode_utf8(data: bytes, path: Path) -> str:
     return text[1:] if text.startswith("\ufeff") else text  # a BOM some editors write
 
 
+def broken_text(value: Any, where: str = "") -> tuple[str, str, int] | None:
+    """The first text in a JSON value (keys and values, depth first) that cannot be written as
+    UTF-8, as (field path like "conversations[1].value", the character, its 0-based position
+    in the text); None when every text is sound. JSON can spell half of a UTF-16 surrogate
+    pair on its own ("\\ud83d", common in chat dumps cut mid-emoji); Python reads it as a
+    lone surrogate, which no UTF-8 file or SQLite text can hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return where, value[exc.start], exc.start
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            name = f"{where}.{k}" if where else str(k)
+            found = broken_text(k, name) or broken_text(v, name)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = broken_text(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def broken_text_error(
+    found: tuple[str, str, int], path: Path | None, line: int | None
+) -> UserInputError:
+    """The bad-record error for `broken_text`'s finding."""
+    where, char, pos = found
+    kind = "a lone UTF-16 surrogate" if 0xD800 <= ord(char) <= 0xDFFF else "a character"
+    return UserInputError(
+        f"text has a broken character ({kind} {ascii(char)[1:-1]} at position {pos}) that "
+        "UTF-8 cannot store: fix the escape in the file (an emoji is a pair like "
+        "\\ud83d\\ude00; half of one is no character)",
+        path=path,
+        line=line,
+        field=where or None,
+    )
+
+
+def check_text(value: Any, path: Path | None, line: int | None) -> None:
+    """Raise broken_text_error when a JSON record holds text that UTF-8 cannot encode."""
+    found = broken_text(value)
+    if found:
+        raise broken_text_error(found, path, line)
+
+
+def sound(obj: Any, path: Path, line: int) -> bool:
+    """Whether every text of a JSON record can be stored; when not, the record is a bad record
+    (validation.reject: recorded when collecting, raised otherwise) and the reader skips it."""
+    found = broken_text(obj)
+    if found:
+        from .validation import reject
+
+        reject(broken_text_error(found, path, line), obj)
+    return found is None
+
+
 def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, decoded value) for each non-blank line."""
     text = decode_utf8(read_bytes(path) if data is None else data, path)
@@ -63,13 +123,15 @@ def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any
         if not raw.strip():
             continue
         try:
-            yield line_no, json.loads(raw)
+            obj = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise UserInputError(
                 f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no
             ) from exc
         except RecursionError as exc:
             raise UserInputError("nested too deeply to read", path=path, line=line_no) from exc
+        if sound(obj, path, line_no):
+            yield line_no, obj
 
 
 def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
@@ -114,7 +176,8 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
             raise UserInputError(
                 "nested too deeply to read", path=path, line=line_at(start)
             ) from exc
-        yield line_at(start), value
+        if sound(value, path, line_at(start)):
+            yield line_at(start), value
         i = skip_ws(i)
         if i < n and text[i] == ",":
             i = skip_ws(i + 1)

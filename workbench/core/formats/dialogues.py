@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Task
-from .common import Record, group_records, read_bytes, require_obj
+from .common import Record, group_records, read_bytes, require_obj, sound
 from .conversation import chat_to_record
 from .reading import iter_records, text_field, type_name
 from .validation import parse_each
@@ -72,7 +72,7 @@ def records(path: Path) -> list[tuple[int, Any]]:
         except (UnicodeDecodeError, ValueError, RecursionError):
             obj = None  # JSON Lines (or broken): read line by line
         if isinstance(obj, dict):
-            return [(1, obj)]
+            return [(1, obj)] if sound(obj, path, 1) else []
     return list(iter_records(path, data))
 
 

@@ -18,6 +18,8 @@ from ..store.workspace import Workspace
 from . import selfinstruct_instances
 from .common import (
     Record,
+    broken_text,
+    broken_text_error,
     dump,
     get_bool,
     group_records,
@@ -77,6 +79,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
                 raise UserInputError(
                     f"not valid JSON text ({exc.msg})", path=path, line=line, field=name
                 ) from exc
+            found = broken_text(d[name], name)
+            if found:
+                raise broken_text_error(found, path, line)
     take_own_fields(d, rec.example)
     if isinstance(d.get("meta"), dict):
         rec.example.meta = d["meta"]

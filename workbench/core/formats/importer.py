@@ -117,6 +117,16 @@ class ImportResult:
                 f". {n['dropped_turns']} turns outside any example (an opening greeting, "
                 "an unanswered last question) are kept in the examples' meta"
             )
+        if n.get("header_guessed"):
+            text += (
+                ". The first row was taken for the column names (a guess): "
+                "--option header=no imports it as an example"
+            )
+        if n.get("header_none"):
+            text += (
+                ". The first row was imported as an example (no header row found; the columns "
+                "were named as FLAN's): --option header=yes if it names the columns"
+            )
         if self.rejected:
             where = f" (written to {self.rejected_path})" if self.rejected_path else ""
             text += f". {self.rejected} bad records left out{where}"
@@ -301,16 +311,42 @@ def read_file(
         )
     with collecting(problems):
         try:
-            return fmt, spec.read(p, **opts)
+            tasks = spec.read(p, **opts)
         except UserInputError:
             if problems is None or spec.tolerant:
                 raise
             # A reader that stops at the first bad record: read the file record by record
             # with the format's own record parser, to find every bad one.
-            tasks = _per_record(fmt, p, opts)
-            if tasks is None:
+            found = _per_record(fmt, p, opts)
+            if found is None:
                 raise
-            return fmt, tasks
+            tasks = found
+        return fmt, _sound_tasks(tasks, p)
+
+
+def _sound_tasks(tasks: list[Task], path: Path) -> list[Task]:
+    """The tasks whose texts can all be stored. The JSON readers refuse a record with a lone
+    surrogate as they read it (common.sound, naming its field); this is the net for any other
+    reader: a task holding one is a bad record (its first line), left out whole."""
+    from .common import broken_text, broken_text_error
+    from .validation import reject
+
+    kept = []
+    for task in tasks:
+        found = broken_text(
+            {
+                "instruction": task.instruction,
+                "name": task.name,
+                "meta": task.meta,
+                "instances": [vars(i) for i in task.instances],
+            }
+        )
+        if found:
+            line = task.meta.get("line")
+            reject(broken_text_error(found, path, line if isinstance(line, int) else None))
+            continue
+        kept.append(task)
+    return kept
 
 
 def _per_record(fmt: str, path: Path, options: dict[str, str] | None = None) -> list[Task] | None:
@@ -646,6 +682,9 @@ def import_file(
     bare = sum(not t.instances for t in tasks)
     if bare:
         result.notes["without_examples"] = bare
+    for guess in ("guessed", "none"):  # tabular's header row, when it was a guess
+        if any(t.meta.get("header") == guess for t in tasks if t.meta.get("format") == "tabular"):
+            result.notes[f"header_{guess}"] = 1
     return result
 
 

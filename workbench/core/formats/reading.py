@@ -13,12 +13,14 @@ from typing import Any
 from ..errors import UserInputError
 from .common import (
     Record,
+    check_text,
     decode_utf8,
     group_records,
     iter_json_array,
     json_error_text,
     json_type,
     read_bytes,
+    sound,
 )
 from .validation import reject
 
@@ -41,7 +43,7 @@ def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, A
         if not line.strip():
             continue
         try:
-            yield line_no, json.loads(line)
+            obj = json.loads(line)
         except json.JSONDecodeError as exc:
             reject(
                 UserInputError(f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no),
@@ -49,19 +51,24 @@ def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, A
             )
         except RecursionError:
             reject(UserInputError("nested too deeply to read", path=path, line=line_no), line)
+        else:
+            if sound(obj, path, line_no):
+                yield line_no, obj
 
 
 def load_json_document(path: Path, data: bytes | None = None) -> Any:
     """A whole JSON document (one object, say a Natural Instructions task file)."""
     text = decode_utf8(read_bytes(path) if data is None else data, path)
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserInputError(
             f"not valid JSON ({json_error_text(exc)})", path=path, line=exc.lineno
         ) from exc
     except RecursionError as exc:
         raise UserInputError("nested too deeply to read", path=path, line=1) from exc
+    check_text(doc, path, None)
+    return doc
 
 
 def text_field(

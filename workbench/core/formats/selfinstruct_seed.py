@@ -11,7 +11,15 @@ from typing import IO, Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import OWN_FIELDS, get_str, iter_jsonl, json_error_text, own_fields, take_own_fields
+from .common import (
+    OWN_FIELDS,
+    check_text,
+    get_str,
+    iter_jsonl,
+    json_error_text,
+    own_fields,
+    take_own_fields,
+)
 
 FORMAT = "selfinstruct-seed"
 EXTENSIONS = (".jsonl",)
@@ -123,6 +131,7 @@ def iter_seed_lines(fh: IO[bytes], path: Path) -> Iterable[Task]:
             raise UserInputError(
                 f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no
             ) from exc
+        check_text(obj, path, line_no)
         yield parse_seed_line(obj, path, line_no)
 
 

@@ -8,7 +8,15 @@ inputs, targets, …) is the header; otherwise the columns are named by `columns
 three-column file without a header, FLAN CoT's `question,answer,rationale`, and for two
 columns FLAN's `inputs,targets`.
 
-Mapping (options, each a column name or a template with `{column}` fields):
+Header guess (`header=auto`, `guess_header`): a first row of known names is the header; a first
+row whose cells all look like names (short, no sentence end, distinct) and differ from the rows
+below (a known name among them, a column of numbers under a word, or cells much longer below) is
+taken for one too, and the import summary says so (`--option header=no` to import it as an
+example); without one, a 2- or 3-column file gets FLAN's names and the summary says that too.
+
+Mapping (options, each a column name or a template with `{column}` fields; a column whose name
+has braces, or starts with a quote, is written as a JSON string in the braces: `{"{why}"}`, see
+`field_ref`; `columns=` is one CSV row, so a name with a comma is quoted: `a,"b, c"`):
 `instruction=` (default: instruction | question | prompt | inputs | input),
 `input=` (default: input or context, when another column is the instruction),
 `output=` (default: output | response | completion | targets | answer; with both a rationale
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -80,7 +89,51 @@ FLAN_COT = ("question", "answer", "rationale")
 FLAN_PAIR = ("inputs", "targets")
 COT_TEMPLATE = "{rationale} So the answer is {answer}."
 _DELIMS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-_FIELD_RE = re.compile(r"\{([^{}]+)\}")
+# A template field: `{name}` (no braces in the name) or `{"json string"}` (any name).
+_FIELD_RE = re.compile(r'\{(?:"((?:[^"\\]|\\.)*)"|([^{}]+))\}')
+_NUMBER_RE = re.compile(r"[-+]?(\d[\d,]*)?(\.\d+)?(e[-+]?\d+)?%?", re.IGNORECASE)
+_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def field_ref(name: str) -> str:
+    """The template field naming column `name`: `{name}`, or `{"…"}` (a JSON string) when the
+    name has braces or starts with a quote, which `{name}` cannot carry."""
+    if "{" in name or "}" in name or name.startswith('"'):
+        return "{" + json.dumps(name, ensure_ascii=False) + "}"
+    return "{" + name + "}"
+
+
+def _field_name(m: re.Match[str]) -> str:
+    quoted, plain = m.group(1), m.group(2)
+    return json.loads('"' + quoted + '"') if quoted is not None else plain
+
+
+def template_fields(spec: str) -> list[str]:
+    """The column names a template's `{…}` fields refer to, in order (see `field_ref`)."""
+    return [_field_name(m) for m in _FIELD_RE.finditer(spec)]
+
+
+def fill_template(spec: str, values: dict[str, str]) -> str:
+    """`spec` with each field replaced by its column's value (KeyError for an unknown one)."""
+    return _FIELD_RE.sub(lambda m: values[_field_name(m)], spec)
+
+
+def columns_option(names: list[str]) -> str:
+    """The `columns=` value for these names: one CSV row (names with commas quoted)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(names)
+    return buf.getvalue()
+
+
+def _parse_columns(value: str) -> list[str]:
+    return [c.strip() for c in next(csv.reader([value], skipinitialspace=True), [])]
+
+
+def names_text(names: list[str]) -> str:
+    """Column names for a message, those with a comma or a quote in double quotes."""
+    return ", ".join(
+        json.dumps(n, ensure_ascii=False) if "," in n or '"' in n else n for n in names
+    )
 
 
 def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -104,6 +157,44 @@ def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
 def _is_header(cells: list[str]) -> bool:
     names = [c.strip().lower() for c in cells]
     return all(n in KNOWN for n in names) and len(set(names)) == len(names)
+
+
+def _name_like(cell: str) -> bool:
+    s = cell.strip()
+    return (
+        0 < len(s) <= 40
+        and "\n" not in s
+        and not _NUMBER_RE.fullmatch(s)
+        and s[-1] not in ".?!:;"
+        and len(s.split()) <= 4
+    )
+
+
+def guess_header(rows: list[list[str]]) -> str:
+    """Whether the first of these rows (a file's first rows, split) names the columns:
+    "named" (all its cells are known column names: sure), "guessed" (its cells all look like
+    names, are distinct, and differ from the rows below: a known name among them, a column of
+    numbers under a word, or a column whose cells below are all 3+ words longer), or "none"."""
+    if not rows:
+        return "none"
+    first = rows[0]
+    if all(c.strip().lower() in KNOWN for c in first):
+        return "named"  # even with a name twice: the reader then says which
+    names = [c.strip() for c in first]
+    if not all(_name_like(c) for c in names) or len({n.lower() for n in names}) != len(names):
+        return "none"
+    body = [r for r in rows[1:] if len(r) == len(first)]
+    if not body:
+        return "none"
+    if any(n.lower() in KNOWN for n in names):
+        return "guessed"
+    for i, name in enumerate(names):
+        cells = [r[i].strip() for r in body]
+        if all(_NUMBER_RE.fullmatch(c) for c in cells if c) and any(cells):
+            return "guessed"
+        if all(len(c.split()) >= len(name.split()) + 3 for c in cells):
+            return "guessed"
+    return "none"
 
 
 def _pick(names: list[str], *candidates: str) -> str | None:
@@ -132,7 +223,7 @@ def _mapping(names: list[str], options: dict[str, str], path: Path) -> dict[str,
     for key in ("instruction", "output"):
         if not m[key]:
             raise UserInputError(
-                f"no column for the {key} (columns: {', '.join(names)})",
+                f"no column for the {key} (columns: {names_text(names)})",
                 path=path,
                 line=1,
                 field=key,
@@ -141,10 +232,14 @@ def _mapping(names: list[str], options: dict[str, str], path: Path) -> dict[str,
     for key, spec in m.items():
         if not spec:  # "" maps nothing to the field (input=: no input column)
             continue
-        for col in _FIELD_RE.findall(spec) or [spec]:
+        for col in [spec] if spec in names else template_fields(spec) or [spec]:
             if col not in names:
                 raise UserInputError(
-                    f"no column {col!r} (columns: {', '.join(names)})", path=path, line=1, field=key
+                    f"no column {col!r} (columns: {names_text(names)})",
+                    path=path,
+                    line=1,
+                    field=key,
+                    hint='A column whose name has braces is written {"{name}"} in a template.',
                 )
     return m
 
@@ -154,11 +249,16 @@ def _value(spec: str | None, row: dict[str, str]) -> str:
         return ""
     if spec in row:
         return row[spec]
-    return _FIELD_RE.sub(lambda m: row[m.group(1)], spec)
+    return fill_template(spec, row)
 
 
 def read(path: Path, **options: str) -> list[Task]:
     text = decode_utf8(read_bytes(path), path)
+    return read_text(text, path, **options)
+
+
+def delimiter(path: Path, options: dict[str, str]) -> str:
+    """The cell separator: `delimiter=` (tab, comma, semicolon, pipe), else by the suffix."""
     delim = options.get("delimiter")
     if delim:
         if delim not in _DELIMS:
@@ -167,19 +267,30 @@ def read(path: Path, **options: str) -> list[Task]:
                 field="delimiter",
                 hint="One of: " + ", ".join(_DELIMS) + ".",
             )
-        sep = _DELIMS[delim]
-    else:
-        sep = "," if inner_suffix(path) == ".csv" else "\t"
+        return _DELIMS[delim]
+    return "," if inner_suffix(path) == ".csv" else "\t"
+
+
+def read_text(text: str, path: Path, **options: str) -> list[Task]:
+    """`read` on a table's text (the whole file, or its first rows for a preview: the mapping
+    form checks its choice with this). Each task's meta gets `columns` (the mapping) and, when
+    the header row was guessed (`header=auto`, first row not all known names), `header`:
+    "guessed" (the first row was taken for names) or "none" (it was read as an example)."""
+    sep = delimiter(path, options)
     rows = _rows(text, sep)
     if not rows:
         raise UserInputError("the file holds no rows", path=path, line=1)
     header = options.get("header", "auto")
     first_line, first = rows[0]
+    guess = "none"
+    if header == "auto" and not options.get("columns"):
+        guess = guess_header([c for _, c in rows[:20]])
+    choice = guess
     if options.get("columns"):
-        names = [c.strip() for c in options["columns"].split(",")]
+        names = _parse_columns(options["columns"])
         if header == "yes":
             rows = rows[1:]
-    elif header == "yes" or (header == "auto" and _is_header(first)):
+    elif header == "yes" or guess != "none":
         names = [c.strip() for c in first]
         rows = rows[1:]
     elif len(first) == 3:
@@ -195,8 +306,16 @@ def read(path: Path, **options: str) -> list[Task]:
             "question,answer,rationale), then map them with "
             "--option instruction=… output=….",
         )
-    if len(set(names)) != len(names):
-        raise UserInputError("two columns have the same name", path=path, line=1, field="columns")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserInputError(
+            f"two columns have the same name: {names_text(twice)} (columns: {names_text(names)})",
+            path=path,
+            line=1,
+            field="columns",
+            hint="Name the columns apart with --option columns=a,b,c --option header=yes "
+            "(the first row is then skipped).",
+        )
     m = _mapping(names, options, path)
     verbatim = {spec for spec in m.values() if spec in names}
     examples: list[Example] = []
@@ -229,6 +348,8 @@ def read(path: Path, **options: str) -> list[Task]:
     mapping = {k: v for k, v in m.items() if v}
     for t in tasks:
         t.meta["columns"] = mapping
+        if header == "auto" and choice != "named" and not options.get("columns"):
+            t.meta["header"] = choice  # a guess: the import summary says which
     return tasks
 
 
@@ -256,8 +377,8 @@ def _record_text(obj: dict, spec: str, path: Path, line: int, *, nonempty: bool 
 
     if spec in obj or not _FIELD_RE.search(spec):
         return text_field(obj, spec, path, line, nonempty=nonempty)
-    values = {k: text_field(obj, k, path, line) for k in _FIELD_RE.findall(spec)}
-    text = _FIELD_RE.sub(lambda m: values[m.group(1)], spec)
+    values = {k: text_field(obj, k, path, line) for k in template_fields(spec)}
+    text = fill_template(spec, values)
     if nonempty and not text.strip():
         raise UserInputError("the field is empty", path=path, line=line, field=spec)
     return text

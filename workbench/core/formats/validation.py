@@ -190,25 +190,21 @@ def rejected_path(path: Path) -> Path:
 def write_rejected(problems: Problems, out: Path, *, with_path: bool = False) -> Path:
     """Write every rejected record with its reason, one JSON object a line (atomically);
     `with_path` adds each record's file as `path` first (a folder's import)."""
-    from .common import atomic_text_file
+    from .common import atomic_text_file, broken_text
 
     try:
         with atomic_text_file(out) as fh:
             for p in problems.items:
-                fh.write(
-                    json.dumps(
-                        ({"path": p.path} if with_path else {})
-                        | {
-                            "line": p.line,
-                            "field": p.field,
-                            "error": p.message,
-                            "record": p.record,
-                        },
-                        ensure_ascii=False,
-                        default=str,
-                    )
-                    + "\n"
-                )
+                row = ({"path": p.path} if with_path else {}) | {
+                    "line": p.line,
+                    "field": p.field,
+                    "error": p.message,
+                    "record": p.record,
+                }
+                text = json.dumps(row, ensure_ascii=False, default=str)
+                if broken_text(text):  # a lone surrogate: kept as the file spelled it (\ud83d)
+                    text = json.dumps(row, default=str)
+                fh.write(text + "\n")
     except OSError as exc:
         raise UserInputError(
             f"cannot write the rejected records ({exc.strerror or exc})",
