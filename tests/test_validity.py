@@ -294,6 +294,101 @@ def test_garbled_chinese_is_a_fragment():
     assert shape("给出下列词语的反义词：赢与输。", "zh").ok
 
 
+# Finding 8 of the new-user test: clear tasks the rule dropped. Conduct that frames a task
+# ("Be creative and …") is a task when the later conjunct is something a text model does; the
+# same frame before an act in the world stays advice.
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("Be creative and write a slogan for a coffee shop.", True),
+        ("Stay in character as a pirate and greet the user.", True),
+        ("Be concise and explain how a bill becomes law.", True),
+        ("Stay calm, and then describe what to do in a kitchen fire.", True),
+        ("Relax and write a haiku about the beach.", True),
+        ("Be playful and come up with a name for a pet turtle.", True),
+        ("Be honest and tell me what you think of this opening line.", True),
+        ("Stay hydrated and get enough sleep.", False),
+        ("Be kind and smile at strangers.", False),
+        ("Stay positive and keep going.", False),
+        ("Stay focused and finish your homework.", False),
+        ("Be brave and ask for a raise.", False),
+        ("Be a good friend and tell the truth.", False),
+        ("Visit Paris and take photos of the Eiffel Tower.", False),
+        ("Stay home and watch a movie.", False),
+        # an "and" inside a relative clause is no second command (held-out seed 13)
+        (
+            "Develop a bike company with materials that will reduce waste and describe its impact.",
+            False,
+        ),
+    ],
+)
+def test_advice_framing_a_task(text, ok):
+    assert shape(normalise(text).text).ok is ok, shape(normalise(text).text)
+
+
+# A reply's preamble before the one task it announces is stripped like a date stamp; the raw
+# text stays in Normalised.raw (meta.raw of the candidate).
+@pytest.mark.parametrize(
+    "raw,text",
+    [
+        (
+            "Sure! Here is a new task: write a story about a dragon.",
+            "Write a story about a dragon.",
+        ),
+        ("Here's one for you: name three rivers in Africa.", "Name three rivers in Africa."),
+        ('Okay, new task: translate "hello" into French.', 'Translate "hello" into French.'),
+        (
+            "Certainly! Here\u2019s another instruction for you: \u201cSummarise the article.\u201d",
+            "Summarise the article.",
+        ),
+        (
+            "Here's a new challenge: You need to replace every vague phrase with a verb.",
+            "You need to replace every vague phrase with a verb.",
+        ),
+        ("好的，这是一个新任务：写一首关于秋天的诗。", "写一首关于秋天的诗。"),
+    ],
+)
+def test_reply_preamble_is_stripped(raw, text):
+    n = normalise(raw)
+    assert (n.text, n.raw, n.changes[0]) == (text, raw, "preamble")
+    assert shape(n.text, "zh" if "好" in raw else "en").ok
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Sure! Here are five more tasks: write a poem, name a river.",  # a list: a reply
+        "Sure! Here is a new task:",  # nothing announced
+        "Here is a customer review: the food was cold.",  # an input, not a preamble
+        "Here is a birthday party: I'm going to tell you something silly today.",
+        "Sure! Write a story about a dragon.",  # no colon: the rule judges it as written
+    ],
+)
+def test_not_a_preamble_stays(raw):
+    n = normalise(raw)
+    assert "preamble" not in n.changes and not shape(n.text).ok
+
+
+# Noun-phrase requests stay dropped: the labels call their kind invalid ("A summary of what
+# this code does.", "Advice on how to ask a customer about their favorite movie.", "A list of
+# 10 possible names for a city…", "The best way to scale a recipe"), none of the real
+# instructions has the form, and no rule on the form tells "Recipe for pancakes." from a
+# title (docs/quality.md, "Noun phrases").
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Recipe for pancakes.",
+        "Synonyms for 'happy'.",
+        "Pros and cons of remote work.",
+        "Ideas for a rainy afternoon.",
+        "A haiku about autumn.",
+        "Tips for a first job interview.",
+    ],
+)
+def test_noun_phrase_requests_stay_dropped(text):
+    assert shape(normalise(text).text).kind in ("fragment", "statement", "title")
+
+
 # ------------------------------------------------------------------ kinds
 @pytest.mark.parametrize(
     "text,kind",
@@ -478,6 +573,22 @@ _NOT_TASKS = [
 def test_wrapped_non_tasks_stay_dropped(text, quotes, date):
     raw = f"1. {date}: {quotes[0]}{text}{quotes[1]}"
     assert shape(normalise(raw).text).ok is False
+
+
+_PREAMBLES = [
+    "Sure! Here is a new task: ",
+    "Here's one more instruction: ",
+    "Okay, here is another task for you: ",
+    "Of course. New task: ",
+    "Absolutely! Here's a question: ",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(_BASES), st.sampled_from(_PREAMBLES), st.booleans())
+def test_preamble_then_seed_is_the_seed(base, preamble, quoted):
+    raw = preamble + (f'"{base}"' if quoted else base[0].lower() + base[1:])
+    assert normalise(raw).text == base and not _dropped(raw)[0]
 
 
 # ------------------------------------------------------------------ wiring and switches

@@ -139,6 +139,26 @@ _DATE_STAMP = re.compile(
 _DATE_BRACKETED = re.compile(rf"^\s*[\[(]\s*{_DATE}\s*[\])]\s*", re.IGNORECASE)
 # A year alone, set off by a colon: "2022: What is the best way to change a flat tyre".
 _YEAR_STAMP = re.compile(r"^\s*[\[(]?(?:19|20)\d{2}[\])]?\s*[:\uff1a]\s*(?=\S)")
+# A reply's preamble before the one task it announces: "Sure! Here is a new task: write a
+# story about a dragon.", "Here's one for you: …", "Okay, new task: …", "好的，这是一个新任务：…".
+# Plural ("Here are five more tasks:") announces a list: that stays a reply; so does a preamble
+# with nothing after it. "Here is a customer review: …" introduces an input and stays too.
+_REPLY_WORD = (
+    r"(?:sure|certainly|of\s+course|absolutely|okay|ok|alright|all\s+right|great|gladly|"
+    r"no\s+problem|yes)"
+)
+_TASK_NOUN = r"(?:task|instruction|prompt|challenge|exercise|question|request|one)"
+_PREAMBLE = re.compile(
+    rf"^(?:{_REPLY_WORD}\b[\s!.,]*)?here(?:'s|\u2019s|\s+is|\s+comes)\s+"
+    rf"(?:(?:a|an|one|another|the|my|your)\s+)?(?:[\w-]+\s+){{0,2}}?{_TASK_NOUN}"
+    r"(?:\s+for\s+(?:you|the\s+model|the\s+assistant))?\s*[:\uff1a]\s*(?=\S)"
+    rf"|^{_REPLY_WORD}\b[\s!.,]*(?:(?:a|an|another|the|my)\s+)?(?:new\s+|next\s+)?"
+    r"(?:task|instruction|prompt|challenge)\s*[:\uff1a]\s*(?=\S)"
+    r"|^(?:(?:好的|好|当然|没问题|可以)[，,！!。.\s]*)?(?:这是|以下是|下面是)(?:一个|另一个|一条)?"
+    r"(?:新的?)?(?:任务|指令|问题)[：:]\s*(?=\S)"
+    r"|^(?:好的|当然|没问题)[，,！!。.\s]*(?:新的?)?(?:任务|指令)[：:]\s*(?=\S)",
+    re.IGNORECASE,
+)
 
 
 def _strip_quotes(text: str) -> str | None:
@@ -184,6 +204,8 @@ def normalise(raw: str, lang: str = "en") -> Normalised:
             text, step = text[m.end() :].strip(), "date"
         elif (q := _strip_quotes(text)) is not None and q:
             text, step = q, "quotes"
+        elif (m := _PREAMBLE.match(text)) and m.end() < len(text):
+            text, step = text[m.end() :].strip(), "preamble"
         else:
             break
         changes.append(step)
@@ -562,6 +584,48 @@ def _content_problem(clause: str) -> str | None:
     return None
 
 
+# Where an imperative clause coordinates a second one: "…, and then …", "… and …", "…, then …".
+_CONJUNCT = re.compile(r",?\s+(?:and(?:\s+then)?|then)\s+", re.IGNORECASE)
+
+
+# A word that opens a nested verb phrase: an "and" after it may coordinate inside that phrase
+# ("… company … that will reduce waste and support sustainability").
+_NESTED = _wordset("that which who whom whose where when will would can could to may might")
+
+
+# What a text model does, as the verb after advice: "Be creative and write…" is a task, "Be
+# brave and ask for a raise", "Stay home and watch a movie" are not.
+_TEXT_VERBS = _wordset(
+    "write compose draft describe explain tell greet name list give suggest propose generate "
+    "create summarise summarize translate rewrite rephrase paraphrase answer respond reply "
+    "introduce outline classify identify define compare contrast recommend craft invent "
+    "design brainstorm solve calculate compute convert correct edit proofread analyse analyze "
+    "evaluate rate rank sort extract label predict estimate narrate recite argue justify "
+    "illustrate state spell count tag"
+)
+
+
+def _task_conjunct(clause: str) -> bool:
+    """Whether a later conjunct of `clause` is an imperative with no content problem of its
+    own ("Be creative and write a slogan for a coffee shop." — yes; "Stay hydrated and get
+    enough sleep.", "Take a deep breath and relax." — no: advice, or a verb alone). Only a
+    conjunct of the main clause counts: none after a relative clause or an infinitive."""
+    parts = _CONJUNCT.split(clause)
+    for i in range(1, len(parts)):
+        if _NESTED.intersection(_words(" ".join(parts[:i]))):
+            return False
+        words = [w for w in _words(parts[i]) if w not in _FILLERS]
+        if (
+            words
+            and (words[0] in _TEXT_VERBS or " ".join(words[:3]) == "come up with")
+            and " ".join(words[:3]) not in ("tell the truth", "tell no lies")
+            and _clause_kind(parts[i], 1) == IMPERATIVE
+            and _content_problem(parts[i]) is None
+        ):
+            return True
+    return False
+
+
 def _clauses(text: str) -> list[str]:
     out: list[str] = []
     for sentence in _SENTENCE_END.split(text):
@@ -596,6 +660,10 @@ def _shape_en(text: str) -> Shape:
         issue = _content_problem(clause)
         if issue is None:
             return Shape(kind)
+        if issue == ADVICE and _task_conjunct(clause):
+            # "Be creative and write a slogan…", "Stay in character as a pirate and greet the
+            # user.": conduct that frames a task; the task is what the model performs.
+            return Shape(IMPERATIVE)
         problem = problem or issue
     if problem is not None:
         return Shape(problem)
