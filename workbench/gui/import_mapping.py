@@ -8,6 +8,16 @@ It only chooses the reader options; the core reads the file (workbench/core/form
 as `workbench import --option KEY=VALUE`. A rationale column makes the output FLAN's CoT target
 (`tabular.COT_TEMPLATE`: "{rationale} So the answer is {answer}."); the columns stay in each
 example's meta under their own names, so nothing is lost.
+
+The form never offers a mapping the import then refuses: each choice is read by the core's own
+reader (`tabular.read_text` on the first rows, `tabular.pair_record` on the first records) and
+its error is shown under the fields with Import disabled; the first example shown is the one
+the core made. A header row is ticked when `tabular.guess_header` takes the first row for names
+(as the command line's auto-detection does). Two columns of one name are told apart as
+`name`, `name_2` (passed as `columns=`). A JSON field holding an object or a list cannot be the
+instruction, input or output (the core says so; the field stays in each example's meta when
+another is chosen). Column names with braces or commas are written as the core's mapping syntax
+needs (`tabular.field_ref`, `tabular.columns_option`).
 """
 
 from __future__ import annotations
@@ -60,8 +70,9 @@ class Preview:
 
     `kind` "table" (TSV/CSV) or "records" (JSON); `cells` the first rows as read, before any
     header is taken out (tables) or each record's values as text (records); `first_is_header`
-    whether the core takes the first row for names (auto-detection); `width` the number of
-    columns of the first row."""
+    whether the core takes the first row for names (`tabular.guess_header`: `guess`);
+    `width` the number of columns of the first row; `text` the table's first rows as text and
+    `records` the first (line, record) pairs, for the core's reader to check a mapping on."""
 
     path: Path
     kind: str
@@ -69,6 +80,9 @@ class Preview:
     first_is_header: bool = False
     keys: list[str] = field(default_factory=list)
     width: int = 0
+    guess: str = "none"
+    text: str = ""
+    records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     def names(self, header: bool) -> list[str]:
         """Column names: the first row's when it is a header; else FLAN's for 3 and 2 columns
@@ -76,7 +90,7 @@ class Preview:
         if self.kind == "records":
             return list(self.keys)
         if header and self.cells:
-            return [c.strip() for c in self.cells[0]]
+            return unique_names([c.strip() for c in self.cells[0]])
         if self.width == 3:
             return list(tabular.FLAN_COT)
         if self.width == 2:
@@ -101,23 +115,46 @@ def preview(path: Path) -> Preview:
             rows = rows[:-1]  # the cut may end inside the last row
         if not rows:
             raise UserInputError("the file holds no rows", path=path, line=1)
+        head = text[:_PREVIEW_BYTES]
+        if len(rows) > PREVIEW_ROWS + 1:  # the text of the rows shown, for the core to read
+            head = "\n".join(head.split("\n")[: rows[PREVIEW_ROWS + 1][0] - 1])
         cells = [r for _, r in rows[: PREVIEW_ROWS + 1]]
+        guess = tabular.guess_header(cells)
         return Preview(
-            path, "table", cells, first_is_header=tabular._is_header(cells[0]), width=len(cells[0])
+            path,
+            "table",
+            cells,
+            first_is_header=guess != "none",
+            width=len(cells[0]),
+            guess=guess,
+            text=head,
         )
-    records: list[dict[str, Any]] = []
-    for _line, obj in iter_records(path):
+    records: list[tuple[int, dict[str, Any]]] = []
+    for line, obj in iter_records(path):
         if isinstance(obj, dict):
-            records.append(obj)
+            records.append((line, obj))
         if len(records) >= PREVIEW_ROWS:
             break
     if not records:
         raise UserInputError("no JSON records (objects) to map", path=path, line=1)
     keys: list[str] = []
-    for r in records:
+    for _, r in records:
         keys += [k for k in r if k not in keys]
-    cells = [[_cell(r.get(k)) for k in keys] for r in records]
-    return Preview(path, "records", cells, keys=keys, width=len(keys))
+    cells = [[_cell(r.get(k)) for k in keys] for _, r in records]
+    return Preview(path, "records", cells, keys=keys, width=len(keys), records=records)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Header names told apart: a name seen before gets `_2`, `_3`, … (as the form passes them
+    in `columns=`; the core refuses a header with a name twice)."""
+    out: list[str] = []
+    for name in names:
+        new, n = name, 1
+        while new in out or (new != name and new in names):
+            n += 1
+            new = f"{name}_{n}"
+        out.append(new)
+    return out
 
 
 def _cell(value: Any) -> str:
@@ -131,8 +168,9 @@ def default_mapping(names: list[str]) -> dict[str, str | None]:
     fields; None where it picks nothing."""
     try:
         m = tabular._mapping(names, {}, Path("-"))
-    except UserInputError:
-        m = {"instruction": None, "input": None, "output": None}
+    except UserInputError:  # no output column among them: still pick the instruction
+        ins = tabular._pick(names, "instruction", "question", "prompt", "query", "inputs", "text")
+        m = {"instruction": ins, "input": None, "output": None}
     out: dict[str, str | None] = {k: m.get(k) for k in ("instruction", "input", "output")}
     out["rationale"] = None
     if out["output"] == tabular.COT_TEMPLATE:
@@ -144,8 +182,8 @@ def output_spec(output: str, rationale: str | None) -> str:
     """The reader's `output=`: the column, or with a rationale FLAN's CoT template."""
     if not rationale:
         return output
-    return tabular.COT_TEMPLATE.replace("{rationale}", "{" + rationale + "}").replace(
-        "{answer}", "{" + output + "}"
+    return tabular.COT_TEMPLATE.replace("{rationale}", tabular.field_ref(rationale)).replace(
+        "{answer}", tabular.field_ref(output)
     )
 
 
@@ -163,7 +201,11 @@ class ImportMappingDialog(QDialog):
         if self.pv.kind == "records":
             what = "JSON records whose fields no format knows: say which field is which."
         elif self.pv.first_is_header:
-            what = f"A table of {self.pv.width} columns; the first row names them."
+            what = f"A table of {self.pv.width} columns; the first row names them" + (
+                " (a guess: untick it if the first row is an example)."
+                if self.pv.guess == "guessed"
+                else "."
+            )
         elif self.pv.width in (2, 3):
             layout = "CoT files" if self.pv.width == 3 else "inputs/targets files"
             what = (
@@ -253,9 +295,32 @@ class ImportMappingDialog(QDialog):
         if self.pv.kind == "table":
             header = self.header.isChecked()
             opts["header"] = "yes" if header else "no"
-            if not header:
-                opts["columns"] = ",".join(self.names())
+            if not header or self.names() != [c.strip() for c in self.pv.cells[0]]:
+                opts["columns"] = tabular.columns_option(self.names())
         return opts
+
+    def check(self) -> tuple[Any, str]:
+        """The core's reading of the first rows with the chosen mapping: (first example as
+        (instruction, input, output), "") or (None, the core's error)."""
+        opts = self.options()
+        try:
+            if self.pv.kind == "table":
+                tasks = tabular.read_text(self.pv.text, self.path, **opts)
+                if not tasks or not tasks[0].instances:
+                    return None, "No example in the first rows."
+                inst = tasks[0].instances[0]
+                return (tasks[0].instruction, inst.input, inst.output), ""
+            first = None
+            for line, obj in self.pv.records:
+                ex = tabular.pair_record(
+                    obj, self.path, line, opts["instruction"], opts["output"], opts["input"] or None
+                )
+                inst = ex.instance
+                if first is None and inst is not None:
+                    first = (ex.instruction, inst.input, inst.output)
+            return first, ""
+        except UserInputError as exc:
+            return None, str(exc)
 
     # ------------------------------------------------------------------ view
     def _columns_changed(self) -> None:
@@ -287,28 +352,40 @@ class ImportMappingDialog(QDialog):
         problems = [f"Choose the {k} column." for k in ("instruction", "output") if not m[k]]
         if m["rationale"] and m["rationale"] == m["output"]:
             problems.append("The rationale and the output are the same column.")
+        example = None
+        if not problems:
+            example, error = self.check()
+            if error:
+                problems.append("The import would stop here: " + error)
+        notes = []
+        if self.pv.kind == "table" and self.header.isChecked():
+            raw = [c.strip() for c in self.pv.cells[0]]
+            twice = sorted({n for n in raw if raw.count(n) > 1})
+            if twice:
+                notes.append(
+                    f"Two columns are named {', '.join(map(repr, twice))}: they are told apart "
+                    f"here as {tabular.names_text(self.names())} (the import is given these "
+                    "names); choose which is which."
+                )
         self.import_btn.setEnabled(not problems)
         color = status_color("warning")
-        self.message.setText(" ".join(problems))
-        self.message.setVisible(bool(problems))
-        self.message.setStyleSheet(f"color: {color};" if problems and color else "")
+        self.message.setText(" ".join(notes + problems))
+        self.message.setVisible(bool(notes or problems))
+        self.message.setStyleSheet(f"color: {color};" if (notes or problems) and color else "")
         self.command.setText(
             ""
             if problems
-            else f"Command line: workbench import {shlex.quote(self.path.name)} --format "
+            else f"Command line: workbench import {shlex.quote(str(self.path))} --format "
             + self.fmt()
             + "".join(f" --option {shlex.quote(f'{k}={v}')}" for k, v in self.options().items())
         )
-        rows = self.pv.rows(self.header.isChecked())
-        if problems or not rows:
+        if problems or example is None:
             self.sample.setText("")
             return
-        row = rows[0]
-        out = output_spec(m["output"] or "", m["rationale"])
-        output = row.get(out) if out in row else tabular._value(out, row)
+        instruction, input_, output = example
         self.sample.setText(
             "First example → instruction: "
-            + short(row.get(m["instruction"] or "", ""), 90)
-            + (f" · input: {short(row.get(m['input'], ''), 60)}" if m["input"] else "")
-            + f" · output: {short(output or '', 120)}"
+            + short(instruction, 90)
+            + (f" · input: {short(input_, 60)}" if m["input"] else "")
+            + f" · output: {short(output, 120)}"
         )
