@@ -58,6 +58,39 @@ def test_bad_records_listed_then_valid_ones_imported(window, qtbot, tmp_path):
     assert not window.skip_invalid_button.isVisible()
 
 
+def test_failed_import_messages_are_worded_for_the_window(window, qtbot, tmp_path):
+    """Breaker finding 10: the status bar stops saying "Importing …" once an import failed,
+    the banner names the window's button (not the CLI's --skip-invalid), and opening the
+    mapping form for the next file clears the previous file's banner."""
+    from workbench.gui.import_mapping import ImportMappingDialog
+
+    src = tmp_path / "bad.jsonl"
+    src.write_text(
+        '{"instruction": "Say hi.", "output": "hi"}\n{"instruction": "", "output": "x"}\n',
+        encoding="utf-8",
+    )
+    window.import_path(src)
+    assert window.statusBar().currentMessage() == "Importing bad.jsonl…"
+    qtbot.waitUntil(lambda: window.skip_invalid_button.isVisible(), timeout=20_000)
+    assert "Importing" not in window.statusBar().currentMessage()
+    assert "--skip-invalid" not in window.last_error
+    assert "Import the valid records (reject 1)" in window.last_error
+    assert "bad.rejected.jsonl" in window.last_error
+
+    missing = tmp_path / "gone.jsonl"
+    window.import_path(missing)  # fails in the worker: the banner, and no "Importing …"
+    qtbot.waitUntil(lambda: "no such file" in window.last_error, timeout=20_000)
+    assert "Importing" not in window.statusBar().currentMessage()
+    assert not window.skip_invalid_button.isVisible()
+
+    table = tmp_path / "t.tsv"
+    table.write_text("instruction\toutput\nSay hi.\thi\n", encoding="utf-8")
+    dialog = window.map_columns(table)
+    assert isinstance(dialog, ImportMappingDialog)
+    assert not window.error_banner.isVisible()
+    dialog.reject()
+
+
 def test_seed_file_with_bad_lines_has_a_way_through_too(window, qtbot, tmp_path):
     lines = [
         json.dumps(

@@ -519,6 +519,7 @@ class MainWindow(QMainWindow):
         except WorkbenchError as exc:
             self.show_error(str(exc))
             return None
+        self.hide_error()  # a previous file's error is not this file's
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(
             lambda: self.import_path(path, dialog.fmt(), options=dialog.options())
@@ -573,7 +574,7 @@ class MainWindow(QMainWindow):
 
         thread = JobThread("import", self.ws.path, job, self)
         thread.succeeded.connect(lambda res: self._imported(path, res, fmt, options))
-        thread.failed.connect(self.show_error)
+        thread.failed.connect(lambda message: self._import_failed(path, message))
         if not self.start_job(thread):
             return None
         self.statusBar().showMessage(f"Importing {path.name}…")
@@ -585,9 +586,14 @@ class MainWindow(QMainWindow):
         if retry is not None:
             retry()
 
+    def _import_failed(self, path: Path, message: str) -> None:
+        self.statusBar().showMessage(f"{path.name} was not imported.", 15_000)
+        self.show_error(message)
+
     def _imported(
         self, path: Path, res: Any, fmt: str | None = None, options: dict[str, str] | None = None
     ) -> None:
+        self.statusBar().clearMessage()  # no longer "Importing …"
         if isinstance(res, tuple) and res[:1] == ("choose-split",):
             from PySide6.QtWidgets import QInputDialog
 
@@ -601,11 +607,20 @@ class MainWindow(QMainWindow):
             self.map_columns(path, res[1])
             return
         if getattr(res, "problems", None) is not None and hasattr(res, "total"):
-            self.show_error(str(res))  # every bad record, with line and field
+            from ..core.formats.validation import rejected_path
+
+            label = f"Import the valid records (reject {res.total:,})"
+            self.statusBar().showMessage(f"{path.name} was not imported.", 15_000)
+            # Every bad record, with line and field; the way out worded for the window (the
+            # core's hint names the command line's --skip-invalid).
+            self.show_error(
+                f"{res.message}\nFix them and import again, or press “{label}” (the rejected "
+                f"records are written to {rejected_path(path).name} with their reasons)."
+            )
             self._skip_invalid_retry = lambda: self.import_path(
                 path, fmt, options=options, skip_invalid=True
             )
-            self.skip_invalid_button.setText(f"Import the valid records (reject {res.total:,})")
+            self.skip_invalid_button.setText(label)
             self.skip_invalid_button.show()
             return
         if hasattr(res, "imported"):
@@ -644,6 +659,12 @@ class MainWindow(QMainWindow):
         self.last_error = message
         self.error_label.setText(message)
         self.error_banner.show()
+
+    def hide_error(self) -> None:
+        """Close the banner (and its offer to import the valid records)."""
+        self.skip_invalid_button.hide()
+        self._skip_invalid_retry = None
+        self.error_banner.hide()
 
     # ================================================================ layout
     def _restore_layout(self) -> None:
