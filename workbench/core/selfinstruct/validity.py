@@ -11,15 +11,20 @@ before the reference's rules (filters.instruction_reason) and the ROUGE-L rule:
 
 1. `normalise(raw)` strips what surrounds an item — list numbering (`3.`, `(4)`, `-`, `五、`),
    a speaker or option label (`B:`), surrounding quotes (straight, curly, « », 「 」, 『 』,
-   „ “) and leading date stamps (`2023-07-15:`, `July 15, 2023 -`, `2023年7月15日：`, `2022:`) —
-   repeatedly, since they nest (`3. "…"`). The candidate is judged, and becomes a task, as
-   its normalised text; the raw text stays stored with the candidate.
+   „ “), leading date stamps (`2023-07-15:`, `July 15, 2023 -`, `2023年7月15日：`, `2022:`)
+   and a reply's preamble before the one task it announces (`Sure! Here is a new task:`,
+   `Okay, new task:`, `好的，这是一个新任务：`) — repeatedly, since they nest (`3. "…"`). The
+   candidate is judged, and becomes a task, as its normalised text; the raw text stays
+   stored with the candidate.
 2. `shape(text, lang)` says whether the text has the form of a task — an imperative
    ("Rewrite…", "Given X, list…", "Let's…"), a question ("Is it true that…?"), a task
    statement ("You need to…", "The email should be rewritten…", "I would appreciate it if you
    wrote…"), or text that introduces its input (ends with ':') — in at least one sentence or
-   clause, and is none of the kinds above. `shape_reason` maps that to the candidate reason
-   "not-an-instruction" (None: it passes).
+   clause, and is none of the kinds above. Advice that frames a text task ("Be creative and
+   write a slogan…", "Stay in character as a pirate and greet the user.") is a task.
+   Noun-phrase requests ("Recipe for pancakes.") are not: the labels call their kind invalid
+   and the form cannot tell them from titles (docs/quality.md). `shape_reason` maps that to
+   the candidate reason "not-an-instruction" (None: it passes).
 
 English uses lemminflect's lexicon to know whether a word can be a base-form verb (any English
 verb, not a list of ours: "Brainstorm", "Summarise", "Craft" all qualify) — data in its wheel,
@@ -69,7 +74,7 @@ TASK_KINDS = frozenset({IMPERATIVE, QUESTION, TASK_STATEMENT, INPUT_INTRO})
 @dataclass(frozen=True)
 class Normalised:
     """`text`: what the rules judge; `raw`: the item as parsed; `changes`: what was stripped,
-    in order ("numbering", "quotes", "date")."""
+    in order ("numbering", "quotes", "date", "preamble")."""
 
     text: str
     raw: str
@@ -188,9 +193,10 @@ def _strip_quotes(text: str) -> str | None:
 
 
 def normalise(raw: str, lang: str = "en") -> Normalised:
-    """Strip numbering, surrounding quotes and leading date stamps, repeatedly (they nest:
-    `3. "2023-07-15: Rewrite…"`), collapse whitespace, and upper-case the first letter when
-    something was stripped. `lang` is "en" or "zh" (both forms are recognised either way).
+    """Strip numbering, surrounding quotes, leading date stamps and a reply's preamble before
+    its one task, repeatedly (they nest: `3. "2023-07-15: Rewrite…"`), collapse whitespace,
+    and upper-case the first letter when something was stripped. `lang` is "en" or "zh"
+    (both forms are recognised either way).
     """
     text = re.sub(r"\s+", " ", raw or "").strip()
     changes: list[str] = []
