@@ -24,6 +24,7 @@ FIELDS = [
     ("acceptance_rate", "{:.0%} accepted"),
     ("tokens_per_s", "{:.1f} tok/s"),
     ("in_flight", "{} in flight"),
+    ("withdrawn", "{} withdrawn"),  # sent ahead, answered, not used (counted, not recorded)
     ("endpoints", "[{}]"),  # per endpoint, with several (or one that failed or retried)
 ]
 
@@ -37,6 +38,7 @@ JSON_KEYS = (
     "calls",
     "seconds",
     "round_size",
+    "withdrawn",
 )
 
 
@@ -175,6 +177,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out["_human"] = (
         f"run {summary.run_id}: {summary.accepted} tasks accepted of "
         f"{summary.candidates} candidates in {summary.seconds:.0f} s "
-        f"({summary.calls} model calls); dropped: {reasons}"
+        f"({summary.calls} model calls"
+        + (f", {summary.withdrawn} sent ahead and withdrawn" if summary.withdrawn else "")
+        + f"); dropped: {reasons}"
     )
     return out

@@ -55,6 +55,10 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._event.is_set()
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking at once on a cancel; True when cancelled."""
+        return self._event.wait(max(0.0, seconds))
+
     def pause(self) -> None:
         self._paused.clear()
 

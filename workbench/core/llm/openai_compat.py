@@ -13,8 +13,22 @@ the fewest requests in flight; an endpoint that fails (refused connection, 5xx a
 retries, a connection broken before the first token) is set aside for a while and the request is
 sent to another one; the failover is counted in `endpoint_stats()`.
 
+An endpoint that *stalls* (accepts the connection, then sends no first byte) while another one
+answers is treated the same way: once a request has waited longer than the stall bound —
+max(`stall_after`, 15 s by default, and 10 x the median time to first byte of the answers so
+far) — every request of that endpoint still waiting for its first byte is closed and sent to
+another endpoint (the same request: same seed), and the endpoint is set aside (`stalled` in
+`endpoint_stats()`). With one endpoint, or none other answering, only the read timeout applies.
+
+Stopping: every read waits in slices of a fraction of a second and looks at the request's cancel
+token in between, so a cancel ends a request within a fraction of a second wherever it is —
+waiting for the response headers of a server that never answers included (httpx's own read
+timeout would only fire after `timeout` seconds, times the retries). This is done by wrapping
+httpcore's network backend (`_WatchedBackend`); `close_streams(cancel)` also closes, from any
+thread, every open stream of a cancel token at once.
+
 Thread-safe (`thread_safe = True`): unlike the llama.cpp backend, one object serves many threads
-at once; `close_streams(cancel)` closes, from any thread, every open stream of a cancel token.
+at once.
 """
 
 from __future__ import annotations
@@ -23,13 +37,16 @@ import json
 import logging
 import re
 import socket
+import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 
 from ..errors import ModelError
@@ -46,6 +63,14 @@ CONNECT_TIMEOUT_S = 10.0
 # An endpoint that failed is skipped this long (unless every endpoint is down), so a dead replica
 # costs one refused connection per interval, not one per request.
 ENDPOINT_COOLDOWN_S = 15.0
+# An endpoint failing again and again is set aside longer each time (doubling), up to this.
+MAX_COOLDOWN_S = 240.0
+# The stall bound: a request with no first byte after max(STALL_MIN_S, STALL_FACTOR x the median
+# time to first byte of the answers so far) is sent elsewhere (when another endpoint answers).
+STALL_MIN_S = 15.0
+STALL_FACTOR = 10.0
+TTFB_SAMPLES = 64  # answers per endpoint the median is taken over (the latest)
+READ_SLICE_S = 0.2  # a read looks at its cancel token (and the stall bound) this often
 
 
 # How control tokens are spelled in the common model families (ChatML and Llama 3 `<|...|>`,
@@ -86,13 +111,18 @@ class Endpoint:
 
     url: str
     in_flight: int = 0
-    requests: int = 0  # answers received in full
+    requests: int = 0  # answers received in full (what the server answered)
     failures: int = 0  # requests that failed here (and were sent elsewhere if possible)
+    stalled: int = 0  # requests closed here for want of a first byte, and sent elsewhere
+    cancelled: int = 0  # requests sent here and closed by a cancel before their answer ended
     retries: int = 0  # tries repeated here after a 429, a 5xx or a timeout
     completion_tokens: int = 0
     active_s: float = 0.0  # wall time with at least one request in flight
     down_until: float = 0.0  # monotonic time before which it is skipped
+    strikes: int = 0  # failures and stalls since its last answer (the set-aside doubles)
+    stalled_at: float = 0.0  # when it was last found stalled
     last_error: str | None = None
+    ttfb: deque[float] = field(default_factory=lambda: deque(maxlen=TTFB_SAMPLES))
     _active_since: float = 0.0
 
     def stats(self, now: float) -> dict[str, Any]:
@@ -102,6 +132,8 @@ class Endpoint:
             "requests": self.requests,
             "in_flight": self.in_flight,
             "failures": self.failures,
+            "stalled": self.stalled,
+            "cancelled": self.cancelled,
             "retries": self.retries,
             "completion_tokens": self.completion_tokens,
             "tokens_per_s": round(self.completion_tokens / active, 2) if active > 0 else 0.0,
@@ -113,9 +145,125 @@ class Endpoint:
 class _EndpointFailure(Exception):
     """The endpoint, not the request, failed: the request may be sent to another endpoint."""
 
-    def __init__(self, error: ModelError) -> None:
+    def __init__(self, error: ModelError, *, stalled: bool = False) -> None:
         super().__init__(str(error))
         self.error = error
+        self.stalled = stalled
+
+
+class _Interrupted(Exception):
+    """Raised inside a read (through httpx, which passes it on): the request was cancelled, or
+    its endpoint stalled (`reason`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_local = threading.local()  # .watch: the _Watch of the request this thread is making
+
+
+@dataclass
+class _Watch:
+    """One request in progress: what its reads look at between slices."""
+
+    backend: OpenAICompatBackend
+    index: int  # its endpoint
+    cancel: CancelToken | None
+    started: float
+    first_byte: float | None = None
+    sent: bool = False  # its bytes went out (the server has it)
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.cancelled:
+            raise _Interrupted("cancelled")
+        if self.first_byte is None and self.backend._is_stalled(self):
+            raise _Interrupted("stalled")
+
+    def got_bytes(self) -> None:
+        if self.first_byte is None:
+            self.first_byte = time.monotonic()
+            self.backend._note_ttfb(self.index, self.first_byte - self.started)
+
+
+class _WatchedStream(httpcore.NetworkStream):
+    """httpcore's socket stream, reading in slices that look at the thread's `_Watch`."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        watch: _Watch | None = getattr(_local, "watch", None)
+        if watch is None:
+            return self._inner.read(max_bytes, timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            watch.check()
+            step = READ_SLICE_S
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise httpcore.ReadTimeout("timed out")
+                step = min(step, left)
+            try:
+                data = self._inner.read(max_bytes, step)
+            except httpcore.ReadTimeout:
+                continue
+            watch.got_bytes()
+            return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        watch: _Watch | None = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.check()
+        self._inner.write(buffer, timeout)
+        if watch is not None:
+            watch.sent = True
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _WatchedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _WatchedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend whose streams are `_WatchedStream`s."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _WatchedStream(self._inner.connect_tcp(*args, **kwargs))
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _WatchedStream(self._inner.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _watch_reads(client: httpx.Client) -> bool:
+    """Put `_WatchedBackend` under every connection pool of `client` (httpx gives no public way
+    to name httpcore's network backend); False when this httpx's insides are not as expected
+    (a stop then waits for the read timeout, as before)."""
+    transports = [client._transport, *client._mounts.values()]
+    done = False
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if isinstance(inner, httpcore.NetworkBackend):
+            pool._network_backend = _WatchedBackend(inner)  # type: ignore[union-attr]
+            done = True
+    return done
 
 
 class OpenAICompatBackend:
@@ -124,7 +272,10 @@ class OpenAICompatBackend:
     `base_url`: a URL, a comma list of URLs, or a sequence of them (all serving the same model).
     `timeout`: seconds a read may wait (the first token of a long prompt on a busy server
     included); `retries`: extra tries on 429, 5xx and timeouts per endpoint; `backoff`: the first
-    retry's delay in seconds when the server sends no Retry-After (doubled each time).
+    retry's delay in seconds when the server sends no Retry-After (doubled each time);
+    `stall_after`: the least seconds a request waits for its first byte before it is sent to
+    another endpoint that answers (the bound grows with the endpoints' median time to first
+    byte; see the module docstring).
     Raises ModelError when no endpoint can name its model (`model` None) or none is reachable.
     """
 
@@ -140,6 +291,7 @@ class OpenAICompatBackend:
         timeout: float = 120.0,
         retries: int = 3,
         backoff: float = 0.5,
+        stall_after: float = STALL_MIN_S,
     ) -> None:
         self.endpoints = [Endpoint(u) for u in split_endpoints(base_url)]
         self.base_url = self.endpoints[0].url
@@ -147,6 +299,7 @@ class OpenAICompatBackend:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.stall_after = stall_after
         self.failovers = 0
         self._lock = threading.Lock()
         self._open: dict[int, tuple[httpx.Response, CancelToken | None]] = {}
@@ -160,6 +313,8 @@ class OpenAICompatBackend:
             # No cap on connections: the pipelines bound what is in flight themselves.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
         )
+        if not _watch_reads(self._client):  # pragma: no cover - another httpx
+            log.warning("httpx's insides changed: a stop waits for the read timeout")
         self.model_sha256: str | None = None
         try:
             self.model_id = model or self._first_model()
@@ -181,6 +336,9 @@ class OpenAICompatBackend:
                 idx,
                 key=lambda i: (
                     eps[i].down_until > now,
+                    # One that failed or stalled since its last answer gets one request at a
+                    # time (a probe) while another can take it.
+                    eps[i].strikes > 0 and eps[i].in_flight > 0,
                     eps[i].in_flight,
                     eps[i].requests + eps[i].failures,
                     i,
@@ -193,7 +351,13 @@ class OpenAICompatBackend:
             return best
 
     def _release(
-        self, i: int, *, result: GenResult | None = None, failure: str | None = None
+        self,
+        i: int,
+        *,
+        result: GenResult | None = None,
+        failure: str | None = None,
+        stalled: bool = False,
+        cancelled: bool = False,
     ) -> None:
         now = time.monotonic()
         with self._lock:
@@ -205,15 +369,60 @@ class OpenAICompatBackend:
                 ep.requests += 1
                 ep.completion_tokens += result.completion_tokens
                 ep.down_until = 0.0
+                ep.strikes = 0
+            if cancelled:
+                ep.cancelled += 1
             if failure is not None:
-                ep.failures += 1
+                if stalled:
+                    ep.stalled += 1
+                    ep.stalled_at = now
+                else:
+                    ep.failures += 1
                 ep.last_error = failure
-                ep.down_until = now + ENDPOINT_COOLDOWN_S
+                ep.strikes += 1
+                cooldown = ENDPOINT_COOLDOWN_S * 2 ** min(ep.strikes - 1, 8)
+                ep.down_until = now + min(cooldown, MAX_COOLDOWN_S)
+
+    def _note_ttfb(self, i: int, seconds: float) -> None:
+        with self._lock:
+            self.endpoints[i].ttfb.append(seconds)
+
+    def stall_bound(self) -> float:
+        """Seconds a request may wait for its first byte before it counts as stalled:
+        max(`stall_after`, STALL_FACTOR x the median time to first byte of the latest answers
+        of every endpoint)."""
+        with self._lock:
+            return self._stall_bound()
+
+    def _stall_bound(self) -> float:
+        samples = [t for ep in self.endpoints for t in ep.ttfb]
+        median = statistics.median(samples) if samples else 0.0
+        return max(self.stall_after, STALL_FACTOR * median)
+
+    def _is_stalled(self, watch: _Watch) -> bool:
+        """Whether a request still waiting for its first byte should go elsewhere: another
+        endpoint is up and has answered, and this one was found stalled (and is set aside) or
+        the request waited past the stall bound."""
+        if len(self.endpoints) < 2:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            ep = self.endpoints[watch.index]
+            if not any(
+                j != watch.index and e.down_until <= now and e.requests > 0
+                for j, e in enumerate(self.endpoints)
+            ):
+                return False
+            if ep.stalled_at and ep.down_until > now:
+                return True
+            return now - watch.started > self._stall_bound()
 
     def endpoint_stats(self) -> list[dict[str, Any]]:
-        """Per endpoint: url, requests (answered), in_flight, failures, retries (tries repeated
-        after a 429, 5xx or timeout), completion_tokens, tokens_per_s (completion tokens over
-        the wall time it had work), down, last_error."""
+        """Per endpoint: url, requests (answered in full), in_flight, failures, stalled
+        (requests closed for want of a first byte and sent elsewhere), cancelled (sent, then
+        closed by a cancel), retries (tries repeated after a 429, 5xx or timeout),
+        completion_tokens, tokens_per_s (completion tokens over the wall time it had work),
+        down, last_error."""
         now = time.monotonic()
         with self._lock:
             return [ep.stats(now) for ep in self.endpoints]
@@ -226,7 +435,13 @@ class OpenAICompatBackend:
 
     # ----------------------------------------------------------------- HTTP
     def _send(
-        self, base: str, path: str, body: dict[str, Any] | None, *, failover: bool
+        self,
+        base: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        failover: bool,
+        cancel: CancelToken | None = None,
     ) -> httpx.Response:
         """An open (streaming) response with status 200 from `base + path`, after the retries.
 
@@ -246,7 +461,7 @@ class OpenAICompatBackend:
             except httpx.TimeoutException as exc:
                 if attempt < self.retries:
                     self._count_retry(base)
-                    time.sleep(self.backoff * 2**attempt)
+                    self._pause(self.backoff * 2**attempt, cancel)
                     continue
                 err = ModelError(
                     f"{url}: no answer in time ({type(exc).__name__}).",
@@ -270,7 +485,7 @@ class OpenAICompatBackend:
             code = resp.status_code
             if code in RETRY_STATUSES and attempt < self.retries:
                 self._count_retry(base)
-                time.sleep(self._retry_delay(resp, attempt))
+                self._pause(self._retry_delay(resp, attempt), cancel)
                 continue
             if code == 401:
                 raise ModelError(
@@ -296,6 +511,14 @@ class OpenAICompatBackend:
         except httpx.RemoteProtocolError:
             self._count_retry(base)
             return self._client.send(req, stream=True)
+
+    @staticmethod
+    def _pause(seconds: float, cancel: CancelToken | None) -> None:
+        """A retry's wait, cut short by a cancel (raises _Interrupted)."""
+        if cancel is None:
+            time.sleep(seconds)
+        elif cancel.wait(seconds):
+            raise _Interrupted("cancelled")
 
     def _count_retry(self, base: str) -> None:
         with self._lock:
@@ -388,6 +611,8 @@ class OpenAICompatBackend:
         tried: set[int] = set()
         failover = len(self.endpoints) > 1
         while True:
+            if cancel is not None and cancel.cancelled:
+                return GenResult(text="", finish_reason="cancelled")  # never sent: no request
             i = self._acquire(tried)
             if i is None:  # pragma: no cover - the last failure raises before this
                 raise ModelError(f"{self.base_url}: every endpoint failed this request.")
@@ -400,19 +625,34 @@ class OpenAICompatBackend:
                 if _on is not None:
                     _on(piece)
 
+            watch = _Watch(self, i, cancel, time.monotonic())
             try:
-                result = self._read(
-                    self.endpoints[i].url,
-                    path,
-                    body,
-                    counted,
-                    cancel,
-                    chat,
-                    extra_stops,
-                    failover=failover,
-                )
+                try:
+                    result = self._read(
+                        self.endpoints[i].url,
+                        path,
+                        body,
+                        counted,
+                        watch,
+                        chat,
+                        extra_stops,
+                        failover=failover,
+                    )
+                except _Interrupted as exc:
+                    if exc.reason != "stalled":
+                        self._release(i, cancelled=watch.sent)
+                        return GenResult(text="", finish_reason="cancelled")
+                    url = self.endpoints[i].url + path
+                    raise _EndpointFailure(
+                        ModelError(
+                            f"{url}: no first byte in {time.monotonic() - watch.started:.1f} s "
+                            "while another endpoint answers (stalled).",
+                            hint="Check that server; it is set aside for a while.",
+                        ),
+                        stalled=True,
+                    ) from exc
             except _EndpointFailure as exc:
-                self._release(i, failure=exc.error.message)
+                self._release(i, failure=exc.error.message, stalled=exc.stalled)
                 tried.add(i)
                 # Tokens already shown cannot be taken back: only a request that showed none
                 # is sent again elsewhere.
@@ -429,10 +669,36 @@ class OpenAICompatBackend:
             except BaseException:
                 self._release(i)
                 raise
-            self._release(i, result=result)
+            if result.finish_reason == "cancelled":
+                self._release(i, cancelled=True)
+            else:
+                self._release(i, result=result)
             return result
 
     def _read(
+        self,
+        base: str,
+        path: str,
+        body: dict[str, Any],
+        on_token: TokenCallback,
+        watch: _Watch,
+        chat: bool,
+        extra_stops: list[str],
+        *,
+        failover: bool,
+    ) -> GenResult:
+        """One try of a request on endpoint `base`, its reads watched by `watch` (cancel and
+        stall: raises _Interrupted before the response headers)."""
+        previous = getattr(_local, "watch", None)
+        _local.watch = watch
+        try:
+            return self._read_watched(
+                base, path, body, on_token, watch.cancel, chat, extra_stops, failover=failover
+            )
+        finally:
+            _local.watch = previous
+
+    def _read_watched(
         self,
         base: str,
         path: str,
@@ -455,7 +721,7 @@ class OpenAICompatBackend:
         server_timings: dict[str, Any] = {}
         if cancel is not None and cancel.cancelled:
             return GenResult(text="", finish_reason="cancelled")
-        resp = self._send(base, path, body, failover=failover)
+        resp = self._send(base, path, body, failover=failover, cancel=cancel)
         key = id(resp)
         with self._lock:
             self._open[key] = (resp, cancel)
@@ -504,6 +770,8 @@ class OpenAICompatBackend:
                         break
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
+        except _Interrupted:
+            finish = "cancelled"  # the cancel seen between two slices of a read
         except (httpx.HTTPError, OSError) as exc:
             if cancel is not None and cancel.cancelled:
                 finish = "cancelled"  # close_streams() broke the connection on purpose

@@ -84,7 +84,12 @@ def endpoint_summary(backend: Backend) -> str | None:
     for e in eps:
         trouble = "".join(
             f" {e[k]} {word}"
-            for k, word in (("failures", "failed"), ("retries", "retried"))
+            for k, word in (
+                ("failures", "failed"),
+                ("stalled", "stalled"),
+                ("retries", "retried"),
+                ("cancelled", "cancelled"),
+            )
             if e.get(k)
         )
         parts.append(
@@ -293,7 +298,11 @@ class Prefetcher:
 
     Cancel (the pipeline's token): waiting calls return a "cancelled" result at once, open
     streams are closed, queued ones are dropped. `close()` stops everything and frees the
-    threads (the wrapped backend stays open)."""
+    threads (the wrapped backend stays open).
+
+    `withdrawn`: calls sent ahead and answered whose answer the pipeline never took (withdrawn
+    with `forget`, or still untaken at `close`): the server did the work, nothing records it.
+    Those closed while still in flight are the endpoints' `cancelled`."""
 
     def __init__(
         self, backend: Backend, concurrency: int | None = None, cancel: CancelToken | None = None
@@ -321,6 +330,7 @@ class Prefetcher:
         for t in self._threads:
             t.start()
         self.hits = 0
+        self.withdrawn = 0
 
     @staticmethod
     def _key(prompt: str | None, messages: list[dict[str, str]] | None, params: Any) -> str:
@@ -402,8 +412,16 @@ class Prefetcher:
         one never starts, a running or finished one's answer is let go. Unknown calls: nothing."""
         with self._cond:
             fut = self._futures.pop(self._key(prompt, messages, params), None)
-        if fut is not None:
-            fut.cancel()  # only a queued call can be cancelled; its job then returns at once
+        if fut is not None and not fut.cancel():  # a queued call never starts
+            # Running or done: counted once its answer is in (it may still be cut by a stop).
+            fut.add_done_callback(self._count_withdrawn)
+
+    def _count_withdrawn(self, fut: Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        if getattr(fut.result(), "finish_reason", None) != "cancelled":
+            with self._cond:
+                self.withdrawn += 1
 
     def _take(self, key: str, direct: Callable[[], Any], cancel: CancelToken | None) -> Any:
         from .base import GenResult
@@ -466,4 +484,8 @@ class Prefetcher:
         for t in self._threads:
             t.join()
         with self._cond:
+            left = list(self._futures.values())
             self._futures.clear()
+        for fut in left:  # every thread has ended: these are done or were never started
+            if fut.done():
+                self._count_withdrawn(fut)

@@ -53,6 +53,9 @@ class RunSummary:
     status: str = "finished"
     round_size: int = 1
     endpoints: list[dict[str, Any]] | None = None  # per endpoint, on a server (run_stats)
+    # This session's calls sent ahead and answered but never used (Prefetcher.withdrawn): the
+    # server did them; they are counted, not recorded.
+    withdrawn: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -262,6 +265,7 @@ def run_self_instruct(
                     "tokens_per_s": meter.tokens_per_s,
                     "last": meter.last,
                     **({"in_flight": fetcher.in_flight} if fetcher is not None else {}),
+                    **({"withdrawn": fetcher.withdrawn} if fetcher and fetcher.withdrawn else {}),
                     **({"endpoints": eps} if (eps := endpoint_summary(backend)) else {}),
                 },
             )
@@ -335,6 +339,8 @@ def run_self_instruct(
         # Pending candidates beyond the target are not needed: closed, with the reason.
         candidates.close_pending(ws, run_id, Reason.TARGET_REACHED)
     st = run_stats(ws, run_id, backend)
+    if fetcher is not None:
+        st["withdrawn"] = fetcher.withdrawn
     if stopped:
         st["stopped"] = stopped
     set_run_status(ws, run_id, "finished", stats=st)
@@ -349,4 +355,5 @@ def run_self_instruct(
         target=config.target,
         round_size=rsize,
         endpoints=st.get("endpoints"),
+        withdrawn=st.get("withdrawn", 0),
     )
