@@ -48,6 +48,9 @@ json_value = st.recursive(
     ),
     max_leaves=6,
 )
+# Tool definitions as the importers take them (store.examples.tools_problem): a JSON list, or
+# the text LLaMA-Factory writes, which parses as JSON.
+tools_value = st.lists(json_value, max_size=2) | st.sampled_from(["", "[]", '[{"name": "f"}]'])
 extras = st.dictionaries(
     st.sampled_from(["id", "source", "images", "videos", "meta_x"]), json_value, max_size=2
 )
@@ -103,7 +106,7 @@ def alpaca_record(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         rec["history"] = draw(st.lists(st.lists(text, min_size=2, max_size=2), max_size=2))
     if draw(st.booleans()):
-        rec["tools"] = draw(json_value)
+        rec["tools"] = draw(st.none() | tools_value)
     if kind == "kto":
         rec[draw(st.sampled_from(["label", "kto_tag"]))] = draw(st.booleans())
     rec.update(draw(extras))
@@ -140,7 +143,7 @@ def own_fields(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         rec["weight"] = draw(st.sampled_from([0, 1, 0.5]))
     if draw(st.booleans()):
-        rec["tools"] = draw(json_value.filter(lambda v: v is not None))
+        rec["tools"] = draw(tools_value)
     return rec
 
 

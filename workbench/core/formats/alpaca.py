@@ -24,6 +24,7 @@ from .common import (
     group_records,
     instruction_of,
     iter_json_records,
+    json_type,
     ordered_record,
     pairs_to_turns,
     record_fields,
@@ -78,6 +79,15 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
         known += ["chosen", "rejected"]
     else:
         rec.example.output = get_str(d, "output", path, line)
+    if d.get("kto_tag") is not None and not isinstance(d["kto_tag"], bool):
+        raise UserInputError(
+            f"a KTO label is true or false, found {json_type(d['kto_tag'])}",
+            path=path,
+            line=line,
+            field="kto_tag",
+        )
+    # A `label` that is not true/false is another dataset's label (a class name, say), kept
+    # as a field of its own; only true/false makes a KTO example (docs/formats.md).
     for key in LABEL_KEYS:
         if isinstance(d.get(key), bool):
             rec.example.kind, rec.example.label = "kto", d[key]

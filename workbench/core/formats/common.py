@@ -9,6 +9,7 @@ been read.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,6 +351,41 @@ def take_own_fields(d: dict[str, Any], inst: Instance) -> list[str]:
     return [k for k in OWN_FIELDS if k in d and taken[k] is None]
 
 
+def check_example(inst: Instance, path: Path | None, line: int | None) -> None:
+    """Raise UserInputError (naming the field) when an example's own fields are not what they
+    must be: the answer's and each earlier turn's weight (store.examples.weight_problem: a
+    finite number >= 0; NaN, Infinity, 1e400 and -3 are not), the tools
+    (store.examples.tools_problem), a KTO example's label (true or false)."""
+    from ..store.examples import tools_problem, weight_problem
+
+    def bad(field: str, message: str) -> UserInputError:
+        return UserInputError(message, path=path, line=line, field=field)
+
+    if inst.weight is not None and (why := weight_problem(inst.weight)):
+        raise bad("weight", why)
+    for i, turn in enumerate(inst.history or []):
+        if isinstance(turn, dict) and "weight" in turn and (why := weight_problem(turn["weight"])):
+            raise bad(f"history[{i}].weight", why)
+    if why := tools_problem(inst.tools):
+        raise bad("tools", why)
+    if inst.kind == "kto" and not isinstance(inst.label, bool):
+        raise bad("label", "a KTO label is true (desirable) or false (undesirable)")
+
+
+def check_parsed(value: Any, path: Path, line: int) -> None:
+    """check_example for every example of what a record parser returned (a Record, a Task,
+    or a list of them)."""
+    if isinstance(value, Record):
+        if value.instance is not None:
+            check_example(value.instance, path, value.line)
+    elif isinstance(value, Task):
+        for inst in value.instances:
+            check_example(inst, path, line)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            check_parsed(v, path, line)
+
+
 def pairs_to_turns(pairs: Iterable[Any]) -> list[dict[str, Any]]:
     """[[user, assistant], ...] (Alpaca `history`) as turns; items that are turns already
     (`{"role", "content", ...}`) are taken as they are."""
@@ -394,6 +430,8 @@ def group_records(records: Iterable[Record], path: Path, fmt: str) -> list[Task]
     that differs is kept in `meta["also"]` (a list)."""
     tasks: dict[str, Task] = {}
     for seq, rec in enumerate(records):
+        if rec.instance is not None:
+            check_example(rec.instance, path, rec.line)
         key = normalize_instruction(rec.instruction)
         task = tasks.get(key)
         if task is None:
@@ -540,8 +578,38 @@ def iter_examples(tasks: Iterable[Task]) -> Iterator[tuple[Task, int, Instance, 
         yield task, i, inst, instance_extras(task, inst)
 
 
-def dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+def dump(obj: Any, **kwargs: Any) -> str:
+    """One record as JSON text (UTF-8 as it is; `kwargs` go to json.dumps, e.g. `indent`).
+    Never writes what JSON cannot hold: a NaN or infinite number (a weight a workspace got
+    before imports checked them, say) is a UserInputError naming it."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, allow_nan=False, **kwargs)
+    except ValueError as exc:
+        raise UserInputError(
+            f"a record holds a number JSON cannot write (NaN or infinity): {_non_finite(obj)}",
+            field="weight" if "weight" in _non_finite(obj) else None,
+            hint="Fix it in the example editor (a weight is a number ≥ 0), then export again.",
+        ) from exc
+
+
+def _non_finite(value: Any, where: str = "") -> str:
+    """Where the first NaN/infinite number of a JSON value is ("messages[2].weight = inf")."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where or 'the record'} = {value}"
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list | tuple)
+        else ()
+    )
+    for k, v in items:
+        found = _non_finite(
+            v, f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}".lstrip(".")
+        )
+        if found:
+            return found
+    return ""
 
 
 def join_instruction_input(instruction: str, input_: str) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserInputError
+from ..store.examples import weight_problem
 from ..store.tasks import Instance, Task
 from .common import Record, instruction_of, join_instruction_input, json_type
 
@@ -81,9 +82,11 @@ def _weight(extras: dict[str, Any], path: Path, line: int, field: str) -> float 
     if "weight" not in extras:
         return None
     w = extras.pop("weight")
-    if isinstance(w, bool) or not isinstance(w, (int, float)):
+    if why := weight_problem(w):
         raise UserInputError(
-            f"expected a number (0 or 1), found {json_type(w)}",
+            why
+            if isinstance(w, int | float) and not isinstance(w, bool)
+            else f"{why}, found {json_type(w)}",
             path=path,
             line=line,
             field=f"{field}.weight",

@@ -110,9 +110,7 @@ def rows(tasks: Iterable[Task]) -> Iterable[dict[str, Any]]:
         extra = {**own_fields(inst), "meta": inst.meta or None}
         for name, value in extra.items():
             if value is not None:
-                row[name] = (
-                    json.dumps(value, ensure_ascii=False) if name in _JSON_COLUMNS else value
-                )
+                row[name] = dump(value) if name in _JSON_COLUMNS else value
         yield row
 
 

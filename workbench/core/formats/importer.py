@@ -101,6 +101,11 @@ class ImportResult:
             parts.append(f"{n['kto']} KTO-labelled examples")
         if n.get("with_tools"):
             parts.append(f"{n['with_tools']} examples with tools")
+        if n.get("same_answers"):
+            parts.append(
+                f"warning: {n['same_answers']} preference pairs have the same chosen and "
+                "rejected answer (kept; they teach nothing)"
+            )
         if n.get("without_examples"):
             parts.append(
                 f"{n['without_examples']} instructions without outputs (kept as "

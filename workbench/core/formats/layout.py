@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from ..store.tasks import Instance, Task
-from .common import iter_examples
+from .common import dump, iter_examples
 
 
 class RecordWriter:
@@ -26,10 +25,10 @@ class RecordWriter:
 
     def write(self, record: Any) -> None:
         if self.layout == "json":
-            text = json.dumps(record, ensure_ascii=False, indent=2)
+            text = dump(record, indent=2)
             self.fh.write(("\n" if self.count == 0 else ",\n") + text)
         else:
-            self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.fh.write(dump(record) + "\n")
         self.count += 1
 
     def __exit__(self, exc_type: object, *rest: object) -> None:

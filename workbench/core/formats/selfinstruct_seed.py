@@ -14,6 +14,7 @@ from ..store.tasks import Instance, Task
 from .common import (
     OWN_FIELDS,
     check_text,
+    dump,
     get_str,
     iter_jsonl,
     json_error_text,
@@ -177,6 +178,6 @@ def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
                 obj["instances"] = [_instance_record(i) for i in t.instances]
         elif isinstance(t.meta.get("motivation_app"), str):
             obj["motivation_app"] = t.meta["motivation_app"]
-        fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        fh.write(dump(obj) + "\n")
         n += 1
     return n

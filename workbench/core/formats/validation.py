@@ -108,9 +108,12 @@ def parse_each(
 ) -> Iterator[T]:
     """`parse(obj, path, line)` for each (line, obj); a record it refuses is rejected (see
     `reject`) and skipped."""
+    from .common import check_parsed
+
     for line, obj in items:
         try:
             value = parse(obj, path, line)
+            check_parsed(value, path, line)
         except UserInputError as exc:
             reject(exc, obj)
             continue

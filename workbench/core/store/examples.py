@@ -32,11 +32,41 @@ Every other key is a field of the record the format has no column for (`id`, `im
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from .workspace import Workspace
+
+
+def weight_problem(value: Any) -> str | None:
+    """Why `value` is not a training weight, or None when it is one: a finite number >= 0, not
+    true/false (OpenAI fine-tuning: 0 = the turn is not trained on, 1 = it is; other numbers
+    scale the loss). The one definition the importers and the example editor share."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "a weight is a number ≥ 0 (0 = not trained on, 1 = trained on)"
+    if not math.isfinite(value) or value < 0:
+        return f"a weight is a finite number ≥ 0, not {value!r}"
+    return None
+
+
+def tools_problem(value: Any) -> str | None:
+    """Why `value` is not tool definitions, or None when it is: a JSON list (OpenAI, ShareGPT)
+    or the text LLaMA-Factory writes, which must parse as a JSON list or object (empty text
+    is no tools)."""
+    if value is None or isinstance(value, list):
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            return "tool definitions as text must be JSON (a list of tools); this text is not"
+        if isinstance(parsed, list | dict):
+            return None
+    return "tool definitions are a JSON list of tools (or that list as JSON text)"
 
 
 @dataclass
@@ -261,10 +291,20 @@ def ordered_examples(tasks: Iterable[T]) -> list[tuple[T, int, Instance]]:
 def import_notes(tasks: Iterable[HasInstances]) -> dict[str, int]:
     """What an import summary should say about its examples: `dropped_turns` (turns left out
     of examples but kept in their meta), `with_media` (examples with image/video/audio
-    references, kept in meta), `preference`, `kto`, `with_tools` counts."""
-    notes = {"dropped_turns": 0, "with_media": 0, "preference": 0, "kto": 0, "with_tools": 0}
+    references, kept in meta), `preference`, `kto`, `with_tools` counts, and `same_answers`
+    (preference pairs whose chosen and rejected answers are identical: kept, but they teach
+    nothing; a warning)."""
+    notes = {
+        "dropped_turns": 0,
+        "with_media": 0,
+        "preference": 0,
+        "kto": 0,
+        "with_tools": 0,
+        "same_answers": 0,
+    }
     for task in tasks:
         for inst in task.instances:
+            notes["same_answers"] += inst.kind == "preference" and inst.output == inst.rejected
             notes["dropped_turns"] += len(inst.meta.get("_dropped_turns") or [])
             notes["with_media"] += any(inst.meta.get(k) for k in MEDIA_KEYS)
             notes["preference"] += inst.kind == "preference"
