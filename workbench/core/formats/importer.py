@@ -29,6 +29,7 @@ from .validation import (
     InvalidRecords,
     Problems,
     collecting,
+    detected_hint,
     parse_each,
     rejected_path,
     write_rejected,
@@ -276,6 +277,14 @@ def read_file(
     p = Path(path)
     if not p.exists():
         raise UserInputError("no such file", path=p)
+    if fmt is None and not p.is_dir():
+        fmt = registry.detect_format(p)
+        try:
+            return read_file(p, fmt, options=options, problems=problems)
+        except UserInputError as exc:
+            if not isinstance(exc, InvalidRecords) and fmt != registry.REFERENCE_RUN:
+                exc.hint = detected_hint(fmt) + (f" {exc.hint}" if exc.hint else "")
+            raise
     fmt = fmt or registry.detect_format(p)
     if p.is_dir() and _as_collection(p, fmt):
         coll = read_collection(p, fmt, options=options)
@@ -667,9 +676,10 @@ def import_file(
             rejected_out=rejected_out,
         )
     problems = Problems()
+    detected = fmt is None
     fmt, tasks = read_file(p, fmt, options=options, problems=problems)
     if problems and not skip_invalid:
-        raise InvalidRecords(p, problems)
+        raise InvalidRecords(p, problems, detected=fmt if detected else None)
     out_path = None
     if problems and not preview:
         out_path = write_rejected(

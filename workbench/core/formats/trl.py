@@ -48,12 +48,23 @@ OPTIONS = {"style": ("conversational", "standard")}
 
 
 def looks_like(obj: object) -> bool:
+    """Auto-detection: a preference pair, a KTO example, or a conversational SFT example (the
+    prompt or the completion a list of messages, as the default style writes). A standard-style
+    SFT line (`prompt` and `completion` plain text) is the Self-Instruct fine-tuning layout as
+    well and is detected as that; import it with `--format trl`."""
     return (
         isinstance(obj, dict)
         and "prompt" in obj
         and (
             ("chosen" in obj and "rejected" in obj)
-            or ("completion" in obj and isinstance(obj.get("label"), bool))
+            or (
+                "completion" in obj
+                and (
+                    isinstance(obj.get("label"), bool)
+                    or isinstance(obj["prompt"], list)
+                    or isinstance(obj["completion"], list)
+                )
+            )
         )
     )
 

@@ -148,8 +148,10 @@ class InvalidRecords(UserInputError):
         cap: int = CAP,
         skip_hint: bool = True,
         root: Path | None = None,
+        detected: str | None = None,
     ) -> None:
         self.problems = problems
+        self.detected = detected
         self.total = problems.total
         first = problems.items[0]
         lines = [f"  {p.where(root) or 'the file'}: {p.message}" for p in problems.items[:cap]]
@@ -165,6 +167,8 @@ class InvalidRecords(UserInputError):
             if skip_hint
             else None
         )
+        if detected:
+            hint = detected_hint(detected) + (f" {hint}" if hint else "")
         noun = "record cannot" if self.total == 1 and not of else "records cannot"
         super().__init__(
             f"{self.total}{of} {noun} be imported; nothing was imported:\n" + "\n".join(lines),
@@ -175,7 +179,19 @@ class InvalidRecords(UserInputError):
         self.summary = f"{self.total}{of} {noun} be imported; nothing was imported"
 
     def to_dict(self, cap: int = CAP) -> dict[str, Any]:
-        return {"problems": self.problems.listed(cap), "problems_total": self.total}
+        out = {"problems": self.problems.listed(cap), "problems_total": self.total}
+        if self.detected:
+            out |= {"format": self.detected, "format_detected": True}
+        return out
+
+
+def detected_hint(fmt: str) -> str:
+    """What an error on a file whose format was guessed says first: the guess, and how to
+    name another."""
+    return (
+        f"The file was read as {fmt}, the format detected from its content; if it is another "
+        "format, name it with --format FORMAT (docs/formats.md)."
+    )
 
 
 def rejected_path(path: Path) -> Path:
