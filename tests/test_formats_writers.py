@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from workbench.core.formats import registry
 from workbench.core.formats.exporter import export
-from workbench.core.formats.lossy import WHOLE, LossyExportError
+from workbench.core.formats.lossy import REPORTED, WHOLE, LossyExportError
 from workbench.core.formats.openai_chat import validate_openai_chat
 from workbench.core.store.tasks import Instance, Task, add_task
 from workbench.core.store.workspace import Workspace
@@ -156,11 +156,13 @@ def test_written_and_reported_make_the_selection(fmt, name, options):
             assert len(got) == res.count == len(drawn)
             if fmt == "selfinstruct-seed":
                 assert sum(len(r.get("instances", [])) for r in got) == selected
+            else:  # instructions only: every example reported as not written
+                assert res.left_out.get("examples", 0) == selected
         else:
             assert len(got) == res.count
             assert res.count + whole == selected
             assert res.without_examples == bare
         if not lossy:
-            assert not set(res.left_out) - {"duplicates"}
+            assert not set(res.left_out) - set(REPORTED)
 
     check()

@@ -44,6 +44,9 @@ WHOLE = frozenset({"empty"})
 # with the FIELDS (the writer returns `(count, {name: examples})`).
 REPORTED: dict[str, str] = {
     "duplicates": "identical records written once (rewrite=reference)",
+    # selfinstruct-generated writes each task's instruction, never its examples.
+    "examples": "the example itself: answers, preference pairs, labels, tools (this format "
+    "holds instructions only)",
 }
 
 
