@@ -269,3 +269,88 @@ def test_keyboard_tabs_add_turn_and_ctrl_z_in_a_field(open_file, qtbot):
     assert example(path, task_id)["weight"] == 0.5
     assert "only weight 0 or 1" in ed.example_msg.text()
     assert "Ctrl+Shift+T" in ed.add_turn_btn.toolTip() and "(Alt+2)" in ed.tabs.tabToolTip(1)
+
+
+@pytest.fixture()
+def small_window(qtbot, tmp_path):
+    """Two tasks, the first with two examples, imported by the core into a real workspace."""
+    from workbench.gui.main_window import MainWindow
+
+    src = tmp_path / "small.jsonl"
+    rows = [
+        {"instruction": "Name a colour.", "input": "", "output": "red"},
+        {"instruction": "Name a colour.", "input": "warm", "output": "orange"},
+        {"instruction": "Name a fruit.", "input": "", "output": "apple"},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    path = tmp_path / "ws.sqlite"
+    ws = Workspace.open(path, create=True)
+    import_file(ws, src)
+    w = MainWindow(ws)
+    qtbot.addWidget(w)
+    w.show()
+    w.show_panel("Seeds")
+    yield w, path
+    w.shutdown()
+
+
+def answer(monkeypatch, choice: str, asked: list[str]) -> None:
+    """The next "not saved" questions are answered by pressing the button named `choice`."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def press(box):
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == choice).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", press)
+
+
+def test_invalid_weight_or_tools_asks_before_moving_on(small_window, monkeypatch, qtbot):
+    """Breaker finding 10: text that is not saved is not dropped silently on leaving."""
+    window, path = small_window
+    form, ed = select(window, 1)
+    ed.weight.setFocus()
+    qtbot.keyClicks(ed.weight, "abc")
+    asked: list[str] = []
+    answer(monkeypatch, "Keep editing", asked)
+    form.instances.setCurrentRow(1)
+    assert "the weight 'abc'" in asked[0].lower()
+    assert form.instances.currentRow() == 0 and ed.weight.text() == "abc"  # stayed
+    window.seeds.select_task(2)  # another task: asked too, and stays
+    assert len(asked) == 2 and form.task.id == 1 and window.seeds.current_task_id() == 1
+
+    answer(monkeypatch, "Discard", asked)
+    form.instances.setCurrentRow(1)
+    assert form.instances.currentRow() == 1 and ed.output.toPlainText() == "orange"
+    assert ed.weight.text() == "" and example(path, 1)["weight"] is None
+
+    ed.tools.setPlainText("[not json")
+    window.seeds.select_task(2)
+    assert "tools" in asked[-1] and form.task.id == 2
+    assert ed.tools.toPlainText() == "" and example(path, 1, 1)["tools"] is None
+
+
+def test_an_added_turn_left_empty_is_not_kept(small_window, monkeypatch):
+    window, path = small_window
+    form, ed = select(window, 1)
+    ed.add_turn()
+    assert json.loads(example(path, 1)["history"]) == [{"role": "user", "content": ""}]
+    ed.add_turn()  # goes to the empty turn rather than adding a second
+    assert len(json.loads(example(path, 1)["history"])) == 1
+    form.instances.setCurrentRow(1)  # another example: the empty turn goes
+    assert json.loads(example(path, 1)["history"]) == []
+    assert "remove empty turn 1" in window.undo_stack.undoText()
+
+    ed.add_turn()  # on example 2: typed text stays
+    ed.turn_text.setPlainText("Any colour?")
+    ed.add_turn()
+    assert ed.turns.count() == 2 and ed.turns.currentRow() == 1
+    ed.turns.setCurrentRow(0)  # another turn: the empty one goes
+    assert json.loads(example(path, 1, 1)["history"]) == [
+        {"role": "user", "content": "Any colour?"}
+    ]
+    assert ed.turns.count() == 1 and ed.turn_text.toPlainText() == "Any colour?"
+    ed.add_turn()
+    window.seeds.select_task(2)  # another task: it goes too
+    assert len(json.loads(example(path, 1, 1)["history"])) == 1

@@ -12,14 +12,16 @@ with a fresh copy of the whole example, and the task form turns it into one undo
 kind (the rejected answer of an SFT example, the label of a preference pair) is hidden, never
 cleared: switching the kind back shows it again, and exporters read only what the kind uses.
 Text that does not parse (a weight, the tools' JSON) is not saved; a message says why and the
-last valid value stays in the store.
+last valid value stays in the store. Before another example or task is shown the task form asks
+`leave()`: with such text still in a box the person chooses Keep editing or Discard. A turn
+added with "Add turn" and left empty is removed when another turn, example or task is chosen
+(an empty turn would be exported as `{"role": …, "content": ""}`).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTabWidget,
@@ -39,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.store.examples import MEDIA_KEYS, Instance
+from ..core.store.examples import MEDIA_KEYS, Instance, weight_problem
 from .theme import status_color
 from .undo_commands import _short as short
 
@@ -68,7 +71,7 @@ def parse_weight(text: str) -> tuple[float | None, str]:
         value = float(text)
     except ValueError:
         return None, f"{text!r} is not a number: type 0 (not trained on), 1, or leave it empty."
-    if not math.isfinite(value) or value < 0:
+    if weight_problem(value):
         return None, f"A weight is a number ≥ 0, not {text!r}."
     return (int(value) if value.is_integer() else value), ""
 
@@ -161,6 +164,7 @@ class ExampleEditor(QWidget):
         super().__init__(parent)
         self.inst: Instance | None = None
         self._loading = False
+        self._new_turn: int | None = None  # a turn added here, removed if left empty
         self.tabs = QTabWidget()
         self.tabs.setObjectName("exampleTabs")
 
@@ -297,7 +301,7 @@ class ExampleEditor(QWidget):
         self.kind.currentIndexChanged.connect(self._kind_edited)
         self.label.currentIndexChanged.connect(self._label_edited)
         self.weight.textEdited.connect(self._weight_edited)
-        self.turns.currentRowChanged.connect(self._show_turn)
+        self.turns.currentRowChanged.connect(self._turn_selected)
         self.role.currentTextChanged.connect(self._role_edited)
         self.turn_weight.textEdited.connect(self._turn_weight_edited)
         self.add_turn_btn.clicked.connect(self.add_turn)
@@ -323,6 +327,7 @@ class ExampleEditor(QWidget):
         """Show `inst` (a copy is kept) or, for None, an empty disabled editor. Keeps the
         selected turn and the open tab, so an undo lands where the person was."""
         turn_row = self.turns.currentRow()
+        self._new_turn = None
         self.inst = copy.deepcopy(inst) if inst is not None else None
         was = self._loading
         self._loading = True
@@ -588,11 +593,82 @@ class ExampleEditor(QWidget):
         self._emit(new, text, None)
         self._fill_turns(select)
 
+    # ------------------------------------------------------------- leaving
+    def unsaved(self) -> list[str]:
+        """What is typed but not saved because it does not parse: e.g. ["the weight 'abc'",
+        "the tools (not valid JSON)"]; [] when every box is saved."""
+        if self.inst is None:
+            return []
+        out = []
+        if parse_weight(self.weight.text())[1]:
+            out.append(f"the weight {self.weight.text().strip()!r}")
+        row = self.turns.currentRow()
+        if self._turn() is not None and parse_weight(self.turn_weight.text())[1]:
+            out.append(f"turn {row + 1}'s weight {self.turn_weight.text().strip()!r}")
+        if parse_tools(self.tools.toPlainText(), None)[1]:
+            out.append("the tools (not valid JSON)")
+        return out
+
+    def leave(self) -> bool:
+        """Called before another example or task is shown. Text that is not saved: asks Keep
+        editing (returns False: stay) or Discard (the boxes show the stored values again). A
+        turn added here and still empty is removed (an edit of its own, undoable)."""
+        unsaved = self.unsaved()
+        if unsaved and not self._ask_discard(unsaved):
+            return False
+        if unsaved:
+            k = self._new_turn
+            self.show_example(self.inst)
+            self._new_turn = k
+        self._drop_empty_new_turn()
+        return True
+
+    def _ask_discard(self, unsaved: list[str]) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Not saved",
+            f"{'; '.join(unsaved).capitalize()}: not saved, as it is not valid. "
+            "Keep editing to fix it, or discard it (the stored value stays).",
+            parent=self,
+        )
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is not None and box.clickedButton() is not keep
+
+    def _drop_empty_new_turn(self) -> bool:
+        """Remove the turn "Add turn" made if it is still empty; True if removed."""
+        k, self._new_turn = self._new_turn, None
+        if self.inst is None or k is None or not 0 <= k < len(self.inst.history):
+            return False
+        turn = self.inst.history[k]
+        if turn.get("content") not in ("", None) or set(turn) - {"role", "content"}:
+            return False
+        new = copy.deepcopy(self.inst)
+        del new.history[k]
+        self._emit(new, f"remove empty turn {k + 1}", None)
+        return True
+
+    def _turn_selected(self, row: int) -> None:
+        k = self._new_turn
+        if k is not None and row != k and not self._loading and self._drop_empty_new_turn():
+            self._fill_turns(row - 1 if row > k else row)
+            return
+        self._show_turn(row)
+
     def add_turn(self) -> None:
         """A new empty turn after the selected one (at the end when none is), its role the
-        other speaker's."""
+        other speaker's. Left empty, it is removed when another turn, example or task is
+        chosen; while one is empty, "Add turn" goes to it rather than adding another."""
         new = self._copy()
         if new is None:
+            return
+        k = self._new_turn
+        if k is not None and 0 <= k < len(new.history) and not new.history[k].get("content"):
+            self.tabs.setCurrentIndex(TAB_CONVERSATION)
+            self.turns.setCurrentRow(k)
+            self.turn_text.setFocus()
             return
         row = self.turns.currentRow()
         at = row + 1 if 0 <= row < len(new.history) else len(new.history)
@@ -601,6 +677,7 @@ class ExampleEditor(QWidget):
         new.history.insert(at, {"role": role, "content": ""})
         self.tabs.setCurrentIndex(TAB_CONVERSATION)
         self._set_turns(new, f"add turn {at + 1}", at)
+        self._new_turn = at
         self.turn_text.setFocus()
 
     def remove_turn(self) -> None:
@@ -609,6 +686,8 @@ class ExampleEditor(QWidget):
         if new is None or self._turn() is None:
             return
         del new.history[row]
+        k = self._new_turn
+        self._new_turn = None if k is None or k == row else k - (k > row)
         self._set_turns(new, f"remove turn {row + 1}", min(row, len(new.history) - 1))
 
     def move_turn(self, delta: int) -> None:
@@ -618,6 +697,8 @@ class ExampleEditor(QWidget):
         if new is None or self._turn() is None or not 0 <= to < len(new.history):
             return
         new.history[row], new.history[to] = new.history[to], new.history[row]
+        if self._new_turn in (row, to):
+            self._new_turn = to if self._new_turn == row else row
         self._set_turns(new, f"move turn {row + 1} to {to + 1}", to)
 
 

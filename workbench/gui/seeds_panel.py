@@ -111,6 +111,7 @@ class SeedsPanel(QWidget):
         self.search.textChanged.connect(self._debounce.start)
         for combo in (self.source, self.clf, self.run):
             combo.currentIndexChanged.connect(self.apply_filter)
+        self._reverting = False
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.new_btn.clicked.connect(self.new_task)
         self.delete_btn.clicked.connect(self.delete_current)
@@ -184,8 +185,23 @@ class SeedsPanel(QWidget):
         self.table.scrollTo(index)
         return True
 
-    def _current_changed(self, current, _previous) -> None:
-        self.form.load(self.model.task_id_at(current.row()) if current.isValid() else None)
+    def _current_changed(self, current, previous) -> None:
+        if self._reverting:
+            return
+        task_id = self.model.task_id_at(current.row()) if current.isValid() else None
+        shown = self.form.task.id if self.form.task is not None else None
+        if previous.isValid() and task_id != shown and not self.form.may_leave():
+            self._reverting = True  # Keep editing: back to the task shown
+            try:
+                self.table.selectionModel().setCurrentIndex(
+                    previous,
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+            finally:
+                self._reverting = False
+            return
+        self.form.load(task_id)
 
     # ------------------------------------------------------------------- edits
     def _task_changed(self, task_id: int) -> None:

@@ -149,7 +149,8 @@ class TaskForm(QWidget):
 
         self.instruction.textChanged.connect(self._instruction_edited)
         self.classification.currentIndexChanged.connect(self._classification_edited)
-        self.instances.currentRowChanged.connect(self._show_instance)
+        self._shown_row = -1  # the example the editor shows (its edits go there)
+        self.instances.currentRowChanged.connect(self._instance_selected)
         self.example.edited.connect(self._example_edited)
         self.add_btn.clicked.connect(self.add_instance)
         self.remove_btn.clicked.connect(self.remove_instance)
@@ -224,11 +225,25 @@ class TaskForm(QWidget):
         tag = f"  [{', '.join(tags)}]" if tags else ""
         return f"{i + 1}.  {left}  →  {right}{tag}"
 
+    def may_leave(self) -> bool:
+        """Before another task is shown: the example editor's `leave()` (asks about text that
+        is not saved, removes an added turn left empty). False: stay on this task."""
+        return self.task is None or self.example.leave()
+
+    def _instance_selected(self, row: int) -> None:
+        if not self._loading and row != self._shown_row and not self.example.leave():
+            self.instances.blockSignals(True)  # Keep editing: back to the example shown
+            self.instances.setCurrentRow(self._shown_row)
+            self.instances.blockSignals(False)
+            return
+        self._show_instance(self.instances.currentRow())
+
     def _show_instance(self, row: int) -> None:
         was = self._loading
         self._loading = True
         try:
             has = self.task is not None and 0 <= row < len(self.task.instances)
+            self._shown_row = row if has else -1
             self.example.show_example(self.task.instances[row] if has else None)  # type: ignore
             self.remove_btn.setEnabled(has)
             self.up_btn.setEnabled(has and row > 0)
@@ -359,8 +374,8 @@ class TaskForm(QWidget):
         self._validate_instances()
 
     def _example_edited(self, inst: Instance, what: str, merge_key: object) -> None:
-        """The example editor changed the selected instance: one undoable command."""
-        row = self.instances.currentRow()
+        """The example editor changed the instance it shows: one undoable command."""
+        row = self._shown_row
         if self._loading or self.task is None or not 0 <= row < len(self.task.instances):
             return
         new = _copies(self.task.instances)
@@ -377,7 +392,7 @@ class TaskForm(QWidget):
             item.setText(self._instance_label(row, new[row]))
 
     def add_instance(self) -> None:
-        if self.task is None:
+        if self.task is None or not self.example.leave():
             return
         row = self.instances.currentRow()
         # Of the kind of the selected example: a task of preference pairs gets another pair.
