@@ -21,6 +21,7 @@ from ..errors import UserInputError
 from ..fileio import atomic_text_file as atomic_text_file
 from ..store.tasks import Instance, Task, normalize_instruction
 from .compression import decompress
+from .validation import check_example, sound
 
 # Top-level record keys that are media references: kept in `Instance.meta` and counted in the
 # import summary (LLaMA-Factory's multimodal layouts).
@@ -55,66 +56,6 @@ def decode_utf8(data: bytes, path: Path) -> str:
             f"not valid UTF-8 ({exc.reason} at byte {exc.start})", path=path, line=line
         ) from exc
     return text[1:] if text.startswith("\ufeff") else text  # a BOM some editors write
-
-
-def broken_text(value: Any, where: str = "") -> tuple[str, str, int] | None:
-    """The first text in a JSON value (keys and values, depth first) that cannot be written as
-    UTF-8, as (field path like "conversations[1].value", the character, its 0-based position
-    in the text); None when every text is sound. JSON can spell half of a UTF-16 surrogate
-    pair on its own ("\\ud83d", common in chat dumps cut mid-emoji); Python reads it as a
-    lone surrogate, which no UTF-8 file or SQLite text can hold."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return where, value[exc.start], exc.start
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            name = f"{where}.{k}" if where else str(k)
-            found = broken_text(k, name) or broken_text(v, name)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found = broken_text(v, f"{where}[{i}]")
-            if found:
-                return found
-    return None
-
-
-def broken_text_error(
-    found: tuple[str, str, int], path: Path | None, line: int | None
-) -> UserInputError:
-    """The bad-record error for `broken_text`'s finding."""
-    where, char, pos = found
-    kind = "a lone UTF-16 surrogate" if 0xD800 <= ord(char) <= 0xDFFF else "a character"
-    return UserInputError(
-        f"text has a broken character ({kind} {ascii(char)[1:-1]} at position {pos}) that "
-        "UTF-8 cannot store: fix the escape in the file (an emoji is a pair like "
-        "\\ud83d\\ude00; half of one is no character)",
-        path=path,
-        line=line,
-        field=where or None,
-    )
-
-
-def check_text(value: Any, path: Path | None, line: int | None) -> None:
-    """Raise broken_text_error when a JSON record holds text that UTF-8 cannot encode."""
-    found = broken_text(value)
-    if found:
-        raise broken_text_error(found, path, line)
-
-
-def sound(obj: Any, path: Path, line: int) -> bool:
-    """Whether every text of a JSON record can be stored; when not, the record is a bad record
-    (validation.reject: recorded when collecting, raised otherwise) and the reader skips it."""
-    found = broken_text(obj)
-    if found:
-        from .validation import reject
-
-        reject(broken_text_error(found, path, line), obj)
-    return found is None
 
 
 def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
@@ -349,41 +290,6 @@ def take_own_fields(d: dict[str, Any], inst: Instance) -> list[str]:
     inst.tools = d.get("tools")
     taken = own_fields(inst)
     return [k for k in OWN_FIELDS if k in d and taken[k] is None]
-
-
-def check_example(inst: Instance, path: Path | None, line: int | None) -> None:
-    """Raise UserInputError (naming the field) when an example's own fields are not what they
-    must be: the answer's and each earlier turn's weight (store.examples.weight_problem: a
-    finite number >= 0; NaN, Infinity, 1e400 and -3 are not), the tools
-    (store.examples.tools_problem), a KTO example's label (true or false)."""
-    from ..store.examples import tools_problem, weight_problem
-
-    def bad(field: str, message: str) -> UserInputError:
-        return UserInputError(message, path=path, line=line, field=field)
-
-    if inst.weight is not None and (why := weight_problem(inst.weight)):
-        raise bad("weight", why)
-    for i, turn in enumerate(inst.history or []):
-        if isinstance(turn, dict) and "weight" in turn and (why := weight_problem(turn["weight"])):
-            raise bad(f"history[{i}].weight", why)
-    if why := tools_problem(inst.tools):
-        raise bad("tools", why)
-    if inst.kind == "kto" and not isinstance(inst.label, bool):
-        raise bad("label", "a KTO label is true (desirable) or false (undesirable)")
-
-
-def check_parsed(value: Any, path: Path, line: int) -> None:
-    """check_example for every example of what a record parser returned (a Record, a Task,
-    or a list of them)."""
-    if isinstance(value, Record):
-        if value.instance is not None:
-            check_example(value.instance, path, value.line)
-    elif isinstance(value, Task):
-        for inst in value.instances:
-            check_example(inst, path, line)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            check_parsed(v, path, line)
 
 
 def pairs_to_turns(pairs: Iterable[Any]) -> list[dict[str, Any]]:

@@ -33,10 +33,10 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Task
-from .common import Record, group_records, read_bytes, require_obj, sound
+from .common import Record, group_records, read_bytes, require_obj
 from .conversation import chat_to_record
 from .reading import iter_records, text_field, type_name
-from .validation import parse_each
+from .validation import parse_each, sound
 
 ULTRACHAT = "ultrachat"
 CAMEL = "camel"

@@ -18,8 +18,6 @@ from ..store.workspace import Workspace
 from . import selfinstruct_instances
 from .common import (
     Record,
-    broken_text,
-    broken_text_error,
     dump,
     get_bool,
     group_records,
@@ -30,6 +28,7 @@ from .common import (
     require_obj,
     take_own_fields,
 )
+from .validation import broken_text, broken_text_error
 
 FORMAT = "hf"
 EXTENSIONS = ()

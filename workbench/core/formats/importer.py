@@ -340,10 +340,9 @@ def read_file(
 
 def _sound_tasks(tasks: list[Task], path: Path) -> list[Task]:
     """The tasks whose texts can all be stored. The JSON readers refuse a record with a lone
-    surrogate as they read it (common.sound, naming its field); this is the net for any other
+    surrogate as they read it (validation.sound, naming its field); this is the net for any other
     reader: a task holding one is a bad record (its first line), left out whole."""
-    from .common import broken_text, broken_text_error
-    from .validation import reject
+    from .validation import broken_text, broken_text_error, reject
 
     kept = []
     for task in tasks:

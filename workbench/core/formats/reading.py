@@ -13,16 +13,14 @@ from typing import Any
 from ..errors import UserInputError
 from .common import (
     Record,
-    check_text,
     decode_utf8,
     group_records,
     iter_json_array,
     json_error_text,
     json_type,
     read_bytes,
-    sound,
 )
-from .validation import reject
+from .validation import check_text, reject, sound
 
 # One definition of a record read and of the grouping (common.py); the dataset readers' names.
 Example = Record

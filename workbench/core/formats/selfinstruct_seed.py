@@ -13,7 +13,6 @@ from ..errors import UserInputError
 from ..store.tasks import Instance, Task
 from .common import (
     OWN_FIELDS,
-    check_text,
     dump,
     get_str,
     iter_jsonl,
@@ -21,6 +20,7 @@ from .common import (
     own_fields,
     take_own_fields,
 )
+from .validation import check_text
 
 FORMAT = "selfinstruct-seed"
 EXTENSIONS = (".jsonl",)

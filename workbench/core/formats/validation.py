@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import UserInputError
+from ..store.examples import Instance, tools_problem, weight_problem
+from ..store.tasks import Task
 
 CAP = 50  # problems listed in a message and in the --json result; the total is always given
 T = TypeVar("T")
@@ -108,8 +110,6 @@ def parse_each(
 ) -> Iterator[T]:
     """`parse(obj, path, line)` for each (line, obj); a record it refuses is rejected (see
     `reject`) and skipped."""
-    from .common import check_parsed
-
     for line, obj in items:
         try:
             value = parse(obj, path, line)
@@ -209,7 +209,7 @@ def rejected_path(path: Path) -> Path:
 def write_rejected(problems: Problems, out: Path, *, with_path: bool = False) -> Path:
     """Write every rejected record with its reason, one JSON object a line (atomically);
     `with_path` adds each record's file as `path` first (a folder's import)."""
-    from .common import atomic_text_file, broken_text
+    from ..fileio import atomic_text_file
 
     try:
         with atomic_text_file(out) as fh:
@@ -232,3 +232,95 @@ def write_rejected(problems: Problems, out: Path, *, with_path: bool = False) ->
             hint="Name another file with --rejected-out PATH.",
         ) from exc
     return out
+
+
+# ------------------------------------------------ checks every reader's records go through
+def broken_text(value: Any, where: str = "") -> tuple[str, str, int] | None:
+    """The first text in a JSON value (keys and values, depth first) that cannot be written as
+    UTF-8, as (field path like "conversations[1].value", the character, its 0-based position
+    in the text); None when every text is sound. JSON can spell half of a UTF-16 surrogate
+    pair on its own ("\\ud83d", common in chat dumps cut mid-emoji); Python reads it as a
+    lone surrogate, which no UTF-8 file or SQLite text can hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return where, value[exc.start], exc.start
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            name = f"{where}.{k}" if where else str(k)
+            found = broken_text(k, name) or broken_text(v, name)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = broken_text(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def broken_text_error(
+    found: tuple[str, str, int], path: Path | None, line: int | None
+) -> UserInputError:
+    """The bad-record error for `broken_text`'s finding."""
+    where, char, pos = found
+    kind = "a lone UTF-16 surrogate" if 0xD800 <= ord(char) <= 0xDFFF else "a character"
+    return UserInputError(
+        f"text has a broken character ({kind} {ascii(char)[1:-1]} at position {pos}) that "
+        "UTF-8 cannot store: fix the escape in the file (an emoji is a pair like "
+        "\\ud83d\\ude00; half of one is no character)",
+        path=path,
+        line=line,
+        field=where or None,
+    )
+
+
+def check_text(value: Any, path: Path | None, line: int | None) -> None:
+    """Raise broken_text_error when a JSON record holds text that UTF-8 cannot encode."""
+    found = broken_text(value)
+    if found:
+        raise broken_text_error(found, path, line)
+
+
+def sound(obj: Any, path: Path, line: int) -> bool:
+    """Whether every text of a JSON record can be stored; when not, the record is a bad record
+    (validation.reject: recorded when collecting, raised otherwise) and the reader skips it."""
+    found = broken_text(obj)
+    if found:
+        reject(broken_text_error(found, path, line), obj)
+    return found is None
+
+
+def check_example(inst: Instance, path: Path | None, line: int | None) -> None:
+    """Raise UserInputError (naming the field) when an example's own fields are not what they
+    must be: the answer's and each earlier turn's weight (store.examples.weight_problem: a
+    finite number >= 0; NaN, Infinity, 1e400 and -3 are not), the tools
+    (store.examples.tools_problem), a KTO example's label (true or false)."""
+
+    def bad(field: str, message: str) -> UserInputError:
+        return UserInputError(message, path=path, line=line, field=field)
+
+    if inst.weight is not None and (why := weight_problem(inst.weight)):
+        raise bad("weight", why)
+    for i, turn in enumerate(inst.history or []):
+        if isinstance(turn, dict) and "weight" in turn and (why := weight_problem(turn["weight"])):
+            raise bad(f"history[{i}].weight", why)
+    if why := tools_problem(inst.tools):
+        raise bad("tools", why)
+    if inst.kind == "kto" and not isinstance(inst.label, bool):
+        raise bad("label", "a KTO label is true (desirable) or false (undesirable)")
+
+
+def check_parsed(value: Any, path: Path, line: int) -> None:
+    """check_example for every example of what a record parser returned (a Record, a Task,
+    or a list of them)."""
+    if isinstance(value, Task):
+        for inst in value.instances:
+            check_example(inst, path, line)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            check_parsed(v, path, line)
+    elif isinstance(getattr(value, "instance", None), Instance):  # a common.Record
+        check_example(value.instance, path, getattr(value, "line", line))
