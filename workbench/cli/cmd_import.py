@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from ..core.errors import UserInputError
 from ..core.formats.importer import import_file
 from ..core.formats.registry import import_formats
 from ..core.store.workspace import Workspace
-from .common import command, open_workspace
+from .common import command, open_workspace, workspace_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,7 +124,20 @@ def run(args: argparse.Namespace) -> dict:
     options = parse_options(args.option)
     if args.split is not None:
         options["split"] = args.split
-    with open_workspace(args, create=True) as ws:
+    if args.tokenizer and args.dry_run:
+        raise UserInputError(
+            "--tokenizer switches the workspace's tokenizer, which --dry-run must not do",
+            field="tokenizer",
+            hint="Run the dry run without --tokenizer, or the import without --dry-run.",
+        )
+    with ExitStack() as stack:
+        if args.dry_run and not workspace_path(args).exists():
+            # --dry-run writes nothing, not even the workspace: a new one has no tasks to
+            # compare with, so an empty scratch workspace gives the same counts.
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="preview-")))
+            ws = stack.enter_context(Workspace.open(scratch / "preview.sqlite", create=True))
+        else:
+            ws = stack.enter_context(open_workspace(args, create=True))
         if args.tokenizer:
             from ..core.similarity import set_workspace_tokenizer
 
