@@ -5,15 +5,19 @@ CLI run, and the check that every recorded call belongs to exactly one stage of 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.core.errors import Cancelled
+from workbench.core.jobs import CancelToken
 from workbench.core.store.workspace import Workspace
 
 STAGE_CALLS = ("target_call_id", "collect_call_id", "regen_call_id", "compare_call_id")
@@ -87,3 +91,92 @@ def assert_each_call_once(ws: Workspace) -> None:
     none twice."""
     refs = [r[c] for r in ws.query("SELECT * FROM sc_checks") for c in STAGE_CALLS]
     assert sorted(refs) == sorted(r["id"] for r in ws.query("SELECT id FROM model_calls"))
+
+
+# ------------------------------------------------------------------------------ SELF-INSTRUCT
+def run_si(
+    tmp_path: Path,
+    name: str,
+    backend,
+    k: int,
+    cancel: CancelToken | None = None,
+    progress=None,
+    resume: int | None = None,
+    ws: Workspace | None = None,
+    summaries: list[Any] | None = None,
+):
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+
+    ws = ws or init_workspace(tmp_path / f"{name}.sqlite")
+    kw = {"progress": progress} if progress else {}
+    with contextlib.suppress(Cancelled):
+        summary = run_self_instruct(
+            ws,
+            backend,
+            RunConfig(preset="chat", target=12, seed=3),
+            concurrency=k,
+            cancel=cancel,
+            resume_run_id=resume,
+            **kw,
+        )
+        if summaries is not None:
+            summaries.append(summary)
+    return ws
+
+
+def accepted_tasks(ws: Workspace) -> list[str]:
+    return [
+        r["instruction"]
+        for r in ws.query("SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")
+    ]
+
+
+def si_calls(ws: Workspace) -> list[tuple]:
+    return sorted(
+        tuple(r.values())
+        for r in ws.query(
+            "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"
+        )
+    )
+
+
+class HangListener:
+    """A TCP listener on 127.0.0.1 that accepts connections, reads what is sent, and never
+    answers (a server that hangs before its first byte). `url`; `requests`: an Event set once
+    a request's bytes arrived; `connections`: how many it accepted."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(128)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.requests = threading.Event()
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._open.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        try:
+            while conn.recv(65536):
+                self.requests.set()
+        except OSError:
+            pass
+
+    def __enter__(self) -> HangListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+        for c in self._open:
+            c.close()

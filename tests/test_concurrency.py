@@ -13,7 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from concurrency_helpers import assert_each_call_once, check_rows, free_port, kill_and_resume
+from concurrency_helpers import (
+    accepted_tasks,
+    assert_each_call_once,
+    check_rows,
+    free_port,
+    kill_and_resume,
+    run_si,
+    si_calls,
+)
 
 from workbench.core.errors import Cancelled
 from workbench.core.jobs import CancelToken, Progress
@@ -302,59 +310,15 @@ def test_cli_concurrency_option(tmp_path, sim):
 
 
 # ------------------------------------------------------------------------------ SELF-INSTRUCT
-def _si(
-    tmp_path: Path,
-    name: str,
-    backend,
-    k: int,
-    cancel: CancelToken | None = None,
-    progress=None,
-    resume: int | None = None,
-    ws: Workspace | None = None,
-):
-    from workbench.core.seeds import init_workspace
-    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
-
-    ws = ws or init_workspace(tmp_path / f"{name}.sqlite")
-    kw = {"progress": progress} if progress else {}
-    with contextlib.suppress(Cancelled):
-        run_self_instruct(
-            ws,
-            backend,
-            RunConfig(preset="chat", target=12, seed=3),
-            concurrency=k,
-            cancel=cancel,
-            resume_run_id=resume,
-            **kw,
-        )
-    return ws
-
-
-def _accepted(ws: Workspace) -> list[str]:
-    return [
-        r["instruction"]
-        for r in ws.query("SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id")
-    ]
-
-
-def _si_calls(ws: Workspace) -> list[tuple]:
-    return sorted(
-        tuple(r.values())
-        for r in ws.query(
-            "SELECT purpose, coalesce(prompt, messages), params, raw_output FROM model_calls"
-        )
-    )
-
-
 def test_selfinstruct_accepts_the_same_tasks_at_k1_and_k8(tmp_path, sim):
     backend = OpenAICompatBackend(sim.url)
-    ws1 = _si(tmp_path, "si1", backend, 1)
+    ws1 = run_si(tmp_path, "si1", backend, 1)
     assert sim.max_in_flight == 1
     sim.max_in_flight = 0
-    ws8 = _si(tmp_path, "si8", backend, 8)
+    ws8 = run_si(tmp_path, "si8", backend, 8)
     assert sim.max_in_flight > 1  # steps 2 and 3 went out ahead of the loop
-    assert len(_accepted(ws1)) == 12 and _accepted(ws1) == _accepted(ws8)
-    assert _si_calls(ws1) == _si_calls(ws8)  # the same calls recorded, none extra
+    assert len(accepted_tasks(ws1)) == 12 and accepted_tasks(ws1) == accepted_tasks(ws8)
+    assert si_calls(ws1) == si_calls(ws8)  # the same calls recorded, none extra
     c1 = ws1.query(
         "SELECT batch, position, instruction, decision, reason FROM candidates ORDER BY id"
     )
@@ -367,19 +331,19 @@ def test_selfinstruct_accepts_the_same_tasks_at_k1_and_k8(tmp_path, sim):
 
 def test_selfinstruct_cancel_and_resume_at_k8(tmp_path, sim):
     backend = OpenAICompatBackend(sim.url)
-    ref = _si(tmp_path, "ref", backend, 8)
+    ref = run_si(tmp_path, "ref", backend, 8)
     token = CancelToken()
 
     def progress(ev: Progress) -> None:
         if ev.done >= 4:
             token.cancel()
 
-    ws = _si(tmp_path, "cut", backend, 8, cancel=token, progress=progress)
+    ws = run_si(tmp_path, "cut", backend, 8, cancel=token, progress=progress)
     run = ws.query("SELECT id, status FROM runs WHERE kind = 'self-instruct'")[0]
-    assert run["status"] == "cancelled" and 4 <= len(_accepted(ws)) < 12
-    _si(tmp_path, "cut", backend, 8, resume=run["id"], ws=ws)
-    assert _accepted(ws) == _accepted(ref)  # nothing lost or changed
-    assert _si_calls(ws) == _si_calls(ref)  # nothing recorded twice
+    assert run["status"] == "cancelled" and 4 <= len(accepted_tasks(ws)) < 12
+    run_si(tmp_path, "cut", backend, 8, resume=run["id"], ws=ws)
+    assert accepted_tasks(ws) == accepted_tasks(ref)  # nothing lost or changed
+    assert si_calls(ws) == si_calls(ref)  # nothing recorded twice
     ws.close()
     ref.close()
 
@@ -398,7 +362,7 @@ def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim
         run_self_instruct(
             ws, backend, RunConfig(preset="chat", target=20, seed=5, round_size=4), concurrency=k
         )
-        got[k] = (_accepted(ws), _si_calls(ws))
+        got[k] = (accepted_tasks(ws), si_calls(ws))
         gen = ws.query(
             "SELECT count(*) AS n FROM model_calls WHERE purpose = 'instruction-generation'"
         )[0]["n"]
@@ -453,13 +417,13 @@ def test_selfinstruct_round_compares_with_tasks_of_its_own_round(tmp_path):
                 for d in later
             )
             assert dups[1]["batch"] < 4  # one of them came from the same round as the task
-            assert _accepted(ws).count(DUP) == 1
+            assert accepted_tasks(ws).count(DUP) == 1
             plan = refilter.build_plan(ws, out.run_id)
             result = refilter.decisions_at(plan, plan.threshold)
             assert not refilter.changes(plan, result, refilter.current_decisions(ws, out.run_id))
             got[k] = (
-                _accepted(ws),
-                _si_calls(ws),
+                accepted_tasks(ws),
+                si_calls(ws),
                 ws.query("SELECT batch, position, decision, reason FROM candidates ORDER BY id"),
             )
             ws.close()
@@ -473,7 +437,7 @@ def test_selfinstruct_round_size_default_on_a_server_and_endpoint_figures(tmp_pa
     progress line carry per-endpoint figures."""
     from workbench.core.selfinstruct.config import stored_run
 
-    ws = _si(tmp_path, "auto", OpenAICompatBackend(sim.url), 4)
+    ws = run_si(tmp_path, "auto", OpenAICompatBackend(sim.url), 4)
     run = stored_run(ws, ws.scalar("SELECT max(id) FROM runs"))
     assert run is not None and run.config.round_size == 16
     assert run.stats["endpoints"][0]["requests"] > 0

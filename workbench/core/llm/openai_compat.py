@@ -442,16 +442,25 @@ class OpenAICompatBackend:
         *,
         failover: bool,
         cancel: CancelToken | None = None,
+        read_timeout: float | None = None,
     ) -> httpx.Response:
-        """An open (streaming) response with status 200 from `base + path`, after the retries.
+        """An open (streaming) response with status 200 from `base + path`, after the retries
+        (`read_timeout`: a read timeout of its own, without retries on a timeout).
 
         Raises ModelError for what another endpoint would answer the same way (401, 404, 400),
         and _EndpointFailure (when `failover`) for what is this endpoint's fault."""
         url = base + path
-        for attempt in range(self.retries + 1):
+        retries = self.retries if read_timeout is None else 0
+        for attempt in range(retries + 1):
             try:
                 req = (
-                    self._client.build_request("GET", url)
+                    self._client.build_request(
+                        "GET",
+                        url,
+                        timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT_S),
+                    )
+                    if read_timeout is not None
+                    else self._client.build_request("GET", url)
                     if body is None
                     else self._client.build_request(
                         "POST", url, json=body, headers={"Accept": "text/event-stream"}
@@ -459,7 +468,7 @@ class OpenAICompatBackend:
                 )
                 resp = self._post_or_get(req, base)
             except httpx.TimeoutException as exc:
-                if attempt < self.retries:
+                if attempt < retries:
                     self._count_retry(base)
                     self._pause(self.backoff * 2**attempt, cancel)
                     continue
@@ -467,7 +476,8 @@ class OpenAICompatBackend:
                     f"{url}: no answer in time ({type(exc).__name__}).",
                     hint="The server may be overloaded; check it, or lower --concurrency.",
                 )
-                raise (_EndpointFailure(err) if failover else err) from exc
+                stalled = read_timeout is not None
+                raise (_EndpointFailure(err, stalled=stalled) if failover else err) from exc
             except (httpx.TransportError, OSError) as exc:
                 err = ModelError(
                     f"{url}: cannot reach the server ({exc or type(exc).__name__}).",
@@ -483,7 +493,7 @@ class OpenAICompatBackend:
             finally:
                 resp.close()
             code = resp.status_code
-            if code in RETRY_STATUSES and attempt < self.retries:
+            if code in RETRY_STATUSES and attempt < retries:
                 self._count_retry(base)
                 self._pause(self._retry_delay(resp, attempt), cancel)
                 continue
@@ -534,12 +544,30 @@ class OpenAICompatBackend:
             return self.backoff * 2**attempt
 
     def _first_model(self) -> str:
+        """The first model the first endpoint that answers lists. With several endpoints, one
+        that does not answer within the stall bound is set aside and the next one asked."""
         last: ModelError | None = None
+        several = len(self.endpoints) > 1
         for ep in self.endpoints:
             try:
-                resp = self._send(ep.url, "/models", None, failover=len(self.endpoints) > 1)
+                resp = self._send(
+                    ep.url,
+                    "/models",
+                    None,
+                    failover=several,
+                    read_timeout=self.stall_after if several else None,
+                )
             except _EndpointFailure as exc:
                 last = exc.error
+                with self._lock:
+                    if exc.stalled:
+                        ep.stalled += 1
+                        ep.stalled_at = time.monotonic()
+                    else:
+                        ep.failures += 1
+                    ep.strikes += 1
+                    ep.last_error = exc.error.message
+                    ep.down_until = time.monotonic() + ENDPOINT_COOLDOWN_S
                 continue
             try:
                 data = json.loads(resp.read())
