@@ -5,6 +5,10 @@ per-endpoint counts say what the servers answered."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -15,6 +19,8 @@ from workbench.core.jobs import CancelToken
 from workbench.core.llm.base import GenParams, GenResult
 from workbench.core.llm.openai_compat import OpenAICompatBackend
 from workbench.core.llm.simserver import SimulatedServer
+from workbench.core.seeds import init_workspace
+from workbench.core.store.workspace import Workspace
 
 
 @pytest.mark.parametrize("option", ["--concurrency", "--round-size"])
@@ -81,3 +87,42 @@ def test_a_stalled_endpoint_is_set_aside_and_the_run_is_the_same(tmp_path) -> No
         ws.close()
         ref.close()
         backend.close()
+
+
+def test_ctrl_c_ends_a_cli_run_waiting_on_a_silent_server_and_resume_finishes(tmp_path) -> None:
+    """Finding 2 of the break test: Ctrl+C while every request waits on a server that accepted
+    it and never answers. The run stops at once (not after the 120 s read timeout and its
+    retries), recorded as cancelled; --resume on a server that answers finishes it, each call
+    recorded once."""
+    ws = tmp_path / "hang.sqlite"
+    base = [sys.executable, "-m", "workbench", "self-instruct", "-w", str(ws), "--target", "2"]
+    base += ["--concurrency", "4", "--server-model", "sim"]
+    init_workspace(ws).close()
+    with HangListener() as hang:
+        p = subprocess.Popen(
+            [*base, "--server", hang.url], stderr=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        while not hang.requests.wait(0.05):  # until the step-1 request is on the server
+            assert p.poll() is None, p.communicate()
+        p.send_signal(signal.SIGINT)
+        _out, err = p.communicate(timeout=60)  # the read timeout alone is 120 s
+    assert p.returncode == 1 and b"resume with --resume" in err
+    db = Workspace.open(ws)
+    try:
+        assert db.query("SELECT status FROM runs")[0]["status"] == "cancelled"
+        assert db.scalar("SELECT count(*) FROM model_calls") == 0
+    finally:
+        db.close()
+    with SimulatedServer(latency=0.0, per_token=0.0) as sim:
+        done = subprocess.run(
+            [*base, "--server", sim.url, "--resume", "--json"], capture_output=True, text=True
+        )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["accepted"] == 2 and out["run_id"] == 1
+    db = Workspace.open(ws)
+    try:
+        keys = db.query("SELECT purpose, coalesce(prompt, messages) AS p, params FROM model_calls")
+        assert len(keys) == out["calls"] == len({tuple(k.values()) for k in keys})
+    finally:
+        db.close()
