@@ -29,7 +29,8 @@ FIELDS = [
 ]
 
 
-# The --json result: these figures of the run's summary, and its "endpoints" on a server.
+# The --json result: these figures of the run's summary, and "withdrawn" and "endpoints" on a
+# server.
 JSON_KEYS = (
     "run_id",
     "accepted",
@@ -38,7 +39,6 @@ JSON_KEYS = (
     "calls",
     "seconds",
     "round_size",
-    "withdrawn",
 )
 
 
@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             backend.close()
     out = {k: v for k, v in summary.to_dict().items() if k in JSON_KEYS}
-    if summary.endpoints is not None:
+    if summary.endpoints is not None:  # a server: answers sent ahead and not used, per endpoint
+        out["withdrawn"] = summary.withdrawn
         out["endpoints"] = summary.endpoints
     out.update(unseen)
     reasons = ", ".join(f"{k} {v}" for k, v in summary.rejected_by_reason.items()) or "none"
