@@ -525,3 +525,20 @@ def test_a_connection_dropped_without_an_answer_is_sent_again_once(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_resume_with_no_unfinished_run_says_it_starts_a_new_one(tmp_path, sim, capsys):
+    """--resume continues an unfinished run; with none (a new workspace, or the last run
+    finished) it says so before starting a new run, which adds --target tasks."""
+    from workbench.cli import main
+
+    ws_path = tmp_path / "w.sqlite"
+    assert main(["init", str(ws_path)]) == 0
+    args = ["self-instruct", "-w", str(ws_path), "--server", sim.url, "--target", "2", "--resume"]
+    args += ["--json"]
+    capsys.readouterr()
+    for run in (1, 2):
+        assert main(args) == 0
+        out, err = capsys.readouterr()
+        assert "no unfinished self-instruct run to resume; starting a new run of 2 tasks" in err
+        assert json.loads(out)["run_id"] == run

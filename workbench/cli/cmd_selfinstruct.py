@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.resume:
             row = latest_unfinished_run(ws, RUN_KIND)
             resume_id = row["id"] if row else None
+            if row is None:
+                # --resume continues an unfinished run; with none, say so before a new one
+                # starts (a finished run is not extended: a new run adds --target tasks)
+                print(
+                    "note: no unfinished self-instruct run to resume; starting a new run of "
+                    f"{config.target} tasks",
+                    file=sys.stderr,
+                )
         backend = open_model(args)
         try:
             with cancel_on_sigint(resumable=True) as cancel:
