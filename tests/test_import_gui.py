@@ -229,3 +229,20 @@ def test_json_records_with_unknown_fields_offer_the_mapping(window, qtbot, tmp_p
     dialog.import_btn.click()
     qtbot.waitUntil(lambda: tasks(window.ws.path) == 6, timeout=20_000)
     assert first_example(window.ws.path) == ("Add 0 and 0.", "0+0", "0", {"lang": "en"})
+
+
+def test_mapping_form_checks_the_whole_file_then_imports_the_valid(window, qtbot, tmp_path):
+    # 40 good rows, then a short and a long row: the first rows read well, the file does not.
+    src = tmp_path / "late.csv"
+    lines = ["question,answer"] + [f"q{i},a{i}" for i in range(40)] + ["short", "x,y,z"]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dialog = window.map_columns(src)
+    assert not dialog.import_btn.isEnabled()  # a plain Import would fail on line 42
+    assert "2 records" in dialog.message.text()
+    assert "line 42" in dialog.message.text() and "line 43" in dialog.message.text()
+    assert dialog.skip_btn.isVisibleTo(dialog)
+    assert "reject 2" in dialog.skip_btn.text()
+    assert "--skip-invalid" in dialog.command.text()
+    dialog.skip_btn.click()
+    qtbot.waitUntil(lambda: window.seeds.model.total == 40, timeout=20_000)
+    assert (tmp_path / "late.rejected.jsonl").exists()

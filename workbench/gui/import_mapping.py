@@ -12,7 +12,12 @@ example's meta under their own names, so nothing is lost.
 The form never offers a mapping the import then refuses: each choice is read by the core's own
 reader (`tabular.read_text` on the first rows, `tabular.pair_record` on the first records) and
 its error is shown under the fields with Import disabled; the first example shown is the one
-the core made. A header row is ticked when `tabular.guess_header` takes the first row for names
+the core made. Then the whole file (up to `FULL_CHECK_BYTES`) is read by the import itself in
+preview (`import_file(..., preview=True)` into a scratch workspace): if some records are bad,
+the form shows how many and the first few (line, field) and offers "Import the valid records
+(reject N)" (`skip_invalid`, as the window's banner does) instead of a plain Import that would
+fail. A larger file is checked only by its first rows and the form says so. A header row is
+ticked when `tabular.guess_header` takes the first row for names
 (as the command line's auto-detection does). Two columns of one name are told apart as
 `name`, `name_2` (passed as `columns=`). A JSON field holding an object or a list cannot be the
 instruction, input or output (the core says so; the field stays in each example's meta when
@@ -49,10 +54,14 @@ from ..core.formats import tabular
 from ..core.formats.common import decode_utf8, read_bytes
 from ..core.formats.compression import inner_suffix
 from ..core.formats.reading import iter_records
+from ..core.formats.validation import rejected_path
 from .theme import status_color
 from .undo_commands import _short as short
 
 PREVIEW_ROWS = 5
+# Files up to this size are read whole by the core (a preview import into a scratch workspace)
+# before Import is offered; larger ones only by their first rows (the form says so).
+FULL_CHECK_BYTES = 8 << 20
 # Enough of a table to show its first rows without splitting a whole large file.
 _PREVIEW_BYTES = 1 << 16
 FIELDS = ("instruction", "input", "output", "rationale")
@@ -256,6 +265,13 @@ class ImportMappingDialog(QDialog):
         )
         self.import_btn = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.import_btn.setText("Import")
+        # Shown when the whole file has bad records: imports the others (skip_invalid).
+        self.skip_invalid = False
+        self.skip_btn = self.buttons.addButton(
+            "Import the valid records", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.skip_btn.hide()
+        self.skip_btn.clicked.connect(self._accept_valid)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -322,6 +338,36 @@ class ImportMappingDialog(QDialog):
         except UserInputError as exc:
             return None, str(exc)
 
+    def check_whole(self) -> tuple[int, str]:
+        """The import's own preview of the whole file with the chosen mapping, into a scratch
+        workspace: (bad records, their first few as "line N: field: message"), (-1, note)
+        when the file is too large to read here, (-2, the core's error) when the file as a
+        whole cannot be read, or (0, "") when every record reads."""
+        import tempfile
+
+        from ..core.formats.importer import import_file
+        from ..core.formats.validation import InvalidRecords
+        from ..core.store.workspace import Workspace
+
+        size = self.path.stat().st_size
+        if size > FULL_CHECK_BYTES:
+            return -1, (
+                f"Checked the first rows only ({size / 1e6:.0f} MB file); the import reads "
+                "the rest and lists any bad record."
+            )
+        with tempfile.TemporaryDirectory(prefix="workbench-check-") as tmp:
+            ws = Workspace.create(Path(tmp) / "check.sqlite")
+            try:
+                import_file(ws, self.path, self.fmt(), options=self.options(), preview=True)
+            except InvalidRecords as exc:
+                first = [f"{p.where() or 'the file'}: {p.message}" for p in exc.problems.items[:3]]
+                return exc.total, "; ".join(first)
+            except UserInputError as exc:  # not a record's fault: no valid records to offer
+                return -2, str(exc)
+            finally:
+                ws.close()
+        return 0, ""
+
     # ------------------------------------------------------------------ view
     def _columns_changed(self) -> None:
         names = self.names()
@@ -357,7 +403,21 @@ class ImportMappingDialog(QDialog):
             example, error = self.check()
             if error:
                 problems.append("The import would stop here: " + error)
+        bad = 0
+        if not problems:
+            bad, detail = self.check_whole()
+            if bad > 0:
+                problems.append(
+                    f"{bad:,} record{'s' if bad != 1 else ''} of {self.path.name} cannot be "
+                    f"imported with this mapping ({detail}). Fix the file, choose other "
+                    f"columns, or import the valid records (the rejected are written to "
+                    f"{rejected_path(self.path).name} with their reasons)."
+                )
+            elif bad == -2:
+                problems.append("The import would stop here: " + detail)
         notes = []
+        if not problems and bad == -1:
+            notes.append(detail)
         if self.pv.kind == "table" and self.header.isChecked():
             raw = [c.strip() for c in self.pv.cells[0]]
             twice = sorted({n for n in raw if raw.count(n) > 1})
@@ -368,18 +428,21 @@ class ImportMappingDialog(QDialog):
                     "names); choose which is which."
                 )
         self.import_btn.setEnabled(not problems)
+        self.skip_btn.setVisible(bad > 0 and example is not None)
+        self.skip_btn.setText(f"Import the valid records (reject {max(bad, 0):,})")
         color = status_color("warning")
         self.message.setText(" ".join(notes + problems))
         self.message.setVisible(bool(notes or problems))
         self.message.setStyleSheet(f"color: {color};" if (notes or problems) and color else "")
         self.command.setText(
             ""
-            if problems
+            if problems and not self.skip_btn.isVisibleTo(self)
             else f"Command line: workbench import {shlex.quote(str(self.path))} --format "
             + self.fmt()
             + "".join(f" --option {shlex.quote(f'{k}={v}')}" for k, v in self.options().items())
+            + (" --skip-invalid" if problems else "")
         )
-        if problems or example is None:
+        if example is None or (problems and not bad > 0):
             self.sample.setText("")
             return
         instruction, input_, output = example
@@ -389,3 +452,8 @@ class ImportMappingDialog(QDialog):
             + (f" · input: {short(input_, 60)}" if m["input"] else "")
             + f" · output: {short(output, 120)}"
         )
+
+    def _accept_valid(self) -> None:
+        """Accept with `skip_invalid`: the valid records are imported, the bad rejected."""
+        self.skip_invalid = True
+        self.accept()

@@ -522,7 +522,9 @@ class MainWindow(QMainWindow):
         self.hide_error()  # a previous file's error is not this file's
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(
-            lambda: self.import_path(path, dialog.fmt(), options=dialog.options())
+            lambda: self.import_path(
+                path, dialog.fmt(), options=dialog.options(), skip_invalid=dialog.skip_invalid
+            )
         )
         dialog.open()
         return dialog
