@@ -136,10 +136,22 @@ def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspa
     return Workspace.open(workspace_path(args), create=create)
 
 
+def json_line(obj: Any) -> str:
+    """`obj` as one line of JSON for stdout: UTF-8 text as it is, unless it holds something
+    UTF-8 cannot encode (a lone surrogate from a file's escapes or an undecodable file name),
+    then with ASCII escapes (`\\ud83d`), which is the same JSON value and never a crash."""
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, default=str)
+    return text + "\n"
+
+
 def print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
     human = result.pop("_human", None)
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(json_line(result))
         return
     if human is not None:  # "" means the command already showed its output
         if human:
@@ -182,7 +194,7 @@ def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
         from ..core.formats.validation import bare_message
 
         message = bare_message(exc)
-    sys.stdout.write(json.dumps(error_object(message, exc), ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_line(error_object(message, exc)))
 
 
 class ProgressPrinter:

@@ -120,18 +120,15 @@ def _fraction(weight: Any) -> bool:
 
 
 def missing(inst: Instance, task: Task | None, holds: frozenset[str]) -> set[str]:
-    """The FIELDS of an example that a format holding `holds` has no place for. A fractional
-    weight counts only where the weight itself is written (the answer's, or an earlier turn's
-    when the history is kept), so a format without weights is not told about it twice."""
-    out = present(inst, task) - holds
-    if "weight-fraction" in out:
-        answer = _fraction(inst.weight) and "weight" not in out
-        turns = not out & {"history", "tool-history"} and any(
-            isinstance(t, dict) and _fraction(t.get("weight")) for t in inst.history or []
-        )
-        if not (answer or turns):
-            out.discard("weight-fraction")
-    return out
+    """The FIELDS of an example that a format holding `holds` has no place for. A format with
+    no place for weights has none for a fractional one either (so a refusal's list of formats
+    that keep them never names one that would refuse in turn)."""
+    return present(inst, task) - kept(holds)
+
+
+def kept(holds: frozenset[str]) -> frozenset[str]:
+    """What a format holding `holds` really keeps: no weights, no fractional ones either."""
+    return holds if "weight" in holds else holds - {"weight-fraction"}
 
 
 def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int], int, int]:

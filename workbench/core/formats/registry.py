@@ -41,6 +41,7 @@ from . import (
 )
 from .common import json_error_text, read_bytes
 from .compression import inner_suffix
+from .lossy import kept
 
 Reader = Callable[..., list[Task]]
 # A count of records written, or (count, lossy.REPORTED counts of what it left out).
@@ -293,7 +294,7 @@ def keepers(fields: Iterable[str], exclude: str = "") -> list[str]:
     out = []
     for name in export_formats():
         holds = FORMATS[name].holds
-        if name != exclude and name not in task_level and (holds is None or need <= holds):
+        if name != exclude and name not in task_level and (holds is None or need <= kept(holds)):
             out.append(name)
     return out
 
