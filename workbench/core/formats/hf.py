@@ -28,7 +28,7 @@ from .common import (
     require_obj,
     take_own_fields,
 )
-from .validation import broken_text, broken_text_error
+from .validation import record_error
 
 FORMAT = "hf"
 EXTENSIONS = ()
@@ -78,9 +78,9 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
                 raise UserInputError(
                     f"not valid JSON text ({exc.msg})", path=path, line=line, field=name
                 ) from exc
-            found = broken_text(d[name], name)
-            if found:
-                raise broken_text_error(found, path, line)
+            error = record_error({name: d[name]}, path, line)
+            if error:
+                raise error
     take_own_fields(d, rec.example)
     if isinstance(d.get("meta"), dict):
         rec.example.meta = d["meta"]

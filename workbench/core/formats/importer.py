@@ -342,21 +342,23 @@ def _sound_tasks(tasks: list[Task], path: Path) -> list[Task]:
     """The tasks whose texts can all be stored. The JSON readers refuse a record with a lone
     surrogate as they read it (validation.sound, naming its field); this is the net for any other
     reader: a task holding one is a bad record (its first line), left out whole."""
-    from .validation import broken_text, broken_text_error, reject
+    from .validation import record_error, reject
 
     kept = []
     for task in tasks:
-        found = broken_text(
+        line = task.meta.get("line")
+        error = record_error(
             {
                 "instruction": task.instruction,
                 "name": task.name,
                 "meta": task.meta,
                 "instances": [vars(i) for i in task.instances],
-            }
+            },
+            path,
+            line if isinstance(line, int) else None,
         )
-        if found:
-            line = task.meta.get("line")
-            reject(broken_text_error(found, path, line if isinstance(line, int) else None))
+        if error:
+            reject(error)
             continue
         kept.append(task)
     return kept

@@ -16,6 +16,7 @@ the record as read: a JSON value, or the text of the line when it was not valid 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -249,7 +250,8 @@ def broken_text(value: Any, where: str = "") -> tuple[str, str, int] | None:
         return None
     if isinstance(value, dict):
         for k, v in value.items():
-            name = f"{where}.{k}" if where else str(k)
+            key = printable(k)  # a field path stays printable even when the key is broken
+            name = f"{where}.{key}" if where else key
             found = broken_text(k, name) or broken_text(v, name)
             if found:
                 return found
@@ -258,6 +260,52 @@ def broken_text(value: Any, where: str = "") -> tuple[str, str, int] | None:
             found = broken_text(v, f"{where}[{i}]")
             if found:
                 return found
+    return None
+
+
+def printable(text: Any) -> str:
+    """`text` with every character UTF-8 cannot encode (a lone surrogate) spelled as its
+    escape (\\ud83d), so that a field path naming a broken key can be printed and stored."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def non_finite(value: Any, where: str = "") -> tuple[str, float] | None:
+    """The first number in a JSON value (depth first) that is not finite, as (field path,
+    the number); None when there is none. Python's JSON reader takes NaN, Infinity and
+    -Infinity (and reads 1e400 as infinity), which standard JSON has no spelling for: such a
+    record could never be exported again."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, value)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            key = printable(k)
+            found = non_finite(v, f"{where}.{key}" if where else key)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = non_finite(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def record_error(value: Any, path: Path | None, line: int | None) -> UserInputError | None:
+    """The bad-record error for a JSON record holding text UTF-8 cannot encode
+    (broken_text) or a number that is not finite (non_finite); None for a sound record."""
+    found = broken_text(value)
+    if found:
+        return broken_text_error(found, path, line)
+    number = non_finite(value)
+    if number:
+        where, x = number
+        return UserInputError(
+            f"{json.dumps(x)} is not a finite number: JSON has no such value and no export could write "
+            "it; put a number (or null) in its place",
+            path=path,
+            line=line,
+            field=where or None,
+        )
     return None
 
 
@@ -278,19 +326,20 @@ def broken_text_error(
 
 
 def check_text(value: Any, path: Path | None, line: int | None) -> None:
-    """Raise broken_text_error when a JSON record holds text that UTF-8 cannot encode."""
-    found = broken_text(value)
-    if found:
-        raise broken_text_error(found, path, line)
+    """Raise record_error's error when a JSON record holds text that UTF-8 cannot encode or a
+    number that is not finite."""
+    error = record_error(value, path, line)
+    if error:
+        raise error
 
 
 def sound(obj: Any, path: Path, line: int) -> bool:
     """Whether every text of a JSON record can be stored; when not, the record is a bad record
     (validation.reject: recorded when collecting, raised otherwise) and the reader skips it."""
-    found = broken_text(obj)
-    if found:
-        reject(broken_text_error(found, path, line), obj)
-    return found is None
+    error = record_error(obj, path, line)
+    if error:
+        reject(error, obj)
+    return error is None
 
 
 def check_example(inst: Instance, path: Path | None, line: int | None) -> None:
