@@ -21,7 +21,7 @@ from ..errors import UserInputError
 from ..fileio import atomic_text_file as atomic_text_file
 from ..store.tasks import Instance, Task, normalize_instruction
 from .compression import decompress
-from .validation import check_example, sound
+from .validation import check_example, reject, sound
 
 # Top-level record keys that are media references: kept in `Instance.meta` and counted in the
 # import summary (LLaMA-Factory's multimodal layouts).
@@ -58,9 +58,38 @@ def decode_utf8(data: bytes, path: Path) -> str:
     return text[1:] if text.startswith("\ufeff") else text  # a BOM some editors write
 
 
+def decode_lines(data: bytes, path: Path) -> str:
+    """decode_utf8 for a line-based file (JSON Lines, CSV, TSV): a line that is not valid UTF-8
+    is one bad record (validation.reject: raised at once outside `collecting`, else recorded
+    with the line's text, its bad bytes spelled \\xNN) and is blanked, so the readers skip it
+    and every other line keeps its number."""
+    try:
+        return decode_utf8(data, path)
+    except UserInputError:
+        pass
+    out = []
+    offset = 0
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            out.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            reject(
+                UserInputError(
+                    f"not valid UTF-8 ({exc.reason} at byte {offset + exc.start})",
+                    path=path,
+                    line=n,
+                ),
+                raw.decode("utf-8", "backslashreplace"),
+            )
+            out.append("")
+        offset += len(raw) + 1
+    text = "\n".join(out)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
 def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, decoded value) for each non-blank line."""
-    text = decode_utf8(read_bytes(path) if data is None else data, path)
+    text = decode_lines(read_bytes(path) if data is None else data, path)
     for line_no, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue

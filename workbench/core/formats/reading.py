@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import UserInputError
 from .common import (
     Record,
+    decode_lines,
     decode_utf8,
     group_records,
     iter_json_array,
@@ -36,7 +37,7 @@ def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, A
     if raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
         yield from iter_json_array(path, raw)
         return
-    text = decode_utf8(raw, path)
+    text = decode_lines(raw, path)
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue

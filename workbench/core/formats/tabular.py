@@ -39,7 +39,7 @@ from typing import Any
 
 from ..errors import UserInputError
 from ..store.tasks import Instance, Task
-from .common import decode_utf8, read_bytes
+from .common import decode_lines, read_bytes
 from .compression import inner_suffix
 from .reading import Example, group_examples
 from .validation import reject
@@ -253,7 +253,7 @@ def _value(spec: str | None, row: dict[str, str]) -> str:
 
 
 def read(path: Path, **options: str) -> list[Task]:
-    text = decode_utf8(read_bytes(path), path)
+    text = decode_lines(read_bytes(path), path)
     return read_text(text, path, **options)
 
 
