@@ -197,16 +197,19 @@ def test_conversation_turns_add_move_remove_and_system_prompt(open_file):
     ed.system.setPlainText("You are Vicuna.")
     assert example(path, task_id)["system"] == "You are Vicuna."
     ed.turns.setCurrentRow(0)
-    ed.add_turn()  # after turn 1, the other speaker
+    ed.add_turn()  # after turn 1: the other speaker's turn and its answer, so turns alternate
     stored = json.loads(example(path, task_id)["history"])
-    assert len(stored) == len(history) + 1 and stored[1] == {"role": "assistant", "content": ""}
+    assert len(stored) == len(history) + 2
+    assert stored[1:3] == [{"role": "assistant", "content": ""}, {"role": "user", "content": ""}]
     ed.turn_text.setPlainText("Inserted.")
     ed.move_turn(+1)
     stored = json.loads(example(path, task_id)["history"])
     assert stored[2]["content"] == "Inserted." and ed.turns.currentRow() == 2
     ed.remove_turn()
+    ed.turns.setCurrentRow(1)
+    ed.remove_turn()
     assert json.loads(example(path, task_id)["history"]) == history
-    for _ in range(4):  # remove, move, text, add
+    for _ in range(5):  # remove, remove, move, text, add
         window.undo_stack.undo()
     assert json.loads(example(path, task_id)["history"]) == history
     window.undo_stack.undo()  # the system prompt
@@ -261,7 +264,10 @@ def test_keyboard_tabs_add_turn_and_ctrl_z_in_a_field(open_file, qtbot):
         Qt.Key.Key_T,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
-    assert json.loads(example(path, task_id)["history"]) == [{"role": "user", "content": ""}]
+    assert json.loads(example(path, task_id)["history"]) == [
+        {"role": "user", "content": ""},
+        {"role": "assistant", "content": ""},
+    ]
     assert ed.turn_text.hasFocus()
     ed.tabs.setCurrentIndex(0)
     ed.weight.setFocus()
@@ -334,23 +340,69 @@ def test_invalid_weight_or_tools_asks_before_moving_on(small_window, monkeypatch
 def test_an_added_turn_left_empty_is_not_kept(small_window, monkeypatch):
     window, path = small_window
     form, ed = select(window, 1)
-    ed.add_turn()
-    assert json.loads(example(path, 1)["history"]) == [{"role": "user", "content": ""}]
-    ed.add_turn()  # goes to the empty turn rather than adding a second
-    assert len(json.loads(example(path, 1)["history"])) == 1
-    form.instances.setCurrentRow(1)  # another example: the empty turn goes
+    ed.add_turn()  # no earlier turns: a user turn and its answer, then the instruction
+    assert json.loads(example(path, 1)["history"]) == [
+        {"role": "user", "content": ""},
+        {"role": "assistant", "content": ""},
+    ]
+    assert ed.turns.currentRow() == 0
+    ed.add_turn()  # goes to the empty turn rather than adding more
+    assert len(json.loads(example(path, 1)["history"])) == 2
+    form.instances.setCurrentRow(1)  # another example: the empty pair goes
     assert json.loads(example(path, 1)["history"]) == []
-    assert "remove empty turn 1" in window.undo_stack.undoText()
+    assert "remove empty turns 1-2" in window.undo_stack.undoText()
 
     ed.add_turn()  # on example 2: typed text stays
     ed.turn_text.setPlainText("Any colour?")
-    ed.add_turn()
-    assert ed.turns.count() == 2 and ed.turns.currentRow() == 1
-    ed.turns.setCurrentRow(0)  # another turn: the empty one goes
+    ed.turns.setCurrentRow(1)  # the pair's answer: nothing removed
+    ed.turn_text.setPlainText("Blue.")
+    ed.add_turn()  # after the assistant turn, before the instruction: a pair again
+    assert ed.turns.count() == 4 and ed.turns.currentRow() == 2
+    ed.turn_text.setPlainText("   ")  # only spaces: not kept
+    ed.turns.setCurrentRow(0)
     assert json.loads(example(path, 1, 1)["history"]) == [
-        {"role": "user", "content": "Any colour?"}
+        {"role": "user", "content": "Any colour?"},
+        {"role": "assistant", "content": "Blue."},
     ]
-    assert ed.turns.count() == 1 and ed.turn_text.toPlainText() == "Any colour?"
-    ed.add_turn()
+    assert ed.turns.count() == 2 and ed.turn_text.toPlainText() == "Any colour?"
+    ed.turns.setCurrentRow(0)
+    ed.add_turn()  # between a user and an assistant turn: an assistant/user pair
+    roles = [t["role"] for t in json.loads(example(path, 1, 1)["history"])]
+    assert roles == ["user", "assistant", "user", "assistant"]
     window.seeds.select_task(2)  # another task: it goes too
-    assert len(json.loads(example(path, 1, 1)["history"])) == 1
+    assert len(json.loads(example(path, 1, 1)["history"])) == 2
+
+
+def test_every_way_out_asks_about_unsaved_text_and_drops_empty_turns(
+    small_window, monkeypatch, qtbot, tmp_path
+):
+    """Second trial: closing the window, opening another workspace and another panel ask Keep
+    editing / Discard like another task does, and remove an added turn left empty."""
+    window, path = small_window
+    form, ed = select(window, 1)
+    asked: list[str] = []
+    answer(monkeypatch, "Keep editing", asked)
+    ed.weight.setFocus()
+    qtbot.keyClicks(ed.weight, "abc")
+    window.close()
+    assert window.isVisible() and "the weight 'abc'" in asked[-1].lower()
+    other = tmp_path / "other.sqlite"
+    Workspace.open(other, create=True).close()
+    assert not window.open_workspace(other) and window.ws.path == path and len(asked) == 2
+    window.show_panel("Export")
+    assert len(asked) == 3 and window.stack.currentWidget() is window.seeds
+    assert window.nav.currentRow() == window.stack.currentIndex()
+    assert ed.weight.text() == "abc"
+
+    answer(monkeypatch, "Discard", asked)
+    ed.add_turn()
+    window.show_panel("Export")  # Discard: the panel changes, the empty turns go
+    assert window.stack.currentWidget() is not window.seeds and len(asked) == 4
+    assert ed.weight.text() == "" and json.loads(example(path, 1)["history"]) == []
+
+    window.show_panel("Seeds")
+    ed.tools.setPlainText("[{bad")
+    ed.add_turn()
+    assert window.open_workspace(other) and "tools" in asked[-1]
+    assert json.loads(example(path, 1)["history"]) == []
+    assert example(path, 1)["tools"] is None

@@ -14,8 +14,12 @@ cleared: switching the kind back shows it again, and exporters read only what th
 Text that does not parse (a weight, the tools' JSON) is not saved; a message says why and the
 last valid value stays in the store. Before another example or task is shown the task form asks
 `leave()`: with such text still in a box the person chooses Keep editing or Discard. A turn
-added with "Add turn" and left empty is removed when another turn, example or task is chosen
-(an empty turn would be exported as `{"role": …, "content": ""}`).
+added with "Add turn" and left empty (or only spaces) is removed when another turn, example,
+task or panel is chosen, another workspace opened or the window closed (an empty turn would
+be exported as `{"role": …, "content": ""}`). "Add turn" keeps the speakers alternating, the
+instruction being the user turn after the history, so it adds a pair (the other speaker's turn
+and the answer to it; on an example with no earlier turns a user turn and its assistant
+answer); one turn only where that alone restores the alternation of a history that lacks it.
 """
 
 from __future__ import annotations
@@ -165,6 +169,7 @@ class ExampleEditor(QWidget):
         self.inst: Instance | None = None
         self._loading = False
         self._new_turn: int | None = None  # a turn added here, removed if left empty
+        self._new_count = 1  # 2 when "Add turn" added a user/assistant pair
         self.tabs = QTabWidget()
         self.tabs.setObjectName("exampleTabs")
 
@@ -221,7 +226,12 @@ class ExampleEditor(QWidget):
             "form the last user turn; the output answers it."
         )
         self.add_turn_btn = QPushButton("Add turn")
-        self.add_turn_btn.setToolTip("Add an earlier turn after the selected one (Ctrl+Shift+T)")
+        self.add_turn_btn.setToolTip(
+            "Add earlier turns after the selected one (Ctrl+Shift+T). Turns alternate user, "
+            "assistant, and the instruction is the user turn after them, so a pair is added: "
+            "the other speaker's turn and the answer to it (on an example with no earlier "
+            "turns: a user turn and its assistant answer). Left empty, they are removed."
+        )
         self.remove_turn_btn = QPushButton("Remove turn")
         self.remove_turn_btn.setToolTip("Remove the selected turn (undo brings it back)")
         self.turn_up_btn = QPushButton("Up")
@@ -328,6 +338,7 @@ class ExampleEditor(QWidget):
         selected turn and the open tab, so an undo lands where the person was."""
         turn_row = self.turns.currentRow()
         self._new_turn = None
+        self._new_count = 1
         self.inst = copy.deepcopy(inst) if inst is not None else None
         was = self._loading
         self._loading = True
@@ -610,16 +621,17 @@ class ExampleEditor(QWidget):
         return out
 
     def leave(self) -> bool:
-        """Called before another example or task is shown. Text that is not saved: asks Keep
+        """Called before another example, task or panel is shown, another workspace opened or
+        the window closed (`MainWindow.may_leave_editing`). Text that is not saved: asks Keep
         editing (returns False: stay) or Discard (the boxes show the stored values again). A
         turn added here and still empty is removed (an edit of its own, undoable)."""
         unsaved = self.unsaved()
         if unsaved and not self._ask_discard(unsaved):
             return False
         if unsaved:
-            k = self._new_turn
+            k, n = self._new_turn, self._new_count
             self.show_example(self.inst)
-            self._new_turn = k
+            self._new_turn, self._new_count = k, n
         self._drop_empty_new_turn()
         return True
 
@@ -640,20 +652,29 @@ class ExampleEditor(QWidget):
     def _drop_empty_new_turn(self) -> bool:
         """Remove the turn "Add turn" made if it is still empty; True if removed."""
         k, self._new_turn = self._new_turn, None
-        if self.inst is None or k is None or not 0 <= k < len(self.inst.history):
+        n, self._new_count = self._new_count, 1
+        if self.inst is None or k is None or not 0 <= k <= len(self.inst.history) - n:
             return False
-        turn = self.inst.history[k]
-        if turn.get("content") not in ("", None) or set(turn) - {"role", "content"}:
-            return False
+        for turn in self.inst.history[k : k + n]:
+            content = turn.get("content")
+            blank = content is None or (isinstance(content, str) and not content.strip())
+            if not blank or set(turn) - {"role", "content"}:
+                return False
         new = copy.deepcopy(self.inst)
-        del new.history[k]
-        self._emit(new, f"remove empty turn {k + 1}", None)
+        del new.history[k : k + n]
+        what = f"turn {k + 1}" if n == 1 else f"turns {k + 1}-{k + n}"
+        self._emit(new, f"remove empty {what}", None)
         return True
 
     def _turn_selected(self, row: int) -> None:
-        k = self._new_turn
-        if k is not None and row != k and not self._loading and self._drop_empty_new_turn():
-            self._fill_turns(row - 1 if row > k else row)
+        k, n = self._new_turn, self._new_count
+        if (
+            k is not None
+            and not k <= row < k + n
+            and not self._loading
+            and self._drop_empty_new_turn()
+        ):
+            self._fill_turns(row - n if row > k else row)
             return
         self._show_turn(row)
 
@@ -674,10 +695,17 @@ class ExampleEditor(QWidget):
         at = row + 1 if 0 <= row < len(new.history) else len(new.history)
         before = new.history[at - 1].get("role") if at > 0 else "assistant"
         role = "assistant" if before == "user" else "user"
-        new.history.insert(at, {"role": role, "content": ""})
+        # The instruction is the user turn after the history.
+        after = new.history[at].get("role") if at < len(new.history) else "user"
+        turns = [{"role": role, "content": ""}]
+        if after == role:  # one turn cannot alternate with both: a pair
+            turns.append({"role": "assistant" if role == "user" else "user", "content": ""})
+        new.history[at:at] = turns
         self.tabs.setCurrentIndex(TAB_CONVERSATION)
-        self._set_turns(new, f"add turn {at + 1}", at)
+        what = f"turn {at + 1}" if len(turns) == 1 else f"turns {at + 1}-{at + 2}"
+        self._set_turns(new, f"add {what}", at)
         self._new_turn = at
+        self._new_count = len(turns)
         self.turn_text.setFocus()
 
     def remove_turn(self) -> None:
@@ -688,6 +716,7 @@ class ExampleEditor(QWidget):
         del new.history[row]
         k = self._new_turn
         self._new_turn = None if k is None or k == row else k - (k > row)
+        self._new_count = 1
         self._set_turns(new, f"remove turn {row + 1}", min(row, len(new.history) - 1))
 
     def move_turn(self, delta: int) -> None:
@@ -699,6 +728,7 @@ class ExampleEditor(QWidget):
         new.history[row], new.history[to] = new.history[to], new.history[row]
         if self._new_turn in (row, to):
             self._new_turn = to if self._new_turn == row else row
+        self._new_count = 1
         self._set_turns(new, f"move turn {row + 1} to {to + 1}", to)
 
 

@@ -150,8 +150,7 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.nav)
         cl.addWidget(right, 1)
         self.setCentralWidget(central)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.nav.currentRowChanged.connect(self._panel_shown)
+        self.nav.currentRowChanged.connect(self._nav_changed)
         # Accepted tasks arrive every few seconds in a run; views refresh at most this often.
         self._stale: set[str] = set()
         self._live = QTimer(self)
@@ -285,6 +284,28 @@ class MainWindow(QMainWindow):
                 self._stale.discard(name)
             else:
                 self._stale.add(name)
+
+    def may_leave_editing(self) -> bool:
+        """Before the Seeds panel's example is left (another panel, another workspace, the
+        window closed): the task form's `may_leave()` asks Keep editing / Discard about text
+        that is not saved and removes an added turn left empty. False: stay."""
+        seeds = getattr(self, "seeds", None)
+        return seeds is None or seeds.form.may_leave()
+
+    def _nav_changed(self, row: int) -> None:
+        was = self.stack.currentIndex()
+        if (
+            0 <= was < len(PANELS)
+            and PANELS[was] == "Seeds"
+            and row != was
+            and not self.may_leave_editing()
+        ):
+            self.nav.blockSignals(True)  # Keep editing: back to the Seeds panel
+            self.nav.setCurrentRow(was)
+            self.nav.blockSignals(False)
+            return
+        self.stack.setCurrentIndex(row)
+        self._panel_shown(row)
 
     def _panel_shown(self, row: int) -> None:
         name = PANELS[row] if 0 <= row < len(PANELS) else None
@@ -461,7 +482,7 @@ class MainWindow(QMainWindow):
         return self._switch_to(ws)
 
     def _switch_to(self, ws: Workspace) -> bool:
-        if self._busy("switch workspaces"):
+        if self._busy("switch workspaces") or not self.may_leave_editing():
             ws.close()
             return False
         for job in list(self.jobs):  # background readers of the old workspace (see _busy)
@@ -701,6 +722,9 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self.may_leave_editing():  # Keep editing: the window stays open
+            event.ignore()
+            return
         self._save_layout()
         # A run stops between tokens and stays resumable; waiting keeps its last unit intact.
         for job in list(self.jobs):
