@@ -56,6 +56,9 @@ def test_bad_records_listed_then_valid_ones_imported(window, qtbot, tmp_path):
     ]
     assert [r["line"] for r in rejected] == [3, 6]
     assert not window.skip_invalid_button.isVisible()
+    assert window.skip_invalid_button.isHidden()  # hidden itself, not only with the banner
+    window.error_banner.show()  # a later banner does not bring the old offer back
+    assert not window.skip_invalid_button.isVisible()
 
 
 def test_failed_import_messages_are_worded_for_the_window(window, qtbot, tmp_path):

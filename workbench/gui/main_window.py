@@ -605,7 +605,7 @@ class MainWindow(QMainWindow):
 
     def _retry_skipping_invalid(self) -> None:
         retry, self._skip_invalid_retry = self._skip_invalid_retry, None
-        self.error_banner.hide()
+        self.hide_error()  # the banner and its button both go
         if retry is not None:
             retry()
 
