@@ -37,3 +37,20 @@ def fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def storable_text(text: str) -> str:
+    """`text` as valid UTF-8 text that SQLite and a UTF-8 file can hold. A file name with bytes
+    that are not UTF-8 reaches Python as a str with surrogate escapes (os.fsdecode: byte 0xff
+    is "\\udcff"); those bytes are spelled "\\xff" (os.fsencode(p).decode("utf-8",
+    "backslashreplace")), any other lone surrogate as "\\ud83d". Sound text is returned as it is.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

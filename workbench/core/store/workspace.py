@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 
 from ..errors import WorkbenchError, WorkspaceError
+from ..fileio import storable_text
 from .migrations import MIGRATIONS, latest_version
 
 APP_DIR_NAME = "instruction-workbench"
@@ -38,10 +39,16 @@ def default_workspace_path() -> Path:
 
 
 def _json_value(value: Any) -> Any:
+    """A value as SQLite stores it: dicts and lists as JSON (with \\u escapes where a text
+    holds a lone surrogate, such as a file name that is not UTF-8: read back the same), bools
+    as 0/1, a text UTF-8 cannot encode spelled with escapes (fileio.storable_text)."""
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False)
+        return text if storable_text(text) is text else json.dumps(value)
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, str):
+        return storable_text(value)
     return value
 
 
@@ -258,6 +265,8 @@ class Workspace:
         )
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        if isinstance(params, list | tuple):  # a text is looked up as insert stored it
+            params = [storable_text(p) if isinstance(p, str) else p for p in params]
         cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description or ()]
         return [dict(zip(cols, row)) for row in cur]
