@@ -61,7 +61,7 @@ from .undo_commands import _short as short
 PREVIEW_ROWS = 5
 # Files up to this size are read whole by the core (a preview import into a scratch workspace)
 # before Import is offered; larger ones only by their first rows (the form says so).
-FULL_CHECK_BYTES = 8 << 20
+FULL_CHECK_BYTES = 1 << 20
 # Enough of a table to show its first rows without splitting a whole large file.
 _PREVIEW_BYTES = 1 << 16
 FIELDS = ("instruction", "input", "output", "rationale")
