@@ -249,3 +249,25 @@ def test_mapping_form_checks_the_whole_file_then_imports_the_valid(window, qtbot
     dialog.skip_btn.click()
     qtbot.waitUntil(lambda: window.seeds.model.total == 40, timeout=20_000)
     assert (tmp_path / "late.rejected.jsonl").exists()
+
+
+def test_mapping_form_records_checked_whole_and_large_files_noted(qtbot, tmp_path, monkeypatch):
+    from workbench.gui import import_mapping
+    from workbench.gui.import_mapping import ImportMappingDialog
+
+    src = tmp_path / "late.jsonl"
+    rows = [{"q": f"q{i}", "a": f"a{i}"} for i in range(30)] + [{"q": "q30", "a": ["y"]}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    dialog = ImportMappingDialog(src)
+    qtbot.addWidget(dialog)
+    dialog.combos["instruction"].setCurrentIndex(1)
+    dialog.combos["output"].setCurrentIndex(2)
+    assert not dialog.import_btn.isEnabled()
+    assert "1 record" in dialog.message.text() and "line 31, field 'a'" in dialog.message.text()
+    assert "reject 1" in dialog.skip_btn.text() and dialog.skip_btn.isVisibleTo(dialog)
+
+    monkeypatch.setattr(import_mapping, "FULL_CHECK_BYTES", 10)  # "too large" to read here
+    dialog.combos["output"].setCurrentIndex(0)
+    dialog.combos["output"].setCurrentIndex(2)
+    assert dialog.import_btn.isEnabled() and not dialog.skip_btn.isVisibleTo(dialog)
+    assert "Checked the first rows only" in dialog.message.text()
