@@ -249,6 +249,7 @@ _MODULES: dict[str, ModuleType] = {
         instruction_only,
         hf_folder,
         hc3,
+        trl,
     )
 }
 

@@ -15,6 +15,7 @@ reads both styles back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -51,7 +52,8 @@ def looks_like(obj: object) -> bool:
     """Auto-detection: a preference pair, a KTO example, or a conversational SFT example (the
     prompt or the completion a list of messages, as the default style writes). A standard-style
     SFT line (`prompt` and `completion` plain text) is the Self-Instruct fine-tuning layout as
-    well and is detected as that; import it with `--format trl`."""
+    well and is detected as that; import it with `--format trl`. A `label` beside them, whatever
+    its value, is TRL's KTO layout (a label other than true/false is then a bad record)."""
     return (
         isinstance(obj, dict)
         and "prompt" in obj
@@ -60,7 +62,7 @@ def looks_like(obj: object) -> bool:
             or (
                 "completion" in obj
                 and (
-                    isinstance(obj.get("label"), bool)
+                    "label" in obj
                     or isinstance(obj["prompt"], list)
                     or isinstance(obj["completion"], list)
                 )
@@ -139,7 +141,15 @@ def parse_record(obj: object, path: Path, line: int) -> Record:
             prompt, path, line, "prompt", answer=_one(d["completion"], "completion", path, line)
         )
         known.append("completion")
-        if isinstance(d.get("label"), bool):
+        if "label" in d:
+            if not isinstance(d["label"], bool):
+                raise UserInputError(
+                    "a KTO label is true (desirable) or false (undesirable), found "
+                    f"{json.dumps(d['label'], ensure_ascii=False)[:40]}",
+                    path=path,
+                    line=line,
+                    field="label",
+                )
             rec.example.kind, rec.example.label = "kto", d["label"]
             known.append("label")
     else:
