@@ -1,7 +1,8 @@
 """TRL datasets (Hugging Face TRL's DPO/ORPO/KTO/SFT trainers): JSONL (or a JSON list), one
 example a line, by kind:
 
-- preference: `{"prompt", "chosen", "rejected"}`
+- preference: `{"prompt", "chosen", "rejected"}`, or with the prompt implicit: `{"chosen",
+  "rejected"}` two whole conversations whose shared beginning is the prompt (read only)
 - KTO (unpaired preference): `{"prompt", "completion", "label"}` (true = desirable)
 - SFT: `{"prompt", "completion"}`
 
@@ -48,13 +49,65 @@ EXTENSIONS = (".jsonl", ".json")
 OPTIONS = {"style": ("conversational", "standard")}
 
 
+def _implicit(obj: object) -> bool:
+    """TRL's implicit-prompt preference layout: no `prompt`, `chosen` and `rejected` each a
+    whole conversation (a list of messages with roles) whose shared beginning is the prompt."""
+    return (
+        isinstance(obj, dict)
+        and "prompt" not in obj
+        and all(
+            isinstance(obj.get(k), list)
+            and obj[k]
+            and all(isinstance(m, dict) and "role" in m for m in obj[k])
+            for k in ("chosen", "rejected")
+        )
+    )
+
+
+def _split_implicit(
+    d: dict[str, Any], path: Path, line: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """(prompt messages, chosen answer, rejected answer) of an implicit-prompt pair: the
+    prompt is the longest shared beginning of the two conversations; after it each must hold
+    exactly one message (the answer)."""
+    chosen = _messages(d["chosen"], "chosen", path, line)
+    rejected = _messages(d["rejected"], "rejected", path, line)
+
+    def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return {k: v for k, v in a.items() if k != "_field"} == {
+            k: v for k, v in b.items() if k != "_field"
+        }
+
+    k = 0
+    while k < min(len(chosen), len(rejected)) - 1 and same(chosen[k], rejected[k]):
+        k += 1
+    if k == 0:
+        raise UserInputError(
+            "an implicit-prompt pair needs `chosen` and `rejected` to begin with the same "
+            "prompt messages",
+            path=path,
+            line=line,
+            field="chosen",
+        )
+    for key, msgs in (("chosen", chosen), ("rejected", rejected)):
+        if len(msgs) != k + 1:
+            raise UserInputError(
+                f"expected one answer after the shared prompt ({k} messages), found "
+                f"{len(msgs) - k}",
+                path=path,
+                line=line,
+                field=key,
+            )
+    return chosen[:k], chosen[k], rejected[k]
+
+
 def looks_like(obj: object) -> bool:
     """Auto-detection: a preference pair, a KTO example, or a conversational SFT example (the
     prompt or the completion a list of messages, as the default style writes). A standard-style
     SFT line (`prompt` and `completion` plain text) is the Self-Instruct fine-tuning layout as
     well and is detected as that; import it with `--format trl`. A `label` beside them, whatever
     its value, is TRL's KTO layout (a label other than true/false is then a bad record)."""
-    return (
+    return _implicit(obj) or (
         isinstance(obj, dict)
         and "prompt" in obj
         and (
@@ -114,6 +167,15 @@ def _one(value: Any, key: str, path: Path, line: int) -> dict[str, Any]:
 
 def parse_record(obj: object, path: Path, line: int) -> Record:
     d = require_obj(obj, path, line)
+    if _implicit(d):
+        turns, chosen, rejected = _split_implicit(d, path, line)
+        rec = chat_to_record(turns, path, line, "chosen", answer=chosen, rejected=rejected)
+        known = ["chosen", "rejected"]
+        if d.get("tools") is not None:
+            rec.example.tools = d["tools"]
+            known.append("tools")
+        rec.example.meta.update(record_fields(d, known))
+        return rec
     if "prompt" not in d:
         raise UserInputError("the field is missing", path=path, line=line, field="prompt")
     prompt = _messages(d["prompt"], "prompt", path, line)
