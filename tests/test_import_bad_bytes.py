@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from workbench.core.formats.importer import import_file
 from workbench.core.formats.validation import InvalidRecords
+from workbench.core.store.tasks import iter_tasks
 from workbench.core.store.workspace import Workspace
 
 FILES = {
@@ -67,3 +68,12 @@ def test_a_folder_keeps_the_good_lines_of_a_file_with_bad_bytes(ws, tmp_path):
     (folder / "b.csv").write_bytes(b"question,answer\nOther,ok\n")
     res = import_file(ws, folder, skip_invalid=True)
     assert (res.imported, res.rejected) == (2, 1)
+
+
+def test_a_quoted_csv_cell_spanning_a_bad_line_leaves_out_its_row_only(ws, tmp_path):
+    f = tmp_path / "m.csv"
+    f.write_bytes(b'question,answer\n"Good\nBad \xff",fine\nOk,yes\n')
+    res = import_file(ws, f, skip_invalid=True)
+    assert (res.imported, res.rejected) == (1, 1)
+    (task,) = iter_tasks(ws)
+    assert (task.instruction, task.instances[0].output) == ("Ok", "yes")

@@ -58,11 +58,13 @@ def decode_utf8(data: bytes, path: Path) -> str:
     return text[1:] if text.startswith("\ufeff") else text  # a BOM some editors write
 
 
-def decode_lines(data: bytes, path: Path) -> str:
+def decode_lines(data: bytes, path: Path, bad: set[int] | None = None) -> str:
     """decode_utf8 for a line-based file (JSON Lines, CSV, TSV): a line that is not valid UTF-8
     is one bad record (validation.reject: raised at once outside `collecting`, else recorded
     with the line's text, its bad bytes spelled \\xNN) and is blanked, so the readers skip it
-    and every other line keeps its number."""
+    and every other line keeps its number. With `bad` (a table, whose quoted cells may span
+    lines), a bad line is kept with U+FFFD for its bad bytes so that quotes still pair, and
+    `bad` gets its number: the reader must leave out any row spanning it."""
     try:
         return decode_utf8(data, path)
     except UserInputError:
@@ -81,7 +83,11 @@ def decode_lines(data: bytes, path: Path) -> str:
                 ),
                 raw.decode("utf-8", "backslashreplace"),
             )
-            out.append("")
+            if bad is None:
+                out.append("")
+            else:
+                out.append(raw.decode("utf-8", "replace"))
+                bad.add(n)
         offset += len(raw) + 1
     text = "\n".join(out)
     return text[1:] if text.startswith("\ufeff") else text

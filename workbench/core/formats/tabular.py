@@ -136,19 +136,24 @@ def names_text(names: list[str]) -> str:
     )
 
 
-def _rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(line, cells) for each non-blank row; a TSV row is one line, a CSV row may span lines."""
+def _rows(
+    text: str, delimiter: str, bad_lines: frozenset[int] = frozenset()
+) -> list[tuple[int, list[str]]]:
+    """(line, cells) for each non-blank row; a TSV row is one line, a CSV row may span lines.
+    A row on or spanning one of `bad_lines` (lines rejected as not UTF-8, see
+    common.decode_lines) is left out."""
     if delimiter == "\t":
         return [
             (n, raw.rstrip("\r").split("\t"))
             for n, raw in enumerate(text.split("\n"), start=1)
-            if raw.strip()
+            if raw.strip() and n not in bad_lines
         ]
     out = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
     for row in reader:
-        if any(c.strip() for c in row):
+        spans_bad = any(n in bad_lines for n in range(line, reader.line_num + 1))
+        if any(c.strip() for c in row) and not spans_bad:
             out.append((line, row))
         line = reader.line_num + 1
     return out
@@ -253,8 +258,9 @@ def _value(spec: str | None, row: dict[str, str]) -> str:
 
 
 def read(path: Path, **options: str) -> list[Task]:
-    text = decode_lines(read_bytes(path), path)
-    return read_text(text, path, **options)
+    bad: set[int] = set()
+    text = decode_lines(read_bytes(path), path, bad)
+    return read_text(text, path, bad_lines=frozenset(bad), **options)
 
 
 def delimiter(path: Path, options: dict[str, str]) -> str:
@@ -271,13 +277,15 @@ def delimiter(path: Path, options: dict[str, str]) -> str:
     return "," if inner_suffix(path) == ".csv" else "\t"
 
 
-def read_text(text: str, path: Path, **options: str) -> list[Task]:
+def read_text(
+    text: str, path: Path, *, bad_lines: frozenset[int] = frozenset(), **options: str
+) -> list[Task]:
     """`read` on a table's text (the whole file, or its first rows for a preview: the mapping
     form checks its choice with this). Each task's meta gets `columns` (the mapping) and, when
     the header row was guessed (`header=auto`, first row not all known names), `header`:
     "guessed" (the first row was taken for names) or "none" (it was read as an example)."""
     sep = delimiter(path, options)
-    rows = _rows(text, sep)
+    rows = _rows(text, sep, bad_lines)
     if not rows:
         raise UserInputError("the file holds no rows", path=path, line=1)
     header = options.get("header", "auto")
