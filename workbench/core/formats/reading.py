@@ -66,7 +66,7 @@ def load_json_document(path: Path, data: bytes | None = None) -> Any:
         ) from exc
     except RecursionError as exc:
         raise UserInputError("nested too deeply to read", path=path, line=1) from exc
-    check_text(doc, path, None)
+    check_text(doc, path, 1)  # one document: its first line
     return doc
 
 
