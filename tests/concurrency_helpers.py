@@ -144,9 +144,15 @@ def si_calls(ws: Workspace) -> list[tuple]:
 class HangListener:
     """A TCP listener on 127.0.0.1 that accepts connections, reads what is sent, and never
     answers (a server that hangs before its first byte). `url`; `requests`: an Event set once
-    a request's bytes arrived; `connections`: how many it accepted."""
+    a request's bytes arrived; `connections`: how many it accepted. `headers_only`: it sends
+    `200 OK` headers (an SSE content type) for each request, then nothing more."""
 
-    def __init__(self) -> None:
+    HEADERS = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+
+    def __init__(self, *, headers_only: bool = False) -> None:
+        self.headers_only = headers_only
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(128)
@@ -168,8 +174,10 @@ class HangListener:
 
     def _read(self, conn: socket.socket) -> None:
         try:
-            while conn.recv(65536):
+            while data := conn.recv(65536):
                 self.requests.set()
+                if self.headers_only and b"\r\n\r\n" in data:
+                    conn.sendall(self.HEADERS)
         except OSError:
             pass
 

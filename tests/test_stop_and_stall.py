@@ -15,6 +15,7 @@ import pytest
 from concurrency_helpers import HangListener, accepted_tasks, run_si, si_calls
 
 from workbench.cli import build_parser
+from workbench.core.errors import Cancelled, ModelError
 from workbench.core.jobs import CancelToken
 from workbench.core.llm.base import GenParams, GenResult
 from workbench.core.llm.openai_compat import OpenAICompatBackend
@@ -57,12 +58,67 @@ def test_a_cancel_ends_a_request_waiting_for_headers(tmp_path) -> None:
         backend.close()
 
 
-def test_a_stalled_endpoint_is_set_aside_and_the_run_is_the_same(tmp_path) -> None:
-    """Two endpoints, one that accepts and never answers: its requests go to the other after
-    the stall bound, it is reported as stalled, and the run accepts the same tasks as on the
-    healthy endpoint alone. The counts say what the server answered: recorded calls plus those
-    sent ahead and withdrawn."""
-    with SimulatedServer(latency=0.02, per_token=0.0) as sim, HangListener() as hang:
+@pytest.mark.parametrize("headers_only", [False, True], ids=["silent", "headers-then-nothing"])
+def test_the_model_list_probe_ends_on_a_cancel(headers_only: bool) -> None:
+    """Second new-user trial, finding 1: with no model named, the backend asks the server for
+    its model list; a server that never answers it (or sends headers and then nothing) is left
+    at once on a cancel (Ctrl+C, the window's Cancel), not after the read timeout."""
+    with HangListener(headers_only=headers_only) as hang:
+        token = CancelToken()
+        out: list[BaseException] = []
+
+        def probe() -> None:
+            try:
+                OpenAICompatBackend(hang.url, timeout=600, probe_timeout=600, cancel=token)
+            except BaseException as exc:  # noqa: BLE001 - the outcome is what is tested
+                out.append(exc)
+
+        t = threading.Thread(target=probe)
+        t.start()
+        assert hang.requests.wait(60)
+        token.cancel()
+        t.join(60)  # the probe timeout is 600 s
+        assert not t.is_alive() and len(out) == 1 and isinstance(out[0], Cancelled)
+
+
+@pytest.mark.parametrize("headers_only", [False, True], ids=["silent", "headers-then-nothing"])
+def test_a_hung_model_list_probe_says_what_to_do(headers_only: bool) -> None:
+    """A probe that gets no model list in its time names the URL and the way round it."""
+    with HangListener(headers_only=headers_only) as hang, pytest.raises(ModelError) as exc:
+        OpenAICompatBackend(hang.url, probe_timeout=0.3)
+    assert f"no answer from {hang.url}/v1/models in 0.3 s: is the server up?" in str(exc.value)
+    assert "--server-model" in (exc.value.hint or "")
+
+
+def test_ctrl_c_ends_the_cli_model_list_probe(tmp_path) -> None:
+    """The CLI says whom it waits for before the probe, and Ctrl+C ends that wait."""
+    ws = tmp_path / "probe.sqlite"
+    init_workspace(ws).close()
+    with HangListener() as hang:
+        cmd = [sys.executable, "-m", "workbench", "self-instruct", "-w", str(ws)]
+        p = subprocess.Popen(
+            [*cmd, "--target", "2", "--server", hang.url],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        while not hang.requests.wait(0.05):
+            assert p.poll() is None, p.communicate()
+        p.send_signal(signal.SIGINT)
+        _out, err = p.communicate(timeout=60)  # the probe timeout alone is 20 s
+    assert p.returncode != 0 and f"connecting to {hang.url}".encode() in err, err
+
+
+@pytest.mark.parametrize("headers_only", [False, True], ids=["silent", "headers-then-nothing"])
+def test_a_stalled_endpoint_is_set_aside_and_the_run_is_the_same(
+    tmp_path, headers_only: bool
+) -> None:
+    """Two endpoints, one that accepts and never answers (or sends 200 headers and then
+    nothing: the stall is judged on the first token, not the headers): its requests go to the
+    other after the stall bound, it is reported as stalled, and the run accepts the same tasks
+    as on the healthy endpoint alone. The counts say what the server answered: recorded calls
+    plus those sent ahead and withdrawn."""
+    hang_listener = HangListener(headers_only=headers_only)
+    with SimulatedServer(latency=0.02, per_token=0.0) as sim, hang_listener as hang:
         ref = run_si(tmp_path, "ref", OpenAICompatBackend(sim.url), 8)
         sim.requests = 0
         # Asked for its model list, the stalled endpoint is passed over for the next one.

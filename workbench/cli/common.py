@@ -122,10 +122,18 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def open_model(args: argparse.Namespace) -> Backend:
-    """The backend that `add_model_args`'s options name (llama.cpp is loaded only here)."""
+    """The backend that `add_model_args`'s options name (llama.cpp is loaded only here). A
+    server without --server-model is asked for its model list first: a line on stderr says so,
+    and Ctrl+C ends that wait at once (raises Cancelled)."""
     from ..core.llm.factory import backend_from_args
 
-    return backend_from_args(args)
+    server = getattr(args, "server", None)
+    if not server or getattr(args, "server_model", None):
+        return backend_from_args(args)
+    urls = server if isinstance(server, str) else ", ".join(server)
+    print(f"connecting to {urls} (asking for its model list)...", file=sys.stderr)
+    with cancel_on_sigint() as cancel:
+        return backend_from_args(args, cancel)
 
 
 def workspace_path(args: argparse.Namespace) -> Path:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import ModelError
+from ..jobs import CancelToken
 from .base import Backend
 from .llamacpp import gpu_offload_supported  # re-exported: the GUI shows it
 
@@ -50,17 +51,19 @@ def open_backend(
     n_ctx: int | None = None,
     extra_bufts: str | None = "auto",
     in_process: bool | None = None,
+    cancel: CancelToken | None = None,
 ) -> Backend:
     """A ready backend. Bad model files raise ModelError before llama.cpp sees them.
 
     A GGUF model runs in a worker process (`worker.WorkerBackend`), so a native fault raises
     `ModelProcessDied` instead of ending the caller. `extra_bufts` ("auto" | "on" | "off") is
     the kernel rule of `kernels.py`. `in_process=True` (or WORKBENCH_IN_PROCESS=1) loads
-    llama.cpp into this process instead: benchmarks and debugging only."""
+    llama.cpp into this process instead: benchmarks and debugging only. `cancel` ends a
+    server's model-list probe (no `server_model`) at once: raises Cancelled."""
     if server:
         from .openai_compat import OpenAICompatBackend
 
-        return OpenAICompatBackend(server, model=server_model, api_key=api_key)
+        return OpenAICompatBackend(server, model=server_model, api_key=api_key, cancel=cancel)
     if in_process is None:
         in_process = os.environ.get("WORKBENCH_IN_PROCESS") == "1"
     path = resolve_model(model)
@@ -82,8 +85,9 @@ def open_backend(
     )
 
 
-def backend_from_args(args: argparse.Namespace) -> Backend:
-    """The backend named by the options of `cli.common.add_model_args`."""
+def backend_from_args(args: argparse.Namespace, cancel: CancelToken | None = None) -> Backend:
+    """The backend named by the options of `cli.common.add_model_args` (`cancel`: see
+    `open_backend`)."""
     return open_backend(
         getattr(args, "model", "default"),
         server=getattr(args, "server", None),
@@ -93,4 +97,5 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         n_threads=getattr(args, "threads", None),
         n_ctx=getattr(args, "ctx", None),
         extra_bufts=getattr(args, "extra_bufts", None) or "auto",
+        cancel=cancel,
     )

@@ -49,7 +49,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from ..errors import ModelError
+from ..errors import Cancelled, ModelError
 from ..jobs import CancelToken
 from .base import GenParams, GenResult, TokenCallback
 from .prompt import PromptText
@@ -71,6 +71,8 @@ STALL_MIN_S = 15.0
 STALL_FACTOR = 10.0
 TTFB_SAMPLES = 64  # answers per endpoint the median is taken over (the latest)
 READ_SLICE_S = 0.2  # a read looks at its cancel token (and the stall bound) this often
+# The model-list probe (no model named): seconds it waits for an answer before it says so.
+PROBE_TIMEOUT_S = 20.0
 
 
 # How control tokens are spelled in the common model families (ChatML and Llama 3 `<|...|>`,
@@ -181,6 +183,8 @@ class _Watch:
             raise _Interrupted("stalled")
 
     def got_bytes(self) -> None:
+        """The first content arrived (a streamed data event, or the model list's body): not
+        the response headers, which a server can send and then say nothing more."""
         if self.first_byte is None:
             self.first_byte = time.monotonic()
             self.backend._note_ttfb(self.index, self.first_byte - self.started)
@@ -209,7 +213,6 @@ class _WatchedStream(httpcore.NetworkStream):
                 data = self._inner.read(max_bytes, step)
             except httpcore.ReadTimeout:
                 continue
-            watch.got_bytes()
             return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -275,7 +278,8 @@ class OpenAICompatBackend:
     retry's delay in seconds when the server sends no Retry-After (doubled each time);
     `stall_after`: the least seconds a request waits for its first byte before it is sent to
     another endpoint that answers (the bound grows with the endpoints' median time to first
-    byte; see the module docstring).
+    byte; see the module docstring). `probe_timeout`: seconds the model-list probe (`model`
+    None) waits for an answer; `cancel`: a token that ends the probe at once (raises Cancelled).
     Raises ModelError when no endpoint can name its model (`model` None) or none is reachable.
     """
 
@@ -292,6 +296,8 @@ class OpenAICompatBackend:
         retries: int = 3,
         backoff: float = 0.5,
         stall_after: float = STALL_MIN_S,
+        probe_timeout: float = PROBE_TIMEOUT_S,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.endpoints = [Endpoint(u) for u in split_endpoints(base_url)]
         self.base_url = self.endpoints[0].url
@@ -317,7 +323,7 @@ class OpenAICompatBackend:
             log.warning("httpx's insides changed: a stop waits for the read timeout")
         self.model_sha256: str | None = None
         try:
-            self.model_id = model or self._first_model()
+            self.model_id = model or self._first_model(probe_timeout, cancel)
         except BaseException:
             self._client.close()
             raise
@@ -543,41 +549,55 @@ class OpenAICompatBackend:
         except (TypeError, ValueError):
             return self.backoff * 2**attempt
 
-    def _first_model(self) -> str:
-        """The first model the first endpoint that answers lists. With several endpoints, one
-        that does not answer within the stall bound is set aside and the next one asked."""
+    def _first_model(self, probe_timeout: float, cancel: CancelToken | None) -> str:
+        """The first model the first endpoint that answers lists. Each endpoint is given
+        `probe_timeout` seconds (the stall bound when there are several) to send its list, in
+        watched slices, so `cancel` ends the probe at once (raises Cancelled)."""
         last: ModelError | None = None
         several = len(self.endpoints) > 1
-        for ep in self.endpoints:
+        wait = min(self.stall_after, probe_timeout) if several else probe_timeout
+        for i, ep in enumerate(self.endpoints):
+            watch = _Watch(self, i, cancel, time.monotonic())
+            previous = getattr(_local, "watch", None)
+            _local.watch = watch
             try:
-                resp = self._send(
-                    ep.url,
-                    "/models",
-                    None,
-                    failover=several,
-                    read_timeout=self.stall_after if several else None,
-                )
-            except _EndpointFailure as exc:
-                last = exc.error
+                resp = self._send(ep.url, "/models", None, failover=True, read_timeout=wait)
+                try:
+                    body = resp.read()
+                    watch.got_bytes()
+                finally:
+                    resp.close()
+                data = json.loads(body)
+            except _Interrupted as exc:
+                raise Cancelled() from exc
+            except (httpx.TimeoutException, _EndpointFailure) as exc:
+                stalled = isinstance(exc, httpx.TimeoutException) or bool(exc.stalled)
+                if stalled:
+                    err = ModelError(
+                        f"no answer from {ep.url}/models in {wait:g} s: is the server up?",
+                        hint="Check the server, or give --server-model to skip this probe.",
+                    )
+                else:
+                    assert isinstance(exc, _EndpointFailure)
+                    err = exc.error
+                last = err
                 with self._lock:
-                    if exc.stalled:
+                    if stalled:
                         ep.stalled += 1
                         ep.stalled_at = time.monotonic()
                     else:
                         ep.failures += 1
                     ep.strikes += 1
-                    ep.last_error = exc.error.message
+                    ep.last_error = err.message
                     ep.down_until = time.monotonic() + ENDPOINT_COOLDOWN_S
                 continue
-            try:
-                data = json.loads(resp.read())
             except (json.JSONDecodeError, httpx.HTTPError) as exc:
                 raise ModelError(
                     f"{ep.url}/models: the server sent an unreadable model list."
                 ) from exc
             finally:
-                resp.close()
-            models = data.get("data") or []
+                _local.watch = previous
+            models = data.get("data") if isinstance(data, dict) else None
             if not models:
                 raise ModelError(
                     f"{ep.url}/models: the server lists no models; name one with --server-model."
@@ -673,7 +693,7 @@ class OpenAICompatBackend:
                     url = self.endpoints[i].url + path
                     raise _EndpointFailure(
                         ModelError(
-                            f"{url}: no first byte in {time.monotonic() - watch.started:.1f} s "
+                            f"{url}: no first token in {time.monotonic() - watch.started:.1f} s "
                             "while another endpoint answers (stalled).",
                             hint="Check that server; it is set aside for a while.",
                         ),
@@ -749,6 +769,7 @@ class OpenAICompatBackend:
         server_timings: dict[str, Any] = {}
         if cancel is not None and cancel.cancelled:
             return GenResult(text="", finish_reason="cancelled")
+        watch: _Watch | None = getattr(_local, "watch", None)
         resp = self._send(base, path, body, failover=failover, cancel=cancel)
         key = id(resp)
         with self._lock:
@@ -766,6 +787,8 @@ class OpenAICompatBackend:
                 line = line.strip()
                 if not line.startswith("data:"):
                     continue
+                if watch is not None:
+                    watch.got_bytes()
                 payload = line[5:].strip()
                 if payload == "[DONE]":
                     # Read on to the end of the body (a line or two), so the connection goes back
@@ -798,7 +821,9 @@ class OpenAICompatBackend:
                         break
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
-        except _Interrupted:
+        except _Interrupted as exc:
+            if exc.reason == "stalled":
+                raise  # headers, then nothing: sent elsewhere like a silent endpoint
             finish = "cancelled"  # the cancel seen between two slices of a read
         except (httpx.HTTPError, OSError) as exc:
             if cancel is not None and cancel.cancelled:
