@@ -13,10 +13,11 @@ the fewest requests in flight; an endpoint that fails (refused connection, 5xx a
 retries, a connection broken before the first token) is set aside for a while and the request is
 sent to another one; the failover is counted in `endpoint_stats()`.
 
-An endpoint that *stalls* (accepts the connection, then sends no first byte) while another one
-answers is treated the same way: once a request has waited longer than the stall bound —
-max(`stall_after`, 15 s by default, and 10 x the median time to first byte of the answers so
-far) — every request of that endpoint still waiting for its first byte is closed and sent to
+An endpoint that *stalls* (accepts the connection, then sends nothing, or only the response
+headers) while another one answers is treated the same way: once a request has waited for its
+first token (the first data event; headers do not count) longer than the stall bound —
+max(`stall_after`, 15 s by default, and 10 x the median time to first token of the answers so
+far) — every request of that endpoint still waiting for its first token is closed and sent to
 another endpoint (the same request: same seed), and the endpoint is set aside (`stalled` in
 `endpoint_stats()`). With one endpoint, or none other answering, only the read timeout applies.
 
@@ -65,8 +66,8 @@ CONNECT_TIMEOUT_S = 10.0
 ENDPOINT_COOLDOWN_S = 15.0
 # An endpoint failing again and again is set aside longer each time (doubling), up to this.
 MAX_COOLDOWN_S = 240.0
-# The stall bound: a request with no first byte after max(STALL_MIN_S, STALL_FACTOR x the median
-# time to first byte of the answers so far) is sent elsewhere (when another endpoint answers).
+# The stall bound: a request with no first token after max(STALL_MIN_S, STALL_FACTOR x the median
+# time to first token of the answers so far) is sent elsewhere (when another endpoint answers).
 STALL_MIN_S = 15.0
 STALL_FACTOR = 10.0
 TTFB_SAMPLES = 64  # answers per endpoint the median is taken over (the latest)
@@ -115,7 +116,7 @@ class Endpoint:
     in_flight: int = 0
     requests: int = 0  # answers received in full (what the server answered)
     failures: int = 0  # requests that failed here (and were sent elsewhere if possible)
-    stalled: int = 0  # requests closed here for want of a first byte, and sent elsewhere
+    stalled: int = 0  # requests closed here for want of a first token, and sent elsewhere
     cancelled: int = 0  # requests sent here and closed by a cancel before their answer ended
     retries: int = 0  # tries repeated here after a 429, a 5xx or a timeout
     completion_tokens: int = 0
@@ -276,9 +277,9 @@ class OpenAICompatBackend:
     `timeout`: seconds a read may wait (the first token of a long prompt on a busy server
     included); `retries`: extra tries on 429, 5xx and timeouts per endpoint; `backoff`: the first
     retry's delay in seconds when the server sends no Retry-After (doubled each time);
-    `stall_after`: the least seconds a request waits for its first byte before it is sent to
+    `stall_after`: the least seconds a request waits for its first token before it is sent to
     another endpoint that answers (the bound grows with the endpoints' median time to first
-    byte; see the module docstring). `probe_timeout`: seconds the model-list probe (`model`
+    token; see the module docstring). `probe_timeout`: seconds the model-list probe (`model`
     None) waits for an answer; `cancel`: a token that ends the probe at once (raises Cancelled).
     Raises ModelError when no endpoint can name its model (`model` None) or none is reachable.
     """
@@ -394,8 +395,8 @@ class OpenAICompatBackend:
             self.endpoints[i].ttfb.append(seconds)
 
     def stall_bound(self) -> float:
-        """Seconds a request may wait for its first byte before it counts as stalled:
-        max(`stall_after`, STALL_FACTOR x the median time to first byte of the latest answers
+        """Seconds a request may wait for its first token before it counts as stalled:
+        max(`stall_after`, STALL_FACTOR x the median time to first token of the latest answers
         of every endpoint)."""
         with self._lock:
             return self._stall_bound()
@@ -406,7 +407,7 @@ class OpenAICompatBackend:
         return max(self.stall_after, STALL_FACTOR * median)
 
     def _is_stalled(self, watch: _Watch) -> bool:
-        """Whether a request still waiting for its first byte should go elsewhere: another
+        """Whether a request still waiting for its first token should go elsewhere: another
         endpoint is up and has answered, and this one was found stalled (and is set aside) or
         the request waited past the stall bound."""
         if len(self.endpoints) < 2:
@@ -425,7 +426,7 @@ class OpenAICompatBackend:
 
     def endpoint_stats(self) -> list[dict[str, Any]]:
         """Per endpoint: url, requests (answered in full), in_flight, failures, stalled
-        (requests closed for want of a first byte and sent elsewhere), cancelled (sent, then
+        (requests closed for want of a first token and sent elsewhere), cancelled (sent, then
         closed by a cancel), retries (tries repeated after a 429, 5xx or timeout),
         completion_tokens, tokens_per_s (completion tokens over the wall time it had work),
         down, last_error."""
