@@ -72,3 +72,15 @@ def test_a_broken_key_or_non_finite_number_is_a_skippable_bad_record(ws, tmp_pat
     json.dumps(exc.value.to_dict(), ensure_ascii=False).encode("utf-8")
     res = import_file(ws, f, skip_invalid=True)
     assert (res.imported, res.rejected) == (1, 1)
+
+
+def test_dump_names_the_number_json_cannot_write():
+    """Writers never write NaN/Infinity: common.dump names the field with the same walk the
+    import check uses (validation.first_in)."""
+    from workbench.core.errors import UserInputError
+    from workbench.core.formats.common import dump
+
+    with pytest.raises(UserInputError) as err:
+        dump({"messages": [{"role": "assistant", "weight": float("inf")}]})
+    assert "messages[0].weight = inf" in str(err.value) and err.value.field == "weight"
+    assert dump({"a": [1.5, {"b": 2}]}) == '{"a": [1.5, {"b": 2}]}'

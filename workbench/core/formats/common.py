@@ -9,7 +9,6 @@ been read.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from ..errors import UserInputError
 from ..fileio import atomic_text_file as atomic_text_file
 from ..store.tasks import Instance, Task, normalize_instruction
 from .compression import decompress
-from .validation import check_example, reject, sound
+from .validation import check_example, non_finite, reject, sound
 
 # Top-level record keys that are media references: kept in `Instance.meta` and counted in the
 # import summary (LLaMA-Factory's multimodal layouts).
@@ -526,31 +525,13 @@ def dump(obj: Any, **kwargs: Any) -> str:
     try:
         return json.dumps(obj, ensure_ascii=False, allow_nan=False, **kwargs)
     except ValueError as exc:
+        where, number = non_finite(obj) or ("", float("nan"))
         raise UserInputError(
-            f"a record holds a number JSON cannot write (NaN or infinity): {_non_finite(obj)}",
-            field="weight" if "weight" in _non_finite(obj) else None,
+            f"a record holds a number JSON cannot write (NaN or infinity): "
+            f"{where or 'the record'} = {number}",
+            field="weight" if "weight" in where else None,
             hint="Fix it in the example editor (a weight is a number ≥ 0), then export again.",
         ) from exc
-
-
-def _non_finite(value: Any, where: str = "") -> str:
-    """Where the first NaN/infinite number of a JSON value is ("messages[2].weight = inf")."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{where or 'the record'} = {value}"
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list | tuple)
-        else ()
-    )
-    for k, v in items:
-        found = _non_finite(
-            v, f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}".lstrip(".")
-        )
-        if found:
-            return found
-    return ""
 
 
 def join_instruction_input(instruction: str, input_: str) -> str:

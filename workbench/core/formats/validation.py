@@ -236,31 +236,45 @@ def write_rejected(problems: Problems, out: Path, *, with_path: bool = False) ->
 
 
 # ------------------------------------------------ checks every reader's records go through
+def first_in(value: Any, leaf: Callable[[Any, str], T | None], where: str = "") -> T | None:
+    """Depth first over a JSON value, keys included: the first `leaf(item, field path)` that is
+    not None (field paths like "conversations[1].value", keys spelled `printable`)."""
+    found = leaf(value, where)
+    if found is not None:
+        return found
+    if isinstance(value, dict):
+        for k, v in value.items():
+            key = printable(k)  # a field path stays printable even when the key is broken
+            name = f"{where}.{key}" if where else key
+            found = leaf(k, name)
+            if found is None:
+                found = first_in(v, leaf, name)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = first_in(v, leaf, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
 def broken_text(value: Any, where: str = "") -> tuple[str, str, int] | None:
     """The first text in a JSON value (keys and values, depth first) that cannot be written as
     UTF-8, as (field path like "conversations[1].value", the character, its 0-based position
     in the text); None when every text is sound. JSON can spell half of a UTF-16 surrogate
     pair on its own ("\\ud83d", common in chat dumps cut mid-emoji); Python reads it as a
     lone surrogate, which no UTF-8 file or SQLite text can hold."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return where, value[exc.start], exc.start
+
+    def leaf(item: Any, at: str) -> tuple[str, str, int] | None:
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return at, item[exc.start], exc.start
         return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            key = printable(k)  # a field path stays printable even when the key is broken
-            name = f"{where}.{key}" if where else key
-            found = broken_text(k, name) or broken_text(v, name)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found = broken_text(v, f"{where}[{i}]")
-            if found:
-                return found
-    return None
+
+    return first_in(value, leaf, where)
 
 
 def printable(text: Any) -> str:
@@ -274,20 +288,11 @@ def non_finite(value: Any, where: str = "") -> tuple[str, float] | None:
     the number); None when there is none. Python's JSON reader takes NaN, Infinity and
     -Infinity (and reads 1e400 as infinity), which standard JSON has no spelling for: such a
     record could never be exported again."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (where, value)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            key = printable(k)
-            found = non_finite(v, f"{where}.{key}" if where else key)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found = non_finite(v, f"{where}[{i}]")
-            if found:
-                return found
-    return None
+
+    def leaf(item: Any, at: str) -> tuple[str, float] | None:
+        return (at, item) if isinstance(item, float) and not math.isfinite(item) else None
+
+    return first_in(value, leaf, where)
 
 
 def record_error(value: Any, path: Path | None, line: int | None) -> UserInputError | None:
