@@ -106,6 +106,8 @@ bench: setup
 	@labels=../shared/data/self_instruct/default_model_candidates_labelled.jsonl; \
 		if [ ! -f $$labels ]; then echo "bench/quality.py: $$labels is absent, skipped"; labels=; fi; \
 		$(PY) bench/quality.py --labels $$labels bench/data/heldout_labels_seed*.jsonl | tail -8
+	# the default model as a judge of what the rules keep (issue 21; about 90 s): ROC AUC
+	$(PY) bench/judge.py --labels bench/data/heldout_labels_seed*.jsonl | tail -2
 
 # The desktop bundle: dist/instruction-workbench/ and dist/instruction-workbench-<version>-linux-<arch>.tar.gz
 # (PyInstaller, the `package` extra; a few minutes). See packaging/README.md.
