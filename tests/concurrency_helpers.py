@@ -188,3 +188,50 @@ class HangListener:
         self._sock.close()
         for c in self._open:
             c.close()
+
+
+class FullBacklog:
+    """A TCP listener on 127.0.0.1 whose accept queue is full (listen(0), one connection queued
+    and never accepted): the kernel drops further SYNs, so a connect to `url` stays pending
+    (retransmitting its SYN) until its timeout. `pending()`: whether this OS does that (Linux
+    does); `release()` accepts the queued connection, making room for one more, and returns the
+    next connection accepted (within `timeout` seconds), or None."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(0)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._held = [socket.create_connection(("127.0.0.1", self.port), timeout=5)]
+
+    def pending(self) -> bool:
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except TimeoutError:
+                return True
+            except OSError:
+                return False
+            self._held.append(s.dup())  # connected: this OS queues more than asked
+            return False
+
+    def release(self, timeout: float) -> socket.socket | None:
+        first, _ = self._sock.accept()
+        self._held.append(first)
+        self._sock.settimeout(timeout)
+        try:
+            conn, _ = self._sock.accept()
+        except TimeoutError:
+            return None
+        self._held.append(conn)
+        return conn
+
+    def __enter__(self) -> FullBacklog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+        for c in self._held:
+            c.close()

@@ -10,9 +10,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
-from concurrency_helpers import HangListener, accepted_tasks, run_si, si_calls
+from concurrency_helpers import FullBacklog, HangListener, accepted_tasks, run_si, si_calls
 
 from workbench.cli import build_parser
 from workbench.core.errors import Cancelled, ModelError
@@ -106,6 +107,71 @@ def test_ctrl_c_ends_the_cli_model_list_probe(tmp_path) -> None:
         p.send_signal(signal.SIGINT)
         _out, err = p.communicate(timeout=60)  # the probe timeout alone is 20 s
     assert p.returncode != 0 and f"connecting to {hang.url}".encode() in err, err
+
+
+def test_complete_says_whom_it_connects_to(tmp_path) -> None:
+    """`workbench complete --server URL` (no --server-model) prints the same "connecting to"
+    line as the other commands before it waits for the model list; Ctrl+C ends that wait."""
+    with HangListener() as hang:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "complete", "--server", hang.url, "hi"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        while not hang.requests.wait(0.05):
+            assert p.poll() is None, p.communicate()
+        p.send_signal(signal.SIGINT)
+        _out, err = p.communicate(timeout=60)  # the probe timeout alone is 20 s
+    line = f"connecting to {hang.url} (asking for its model list)...".encode()
+    assert p.returncode != 0 and err.startswith(line), err
+
+
+def _connecting() -> bool:
+    """Whether a watched connect is pending (its helper thread is alive)."""
+    return any(t.name == "workbench-connect" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("where", ["request", "probe"])
+def test_a_cancel_ends_a_pending_connect(where: str) -> None:
+    """A server that does not answer the TCP handshake (a listener whose accept queue is full
+    drops SYNs): a cancel ends the connect at once, not after the 10 s connect timeout. No
+    retries, so without the watched connect the outcome would be a ConnectTimeout error, not a
+    cancel. The connect given up is closed when it completes later."""
+    with FullBacklog() as full:
+        if not full.pending():
+            pytest.skip("this OS completes connects to a listener with a full backlog")
+        token = CancelToken()
+        out: list[object] = []
+
+        def call() -> None:
+            try:
+                if where == "probe":
+                    OpenAICompatBackend(full.url, retries=0, cancel=token)
+                else:
+                    backend = OpenAICompatBackend(full.url, model="m", retries=0)
+                    out.append(backend.complete("hi", GenParams(), cancel=token))
+                    backend.close()
+            except BaseException as exc:  # noqa: BLE001 - the outcome is what is tested
+                out.append(exc)
+
+        t = threading.Thread(target=call)
+        t.start()
+        while not _connecting():
+            assert t.is_alive(), out
+            time.sleep(0.01)
+        token.cancel()
+        t.join(60)
+        assert not t.is_alive() and len(out) == 1
+        if where == "probe":
+            assert isinstance(out[0], Cancelled), out
+        else:
+            assert isinstance(out[0], GenResult) and out[0].finish_reason == "cancelled", out
+        # The kernel resends the SYN (after 1 s, then 3 s): given room, the handshake completes
+        # and the helper closes the connection nobody waits for any more.
+        late = full.release(timeout=30)
+        assert late is not None
+        late.settimeout(30)
+        assert late.recv(1) == b""
 
 
 @pytest.mark.parametrize("headers_only", [False, True], ids=["silent", "headers-then-nothing"])

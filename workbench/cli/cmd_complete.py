@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from ..core.llm.base import GenParams
-from ..core.llm.factory import backend_from_args
-from .common import add_model_args, cancel_on_sigint, command
+from .common import add_model_args, cancel_on_sigint, command, open_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +24,7 @@ def run(args: argparse.Namespace) -> dict:
     params = GenParams(
         max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed, stop=args.stop
     )
-    backend = backend_from_args(args)
+    backend = open_model(args)
     if args.chat and getattr(backend, "has_chat_template", True) is False:
         print(
             f"note: {backend.model_id} has no chat template; --chat sends a plain "

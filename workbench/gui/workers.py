@@ -80,8 +80,9 @@ class JobContext:
 
     def model(self, **kwargs: Any) -> Backend:
         """The model `kwargs` name (see `core.llm.factory.open_backend`), kept loaded for the
-        next job; lent to this job until it ends."""
-        return self.own(MODELS.borrow(**kwargs)).backend
+        next job; lent to this job until it ends. The job's Cancel ends the opening where it
+        waits (a server's model-list probe): raises Cancelled, so the job ends as cancelled."""
+        return self.own(MODELS.borrow(cancel=self.cancel, **kwargs)).backend
 
 
 Job = Callable[[JobContext], Any]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import WorkbenchError
+from ..jobs import CancelToken
 from .base import Backend
 
 
@@ -27,17 +28,21 @@ class BackendKeeper:
         self._lent = False
         self.loads = 0  # how many times a model was actually loaded (shown in tests and logs)
 
-    def _open(self, kwargs: dict[str, Any]) -> Backend:
+    def _open(self, kwargs: dict[str, Any], cancel: CancelToken | None) -> Backend:
+        if cancel is not None:
+            kwargs = {**kwargs, "cancel": cancel}
         if self._opener is not None:
             return self._opener(**kwargs)
         from .factory import open_backend
 
         return open_backend(**kwargs)
 
-    def borrow(self, **kwargs: Any) -> Lease:
+    def borrow(self, *, cancel: CancelToken | None = None, **kwargs: Any) -> Lease:
         """The kept backend when `kwargs` match the last load, else a freshly opened one (the old
         one is closed first, so two models never share the memory). Give it back with
-        `Lease.close()`."""
+        `Lease.close()`. `cancel` (the borrowing job's token; not part of what is matched) ends
+        the opening where it can wait, a server's model-list probe: raises Cancelled, and
+        nothing is kept."""
         key = json.dumps(kwargs, sort_keys=True, default=str)
         with self._lock:
             if self._lent:
@@ -52,7 +57,7 @@ class BackendKeeper:
             if old is not None:
                 old.close()
             if self._backend is None:
-                self._backend = self._open(kwargs)
+                self._backend = self._open(kwargs, cancel)
                 self._key = key
                 self.loads += 1
         except BaseException:

@@ -24,9 +24,12 @@ another endpoint (the same request: same seed), and the endpoint is set aside (`
 Stopping: every read waits in slices of a fraction of a second and looks at the request's cancel
 token in between, so a cancel ends a request within a fraction of a second wherever it is —
 waiting for the response headers of a server that never answers included (httpx's own read
-timeout would only fire after `timeout` seconds, times the retries). This is done by wrapping
-httpcore's network backend (`_WatchedBackend`); `close_streams(cancel)` also closes, from any
-thread, every open stream of a cancel token at once.
+timeout would only fire after `timeout` seconds, times the retries). Connecting too: a connect
+(name lookup and TCP handshake, under the 10 s connect timeout) runs in a helper thread while the
+request's thread looks at the token in the same slices, so a stop does not wait for a server that
+does not answer the handshake. This is done by wrapping httpcore's network backend
+(`_WatchedBackend`); `close_streams(cancel)` also closes, from any thread, every open stream of a
+cancel token at once.
 
 Thread-safe (`thread_safe = True`): unlike the llama.cpp backend, one object serves many threads
 at once.
@@ -34,6 +37,7 @@ at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -42,7 +46,7 @@ import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,6 +243,52 @@ class _WatchedStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+def _watched_connect(
+    connect: Callable[[], httpcore.NetworkStream], watch: _Watch
+) -> httpcore.NetworkStream:
+    """`connect()` (httpcore's own: the name lookup and the TCP handshake, under its connect
+    timeout) run in a helper thread while this thread looks at `watch` every READ_SLICE_S, so a
+    stop ends a pending connect at once (raises _Interrupted). A connect given up that way is
+    closed by its helper when it completes (within the connect timeout). Not a loop of short
+    connects: each would restart the handshake, and a server more than READ_SLICE_S away (or a
+    lost SYN, resent after 1 s) would never be reached. Errors of `connect()` are raised here."""
+    watch.check()
+    done = threading.Event()
+    lock = threading.Lock()
+    state: dict[str, Any] = {}  # "stream" or "error"; "abandoned" once the caller left
+
+    def attempt() -> None:
+        try:
+            stream, error = connect(), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            stream, error = None, exc
+        with lock:
+            state.update(stream=stream, error=error)
+            abandoned = state.get("abandoned", False)
+        done.set()
+        if abandoned and stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    threading.Thread(target=attempt, name="workbench-connect", daemon=True).start()
+    try:
+        while not done.wait(READ_SLICE_S):
+            watch.check()
+    except BaseException:
+        with lock:
+            state["abandoned"] = True
+            late = state.get("stream")
+        if late is not None:
+            with contextlib.suppress(Exception):
+                late.close()
+        raise
+    if state["error"] is not None:
+        raise state["error"]
+    stream = state["stream"]
+    assert stream is not None
+    return stream
+
+
 class _WatchedBackend(httpcore.NetworkBackend):
     """httpcore's network backend whose streams are `_WatchedStream`s."""
 
@@ -246,7 +296,12 @@ class _WatchedBackend(httpcore.NetworkBackend):
         self._inner = inner
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        return _WatchedStream(self._inner.connect_tcp(*args, **kwargs))
+        watch: _Watch | None = getattr(_local, "watch", None)
+        if watch is None:
+            return _WatchedStream(self._inner.connect_tcp(*args, **kwargs))
+        return _WatchedStream(
+            _watched_connect(lambda: self._inner.connect_tcp(*args, **kwargs), watch)
+        )
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
         return _WatchedStream(self._inner.connect_unix_socket(*args, **kwargs))
