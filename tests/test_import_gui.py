@@ -192,6 +192,7 @@ def test_table_columns_mapped_in_the_import_form(window, qtbot, shared_data, mon
     assert not dialog.import_btn.isEnabled() and "output" in dialog.message.text()
     dialog.combos["output"].setCurrentText("answer")
     dialog.combos["rationale"].setCurrentText("rationale")
+    qtbot.waitUntil(dialog.import_btn.isEnabled, timeout=20_000)  # the whole file checked
     dialog.import_btn.click()
     qtbot.waitUntil(lambda: tasks(window.ws.path) == 40, timeout=20_000)
     instruction, input_, output, meta = first_example(window.ws.path)
@@ -229,6 +230,7 @@ def test_json_records_with_unknown_fields_offer_the_mapping(window, qtbot, tmp_p
     dialog.combos["input"].setCurrentText("given")
     dialog.combos["output"].setCurrentText("reply")
     assert dialog.fmt() == "inputs-targets"
+    qtbot.waitUntil(dialog.import_btn.isEnabled, timeout=20_000)  # the whole file checked
     dialog.import_btn.click()
     qtbot.waitUntil(lambda: tasks(window.ws.path) == 6, timeout=20_000)
     assert first_example(window.ws.path) == ("Add 0 and 0.", "0+0", "0", {"lang": "en"})
@@ -240,6 +242,8 @@ def test_mapping_form_checks_the_whole_file_then_imports_the_valid(window, qtbot
     lines = ["question,answer"] + [f"q{i},a{i}" for i in range(40)] + ["short", "x,y,z"]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     dialog = window.map_columns(src)
+    assert not dialog.import_btn.isEnabled()  # the first rows read well: the file is checked
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=20_000)
     assert not dialog.import_btn.isEnabled()  # a plain Import would fail on line 42
     assert "2 records" in dialog.message.text()
     assert "line 42" in dialog.message.text() and "line 43" in dialog.message.text()
@@ -262,6 +266,7 @@ def test_mapping_form_records_checked_whole_and_large_files_noted(qtbot, tmp_pat
     qtbot.addWidget(dialog)
     dialog.combos["instruction"].setCurrentIndex(1)
     dialog.combos["output"].setCurrentIndex(2)
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=20_000)
     assert not dialog.import_btn.isEnabled()
     assert "1 record" in dialog.message.text() and "line 31, field 'a'" in dialog.message.text()
     assert "reject 1" in dialog.skip_btn.text() and dialog.skip_btn.isVisibleTo(dialog)

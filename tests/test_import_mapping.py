@@ -50,6 +50,13 @@ def _dialog(qtbot, path):
     return dialog
 
 
+def _checked(qtbot, dialog):
+    """Wait for the whole-file check (a worker) of the mapping now chosen to end."""
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=20_000)
+    assert not dialog.busy.isVisibleTo(dialog)
+    return dialog
+
+
 def _imports(path, dialog):
     """What the import would do with the form's choice: the core's reader on the whole file."""
     reader = tabular.read if dialog.fmt() == tabular.FORMAT else tabular.read_pairs
@@ -64,7 +71,7 @@ def test_form_tells_duplicate_header_names_apart(qtbot, tmp_path):
     assert dialog.names() == ["prompt", "prompt_2", "response"]
     assert "Two columns are named 'prompt'" in dialog.message.text()
     dialog.combos["input"].setCurrentText("prompt_2")
-    assert dialog.import_btn.isEnabled()
+    assert _checked(qtbot, dialog).import_btn.isEnabled()
     assert "instruction: A · input: B · output: C" in dialog.sample.text()
     (task, _) = _imports(src, dialog)
     assert (task.instruction, task.instances[0].input) == ("A", "B")  # the preview's example
@@ -99,7 +106,7 @@ def test_form_names_columns_with_braces_and_commas_and_guesses_the_header(qtbot,
     assert dialog.mapping()["instruction"] == "question"
     dialog.combos["output"].setCurrentText("answer, final")
     dialog.combos["rationale"].setCurrentText("{why}")
-    assert dialog.import_btn.isEnabled(), dialog.message.text()
+    assert _checked(qtbot, dialog).import_btn.isEnabled(), dialog.message.text()
     assert "output: two plus two So the answer is 4." in dialog.sample.text()
     tasks = _imports(src, dialog)
     assert tasks[0].instances[0].output == "two plus two So the answer is 4."

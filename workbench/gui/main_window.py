@@ -42,7 +42,8 @@ PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Exp
 MODEL_JOBS = {"self-instruct", "test-prompt", "select-model", "self-check"}
 LIVE_REFRESH_MS = 1500
 # Jobs that only read and can be stopped at any time (a workspace switch does not wait for them).
-BACKGROUND_JOBS = {"model-info", "inspect-refilter"}
+# "import-check": the import form's whole-file check (gui/import_mapping.py), no workspace.
+BACKGROUND_JOBS = {"model-info", "inspect-refilter", "import-check"}
 # Shortcuts that belong to one panel (QShortcut, panel-scoped), for Help > Keyboard shortcuts.
 PANEL_SHORTCUTS = [
     ("Seeds: example / conversation / tools / meta tab", "Alt+1, Alt+2, Alt+3, Alt+4"),
@@ -536,7 +537,7 @@ class MainWindow(QMainWindow):
         from .import_mapping import ImportMappingDialog
 
         try:
-            dialog = ImportMappingDialog(path, reason, self)
+            dialog = ImportMappingDialog(path, reason, self, start_job=self.start_job)
         except WorkbenchError as exc:
             self.show_error(str(exc))
             return None
