@@ -13,7 +13,7 @@ one is on PATH or built by `make llama-server`): completion tokens/s at K = 1 an
 The last line prints both ratios at K = 16 (target: >= 12x).
 
     .venv/bin/python bench/serving.py [--latency 0.3] [--per-token 0.001] [--steps 64]
-                                      [--target 100] [--round-size R]
+                                      [--target 100] [--round-size R] [--no-round-cap]
                                       [--no-real-server | --real-server-only]
 """
 
@@ -138,7 +138,7 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
         "the run's default round size (16 on a server)"
         if args.round_size is None
         else f"rounds of {args.round_size} step-1 calls"
-    )
+    ) + (", whole (no round cap)" if args.no_round_cap else "")
     print(f"    SELF-INSTRUCT, chat preset, target {args.target} tasks, bundled seeds, {rounds}")
     rates: dict[int, float] = {}
     reference: tuple[list[Any], list[Any]] | None = None
@@ -147,8 +147,13 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
         for k in KS:
             ws = init_workspace(tmp / f"si{k}.sqlite")
             t0 = time.perf_counter()
+            requests = srv.requests
             config = RunConfig(
-                preset="chat", target=args.target, seed=0, round_size=args.round_size
+                preset="chat",
+                target=args.target,
+                seed=0,
+                round_size=args.round_size,
+                round_cap=False if args.no_round_cap else None,
             )
             out = run_self_instruct(ws, backend, config, concurrency=k)
             dt = time.perf_counter() - t0
@@ -169,10 +174,13 @@ def selfinstruct(args: argparse.Namespace, tmp: Path) -> dict[int, float]:
             rates[k] = out.accepted / dt * 60
             same = "yes" if got == reference else "NO"
             DIFFERENT.extend([] if got == reference else [k])
+            # Requests the server started (answered, withdrawn or closed at the end) and the
+            # answers fetched ahead and never used (RunSummary.withdrawn).
             print(
                 f"    K={k:<3d} {dt:6.1f} s  {len(calls)} calls  {rates[k]:7.1f} accepted "
                 f"tasks/min  ratio {rates[k] / rates[1]:5.1f}x  max in flight "
-                f"{srv.max_in_flight:3d}  identical to K=1: {same}"
+                f"{srv.max_in_flight:3d}  requests {srv.requests - requests:4d}  withdrawn "
+                f"{out.withdrawn:4d}  identical to K=1: {same}"
             )
             srv.max_in_flight = 0
             ws.close()
@@ -314,6 +322,12 @@ def main() -> None:
         default=None,
         help="SELF-INSTRUCT step-1 calls per pool snapshot (RunConfig.round_size; default: "
         "the run's own, 16 on a server)",
+    )
+    ap.add_argument(
+        "--no-round-cap",
+        action="store_true",
+        help="SELF-INSTRUCT rounds always whole (RunConfig.round_cap False: the figures before "
+        "the cap)",
     )
     ap.add_argument("--threads", type=int, default=1, help="threads of the real server")
     ap.add_argument("--max-tokens", type=int, default=32, help="tokens per real-server request")

@@ -15,7 +15,7 @@ def test_progress_line_shows_figures_and_a_resumed_jobs_eta(monkeypatch):
     monkeypatch.setattr(common.time, "monotonic", lambda: next(clock))
     out = io.StringIO()
     p = common.ProgressPrinter(out, min_interval=0, fields=FIELDS)
-    data = {"candidates": 1234, "acceptance_rate": 0.5, "tokens_per_s": 3.456}
+    data = {"candidates": 1234, "examined": 40, "acceptance_rate": 0.5, "tokens_per_s": 3.456}
     p(Progress("self-instruct", done=5, total=10, message="resuming", data=data))  # t=100
     p(Progress("self-instruct", done=6, total=10, message="step 3: accepted", data=data))  # t=110
     p(Progress("self-instruct", done=10, total=10, message="finished", data={}))  # t=130
@@ -24,6 +24,7 @@ def test_progress_line_shows_figures_and_a_resumed_jobs_eta(monkeypatch):
     assert "ETA" not in lines[0]  # no pace yet
     # 1 task in 10 s this session, 4 to go: 40 s (not 4 x 110/6 from the run's start).
     assert "ETA   40s" in lines[1]
-    for part in ("1,234 candidates", "50% accepted", "3.5 tok/s", "step 3: accepted"):
-        assert part in lines[1]
+    # The rate is of the candidates decided so far (40), not of all 1,234: it says so.
+    assert "1,234 candidates  40 examined  50% of examined accepted  3.5 tok/s" in lines[1]
+    assert "step 3: accepted" in lines[1]
     assert lines[2].endswith("10/10  finished")

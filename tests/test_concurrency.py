@@ -309,6 +309,25 @@ def test_cli_concurrency_option(tmp_path, sim):
     assert "in flight" in ok.stderr  # the progress line shows the requests in flight
 
 
+@pytest.mark.parametrize("value", ["0", "1025", "100000", "x"])
+def test_concurrency_out_of_range_is_a_usage_error_naming_flag_value_and_range(value, capsys):
+    from workbench.cli import build_parser
+    from workbench.core.llm.pool import MAX_CONCURRENCY
+
+    for command in ("self-instruct", "self-check", "cot"):
+        with pytest.raises(SystemExit) as exc:
+            build_parser().parse_args([command, "--concurrency", value])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --concurrency:" in err and value in err
+        if value != "x":
+            bound = "at least 1" if value == "0" else f"at most {MAX_CONCURRENCY}"
+            assert f"must be {bound}, got {value} (allowed: 1 to {MAX_CONCURRENCY})" in err
+    for ok in ("1", str(MAX_CONCURRENCY)):
+        args = build_parser().parse_args(["self-instruct", "--concurrency", ok])
+        assert args.concurrency == int(ok)
+
+
 # ------------------------------------------------------------------------------ SELF-INSTRUCT
 def test_selfinstruct_accepts_the_same_tasks_at_k1_and_k8(tmp_path, sim):
     backend = OpenAICompatBackend(sim.url)
@@ -349,8 +368,8 @@ def test_selfinstruct_cancel_and_resume_at_k8(tmp_path, sim):
 
 
 def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim):
-    """round_size R: R step-1 prompts from one snapshot of the pool, all in flight at once;
-    the same R gives the same tasks at K = 1 and K = 8."""
+    """round_size R (whole rounds: round_cap off): R step-1 prompts from one snapshot of the
+    pool, all in flight at once; the same R gives the same tasks at K = 1 and K = 8."""
     from workbench.core.seeds import init_workspace
     from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
 
@@ -360,7 +379,10 @@ def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim
         ws = init_workspace(tmp_path / f"r{k}.sqlite")
         sim.max_in_flight = 0
         run_self_instruct(
-            ws, backend, RunConfig(preset="chat", target=20, seed=5, round_size=4), concurrency=k
+            ws,
+            backend,
+            RunConfig(preset="chat", target=20, seed=5, round_size=4, round_cap=False),
+            concurrency=k,
         )
         got[k] = (accepted_tasks(ws), si_calls(ws))
         gen = ws.query(
@@ -370,6 +392,42 @@ def test_selfinstruct_rounds_send_a_rounds_step_one_calls_together(tmp_path, sim
         ws.close()
     assert sim.max_in_flight >= 4  # a round's step-1 calls went out together
     assert len(got[1][0]) == 20 and got[1] == got[8]
+
+
+def test_selfinstruct_capped_round_uses_fewer_calls_and_same_tasks_at_any_k(tmp_path, sim):
+    """round_cap (the default): a round of 16 at target 3 is one step-1 call (8 asked for),
+    every later round also no more than the tasks left need; the same tasks at K = 1 and
+    K = 8, stored with the run; far fewer calls made and sent ahead than whole rounds of 16."""
+    from workbench.core.seeds import init_workspace
+    from workbench.core.selfinstruct.config import stored_run
+    from workbench.core.selfinstruct.run import RunConfig, run_self_instruct
+    from workbench.core.selfinstruct.steps import capped_round_size
+
+    assert capped_round_size(16, 3, 8) == 1 and capped_round_size(16, 20, 8) == 3
+    assert capped_round_size(16, 500, 8) == 16 and capped_round_size(4, 1, 7) == 1
+    backend = OpenAICompatBackend(sim.url)
+    got, made = {}, {}
+    for cap, k in ((True, 1), (True, 8), (False, 8)):
+        ws = init_workspace(tmp_path / f"cap{cap}{k}.sqlite")
+        before = sim.requests
+        config = RunConfig(preset="chat", target=3, seed=4, round_size=16)
+        if not cap:
+            config = RunConfig(preset="chat", target=3, seed=4, round_size=16, round_cap=False)
+        out = run_self_instruct(ws, backend, config, concurrency=k)
+        run = stored_run(ws, out.run_id)
+        assert run is not None and run.config.round_cap is cap
+        gen = ws.scalar("SELECT count(*) FROM model_calls WHERE purpose = 'instruction-generation'")
+        cands = ws.scalar("SELECT count(*) FROM candidates")
+        got[cap, k] = (accepted_tasks(ws), si_calls(ws))
+        made[cap, k] = (gen, out.calls, sim.requests - before, out.withdrawn, cands)
+        ws.close()
+    assert len(got[True, 1][0]) == 3 and got[True, 1] == got[True, 8]
+    gen, calls, requests, withdrawn, cands = made[True, 8]
+    assert gen == 1 and made[False, 8][0] == 16
+    # Every request of the capped run was its one step-1 call or a step 2/3 of a candidate of
+    # it: fewer than the whole round of 16 recorded, let alone sent.
+    assert requests <= 1 + 2 * cands < made[False, 8][1] <= made[False, 8][2]
+    assert withdrawn <= requests - calls
 
 
 DUP = "Write a short poem about the calm morning sea today."

@@ -39,6 +39,7 @@ def test_reasoning_panel_checks_with_the_servers_concurrency(qtbot, tmp_path):
         models = ModelsPanel(ws, lambda _t: False)
         qtbot.addWidget(models)
         models.server_url.setText(sim.url)
+        assert models.server_concurrency.maximum() == 1024  # the CLI's --concurrency range
         models.server_concurrency.setValue(4)
         models._save_server()
         assert ws.get_setting("server")["concurrency"] == 4

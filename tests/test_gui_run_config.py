@@ -46,3 +46,18 @@ def test_export_panel_offers_the_exporter_selections(qtbot, tmp_workspace):
     qtbot.addWidget(panel)
     assert [panel.only.itemData(i) for i in range(panel.only.count())] == list(ONLY)
     assert panel.only.currentData() == ONLY_DEFAULT == "not-dropped"
+
+
+def test_generate_panel_rate_is_of_the_examined_candidates(qtbot, tmp_workspace):
+    """The acceptance figure says what it is a share of: the candidates decided so far (a
+    round's pending ones are not counted yet), as the CLI's "of examined accepted"."""
+    from workbench.core.jobs import Progress
+    from workbench.gui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel(tmp_workspace, start_job=lambda _thread: True)
+    qtbot.addWidget(panel)
+    data = {"accepted": 20, "candidates": 1234, "examined": 40, "acceptance_rate": 0.5}
+    panel._on_progress(Progress("self-instruct", done=20, total=50, data=data))
+    assert panel.figures["rate"].text() == "50 % of 40"
+    assert panel.figures["candidates"].text() == "1,234"
+    assert "decided" in panel.figures["rate"].toolTip()

@@ -331,8 +331,21 @@ def test_run_stores_every_candidate_with_provenance(tmp_workspace):
     assert set(purposes) == {"instruction-generation", "classification", "instances"}
     last = events[-1]
     assert last.stage == "self-instruct" and last.done == 6 and last.total == 6
-    assert {"run_id", "accepted", "candidates", "acceptance_rate", "tokens_per_s", "last"} <= set(
-        last.data
+    assert {
+        "run_id",
+        "accepted",
+        "candidates",
+        "examined",
+        "acceptance_rate",
+        "tokens_per_s",
+        "last",
+    } <= set(last.data)
+    # The rate is of the decided candidates (closed at the target: not examined).
+    assert last.data["acceptance_rate"] == pytest.approx(6 / last.data["examined"])
+    assert last.data["examined"] == ws.scalar(
+        "SELECT count(*) FROM candidates WHERE run_id = ? AND coalesce(reason, '') != "
+        "'target-reached'",
+        (s.run_id,),
     )
     fed = [x for e in events for x in e.data["last"]]
     assert Counter(x["decision"] for x in fed)["kept"] == 6

@@ -22,7 +22,10 @@ from .common import (
 # Shown after the bar: what the run has produced and how fast (DESIGN.md's CLI contract).
 FIELDS = [
     ("candidates", "{:,} candidates"),
-    ("acceptance_rate", "{:.0%} accepted"),
+    # The share of the candidates the filters decided (pending ones are not counted yet), as
+    # the window's "accepted of examined" figure: "40 examined  50% of examined accepted".
+    ("examined", "{:,} examined"),
+    ("acceptance_rate", "{:.0%} of examined accepted"),
     ("tokens_per_s", "{:.1f} tok/s"),
     ("in_flight", "{} in flight"),
     ("withdrawn", "{} withdrawn"),  # sent ahead, answered, not used (counted, not recorded)

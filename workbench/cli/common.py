@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Cancelled, UserInputError, WorkbenchError
 from ..core.jobs import CancelToken, Progress
+from ..core.llm.pool import MAX_CONCURRENCY
 from ..core.store.workspace import Workspace, default_workspace_path
 
 if TYPE_CHECKING:
@@ -66,16 +67,26 @@ def add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def positive_int(text: str) -> int:
-    """An argparse `type` for counts that must be at least 1 (`--concurrency`, `--round-size`):
-    the usage error names the option and the value, like `--target 0`."""
+def positive_int(text: str, maximum: int | None = None) -> int:
+    """An argparse `type` for counts that must be at least 1 (`--round-size`), and at most
+    `maximum` when given (`concurrency_int`): the usage error names the option and the value,
+    like `--target 0`, and the range when there is a maximum."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < 1 or (maximum is not None and value > maximum):
+        bound = "at least 1" if value < 1 else f"at most {maximum}"
+        allowed = "" if maximum is None else f" (allowed: 1 to {maximum})"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {value}{allowed}")
     return value
+
+
+def concurrency_int(text: str) -> int:
+    """An argparse `type` for `--concurrency K`: 1 to `MAX_CONCURRENCY` (1024, the window's
+    Models -> Concurrency range too), e.g. "argument --concurrency: must be at most 1024, got
+    100000 (allowed: 1 to 1024)" (exit 2)."""
+    return positive_int(text, MAX_CONCURRENCY)
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -98,9 +109,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--concurrency",
         metavar="K",
-        type=positive_int,
+        type=concurrency_int,
         default=None,
-        help="model requests in flight (default: 16 with --server, 1 in-process)",
+        help=f"model requests in flight, 1 to {MAX_CONCURRENCY} (default: 16 with --server, "
+        "1 in-process)",
     )
     g.add_argument("--server-model", metavar="NAME", default=None)
     g.add_argument("--api-key", metavar="K", default=None)

@@ -182,7 +182,7 @@ class GeneratePanel(QWidget):
             [
                 ("accepted", "accepted / target"),
                 ("candidates", "candidates"),
-                ("rate", "acceptance rate"),
+                ("rate", "accepted of examined"),
                 ("tps", "tokens/s"),
                 ("eta", "ETA"),
             ]
@@ -194,6 +194,10 @@ class GeneratePanel(QWidget):
             grid.addWidget(value, 0, i)
             grid.addWidget(cap, 1, i)
             self.figures[key] = value
+        self.figures["rate"].setToolTip(
+            "Accepted tasks as a share of the candidates the filters have decided (kept or "
+            "dropped), of how many; pending candidates count once decided"
+        )
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.setValue(0)
@@ -454,7 +458,10 @@ class GeneratePanel(QWidget):
         if "candidates" in d:
             self.figures["candidates"].setText(f"{d['candidates']:,}")
         if d.get("acceptance_rate") is not None:
-            self.figures["rate"].setText(f"{100 * float(d['acceptance_rate']):.0f} %")
+            # Of the candidates the filters decided (pending ones not yet counted).
+            rate = f"{100 * float(d['acceptance_rate']):.0f} %"
+            examined = d.get("examined")
+            self.figures["rate"].setText(rate if examined is None else f"{rate} of {examined:,}")
         tps = d.get("tokens_per_s")
         if tps is not None:
             self.figures["tps"].setText(f"{float(tps):,.1f}")

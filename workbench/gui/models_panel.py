@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.llm.pool import MAX_CONCURRENCY
 from ..core.store.workspace import Workspace
 from .model_choice import (
     DEFAULT,
@@ -174,7 +175,7 @@ class ModelsPanel(QWidget):
         # Requests kept in flight by every job on the server (issue 17); 0: the default (16).
         self.server_concurrency = QSpinBox()
         self.server_concurrency.setObjectName("serverConcurrency")
-        self.server_concurrency.setRange(0, 1024)
+        self.server_concurrency.setRange(0, MAX_CONCURRENCY)  # the CLI's range
         self.server_concurrency.setSpecialValueText("default (16)")
         self.server_concurrency.setValue(int(server.get("concurrency") or 0))
         self.server_concurrency.setToolTip(

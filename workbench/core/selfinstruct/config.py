@@ -65,6 +65,14 @@ class RunConfig:
     compared with the pool as the sequential procedure would have it (tasks accepted from
     earlier calls of the round included). The round size, not the concurrency, shapes what is
     accepted: the same round size gives the same tasks at any K (docs/models.md)."""
+    round_cap: bool | None = None
+    """Whether a round has no more step-1 calls than the tasks still to accept can use: at most
+    ceil((target - accepted when the round starts) / the instructions one call asks for), a
+    rule on the stored state alone, so K, timing and a resume never change it
+    (`steps.round_bounds`). None: on, except with compat="reference" (whose rounds are always
+    request_batch_size calls); resolved and stored when the run starts. A run stored before
+    the rule existed resumes without it. Saves the calls a small target never uses (with rounds
+    of 16 at target 3: 1 step-1 call instead of 16; docs/models.md)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -125,6 +133,12 @@ def default_round_size(*, server: bool, compat: str | None = None) -> int:
     if compat == "reference":
         return REFERENCE_ROUND_SIZE
     return SERVER_ROUND_SIZE if server else 1
+
+
+def default_round_cap(compat: str | None = None) -> bool:
+    """The round cap of a run that does not set one: on, except with compat="reference" (the
+    reference sends request_batch_size prompts every round, whatever is left to accept)."""
+    return compat != "reference"
 
 
 def preset_choices() -> list[tuple[str, str]]:

@@ -4,11 +4,13 @@
 
 The run's config (`RunConfig`, everything that shapes its output, the seed and the round size
 included) is stored with the run; `resume_run_id` continues a run with its stored config
-(`config.stored_run`). The run goes in rounds of `round_size` step-1 calls, all built from the
-pool as it stood when the round began; the round's candidates are then settled call by call in
-sequence order (each call decided again against the pool grown by the earlier ones,
-`steps.redecide_call`), and every candidate is settled before the next round, so the pool a
-step-1 call sees is the same whether or not the run was interrupted, and whatever K is.
+(`config.stored_run`). The run goes in rounds of `round_size` step-1 calls (with `round_cap`,
+no more than the tasks still to accept when the round begins can use: `steps.round_bounds`, a
+rule on the stored state alone), all built from the pool as it stood when the round began; the
+round's candidates are then settled call by call in sequence order (each call decided again
+against the pool grown by the earlier ones, `steps.redecide_call`), and every candidate is
+settled before the next round, so the pool a step-1 call sees is the same whether or not the
+run was interrupted, and whatever K is.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..store.runs import create_run, run_outcome, set_run_status
 from ..store.workspace import Workspace
 from . import candidates, steps
 from .candidates import Decision, PoolGrowth, Reason
-from .config import RUN_KIND, RunConfig, default_round_size, stored_run
+from .config import RUN_KIND, RunConfig, default_round_cap, default_round_size, stored_run
 from .filters import InstructionRules
 from .prefetch import forget_candidates, prefetch_generate, prefetch_pending
 from .presets import PRESETS, get_preset
@@ -151,7 +153,8 @@ def run_self_instruct(
     which still decides them one at a time in sequence order, so K never changes what is
     accepted. In-process: one at a time. `config.round_size` None takes
     `default_round_size` for this backend (16 on a server, 1 in-process, 5 with
-    compat="reference"); the value is stored with the run, and a resume keeps it.
+    compat="reference"); the value is stored with the run, and a resume keeps it; so is
+    `config.round_cap` (None: on, off with compat="reference").
 
     Raises Cancelled when `cancel` fires (the run is left "cancelled", resumable), and marks the
     run "failed" on any other error.
@@ -166,6 +169,8 @@ def run_self_instruct(
         config = run.config
         if config.round_size is None:  # stored before rounds existed: one call per round
             config = replace(config, round_size=1)
+        if config.round_cap is None:  # stored before the cap existed: rounds stay whole
+            config = replace(config, round_cap=False)
     else:
         run = None
         if config.templates_dir is None:  # recorded in the run, so a resume uses the same
@@ -175,6 +180,8 @@ def run_self_instruct(
             config = replace(
                 config, round_size=default_round_size(server=server, compat=config.compat)
             )
+        if config.round_cap is None:  # recorded too, for the same reason
+            config = replace(config, round_cap=default_round_cap(config.compat))
     config.validate()
     preset = get_preset(config.preset)
     if preset.api == "chat" and getattr(backend, "has_chat_template", True) is False:
@@ -261,7 +268,11 @@ def run_self_instruct(
                     "run_id": run_id,
                     "accepted": st["accepted"],
                     "candidates": st["candidates"],
-                    "acceptance_rate": st["accepted"] / decided if decided else 0.0,
+                    # Candidates the filters decided (kept or dropped; not pending, not closed
+                    # unexamined at the target), and the share of them accepted (None before
+                    # the first): with a round's candidates pending, fewer than "candidates".
+                    "examined": decided,
+                    "acceptance_rate": st["accepted"] / decided if decided else None,
                     "tokens_per_s": meter.tokens_per_s,
                     "last": meter.last,
                     **({"in_flight": fetcher.in_flight} if fetcher is not None else {}),
@@ -277,7 +288,7 @@ def run_self_instruct(
         emit("resuming" if resume_run_id is not None else "starting")
         if fetcher is not None:  # a resumed run: what was in flight when it stopped
             prefetch_pending(ctx, fetcher)
-        sent_round = -1  # the round whose step-1 calls were sent ahead
+        sent_round = -1  # the round (its first call) whose step-1 calls were sent ahead
         rsize = config.round_size or 1
         while True:
             accepted = _accepted(ws, run_id)
@@ -289,7 +300,9 @@ def run_self_instruct(
             )
             # A round's step-1 calls all come before its candidates' steps 2 and 3, so each
             # of them sees the same pool (rounds of 1: every step-1 call sees the latest).
-            mid_round = preset.pipeline != "alpaca" and batch % rsize != 0 and batch < max_calls
+            alpaca = preset.pipeline == "alpaca"  # one call at a time, no rounds
+            first, end = (batch, batch + 1) if alpaca else steps.round_bounds(ctx, batch)
+            mid_round = first != batch and batch < max_calls
             pending_batch = None if mid_round else candidates.first_pending_batch(ws, run_id)
             if pending_batch is not None:
                 # Settled call by call, in sequence order: the call is decided against the
@@ -326,10 +339,9 @@ def run_self_instruct(
             if preset.pipeline == "alpaca":
                 steps.step_alpaca(ctx, batch, config.target - accepted)
             else:
-                if fetcher is not None and rsize > 1 and batch // rsize != sent_round:
-                    sent_round = batch // rsize
-                    end = min((sent_round + 1) * rsize, max_calls)
-                    prefetch_generate(ctx, fetcher, range(batch, end))
+                if fetcher is not None and end - first > 1 and first != sent_round:
+                    sent_round = first
+                    prefetch_generate(ctx, fetcher, range(batch, min(end, max_calls)))
                 n = steps.step_generate(ctx, batch)
                 if fetcher is not None:
                     prefetch_pending(ctx, fetcher)

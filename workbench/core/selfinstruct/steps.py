@@ -88,6 +88,8 @@ class Context:
     on_decided: Callable[[str, Decision, Reason | None], None]
     on_call: Callable[[GenResult], None]
     seeds: list[dict[str, Any]] = field(default_factory=list)
+    # Sizes of rounds already begun, by first step-1 call (`round_bounds`): never change.
+    round_sizes: dict[int, int] = field(default_factory=dict)
 
     @property
     def seed(self) -> int:
@@ -151,6 +153,51 @@ class Context:
                 "SELECT instruction FROM tasks WHERE source = 'generated' ORDER BY id"
             )
         ]
+
+
+# ---------------------------------------------------------------------------- rounds
+COMPLETION_LAST_ITEM = 15  # a completion step-1 prompt stops at item 16 (the presets' gen_stop)
+
+
+def asked_per_call(preset: Preset) -> int:
+    """Instructions one step-1 call asks for: the chat prompt's `prompts.CHAT_COUNT` (8), a
+    completion prompt's items after its examples up to the stop at item 16 (7 after the usual
+    8 examples; more when the pool has fewer seeds, so the figure never exceeds the ask)."""
+    if preset.api == "chat":
+        return prompts.CHAT_COUNT
+    return max(1, COMPLETION_LAST_ITEM - preset.prompt_instructions)
+
+
+def capped_round_size(round_size: int, remaining: int, per_call: int) -> int:
+    """Step-1 calls of a round that starts with `remaining` (>= 1) tasks still to accept, each
+    call asking for `per_call` instructions: `round_size`, but no more calls than could
+    supply `remaining` tasks if every instruction asked for were kept. Always >= 1."""
+    return max(1, min(round_size, -(-max(remaining, 1) // max(per_call, 1))))
+
+
+def round_bounds(ctx: Context, batch: int) -> tuple[int, int]:
+    """(first, end) step-1 calls of the round holding call `batch` (first <= batch < end;
+    `batch`: a call already made or the next one). Rounds of `config.round_size` calls; with
+    `config.round_cap` a round's size is `capped_round_size` of the tasks left to accept when
+    it starts (target minus the tasks from the calls before it, all settled by then: read back
+    from the candidates, so the same at any K and after a resume). The max_gen_calls stop is
+    the caller's."""
+    rsize = ctx.config.round_size or 1
+    if not ctx.config.round_cap or rsize == 1:
+        first = batch - batch % rsize
+        return first, first + rsize
+    per_call = asked_per_call(ctx.preset)
+    first = 0
+    while True:
+        size = ctx.round_sizes.get(first)
+        if size is None:
+            kept = candidates.kept_in_calls(ctx.ws, ctx.run_id, 0, first)
+            size = capped_round_size(rsize, ctx.config.target - kept, per_call)
+            if first < batch:  # begun: its calls before it were all settled when it began
+                ctx.round_sizes[first] = size
+        if batch < first + size:
+            return first, first + size
+        first += size
 
 
 # ---------------------------------------------------------------------------- step 1
@@ -284,7 +331,7 @@ def redecide_call(ctx: Context, batch: int) -> list[dict[str, Any]]:
 
     Returns the candidates (id, batch, position, instruction) that it dropped ("rouge"); ones
     it let through are pending again and go on to steps 2 and 3 like the others."""
-    start = batch - batch % (ctx.config.round_size or 1)
+    start, _end = round_bounds(ctx, batch)
     if start == batch or not candidates.kept_in_calls(ctx.ws, ctx.run_id, start, batch):
         return []
     rows = candidates.of_call(ctx.ws, ctx.run_id, batch)
