@@ -2,6 +2,7 @@
 
     python bench/quality.py --labels FILE            # a labelled file (layout below)
     python bench/quality.py --labels FILE --run 7    # + a fresh chat run of the default model
+    python bench/quality.py --run 7 --server URL [--server-model NAME]   # a model on a server
     python bench/quality.py --run 7 --workspace W    # the run's candidates only (kept in W)
 
 A labelled file is JSON lines with at least `instruction` (as the model wrote it) and `valid`
@@ -29,7 +30,9 @@ candidates; the reference's rules on the raw text are printed beside them for co
 last line reads `invalid dropped N% · valid dropped M%`.
 
 For a fresh run (`--run SEED`: `workbench init` and `workbench self-instruct --preset chat
---target 30 --seed SEED` in a temporary workspace, exactly as a user would), every candidate is
+--target 30 --seed SEED` in a temporary workspace, exactly as a user would; the model options
+are the CLI's own, `--model PATH` or `--server URL [--server-model NAME] [--api-key K]
+[--concurrency K]`, handed to it as given, so the CLI opens the backend), every candidate is
 printed with its decision, and the kept ones with the rule's verdict, so a person can check
 the labels; the rule's share of valid kept tasks is printed. With the rule on (the default)
 that share is 100% by construction — what it shows is what a person's labels then say; run with
@@ -50,6 +53,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from workbench.cli.common import add_model_args  # noqa: E402
 from workbench.core.selfinstruct.filters import (  # noqa: E402
     InstructionRules,
     instruction_reason,
@@ -168,10 +172,36 @@ def figures_line(c: dict[str, Any]) -> str:
     )
 
 
+def model_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The CLI's model options (`add_model_args`: --model, --server, --server-model, --api-key,
+    --concurrency...) that `args` sets away from their defaults, as `workbench self-instruct`
+    arguments: a repeated --server stays repeated."""
+    group = next(g for g in parser._action_groups if g.title == "model")
+    out: list[str] = []
+    for action in group._group_actions:
+        value = getattr(args, action.dest)
+        if value is None or value == action.default:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            out += [action.option_strings[0], str(v)]
+    return out
+
+
+def _shown(cmd: list[str]) -> str:
+    """The command line to print, the API key left out."""
+    return " ".join("***" if i and cmd[i - 1] == "--api-key" else c for i, c in enumerate(cmd))
+
+
 def fresh_run(
-    seed: int, target: int, preset: str, compat: str | None, workspace: Path | None, model: str
+    seed: int,
+    target: int,
+    preset: str,
+    compat: str | None,
+    workspace: Path | None,
+    model: list[str],
 ) -> Path:
-    """`workbench init` + `workbench self-instruct` as a user runs them; returns the workspace."""
+    """`workbench init` + `workbench self-instruct` as a user runs them, with the CLI's model
+    options `model` (`model_options`; [] for the default model); returns the workspace."""
     ws = workspace or Path(tempfile.mkdtemp(prefix="quality-")) / "run.sqlite"
     cli = [sys.executable, "-m", "workbench"]
     if not ws.exists():
@@ -187,13 +217,12 @@ def fresh_run(
         str(target),
         "--seed",
         str(seed),
-        "--model",
-        model,
+        *model,
         "--json",
     ]
     if compat:
         cmd += ["--compat", compat]
-    print(f"== fresh run: {' '.join(cmd[2:])}", flush=True)
+    print(f"== fresh run: {_shown(cmd[2:])}", flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return ws
 
@@ -211,9 +240,11 @@ def report_run(ws: Path, lang: str, labels_out: Path | None) -> None:
         "SELECT instruction, decision, reason, meta FROM candidates WHERE run_id = ? ORDER BY id",
         (run["id"],),
     ).fetchall()
+    model = cfg.get("model") or {}
     print(
-        f"== run {run['id']} in {ws}: preset {cfg.get('preset')}, seed {cfg.get('seed')}, "
-        f"target {cfg.get('target')}, compat {cfg.get('compat')}; {len(cands)} candidates"
+        f"== run {run['id']} in {ws}: {model.get('backend')} {model.get('model')}, preset "
+        f"{cfg.get('preset')}, seed {cfg.get('seed')}, target {cfg.get('target')}, compat "
+        f"{cfg.get('compat')}; {len(cands)} candidates"
     )
     out = []
     for c in cands:
@@ -261,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", type=int, default=30)
     p.add_argument("--preset", default="chat")
     p.add_argument("--compat", choices=("reference",), default=None)
-    p.add_argument("--model", default="default")
+    add_model_args(p)  # the CLI's own: --model PATH, or --server URL [--server-model NAME]...
     p.add_argument("--workspace", type=Path, help="run in (or only read) this workspace")
     p.add_argument("--labels-out", type=Path, help="write the run's candidates here")
     p.add_argument("--lang", default="en", choices=("en", "zh"))
@@ -269,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.labels and args.run is None and not args.workspace:
         p.error("give --labels FILE, --run SEED or --workspace W")
     if args.run is not None:
-        ws = fresh_run(args.run, args.target, args.preset, args.compat, args.workspace, args.model)
+        model = model_options(p, args)
+        ws = fresh_run(args.run, args.target, args.preset, args.compat, args.workspace, model)
         report_run(ws, args.lang, args.labels_out)
     elif args.workspace:
         report_run(args.workspace, args.lang, args.labels_out)
