@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -51,6 +53,10 @@ INFO_FIELDS = [
     ("sha256", "SHA-256"),
     ("path", "Path"),
 ]
+# Values without spaces to wrap at: a read-only line that scrolls, so they are never cut off.
+LONG_FIELDS = {"sha256", "path"}
+SERVER_TITLE = "OpenAI-compatible server"
+SERVER_TIP = "An OpenAI-compatible server: llama.cpp server, vLLM, Ollama"
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -100,16 +106,27 @@ class ModelsPanel(QWidget):
         # --- information
         self.info_box = QGroupBox("Information")
         info_form = QFormLayout(self.info_box)
-        self.info_labels: dict[str, QLabel] = {}
+        self.info_labels: dict[str, QLabel | QLineEdit] = {}
         for key, label in INFO_FIELDS:
-            lab = QLabel("—")
-            lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            lab.setWordWrap(True)
+            lab: QLabel | QLineEdit
+            if key in LONG_FIELDS:
+                lab = QLineEdit("—")
+                lab.setReadOnly(True)
+                lab.setFrame(False)
+            else:
+                lab = QLabel("—")
+                lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                lab.setWordWrap(True)
+            lab.setObjectName(f"info_{key}")
             self.info_labels[key] = lab
             info_form.addRow(label, lab)
+        # Its own scrolling box: a few lines always show, a long template scrolls inside.
+        line = self.fontMetrics().lineSpacing()
         self.template = QPlainTextEdit()
+        self.template.setObjectName("chatTemplate")
         self.template.setReadOnly(True)
-        self.template.setMaximumHeight(90)
+        self.template.setMinimumHeight(5 * line + 12)
+        self.template.setMaximumHeight(10 * line + 12)
         self.template.setPlaceholderText("Chat template")
         info_form.addRow("Chat template", self.template)
 
@@ -140,6 +157,10 @@ class ModelsPanel(QWidget):
         # with AMX, whose kernels crash the first decode on some machines (core/llm/kernels.py).
         self.extra_bufts = QComboBox()
         self.extra_bufts.setObjectName("extraBufts")
+        self.extra_bufts.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.extra_bufts.setMinimumContentsLength(12)
         for value, text in (
             ("auto", "automatic (off on CPUs with AMX)"),
             ("on", "on"),
@@ -158,7 +179,8 @@ class ModelsPanel(QWidget):
 
         # --- server
         server = ws.get_setting("server", {}) or {}
-        self.server_box = QGroupBox("OpenAI-compatible server (llama.cpp server, vLLM, Ollama)")
+        self.server_box = QGroupBox(SERVER_TITLE)  # short: a group title never wraps
+        self.server_box.setToolTip(SERVER_TIP)
         sv = QFormLayout(self.server_box)
         self.server_url = QLineEdit(server.get("url", ""))
         self.server_url.setPlaceholderText("http://127.0.0.1:8080/v1")
@@ -197,30 +219,44 @@ class ModelsPanel(QWidget):
         self.run_btn = QPushButton("Run")
         self.stop_btn = QPushButton("Stop")
         self.stop_btn.setEnabled(False)
-        row.addWidget(self.prompt, 1)
         row.addWidget(self.max_tokens)
         row.addWidget(self.run_btn)
         row.addWidget(self.stop_btn)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setObjectName("testOutput")
+        self.output.setMinimumHeight(4 * line + 12)
         self.test_stats = QLabel(" ")
+        self.test_stats.setWordWrap(True)
+        row.addStretch(1)
+        tv.addWidget(self.prompt)  # its own line: the buttons never squeeze it
         tv.addLayout(row)
         tv.addWidget(self.output, 1)
         tv.addWidget(self.test_stats)
 
-        right = QWidget()
-        rl = QVBoxLayout(right)
+        # Everything on the right scrolls as one page when the window is too small for it,
+        # rather than squeezing the wrapped labels and the template until they are cut off.
+        content = QWidget()
+        rl = QVBoxLayout(content)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.info_box)
-        top = QHBoxLayout()
-        top.addWidget(self.settings_box)
-        top.addWidget(self.server_box, 1)
-        rl.addLayout(top)
+        # Runtime and server side by side when there is room, one above the other when not.
+        self.settings_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.settings_row.addWidget(self.settings_box, 1)
+        self.settings_row.addWidget(self.server_box, 1)
+        rl.addLayout(self.settings_row)
         rl.addWidget(self.test_box, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("modelsScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(content)
+        self.scroll.viewport().installEventFilter(self)
+        self._side_by_side_width = 110 * self.fontMetrics().averageCharWidth()
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(self.scroll)
         split.setStretchFactor(1, 3)
         lay = QVBoxLayout(self)
         lay.addWidget(split)
@@ -240,6 +276,16 @@ class ModelsPanel(QWidget):
         self._gpu_probed = False
         self.gpu_layers.setEnabled(False)
         self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            wide = self.scroll.viewport().width() >= self._side_by_side_width
+            direction = (
+                QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+            )
+            if self.settings_row.direction() != direction:
+                self.settings_row.setDirection(direction)
+        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ list
     def refresh(self) -> None:
@@ -354,6 +400,9 @@ class ModelsPanel(QWidget):
             return
         for key, lab in self.info_labels.items():
             lab.setText(_fmt(key, info.get(key)))
+            if isinstance(lab, QLineEdit):
+                lab.setCursorPosition(0)  # the start of a long path or hash
+                lab.setToolTip(lab.text())
         self.template.setPlainText(info.get("chat_template") or "(none: completion only)")
 
     # -------------------------------------------------------------- settings

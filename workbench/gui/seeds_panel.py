@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,10 +21,16 @@ from PySide6.QtWidgets import (
 from ..core.store.tasks import Task, TaskFilter, count_tasks, list_runs
 from ..core.store.workspace import Workspace
 from .task_form import TaskForm
-from .task_model import TaskTableModel
+from .task_model import COLUMN_SAMPLES, COLUMNS, TaskTableModel
 from .undo_commands import AddTaskCommand, DeleteTaskCommand
 
 SEARCH_DEBOUNCE_MS = 200
+INSTRUCTION_COLUMN = 1
+# The instruction column keeps room for at least this many characters: when the table is
+# narrower than that plus the other columns, these columns hide, first to last (the form shows
+# the same facts for the current task), and come back when the table widens.
+MIN_INSTRUCTION_CHARS = 40
+NARROW_HIDE_ORDER = (5, 4, 2, 3)
 
 
 class SeedsPanel(QWidget):
@@ -37,6 +43,10 @@ class SeedsPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search instructions… (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        # Room for the placeholder's first word and a few typed characters, even when narrow.
+        self.search.setMinimumWidth(
+            self.fontMetrics().horizontalAdvance("Search instructions") + 40
+        )
         self.source = QComboBox()
         for label, value in [
             ("All sources", None),
@@ -61,13 +71,23 @@ class SeedsPanel(QWidget):
         self.delete_btn = QPushButton("Delete")
         self.delete_btn.setToolTip("Delete the selected task (Del); Undo brings it back")
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.search, 2)
-        bar.addWidget(self.source)
-        bar.addWidget(self.clf)
-        bar.addWidget(self.run)
-        bar.addWidget(self.new_btn)
-        bar.addWidget(self.delete_btn)
+        # Two rows, so the filters never squeeze the search box (or the table) when narrow:
+        # the search and the buttons, then the filters sharing the width.
+        bar = QVBoxLayout()
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.new_btn)
+        top.addWidget(self.delete_btn)
+        filters = QHBoxLayout()
+        for combo in (self.source, self.clf, self.run):
+            # Long run labels must not set the panel's minimum width; the popup shows them whole.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(6)
+            filters.addWidget(combo, 1)
+        bar.addLayout(top)
+        bar.addLayout(filters)
 
         self.model = TaskTableModel(ws, self)
         self.table = QTableView()
@@ -82,12 +102,28 @@ class SeedsPanel(QWidget):
         # which is what keeps 100,000 rows smooth.
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        # The instruction takes the stretch; the others are as wide as their header or the widest
+        # text they show (from samples, not by measuring rows), and a person can still drag them.
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in [(0, 60), (2, 80), (3, 100), (4, 75), (5, 60)]:
+        header.setSectionResizeMode(INSTRUCTION_COLUMN, QHeaderView.ResizeMode.Stretch)
+        fm = self.table.fontMetrics()
+        pad = 2 * self.style().pixelMetric(self.style().PixelMetric.PM_HeaderMargin) + 12
+        self._column_widths = {
+            col: max(fm.horizontalAdvance(COLUMNS[col]), fm.horizontalAdvance(sample)) + pad
+            for col, sample in enumerate(COLUMN_SAMPLES)
+            if col != INSTRUCTION_COLUMN
+        }
+        for col, width in self._column_widths.items():
             header.resizeSection(col, width)
+        # Measured on English prose, which is wider than the font's average character.
+        sample = "Decide whether the customer review below is positive"[:MIN_INSTRUCTION_CHARS]
+        self.min_instruction_width = fm.horizontalAdvance(sample) + pad
+        self.table.viewport().installEventFilter(self)  # its width is what the columns share
 
         self.form = TaskForm(ws, stack, self._task_changed)
+        # The form's own minimum (its widest tab page) would take the narrow window's width
+        # from the table; it reads well down to about this width.
+        self.form.setMinimumWidth(54 * self.fontMetrics().averageCharWidth())
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -118,6 +154,34 @@ class SeedsPanel(QWidget):
         self._update_count()
         if self.model.rowCount():
             self.select_task(self.model.task_id_at(0))
+
+    # ----------------------------------------------------------------- columns
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """Hide the columns of `NARROW_HIDE_ORDER`, in order, while the instruction column
+        would be narrower than `min_instruction_width` pixels; show them again as it widens."""
+        header = self.table.horizontalHeader()
+        available = self.table.viewport().width()
+
+        def width(col: int) -> int:
+            return header.sectionSize(col) or self._column_widths[col]
+
+        hide: set[int] = set()
+        others = sum(width(c) for c in self._column_widths)
+        for col in NARROW_HIDE_ORDER:
+            if available - others >= self.min_instruction_width:
+                break
+            hide.add(col)
+            others -= width(col)
+        for col in self._column_widths:
+            if header.isSectionHidden(col) != (col in hide):
+                header.setSectionHidden(col, col in hide)
+                if col not in hide and header.sectionSize(col) == 0:
+                    header.resizeSection(col, self._column_widths[col])
 
     # ----------------------------------------------------------------- filters
     def refresh_runs(self) -> None:

@@ -16,7 +16,19 @@ from ..core.store.tasks import TaskFilter, count_filtered, task_row, task_rows
 from ..core.store.workspace import Workspace
 
 PAGE = 256
-COLUMNS = ("#", "Instruction", "Source", "Classification", "Instances", "Run")
+# Short headers keep the narrow columns narrow; the header's tooltip gives the full name.
+COLUMNS = ("#", "Instruction", "Source", "Class.", "Inst.", "Run")
+COLUMN_TIPS = (
+    "Task id",
+    "The instruction (the form shows the whole text)",
+    "Where the task came from: seed, generated or imported",
+    "Classification task: yes, no or ? (not known)",
+    "Instances: the task's input/output examples",
+    "The run that generated the task",
+)
+# The widest text each column shows in practice: the view sizes columns from these rather than
+# measuring rows, which would read every row of a 100,000-task pool.
+COLUMN_SAMPLES = ("00000", "", "generated", "yes", "000", "run 0000")
 _CLF = {None: "?", 1: "yes", 0: "no"}
 
 Index = QModelIndex | QPersistentModelIndex
@@ -96,8 +108,12 @@ class TaskTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS[section]
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
