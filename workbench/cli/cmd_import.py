@@ -120,6 +120,28 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def reasoning_file_error(exc: UserInputError, path: Path, fmt: str | None) -> UserInputError:
+    """`exc` itself, or, when no instruction format matched a file that holds reasoning traces
+    (ProcessBench, MR-GSM8K, selfcheck-traces), an error that says so and names
+    `workbench self-check --traces FILE`."""
+    from ..core.selfcheck.importers import reasoning_layout
+
+    if fmt is not None or "could not be recognised" not in exc.message or not path.is_file():
+        return exc
+    layout = reasoning_layout(path)
+    if layout in (None, "gsm8k"):  # GSM8K questions: the core's message names `cot` already
+        return exc
+    return UserInputError(
+        f"the format could not be recognised: the file holds reasoning traces ({layout} "
+        "layout), not instruction data",
+        path=exc.path,
+        line=exc.line,
+        hint=f"Check them with `workbench self-check --traces {path}` (docs/selfcheck.md; in "
+        "the window: Reasoning › Import traces). To import it as instructions anyway, name a "
+        "format with --format.",
+    )
+
+
 def run(args: argparse.Namespace) -> dict:
     options = parse_options(args.option)
     if args.split is not None:
@@ -142,17 +164,23 @@ def run(args: argparse.Namespace) -> dict:
             from ..core.similarity import set_workspace_tokenizer
 
             set_workspace_tokenizer(ws, args.tokenizer)
-        res = import_file(
-            ws,
-            args.path,
-            args.format,
-            compat=args.compat,
-            dedup_threshold=args.dedup_rouge,
-            preview=args.dry_run,
-            options=options or None,
-            skip_invalid=args.skip_invalid,
-            rejected_out=args.rejected_out,
-        )
+        try:
+            res = import_file(
+                ws,
+                args.path,
+                args.format,
+                compat=args.compat,
+                dedup_threshold=args.dedup_rouge,
+                preview=args.dry_run,
+                options=options or None,
+                skip_invalid=args.skip_invalid,
+                rejected_out=args.rejected_out,
+            )
+        except UserInputError as exc:
+            better = reasoning_file_error(exc, args.path, args.format)
+            if better is exc:
+                raise
+            raise better from exc
         result = res.to_dict()
         warn_unseen(ws, result)
     summary = getattr(res, "summary", None)

@@ -37,9 +37,10 @@ from .model_choice import choice_label, current_choice, device_label
 from .settings import app_settings, recent_workspaces, remember_workspace
 from .workers import MODELS, NOTICES, JobContext, JobThread
 
-PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export"]
+# CoT is last so the Ctrl+number of the panels before it stays as it was.
+PANELS = ["Seeds", "Models", "Generate", "Inspect", "Reasoning", "Subsets", "Export", "CoT"]
 # Jobs that load a model: one at a time, since two models on a laptop's cores only slow both.
-MODEL_JOBS = {"self-instruct", "test-prompt", "select-model", "self-check"}
+MODEL_JOBS = {"self-instruct", "test-prompt", "select-model", "self-check", "cot"}
 LIVE_REFRESH_MS = 1500
 # Jobs that only read and can be stopped at any time (a workspace switch does not wait for them).
 # "import-check": the import form's whole-file check (gui/import_mapping.py), no workspace.
@@ -121,7 +122,8 @@ class MainWindow(QMainWindow):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QPushButton("Dismiss")
         close.clicked.connect(self.error_banner.hide)
-        # Offered after an import listed its bad records: import the others (--skip-invalid).
+        # Offered after an import listed its bad records: import the others (--skip-invalid);
+        # after File › Import met reasoning data: read it where it belongs (_offer_reasoning).
         self.skip_invalid_button = QPushButton("Import the valid records")
         self.skip_invalid_button.hide()
         self._skip_invalid_retry: Callable[[], Any] | None = None
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================ panels
     def _build_panels(self) -> None:
+        from .cot_panel import CotPanel
         from .export_panel import ExportPanel
         from .generate_panel import GeneratePanel
         from .inspect_panel import InspectPanel
@@ -197,6 +200,7 @@ class MainWindow(QMainWindow):
         self.reasoning = ReasoningPanel(ws, start_job=self.start_job)
         self.subsets = SelectionPanel(ws, self.start_job)
         self.export = ExportPanel(ws, self.start_job)
+        self.cot = CotPanel(ws, self.start_job)
         for panel in (
             self.seeds,
             self.models,
@@ -205,6 +209,7 @@ class MainWindow(QMainWindow):
             self.reasoning,
             self.subsets,
             self.export,
+            self.cot,
         ):
             self.stack.addWidget(panel)
         for panel in (
@@ -214,6 +219,7 @@ class MainWindow(QMainWindow):
             self.inspect,
             self.reasoning,
             self.subsets,
+            self.cot,
         ):
             panel.error.connect(self.show_error)
         self.models.model_changed.connect(lambda _c: self._model_changed())
@@ -370,6 +376,12 @@ class MainWindow(QMainWindow):
             self._action(
                 view, name, lambda n=name: self.show_panel(n), QKeySequence(f"Ctrl+{i + 1}")
             )
+
+        reasoning = mb.addMenu("Reasonin&g")
+        self.act_import_traces = self._action(
+            reasoning, "&Import traces…", self.import_traces_dialog
+        )
+        self._action(reasoning, "&Chain-of-thought data…", lambda: self.show_panel("CoT"))
 
         run = mb.addMenu("&Run")
         self._action(
@@ -583,7 +595,12 @@ class MainWindow(QMainWindow):
                 return exc  # shown with the offer to skip them
             except UserInputError as exc:
                 if fmt is None and "could not be recognised" in exc.message and path.is_file():
+                    from ..core.selfcheck.importers import reasoning_layout
                     from .import_mapping import preview
+
+                    layout = reasoning_layout(path)
+                    if layout is not None:  # not instructions: offered to Reasoning / CoT
+                        return ("reasoning", layout, str(exc))
 
                     try:
                         if preview(path).kind == "records":
@@ -627,6 +644,9 @@ class MainWindow(QMainWindow):
             if ok and split:
                 self.import_path(path, fmt, options={**(options or {}), "split": split})
             return
+        if isinstance(res, tuple) and res[:1] == ("reasoning",):
+            self._offer_reasoning(path, res[1])
+            return
         if isinstance(res, tuple) and res[:1] == ("map-fields",):
             self.map_columns(path, res[1])
             return
@@ -659,6 +679,43 @@ class MainWindow(QMainWindow):
         self.inspect.reload()
         self.export.reload()
         self.show_panel("Seeds")
+
+    def import_traces_dialog(self) -> None:
+        """Reasoning › Import traces: the Reasoning panel's file dialog and import."""
+        self.show_panel("Reasoning")
+        self.reasoning.import_traces_dialog()
+
+    def _offer_reasoning(self, path: Path, layout: str) -> None:
+        """File › Import found reasoning data, not instructions: say so, and offer the place
+        that reads it (Reasoning › Import traces, or the CoT panel for GSM8K questions)."""
+        self.statusBar().showMessage(f"{path.name} was not imported.", 15_000)
+        if layout == "gsm8k":
+            self.show_error(
+                f"{path.name} holds questions with gold answers (GSM8K layout), for reasoning, "
+                "not instruction data. Build chain-of-thought data from it in the CoT panel "
+                f"(`workbench cot --data {path.name}`)."
+            )
+            label = "Open it in CoT"
+
+            def retry() -> None:
+                self.cot.path.setText(str(path))
+                self.show_panel("CoT")
+
+        else:
+            self.show_error(
+                f"{path.name} holds reasoning traces ({layout} layout), not instruction data. "
+                "Import it with Reasoning › Import traces (what `workbench self-check --traces "
+                "FILE` reads), then check and label its steps in the Reasoning panel."
+            )
+            label = "Import as reasoning traces"
+
+            def retry() -> None:
+                self.show_panel("Reasoning")
+                self.reasoning.import_traces(path, layout)
+
+        self._skip_invalid_retry = retry
+        self.skip_invalid_button.setText(label)
+        self.skip_invalid_button.show()
 
     # ================================================================== jobs
     def start_job(self, thread: JobThread) -> bool:

@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTableView,
     QTextBrowser,
     QVBoxLayout,
@@ -89,13 +91,28 @@ COLUMNS = [
 ]
 
 
+def min_table_width(table: QTableView, small: list[tuple[int, int]], question: int) -> int:
+    """Pixels: the small columns, `question` for the stretched one, the frame and a vertical
+    scroll bar, so the stretched column keeps `question` pixels when the table is squeezed."""
+    bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    return sum(w for _c, w in small) + question + 2 * table.frameWidth() + bar
+
+
 def _mark(text: str, color: str) -> str:
     return f"<span style='background:{color}; color:white'>{html.escape(text)}</span>"
+
+
+TRACE_FILES = "Reasoning files (*.json *.jsonl);;All files (*)"
+# The widths the trace list's small columns start at (the question column takes the rest, at
+# least QUESTION_MIN_WIDTH): the list never shrinks below them and the question together.
+SMALL_COLUMNS = [(0, 36), (2, 56), (3, 52), (4, 22), (5, 40), (6, 46)]
+QUESTION_MIN_WIDTH = 160
 
 
 class ReasoningPanel(QWidget):
     error = Signal(str)
     labelled = Signal(int, object)  # step id, rating
+    traces_imported = Signal(object)  # the import's summary (core.selfcheck.importers)
 
     def __init__(
         self,
@@ -126,9 +143,20 @@ class ReasoningPanel(QWidget):
         self.check_cancel_btn.setVisible(False)
         self.check_status = QLabel()
         self.check_status.setObjectName("checkStatus")
+        self.check_status.setWordWrap(True)
+        # ProcessBench / MR-GSM8K / selfcheck-traces files, read as `self-check --traces` does.
+        self.import_btn = QPushButton("Import traces…")
+        self.import_btn.setObjectName("importTraces")
+        self.import_btn.setToolTip(
+            "Read a reasoning file (ProcessBench JSON, MR-GSM8K JSON, selfcheck-traces JSONL) "
+            "into this workspace, as `workbench self-check --traces FILE` does"
+        )
+        self.import_btn.setVisible(start_job is not None)
+        self.import_job: Any = None
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.check_status)
+        bar.addWidget(self.import_btn)
         bar.addWidget(self.check_btn)
         bar.addWidget(self.check_cancel_btn)
         bar.addWidget(self.refresh_btn)
@@ -141,10 +169,16 @@ class ReasoningPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # The question takes what the small columns leave, and the list is never narrower
+        # than them plus a readable question (a narrow window squeezes the stepper instead).
         h = self.table.horizontalHeader()
+        h.setMinimumSectionSize(20)
+        h.setStretchLastSection(False)
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, w in [(0, 40), (2, 60), (3, 55), (4, 22), (5, 45), (6, 50)]:
+        for col, w in SMALL_COLUMNS:
+            h.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             h.resizeSection(col, w)
+        self.table.setMinimumWidth(min_table_width(self.table, SMALL_COLUMNS, QUESTION_MIN_WIDTH))
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -177,6 +211,7 @@ class ReasoningPanel(QWidget):
             "F flag · N/P trace · C check run"
         )
         self.keys_help.setEnabled(False)
+        self.keys_help.setWordWrap(True)
         self.votes = QTextBrowser()
         self.votes.setObjectName("voteView")
         right = QWidget()
@@ -201,22 +236,41 @@ class ReasoningPanel(QWidget):
         pl.addWidget(self.keys_help)
         rl.addLayout(pl)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("reasoningSplit")
         split.addWidget(self.table)
         split.addWidget(right)
+        split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 5)
-        split.setSizes([400, 900])
+        split.setStretchFactor(1, 3)
+        split.setSizes([500, 750])
+        self.split = split
         self.empty = QLabel()
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.empty_import_btn = QPushButton("Import traces…")
+        self.empty_import_btn.setObjectName("emptyImportTraces")
+        self.empty_import_btn.setToolTip(self.import_btn.toolTip())
+        self.empty_import_btn.setVisible(start_job is not None)
+        empty_page = QWidget()
+        el = QVBoxLayout(empty_page)
+        el.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(self.empty)
+        eb = QHBoxLayout()
+        eb.addWidget(self.empty_import_btn)
+        eb.addStretch(1)
+        el.addLayout(eb)
+        el.addStretch(1)
+        self.empty_page = empty_page
         self.body = QStackedWidget()
-        self.body.addWidget(self.empty)
+        self.body.addWidget(empty_page)
         self.body.addWidget(split)
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(bar)
         lay.addWidget(self.body, 1)
         self.refresh_btn.clicked.connect(self.reload)
+        self.import_btn.clicked.connect(lambda: self.import_traces_dialog())
+        self.empty_import_btn.clicked.connect(lambda: self.import_traces_dialog())
         self.check_btn.clicked.connect(lambda: self.check_unchecked())
         self.check_cancel_btn.clicked.connect(self.cancel_check)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self._show(cur.row()))
@@ -338,6 +392,69 @@ class ReasoningPanel(QWidget):
         self.check_status.setText(message)
         self.reload()
 
+    # ------------------------------------------------------------- importing
+    def import_traces_dialog(self) -> bool:
+        """Ask for a reasoning file and import it (see `import_traces`)."""
+        if self.start_job is None:
+            return False
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import reasoning traces", str(Path.home()), TRACE_FILES
+        )
+        return self.import_traces(Path(path)) if path else False
+
+    def import_traces(self, path: Path, fmt: str | None = None) -> bool:
+        """Import a ProcessBench JSON, MR-GSM8K JSON or selfcheck-traces JSONL file (format
+        detected unless `fmt`, one of `core.selfcheck.importers.FORMATS`) in a worker, with the
+        function `workbench self-check --traces FILE` uses: the whole file is checked first,
+        so a bad record (its file, line or index, and field, in the error) imports nothing; a
+        repeat import adds nothing. False when it did not start (another import running)."""
+        from .workers import JobContext, JobThread
+
+        if self.start_job is None or (self.import_job is not None and self.import_job.busy):
+            return False
+
+        def job(ctx: JobContext) -> Any:
+            from ..core.selfcheck.importers import import_traces
+
+            ctx.progress(Progress("import-traces", message=f"Reading {path.name}…"))
+            return import_traces(ctx.open_workspace(), path, fmt)
+
+        thread = JobThread("import-traces", self.ws.path, job, self)
+        thread.progress.connect(lambda ev: self.check_status.setText(ev.message))
+        thread.succeeded.connect(lambda res: self._traces_imported(path, res))
+        thread.cancelled.connect(lambda: self._import_ended("Import cancelled."))
+        thread.failed.connect(lambda msg: self._import_failed(path, msg))
+        if not self.start_job(thread):
+            return False
+        self.import_job = thread
+        self.import_btn.setEnabled(False)
+        self.empty_import_btn.setEnabled(False)
+        self.check_status.setText(f"Importing {path.name}…")
+        return True
+
+    def _import_ended(self, message: str) -> None:
+        self.import_job = None
+        self.import_btn.setEnabled(True)
+        self.empty_import_btn.setEnabled(True)
+        self.check_status.setText(message)
+
+    def _import_failed(self, path: Path, message: str) -> None:
+        self._import_ended(f"{path.name} was not imported: {message.splitlines()[0]}")
+        self.error.emit(message)
+
+    def _traces_imported(self, path: Path, res: dict[str, Any]) -> None:
+        text = (
+            f"{path.name} ({res['format']}): {res['solutions']:,} traces and "
+            f"{res['questions']:,} questions imported"
+            + (f", {res['skipped']:,} already here" if res["skipped"] else "")
+            + "."
+        )
+        if not res["solution_ids"]:
+            text += " It holds questions only: sample solutions with the CoT panel."
+        self._import_ended(text)
+        self.reload()
+        self.traces_imported.emit(res)
+
     # ------------------------------------------------------------- the list
     def reload(self) -> None:
         n = self.ws.scalar("SELECT count(*) FROM sc_solutions")
@@ -345,11 +462,12 @@ class ReasoningPanel(QWidget):
             self.model.set_source(None)
             self.summary.setText("")
             self.empty.setText(
-                "No reasoning traces in this workspace yet. Import traces or sample "
-                "chain-of-thought solutions, then run SELF-CHECK (`workbench self-check`); each "
-                "solution appears here with its steps, their verdicts and its confidence."
+                "No reasoning traces in this workspace yet. Import traces (ProcessBench, "
+                "MR-GSM8K or selfcheck-traces files) or sample chain-of-thought solutions, then "
+                "run SELF-CHECK (Check unchecked, or `workbench self-check`); each solution "
+                "appears here with its steps, their verdicts and its confidence."
             )
-            self.body.setCurrentWidget(self.empty)
+            self.body.setCurrentWidget(self.empty_page)
             return
         from ..core.selfcheck.store import list_traces
 

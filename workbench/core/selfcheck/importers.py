@@ -83,6 +83,18 @@ def detect_format(first: dict[str, Any]) -> str | None:
     return None
 
 
+def reasoning_layout(path: str | Path) -> str | None:
+    """The reasoning layout of a file (one of `FORMATS`: "processbench", "mr-gsm8k", "traces",
+    "gsm8k") judged by its first record, or None when it is not one (or cannot be read: this
+    only names the layout, for a better message when an instruction import fails; it never
+    raises). Reads the whole file: call it after an import failed, not before each one."""
+    try:
+        rows, _ = _read(Path(path))
+    except (UserInputError, OSError, RecursionError):
+        return None
+    return detect_format(rows[0][1]) if rows else None
+
+
 def _need(
     obj: dict[str, Any],
     key: str,
