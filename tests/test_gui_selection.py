@@ -100,3 +100,15 @@ def test_subsets_survive_reopening_the_workspace(window, qtbot, tmp_path):
         assert again.subsets.members.count() == 7
     finally:
         again.shutdown()
+
+
+def test_an_unknown_task_is_told_in_the_panel(window, qtbot):
+    panel = window.subsets
+    panel.budget.setValue(5)
+    panel.task.setText("nosuchthingzzz")
+    with qtbot.waitSignal(panel.error, timeout=60_000):
+        assert panel.start()
+    qtbot.waitUntil(lambda: panel.job is None)
+    text = panel.result.text()
+    assert "no task matches 'nosuchthingzzz'" in text and "'seed'" in text
+    assert panel.choose_btn.isEnabled() and list_selections(window.ws) == []

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workbench.core.errors import UserInputError
 from workbench.core.selection import select as sel
@@ -132,12 +134,97 @@ def test_task_restriction_by_tag_and_by_description(real_ws):
     described = sel.select(
         real_ws, budget=5, task="translate the sentence into another language", save=False
     )
-    assert described.pool == 20
+    assert 0 < described.pool <= 20 and described.embed["pool"] == "words"
     texts = [
         real_ws.scalar("SELECT instruction FROM tasks WHERE id = ?", (i,)).lower()
         for i in described.ids
     ]
-    assert any("translat" in t for t in texts)
+    assert all("translat" in t for t in texts), texts
+
+
+# ----------------------------------------------- seeds + a real FLAN GSM8K import (40 problems)
+@pytest.fixture(scope="module")
+def gsm_ws(shared_data, tmp_path_factory):
+    from workbench.core.formats.importer import import_file
+    from workbench.core.seeds import init_workspace
+
+    ws = init_workspace(tmp_path_factory.mktemp("gsm") / "ws.sqlite")
+    import_file(ws, shared_data / "datasets" / "flan" / "gsm8k_train.tsv")
+    yield ws
+    ws.close()
+
+
+def test_an_unknown_task_is_refused_with_the_names_that_exist(gsm_ws):
+    with pytest.raises(UserInputError) as err:
+        sel.select(gsm_ws, budget=5, task="nosuchthingzzz", name="typo")
+    msg = str(err.value)
+    assert "field 'task'" in msg and "'nosuchthingzzz'" in msg
+    assert "'gsm8k_train'" in msg and "'seed'" in msg
+    assert sel.list_selections(gsm_ws) == []  # nothing stored
+    # closest first: a misspelt file name lists that file's names before the others
+    with pytest.raises(UserInputError) as err:
+        sel.select(gsm_ws, budget=5, task="gsm8k_trian", save=False)
+    listed = str(err.value).split("closest first: ")[1]
+    assert listed.startswith("'gsm8k_train")
+
+
+def test_a_description_picks_task_relevant_items(gsm_ws):
+    res = sel.select(gsm_ws, budget=5, task="math word problem", save=False)
+    assert res.ids and res.embed["pool"] == "words"
+    texts = [gsm_ws.scalar("SELECT instruction FROM tasks WHERE id = ?", (i,)) for i in res.ids]
+    # no word games, shops or code: every pick is about maths or a problem to solve
+    assert all("math" in t.lower() or "problem" in t.lower() for t in texts), texts
+    # the import by its file name: all 40 problems are the pool
+    by_source = sel.select(gsm_ws, budget=5, task="gsm8k_train.tsv", save=False)
+    assert by_source.pool == 40 and by_source.embed["pool"] == "source"
+    origins = {gsm_ws.scalar("SELECT origin FROM tasks WHERE id = ?", (i,)) for i in by_source.ids}
+    assert len(origins) == 1 and origins.pop().endswith("gsm8k_train.tsv")
+
+
+def _exported_instructions(path) -> list[str]:
+    return [r["instruction"] for r in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def _records_of(ws, ids) -> list[str]:
+    """The instruction of each record an Alpaca export of `ids` in this order must hold."""
+    out = []
+    for i in ids:
+        n = ws.scalar("SELECT count(*) FROM instances WHERE task_id = ?", (i,))
+        out += [ws.scalar("SELECT instruction FROM tasks WHERE id = ?", (i,))] * n
+    return out
+
+
+def test_export_keeps_the_chosen_order(gsm_ws, tmp_path, capsys):
+    from workbench.cli import main
+    from workbench.core.formats.exporter import export
+
+    out = tmp_path / "subset.json"
+    args = ["select", "-w", str(gsm_ws.path), "--budget", "8", "--task", "gsm8k_train"]
+    assert main([*args, "--seed", "1", "--out", str(out), "--json"]) == 0
+    ids = json.loads(capsys.readouterr().out)["ids"]
+    assert ids != sorted(ids)  # a chosen order that id order would break
+    assert _exported_instructions(out) == _records_of(gsm_ws, ids)
+    # a plain export of the same ids keeps the workspace order
+    plain = tmp_path / "plain.json"
+    export(gsm_ws, "alpaca", plain, task_ids=ids)
+    rows = gsm_ws.query(
+        "SELECT instruction FROM tasks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(ids),),
+    )
+    assert _exported_instructions(plain) == [r["instruction"] for r in rows]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(1, 80).flatmap(lambda k: st.permutations(range(80)).map(lambda p: p[:k])))
+def test_exported_order_equals_the_selection_order(gsm_ws, tmp_path, picks):
+    """Any selection (any size, any order, seeds and imports mixed) is written in its order."""
+    all_ids = [r[0] for r in gsm_ws.execute("SELECT id FROM tasks ORDER BY id")]
+    ids = [all_ids[-80:][i] for i in picks]  # the last 40 seeds and the 40 imported problems
+    out = tmp_path / "p.json"
+    sel.export_selection(gsm_ws, ids, out)
+    assert _exported_instructions(out) == _records_of(gsm_ws, ids)
 
 
 def test_cli_select_json_and_one_instruction_export(real_ws, tmp_path, capsys):

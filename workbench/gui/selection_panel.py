@@ -257,6 +257,12 @@ class SelectionPanel(JobPanel):
         name = MODEL_JOB if kwargs["embed"] == "model" else "select"
         return self.run_job(name, job, "Choosing a subset…", self._chosen)
 
+    def _failed(self, message: str) -> None:
+        # A refusal (e.g. no task matches the Task field) is told here as well as in the banner:
+        # it lists the tags and sources to choose from, next to the field.
+        self.finish_job(message)
+        self.error.emit(message)
+
     def _chosen(self, res: Any) -> None:
         self.finish_job(
             f"'{res.name}': {len(res.ids)} of {res.pool} tasks ({res.method}). Distance to the "

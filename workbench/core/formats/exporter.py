@@ -197,6 +197,18 @@ def _export_traces(
     return export_traces(ws, out, run_id=run_id, progress=progress, cancel=cancel)
 
 
+def _task_order_only(tasks: list[Task]) -> None:
+    """Make writers follow the list's task order: they write examples by `seq` (their place in
+    the imported file), which would put the tasks back in file order. Each task keeps its own
+    examples' file order; the seq values are dropped from these copies only."""
+    from ..store.examples import ordered_examples
+
+    for task in tasks:
+        task.instances = [inst for _, _, inst in ordered_examples([task])]
+        for inst in task.instances:
+            inst.seq = None
+
+
 def export(
     ws: Workspace,
     fmt: str,
@@ -206,12 +218,17 @@ def export(
     run_id: int | None = None,
     tag: str | None = None,
     task_ids: Iterable[int] | None = None,
+    keep_order: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     lossy: bool = False,
     **options: Any,
 ) -> ExportResult:
     """Write the selected tasks as `fmt` to `out_path` (a file; a folder for `hf`).
+
+    Records are written in file order (each example's place in the file it was imported from,
+    then task order); with `keep_order=True` and `task_ids`, task by task in the order of
+    `task_ids` instead (a selection's chosen order, whose every prefix is spread out).
 
     A format that cannot hold some examples' fields (lossy.py) refuses with the counts
     (LossyExportError), or with `lossy=True` writes them without and reports `left_out`."""
@@ -245,6 +262,10 @@ def export(
             else ("json" if out.suffix.lower() == ".json" else spec.default_layout or "json")
         )
     tasks = select_tasks(ws, only=only, run_id=run_id, tag=tag, task_ids=task_ids)
+    if keep_order and task_ids is not None:
+        position = {int(t): i for i, t in reversed(list(enumerate(task_ids)))}
+        tasks.sort(key=lambda t: position[t.id if t.id is not None else -1])
+        _task_order_only(tasks)
     bare = sum(not t.instances for t in tasks)
     left_out: dict[str, int] = {}
     if spec.holds is not None:

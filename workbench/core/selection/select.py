@@ -5,9 +5,12 @@ cluster size, k-center greedy inside each cluster from the point nearest its cen
 `random` (the baseline). Every run also reports the coverage of a random subset of the same
 size drawn with the same seed, so "better than random" is visible in each result.
 
-`task` narrows the pool to one task: tasks tagged with it when the tag exists, else the
-POOL_FACTOR x budget tasks most similar to the text `task`. A fractional budget is a fraction of
-all tasks in the workspace (the "<0.5% of a large set" reading).
+`task` narrows the pool to one task: the tasks tagged with it when the tag exists, else those
+whose source, origin or origin file name (or its stem) it is, else the tasks that hold the
+description's telling words (`description_scores`: summed idf, words in more than half of the
+tasks ignored; those within MATCH_SHARE of the best score, at most POOL_FACTOR x budget). When
+nothing matches, UserInputError lists the tags and sources, closest first. A fractional
+budget is a fraction of all tasks in the workspace (the "<0.5% of a large set" reading).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from .kmeans import kmeans
 
 METHODS = ("kcenter", "kmeans-kcenter", "random")
 POOL_FACTOR = 4
+# A described task's pool: tasks scoring at least this share of the best description score.
+MATCH_SHARE = 0.8
 
 
 def coverage(x: np.ndarray, chosen: Sequence[int]) -> tuple[float, float]:
@@ -145,6 +150,57 @@ def resolve_budget(total: int, budget: int | None, fraction: float | None) -> in
     return max(1, math.ceil(fraction * total))
 
 
+def _source_names(t: Task) -> set[str]:
+    """The names a task's source answers to: its source kind, its origin, the origin's file name
+    and that name's stem (`imported`, `/data/gsm8k_train.tsv`, `gsm8k_train.tsv`, `gsm8k_train`)."""
+    names = {n for n in (t.source, t.origin) if n}
+    if t.origin:
+        name = Path(t.origin).name
+        names |= {name, Path(name).stem} - {""}
+    return names
+
+
+def _word_hit(word: str, term: str) -> bool:
+    # "maths" for "math", "problems" for "problem" and back; short words only whole.
+    if term == word:
+        return True
+    if len(word) >= 4 and term.startswith(word):
+        return True
+    return len(term) >= 4 and word.startswith(term) and len(word) - len(term) <= 2
+
+
+def description_scores(texts: Sequence[str], description: str) -> np.ndarray:
+    """Per text (shape (len(texts),)), the summed idf of the description's words it holds: 0 for
+    none. Words held by more than half of the texts say nothing about a task and count 0."""
+    from ..similarity.tokenizers import tokenize
+
+    docs = [set(tokenize(t, "unicode")) for t in texts]
+    vocab = set().union(*docs) if docs else set()
+    n = len(docs)
+    scores = np.zeros(n, dtype=np.float64)
+    for word in dict.fromkeys(tokenize(description, "unicode")):
+        terms = {v for v in vocab if _word_hit(word, v)}
+        rows = [i for i, d in enumerate(docs) if d & terms]
+        if rows and len(rows) <= n / 2:
+            scores[rows] += math.log((1 + n) / (1 + len(rows))) + 1.0
+    return scores
+
+
+def _no_match(tasks: list[Task], task: str) -> UserInputError:
+    from rapidfuzz import fuzz, process
+
+    names = sorted({tag for t in tasks for tag in t.meta.get("tags") or [] if isinstance(tag, str)})
+    names += sorted({n for t in tasks for n in _source_names(t)} - set(names))
+    closest = [n for n, _, _ in process.extract(task, names, scorer=fuzz.WRatio, limit=12)]
+    listed = ", ".join(repr(n) for n in closest) + (" …" if len(names) > len(closest) else "")
+    return UserInputError(
+        f"no task matches {task!r}: no tag or source has that name, and no task holds any of "
+        f"its words. Tags and sources here, closest first: {listed}",
+        field="task",
+        hint="Give one of these names, or describe the task with words its tasks use.",
+    )
+
+
 def _pool(
     ws: Workspace,
     tasks: list[Task],
@@ -157,34 +213,37 @@ def _pool(
 ) -> tuple[list[Task], np.ndarray, dict[str, Any]]:
     if task is not None and not task.strip():
         raise UserInputError("empty task description", field="task")
-    tagged = [t for t in tasks if task is not None and task in (t.meta.get("tags") or [])]
-    if tagged:
-        x, _, how = vectors(
-            ws,
-            [task_text(t) for t in tagged],
-            embed=embed,
-            model=model,
-            progress=progress,
-            cancel=cancel,
-        )
-        return tagged, x, {**how, "pool": "tag"}
-    extra = [task] if task is not None else []
-    x, e, how = vectors(
+    kind = None
+    if task is None:
+        pool = tasks
+    else:
+        task = task.strip()
+        pool = [t for t in tasks if task in (t.meta.get("tags") or [])]
+        kind = "tag"
+        if not pool:
+            pool = [t for t in tasks if task in _source_names(t)]
+            kind = "source"
+        if not pool:
+            scores = description_scores([task_text(t) for t in tasks], task)
+            best = float(scores.max()) if len(scores) else 0.0
+            if best <= 0:
+                raise _no_match(tasks, task)
+            # The tasks holding the description's telling words: those within MATCH_SHARE of the
+            # best score, best first, at most POOL_FACTOR x budget (stable task order inside).
+            order = np.argsort(-scores, kind="stable")
+            good = [int(i) for i in order if scores[i] >= MATCH_SHARE * best]
+            keep = sorted(good[: POOL_FACTOR * budget])
+            pool = [tasks[i] for i in keep]
+            kind = "words"
+    x, _, how = vectors(
         ws,
-        [task_text(t) for t in tasks],
+        [task_text(t) for t in pool],
         embed=embed,
         model=model,
-        extra=extra,
         progress=progress,
         cancel=cancel,
     )
-    if task is None:
-        return tasks, x, how
-    size = min(len(tasks), POOL_FACTOR * budget)
-    sims = x @ e[0]
-    order = np.argsort(-sims, kind="stable")[:size]
-    keep = sorted(int(i) for i in order)  # stable task order inside the pool
-    return [tasks[i] for i in keep], x[keep], {**how, "pool": "similar"}
+    return pool, x, {**how, "pool": kind} if kind else how
 
 
 def select(
@@ -323,7 +382,7 @@ def export_selection(
 
     ids = [int(i) for i in task_ids]
     if one_instruction is None:
-        return export(ws, fmt, out, task_ids=ids, **options).to_dict()
+        return export(ws, fmt, out, task_ids=ids, keep_order=True, **options).to_dict()
     tasks = iter_tasks(ws, where="id IN (SELECT value FROM json_each(?))", params=[json.dumps(ids)])
     by_id = {t.id: t for t in tasks}
     ordered = [by_id[i] for i in ids if i in by_id]
