@@ -151,7 +151,8 @@ def test_sigterm_stops_like_ctrl_c(tmp_path, ws_path):
     out, err = first.communicate()
     err = "".join(seen) + err
     assert first.returncode == 1, err
-    assert "stopped; the work done so far is saved; resume with --resume" in err
+    assert "stopped by you; the work done so far is saved; resume with --resume" in err
+    assert "error:" not in err  # a stop the person asked for is not an error
     assert _generated(ws_path)[2] == ["cancelled"]
     second = _cli(tmp_path, ws_path, "--resume")
     out, err = second.communicate()

@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sqlite3
 import sys
+from pathlib import Path
 
 from .. import __version__
 from ..core.errors import WorkbenchError
-from .common import JsonAwareParser, print_error, print_result
+from ..core.store.workspace import storage_error
+from .common import JsonAwareParser, print_error, print_result, workspace_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbenchError as exc:
         print_error(args, exc)
         return exc.exit_code
+    except sqlite3.OperationalError as exc:
+        # A write outside a transaction on a read-only or full place: a message, no traceback.
+        where = workspace_path(args) if hasattr(args, "workspace") else Path("the workspace")
+        mapped = storage_error(exc, where, after="the command stopped where it was")
+        if mapped is None:
+            raise
+        print_error(args, mapped)
+        return mapped.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> dict:
     if getattr(args, "cot_pairs", None) is not None:
         from ..core.formats.cot_pairs import export_cot_pairs
 
-        with open_workspace(args) as ws:
+        with open_workspace(args, read_only_ok=True) as ws:
             pairs = export_cot_pairs(ws, args.cot_pairs, args.format, args.out, **options)
         pairs["_human"] = (
             f"wrote {pairs['count']} preference pairs from {pairs['questions']} "
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> dict:
             f"{pairs['path']}"
         )
         return pairs
-    with open_workspace(args) as ws, cancel_on_sigint() as token:
+    with open_workspace(args, read_only_ok=True) as ws, cancel_on_sigint() as token:
         result = export(
             ws,
             args.format,

@@ -41,7 +41,7 @@ def _info_dict(path: Path) -> dict:
 
 def run_list(args: argparse.Namespace) -> dict:
     models = [{**_info_dict(default_model_path()), "label": "default"}]
-    with open_workspace(args, create=True) as ws:
+    with open_workspace(args, create=True, read_only_ok=True) as ws:
         for path in ws.get_setting(MODELS_SETTING, []):
             try:
                 models.append({**_info_dict(Path(path)), "label": Path(path).name})

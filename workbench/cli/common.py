@@ -152,8 +152,13 @@ def workspace_path(args: argparse.Namespace) -> Path:
     return args.workspace if args.workspace is not None else default_workspace_path()
 
 
-def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:
-    return Workspace.open(workspace_path(args), create=create)
+def open_workspace(
+    args: argparse.Namespace, *, create: bool = False, read_only_ok: bool = False
+) -> Workspace:
+    """The workspace `-w` names (see `Workspace.open`). `read_only_ok` for commands that only
+    read it (export, models list): a read-only file or folder is then opened read-only, where
+    a command that writes is refused with a message naming what is read-only (exit 2)."""
+    return Workspace.open(workspace_path(args), create=create, read_only_ok=read_only_ok)
 
 
 def json_line(obj: Any) -> str:
@@ -205,8 +210,10 @@ def error_object(message: str, exc: BaseException | None = None) -> dict[str, An
 
 
 def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
-    """The message on stderr; with `--json` also the error object on stdout (one line)."""
-    print(f"error: {exc}", file=sys.stderr)
+    """The message on stderr; with `--json` also the error object on stdout (one line). A stop
+    the person asked for (Ctrl+C, SIGTERM: `Cancelled`) is not an error: its message has no
+    "error:" before it (the exit code stays 1)."""
+    print(str(exc) if isinstance(exc, Cancelled) else f"error: {exc}", file=sys.stderr)
     if not getattr(args, "json", False):
         return
     message = getattr(exc, "summary", None) or exc.message
@@ -269,7 +276,7 @@ class ProgressPrinter:
         self.stream.flush()
 
 
-STOPPED_RESUMABLE = "stopped; the work done so far is saved; resume with --resume"
+STOPPED_RESUMABLE = "stopped by you; the work done so far is saved; resume with --resume"
 
 
 @contextmanager

@@ -37,6 +37,43 @@ def json_error_text(exc: json.JSONDecodeError) -> str:
     return f"{msg} column {exc.colno}" if msg.endswith(" at") else f"{msg} at column {exc.colno}"
 
 
+CUT_OFF = "the file ends early (cut off?)"
+
+
+def json_syntax_error(
+    exc: json.JSONDecodeError, path: Path, line: int | None = None, *, last: bool = True
+) -> UserInputError:
+    """The UserInputError for a JSON syntax error at `line` (default: the decoder's line).
+
+    `last`: the decoded text runs to the end of the file (a whole JSON document, or the last
+    line of JSON Lines). When the decoder stopped there, at the end of the text or in a string
+    that never closes, the file was cut short (an interrupted download or copy), and the
+    message says so: "line 26: the file ends early (cut off?): not valid JSON (Expecting
+    value)", the line being the file's last non-blank one.
+    Otherwise "line N: not valid JSON (...)"."""
+    what = f"not valid JSON ({json_error_text(exc)})"
+    doc = exc.doc
+    at_end = not doc[exc.pos :].strip()
+    if not last or not (at_end or exc.msg.startswith("Unterminated string")):
+        return UserInputError(what, path=path, line=exc.lineno if line is None else line)
+    if at_end:  # a column past the last line names nothing
+        what = f"not valid JSON ({exc.msg.removesuffix(' at').strip()})"
+        line = _last_line(doc) if line is None else line
+    elif line is None:
+        line = exc.lineno
+    return UserInputError(
+        f"{CUT_OFF}: {what}",
+        path=path,
+        line=line,
+        hint="Check that the whole file was downloaded or copied, then import it again.",
+    )
+
+
+def _last_line(text: str) -> int:
+    """The number of `text`'s last non-blank line (1 for a blank text)."""
+    return text.count("\n", 0, len(text.rstrip())) + 1
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed when it is .gz/.bz2/.zst (see compression.py)."""
     try:
@@ -95,15 +132,14 @@ def decode_lines(data: bytes, path: Path, bad: set[int] | None = None) -> str:
 def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, decoded value) for each non-blank line."""
     text = decode_lines(read_bytes(path) if data is None else data, path)
+    last = _last_line(text)
     for line_no, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise UserInputError(
-                f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no
-            ) from exc
+            raise json_syntax_error(exc, path, line_no, last=line_no == last) from exc
         except RecursionError as exc:
             raise UserInputError("nested too deeply to read", path=path, line=line_no) from exc
         if sound(obj, path, line_no):
@@ -145,9 +181,7 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         try:
             value, i = decoder.raw_decode(text, i)
         except json.JSONDecodeError as exc:
-            raise UserInputError(
-                f"not valid JSON ({json_error_text(exc)})", path=path, line=exc.lineno
-            ) from exc
+            raise json_syntax_error(exc, path) from exc
         except RecursionError as exc:
             raise UserInputError(
                 "nested too deeply to read", path=path, line=line_at(start)
@@ -163,6 +197,13 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
             if i < n:
                 raise UserInputError("unexpected text after the list", path=path, line=line_at(i))
             return
+        if i >= n:  # a whole record, then the end: the rest of the list is missing
+            raise UserInputError(
+                f"{CUT_OFF}: expected ',' or ']' after the record",
+                path=path,
+                line=_last_line(text),
+                hint="Check that the whole file was downloaded or copied, then import it again.",
+            )
         raise UserInputError(
             "expected ',' or ']' between records", path=path, line=line_at(min(i, n))
         )

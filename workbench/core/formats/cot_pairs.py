@@ -107,7 +107,8 @@ def export_cot_pairs(
     ws: Workspace, run_id: int, fmt: str, out_path: str | Path, **options: Any
 ) -> dict[str, Any]:
     """Write CoT run `run_id`'s preference pairs as `fmt` (one of PAIR_FORMATS) to `out_path`,
-    atomically; returns {"count", "questions", "path", "format"} and records the export."""
+    atomically; returns {"count", "questions", "path", "format"} and records the export (not in a
+    workspace opened read-only)."""
     if fmt not in PAIR_FORMATS:
         raise UserInputError(
             f"expected one of {', '.join(PAIR_FORMATS)}, found {fmt!r}", field="format"
@@ -126,6 +127,8 @@ def export_cot_pairs(
     assert spec.write is not None
     with atomic_text_file(out) as fh:
         count = spec.write(_all(tasks), fh, opts)
+    if ws.readonly:  # opened read-only (a read-only folder): the export is not recorded
+        return {"count": count, "questions": len(tasks), "path": str(out), "format": fmt}
     with ws.transaction():
         ws.insert(
             "exports",

@@ -315,7 +315,9 @@ def export(
 
 
 def _record(ws: Workspace, result: ExportResult) -> None:
-    # the file is written; a busy workspace must not undo that
+    # the file is written; a busy workspace must not undo that; a read-only one is not recorded
+    if ws.readonly:
+        return
     with suppress(sqlite3.Error, WorkbenchError), ws.transaction():
         ws.insert(
             "exports",

@@ -17,7 +17,7 @@ from .common import (
     decode_utf8,
     group_records,
     iter_json_array,
-    json_error_text,
+    json_syntax_error,
     json_type,
     read_bytes,
 )
@@ -38,16 +38,14 @@ def iter_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, A
         yield from iter_json_array(path, raw)
         return
     text = decode_lines(raw, path)
+    last = text.count("\n", 0, len(text.rstrip())) + 1
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            reject(
-                UserInputError(f"not valid JSON ({json_error_text(exc)})", path=path, line=line_no),
-                line,
-            )
+            reject(json_syntax_error(exc, path, line_no, last=line_no == last), line)
         except RecursionError:
             reject(UserInputError("nested too deeply to read", path=path, line=line_no), line)
         else:
@@ -61,9 +59,7 @@ def load_json_document(path: Path, data: bytes | None = None) -> Any:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserInputError(
-            f"not valid JSON ({json_error_text(exc)})", path=path, line=exc.lineno
-        ) from exc
+        raise json_syntax_error(exc, path) from exc
     except RecursionError as exc:
         raise UserInputError("nested too deeply to read", path=path, line=1) from exc
     check_text(doc, path, 1)  # one document: its first line

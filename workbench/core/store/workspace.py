@@ -3,6 +3,12 @@
 One `Workspace` object per thread: SQLite connections are not shared across threads here. WAL
 mode lets a reader (the GUI) and a writer (a run) work on the same file at once; the busy
 timeout makes a second writer wait instead of failing.
+
+A workspace on a read-only file or folder (a read-only mount, a folder that is not yours) is
+never called damaged: a command that writes is refused with a message naming what is read-only
+(`storage_error`), and a command that only reads may open it read-only (`Workspace.open(...,
+read_only_ok=True)`): SQLite's `mode=ro`, or `immutable=1` when not even the WAL's `-shm` file
+can be created beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,12 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 # What a person can do with a damaged workspace.
 RECOVER_HINT = "Restore it from a backup; `sqlite3 FILE .recover` can rescue what is readable."
+# What a person can do with a workspace on a read-only file or folder.
+READ_ONLY_HINT = (
+    "Copy the workspace (the .sqlite file) to a folder you can write to and use the copy, or "
+    "make the folder and file writable. Commands that only read (export, models list) work on "
+    "it as it is."
+)
 
 
 def default_workspace_path() -> Path:
@@ -57,12 +69,73 @@ def _disk_full(exc: BaseException) -> bool:
     return "disk is full" in text or "database or disk is full" in text
 
 
+# SQLite's words when it may not create or write a file (EROFS, EACCES, a missing folder).
+_CANNOT_WRITE = (
+    "unable to open database file",
+    "attempt to write a readonly database",
+    "readonly database",
+    "read-only file system",
+    "permission denied",
+)
+
+
+def unwritable_reason(path: str | Path) -> str | None:
+    """Why a workspace file at `path` cannot be created or written, in words for people, e.g.
+    "its folder /mnt/x is on a read-only file system"; None when it can be (as far as the OS
+    says: `os.access`, which also answers for root and read-only mounts). SQLite in WAL mode
+    writes `-wal` and `-shm` files beside the workspace, so its folder must be writable too."""
+    p = Path(path).expanduser().absolute()
+    folder = p.parent
+    if not folder.exists():
+        return f"its folder {folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} {_read_only_kind(folder)}"
+    if p.exists() and not os.access(p, os.W_OK):
+        return f"the file {_read_only_kind(p)}"
+    return None
+
+
+def _read_only_kind(path: Path) -> str:
+    with suppress(OSError):
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "is on a read-only file system"
+    return "is read-only for you"
+
+
+def storage_error(
+    exc: BaseException, path: str | Path, *, after: str = "nothing was changed"
+) -> WorkbenchError | None:
+    """The message for an SQLite error that says the workspace's file or folder cannot be
+    written (read-only, missing, not permitted: a `WorkspaceError`, exit 2) or that the disk is
+    full (a `WorkbenchError`, exit 1); None for any other error (re-raise it). `after` says
+    what became of the work: "nothing was changed", "the last unit of work was not saved"."""
+    p = Path(path)
+    if _disk_full(exc):
+        return WorkbenchError(
+            f"{p}: the disk is full; {after} (everything saved before is intact).",
+            hint="Free some space, then try again (a stopped run resumes with --resume).",
+        )
+    text = str(exc).lower()
+    if not any(words in text for words in _CANNOT_WRITE):
+        return None
+    reason = unwritable_reason(p) or f"SQLite could not write it ({exc})"
+    return WorkspaceError(
+        f"{p}: the workspace cannot be written here: {reason}; {after}.",
+        hint=READ_ONLY_HINT,
+    )
+
+
 class Workspace:
     """A workspace file. Use `Workspace.open(path)` or `Workspace.create(path)`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool = False) -> None:
         self.path = path
         self.conn = conn
+        # Opened read-only (`open(..., read_only_ok=True)` on a file or folder that cannot be
+        # written): reads work; a write raises a WorkspaceError naming what is read-only.
+        self.readonly = readonly
         self.closed = False  # set by close(); Qt timers check it before touching the file
         self._db: Any = None
         self._depth = 0
@@ -78,31 +151,113 @@ class Workspace:
                 f"{p}: a file is already there; it was left untouched.",
                 hint="Open it instead, or choose a new path.",
             )
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return cls._open_rw(p, new=True)
+        return cls._create(p)
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False) -> Workspace:
-        """Open an existing workspace (migrating it), or create it when `create` is set."""
+    def _create(cls, p: Path) -> Workspace:
+        """A new workspace at `p` (its folders made first). A folder that cannot be made or
+        written is a WorkspaceError naming it, e.g. "cannot create a workspace here: its folder
+        /mnt/x is on a read-only file system" (exit 2), never SQLite's bare words."""
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"{p}: cannot create a workspace here: its folder {p.parent.absolute()} "
+                f"cannot be made ({exc.strerror or exc}).",
+                hint="Choose a folder you can write to, or make this one writable.",
+            ) from exc
+        if reason := unwritable_reason(p):
+            raise WorkspaceError(
+                f"{p}: cannot create a workspace here: {reason}.",
+                hint="Choose a folder you can write to, or make this one writable.",
+            )
+        existed = p.exists()
+        try:
+            return cls._open_rw(p, new=True)
+        except WorkbenchError:
+            if not existed:  # a half-made file would block the next try ("a file is there")
+                for leftover in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
+                    with suppress(OSError):
+                        leftover.unlink()
+            raise
+
+    @classmethod
+    def open(
+        cls, path: str | Path, *, create: bool = False, read_only_ok: bool = False
+    ) -> Workspace:
+        """Open an existing workspace (migrating it), or create it when `create` is set.
+
+        `read_only_ok`: the caller only reads (an export, a listing). On a file or folder that
+        cannot be written the workspace is then opened read-only (`Workspace.readonly`) instead
+        of refused; on a writable one it opens as usual. Errors (WorkspaceError, exit 2): no
+        file, not a workspace, damaged, newer, and a read-only file or folder when writing is
+        needed (the message names it: "its folder /mnt/x is on a read-only file system")."""
         p = Path(path).expanduser()
         if not p.exists() or p.stat().st_size == 0:
             if create:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                return cls._open_rw(p, new=True)
+                return cls._create(p)
             raise WorkspaceError(
                 f"{p}: no workspace there.",
                 hint="Create one with `workbench init PATH`, or check the path.",
             )
         if p.is_dir():
             raise WorkspaceError(f"{p}: is a folder, not a workspace file.")
-        cls._check_readonly(p)
-        return cls._open_rw(p, new=False)
+        version = cls._check_readonly(p)
+        reason = unwritable_reason(p)
+        if reason is None:
+            return cls._open_rw(p, new=False)
+        if not read_only_ok:
+            raise WorkspaceError(
+                f"{p}: the workspace cannot be written here: {reason}; it was left untouched.",
+                hint=READ_ONLY_HINT,
+            )
+        if version < latest_version():
+            raise WorkspaceError(
+                f"{p}: made by an older Instruction Workbench (schema {version}; this version "
+                f"uses {latest_version()}): it must be upgraded, which writes to it, and "
+                f"{reason}; it was left untouched.",
+                hint=READ_ONLY_HINT.split(" Commands")[0],
+            )
+        return cls(p, cls._connect_ro(p), readonly=True)
 
     @staticmethod
-    def _check_readonly(p: Path) -> None:
-        """Everything that can refuse a file is checked read-only: a refused file is untouched."""
-        with open(p, "rb") as fh:
-            head = fh.read(100)
+    def _connect_ro(p: Path) -> sqlite3.Connection:
+        """A read-only connection (`mode=ro`). A WAL database needs its `-shm` file even to be
+        read; where that cannot be created (a read-only folder, the workspace closed cleanly so
+        no `-shm` is left) the file is opened `immutable=1`, unless a non-empty `-wal` holds
+        commits the file itself lacks: then it is refused, since they would be missed."""
+        uri = p.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "unable to open database file" not in str(exc).lower():
+                raise
+        wal = Path(f"{p}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise WorkspaceError(
+                f"{p}: cannot be read here: its log {wal.name} holds changes not yet written "
+                f"into the file, and {unwritable_reason(p) or 'its folder is read-only'}, so "
+                "SQLite cannot read them; it was left untouched.",
+                hint="Copy the workspace together with its -wal file to a folder you can write "
+                "to and open the copy, or make the folder writable.",
+            )
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+
+    @classmethod
+    def _check_readonly(cls, p: Path) -> int:
+        """Everything that can refuse a file is checked read-only: a refused file is untouched.
+        Returns its schema version."""
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(100)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"{p}: cannot be read ({exc.strerror or exc}); it was left untouched.",
+                hint="Check the file's permissions, or open a copy you can read.",
+            ) from exc
         if not head.startswith(SQLITE_MAGIC):
             raise WorkspaceError(
                 f"{p}: not a workspace (the file is not an SQLite database); it was left "
@@ -110,15 +265,21 @@ class Workspace:
                 hint="Choose a workspace file (.sqlite) made by Instruction Workbench.",
             )
         try:
-            ro = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.Error as exc:  # pragma: no cover - permissions and the like
-            raise WorkspaceError(f"{p}: cannot be opened ({exc}).") from exc
+            ro = cls._connect_ro(p)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, p, after="it was left untouched") or WorkspaceError(
+                f"{p}: the workspace is damaged ({exc}); it was left untouched.",
+                hint=RECOVER_HINT,
+            ) from exc
         try:
             app_id = ro.execute("PRAGMA application_id").fetchone()[0]
             version = ro.execute("PRAGMA user_version").fetchone()[0]
             tables = ro.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             check = ro.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            cannot = storage_error(exc, p, after="it was left untouched")
+            if cannot is not None:  # a read-only or full place, not a damaged file
+                raise cannot from exc
             raise WorkspaceError(
                 f"{p}: the workspace is damaged ({exc}); it was left untouched.",
                 hint=RECOVER_HINT,
@@ -141,6 +302,7 @@ class Workspace:
                 f"knows up to {latest_version()}); it was left untouched.",
                 hint="Update Instruction Workbench to open it.",
             )
+        return version
 
     @classmethod
     def _open_rw(cls, p: Path, *, new: bool) -> Workspace:
@@ -158,7 +320,9 @@ class Workspace:
             ws.migrate()
         except sqlite3.Error as exc:
             conn.close()
-            raise WorkspaceError(f"{p}: cannot be opened ({exc}).") from exc
+            raise storage_error(exc, p) or WorkspaceError(
+                f"{p}: cannot be opened ({exc})."
+            ) from exc
         return ws
 
     @property
@@ -242,6 +406,9 @@ class Workspace:
                     "(everything saved before it is intact).",
                     hint="Free some space, then resume.",
                 ) from exc
+            cannot = storage_error(exc, self.path, after="the last unit of work was not saved")
+            if cannot is not None:
+                raise cannot from exc
             raise
         finally:
             self._depth -= 1
