@@ -112,12 +112,17 @@ def test_judge_modes():
     )
     assert judge("I cannot tell how many apples.", item, "sample", prompts).reason == "no-answer"
     assert judge("7", item, "sample", prompts).reason == "empty"
-    # rationalize: an explanation without a stated answer is kept and closed with the gold
-    kept = judge("He starts with 3 and adds the 4 he buys.", item, "rationalize", prompts)
-    assert kept.kept and kept.output == "He starts with 3 and adds the 4 he buys.\nThe answer is 7."
-    # ... but one that argues for another answer is not
+    # rationalize: kept only when its own reasoning reaches the gold answer (STaR) ...
+    kept = judge("He starts with 3 and adds the 4 he buys: 7.", item, "rationalize", prompts)
+    assert kept.kept and kept.output == (
+        "He starts with 3 and adds the 4 he buys: 7.\nThe answer is 7."
+    )
+    # ... not when it reaches none (the gold answer is never appended to make it one) ...
+    none = judge("He starts with some apples and buys more.", item, "rationalize", prompts)
+    assert (none.kept, none.reason) == (False, "no-answer")
+    # ... nor when it argues for another answer
     bad = judge("He has 3 and buys 4, so the answer is 12.", item, "rationalize", prompts)
-    assert (bad.kept, bad.reason) == (False, "contradicts-gold")
+    assert (bad.kept, bad.reason) == (False, "wrong-answer")
     # the answer line is not doubled
     assert (
         judge("3 + 4 = 7.\nThe answer is 7.", item, "rationalize", prompts).output.count(
@@ -176,7 +181,7 @@ def test_sample_mode_keeps_only_correct_paths(tmp_workspace, tmp_path):
 
 def test_rationalize_prompt_shows_gold_and_sample_does_not(tmp_workspace, tmp_path):
     items = sources.load_file(_write(tmp_path, GSM[:1]))
-    backend = ScriptedBackend(["He starts with three apples and buys four more."])
+    backend = ScriptedBackend(["He starts with three apples and buys four more: 3 + 4 = 7."])
     _, stats = _run(tmp_workspace, items, backend, mode="rationalize", samples=1)
     assert stats["kept"] == 1 and "correct final answer is 7" in backend.prompts[0]
     backend2 = ScriptedBackend(["x y z w"])

@@ -1,4 +1,5 @@
-"""`workbench cot --data FILE --mode rationalize|sample --samples K [--limit N] [--model M]`."""
+"""`workbench cot --data FILE --mode rationalize|sample --samples K [--limit N] [--model M]
+[--compat reference]`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .common import (
     command,
     open_model,
     open_workspace,
+    workspace_path,
 )
 
 
@@ -36,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--mode",
         choices=("rationalize", "sample"),
         default="sample",
-        help="rationalize: explain the gold output; sample: solve, keep correct paths",
+        help="rationalize: explain the gold output; sample: solve; in both, a path is kept "
+        "only when its own answer is the gold one and it was not cut off by --max-tokens",
     )
     p.add_argument("--samples", type=int, default=4, metavar="K", help="paths per item (default 4)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N items")
@@ -50,6 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="W",
         help="also run SELF-CHECK on each correct path; keep those with confidence >= W",
+    )
+    p.add_argument(
+        "--compat",
+        choices=("reference",),
+        default=None,
+        help="reference: STaR's rule, a path is judged by its answer alone, so one cut off by "
+        "--max-tokens is kept (as generated) when that answer is the gold one; default: such "
+        "a path is dropped as 'truncated' (kept on --resume)",
     )
     p.add_argument(
         "--prompts", type=Path, default=None, help="prompt templates (TOML) to use instead"
@@ -76,7 +87,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             if not row:
                 raise UserInputError(
-                    "no unfinished CoT run to resume in this workspace", field="resume"
+                    f"--resume: no unfinished CoT run in {workspace_path(args)}; "
+                    "start one without --resume"
                 )
             run_id = row[0]["id"]
         elif args.data is not None:
@@ -95,6 +107,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seed=args.seed,
             api=args.api,
             min_confidence=args.min_confidence,
+            compat=args.compat,
             prompts_path=str(args.prompts) if args.prompts else None,
         )
         backend = open_model(args)

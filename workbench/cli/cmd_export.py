@@ -4,7 +4,7 @@ workspace. A format that cannot hold some examples' fields refuses with the coun
 `--lossy` (see workbench/core/formats/lossy.py).
 `--cot-pairs RUN` writes a CoT run's preference pairs instead (a path that reached the gold
 answer chosen, a wrong one rejected, with their SELF-CHECK confidences; formats trl, sharegpt,
-openai-chat, alpaca).
+openai-chat, alpaca); a run with no question that has both is refused, with the counts.
 
 `--only` defaults to not-dropped: every task except those the decision in force drops (an
 Inspect threshold applied, a person's override). The old names stay: kept = not-dropped,
@@ -88,13 +88,13 @@ def run(args: argparse.Namespace) -> dict:
 
     options = parse_options(args.option)
     if getattr(args, "cot_pairs", None) is not None:
-        from ..core.formats.cot_pairs import export_cot_pairs
+        from ..core.formats.cot_pairs import export_cot_pairs, plural
 
         with open_workspace(args, read_only_ok=True) as ws:
             pairs = export_cot_pairs(ws, args.cot_pairs, args.format, args.out, **options)
         pairs["_human"] = (
-            f"wrote {pairs['count']} preference pairs from {pairs['questions']} "
-            f"questions of CoT run {args.cot_pairs} ({pairs['format']}) to "
+            f"wrote {plural(pairs['count'], 'preference pair')} from "
+            f"{plural(pairs['questions'], 'question')} of CoT run {args.cot_pairs} ({pairs['format']}) to "
             f"{pairs['path']}"
         )
         return pairs

@@ -45,7 +45,8 @@ from .workers import JobContext, JobThread
 QUESTION_FILES = "Question files (*.jsonl *.json);;All files (*)"
 MODE_TIPS = {
     "sample": "solve each question without its answer; keep the paths that reach the gold answer",
-    "rationalize": "explain the gold answer; keep the explanations that state it",
+    "rationalize": "explain the gold answer; keep the explanations whose own reasoning reaches it "
+    "(a path cut off by the token limit is dropped)",
 }
 # (title, width it starts at) of the results table; the question column takes the rest.
 RESULT_COLUMNS = [("#", 36), ("Question", 0), ("Path", 40), ("Result", 150), ("Answer", 70)]

@@ -24,11 +24,10 @@ from ..store.run_lock import lock_run
 from ..store.runs import create_run, get_run, run_outcome, set_run_status
 from ..store.tasks import Instance, Task, add_task
 from ..store.workspace import Workspace
-from .rationale import MODES, CotPrompts, judge
+from .rationale import COMPAT, LOW_CONFIDENCE, MODES, PENDING_CHECK, CotPrompts, judge
 from .sources import CotItem
 
 RUN_KIND = "cot"
-PENDING_CHECK = "pending-check"
 
 
 @dataclass
@@ -44,6 +43,9 @@ class CotConfig:
     min_confidence: float | None = None  # SELF-CHECK threshold on w; None = no check
     check_max_tokens: int = 96  # per SELF-CHECK stage call when the threshold is set
     prompts_path: str | None = None
+    # None: a path cut by max_tokens is dropped as "truncated"; "reference": STaR's rule, a
+    # path is judged by its answer alone (a cut one kept, as generated, when that is the gold)
+    compat: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -54,6 +56,11 @@ class CotConfig:
             raise UserInputError("must be at least 1", field="samples")
         if self.api not in ("chat", "complete"):
             raise UserInputError(f"unknown api {self.api!r}", field="api")
+        if self.compat is not None and self.compat not in COMPAT:
+            raise UserInputError(
+                f"expected one of {', '.join(COMPAT)} or none, found {self.compat!r}",
+                field="compat",
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CotConfig:
@@ -102,7 +109,8 @@ def start_cot_run(
     return run_id
 
 
-def _item(row: dict[str, Any]) -> CotItem:
+def item_from_row(row: dict[str, Any]) -> CotItem:
+    """The `CotItem` a `cot_items` row stores."""
     return CotItem(
         source=row["source"],
         cot_type=row["cot_type"],
@@ -248,7 +256,7 @@ def cot_run(
         where, params, res = yield Call(
             key=(row["position"], k), run=lambda tok: call(item, row["position"], seed, tok)
         )
-        verdict = judge(res.text, item, cfg.mode, prompts)
+        verdict = judge(res.text, item, cfg.mode, prompts, res.finish_reason, cfg.compat)
         keep_now = verdict.kept and cfg.min_confidence is None
         reason = verdict.reason
         if verdict.kept and not keep_now:
@@ -296,7 +304,7 @@ def cot_run(
         for row in items:
             missing = [k for k in range(cfg.samples) if (row["id"], k) not in have]
             if missing:
-                item = _item(row)
+                item = item_from_row(row)
                 yield Group([unit(row, item, k) for k in missing])
 
     with lock, run_outcome(ws, run_id, lambda: cot_stats(ws, run_id)):
@@ -328,7 +336,8 @@ def _check_pending(
     from ..selfcheck import store as sc_store
 
     pending = ws.query(
-        "SELECT p.*, i.position FROM cot_paths p JOIN cot_items i ON i.id = p.item_id "
+        "SELECT p.*, i.position, c.finish_reason FROM cot_paths p "
+        "JOIN cot_items i ON i.id = p.item_id LEFT JOIN model_calls c ON c.id = p.call_id "
         "WHERE i.run_id = ? AND p.reason = ? ORDER BY i.position, p.sample_index",
         (run_id, PENDING_CHECK),
     )
@@ -353,8 +362,10 @@ def _check_pending(
     by_solution: dict[int, tuple[dict[str, Any], dict[str, Any], CotItem, Any]] = {}
     for path in pending:
         irow = ws.query("SELECT * FROM cot_items WHERE id = ?", (path["item_id"],))[0]
-        item = _item(irow)
-        verdict = judge(path["rationale"], item, cfg.mode, prompts)
+        item = item_from_row(irow)
+        verdict = judge(
+            path["rationale"], item, cfg.mode, prompts, path["finish_reason"], cfg.compat
+        )
         qid, _ = sc_store.add_question(
             ws,
             item.input,
@@ -389,7 +400,7 @@ def _check_pending(
             ws.update(
                 "cot_paths",
                 path["id"],
-                {"confidence": w, "kept": int(keep), "reason": None if keep else "low-confidence"},
+                {"confidence": w, "kept": int(keep), "reason": None if keep else LOW_CONFIDENCE},
             )
             if keep:
                 _add_record(

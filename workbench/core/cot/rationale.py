@@ -1,9 +1,16 @@
 """Prompts for the two ways to get a rationale, and the judgement of one generated path.
 
-rationalize (with output): the model sees instruction, input and gold answer and explains it; a
-path is dropped only when it *states* a different final answer (it then argues for something
-else). sample (without output): the model solves the item; a path is kept only when its
-extracted final answer equals the gold one (rejection sampling).
+rationalize (with output): the model sees instruction, input and gold answer and explains it.
+sample (without output): the model solves the item. In both modes a path is kept only when its
+own final answer equals the gold one (STaR, Zelikman et al. 2022: a rationale written with the
+answer as a hint is kept only when it arrives at that answer), and a path cut off by the token
+limit is dropped as `truncated`: its last number is where it stopped, not its answer, and it is
+never completed by appending the gold answer. `path_correct` is the one rule for "this path is
+correct", used by the job's figures and by the preference-pair export alike.
+
+Reasons a path is dropped (`cot_paths.reason`, `REASONS`): empty, truncated, no-answer,
+wrong-answer, low-confidence (SELF-CHECK); pending-check while SELF-CHECK has not decided yet;
+contradicts-gold only in runs made before rationalize mode required the gold answer.
 """
 
 from __future__ import annotations
@@ -23,7 +30,15 @@ from ..paths import prompts_dir
 from .sources import COT_TYPES, LETTERS, CotItem
 
 MODES = ("rationalize", "sample")
+COMPAT = ("reference",)  # CotConfig.compat: None (ours) | "reference" (STaR's own rule)
 MIN_WORDS = 4  # shorter "rationales" ("18.") carry no reasoning
+EMPTY = "empty"
+TRUNCATED = "truncated"
+NO_ANSWER = "no-answer"
+WRONG_ANSWER = "wrong-answer"
+LOW_CONFIDENCE = "low-confidence"
+PENDING_CHECK = "pending-check"
+REASONS = (EMPTY, TRUNCATED, NO_ANSWER, WRONG_ANSWER, LOW_CONFIDENCE, PENDING_CHECK)
 
 
 def default_prompts_path() -> Path:
@@ -124,6 +139,28 @@ def path_answer(text: str, item: CotItem) -> str | None:
     return extract_answer(text, item.answer_kind, letters=LETTERS[: max(len(item.options), 1)])
 
 
+def is_truncated(finish_reason: str | None, compat: str | None = None) -> bool:
+    """Whether a path counts as cut off: its call stopped at max_tokens ("length"). Never under
+    compat "reference": STaR judges a generation by its answer alone, whatever stopped it."""
+    return finish_reason == "length" and compat != "reference"
+
+
+def path_correct(
+    text: str, item: CotItem, finish_reason: str | None = "stop", compat: str | None = None
+) -> tuple[str | None, bool | None]:
+    """(answer, correct) of one generated path: its own final answer (normalised) and whether
+    it equals the item's gold answer. (None, None) when it has no answer of its own: none
+    found, or the call stopped at the token limit (`is_truncated`). `finish_reason` is the
+    model call's ("stop" | "length"; None when unknown counts as finished). The one rule the
+    job's kept/correct figures and the preference-pair export share."""
+    if is_truncated(finish_reason, compat):
+        return None, None
+    answer = path_answer(text.strip(), item)
+    if answer is None:
+        return None, None
+    return answer, answers_equal(answer, item.gold_answer, item.answer_kind)
+
+
 @dataclass
 class Verdict:
     answer: str | None
@@ -133,23 +170,34 @@ class Verdict:
     output: str  # the record's output (rationale + the answer stated once more)
 
 
-def judge(text: str, item: CotItem, mode: str, prompts: CotPrompts) -> Verdict:
-    """Keep or drop one generated path, and the output text of the record a kept path becomes."""
+def judge(
+    text: str,
+    item: CotItem,
+    mode: str,
+    prompts: CotPrompts,
+    finish_reason: str | None = "stop",
+    compat: str | None = None,
+) -> Verdict:
+    """Keep or drop one generated path, and the output text of the record a kept path becomes.
+
+    The same rule in both modes (`mode` only checked): dropped as `truncated` when the call
+    stopped at the token limit, `empty` under MIN_WORDS words, `no-answer` / `wrong-answer` when
+    its own answer (`path_correct`) is missing / not the gold one; a kept path ends with the
+    type's answer line (its own answer, stated once). UserInputError for an unknown mode."""
+    if mode not in MODES:
+        raise UserInputError(f"expected one of {', '.join(MODES)}", field="mode")
     rationale = text.strip()
-    answer = path_answer(rationale, item)
-    correct = None if answer is None else answers_equal(answer, item.gold_answer, item.answer_kind)
+    answer, correct = path_correct(rationale, item, finish_reason, compat)
+    if is_truncated(finish_reason, compat):
+        return Verdict(None, None, False, TRUNCATED, rationale)
     if len(rationale.split()) < MIN_WORDS:
-        return Verdict(answer, correct, False, "empty", rationale)
-    if mode == "sample":
-        if answer is None:
-            return Verdict(answer, correct, False, "no-answer", rationale)
-        if not correct:
-            return Verdict(answer, correct, False, "wrong-answer", rationale)
-    elif item.answer_kind in (NUMBER, OPTION):
-        # Free-text answers are paraphrased too often for a mismatch to mean a contradiction.
-        stated = stated_answer(rationale, item)
-        if stated is not None and not answers_equal(stated, item.gold_answer, item.answer_kind):
-            return Verdict(answer, correct, False, "contradicts-gold", rationale)
+        return Verdict(answer, correct, False, EMPTY, rationale)
+    if answer is None:
+        return Verdict(answer, correct, False, NO_ANSWER, rationale)
+    if not correct:
+        return Verdict(answer, correct, False, WRONG_ANSWER, rationale)
+    if finish_reason == "length":  # kept under compat "reference": as generated, not completed
+        return Verdict(answer, correct, True, None, rationale)
     return Verdict(answer, correct, True, None, with_answer_line(rationale, item, prompts))
 
 

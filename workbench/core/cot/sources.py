@@ -78,20 +78,31 @@ def _read_rows(path: Path) -> list[tuple[int, Any]]:
     return rows
 
 
+# Worded as every reader words a field (`formats.common.get_str` / `json_type`), which cot
+# cannot import: formats sits above cot in the core's floors (pyproject: importlinter).
+_JSON_TYPES = {dict: "an object", list: "a list", bool: "true/false", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "a value")
+
+
 def _text(row: dict[str, Any], key: str, path: Path, line: int, *, required: bool = True) -> str:
+    """`row[key]` as text (a number is its digits); errors read "PATH, line N, field 'KEY':
+    expected text, found a list" / "the field is missing" / "the field is empty"."""
     value = row.get(key)
     if value is None:
         if required:
-            raise UserInputError("missing", path=path, line=line, field=key)
+            raise UserInputError("the field is missing", path=path, line=line, field=key)
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
         raise UserInputError(
-            f"expected text, found {type(value).__name__}", path=path, line=line, field=key
+            f"expected text, found {_json_type(value)}", path=path, line=line, field=key
         )
     if required and not value.strip():
-        raise UserInputError("empty", path=path, line=line, field=key)
+        raise UserInputError("the field is empty", path=path, line=line, field=key)
     return value
 
 
@@ -150,9 +161,7 @@ def format_choice_input(question: str, options: list[str], context: str = "") ->
 
 def _item(row: Any, path: Path, line: int) -> CotItem:
     if not isinstance(row, dict):
-        raise UserInputError(
-            f"expected a JSON object, found {type(row).__name__}", path=path, line=line
-        )
+        raise UserInputError(f"expected an object, found {_json_type(row)}", path=path, line=line)
     ref = f"{path.name}:{line}"
     if "question" in row and ("options" in row or "choices" in row):
         letter, options, _ = _options(row, path, line)

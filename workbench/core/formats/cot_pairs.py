@@ -3,11 +3,16 @@ gold answer is `chosen` and one that did not is `rejected`, with their SELF-CHEC
 when the run had them. Written by any writer that holds preference pairs (`trl`, `sharegpt`
 in LLaMA-Factory's DPO layout, `openai-chat` as OpenAI preference fine-tuning, `alpaca`).
 
+Which path is correct is decided by `cot.rationale.path_correct`, the rule the CoT job's
+kept/correct figures use: a path's own final answer equals the gold one; a path whose call
+stopped at the token limit has no answer of its own (unless the run used compat "reference").
+
 Pairing: the correct paths (highest confidence first, then sample order) and the wrong ones
 (lowest confidence first) are paired in turn, the shorter list starting over, so every path of
 a question with both kinds is in at least one pair and no pair repeats. A path with no answer
 found is neither (it is not wrong about the answer, it has none). Questions whose paths are all
-right or all wrong give no pair.
+right or all wrong give no pair; a run with no pair at all is refused (UserInputError), with the
+counts that say why, rather than written as an empty file.
 
 Each pair keeps, in its meta (written as columns by `trl`): `cot_run`, `cot_item`,
 `chosen_path` / `rejected_path` (cot_paths ids), `chosen_answer` / `rejected_answer`,
@@ -31,6 +36,30 @@ from . import registry
 PAIR_FORMATS = ("trl", "sharegpt", "openai-chat", "alpaca")
 
 
+def plural(n: int, word: str) -> str:
+    """ "1 pair", "2 pairs" (the word's plural is word + "s")."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _why_no_pairs(run_id: int, counts: dict[str, int]) -> UserInputError:
+    """The refusal of a run without pairs: what a pair needs, and what its questions have."""
+    q = counts["questions"]
+    parts = [
+        f"{counts['only-correct']} with only correct paths",
+        f"{counts['only-wrong']} with only wrong ones",
+        f"{counts['neither']} with neither",
+    ]
+    cut = counts["no-answer"]
+    return UserInputError(
+        f"CoT run {run_id} gives no preference pairs: a pair needs a question with both a path "
+        f"that reached the gold answer and one that reached another answer; of its "
+        f"{plural(q, 'question')}, {', '.join(parts)}"
+        + (f" ({plural(cut, 'path')} cut off or without an answer)" if cut else ""),
+        hint="Nothing was written. Make a run with several paths per question "
+        "(`workbench cot --mode sample --samples 4` or more) and export that one.",
+    )
+
+
 def _instruction(ws: Workspace, run: dict[str, Any], row: dict[str, Any]) -> str:
     if row["instruction"].strip():
         return row["instruction"]
@@ -43,21 +72,42 @@ def _instruction(ws: Workspace, run: dict[str, Any], row: dict[str, Any]) -> str
 def cot_preference_tasks(ws: Workspace, run_id: int) -> list[Task]:
     """One task per question of CoT run `run_id` that has both a correct and a wrong path, its
     examples the pairs (kind "preference"). UserInputError when there is no such CoT run."""
+    return _preference_tasks(ws, run_id)[0]
+
+
+def _preference_tasks(ws: Workspace, run_id: int) -> tuple[list[Task], dict[str, int]]:
+    """`cot_preference_tasks`, and the counts that explain it: {"questions", "only-correct",
+    "only-wrong", "neither", "no-answer" (paths with no answer of their own)}."""
     run = get_run(ws, run_id)
     if run is None or run["kind"] != "cot":
         raise UserInputError(f"no CoT run {run_id} in this workspace", field="run")
+    from ..cot.job import item_from_row
+    from ..cot.rationale import path_correct
+
+    compat = run["config"].get("compat")
     tasks: list[Task] = []
     items = ws.query("SELECT * FROM cot_items WHERE run_id = ? ORDER BY position", (run_id,))
     seq = 0
+    counts = dict.fromkeys(("only-correct", "only-wrong", "neither", "no-answer"), 0)
+    counts["questions"] = len(items)
     for item in items:
-        paths = ws.query(
-            "SELECT id, sample_index, rationale, answer, correct, confidence "
-            "FROM cot_paths WHERE item_id = ? ORDER BY sample_index",
+        cot_item = item_from_row(item)
+        paths = []
+        for p in ws.query(
+            "SELECT p.id, p.sample_index, p.rationale, p.confidence, c.finish_reason "
+            "FROM cot_paths p LEFT JOIN model_calls c ON c.id = p.call_id "
+            "WHERE p.item_id = ? ORDER BY p.sample_index",
             (item["id"],),
-        )
-        right = [p for p in paths if p["correct"] == 1 and p["rationale"].strip()]
-        wrong = [p for p in paths if p["correct"] == 0 and p["rationale"].strip()]
+        ):
+            answer, correct = path_correct(p["rationale"], cot_item, p["finish_reason"], compat)
+            if p["rationale"].strip():
+                paths.append({**p, "answer": answer, "correct": correct})
+        right = [p for p in paths if p["correct"] is True]
+        wrong = [p for p in paths if p["correct"] is False]
+        counts["no-answer"] += sum(1 for p in paths if p["correct"] is None)
         if not right or not wrong:
+            key = "only-correct" if right else "only-wrong" if wrong else "neither"
+            counts[key] += 1
             continue
         right.sort(
             key=lambda p: (
@@ -100,7 +150,7 @@ def cot_preference_tasks(ws: Workspace, run_id: int) -> list[Task]:
             )
             seq += 1
         tasks.append(task)
-    return tasks
+    return tasks, counts
 
 
 def export_cot_pairs(
@@ -108,7 +158,9 @@ def export_cot_pairs(
 ) -> dict[str, Any]:
     """Write CoT run `run_id`'s preference pairs as `fmt` (one of PAIR_FORMATS) to `out_path`,
     atomically; returns {"count", "questions", "path", "format"} and records the export (not in a
-    workspace opened read-only)."""
+    workspace opened read-only).
+    UserInputError, before anything is written, for an unknown format or option, a missing
+    folder, or a run none of whose questions has both a correct and a wrong path."""
     if fmt not in PAIR_FORMATS:
         raise UserInputError(
             f"expected one of {', '.join(PAIR_FORMATS)}, found {fmt!r}", field="format"
@@ -117,13 +169,15 @@ def export_cot_pairs(
     out = Path(out_path).expanduser().absolute()
     if not out.parent.is_dir():
         raise UserInputError("the folder to write into does not exist", path=out.parent)
-    tasks = cot_preference_tasks(ws, run_id)
+    tasks, counts = _preference_tasks(ws, run_id)
     opts = {k: str(v) for k, v in options.items()}
     for key in opts:
         if key not in spec.options:
             raise UserInputError(f"unknown option for {fmt}", field=f"option {key}")
     if "layout" in spec.options and "layout" not in opts:
         opts["layout"] = "json" if out.suffix.lower() == ".json" else "jsonl"
+    if not tasks:
+        raise _why_no_pairs(run_id, counts)
     assert spec.write is not None
     with atomic_text_file(out) as fh:
         count = spec.write(_all(tasks), fh, opts)
