@@ -24,7 +24,7 @@ TRACES = [
         "steps": [
             {"text": "Tom starts with 3 apples."},
             {"text": "3 + 4 = 7."},
-            {"text": "The answer is 7."},
+            {"text": "So he has 7 apples."},
         ],
         "answer": "7",
     }

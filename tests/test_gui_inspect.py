@@ -31,7 +31,7 @@ SOLUTIONS = [
     (
         "Step 1: Tom buys 2 bags with 4 apples each, so he buys 2 * 4 = 8 apples.\n"
         "Step 2: He had 3 apples, so now he has 3 + 8 = 11 apples.\n"
-        "Step 3: So the answer is 11."
+        "Step 3: So Tom has 11 apples now."
     ),
     ("Step 1: 2 bags of 4 apples is 6 apples.\nStep 2: The answer is 9."),
 ]

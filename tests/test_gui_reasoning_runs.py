@@ -17,7 +17,7 @@ from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = pytest.mark.gui
 QUESTION = "Tom has 3 apples and buys 2 more. How many apples does he have?"
-SOLUTION = "Step 1: He buys 2 more, so 3 + 2 = 5.\nStep 2: So the answer is 5."
+SOLUTION = "Step 1: He buys 2 more, so 3 + 2 = 5.\nStep 2: So he has 5 apples now."
 
 
 def verifier(verdict: str):

@@ -16,7 +16,7 @@ from workbench.core.selfcheck import checker, evaluate, export, importers, sampl
 QUESTION = "Tom has 3 apples. He buys 2 more apples. How many apples does he have now?"
 SOLUTION = (
     "Step 1: Tom starts with 3 apples.\nStep 2: He buys 2 more, so 3 + 2 = 6.\n"
-    "Step 3: So the answer is 6."
+    "Step 3: So Tom has 6 apples now."
 )
 
 
@@ -30,7 +30,7 @@ def responder(prompt: str) -> str:
     if "Compare the key points" in prompt:
         if "Solution 2: He buys 2 more, so 3 + 2 = 6." in prompt:
             return "Solution 1 gets 5 and Solution 2 gets 6, so Solution 1 contradicts Solution 2."
-        if "Solution 2: So the answer is 6." in prompt:
+        if "Solution 2: So Tom has 6 apples now." in prompt:
             return "Solution 1 mentions apples, Solution 2 states a number."  # unclear: follow-up
         return "Both agree. Therefore Solution 1 supports Solution 2."
     if "Please use" in prompt:
@@ -58,6 +58,7 @@ def test_check_stores_every_stage_and_scores(trace):
         "unrelated": 1,
         "error": 0,
         "pending": 0,
+        "answer": 0,
     }
     assert stats["followups"] == 1
     t = store.load_trace(ws, sid)
@@ -381,3 +382,155 @@ def test_eval_voting_samples_checks_and_compares(tmp_workspace, tmp_path):
     assert out["majority_accuracy"] == 0.0  # "6" twice beats "5" once
     assert out["weighted_accuracy"] == 1.0  # w(6) = 2σ(-1.3) each, w(5) = 1
     assert out["single_sample_accuracy"] == pytest.approx(1 / 3)
+
+
+def _runs(w: str, kind: str) -> list[int]:
+    from workbench.core.store.workspace import Workspace
+
+    with Workspace.open(w) as ws:
+        return [r["id"] for r in ws.query("SELECT id FROM runs WHERE kind = ?", (kind,))]
+
+
+def test_cli_traces_with_questions_only_stop_and_point_to_questions(tmp_path, monkeypatch, capsys):
+    _scripted_cli(monkeypatch)
+    data = tmp_path / "gsm8k.jsonl"
+    data.write_text(json.dumps({"question": QUESTION, "answer": "3 + 2 = 5\n#### 5"}) + "\n")
+    w = str(tmp_path / "w.sqlite")
+    assert main(["self-check", "--traces", str(data), "--limit", "1", "-w", w]) == 2
+    err = capsys.readouterr().err
+    assert "no solutions to check" in err and f"--questions {data} --samples N" in err
+    assert _runs(w, "import") == [] and _runs(w, checker.RUN_KIND) == []  # nothing written
+
+
+def test_human_summary_never_prints_an_undefined_mean_as_zero():
+    from workbench.cli.cmd_selfcheck import human_summary
+
+    steps = {"support": 0, "contradict": 0, "unrelated": 0, "error": 0, "pending": 0}
+    text = human_summary(
+        {"run_id": 2, "solutions_checked": 0, "steps": steps, "mean_confidence": None}
+    )
+    assert text.endswith("mean confidence n/a") and "0.000" not in text
+    text = human_summary(
+        {"run_id": 2, "solutions_checked": 1, "steps": steps, "mean_confidence": 0.0}
+    )
+    assert text.endswith("mean confidence 0.000")
+
+
+def test_cli_ctrl_c_hint_and_bare_resume_continue_the_same_run(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    import workbench.cli.cmd_selfcheck as cmd_selfcheck
+
+    calls = {"n": 0}
+
+    def interrupting(prompt: str) -> str:
+        calls["n"] += 1
+        if calls["n"] == 2:  # Ctrl+C while the first step is being checked
+            os.kill(os.getpid(), signal.SIGINT)
+        return responder(prompt)
+
+    monkeypatch.setattr(cmd_selfcheck, "open_model", lambda args: ScriptedBackend(interrupting))
+    data = tmp_path / "pb.json"
+    data.write_text(
+        json.dumps(
+            [{"id": "x0", "problem": QUESTION, "steps": ["3 + 2 = 5.", "So 5."], "label": -1}]
+        )
+    )
+    w = str(tmp_path / "w.sqlite")
+    assert main(["self-check", "--traces", str(data), "-w", w]) == 1
+    err = capsys.readouterr().err
+    assert f"resume with: workbench self-check --resume -w {w}" in err
+    [crun] = _runs(w, checker.RUN_KIND)
+    # Bare --resume (the printed command) continues that run with its stored settings.
+    monkeypatch.setattr(cmd_selfcheck, "open_model", lambda args: ScriptedBackend(responder))
+    assert main(["self-check", "--resume", "--json", "-w", w]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["run_id"] == crun and out["solutions_checked"] == 1
+    assert _runs(w, checker.RUN_KIND) == [crun] and len(_runs(w, "import")) == 1
+    assert main(["self-check", "--resume", "-w", w]) == 2  # nothing left to resume
+    assert "no unfinished self-check run" in capsys.readouterr().err
+
+
+def test_cli_traces_resume_records_no_empty_import_run(tmp_path, monkeypatch, capsys):
+    _scripted_cli(monkeypatch)
+    data = tmp_path / "pb.json"
+    data.write_text(
+        json.dumps([{"id": "x0", "problem": QUESTION, "steps": ["3 + 2 = 5."], "label": -1}])
+    )
+    w = str(tmp_path / "w.sqlite")
+    from workbench.core.store.workspace import Workspace
+
+    with Workspace.open(w, create=True) as ws:
+        sids = importers.import_traces(ws, data)["solution_ids"]
+        crun = checker.start_check_run(ws, sids, checker.CheckConfig())  # left unfinished
+    assert main(["self-check", "--traces", str(data), "--resume", "--json", "-w", w]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["run_id"] == crun and out["imported"]["run_id"] is None
+    assert len(_runs(w, "import")) == 1  # the first import only
+
+
+def test_cli_bare_resume_finishes_sampling_then_checks_as_asked(tmp_path, monkeypatch, capsys):
+    _scripted_cli(monkeypatch)
+    w = str(tmp_path / "w.sqlite")
+    from workbench.core.store.workspace import Workspace
+
+    cfg = checker.CheckConfig(followup="never")
+    with Workspace.open(w, create=True) as ws:
+        qid, _ = store.add_question(ws, QUESTION, source="manual", gold_answer="5")
+        srun = sampler.start_sample_run(ws, [qid], 2, extra={"check": cfg.to_dict()})
+    assert main(["self-check", "--resume", "--json", "-w", w]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sampling"]["run_id"] == srun and out["sampling"]["solutions"] == 2
+    assert out["solutions_checked"] == 2 and out["followups"] == 0  # the stored settings
+    with Workspace.open(w) as ws:
+        assert ws.scalar("SELECT status FROM runs WHERE id = ?", (srun,)) == "finished"
+
+
+def test_answer_lines_are_stored_not_checked_unless_asked(tmp_path, monkeypatch, capsys):
+    _scripted_cli(monkeypatch)
+    data = tmp_path / "mr.json"
+    data.write_text(
+        json.dumps(
+            [
+                {
+                    "uuid": "u0",
+                    "question": QUESTION,
+                    "ground_truth_answer": "5",
+                    "model_output_steps": [
+                        "Step 1: Tom starts with 3 apples.",
+                        "Step 2: He buys 2 more, so 3 + 2 = 5.",
+                        "Step 3: #### 5",
+                        "Step 4: The answer is: 5",
+                    ],
+                    "model_output_solution_correctness": "correct",
+                }
+            ]
+        )
+    )
+    w = str(tmp_path / "w.sqlite")
+    assert main(["self-check", "--traces", str(data), "--json", "-w", w]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["steps"]["answer"] == 2 and out["steps"]["support"] == 2
+    from workbench.core.store.workspace import Workspace
+
+    with Workspace.open(w) as ws:
+        sid = ws.scalar("SELECT id FROM sc_solutions")
+        t = store.load_trace(ws, sid)
+        assert [s["text"] for s in t["steps"]][2:] == ["#### 5", "The answer is: 5"]
+        assert [s["check"]["verdict"] for s in t["steps"]] == [
+            "support",
+            "support",
+            "answer",
+            "answer",
+        ]
+        assert t["steps"][3]["check"]["target_call_id"] is None
+        n_calls = ws.scalar("SELECT count(*) FROM model_calls")
+    # The reference's behaviour: every split step is checked.
+    args = ["self-check", "--run", "1", "--check-answer-lines", "--json", "-w", w]
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["steps"]["answer"] == 0 and sum(again["steps"].values()) == 4
+    with Workspace.open(w) as ws:
+        assert ws.scalar("SELECT count(*) FROM model_calls") >= 2 * n_calls
+    assert checker.CheckConfig.from_dict({}).check_answer_lines  # runs stored before: as before

@@ -1,4 +1,5 @@
-"""SELF-CHECK with the real default model (SmolLM2-135M-Instruct): a 3-step trace end to end."""
+"""SELF-CHECK with the real default model (SmolLM2-135M-Instruct): a 3-step trace end to end
+(two reasoning steps checked, the final answer line stored unchecked)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,12 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
         "So the answer is 12.",
     ]
     assert t["answer"] == "12" and t["is_correct"] == 0
-    for s in t["steps"]:
+    # "So the answer is 12." only restates step 1's result: stored, no model call, no r_i.
+    assert stats["steps"]["answer"] == 1
+    last = t["steps"][2]["check"]
+    assert last["verdict"] == "answer" and last["score"] is None
+    assert all(last[f"{stage}_call_id"] is None for stage in ("target", "collect", "regen"))
+    for s in t["steps"][:2]:
         c = s["check"]
         assert c["verdict"] in ("support", "contradict", "unrelated")
         assert c["score"] == {"support": 1, "contradict": -1, "unrelated": 0}[c["verdict"]]
@@ -61,7 +67,7 @@ def test_default_model_checks_a_three_step_trace_and_stores_every_stage(
             assert call["raw_output"].strip() == c[f"{stage}_output"]
         assert s["text"] in c["compare_prompt"]
         assert c["regen_output"] in c["compare_prompt"]
-    scores = [s["check"]["score"] for s in t["steps"]]
+    scores = [s["check"]["score"] for s in t["steps"][:2]]
     expected = 2 / (1 + __import__("math").exp(scores.count(-1) + 0.3 * scores.count(0)))
     assert t["confidence"] == pytest.approx(expected)
     out = tmp_path / "traces.jsonl"
@@ -95,7 +101,7 @@ def test_cli_eval_self_check_with_the_default_model(tmp_path, capsys):
     assert rc == 0
     assert out["n"] == 1 and out["n_correct"] == 1 and out["acc_erroneous"] is None
     assert out["acc_correct"] in (0.0, 1.0)
-    assert sum(out["steps"].values()) == 2
+    assert sum(out["steps"].values()) == 2 and out["steps"]["answer"] == 1
 
 
 def test_the_follow_up_is_constrained_to_one_of_the_three_verdicts(
@@ -128,3 +134,43 @@ def test_free_follow_up_and_other_stages_have_no_grammar():
     assert cfg.params("followup").grammar == checker.VERDICT_GRAMMAR
     assert all(cfg.params(s).grammar is None for s in ("target", "collect", "regen", "compare"))
     assert checker.CheckConfig(followup_grammar=False).params("followup").grammar is None
+
+
+def test_cli_self_check_leaves_mr_gsm8k_answer_lines_unchecked(tmp_path, capsys):
+    """`workbench self-check --traces` on an MR-GSM8K record with the real default model: the
+    "#### 5" / "The answer is: 5" boilerplate is stored with verdict "answer" and no model call;
+    only the reasoning step is checked and w is computed over it alone."""
+    from workbench.cli import main
+    from workbench.core.store.workspace import Workspace
+
+    data = tmp_path / "mr.json"
+    data.write_text(
+        json.dumps(
+            [
+                {
+                    "uuid": "m0",
+                    "question": "Ann has 2 pens. She buys 3 more. How many pens does she have?",
+                    "ground_truth_answer": "5",
+                    "model_output_steps": [
+                        "Step 1: She has 2 + 3 = 5 pens.",
+                        "Step 2: #### 5",
+                        "Step 3: The answer is: 5",
+                    ],
+                    "model_output_solution_correctness": "correct",
+                }
+            ]
+        )
+    )
+    w = tmp_path / "w.sqlite"
+    args = ["self-check", "--traces", str(data), "--limit", "1", "--followup", "never"]
+    assert main([*args, "--json", "-w", str(w)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["solutions_checked"] == 1 and out["steps"]["answer"] == 2
+    assert sum(out["steps"][v] for v in ("support", "contradict", "unrelated", "error")) == 1
+    with Workspace.open(w) as ws:
+        rows = ws.query("SELECT verdict, score, target_call_id FROM sc_checks ORDER BY step_id")
+        assert [r["verdict"] for r in rows][1:] == ["answer", "answer"]
+        assert all(r["target_call_id"] is None and r["score"] is None for r in rows[1:])
+        r0 = rows[0]["score"] if rows[0]["score"] is not None else 0  # an error counts 0
+        w_expected = 2 / (1 + __import__("math").exp(int(r0 == -1) + 0.3 * int(r0 == 0)))
+        assert out["mean_confidence"] == pytest.approx(w_expected)

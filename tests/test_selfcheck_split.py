@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.core.selfcheck.split import _STEP_MARK, _merge_colon_steps, split_steps
+from workbench.core.selfcheck.split import (
+    _STEP_MARK,
+    _merge_colon_steps,
+    answer_lines,
+    split_steps,
+)
 
 STEPS = [
     "Janet's ducks lay 16 eggs; she uses 3 + 4 = 7, so 16 - 7 = 9 are left.",
@@ -156,6 +161,44 @@ def test_solutions_the_default_model_writes(llama_backend, shared_data):
             r"\s*(?:#|\*\*)?\s*step", res.text, re.IGNORECASE
         ), res.text
         assert not any(s.lower().startswith("by-step") for s in steps)
+
+
+@pytest.mark.parametrize(
+    ("steps", "flags"),
+    [
+        (["x = 11000.", "#### 11000", "The answer is: $11,000"], [False, True, True]),
+        (["2 * 4 = 8", "So, the final answer is: \\boxed{\\$8}."], [False, True]),
+        (["3 + 3 = 6", "The answer is 6 apples."], [False, True]),
+        (["3 + 3 = 6", "So Tom has 6 apples now."], [False, False]),  # not only the answer
+        (["234 - 90 - 144 =", "#### 39"], [False, False]),  # a value no step states
+        (["#### 5"], [False]),  # never the only step
+        (["#### 5", "5 + 1 = 6"], [False, False]),  # only at the end
+    ],
+)
+def test_answer_lines(steps, flags):
+    assert answer_lines(steps) == flags
+
+
+def test_answer_lines_in_the_shared_files(shared_data):
+    """MR-GSM8K's "#### N" / "The answer is: N" boilerplate is told apart; no labelled first
+    wrong step of either file is an answer line (so leaving them unchecked loses no label)."""
+    reasoning = shared_data / "reasoning"
+    mr = json.loads((reasoning / "mr_gsm8k_incorrect_slice150.json").read_text(encoding="utf-8"))
+    both = 0
+    for m in mr:
+        steps = split_steps("\n".join(m["model_output_steps"]))
+        flags = answer_lines(steps)
+        both += flags[-2:] == [True, True]
+        first = m.get("model_output_solution_first_error_step")
+        if isinstance(first, int) and 0 < first <= len(flags):
+            assert not flags[first - 1], m["uuid"]
+    # 118 of 150 end with both lines; in the others one is missing or states another value than
+    # the steps ("The value of x is -15." then "#### 15"), which is then checked as a step.
+    assert both >= 115
+    pb = json.loads((reasoning / "processbench_gsm8k_public200.json").read_text(encoding="utf-8"))
+    for p in pb:
+        flags = answer_lines([s.strip() for s in p["steps"]])
+        assert p["label"] == -1 or not flags[p["label"]], p["id"]
 
 
 # ------------------------------------------------------------------ issue 19 through the CLI

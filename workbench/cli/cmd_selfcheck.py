@@ -1,13 +1,16 @@
-"""`workbench self-check (--traces FILE | --run ID | --questions FILE --samples N) [--model M]`."""
+"""`workbench self-check (--traces FILE | --run ID | --questions FILE --samples N | --resume)
+[--model M]`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import UserInputError
+from ..core.errors import Cancelled, UserInputError
+from ..core.jobs import CancelToken
 from .common import (
     ProgressPrinter,
     add_model_args,
@@ -15,6 +18,7 @@ from .common import (
     command,
     open_model,
     open_workspace,
+    workspace_path,
 )
 
 
@@ -61,7 +65,17 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
         "--prompts", type=Path, default=None, help="prompt templates (TOML) to use instead"
     )
     g.add_argument(
-        "--resume", action="store_true", help="continue the last unfinished run of this kind"
+        "--resume",
+        action="store_true",
+        help="continue the last unfinished run of this kind (self-check: alone, the newest "
+        "unfinished self-check job of the workspace, with its stored settings)",
+    )
+    g.add_argument(
+        "--check-answer-lines",
+        action="store_true",
+        help="also check trailing lines that only restate the final answer ('#### 11000', "
+        "'The answer is: 11000') as steps, as the reference does (default: stored, not checked, "
+        "no r_i)",
     )
 
 
@@ -87,17 +101,23 @@ def check_config(args: argparse.Namespace):
         api=args.api,
         prompts_path=str(args.prompts) if args.prompts else None,
         followup_grammar=not args.free_followup,
+        check_answer_lines=args.check_answer_lines,
     )
+
+
+# What --traces takes (`importers.FORMATS` less "gsm8k", which holds no solutions: --questions).
+TRACE_FORMATS = ("processbench", "mr-gsm8k", "traces")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "self-check", "check reasoning traces step by step (SELF-CHECK)", run)
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()
     src.add_argument(
         "--traces",
         type=Path,
         metavar="FILE",
-        help="ProcessBench JSON, MR-GSM8K JSON, or selfcheck-traces JSONL to import and check",
+        help="solutions to import and check: ProcessBench JSON, MR-GSM8K JSON or "
+        "selfcheck-traces JSONL (GSM8K JSONL holds no solutions: use --questions)",
     )
     src.add_argument(
         "--run", type=int, metavar="ID", help="check the solutions a sampling or import run made"
@@ -106,9 +126,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--questions",
         type=Path,
         metavar="FILE",
-        help="GSM8K JSONL: sample --samples solutions per question, then check them",
+        help="GSM8K JSONL ({question, answer ending '#### N'}): sample --samples solutions "
+        "per question, then check them",
     )
-    p.add_argument("--format", default=None, help="format of --traces (default: detected)")
+    p.add_argument(
+        "--format",
+        choices=TRACE_FORMATS,
+        default=None,
+        help="format of --traces (default: detected)",
+    )
     p.add_argument(
         "--samples", type=int, default=10, help="solutions per question with --questions"
     )
@@ -120,25 +146,132 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_check_args(p)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ..core.selfcheck import checker, importers, sampler, store
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that continues this job: `workbench self-check --resume -w W` and the model
+    options given (an --api-key is left for the user to add)."""
+    parts = ["workbench", "self-check", "--resume", "-w", str(workspace_path(args))]
+    if args.server:
+        for url in args.server:
+            parts += ["--server", url]
+        if args.server_model:
+            parts += ["--server-model", args.server_model]
+    elif args.model != "default":
+        parts += ["--model", args.model]
+    for opt in ("ctx", "gpu_layers", "threads", "concurrency"):
+        if getattr(args, opt, None) is not None:
+            parts += ["--" + opt.replace("_", "-"), str(getattr(args, opt))]
+    return shlex.join(parts)
 
+
+def _unfinished_job(ws: Any) -> dict[str, Any]:
+    """The newest unfinished self-check job: a check run this command made (not an `eval` one),
+    or a sampling run of `--questions` that stopped before its check began. UserInputError
+    when there is none."""
+    from ..core.selfcheck import checker, sampler
+    from ..core.store.runs import get_run
+
+    for r in ws.query(
+        "SELECT id FROM runs WHERE kind IN (?, ?) AND status != 'finished' ORDER BY id DESC",
+        (checker.RUN_KIND, sampler.RUN_KIND),
+    ):
+        job = get_run(ws, r["id"])
+        assert job is not None
+        if job["kind"] == checker.RUN_KIND and "eval" not in job["config"]:
+            return job
+        if job["kind"] == sampler.RUN_KIND and "check" in job["config"]:
+            return job
+    raise UserInputError(
+        "no unfinished self-check run to resume in this workspace",
+        field="resume",
+        hint="Start one with --traces FILE, --run ID or --questions FILE --samples N.",
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.traces is None and args.run is None and args.questions is None and not args.resume:
+        raise UserInputError(
+            "say what to check: --traces FILE, --run ID or --questions FILE --samples N "
+            "(or --resume to continue the last unfinished self-check run)"
+        )
     if args.limit is not None and args.limit < 1:
         raise UserInputError("--limit must be at least 1", field="limit")
     check_concurrency(args)
+    token: list[CancelToken] = []
+    try:
+        out = _run(args, token)
+    except Cancelled as exc:
+        if token and token[0].cancelled:
+            raise Cancelled(
+                "stopped; the work done so far is saved; resume with: " + resume_command(args)
+            ) from exc
+        raise
+    out["_human"] = human_summary(out)
+    return out
+
+
+def human_summary(stats: dict[str, Any]) -> str:
+    """The one-line text summary of a check run's stats (`checker.run_stats`); an undefined
+    mean confidence (no solution scored) reads "n/a", never 0.000."""
+    steps = stats["steps"]
+    mean = stats["mean_confidence"]
+    return (
+        f"checked {stats['solutions_checked']} solutions in run {stats['run_id']}: "
+        f"{steps['support']} supported, {steps['contradict']} contradicted, "
+        f"{steps['unrelated']} unrelated, {steps['error']} errors"
+        + (f", {steps['answer']} answer lines not checked" if steps.get("answer") else "")
+        + f"; mean confidence {'n/a' if mean is None else f'{mean:.3f}'}"
+    )
+
+
+def _run(args: argparse.Namespace, token: list[CancelToken]) -> dict[str, Any]:
+    from ..core.selfcheck import checker, importers, sampler, store
+
     config = check_config(args)
     progress = ProgressPrinter(fields=PROGRESS_FIELDS)
     out: dict[str, Any] = {}
+    bare_resume = args.traces is None and args.run is None and args.questions is None
     with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
-        if args.traces is not None:
-            imp = importers.import_traces(ws, args.traces, args.format, limit=args.limit)
+        token.append(cancel)
+        crun = None
+        if bare_resume:
+            job = _unfinished_job(ws)
+            backend = open_model(args)
+            if job["kind"] == checker.RUN_KIND:
+                crun = job["id"]
+                sids = list(job["config"].get("solutions", []))
+            else:  # --questions stopped while sampling: finish it, then check as it asked
+                try:
+                    out["sampling"] = sampler.sample_run(
+                        ws,
+                        backend,
+                        job["id"],
+                        progress=progress,
+                        cancel=cancel,
+                        concurrency=args.concurrency,
+                    )
+                except BaseException:
+                    backend.close()
+                    raise
+                sids = store.solution_ids(ws, run_id=job["id"])
+                config = checker.CheckConfig.from_dict(job["config"]["check"])
+        elif args.traces is not None:
+            imp = importers.import_traces(
+                ws,
+                args.traces,
+                args.format,
+                limit=args.limit,
+                need_solutions=True,
+                keep_empty_run=not args.resume,
+            )
             sids = imp["solution_ids"]
             out["imported"] = {
                 k: imp[k] for k in ("format", "run_id", "questions", "solutions", "skipped")
             }
             backend = open_model(args)
         elif args.questions is not None:
-            imp = importers.import_traces(ws, args.questions, "gsm8k", limit=args.limit)
+            imp = importers.import_traces(
+                ws, args.questions, "gsm8k", limit=args.limit, keep_empty_run=not args.resume
+            )
             backend = open_model(args)
             srun = None
             if args.resume:
@@ -156,10 +289,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     temperature=args.temperature,
                     backend=backend,
                     api=args.api,
+                    extra={"check": config.to_dict()},
                 )
-            out["sampling"] = sampler.sample_run(
-                ws, backend, srun, progress=progress, cancel=cancel, concurrency=args.concurrency
-            )
+            try:
+                out["sampling"] = sampler.sample_run(
+                    ws,
+                    backend,
+                    srun,
+                    progress=progress,
+                    cancel=cancel,
+                    concurrency=args.concurrency,
+                )
+            except BaseException:
+                backend.close()
+                raise
             sids = store.solution_ids(ws, run_id=srun)
         else:
             if ws.scalar("SELECT 1 FROM runs WHERE id = ?", (args.run,)) is None:
@@ -169,8 +312,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise UserInputError(f"run {args.run} has no self-check solutions", field="run")
             backend = open_model(args)
         try:
-            crun = None
-            if args.resume:
+            if crun is None and args.resume:
                 for r in ws.query(
                     "SELECT id, config FROM runs WHERE kind = ? "
                     "AND status != 'finished' ORDER BY id DESC",
@@ -193,11 +335,4 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             backend.close()
-    steps = out["steps"]
-    out["_human"] = (
-        f"checked {out['solutions_checked']} solutions in run {out['run_id']}: "
-        f"{steps['support']} supported, {steps['contradict']} contradicted, "
-        f"{steps['unrelated']} unrelated, {steps['error']} errors; "
-        f"mean confidence {out['mean_confidence'] or 0:.3f}"
-    )
     return out

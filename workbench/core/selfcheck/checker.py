@@ -35,8 +35,18 @@ from .confidence import (
     effective_scores,
     first_wrong,
 )
-from .parse import CONTRADICT, ERROR, PENDING, SUPPORT, UNRELATED, parse_collected, parse_verdict
+from .parse import (
+    ANSWER,
+    CONTRADICT,
+    ERROR,
+    PENDING,
+    SUPPORT,
+    UNRELATED,
+    parse_collected,
+    parse_verdict,
+)
 from .prompts import SelfCheckPrompts
+from .split import answer_lines
 
 RUN_KIND = "self-check"
 FOLLOWUP_MODES = ("never", "unclear", "always")
@@ -69,6 +79,10 @@ class CheckConfig:
     )
     prompts_path: str | None = None
     followup_grammar: bool = True  # constrain the follow-up to the three verdicts
+    # Check trailing lines that only restate the final answer ("#### 11000", "The answer is:
+    # 11000") as steps, as the reference would (it checks every split step). Default: store them
+    # with verdict "answer", no model call, no r_i (`split.answer_lines`, docs/selfcheck.md).
+    check_answer_lines: bool = False
 
     def __post_init__(self) -> None:
         if self.error_policy not in ERROR_POLICIES:
@@ -88,6 +102,8 @@ class CheckConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckConfig:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        # A run stored before answer lines were told apart checked them: resume it that way.
+        known.setdefault("check_answer_lines", True)
         return cls(**known)
 
     def params(self, stage: str) -> GenParams:
@@ -349,6 +365,15 @@ def check_solutions(
             steps = store.solution_steps(ws, sid)
             texts = [s["text"] for s in steps]
             rows = _ensure_rows(ws, run_id, steps) if steps else {}
+            if not config.check_answer_lines:
+                for st, is_answer in zip(steps, answer_lines(texts)):
+                    row = rows[st["id"]]
+                    if is_answer and row["verdict"] == PENDING and row["target_output"] is None:
+                        with ws.transaction():
+                            ws.update("sc_checks", row["id"], {"verdict": ANSWER, "score": None})
+                        row.update(verdict=ANSWER, score=None)
+                        if on_step is not None:
+                            on_step()
             units = [
                 _step_unit(
                     ws,
@@ -413,7 +438,7 @@ def check_solution(
 def _score(
     ws: Workspace, solution_id: int, run_id: int, cfg: CheckConfig, verdicts: list[str]
 ) -> dict[str, Any]:
-    scores = effective_scores(verdicts, cfg.error_policy)
+    scores = effective_scores(verdicts, cfg.error_policy)  # answer lines give none
     w = confidence(scores, cfg.lam_contradict, cfg.lam_unrelated)
     row = {
         "solution_id": solution_id,
@@ -565,7 +590,8 @@ def check_run(
 
 
 def run_stats(ws: Workspace, run_id: int, backend: Backend | None = None) -> dict[str, Any]:
-    """Verdict counts, solutions checked, follow-ups, mean w; with a server backend also its
+    """Verdict counts ("answer": answer lines stored unchecked), solutions checked, follow-ups,
+    mean w (None when no solution was scored); with a server backend also its
     per-endpoint figures (see OpenAICompatBackend.endpoint_stats)."""
     verdicts = {
         r["verdict"]: r["n"]
@@ -586,7 +612,9 @@ def run_stats(ws: Workspace, run_id: int, backend: Backend | None = None) -> dic
     out: dict[str, Any] = {
         "run_id": run_id,
         "solutions_checked": solutions,
-        "steps": {v: verdicts.get(v, 0) for v in (SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING)},
+        "steps": {
+            v: verdicts.get(v, 0) for v in (SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING, ANSWER)
+        },
         "followups": followups,
         "mean_confidence": mean_w,
     }

@@ -6,7 +6,7 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .parse import CONTRADICT, ERROR, SUPPORT, UNRELATED
+from .parse import ANSWER, CONTRADICT, ERROR, SUPPORT, UNRELATED
 
 LAMBDA_CONTRADICT = 1.0
 LAMBDA_UNRELATED = 0.3
@@ -20,11 +20,13 @@ REFERENCE_ERROR_POLICY = "support"
 def effective_scores(
     verdicts: Sequence[str], error_policy: str = DEFAULT_ERROR_POLICY
 ) -> list[int]:
-    """r_i per step, with errors counted by `error_policy`."""
+    """r_i per checked step, with errors counted by `error_policy`. Answer lines (verdict
+    `answer`: a trailing line that only restates the final answer, not a reasoning step) give no
+    r_i; they only ever end a solution, so index k of the result is still step k."""
     if error_policy not in ERROR_POLICIES:
         raise ValueError(f"unknown error policy {error_policy!r}; one of {sorted(ERROR_POLICIES)}")
     table = {SUPPORT: 1, CONTRADICT: -1, UNRELATED: 0, ERROR: ERROR_POLICIES[error_policy]}
-    return [table[v] for v in verdicts]
+    return [table[v] for v in verdicts if v != ANSWER]
 
 
 def confidence(

@@ -243,10 +243,15 @@ def import_traces(
     *,
     limit: int | None = None,
     balanced: bool = False,
+    need_solutions: bool = False,
+    keep_empty_run: bool = True,
 ) -> dict[str, Any]:
     """Import a file into the workspace in one transaction; a repeat import adds nothing.
 
-    Returns {"format", "run_id", "questions", "solutions", "skipped", "question_ids",
+    `need_solutions`: raise UserInputError (nothing written) when the records hold no solution
+    to check (GSM8K questions with gold answers). `keep_empty_run=False`: when nothing new is
+    added (a resumed job importing its file again), no import run is recorded and "run_id" is
+    None. Returns {"format", "run_id", "questions", "solutions", "skipped", "question_ids",
     "solution_ids"}.
     """
     p = Path(path)
@@ -255,12 +260,21 @@ def import_traces(
         records = (
             [records[i] for i in balanced_indices(records, limit)] if balanced else records[:limit]
         )
+    if need_solutions and not any(r.steps is not None for r in records):
+        raise UserInputError(
+            f"this {fmt} file holds questions but no solutions to check",
+            path=p,
+            hint="To sample solutions first and then check them, use "
+            f"`workbench self-check --questions {p} --samples N`.",
+        )
     source = fmt if fmt != "traces" else f"traces:{p.name}"
-    run_id = create_run(ws, "import", {"format": f"selfcheck-{fmt}", "path": str(p)})
     qids: list[int] = []
     sids: list[int] = []
     n_q = skipped = 0
     with ws.transaction():
+        run_id: int | None = create_run(
+            ws, "import", {"format": f"selfcheck-{fmt}", "path": str(p)}
+        )
         for k, r in enumerate(records):
             sid_key = r.source_id if r.source_id is not None else f"{p.name}#{k}"
             qid, created = store.add_question(
@@ -303,6 +317,9 @@ def import_traces(
                 for st, rating in zip(store.solution_steps(ws, sid), r.ratings):
                     if rating is not None:
                         store.set_step_label(ws, st["id"], int(rating))
+        if not keep_empty_run and n_q == 0 and len(sids) == skipped:
+            ws.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            run_id = None
     result = {
         "format": fmt,
         "run_id": run_id,
@@ -312,10 +329,11 @@ def import_traces(
         "question_ids": qids,
         "solution_ids": sids,
     }
-    set_run_status(
-        ws,
-        run_id,
-        "finished",
-        stats={k: v for k, v in result.items() if k not in ("question_ids", "solution_ids")},
-    )
+    if run_id is not None:
+        set_run_status(
+            ws,
+            run_id,
+            "finished",
+            stats={k: v for k, v in result.items() if k not in ("question_ids", "solution_ids")},
+        )
     return result

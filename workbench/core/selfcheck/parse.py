@@ -15,6 +15,9 @@ SUPPORT, CONTRADICT, UNRELATED, ERROR, PENDING = (
     "pending",
 )
 VERDICTS = (SUPPORT, CONTRADICT, UNRELATED, ERROR)
+# Not a verdict of the model: the step only restates the final answer (`split.answer_lines`), so
+# it is stored but not checked and gives no r_i (unless the run's `check_answer_lines` is set).
+ANSWER = "answer"
 
 # "information 0, 2 and 3", "steps 1-3", "step 0 to step 2", "Info 1 & 2".
 _KEY = re.compile(r"\b(information|info|step)s?\b", re.IGNORECASE)

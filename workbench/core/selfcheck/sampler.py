@@ -35,7 +35,10 @@ def start_sample_run(
     api: str = "chat",
     backend: Backend | None = None,
     prompts_path: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> int:
+    """A sampling run of `n` solutions per question; `extra` is stored in its config too (the
+    CLI keeps there how to check the samples, so `self-check --resume` can finish the job)."""
     if n < 1:
         raise UserInputError(
             "the number of samples per question must be at least 1", field="samples"
@@ -48,6 +51,7 @@ def start_sample_run(
         "seed": seed,
         "api": api,
         "prompts_path": prompts_path,
+        **(extra or {}),
     }
     if backend is not None:
         cfg["model"] = {

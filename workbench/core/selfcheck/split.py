@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .parse import normalize_answer
+
 # A step marker at the start of a line, with optional markdown emphasis/heading around it:
 # "Step 1:", "**Step 1:**", "### Step 1.", "Step 1 -", "Step 2 Compute..." and a bare "Step:".
 # "Step-by-step" is not a marker ("**Step-by-Step Explanation:**" used to become a step
@@ -121,6 +123,38 @@ def split_steps(solution: str) -> list[str]:
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     steps = paragraphs if len(paragraphs) > 1 else [ln.strip() for ln in lines if ln.strip()]
     return _merge_colon_steps(_drop_headings(steps))
+
+
+# A line that only states the final answer: "#### 11000", "The answer is: 11000", "So, the final
+# answer is: \\boxed{96}.", "The answer is 6 apples." (MR-GSM8K ends most solutions with the first
+# two as steps of their own).
+_VALUE = r"(?:\$?\\boxed\{[^{}]*\}\$?|\$?\s*-?\d[\d,]*(?:\.\d+)?\s*%?)"
+_ANSWER_LINE = re.compile(
+    r"^\s*(?:####\s*(?P<v1>" + _VALUE + r")|(?:so,?\s+)?(?:the\s+)?(?:final\s+)?answer(?:\s+is)?"
+    r"\s*:?\s*(?P<v2>" + _VALUE + r"))(?:\s+[a-z]+){0,2}\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def answer_lines(steps: list[str]) -> list[bool]:
+    """Which steps are answer lines, not reasoning steps: the trailing steps that only restate
+    the final answer ("#### 11000", "The answer is: 11000", "So the final answer is
+    \\boxed{96}.") with a value an earlier step already states. Never every step; a final line
+    whose value no earlier step states is a step (it asserts a result nobody derived).
+
+    Returns one flag per step, True only at the end of the list."""
+    flags = [False] * len(steps)
+    for i in range(len(steps) - 1, 0, -1):
+        m = _ANSWER_LINE.match(steps[i])
+        if not m:
+            break
+        value = normalize_answer(m.group("v1") or m.group("v2"))
+        earlier = "\n".join(steps[:i])
+        if value is None or value not in {normalize_answer(n) for n in _NUMBER.findall(earlier)}:
+            break
+        flags[i] = True
+    return flags
 
 
 def split_information(question: str) -> list[str]:
