@@ -110,3 +110,16 @@ def seeded_window(qtbot, tmp_path):
     w.show()
     yield w
     w.shutdown()
+
+
+@pytest.fixture()
+def empty_window(qtbot, tmp_path):
+    """The real main window, shown, on a new empty workspace (`tmp_path / "ws.sqlite"`)."""
+    from workbench.core.store.workspace import Workspace
+    from workbench.gui.main_window import MainWindow
+
+    w = MainWindow(Workspace.open(tmp_path / "ws.sqlite", create=True))
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()

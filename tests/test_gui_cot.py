@@ -10,21 +10,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    w = MainWindow(Workspace.open(tmp_path / "ws.sqlite", create=True))
-    qtbot.addWidget(w)
-    w.show()
-    w.show_panel("CoT")
-    yield w
-    w.shutdown()
+def window(empty_window):
+    empty_window.show_panel("CoT")
+    return empty_window
 
 
 @pytest.fixture()

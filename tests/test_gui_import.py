@@ -11,8 +11,6 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
-from workbench.core.store.workspace import Workspace  # noqa: E402
-
 pytestmark = pytest.mark.gui
 
 
@@ -25,15 +23,8 @@ def count(path, sql="SELECT count(*) FROM tasks"):
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    ws = Workspace.open(tmp_path / "ws.sqlite", create=True)
-    w = MainWindow(ws)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+def window(empty_window):
+    return empty_window
 
 
 def write_seeds(path, n, *, bad_line=None):

@@ -19,14 +19,8 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    w = MainWindow(Workspace.open(tmp_path / "ws.sqlite", create=True))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+def window(empty_window):
+    return empty_window
 
 
 @pytest.fixture()

@@ -10,21 +10,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from workbench.core.store.workspace import Workspace  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from workbench.gui.main_window import MainWindow
-
-    ws = Workspace.open(tmp_path / "ws.sqlite", create=True)
-    w = MainWindow(ws)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+def window(empty_window):
+    return empty_window
 
 
 def tasks(path):
