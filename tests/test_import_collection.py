@@ -63,7 +63,8 @@ def test_shared_folder_imports_as_its_files_one_at_a_time(shared_data, tmp_path,
     assert res.imported == sum(s.imported for s in singles)
     assert res.instances == sum(s.instances for s in singles)
     assert res.instances == whole.scalar("SELECT count(*) FROM instances")
-    assert f"From {len(data)} files:" in res.summary()
+    n = len(data)
+    assert f"From {n} {'file' if n == 1 else 'files'}:" in res.summary()
     whole.close()
     one_by_one.close()
 

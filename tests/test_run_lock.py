@@ -136,11 +136,14 @@ def test_resume_right_after_kill_9(tmp_path, ws_path):
     assert _generated(ws_path) == (3, 3, ["finished"])  # run 1 resumed, not a new run
 
 
-def test_sigterm_stops_like_ctrl_c(tmp_path, ws_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_sigterm_stops_like_ctrl_c(tmp_path, ws_path, signum):
+    """Ctrl+C (SIGINT) and SIGTERM stop self-instruct with the message every resumable
+    command prints (cli.common.STOPPED_RESUMABLE), exit 1, never the bare "Cancelled"."""
     gate = tmp_path / "gate"
     first = _cli(tmp_path, ws_path, gate=gate)
     _wait_started(first, gate)
-    first.send_signal(signal.SIGTERM)
+    first.send_signal(signum)
     seen = []
     assert first.stderr is not None
     for line in first.stderr:  # the handler has run once it says so
@@ -153,6 +156,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path, ws_path):
     assert first.returncode == 1, err
     assert "stopped by you; the work done so far is saved; resume with --resume" in err
     assert "error:" not in err  # a stop the person asked for is not an error
+    assert "Cancelled" not in err
     assert _generated(ws_path)[2] == ["cancelled"]
     second = _cli(tmp_path, ws_path, "--resume")
     out, err = second.communicate()

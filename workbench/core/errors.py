@@ -6,6 +6,7 @@ the GUI shows `str(error)` in a message box and keeps running.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -91,3 +92,43 @@ class Cancelled(WorkbenchError):
 
     def __init__(self, message: str = "Cancelled; the work done so far is saved.") -> None:
         super().__init__(message)
+
+
+# errno values that mean "this place may not be written": the folder or drive is read-only,
+# not permitted, or not a folder at all. A person chooses another place (exit 2).
+_NOT_WRITABLE = {
+    errno.EROFS: "is on a read-only file system",
+    errno.EACCES: "is not writable for you",
+    errno.EPERM: "is not writable for you (not permitted)",
+    errno.ENOTDIR: "is not a folder",
+    errno.ENOENT: "does not exist",
+}
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_error(
+    exc: OSError, out: str | Path, *, what: str = "the file", again: str = "try again"
+) -> WorkbenchError | None:
+    """The message for an OSError raised while writing `out` (an atomic write: nothing partial
+    is left), or None for any other error (re-raise it).
+
+    EROFS/EACCES/EPERM/ENOTDIR/ENOENT: a `UserInputError` (exit 2) that names the folder as
+    read-only / not writable / not a folder and says to choose another place. ENOSPC/EDQUOT: a
+    `WorkbenchError` (exit 1) that says the disk is full and to free some space. `what` names
+    the thing written ("the export"); `again` what to do after ("export again")."""
+    out = Path(out)
+    if exc.errno in _DISK_FULL:
+        return WorkbenchError(
+            f"{out}: {what} could not be written: the disk is full or over quota "
+            f"({exc.strerror or exc}); no partial file was left.",
+            hint=f"Free some space or choose another place, then {again}.",
+        )
+    kind = _NOT_WRITABLE.get(exc.errno or 0)
+    if kind is None:
+        return None
+    return UserInputError(
+        f"{what} could not be written: its folder {out.parent} {kind} "
+        f"({exc.strerror or exc}); no partial file was left",
+        path=out,
+        hint=f"Choose another place, then {again}.",
+    )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserInputError, WorkbenchError
+from ..errors import UserInputError, WorkbenchError, write_error
 from ..fileio import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.tasks import NOT_DROPPED, Task, iter_tasks
@@ -145,11 +145,15 @@ def _ticking(
 
 def _check_out_path(out: Path, folder: bool) -> None:
     if not out.parent.is_dir():
-        raise UserInputError(
-            "the folder to write into does not exist",
-            path=out.parent,
-            hint="Create it first, or choose another place.",
+        code = errno.ENOTDIR if out.parent.exists() else errno.ENOENT
+        mapped = write_error(
+            OSError(code, os.strerror(code), str(out.parent)),
+            out,
+            what="the export",
+            again="export again",
         )
+        assert mapped is not None
+        raise mapped
     if folder:
         if out.exists() and not out.is_dir():
             raise UserInputError("a file is there; a dataset export is a folder", path=out)
@@ -297,14 +301,12 @@ def export(
             files = [str(out)]
             left_out.update(reported)
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        # A full disk, a quota, a read-only or missing folder: a message for people; nothing
+        # partial is left.
+        mapped = write_error(exc, out, what="the export", again="export again")
+        if mapped is None:
             raise
-        # A full disk, a quota, a read-only drive: a message for people; nothing partial is left.
-        raise WorkbenchError(
-            f"{out}: the export could not be written ({exc.strerror or exc}); "
-            "no partial file was left.",
-            hint="Free some space or choose another place, then export again.",
-        ) from exc
+        raise mapped from exc
     result = ExportResult(
         count, str(out), fmt, tasks=len(tasks), files=files, selection=selection, left_out=left_out
     )

@@ -23,6 +23,7 @@ from ..store import examples as store_examples
 from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
 from ..store.workspace import Workspace
 from . import collection, registry
+from .cot_pairs import plural
 from .reading import iter_records
 from .validation import (
     CAP,
@@ -82,26 +83,26 @@ class ImportResult:
         """One paragraph for people (the CLI's and the window's import summary)."""
         verb = "Would import" if self.preview else "Imported"
         parts = [
-            f"{verb} {self.imported} tasks with {self.instances} examples "
+            f"{verb} {plural(self.imported, 'task')} with {plural(self.instances, 'example')} "
             f"({self.classification} classification)"
         ]
         if self.merged:
-            parts.append(f"added examples to {self.merged} existing tasks")
+            parts.append(f"added examples to {plural(self.merged, 'existing task')}")
         if self.filled:
-            parts.append(f"gave examples to {self.filled} tasks that had none")
+            parts.append(f"gave examples to {plural(self.filled, 'task')} that had none")
         if self.skipped_duplicates:
-            parts.append(f"{self.skipped_duplicates} duplicates skipped")
+            parts.append(f"{plural(self.skipped_duplicates, 'duplicate')} skipped")
         if self.duplicate_examples:
-            parts.append(f"{self.duplicate_examples} duplicate examples skipped")
+            parts.append(f"{plural(self.duplicate_examples, 'duplicate example')} skipped")
         if self.skipped_similar:
             parts.append(f"{self.skipped_similar} similar skipped (ROUGE-L)")
         n = self.notes
         if n.get("preference"):
-            parts.append(f"{n['preference']} preference pairs")
+            parts.append(plural(n["preference"], "preference pair"))
         if n.get("kto"):
-            parts.append(f"{n['kto']} KTO-labelled examples")
+            parts.append(plural(n["kto"], "KTO-labelled example"))
         if n.get("with_tools"):
-            parts.append(f"{n['with_tools']} examples with tools")
+            parts.append(f"{plural(n['with_tools'], 'example')} with tools")
         if n.get("same_answers"):
             parts.append(
                 f"warning: {n['same_answers']} preference pairs have the same chosen and "
@@ -135,7 +136,7 @@ class ImportResult:
             )
         if self.rejected:
             where = f" (written to {self.rejected_path})" if self.rejected_path else ""
-            text += f". {self.rejected} bad records left out{where}"
+            text += f". {plural(self.rejected, 'bad record')} left out{where}"
         return text
 
 
@@ -535,19 +536,20 @@ class CollectionResult(ImportResult):
         return {**super().to_dict(), "files": self.files, "skipped": self.skipped}
 
     def summary(self) -> str:
-        lines = [super().summary() + ".", f"From {len(self.files)} files:"]
+        lines = [super().summary() + ".", f"From {plural(len(self.files), 'file')}:"]
         for f in self.files:
             what = (
                 f"left out: {f['error']}"
                 if f.get("error")
-                else f"{f['read']} tasks read, {f['imported']} new, {f['instances']} examples"
+                else f"{plural(f['read'], 'task')} read, {f['imported']} new, "
+                f"{plural(f['instances'], 'example')}"
                 + (f", {f['merged']} merged" if f["merged"] else "")
                 + (
-                    f", {f['duplicate_examples']} duplicate examples"
+                    f", {plural(f['duplicate_examples'], 'duplicate example')}"
                     if f["duplicate_examples"]
                     else ""
                 )
-                + (f", {f['rejected']} bad records left out" if f["rejected"] else "")
+                + (f", {plural(f['rejected'], 'bad record')} left out" if f["rejected"] else "")
             )
             lines.append(f"  {f['path']} ({f['format'] or 'format not recognised'}): {what}")
         for s in self.skipped:

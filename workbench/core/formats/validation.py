@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import UserInputError
+from ..errors import UserInputError, write_error
 from ..store.examples import Instance, tools_problem, weight_problem
 from ..store.tasks import Task
 
@@ -226,6 +226,11 @@ def write_rejected(problems: Problems, out: Path, *, with_path: bool = False) ->
                     text = json.dumps(row, default=str)
                 fh.write(text + "\n")
     except OSError as exc:
+        mapped = write_error(
+            exc, out, what="the rejected records", again="import again (--rejected-out PATH)"
+        )
+        if mapped is not None:
+            raise mapped from exc
         raise UserInputError(
             f"cannot write the rejected records ({exc.strerror or exc})",
             path=out,

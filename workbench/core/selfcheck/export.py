@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import WorkbenchError
+from ..errors import WorkbenchError, write_error
 from ..fileio import atomic_text_file
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.workspace import Workspace
@@ -76,7 +76,11 @@ def export_traces(
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 progress(Progress("export", k + 1, len(sids)))
     except OSError as exc:
-        raise WorkbenchError(
-            f"{out}: cannot write the export ({exc.strerror or exc}); no partial file was left."
+        mapped = write_error(exc, out, what="the export", again="export again")
+        raise (
+            mapped
+            or WorkbenchError(
+                f"{out}: cannot write the export ({exc.strerror or exc}); no partial file was left."
+            )
         ) from exc
     return len(sids)
