@@ -143,6 +143,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, default=None, help="only the first N records of the file")
     add_model_args(p)
+    p.add_argument(
+        "--switch-model",
+        action="store_true",
+        help="with --resume: continue the run with the model given although it differs from "
+        "the one stored with the run (its calls then come from two models)",
+    )
     add_check_args(p)
 
 
@@ -161,6 +167,77 @@ def resume_command(args: argparse.Namespace) -> str:
         if getattr(args, opt, None) is not None:
             parts += ["--" + opt.replace("_", "-"), str(getattr(args, opt))]
     return shlex.join(parts)
+
+
+def model_extra(args: argparse.Namespace) -> dict[str, Any]:
+    """What a run stores beside its `model` so a bare --resume reopens the same one:
+    `{"server": [URL, ...], "server_api_key": bool}` for a server (whether a key was given,
+    never the key), `{}` otherwise."""
+    if not getattr(args, "server", None):
+        return {}
+    return {"server": list(args.server), "server_api_key": bool(args.api_key)}
+
+
+def _model_given(args: argparse.Namespace) -> bool:
+    return bool(args.server) or args.model != "default"
+
+
+def _describe(model: dict[str, Any], urls: Any = None) -> str:
+    if model.get("backend") == "openai":
+        where = f" at {', '.join(urls)}" if urls else ""
+        return f"server model {model.get('model')!r}{where}"
+    if model.get("backend") == "llama.cpp":
+        return f"GGUF {model.get('model')}"
+    return f"{model.get('backend')} model {model.get('model')!r}"
+
+
+def use_stored_model(args: argparse.Namespace, job: dict[str, Any]) -> None:
+    """On a bare --resume with no model option, point `args` at the model stored with `job`
+    (server URLs + model name, or GGUF path). UserInputError (exit 2) when the server's URL
+    was not stored, or it took an API key (never stored) and no --api-key is given."""
+    stored = job["config"].get("model") or {}
+    urls = job["config"].get("server")
+    if stored.get("backend") == "openai":
+        if not _model_given(args):
+            if not urls:
+                raise UserInputError(
+                    f"run {job['id']} was made with {_describe(stored)}, whose URL is not stored",
+                    field="server",
+                    hint=f"Resume with --server URL --server-model {stored.get('model')}.",
+                )
+            args.server, args.server_model = list(urls), stored.get("model")
+        if args.server and job["config"].get("server_api_key") and not args.api_key:
+            raise UserInputError(
+                f"run {job['id']} used {_describe(stored, urls)} with an API key, which is "
+                "never stored: pass --api-key K",
+                field="api_key",
+            )
+    elif stored.get("backend") == "llama.cpp" and not _model_given(args):
+        args.model = stored.get("model") or "default"
+
+
+def refuse_other_model(args: argparse.Namespace, job: dict[str, Any], backend: Any) -> None:
+    """UserInputError (exit 2) when `backend` is not the model stored with the resumed `job`
+    (server model name, or GGUF sha256/path), unless --switch-model; closes `backend` then."""
+    stored = job["config"].get("model")
+    if not stored or getattr(args, "switch_model", False):
+        return
+    same = stored.get("backend") == backend.name
+    if same and backend.name == "llama.cpp" and stored.get("sha256") and backend.model_sha256:
+        same = stored["sha256"] == backend.model_sha256
+    elif same:
+        same = str(stored.get("model")) == str(backend.model_id)
+    if same:
+        return
+    given = {"backend": backend.name, "model": backend.model_id}
+    backend.close()
+    raise UserInputError(
+        f"run {job['id']} was made with {_describe(stored, job['config'].get('server'))}, "
+        f"not {_describe(given, args.server)}: resuming would mix calls of two models",
+        field="model",
+        hint="Resume without model options to use the stored model, or add --switch-model "
+        "to continue with the new one.",
+    )
 
 
 def _unfinished_job(ws: Any) -> dict[str, Any]:
@@ -225,6 +302,7 @@ def human_summary(stats: dict[str, Any]) -> str:
 
 def _run(args: argparse.Namespace, token: list[CancelToken]) -> dict[str, Any]:
     from ..core.selfcheck import checker, importers, sampler, store
+    from ..core.store.runs import get_run
 
     config = check_config(args)
     progress = ProgressPrinter(fields=PROGRESS_FIELDS)
@@ -235,7 +313,9 @@ def _run(args: argparse.Namespace, token: list[CancelToken]) -> dict[str, Any]:
         crun = None
         if bare_resume:
             job = _unfinished_job(ws)
+            use_stored_model(args, job)
             backend = open_model(args)
+            refuse_other_model(args, job, backend)
             if job["kind"] == checker.RUN_KIND:
                 crun = job["id"]
                 sids = list(job["config"].get("solutions", []))
@@ -281,6 +361,10 @@ def _run(args: argparse.Namespace, token: list[CancelToken]) -> dict[str, Any]:
                     (sampler.RUN_KIND,),
                 )
                 srun = row[0]["id"] if row else None
+                if srun is not None:
+                    job = get_run(ws, srun)
+                    assert job is not None
+                    refuse_other_model(args, job, backend)
             if srun is None:
                 srun = sampler.start_sample_run(
                     ws,
@@ -289,7 +373,7 @@ def _run(args: argparse.Namespace, token: list[CancelToken]) -> dict[str, Any]:
                     temperature=args.temperature,
                     backend=backend,
                     api=args.api,
-                    extra={"check": config.to_dict()},
+                    extra={"check": config.to_dict(), **model_extra(args)},
                 )
             try:
                 out["sampling"] = sampler.sample_run(
@@ -320,9 +404,14 @@ def _run(args: argparse.Namespace, token: list[CancelToken]) -> dict[str, Any]:
                 ):
                     if json.loads(r["config"]).get("solutions") == sids:
                         crun = r["id"]
+                        job = get_run(ws, crun)
+                        assert job is not None
+                        refuse_other_model(args, job, backend)
                         break
             if crun is None:
-                crun = checker.start_check_run(ws, sids, config, backend=backend)
+                crun = checker.start_check_run(
+                    ws, sids, config, backend=backend, extra=model_extra(args)
+                )
             out.update(
                 checker.check_run(
                     ws,

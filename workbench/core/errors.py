@@ -7,6 +7,7 @@ the GUI shows `str(error)` in a message box and keeps running.
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 
 
@@ -50,6 +51,54 @@ class UserInputError(WorkbenchError):
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message, hint=hint)
+
+
+# ----------------------------------------------------------------- JSON syntax errors in files
+
+
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """The decoder's message with its column: "Unterminated string starting at column 20"
+    (some of its messages end in "at" already)."""
+    msg = exc.msg.rstrip()
+    return f"{msg} column {exc.colno}" if msg.endswith(" at") else f"{msg} at column {exc.colno}"
+
+
+CUT_OFF = "the file ends early (cut off?)"
+
+
+def json_syntax_error(
+    exc: json.JSONDecodeError, path: Path, line: int | None = None, *, last: bool = True
+) -> UserInputError:
+    """The UserInputError for a JSON syntax error at `line` (default: the decoder's line), for
+    every reader of JSON / JSON Lines files (import, CoT, SELF-CHECK).
+
+    `last`: the decoded text runs to the end of the file (a whole JSON document, or the last
+    line of JSON Lines). When the decoder stopped there, at the end of the text or in a string
+    that never closes, the file was cut short (an interrupted download or copy), and the
+    message says so: "line 26: the file ends early (cut off?): not valid JSON (Expecting
+    value)", the line being the file's last non-blank one.
+    Otherwise "line N: not valid JSON (... at column C)"."""
+    what = f"not valid JSON ({json_error_text(exc)})"
+    doc = exc.doc
+    at_end = not doc[exc.pos :].strip()
+    if not last or not (at_end or exc.msg.startswith("Unterminated string")):
+        return UserInputError(what, path=path, line=exc.lineno if line is None else line)
+    if at_end:  # a column past the last line names nothing
+        what = f"not valid JSON ({exc.msg.removesuffix(' at').strip()})"
+        line = last_line(doc) if line is None else line
+    elif line is None:
+        line = exc.lineno
+    return UserInputError(
+        f"{CUT_OFF}: {what}",
+        path=path,
+        line=line,
+        hint="Check that the whole file was downloaded or copied, then try again.",
+    )
+
+
+def last_line(text: str) -> int:
+    """The number of `text`'s last non-blank line (1 for a blank text)."""
+    return text.count("\n", 0, len(text.rstrip())) + 1
 
 
 class WorkspaceError(WorkbenchError):

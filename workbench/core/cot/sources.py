@@ -27,7 +27,7 @@ from ..answers import (
     normalize_number,
     strip_calculator,
 )
-from ..errors import UserInputError
+from ..errors import UserInputError, json_syntax_error
 from ..store.tasks import iter_tasks
 from ..store.workspace import Workspace
 
@@ -63,18 +63,18 @@ def _read_rows(path: Path) -> list[tuple[int, Any]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(
-                f"not valid JSON ({exc.msg})", path=path, line=exc.lineno
-            ) from None
+            raise json_syntax_error(exc, path) from None
         return [(i + 1, row) for i, row in enumerate(data)]
     rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             rows.append((lineno, json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg})", path=path, line=lineno) from None
+            raise json_syntax_error(exc, path, lineno, last=lineno == last) from None
     return rows
 
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserInputError
+from ..errors import CUT_OFF as CUT_OFF
+from ..errors import UserInputError, last_line
+
+# Re-exported for the format modules; they live on the floor below the formats and methods.
+from ..errors import json_error_text as json_error_text
+from ..errors import json_syntax_error as json_syntax_error
 
 # Re-exported for the format modules; it lives on the floor below the formats and methods.
 from ..fileio import atomic_text_file as atomic_text_file
@@ -28,50 +33,6 @@ MEDIA_KEYS = ("images", "videos", "audios")
 
 
 # ------------------------------------------------------------------------------------ reading
-
-
-def json_error_text(exc: json.JSONDecodeError) -> str:
-    """The decoder's message with its column: "Unterminated string starting at column 20"
-    (some of its messages end in "at" already)."""
-    msg = exc.msg.rstrip()
-    return f"{msg} column {exc.colno}" if msg.endswith(" at") else f"{msg} at column {exc.colno}"
-
-
-CUT_OFF = "the file ends early (cut off?)"
-
-
-def json_syntax_error(
-    exc: json.JSONDecodeError, path: Path, line: int | None = None, *, last: bool = True
-) -> UserInputError:
-    """The UserInputError for a JSON syntax error at `line` (default: the decoder's line).
-
-    `last`: the decoded text runs to the end of the file (a whole JSON document, or the last
-    line of JSON Lines). When the decoder stopped there, at the end of the text or in a string
-    that never closes, the file was cut short (an interrupted download or copy), and the
-    message says so: "line 26: the file ends early (cut off?): not valid JSON (Expecting
-    value)", the line being the file's last non-blank one.
-    Otherwise "line N: not valid JSON (...)"."""
-    what = f"not valid JSON ({json_error_text(exc)})"
-    doc = exc.doc
-    at_end = not doc[exc.pos :].strip()
-    if not last or not (at_end or exc.msg.startswith("Unterminated string")):
-        return UserInputError(what, path=path, line=exc.lineno if line is None else line)
-    if at_end:  # a column past the last line names nothing
-        what = f"not valid JSON ({exc.msg.removesuffix(' at').strip()})"
-        line = _last_line(doc) if line is None else line
-    elif line is None:
-        line = exc.lineno
-    return UserInputError(
-        f"{CUT_OFF}: {what}",
-        path=path,
-        line=line,
-        hint="Check that the whole file was downloaded or copied, then import it again.",
-    )
-
-
-def _last_line(text: str) -> int:
-    """The number of `text`'s last non-blank line (1 for a blank text)."""
-    return text.count("\n", 0, len(text.rstrip())) + 1
 
 
 def read_bytes(path: Path) -> bytes:
@@ -132,7 +93,7 @@ def decode_lines(data: bytes, path: Path, bad: set[int] | None = None) -> str:
 def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
     """(line number, decoded value) for each non-blank line."""
     text = decode_lines(read_bytes(path) if data is None else data, path)
-    last = _last_line(text)
+    last = last_line(text)
     for line_no, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
@@ -201,7 +162,7 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
             raise UserInputError(
                 f"{CUT_OFF}: expected ',' or ']' after the record",
                 path=path,
-                line=_last_line(text),
+                line=last_line(text),
                 hint="Check that the whole file was downloaded or copied, then import it again.",
             )
         raise UserInputError(

@@ -39,7 +39,7 @@ from . import (
     transcripts,
     trl,
 )
-from .common import json_error_text, read_bytes
+from .common import CUT_OFF, json_error_text, json_syntax_error, read_bytes
 from .compression import inner_suffix
 from .lossy import kept
 
@@ -436,6 +436,16 @@ def detect_format(path: Path) -> str:
     fmt = detect_by_content(first, path)
     if fmt:
         return fmt
+    if stripped.startswith("[") or (first is None and stripped.startswith("{")):
+        # A JSON document unrecognised from its start may be cut off at its end: say that.
+        try:
+            json.loads(data.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        except json.JSONDecodeError as exc:
+            cut = json_syntax_error(exc, path)
+            if CUT_OFF in cut.message:
+                raise cut from exc
+        except (ValueError, RecursionError):
+            pass
     if first is None and transcripts.looks_like_oig_text(text):
         return transcripts.OIG
     by_ext = [n for n, s in FORMATS.items() if s.read and suffix in s.extensions]

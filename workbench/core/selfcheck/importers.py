@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserInputError
+from ..errors import UserInputError, json_syntax_error
 from ..store.runs import create_run, set_run_status
 from ..store.workspace import Workspace
 from . import store
@@ -53,18 +53,20 @@ def _read(path: Path) -> tuple[list[tuple[int | None, dict[str, Any]]], bool]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg})", path=path, line=exc.lineno) from exc
+            raise json_syntax_error(exc, path) from exc
         if not all(isinstance(d, dict) for d in data):
             raise UserInputError("expected a JSON list of objects", path=path)
         return [(None, d) for d in data], False
     out: list[tuple[int | None, dict[str, Any]]] = []
-    for n, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UserInputError(f"not valid JSON ({exc.msg})", path=path, line=n) from exc
+            raise json_syntax_error(exc, path, n, last=n == last) from exc
         if not isinstance(obj, dict):
             raise UserInputError("expected a JSON object", path=path, line=n)
         out.append((n, obj))
@@ -200,6 +202,15 @@ def parse_records(path: str | Path, fmt: str | None = None) -> tuple[str, list[R
                 )
             )
         else:  # traces
+            if "steps" not in obj and {"question", "answer"} <= set(obj):
+                raise UserInputError(
+                    "missing (a question and an answer but no steps: GSM8K questions, "
+                    "no solutions to check)",
+                    path=p,
+                    line=line,
+                    field="steps" if line is not None else f"[{i}].steps",
+                    hint=_questions_hint(p),
+                )
             steps_in = _need(obj, "steps", list, p, line, i)
             steps, ratings = [], []
             for s in steps_in:
@@ -236,6 +247,14 @@ def balanced_indices(records: list[Record], n: int) -> list[int]:
     return sorted(correct[:k_cor] + wrong[:k_wrong])
 
 
+def _questions_hint(path: Path) -> str:
+    """The pointer from a file of questions without solutions to sampling them first."""
+    return (
+        "To sample solutions first and then check them, use "
+        f"`workbench self-check --questions {path} --samples N`."
+    )
+
+
 def import_traces(
     ws: Workspace,
     path: str | Path,
@@ -264,8 +283,7 @@ def import_traces(
         raise UserInputError(
             f"this {fmt} file holds questions but no solutions to check",
             path=p,
-            hint="To sample solutions first and then check them, use "
-            f"`workbench self-check --questions {p} --samples N`.",
+            hint=_questions_hint(p),
         )
     source = fmt if fmt != "traces" else f"traces:{p.name}"
     qids: list[int] = []
