@@ -198,6 +198,11 @@ class MainWindow(QMainWindow):
         self.generate = GeneratePanel(ws, self.start_job)
         self.inspect = InspectPanel(ws, start_job=self.start_job)
         self.reasoning = ReasoningPanel(ws, start_job=self.start_job)
+        # A traces import (Reasoning › Import traces, or File › Import's banner button) ends
+        # with its result in the status bar, replacing "… was not imported" or "Importing …".
+        self.reasoning.traces_imported.connect(
+            lambda _res: self.statusBar().showMessage(self.reasoning.check_status.text(), 15_000)
+        )
         self.subsets = SelectionPanel(ws, self.start_job)
         self.export = ExportPanel(ws, self.start_job)
         self.cot = CotPanel(ws, self.start_job)
@@ -711,7 +716,10 @@ class MainWindow(QMainWindow):
 
             def retry() -> None:
                 self.show_panel("Reasoning")
-                self.reasoning.import_traces(path, layout)
+                if self.reasoning.import_traces(path, layout):
+                    self.statusBar().showMessage(
+                        f"Importing {path.name} as reasoning traces…", 15_000
+                    )
 
         self._skip_invalid_retry = retry
         self.skip_invalid_button.setText(label)

@@ -98,6 +98,14 @@ def min_table_width(table: QTableView, small: list[tuple[int, int]], question: i
     return sum(w for _c, w in small) + question + 2 * table.frameWidth() + bar
 
 
+def gold_part(gold: Any) -> str:
+    """ "gold: <b>18</b>" (HTML) for a question's gold answer; "" when it has none (a file
+    without gold answers), so no "None" is ever shown."""
+    if gold is None or str(gold).strip() == "":
+        return ""
+    return f"gold: <b>{html.escape(str(gold))}</b>"
+
+
 def _mark(text: str, color: str) -> str:
     return f"<span style='background:{color}; color:white'>{html.escape(text)}</span>"
 
@@ -194,10 +202,15 @@ class ReasoningPanel(QWidget):
         self.steps.setObjectName("stepList")
         self.steps.setWordWrap(True)
         self.stage_views: dict[str, QTextBrowser] = {}
+        self.stage_labels: dict[str, QLabel] = {}
         stages = QHBoxLayout()
         for key, label in STAGES:
             col = QVBoxLayout()
-            lab = QLabel(f"<b>{label}</b>")
+            # Wrapped where the column is narrow (never clipped), the whole title as a tooltip.
+            lab = QLabel(f"<b>{html.escape(label)}</b>")
+            lab.setWordWrap(True)
+            lab.setToolTip(label)
+            self.stage_labels[key] = lab
             view = QTextBrowser()
             view.setObjectName(f"stage_{key}")
             self.stage_views[key] = view
@@ -716,9 +729,11 @@ class ReasoningPanel(QWidget):
         self.vote_summary = v
         esc = html.escape
         if v.n_solutions < 2:
+            gold = gold_part(v.gold)
             self.votes.setHtml(
-                f"<i>One solution for this question: sample more to vote "
-                f"(gold: {esc(str(v.gold))}).</i>"
+                "<i>One solution for this question: sample more to vote"
+                + (f" ({gold})" if gold else "")
+                + ".</i>"
             )
             return
         rows = "".join(
@@ -731,5 +746,6 @@ class ReasoningPanel(QWidget):
             + (f" ({v.n_unchecked} unchecked weigh 0)" if v.n_unchecked else "")
             + f"<table cellpadding=3><tr><th>Answer</th><th>Votes</th><th>Σ w</th></tr>{rows}"
             f"</table>Majority: <b>{esc(', '.join(v.majority) or '—')}</b> · weighted: "
-            f"<b>{esc(', '.join(v.weighted) or '—')}</b> · gold: <b>{esc(str(v.gold))}</b>"
+            f"<b>{esc(', '.join(v.weighted) or '—')}</b>"
+            + (f" · {gold_part(v.gold)}" if gold_part(v.gold) else "")
         )
