@@ -250,7 +250,7 @@ def test_records_from_workspace_tasks_export(tmp_workspace, tmp_path):
         {
             "instruction": "Multiply the two numbers.",
             "input": "6 and 7",
-            "output": "Six times seven is 42, so the answer is 42.\nThe answer is 42.",
+            "output": "Six times seven is 42, so the answer is 42.",  # no second answer line
         }
     ]
 

@@ -50,7 +50,10 @@ def test_one_cheap_real_run(window, qtbot, gsm8k):
     qtbot.waitUntil(lambda: panel.job is None, timeout=300_000)
     assert panel.run_btn.isEnabled() and not panel.cancel_btn.isEnabled()
     run_id = panel.run_id
-    assert run_id is not None and f"CoT run {run_id}: 1 questions, 1 paths" in panel.result.text()
+    assert (
+        run_id is not None
+        and f"CoT run {run_id}: 1 question, 1 sample each; kept " in panel.result.text()
+    )
     row = window.ws.query(
         "SELECT p.kept, p.reason, p.answer, i.gold_answer, i.input FROM cot_paths p "
         "JOIN cot_items i ON i.id = p.item_id WHERE i.run_id = ?",

@@ -70,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from ..core.cot import job, sources
+    from ..core.store.runs import get_run
 
     if args.limit is not None and args.limit < 1:
         raise UserInputError("must be at least 1", field="limit")
@@ -77,6 +78,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UserInputError("must be at least 1", field="samples")
     if args.concurrency is not None and args.concurrency < 1:
         raise UserInputError("must be at least 1", field="concurrency")
+    if args.resume and not workspace_path(args).exists():  # refuse before creating the file
+        raise UserInputError(
+            f"--resume: no workspace at {workspace_path(args)}, so no CoT run to continue; "
+            "start one without --resume"
+        )
     with open_workspace(args, create=True) as ws, cancel_on_sigint(resumable=True) as cancel:
         run_id = None
         if args.resume:
@@ -133,10 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             backend.close()
         per_item = job.item_stats(ws, run_id)
+        run_cfg = job.CotConfig.from_dict(get_run(ws, run_id)["config"])  # a resumed run's own
     out = {**stats, "per_item": per_item}
-    out["_human"] = (
-        f"CoT run {run_id} ({args.mode}): {stats['items']} items, "
-        f"{stats['samples']} samples, {stats['kept']} kept as records"
-        + (f"; dropped: {stats['dropped']}" if stats["dropped"] else "")
-    )
+    out["_human"] = f"CoT run {run_id} ({run_cfg.mode}): " + job.summary(stats, run_cfg.samples)
     return out

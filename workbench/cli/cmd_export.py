@@ -88,9 +88,14 @@ def run(args: argparse.Namespace) -> dict:
 
     options = parse_options(args.option)
     if getattr(args, "cot_pairs", None) is not None:
-        from ..core.formats.cot_pairs import export_cot_pairs, plural
+        from ..core.formats.cot_pairs import export_cot_pairs, no_such_run, plural
+        from ..core.store.runs import get_run
 
         with open_workspace(args, read_only_ok=True) as ws:
+            run = get_run(ws, args.cot_pairs)
+            if run is None or run["kind"] != "cot":
+                err = no_such_run(ws, args.cot_pairs)
+                raise UserInputError(f"--cot-pairs {args.cot_pairs}: {err}")
             pairs = export_cot_pairs(ws, args.cot_pairs, args.format, args.out, **options)
         pairs["_human"] = (
             f"wrote {plural(pairs['count'], 'preference pair')} from "

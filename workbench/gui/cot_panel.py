@@ -189,7 +189,7 @@ class CotPanel(JobPanel):
             backend = ctx.model(**kwargs)
             run_id = cot.start_cot_run(ws, items, config, backend=backend, source=str(path))
             ctx.progress(Progress("cot-run", 0, len(items) * samples, data={"run_id": run_id}))
-            return cot.cot_run(
+            stats = cot.cot_run(
                 ws,
                 backend,
                 run_id,
@@ -197,6 +197,7 @@ class CotPanel(JobPanel):
                 cancel=ctx.cancel,
                 concurrency=concurrency,
             )
+            return {**stats, "summary": cot.summary(stats, samples)}
 
         self.run_id = None
         self.table.setRowCount(0)
@@ -224,11 +225,7 @@ class CotPanel(JobPanel):
 
     def _done(self, stats: dict[str, Any]) -> None:
         self.run_id = stats["run_id"]
-        dropped = ", ".join(f"{n} {r}" for r, n in stats["dropped"].items())
-        self.finish_job(
-            f"CoT run {stats['run_id']}: {stats['items']} questions, {stats['samples']} paths, "
-            f"{stats['kept']} kept as records" + (f"; dropped: {dropped}" if dropped else "")
-        )
+        self.finish_job(f"CoT run {stats['run_id']}: {stats['summary']}")
 
     def finish_job(self, text: str) -> None:
         super().finish_job(text)

@@ -452,6 +452,23 @@ def cot_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
     }
 
 
+def summary(stats: dict[str, Any], samples_per_item: int) -> str:
+    """One line for people from `cot_stats`' figures and the run's K: "1 question, 1 sample
+    each; kept 0; dropped: no-answer 1" (with "N of M paths judged" while unfinished)."""
+    from ..formats.cot_pairs import plural
+
+    text = (
+        f"{plural(stats['items'], 'question')}, {plural(samples_per_item, 'sample')} each; "
+        f"kept {stats['kept']}"
+    )
+    planned = stats["items"] * samples_per_item
+    if stats["samples"] != planned:
+        text += f" ({stats['samples']} of {plural(planned, 'path')} judged)"
+    if stats["dropped"]:
+        text += "; dropped: " + ", ".join(f"{r} {n}" for r, n in stats["dropped"].items())
+    return text
+
+
 def item_stats(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     """Per item: position, source_ref, gold answer, samples, kept, agreement."""
     return ws.query(

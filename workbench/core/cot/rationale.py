@@ -8,13 +8,21 @@ limit is dropped as `truncated`: its last number is where it stopped, not its an
 never completed by appending the gold answer. `path_correct` is the one rule for "this path is
 correct", used by the job's figures and by the preference-pair export alike.
 
+In rationalize mode the prompt dictates the final line, so a final answer equal to the gold
+one says little: a path is also dropped as `reasoning-disagrees` when the last calculation
+before its final answer statement ("9*3 = 27. The answer is 18.") gives another number. Only
+that calculation is checked, not the reasoning as a whole (STaR's own limit: rationalization
+is filtered by the final answer only); compat "reference" skips the check.
+
 Reasons a path is dropped (`cot_paths.reason`, `REASONS`): empty, truncated, no-answer,
-wrong-answer, low-confidence (SELF-CHECK); pending-check while SELF-CHECK has not decided yet;
-contradicts-gold only in runs made before rationalize mode required the gold answer.
+wrong-answer, reasoning-disagrees, low-confidence (SELF-CHECK); pending-check while SELF-CHECK
+has not decided yet; contradicts-gold only in runs made before rationalize mode required the
+gold answer.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +30,20 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-from ..answers import NUMBER, OPTION, answers_equal, extract_answer, normalize_text
+from ..answers import (
+    _ANSWER_PHRASE,
+    _BOXED,
+    _HASHES,
+    _SENTENCE_END,
+    NUMBER,
+    OPTION,
+    _after_last_equals,
+    _numbers,
+    _plain,
+    answers_equal,
+    extract_answer,
+    normalize_text,
+)
 from ..answers import stated_answer as _stated
 from ..errors import UserInputError
 from ..llm.prompt import Data, PromptText
@@ -36,9 +57,18 @@ EMPTY = "empty"
 TRUNCATED = "truncated"
 NO_ANSWER = "no-answer"
 WRONG_ANSWER = "wrong-answer"
+REASONING_DISAGREES = "reasoning-disagrees"
 LOW_CONFIDENCE = "low-confidence"
 PENDING_CHECK = "pending-check"
-REASONS = (EMPTY, TRUNCATED, NO_ANSWER, WRONG_ANSWER, LOW_CONFIDENCE, PENDING_CHECK)
+REASONS = (
+    EMPTY,
+    TRUNCATED,
+    NO_ANSWER,
+    WRONG_ANSWER,
+    REASONING_DISAGREES,
+    LOW_CONFIDENCE,
+    PENDING_CHECK,
+)
 
 
 def default_prompts_path() -> Path:
@@ -182,8 +212,10 @@ def judge(
 
     The same rule in both modes (`mode` only checked): dropped as `truncated` when the call
     stopped at the token limit, `empty` under MIN_WORDS words, `no-answer` / `wrong-answer` when
-    its own answer (`path_correct`) is missing / not the gold one; a kept path ends with the
-    type's answer line (its own answer, stated once). UserInputError for an unknown mode."""
+    its own answer (`path_correct`) is missing / not the gold one; in rationalize mode (not
+    under compat "reference") `reasoning-disagrees` when `computed_before_answer` is another
+    number than the gold. A kept path ends with the type's answer line, unless it already ends
+    by stating its answer (`with_answer_line`). UserInputError for an unknown mode."""
     if mode not in MODES:
         raise UserInputError(f"expected one of {', '.join(MODES)}", field="mode")
     rationale = text.strip()
@@ -196,15 +228,78 @@ def judge(
         return Verdict(answer, correct, False, NO_ANSWER, rationale)
     if not correct:
         return Verdict(answer, correct, False, WRONG_ANSWER, rationale)
+    if mode == "rationalize" and compat != "reference" and item.answer_kind == NUMBER:
+        computed = computed_before_answer(rationale)
+        if computed is not None and not answers_equal(computed, item.gold_answer, NUMBER):
+            return Verdict(answer, correct, False, REASONING_DISAGREES, rationale)
     if finish_reason == "length":  # kept under compat "reference": as generated, not completed
         return Verdict(answer, correct, True, None, rationale)
     return Verdict(answer, correct, True, None, with_answer_line(rationale, item, prompts))
 
 
+def final_statement(text: str) -> tuple[int, int] | None:
+    """(start, end) character offsets of the answer statement `text` ends with: the last answer
+    marker (a box, "####", "the answer is" / "Answer:") through the end of its answer (the
+    closing brace, the end of the line, the end of the sentence), when only whitespace and
+    punctuation follow it; None when the text does not end by stating an answer."""
+    starts = [(m.start(), "box", m) for m in _BOXED.finditer(text)]
+    starts += [(m.start(), "hash", m) for m in _HASHES.finditer(text)]
+    starts += [(m.start(), "phrase", m) for m in _ANSWER_PHRASE.finditer(text)]
+    if not starts:
+        return None
+    start, kind, m = max(starts, key=lambda t: t[0])
+    if kind == "box":
+        depth, end = 1, m.end()
+        while end < len(text) and depth:
+            if text[end] == "\\" and end + 1 < len(text):
+                end += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+    elif kind == "hash":
+        newline = text.find("\n", m.end())
+        end = len(text) if newline < 0 else newline
+    else:
+        stop = _SENTENCE_END.search(text, m.end())
+        end = len(text) if stop is None else stop.start()
+    if _TRAILING.fullmatch(text, end) is None or not re.search(r"\w", text[m.end() : end]):
+        return None  # more prose follows, or the marker states nothing ("The answer is")
+    return start, end
+
+
+_TRAILING = re.compile(r"[\s.!?;:,*$)\]}\\]*")
+
+
+def computed_before_answer(text: str) -> str | None:
+    """The result of the last "=" before the final answer statement (`final_statement`),
+    canonical ("9*3 = 27. The answer is 18." -> "27"); GSM8K calculator annotations ignored.
+    None when the text does not end with a statement or computes nothing before it."""
+    span = final_statement(text)
+    if span is None:
+        return None
+    before = _plain(text[: span[0]])
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", before) if "=" in s]
+    for sentence in reversed(sentences):
+        tail = _after_last_equals(sentence)
+        if tail is not sentence:
+            nums = _numbers(tail)
+            if nums:
+                return nums[0]
+    return None
+
+
 def with_answer_line(rationale: str, item: CotItem, prompts: CotPrompts) -> str:
-    """The rationale ending with the gold answer stated in the type's words, once."""
+    """The rationale ending with the gold answer stated once: as it is when it already ends by
+    stating that answer (`final_statement`, any marker the answer extractor reads, or the
+    type's answer line itself), else followed by the type's answer line."""
+    text = rationale.strip()
     line = prompts.answer_line(item)
-    last = rationale.strip().splitlines()[-1] if rationale.strip() else ""
+    last = text.splitlines()[-1] if text else ""
     if normalize_text(last) == normalize_text(line):
-        return rationale.strip()
-    return f"{rationale.strip()}\n{line}"
+        return text
+    span = final_statement(text)
+    if span is not None:
+        stated = path_answer(text[span[0] :], item)
+        if stated is not None and answers_equal(stated, item.gold_answer, item.answer_kind):
+            return text
+    return f"{text}\n{line}"

@@ -41,23 +41,58 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _why_no_pairs(run_id: int, counts: dict[str, int]) -> UserInputError:
-    """The refusal of a run without pairs: what a pair needs, and what its questions have."""
+def _why_no_pairs(run_id: int, counts: dict[str, int], run: dict[str, Any]) -> UserInputError:
+    """The refusal of a run without pairs: what a pair needs, what its questions have, and what
+    to change: a larger --max-tokens when paths were cut off, more paths per question when the
+    run had one, else more varied ones."""
     q = counts["questions"]
     parts = [
         f"{counts['only-correct']} with only correct paths",
         f"{counts['only-wrong']} with only wrong ones",
         f"{counts['neither']} with neither",
     ]
-    cut = counts["no-answer"]
+    cut, none = counts["truncated"], counts["no-answer"] - counts["truncated"]
+    why = []
+    if cut:
+        why.append(f"{plural(cut, 'path')} cut off by --max-tokens")
+    if none:
+        why.append(f"{plural(none, 'path')} without an answer")
+    cfg = run["config"]
+    if cut:
+        hint = (
+            f"Nothing was written. {cut} of the run's paths stopped at its token limit "
+            f"(--max-tokens {cfg.get('max_tokens', '?')}) before giving an answer: make a run "
+            "with a larger --max-tokens and export that one."
+        )
+    elif int(cfg.get("samples", 1)) < 2:
+        hint = (
+            "Nothing was written. Make a run with several paths per question "
+            "(`workbench cot --mode sample --samples 4` or more) and export that one."
+        )
+    else:
+        hint = (
+            "Nothing was written. The paths of each question all reached the same verdict: "
+            "make a run with more paths per question (`--samples 8`) or a higher "
+            "--temperature and export that one."
+        )
     return UserInputError(
         f"CoT run {run_id} gives no preference pairs: a pair needs a question with both a path "
         f"that reached the gold answer and one that reached another answer; of its "
-        f"{plural(q, 'question')}, {', '.join(parts)}"
-        + (f" ({plural(cut, 'path')} cut off or without an answer)" if cut else ""),
-        hint="Nothing was written. Make a run with several paths per question "
-        "(`workbench cot --mode sample --samples 4` or more) and export that one.",
+        f"{plural(q, 'question')}, {', '.join(parts)}" + (f" ({', '.join(why)})" if why else ""),
+        hint=hint,
     )
+
+
+def cot_run_ids(ws: Workspace) -> list[int]:
+    """The ids of the workspace's CoT runs, oldest first."""
+    return [r["id"] for r in ws.query("SELECT id FROM runs WHERE kind = 'cot' ORDER BY id")]
+
+
+def no_such_run(ws: Workspace, run_id: int) -> UserInputError:
+    """ "no CoT run 99 in WORKSPACE (CoT runs: 1, 2)": the error for a run id that is not one."""
+    ids = cot_run_ids(ws)
+    runs = "CoT runs: " + ", ".join(map(str, ids)) if ids else "it has no CoT run"
+    return UserInputError(f"no CoT run {run_id} in {ws.path} ({runs})")
 
 
 def _instruction(ws: Workspace, run: dict[str, Any], row: dict[str, Any]) -> str:
@@ -77,18 +112,19 @@ def cot_preference_tasks(ws: Workspace, run_id: int) -> list[Task]:
 
 def _preference_tasks(ws: Workspace, run_id: int) -> tuple[list[Task], dict[str, int]]:
     """`cot_preference_tasks`, and the counts that explain it: {"questions", "only-correct",
-    "only-wrong", "neither", "no-answer" (paths with no answer of their own)}."""
+    "only-wrong", "neither", "no-answer" (paths with no answer of their own), "truncated" (of
+    those, paths cut off by the token limit)}."""
     run = get_run(ws, run_id)
     if run is None or run["kind"] != "cot":
-        raise UserInputError(f"no CoT run {run_id} in this workspace", field="run")
+        raise no_such_run(ws, run_id)
     from ..cot.job import item_from_row
-    from ..cot.rationale import path_correct
+    from ..cot.rationale import is_truncated, path_correct
 
     compat = run["config"].get("compat")
     tasks: list[Task] = []
     items = ws.query("SELECT * FROM cot_items WHERE run_id = ? ORDER BY position", (run_id,))
     seq = 0
-    counts = dict.fromkeys(("only-correct", "only-wrong", "neither", "no-answer"), 0)
+    counts = dict.fromkeys(("only-correct", "only-wrong", "neither", "no-answer", "truncated"), 0)
     counts["questions"] = len(items)
     for item in items:
         cot_item = item_from_row(item)
@@ -102,6 +138,7 @@ def _preference_tasks(ws: Workspace, run_id: int) -> tuple[list[Task], dict[str,
             answer, correct = path_correct(p["rationale"], cot_item, p["finish_reason"], compat)
             if p["rationale"].strip():
                 paths.append({**p, "answer": answer, "correct": correct})
+                counts["truncated"] += is_truncated(p["finish_reason"], compat)
         right = [p for p in paths if p["correct"] is True]
         wrong = [p for p in paths if p["correct"] is False]
         counts["no-answer"] += sum(1 for p in paths if p["correct"] is None)
@@ -177,7 +214,9 @@ def export_cot_pairs(
     if "layout" in spec.options and "layout" not in opts:
         opts["layout"] = "json" if out.suffix.lower() == ".json" else "jsonl"
     if not tasks:
-        raise _why_no_pairs(run_id, counts)
+        run = get_run(ws, run_id)
+        assert run is not None
+        raise _why_no_pairs(run_id, counts, run)
     assert spec.write is not None
     with atomic_text_file(out) as fh:
         count = spec.write(_all(tasks), fh, opts)
