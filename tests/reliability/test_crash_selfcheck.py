@@ -19,6 +19,7 @@ from pathlib import Path
 
 from concurrency_helpers import count_calls
 
+from workbench.core.selfcheck import split
 from workbench.core.store.workspace import Workspace
 
 KILLS = int(os.environ.get("WORKBENCH_KILLS", "10"))
@@ -115,8 +116,11 @@ def test_selfcheck_survives_sigkill_and_resumes(tmp_path, default_model_path):
         assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'pending'") == 0
         assert ws.scalar("SELECT count(*) FROM sc_checks") == n_steps
         assert ws.scalar("SELECT count(*) FROM sc_scores") == len(TRACES)
-        # Every call recorded once: one per stage per step, none repeated by a resume.
-        assert ws.scalar("SELECT count(*) FROM model_calls") == 4 * n_steps
+        # Every call recorded once: one per stage per checked step, none repeated by a
+        # resume. A last step restating the answer ("The answer is 7.") is stored unchecked.
+        answers = sum(split.answer_lines([s["text"] for s in TRACES[0]["steps"]]))
+        assert ws.scalar("SELECT count(*) FROM sc_checks WHERE verdict = 'answer'") == answers
+        assert ws.scalar("SELECT count(*) FROM model_calls") == 4 * (n_steps - answers)
         for (rid, sid), row in seen.items():
             final = ws.query(
                 "SELECT * FROM sc_checks WHERE run_id = ? AND step_id = ?", (rid, sid)

@@ -102,7 +102,10 @@ def _traces(ws, n_solutions=2):
     )
     return [
         store.add_solution(
-            ws, qid, "Step 1: 3 + 4 = 7.\nStep 2: So the answer is 7.", origin="test"
+            ws,
+            qid,
+            "Step 1: 3 + 4 = 7.\nStep 2: So Tom has 7 apples.",  # no answer line: both checked
+            origin="test",
         )
         for _ in range(n_solutions)
     ]

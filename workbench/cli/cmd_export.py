@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> dict:
 
     options = parse_options(args.option)
     if getattr(args, "cot_pairs", None) is not None:
-        from ..core.formats.cot_pairs import export_cot_pairs, no_such_run, plural
+        from ..core.errors import plural
+        from ..core.formats.cot_pairs import export_cot_pairs, no_such_run
         from ..core.store.runs import get_run
 
         with open_workspace(args, read_only_ok=True) as ws:

@@ -181,3 +181,8 @@ def write_error(
         path=out,
         hint=f"Choose another place, then {again}.",
     )
+
+
+def plural(n: int, word: str) -> str:
+    """A count for a message: "1 pair", "2 pairs" (the word's plural is word + "s")."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -455,7 +455,7 @@ def cot_stats(ws: Workspace, run_id: int) -> dict[str, Any]:
 def summary(stats: dict[str, Any], samples_per_item: int) -> str:
     """One line for people from `cot_stats`' figures and the run's K: "1 question, 1 sample
     each; kept 0; dropped: no-answer 1" (with "N of M paths judged" while unfinished)."""
-    from ..formats.cot_pairs import plural
+    from ..errors import plural
 
     text = (
         f"{plural(stats['items'], 'question')}, {plural(samples_per_item, 'sample')} each; "

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserInputError
+from ..errors import UserInputError, plural
 from ..fileio import atomic_text_file
 from ..store.runs import get_run
 from ..store.tasks import Instance, Task
@@ -34,11 +34,6 @@ from ..store.workspace import Workspace
 from . import registry
 
 PAIR_FORMATS = ("trl", "sharegpt", "openai-chat", "alpaca")
-
-
-def plural(n: int, word: str) -> str:
-    """ "1 pair", "2 pairs" (the word's plural is word + "s")."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _why_no_pairs(run_id: int, counts: dict[str, int], run: dict[str, Any]) -> UserInputError:

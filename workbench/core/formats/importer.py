@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UserInputError
+from ..errors import UserInputError, plural
 from ..store import examples as store_examples
 from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
 from ..store.workspace import Workspace
 from . import collection, registry
-from .cot_pairs import plural
 from .reading import iter_records
 from .validation import (
     CAP,
