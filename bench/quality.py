@@ -301,7 +301,15 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give --labels FILE, --run SEED or --workspace W")
     if args.run is not None:
         model = model_options(p, args)
-        ws = fresh_run(args.run, args.target, args.preset, args.compat, args.workspace, model)
+        try:
+            ws = fresh_run(args.run, args.target, args.preset, args.compat, args.workspace, model)
+        except subprocess.CalledProcessError as e:
+            # The CLI has said why on stderr (a folder given as --workspace, a bad model ...).
+            print(
+                f"the fresh run failed (exit {e.returncode}); see the message above",
+                file=sys.stderr,
+            )
+            return 2
         report_run(ws, args.lang, args.labels_out)
     elif args.workspace:
         report_run(args.workspace, args.lang, args.labels_out)
