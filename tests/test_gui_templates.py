@@ -120,3 +120,48 @@ def test_another_folder_such_as_the_reference_templates(window, qtbot, shared_da
     assert window.ws.get_setting(TEMPLATES_SETTING) is None
     assert dlg.source.text().startswith("Built-in:")
     dlg.close()
+
+
+def test_save_refuses_a_broken_placeholder_and_keeps_the_text(window, qtbot, monkeypatch, tmp_path):
+    """The tester's case: {examples} misspelt in the chat step-1 template. Save says why in the
+    dialog, writes nothing, and the typed text stays in the editor to be fixed."""
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: warnings.append(text))
+    dlg = window.generate.edit_templates()
+    dlg.list.setCurrentRow(dlg.keys.index("chat_instruction_gen"))
+    typed = dlg.editor.toPlainText().replace("{examples}", "{exampels}")
+    _type(dlg, typed)
+    assert not dlg.save()
+    assert "Step 1: new instructions (chat models)" in warnings[-1]
+    assert "unknown placeholder {exampels}; did you mean {examples}?" in warnings[-1]
+    assert dlg.editor.toPlainText() == typed and dlg.save_btn.isEnabled()
+    assert not (tmp_path / "ws-prompts").exists()
+    assert window.ws.get_setting(TEMPLATES_SETTING) is None
+    _type(dlg, typed.replace("{exampels}", "{examples}"))  # fixed: it saves
+    assert dlg.save() and (tmp_path / "ws-prompts" / "chat_instruction_gen.txt").is_file()
+    dlg.close()
+
+
+def test_start_with_a_broken_template_shows_it_before_the_model_loads(
+    window, qtbot, monkeypatch, tmp_path
+):
+    """A template broken outside the dialog (edited by hand): Start shows the file and the
+    placeholder in the banner; no model is loaded and no run row is left."""
+    from workbench.gui.workers import JobContext
+
+    folder = tmp_path / "ws-prompts"
+    folder.mkdir()
+    broken = folder / "chat_instruction_gen.txt"
+    text = prompts.Templates.load().chat_instruction_gen.replace("{examples}", "{exampels}")
+    broken.write_text(text, encoding="utf-8")
+    window.ws.set_setting(TEMPLATES_SETTING, str(folder))
+    loads: list[object] = []
+    monkeypatch.setattr(JobContext, "model", lambda self, **kw: loads.append(kw))
+    panel = window.generate
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.state == "failed", timeout=20_000)
+    assert window.error_banner.isVisible()
+    assert str(broken) in window.last_error and "did you mean {examples}" in window.last_error
+    assert "Unexpected" not in window.last_error
+    assert loads == []
+    assert window.ws.scalar("SELECT count(*) FROM runs") == 0

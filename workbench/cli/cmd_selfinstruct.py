@@ -132,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ..core.selfinstruct.run import RUN_KIND, RunConfig, run_self_instruct
+    from ..core.selfinstruct.run import RUN_KIND, RunConfig, check_templates, run_self_instruct
     from ..core.store.runs import latest_unfinished_run
 
     config = RunConfig(
@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"{config.target} tasks",
                     file=sys.stderr,
                 )
+        check_templates(ws, config, resume_id)  # a broken template: exit 2, no model loaded
         backend = open_model(args)
         try:
             with cancel_on_sigint(resumable=True) as cancel:

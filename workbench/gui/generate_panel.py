@@ -354,12 +354,13 @@ class GeneratePanel(QWidget):
         )
 
         def job(ctx: JobContext) -> Any:
-            from ..core.selfinstruct.run import RunConfig, run_self_instruct
+            from ..core.selfinstruct.run import RunConfig, check_templates, run_self_instruct
 
             ws = ctx.open_workspace()
+            config = RunConfig.from_dict(config_dict)
+            check_templates(ws, config, resume_id)  # a broken template: the banner, no model
             ctx.progress(Progress("loading", message="Loading the model…"))
             backend = ctx.model(**kwargs)
-            config = RunConfig.from_dict(config_dict)
             return run_self_instruct(
                 ws,
                 backend,

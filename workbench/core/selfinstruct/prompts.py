@@ -8,6 +8,7 @@ varying part (the task) last, so llama.cpp reuses the cached prefix from call to
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,110 @@ TEMPLATE_TITLES: dict[str, str] = {
 
 def default_templates_dir() -> Path:
     return prompts_dir() / "selfinstruct"
+
+
+# How each template is filled in, read from the builders below: with `str.format` and these
+# names, (required, optional), or None: joined to the tasks as plain text (`instruction_prompt`,
+# `clf_prompt`, `instances_prompt`, `alpaca_prompt`, `split_demos`), where a "{…}" is just text.
+PLACEHOLDERS: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {
+    "instruction_gen": None,
+    "chat_instruction_gen": (frozenset({"examples"}), frozenset({"count", "next", "last"})),
+    "clf": None,
+    "input_first": None,
+    "output_first": None,
+    "alpaca": None,
+}
+# What each placeholder becomes (the editor's messages say it).
+PLACEHOLDER_MEANINGS: dict[str, str] = {
+    "examples": "the numbered example tasks",
+    "count": "how many new tasks to write",
+    "next": "the number of the first new task",
+    "last": "the number of the last new task",
+}
+_SAMPLE = {"examples": "1. A task.", "count": 8, "next": 2, "last": 9}
+_BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One reason a template cannot be used. `placeholder`: the name at fault (None for a
+    lone brace); `str()` is the sentence a person reads, naming the template's title."""
+
+    key: str
+    placeholder: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"“{TEMPLATE_TITLES[self.key]}”: {self.message}"
+
+
+def template_problems(key: str, text: str) -> list[TemplateProblem]:
+    """What stops `text` from working as template `key` ([] when it is fine): an unknown
+    placeholder (with the closest known name), a missing required one, a lone "{" or "}".
+
+    Only templates filled with `str.format` (PLACEHOLDERS) are checked; the others are sent as
+    written, braces included. Raises KeyError for a key not in TEMPLATE_FILES."""
+    TEMPLATE_FILES[key]  # noqa: B018 - an unknown key is a programming error
+    spec = PLACEHOLDERS.get(key)
+    if spec is None:
+        return []
+    required, optional = spec
+    known = sorted(required | optional)
+    names = ", ".join("{" + k + "}" for k in known)
+    out: list[TemplateProblem] = []
+    seen: set[str] = set()
+    for m in _BRACES.finditer(text):
+        tok = m.group(0)
+        if tok in ("{{", "}}"):
+            continue
+        if m.group(1) is None:  # a brace with no partner
+            line = text.count("\n", 0, m.start()) + 1
+            out.append(
+                TemplateProblem(
+                    key,
+                    None,
+                    f"a lone “{tok}” on line {line}; placeholders are written {{name}}, and "
+                    f"a brace meant as text is doubled ({tok * 2})",
+                )
+            )
+            continue
+        field = re.split(r"[!:]", m.group(1), maxsplit=1)[0]
+        name = re.split(r"[.\[]", field, maxsplit=1)[0].strip()
+        if name in known:
+            seen.add(name)
+            if field != name:  # {examples.upper}, {examples[0]}: would print junk, not fail
+                out.append(
+                    TemplateProblem(
+                        key, name, f"{tok} cannot be filled in: write a plain {{{name}}}."
+                    )
+                )
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        seen.update(close)  # a misspelt name: one problem, not also "missing"
+        out.append(
+            TemplateProblem(
+                key,
+                name,
+                f"unknown placeholder {tok}"
+                + (f"; did you mean {{{close[0]}}}?" if close else ".")
+                + f" This template knows {names} (write {{{{ and }}}} for braces meant as text).",
+            )
+        )
+    for name in sorted(required - seen):
+        out.append(
+            TemplateProblem(
+                key,
+                name,
+                f"the placeholder {{{name}}} is missing, so the prompt would not hold "
+                f"{PLACEHOLDER_MEANINGS[name]}; put {{{name}}} where they belong.",
+            )
+        )
+    if not out:  # the names are right: a conversion or format spec may still not apply
+        try:
+            text.format(**_SAMPLE)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            out.append(TemplateProblem(key, None, f"cannot be filled in ({exc})"))
+    return out
 
 
 @dataclass
@@ -82,6 +187,42 @@ class Templates:
                     hint=f"Expected one of: {', '.join(names)}.",
                 )
         return cls(**texts, sources=sources)
+
+    @classmethod
+    def load_checked(cls, folder: str | Path | None = None) -> Templates:
+        """`load`, then `check`: what a run starts with (before its model loads)."""
+        t = cls.load(folder)
+        t.check()
+        return t
+
+    def problems(self) -> list[tuple[str, TemplateProblem]]:
+        """Every template's problems, as (source file, problem); [] when all can be used."""
+        return [
+            (self.sources[key], p)
+            for key in TEMPLATE_FILES
+            for p in template_problems(key, getattr(self, key))
+        ]
+
+    def check(self) -> None:
+        """Raises UserInputError (exit 2) naming each broken template's file, title and
+        placeholder, and where to fix it."""
+        found = self.problems()
+        if not found:
+            return
+        files = sorted({src for src, _ in found})
+        if len(files) == 1:
+            message = " ".join(str(p) for _, p in found)
+            path: str | None = files[0]
+        else:
+            message = "; ".join(f"{src}: {p}" for src, p in found)
+            path = None
+        folder = Path(files[0]).parent
+        raise UserInputError(
+            message,
+            path=path,
+            hint=f"Fix it in Generate › Templates: Edit…, or edit the file in {folder} "
+            "(Reset to built-in there brings ours back). No run was started.",
+        )
 
 
 def _one_line(text: str) -> str:
@@ -200,12 +341,20 @@ def alpaca_prompt(template: str, demos: list[tuple[str, str, str]]) -> PromptTex
 # ------------------------------------------------------------------ editing (the app)
 def save_template(folder: str | Path, key: str, text: str) -> Path:
     """Write one template into a user's folder (our file name), whole or not at all. The
-    other templates keep falling back to ours, so a folder may hold just the edited ones."""
+    other templates keep falling back to ours, so a folder may hold just the edited ones.
+
+    Raises UserInputError, writing nothing, for an empty text or one `template_problems`
+    rejects (an unknown or missing placeholder, a lone brace)."""
     if key not in TEMPLATE_FILES:
         raise UserInputError(f"no template named {key!r}", field="template")
     if not text.strip():
         raise UserInputError(
             "a template cannot be empty", field=key, hint="Reset it to the built-in one instead."
+        )
+    problems = template_problems(key, text)
+    if problems:
+        raise UserInputError(
+            " ".join(str(p) for p in problems), hint="Fix the text, then save again."
         )
     out = Path(folder).expanduser() / TEMPLATE_FILES[key][0]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -136,6 +136,24 @@ def _closing(fetcher: Prefetcher | None) -> Iterator[None]:
             fetcher.close()
 
 
+def check_templates(
+    ws: Workspace, config: RunConfig, resume_run_id: int | None = None
+) -> Templates:
+    """The templates a run would prompt with (a resumed run's own folder, else
+    `config.templates_dir`, else the workspace's), loaded and checked: callers run this before
+    they load a model, so a broken template costs no model load and leaves no run row.
+
+    Raises UserInputError naming the template file, its title and the placeholder at fault
+    (`Templates.check`); `run_self_instruct` checks again itself."""
+    folder = config.templates_dir
+    if resume_run_id is not None:
+        run = stored_run(ws, resume_run_id)
+        folder = run.config.templates_dir if run is not None else folder
+    elif folder is None:
+        folder = ws.get_setting(TEMPLATES_SETTING)
+    return Templates.load_checked(folder)
+
+
 def run_self_instruct(
     ws: Workspace,
     backend: Backend,
@@ -193,7 +211,7 @@ def run_self_instruct(
             hint="Use the completion preset: --preset self-instruct (the paper's prompts, for "
             "base models), or 'Self-Instruct (paper)' in Generate.",
         )
-    templates = Templates.load(config.templates_dir)
+    templates = Templates.load_checked(config.templates_dir)  # before the run row exists
     seeds = _seed_tasks(ws)
     if not seeds:
         raise UserInputError(
