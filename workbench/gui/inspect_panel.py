@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,10 +47,12 @@ from ..core.selfinstruct import candidates
 from ..core.selfinstruct.candidates import Decision
 from ..core.selfinstruct.config import REPLAY_KIND, stored_run, stored_runs
 from ..core.similarity import lcs_alignment, score
+from ..core.store.run_lock import holder
 from ..core.store.workspace import Workspace
 from .chart_widgets import BarChart, HistogramChart
 from .paged_model import PagedTableModel
 from .theme import status_color
+from .undo_commands import OverrideCommand
 from .workers import JobContext, JobThread
 
 SLIDER_STEPS = 100
@@ -83,6 +85,15 @@ def model_wrote(row: dict[str, Any]) -> str:
     return raw if isinstance(raw, str) and raw != row.get("instruction") else ""
 
 
+def shown_status(ws: Workspace, run_id: int, status: str) -> str:
+    """A run's status as Inspect lists it: "running" only while a process holds the run's lock
+    (`run_lock.holder`), else "interrupted" (killed, crashed) — Generate's rule for offering a
+    resume (`GeneratePanel.check_resumable`)."""
+    if status == "running" and holder(ws.path, run_id) is None:
+        return "interrupted"
+    return status
+
+
 def _stripped(row: dict[str, Any]) -> str:
     meta = row.get("meta")
     try:
@@ -113,14 +124,23 @@ class InspectPanel(QWidget):
         ws: Workspace,
         parent: QWidget | None = None,
         start_job: Callable[[JobThread], bool] | None = None,
+        undo_stack: QUndoStack | None = None,
     ) -> None:
         super().__init__(parent)
         self.ws = ws
         self._start_job = start_job
+        # Overrides are undoable edits: the window's stack (Ctrl+Z / Ctrl+Shift+Z), else our own.
+        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
         self.plan: refilter.RefilterPlan | None = None
         self.current: dict[int, str] = {}
+        self.overridden: set[int] = set()  # candidates whose override is in force
         self.shown_counts: dict[str, int] = {}
         self.changed: list[refilter.Change] = []
+        self.override_stays: list[refilter.Change] = []
+        # True once the person picks a run other than the newest: then a new run does not
+        # take the view away (a link offers it); otherwise the newest run is followed.
+        self.run_picked = False
+        self._newest_at_pick: int | None = None  # the newest run when the person picked one
         self.lcs_tokens: tuple[list[str], list[str], list[int], list[int]] | None = None
         self.job: JobThread | None = None
         self.selected: dict[str, Any] | None = None
@@ -136,6 +156,10 @@ class InspectPanel(QWidget):
         ]:
             self.decision.addItem(label, value)
         self.refresh_btn = QPushButton("Refresh")
+        self.newer_link = QLabel()
+        self.newer_link.setObjectName("newerRunLink")
+        self.newer_link.setTextFormat(Qt.TextFormat.RichText)
+        self.newer_link.hide()
         self.summary = QLabel()
         # Tasks ROUGE-L cannot see under the workspace tokenizer (Chinese under rouge-score's):
         # said here, with the switch, because nothing else would show it (they score 0).
@@ -153,6 +177,7 @@ class InspectPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run"))
         bar.addWidget(self.run, 1)
+        bar.addWidget(self.newer_link)
         bar.addWidget(self.decision)
         bar.addWidget(self.refresh_btn)
         columns = [
@@ -309,6 +334,8 @@ class InspectPanel(QWidget):
         self._slider_timer.setInterval(30)
         self._slider_timer.timeout.connect(self._update_threshold)
         self.run.currentIndexChanged.connect(self._load)
+        self.run.activated.connect(self._run_activated)
+        self.newer_link.linkActivated.connect(lambda _l: self.show_newest())
         self.decision.currentIndexChanged.connect(self._load_table)
         self.refresh_btn.clicked.connect(self.reload)
         self.switch_tokenizer_btn.clicked.connect(self.switch_tokenizer)
@@ -387,23 +414,49 @@ class InspectPanel(QWidget):
         if self.run_id != shown or self.plan is None or self.run_id is None:
             self._load()
             return
-        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self._read_current()
         self._load_table()
         self._load_stats()
         self._load_sets()
+
+    def _read_current(self) -> None:
+        assert self.run_id is not None
+        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self.overridden = refilter.overridden(self.ws, self.run_id)
+
+    def _run_activated(self, index: int) -> None:
+        """The person chose a run: stay on it unless it is the newest (then keep following)."""
+        self.run_picked = index > 0
+        self._newest_at_pick = self.run.itemData(0)
+        self.newer_link.hide()
+
+    def show_newest(self) -> None:
+        """Show the newest run and follow newer ones again (the "Run N finished — show" link)."""
+        self.run_picked = False
+        self.newer_link.hide()
+        self.run.setCurrentIndex(0)
 
     def _fill_runs(self) -> None:
         current = self.run.currentData()
         self.run.blockSignals(True)
         self.run.clear()
-        for r in stored_runs(self.ws):
+        newest: tuple[int, str] | None = None
+        for r in stored_runs(self.ws):  # newest first
             what = "replay" if r.kind == REPLAY_KIND else f"target {r.target}"
+            status = shown_status(self.ws, r.id, r.status)
+            newest = newest or (r.id, status)
             self.run.addItem(
-                f"Run {r.id} · {r.status} · {what} · {r.created_at[:16].replace('T', ' ')}", r.id
+                f"Run {r.id} · {status} · {what} · {r.created_at[:16].replace('T', ' ')}", r.id
             )
-        idx = self.run.findData(current)
+        idx = self.run.findData(current) if self.run_picked else -1
+        self.run_picked = idx > 0
         self.run.setCurrentIndex(idx if idx >= 0 else 0)
         self.run.blockSignals(False)
+        if self.run_picked and newest is not None and newest[0] != self._newest_at_pick:
+            self.newer_link.setText(f"<a href='newest'>Run {newest[0]} {newest[1]} — show</a>")
+            self.newer_link.show()
+        else:
+            self.newer_link.hide()
 
     def _load(self) -> None:
         run_id = self.run_id
@@ -416,7 +469,7 @@ class InspectPanel(QWidget):
             self.model.set_source(None)
             self.summary.setText("")
             return
-        self.current = refilter.current_decisions(self.ws, run_id)
+        self._read_current()
         self._load_table()
         self._load_stats()
         self._load_sets()
@@ -552,18 +605,30 @@ class InspectPanel(QWidget):
         self.histogram.set_threshold(t)
         result = refilter.decisions_at(self.plan, t)
         self.shown_counts = result.counts()
-        self.changed = refilter.changes(self.plan, result, self.current)
+        # Overrides win over every threshold: they are listed apart, never as changes.
+        self.changed = refilter.changes(self.plan, result, self.current, self.overridden)
+        self.override_stays = refilter.override_stays(
+            self.plan, result, self.current, self.overridden
+        )
         c = self.shown_counts
+        stays = len(self.override_stays)
         self.counts_label.setText(
             f"At {t:.2f}: {c.get('kept', 0):,} kept, {c.get('dropped', 0):,} dropped"
             + (f", {c['pending']:,} pending" if c.get("pending") else "")
             + f" — {len(self.changed):,} would change"
+            + (f"; {stays:,} overridden by hand (the override stays)" if stays else "")
         )
         self.changed_list.clear()
         for ch in self.changed[:2000]:
             s = "" if ch.max_score is None else f"{ch.max_score:.3f}  "
             self.changed_list.addItem(
                 f"#{ch.candidate_id}  {ch.old} → {ch.new}  {s}{' '.join(ch.instruction.split())}"
+            )
+        for ch in self.override_stays[:2000]:
+            s = "" if ch.max_score is None else f"{ch.max_score:.3f}  "
+            self.changed_list.addItem(
+                f"#{ch.candidate_id}  override stays: {ch.old} (the threshold alone: {ch.new})  "
+                f"{s}{' '.join(ch.instruction.split())}"
             )
 
     def apply_threshold(self) -> int | None:
@@ -574,7 +639,7 @@ class InspectPanel(QWidget):
         except Exception as exc:  # a domain error reaches the banner; the window keeps running
             self.error.emit(str(exc))
             return None
-        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self._read_current()
         self.model.layoutChanged.emit()
         self._load_sets()
         self._load_stats()
@@ -666,24 +731,36 @@ class InspectPanel(QWidget):
 
     # --------------------------------------------------------------- overrides
     def override(self, decision: str) -> None:
+        """Keep or drop the selected candidate with the note, as one step of the undo stack."""
         r = self.selected
         if r is None:
             return
+        new = {"decision": str(decision), "note": self.note.text().strip()}
         try:
-            overrides.set_override(self.ws, r["id"], decision, self.note.text().strip())
-        except Exception as exc:
+            self.undo_stack.push(OverrideCommand(self.ws, r["id"], new, self._override_done))
+        except Exception as exc:  # a domain error reaches the banner; the window keeps running
             self.error.emit(str(exc))
             return
         self.note.clear()
-        self._after_override()
 
     def undo_override(self) -> None:
-        if self.selected is not None:
-            overrides.clear_override(self.ws, self.selected["id"])
-            self._after_override()
+        """Remove the selected candidate's override (the "Undo override" button), undoably."""
+        r = self.selected
+        if r is None or overrides.get_override(self.ws, r["id"]) is None:
+            return
+        self.undo_stack.push(OverrideCommand(self.ws, r["id"], None, self._override_done))
+
+    def _override_done(self, candidate_id: int) -> None:
+        """An override was set, removed, undone or redone: read what is in force again and
+        show that candidate when it is in the run shown."""
+        if self.run_id is None:
+            return
+        if self.selected is None or self.selected["id"] != candidate_id:
+            self.select_candidate(candidate_id)
+        self._after_override()
 
     def _after_override(self) -> None:
-        self.current = refilter.current_decisions(self.ws, self.run_id)
+        self._read_current()
         self.model.layoutChanged.emit()
         self._load_stats()
         self._load_table_summary_only()

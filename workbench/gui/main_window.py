@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         self.seeds = SeedsPanel(ws, self.undo_stack)
         self.models = ModelsPanel(ws, self.start_job)
         self.generate = GeneratePanel(ws, self.start_job)
-        self.inspect = InspectPanel(ws, start_job=self.start_job)
+        self.inspect = InspectPanel(ws, start_job=self.start_job, undo_stack=self.undo_stack)
         self.reasoning = ReasoningPanel(ws, start_job=self.start_job)
         # A traces import (Reasoning › Import traces, or File › Import's banner button) ends
         # with its result in the status bar, replacing "… was not imported" or "Importing …".

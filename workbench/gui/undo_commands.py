@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from ..core.inspect import overrides
 from ..core.store.tasks import (
     DeletedTask,
     Instance,
@@ -161,3 +162,36 @@ class DeleteTaskCommand(QUndoCommand):
         if self.deleted is not None:
             restore_task(self.ws, self.deleted)
             self.on_added(self.task_id)
+
+
+class OverrideCommand(QUndoCommand):
+    """Keep or drop one SELF-INSTRUCT candidate by hand (Inspect), or remove its override
+    (`new` None). Undo puts the override back as it was, with the task it made or removed
+    (same id: `overrides.restore_override`); `notify(candidate_id)` then re-reads the panel."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        candidate_id: int,
+        new: dict[str, Any] | None,
+        notify: Notify,
+    ) -> None:
+        what = "Remove the override of" if new is None else f"Override ({new['decision']})"
+        super().__init__(f"{what} candidate #{candidate_id}")
+        self.ws, self.candidate_id, self.notify = ws, candidate_id, notify
+        self.old = overrides.get_override(ws, candidate_id)
+        self.new = new  # {"decision", "note"}; after the first redo the stored row
+        self.removed: DeletedTask | None = None  # the task the last redo/undo removed
+
+    def _put(self, state: dict[str, Any] | None) -> None:
+        self.removed = overrides.restore_override(self.ws, self.candidate_id, state, self.removed)
+
+    def redo(self) -> None:
+        self._put(self.new)
+        if self.new is not None:
+            self.new = overrides.get_override(self.ws, self.candidate_id)
+        self.notify(self.candidate_id)
+
+    def undo(self) -> None:
+        self._put(self.old)
+        self.notify(self.candidate_id)

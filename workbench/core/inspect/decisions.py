@@ -29,3 +29,9 @@ def decision_sets(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
 def current_decisions(ws: Workspace, run_id: int) -> dict[int, str]:
     """What is in force per candidate id: "kept", "dropped" or "pending"."""
     return {cid: str(f.decision) for cid, f in candidates.in_force(ws, run_id).items()}
+
+
+def overridden(ws: Workspace, run_id: int) -> set[int]:
+    """Ids of the run's candidates whose decision in force is a person's override (it wins over
+    every threshold, so a re-filter preview never changes them)."""
+    return {cid for cid, f in candidates.in_force(ws, run_id).items() if f.decided_by == "override"}

@@ -14,7 +14,14 @@ from typing import Any
 from ..errors import UserInputError
 from ..selfinstruct import candidates
 from ..selfinstruct.candidates import Decision
-from ..store.tasks import Instance, Task, add_task, delete_task
+from ..store.tasks import (
+    DeletedTask,
+    Instance,
+    Task,
+    add_task,
+    delete_task_undoably,
+    restore_task,
+)
 from ..store.workspace import Workspace
 
 DECISIONS = (Decision.KEPT, Decision.DROPPED)
@@ -105,15 +112,43 @@ def set_override(ws: Workspace, candidate_id: int, decision: str, note: str = ""
             )
 
 
-def clear_override(ws: Workspace, candidate_id: int) -> None:
-    """Undo an override: the filter's decision is in force again (a task it made is removed)."""
+def clear_override(ws: Workspace, candidate_id: int) -> DeletedTask | None:
+    """Undo an override: the filter's decision is in force again (a task it made is removed).
+    Returns the removed task as `restore_override` needs it to put it back, else None."""
     with ws.transaction():
         old = get_override(ws, candidate_id)
         if old is None:
-            return
+            return None
         ws.execute("DELETE FROM inspect_overrides WHERE candidate_id = ?", (candidate_id,))
         made = old["created_task_id"]
         if made is not None and effective_decision(ws, candidate_id) != Decision.KEPT:
-            delete_task(ws, made)
-        else:
-            sync_task(ws, candidate_id)
+            return delete_task_undoably(ws, made)
+        sync_task(ws, candidate_id)
+        return None
+
+
+def restore_override(
+    ws: Workspace,
+    candidate_id: int,
+    saved: dict[str, Any] | None,
+    task: DeletedTask | None = None,
+) -> DeletedTask | None:
+    """Put a candidate's override back as `saved` was (a `get_override` row; None: no override)
+    — the undo/redo of `set_override` and `clear_override`. `task` (what `clear_override`
+    returned) is restored first under its old id, so an override that made a task gets that
+    same task back. Returns a task this removed (see `clear_override`), else None. Raises
+    UserInputError for an unknown candidate."""
+    _candidate(ws, candidate_id)
+    with ws.transaction():
+        if task is not None and candidates.task_of(ws, candidate_id) is None:
+            restore_task(ws, task)
+        if saved is None:
+            return clear_override(ws, candidate_id)
+        set_override(ws, candidate_id, saved["decision"], saved.get("note") or "")
+        made = saved.get("created_task_id")
+        if made is not None and ws.scalar("SELECT count(*) FROM tasks WHERE id = ?", (made,)):
+            ws.execute(
+                "UPDATE inspect_overrides SET created_task_id = ? WHERE candidate_id = ?",
+                (made, candidate_id),
+            )
+        return None

@@ -29,7 +29,7 @@ exact there, and thresholds below the floor are refused (the slider starts at th
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +47,7 @@ from ..store.workspace import Workspace
 # importable from here.
 from .decisions import current_decisions
 from .decisions import decision_sets as decision_sets
+from .decisions import overridden as overridden
 from .overrides import sync_task
 
 DENSE_MAX = 4096  # replayed candidates up to which the full matrix is kept (128 MiB)
@@ -257,8 +258,7 @@ class Change:
     max_score: float | None
 
 
-def changes(plan: RefilterPlan, result: Refiltered, current: dict[int, str]) -> list[Change]:
-    """Candidates whose decision at `result.threshold` differs from `current`, in run order."""
+def _differences(plan: RefilterPlan, result: Refiltered, current: dict[int, str]) -> list[Change]:
     out = []
     for cid, text in zip(plan.ids, plan.instructions):
         new = result.decisions[cid]
@@ -266,6 +266,33 @@ def changes(plan: RefilterPlan, result: Refiltered, current: dict[int, str]) -> 
         if old != new:
             out.append(Change(cid, text, old, new, result.max_scores.get(cid)))
     return out
+
+
+def changes(
+    plan: RefilterPlan,
+    result: Refiltered,
+    current: dict[int, str],
+    overridden: Collection[int] = (),
+) -> list[Change]:
+    """Candidates whose decision at `result.threshold` differs from `current` (candidate id ->
+    decision in force), in run order. Candidates in `overridden` (`overridden(ws, run_id)`)
+    are left out: an override wins over every threshold, so applying this one would not change
+    them (see `override_stays`)."""
+    held = set(overridden)
+    return [c for c in _differences(plan, result, current) if c.candidate_id not in held]
+
+
+def override_stays(
+    plan: RefilterPlan,
+    result: Refiltered,
+    current: dict[int, str],
+    overridden: Collection[int],
+) -> list[Change]:
+    """The overridden candidates whose override disagrees with the replay at
+    `result.threshold`, in run order: `new` is what the threshold alone would decide; the
+    override (`old`) stays in force."""
+    held = set(overridden)
+    return [c for c in _differences(plan, result, current) if c.candidate_id in held]
 
 
 def histogram(
