@@ -56,3 +56,27 @@ def test_models_panel_wraps_and_scrolls_instead_of_clipping(seeded_window, qtbot
     assert panel.scroll.verticalScrollBar().maximum() > 0
     for box in (panel.info_box, panel.settings_box, panel.server_box, panel.test_box):
         assert box.fontMetrics().horizontalAdvance(box.title()) < box.width(), box.title()
+
+
+def test_generate_figures_and_captions_fit_when_narrow(seeded_window, qtbot):
+    """Issue: "accepted / targ", "accepted of ex" were cut off at 900×560. Each caption, and
+    each figure at a wide value, needs no more width than it has."""
+    w = seeded_window
+    w.resize(900, 560)
+    w.show_panel("Generate")
+    panel = w.generate
+    wide = {
+        "accepted": "12,345 / 50,000",
+        "candidates": "123,456",
+        "rate": "45 % of 123,456",
+        "tps": "1,234.5",
+        "eta": "12h 34m",
+    }
+    for key, text in wide.items():
+        panel.figures[key].setText(text)
+    qtbot.wait(50)  # a layout pass after the texts changed
+    assert (w.width(), w.height()) == (900, 560)
+    for key, cap in panel.captions.items():
+        assert cap.isVisible() and cap.sizeHint().width() <= cap.width(), (cap.text(), cap.width())
+        value = panel.figures[key]
+        assert value.sizeHint().width() <= value.width(), (value.text(), value.width())

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.jobs import Progress
+from ..core.selfinstruct.candidates import latest_decided
 
 # config is light (no similarity engine, no model code): its defaults and presets are the CLI's.
 from ..core.selfinstruct.config import (
@@ -174,10 +175,12 @@ class GeneratePanel(QWidget):
         btns.addWidget(self.cancel_btn)
         form.addRow(btns)
 
-        # --- live figures
+        # --- live figures: a caption beside each value, one a row, so that both keep their
+        # full width at the window's minimum size (900×560); five side by side were cut off.
         figs = QGroupBox("Progress")
         grid = QGridLayout(figs)
         self.figures: dict[str, QLabel] = {}
+        self.captions: dict[str, QLabel] = {}
         for i, (key, caption) in enumerate(
             [
                 ("accepted", "accepted / target"),
@@ -191,20 +194,24 @@ class GeneratePanel(QWidget):
             value.setObjectName("figure")
             cap = QLabel(caption)
             cap.setObjectName("figureCaption")
-            grid.addWidget(value, 0, i)
-            grid.addWidget(cap, 1, i)
+            grid.addWidget(cap, i, 0, Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(value, i, 1, Qt.AlignmentFlag.AlignVCenter)
             self.figures[key] = value
-        self.figures["rate"].setToolTip(
+            self.captions[key] = cap
+        grid.setColumnStretch(1, 1)
+        rate_tip = (
             "Accepted tasks as a share of the candidates the filters have decided (kept or "
             "dropped), of how many; pending candidates count once decided"
         )
+        self.figures["rate"].setToolTip(rate_tip)
+        self.captions["rate"].setToolTip(rate_tip)
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.bar.setValue(0)
         self.message = QLabel("Idle.")
         self.message.setWordWrap(True)
-        grid.addWidget(self.bar, 2, 0, 1, 5)
-        grid.addWidget(self.message, 3, 0, 1, 5)
+        grid.addWidget(self.bar, 5, 0, 1, 2)
+        grid.addWidget(self.message, 6, 0, 1, 2)
 
         # --- feed
         self.feed = QTableWidget(0, 3)
@@ -396,8 +403,7 @@ class GeneratePanel(QWidget):
         self._started = time.monotonic()
         self._first_accepted = None
         self._accepted_seen = 0
-        self.feed.setRowCount(0)
-        self._seen_feed.clear()
+        self.refill_feed()
         for lab in self.figures.values():
             lab.setText("—")
         self.bar.setValue(0)
@@ -504,6 +510,17 @@ class GeneratePanel(QWidget):
             self.feed.setItem(0, col, cell)
         while self.feed.rowCount() > FEED_MAX:
             self.feed.removeRow(self.feed.rowCount() - 1)
+
+    def refill_feed(self) -> None:
+        """Empty the feed; for a resumed run (`run_id` set), show again the run's last
+        FEED_MAX decided candidates from the workspace, as the feed showed them before, so
+        that the new ones follow on rather than replacing them."""
+        self.feed.setRowCount(0)
+        self._seen_feed.clear()
+        if self.run_id is None:
+            return
+        for item in reversed(latest_decided(self.ws, self.run_id, FEED_MAX)):
+            self._add_feed(item)
 
     def feed_rows(self) -> list[tuple[str, str, str]]:
         return [

@@ -380,6 +380,22 @@ def count_examined(ws: Workspace, run_id: int) -> int:
     )
 
 
+def latest_decided(ws: Workspace, run_id: int, limit: int) -> list[dict[str, Any]]:
+    """The run's last `limit` decided candidates (kept or dropped; neither pending nor closed
+    unexamined at the target), newest first (by when they were generated): dicts with
+    instruction, decision and reason (None when kept), as the progress events' `last` gives
+    them. The Generate panel refills its feed with them when a run resumes."""
+    rows = ws.query(
+        "SELECT instruction, decision, reason FROM candidates WHERE run_id = ? "
+        "AND decision != ? AND coalesce(reason, '') != ? ORDER BY id DESC LIMIT ?",
+        (run_id, str(Decision.PENDING), str(Reason.TARGET_REACHED), int(limit)),
+    )
+    return [
+        {"instruction": r["instruction"], "decision": r["decision"], "reason": r["reason"]}
+        for r in rows
+    ]
+
+
 def dropped_by_reason(ws: Workspace, run_id: int) -> dict[str, int]:
     """The run's own drops per reason, most frequent first."""
     return {
