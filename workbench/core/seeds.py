@@ -40,8 +40,10 @@ def init_workspace(path: str | Path, *, empty: bool = False, lang: str = "en") -
 
 
 def open_or_init_default(path: str | Path) -> Workspace:
-    """The GUI's default workspace: opened, or created with the English seeds the first time."""
-    p = Path(path)
-    if p.exists() and p.stat().st_size > 0:
+    """The GUI's workspace: opened, or created with the English seeds when no file is there.
+    An empty (0-byte) file is refused like any other non-workspace (WorkspaceError), never
+    written to."""
+    p = Path(path).expanduser()
+    if p.exists():
         return Workspace.open(p)
     return init_workspace(p)

@@ -190,15 +190,25 @@ class Workspace:
         `read_only_ok`: the caller only reads (an export, a listing). On a file or folder that
         cannot be written the workspace is then opened read-only (`Workspace.readonly`) instead
         of refused; on a writable one it opens as usual. Errors (WorkspaceError, exit 2): no
-        file, not a workspace, damaged, newer, and a read-only file or folder when writing is
-        needed (the message names it: "its folder /mnt/x is on a read-only file system")."""
+        file, an empty (0-byte) file (refused, never written, even with `create`), not a
+        workspace, damaged, newer, and a read-only file or folder when writing is needed
+        (the message names it: "its folder /mnt/x is on a read-only file system")."""
         p = Path(path).expanduser()
-        if not p.exists() or p.stat().st_size == 0:
+        if not p.exists():
             if create:
                 return cls._create(p)
             raise WorkspaceError(
                 f"{p}: no workspace there.",
                 hint="Create one with `workbench init PATH`, or check the path.",
+            )
+        if p.is_file() and p.stat().st_size == 0:
+            # Never written to, even with `create`: an empty file someone named is not ours
+            # to fill (`Workspace.create` / `workbench init` may still make one in it).
+            raise WorkspaceError(
+                f"{p} is empty (0 bytes): not a workspace; open a workspace file or create a "
+                "new one; it was left untouched.",
+                hint="Create one with `workbench init PATH` (or File → New workspace), or "
+                "check the path.",
             )
         if p.is_dir():
             raise WorkspaceError(f"{p}: is a folder, not a workspace file.")
