@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.core.formats import registry
-from workbench.core.formats.exporter import export
+from workbench.core.formats.exporter import export, without_examples_note
 from workbench.core.formats.lossy import REPORTED, WHOLE, LossyExportError
 from workbench.core.formats.openai_chat import validate_openai_chat
 from workbench.core.store.tasks import Instance, Task, add_task
@@ -152,7 +152,11 @@ def test_written_and_reported_make_the_selection(fmt, name, options):
                 check_file.write_text("\n".join(json.dumps(c) for c in chats), encoding="utf-8")
                 assert validate_openai_chat(check_file) == []
         whole = sum(n for k, n in res.left_out.items() if k in WHOLE or k == "duplicates")
+        # Tasks too: every selected task is counted, and one without examples is either
+        # written (task-level formats) or reported, never silently missing.
+        assert res.tasks == len(drawn)
         if fmt in TASK_LEVEL:
+            assert res.without_examples == 0
             assert len(got) == res.count == len(drawn)
             if fmt == "selfinstruct-seed":
                 assert sum(len(r.get("instances", [])) for r in got) == selected
@@ -162,6 +166,8 @@ def test_written_and_reported_make_the_selection(fmt, name, options):
             assert len(got) == res.count
             assert res.count + whole == selected
             assert res.without_examples == bare
+            note = without_examples_note(res.without_examples)
+            assert (note.split()[0] == str(bare)) if bare else note == ""
         if not lossy:
             assert not set(res.left_out) - set(REPORTED)
 

@@ -145,3 +145,18 @@ def test_export_failure_banner_belongs_to_the_panel_and_clears(window, qtbot, tm
     panel.path.setText("")
     assert not panel.start()
     assert panel.banner.isVisible() and "Choose where" in panel.banner_label.text()
+
+
+def test_export_result_names_tasks_without_examples(window, qtbot, tmp_path):
+    """A task with no examples (added by hand, or kept in Inspect without instances) gives no
+    record in an example format: the window's result says so rather than staying silent."""
+    with window.ws.transaction():
+        add_task(window.ws, Task("Name a colour.", [], False, source="seed"))
+    panel = window.export
+    out = tmp_path / "out.json"
+    panel.format.setCurrentIndex(panel.format.findData("alpaca"))
+    panel.path.setText(str(out))
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == 12, window.last_error
+    assert "1 task has no examples and was not written" in panel.result.text()

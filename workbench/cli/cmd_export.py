@@ -84,7 +84,7 @@ def parse_options(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from ..core.formats.exporter import export
+    from ..core.formats.exporter import export, without_examples_note
 
     options = parse_options(args.option)
     if getattr(args, "cot_pairs", None) is not None:
@@ -120,9 +120,6 @@ def run(args: argparse.Namespace) -> dict:
     result["_human"] = f"wrote {result['count']} records ({result['format']}) to {result['path']}"
     if result["left_out"]:
         result["_human"] += "; left out: " + describe(result["left_out"])
-    if result.get("without_examples"):
-        result["_human"] += (
-            f"; {result['without_examples']} selected tasks have no examples (instructions "
-            "only), so no records"
-        )
+    if result.get("without_examples"):  # instructions only: no record to write for them
+        result["_human"] += "; " + without_examples_note(result["without_examples"])
     return result

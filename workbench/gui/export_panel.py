@@ -232,6 +232,10 @@ class ExportPanel(JobPanel):
         left_out = getattr(res, "left_out", None)
         if left_out:
             text += " Left out: " + describe(left_out) + "."
+        from ..core.formats.exporter import without_examples_note
+
+        if note := without_examples_note(getattr(res, "without_examples", 0) or 0):
+            text += f" {note} (instructions only)."
         self.clear_error()
         self.finish_job(text)
         self.exported.emit(text)

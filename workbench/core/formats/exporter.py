@@ -65,6 +65,16 @@ class ExportResult:
         }
 
 
+def without_examples_note(n: int) -> str:
+    """What the CLI and the window say of `n` selected tasks that a format writing examples
+    wrote nothing for: "3 tasks have no examples and were not written" ("" for 0)."""
+    if n <= 0:
+        return ""
+    if n == 1:
+        return "1 task has no examples and was not written"
+    return f"{n} tasks have no examples and were not written"
+
+
 def only_name(only: str) -> str:
     """The selection's current name (an old alias mapped); UserInputError for an unknown one."""
     name = ONLY_ALIASES.get(only, only)
