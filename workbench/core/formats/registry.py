@@ -439,7 +439,9 @@ def detect_format(path: Path) -> str:
     if stripped.startswith("[") or (first is None and stripped.startswith("{")):
         # A JSON document unrecognised from its start may be cut off at its end: say that.
         try:
-            json.loads(data.decode("utf-8", errors="replace").lstrip("\ufeff"))
+            # Trailing newlines are not data: without them a string cut at a line's end reads
+            # as "Unterminated string", not as the newline being a stray control character.
+            json.loads(data.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip())
         except json.JSONDecodeError as exc:
             cut = json_syntax_error(exc, path)
             if CUT_OFF in cut.message:
