@@ -47,7 +47,11 @@ REPORTED: dict[str, str] = {
     # selfinstruct-generated writes each task's instruction, never its examples.
     "examples": "the example itself: answers, preference pairs, labels, tools (this format "
     "holds instructions only)",
+    # selfinstruct-seed: a task's stored field with no place on a seed line (counted in tasks).
+    "task-fields": "a task's stored field a seed line cannot hold (a text is_classification)",
 }
+# REPORTED keys counted in tasks, not examples.
+PER_TASK = frozenset({"task-fields"})
 
 
 def written(result: int | tuple[int, dict[str, int]]) -> tuple[int, dict[str, int]]:
@@ -148,7 +152,8 @@ def count(tasks: Iterable[Task], holds: frozenset[str]) -> tuple[dict[str, int],
 def describe(counts: dict[str, int]) -> str:
     """ "earlier turns (history) in 25 examples, KTO label in 40 examples"."""
     return ", ".join(
-        f"{FIELDS.get(k) or REPORTED.get(k, k)} in {n} example{'s' if n != 1 else ''}"
+        f"{FIELDS.get(k) or REPORTED.get(k, k)} in {n} "
+        f"{'task' if k in PER_TASK else 'example'}{'s' if n != 1 else ''}"
         for k, n in counts.items()
     )
 
@@ -167,6 +172,22 @@ def refusal(
             f"Export as {', '.join(keepers)}, which keep them, or export" if keepers else "Export"
         )
         + " again with --lossy to write the examples without them.",
+    )
+
+
+def task_refusal(fmt: str, counts: dict[str, int], affected: int, total: int) -> LossyExportError:
+    """The refusal for task fields a task-level format cannot hold (`counts`: field -> tasks;
+    `affected` of `total` tasks selected, given as `examples`/`total`)."""
+    named = ", ".join(f"{k} in {n} task{'s' if n != 1 else ''}" for k, n in counts.items())
+    return LossyExportError(
+        f"{fmt} cannot hold every stored field of {affected} of {total} tasks: {named}; "
+        "nothing was written",
+        field="format",
+        counts=counts,
+        examples=affected,
+        total=total,
+        hint='Export again with --lossy to write those tasks without them (a " Yes"/" No" '
+        "label written as true/false).",
     )
 
 

@@ -94,7 +94,10 @@ def parse_seed_line(obj: object, path: Path, line: int) -> Task:
     name = obj.get("name") if isinstance(obj.get("name"), str) else None
     if name is None and isinstance(obj.get("id"), str):
         name = obj["id"]
-    meta: dict[str, Any] = {"id": obj["id"]} if isinstance(obj.get("id"), str) else {}
+    # An id of any JSON type is kept (written back as it was); only a text one names the task.
+    meta: dict[str, Any] = {"id": obj["id"]} if obj.get("id") is not None else {}
+    if obj.get("name") is not None and not isinstance(obj["name"], str):
+        meta["name"] = obj["name"]
     # Fields other seed-shaped files add (user_oriented_instructions' `motivation_app`,
     # InstructWild's `instruction_type`) are kept, and `_fields` says which keys the line had,
     # so the export writes them back and invents none.
@@ -149,35 +152,110 @@ def read(path: Path) -> list[Task]:
     return read_seed_jsonl(path)
 
 
-def write(tasks: Iterable[Task], fh: IO[str], options: dict[str, str]) -> int:
+# Task meta that is the workspace's bookkeeping, never a field of the line: the file and line
+# a task was read from, and every key starting with "_".
+_BOOKKEEPING = ("format", "line")
+# What left_out counts: tasks with a stored field the seed line has no place for.
+TASK_FIELDS = "task-fields"
+
+
+def _extras(t: Task) -> dict[str, Any]:
+    """The task's stored fields other than the line's own: everything in its meta but
+    bookkeeping (instruction-only's `decision`/`reason`/`valid`, merged duplicates' `also`,
+    user_oriented_instructions' `motivation_app`, ...)."""
+    return {
+        k: v
+        for k, v in t.meta.items()
+        if not k.startswith("_") and k not in _BOOKKEEPING and k not in ("id", "name")
+    }
+
+
+def _clf_label(value: Any) -> bool | None:
+    """The reference's step-2 label (" Yes"/" No") as true/false; None for any other value."""
+    if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
+        return value.strip().lower() == "yes"
+    return None
+
+
+def unwritable(t: Task) -> list[str]:
+    """The task's stored fields that a seed line cannot hold: one named like a field of the
+    line (`instruction`, `instances`, `is_classification`) whose value is not what that field
+    holds, e.g. a text `is_classification: " No"` from the reference's step-2 file (a seed
+    reader takes any non-empty text for true)."""
+    lost = []
+    for key, value in _extras(t).items():
+        fits = {
+            "instruction": value == t.instruction,
+            "instances": False,
+            "is_classification": isinstance(value, bool)
+            and (t.is_classification is None or value == t.is_classification),
+        }.get(key, True)
+        if not fits:
+            lost.append(key)
+    return lost
+
+
+def lost_fields(tasks: Iterable[Task]) -> dict[str, int]:
+    """{field: tasks} for the stored fields no seed line can hold (see `unwritable`): the
+    exporter refuses with these counts unless --lossy."""
+    counts: dict[str, int] = {}
+    for t in tasks:
+        for key in unwritable(t):
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def obj_id(t: Task) -> str:
+    """A name for a task that has none: its imported id as text, else `task_<workspace id>`."""
+    ident = t.meta.get("id")
+    return str(ident) if ident is not None and ident != "" else f"task_{t.id}"
+
+
+def write(
+    tasks: Iterable[Task], fh: IO[str], options: dict[str, str]
+) -> tuple[int, dict[str, int]]:
     return write_seed_jsonl(tasks, fh)
 
 
-def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> int:
-    """One line per task. A task read from a seed-shaped file gets back the keys its line had
-    (extra fields included, `is_classification` only when it had one); any other task gets
-    `id`/`name` (made up from its id when it has none) and `is_classification` when known."""
-    n = 0
+def write_seed_jsonl(tasks: Iterable[Task], fh: IO[str]) -> tuple[int, dict[str, int]]:
+    """One line per task, and {TASK_FIELDS: tasks} with a stored field left out.
+
+    A task read from a seed-shaped file gets back the keys its line had, in its order. Every
+    task's other stored fields (its meta but bookkeeping, see `_extras`) are written as fields
+    of the line, so an instruction-only file's `decision`/`reason`/`valid`/`also` come back.
+    `id`/`name` are the task's own (its imported `id`, its name) when it has them; else they
+    are made up as `task_<workspace id>` (docs/formats.md). `is_classification` is written
+    when known, never an invented false. A field the line cannot hold (`unwritable`; the
+    exporter refuses those unless --lossy) is left out and counted, a " Yes"/" No" label being
+    written as the true/false it means when the task has none."""
+    n = lost = 0
     for t in tasks:
         fields = t.meta.get("_fields")
+        extras = _extras(t)
+        drop = unwritable(t)
+        clf = t.is_classification
+        if "is_classification" in drop and clf is None:
+            clf = _clf_label(extras.get("is_classification"))
         obj: dict[str, Any] = {
-            "id": t.meta.get("id") or t.name or f"task_{t.id}",
-            "name": t.name or t.meta.get("id") or f"task_{t.id}",
+            "id": t.meta["id"] if t.meta.get("id") is not None else t.name or f"task_{t.id}",
+            "name": t.name or t.meta.get("name") or obj_id(t),
             "instruction": t.instruction,
             "instances": [_instance_record(i) for i in t.instances],
         }
-        if t.is_classification is not None:
-            obj["is_classification"] = bool(t.is_classification)
+        if clf is not None:
+            obj["is_classification"] = bool(clf)
         if isinstance(fields, list):
             obj = {
                 k: obj[k] if k in obj else t.meta.get(k) for k in fields if k in obj or k in t.meta
             }
-            if t.is_classification is not None:
-                obj["is_classification"] = bool(t.is_classification)
+            if clf is not None:
+                obj["is_classification"] = bool(clf)
             if "instances" not in obj and t.instances:
                 obj["instances"] = [_instance_record(i) for i in t.instances]
-        elif isinstance(t.meta.get("motivation_app"), str):
-            obj["motivation_app"] = t.meta["motivation_app"]
+        for key, value in extras.items():
+            if key not in obj and key not in drop:
+                obj[key] = value
+        lost += bool(drop)
         fh.write(dump(obj) + "\n")
         n += 1
-    return n
+    return n, {TASK_FIELDS: lost}
