@@ -635,7 +635,7 @@ def test_real_self_instruct_files_import(shared_data, tmp_path):
     assert (seeds.format, seeds.imported, seeds.classification) == ("selfinstruct-seed", 175, 26)
     user = import_file(ws, si / "user_oriented_instructions.jsonl")
     assert user.format == "selfinstruct-seed"
-    assert user.imported + user.merged + user.skipped_duplicates == 252
+    assert user.imported + user.merged + user.merged_records + user.skipped_duplicates == 252
     assert (
         ws.scalar(
             "SELECT count(*) FROM tasks WHERE json_extract(meta, '$.motivation_app') IS NOT NULL"
@@ -651,7 +651,7 @@ def test_real_self_instruct_files_import(shared_data, tmp_path):
         == "selfinstruct-generated"
     )
     inst = import_file(ws, si / "reference_run" / "all_generated_instances.jsonl")
-    assert inst.format == "selfinstruct-instances" and inst.read == 15
+    assert inst.format == "selfinstruct-instances" and (inst.read, inst.merged_records) == (23, 8)
     # the same 15 instructions were imported above without instances: they get these
     assert inst.filled == 15 and inst.imported == 0 and inst.instances == 23
     ws2 = Workspace.create(tmp_path / "w2.sqlite")

@@ -143,7 +143,13 @@ def test_instances_file_fills_the_tasks_an_instructions_file_brought(shared_data
     # Every instruction of the instances file was one of the bare tasks (the reference kept
     # instances for 15 of its 17 instructions): all filled, none added, none skipped.
     assert second["filled"] == len({r["instruction"] for r in lines}) <= bare
-    assert second["imported"] + second["filled"] + second["skipped_duplicates"] == second["read"]
+    assert (
+        second["imported"]
+        + second["filled"]
+        + second["merged_records"]
+        + second["skipped_duplicates"]
+        == second["read"]
+    )
     code, out, _ = run_cli(
         capsys,
         "import",

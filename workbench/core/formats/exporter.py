@@ -281,6 +281,15 @@ def export(
         tasks.sort(key=lambda t: position[t.id if t.id is not None else -1])
         _task_order_only(tasks)
     bare = sum(not t.instances for t in tasks)
+    if bare and bare == len(tasks) and fmt not in TASK_LEVEL:
+        # Nothing would be written: an empty file that no reader takes back.
+        raise UserInputError(
+            f"nothing to export as {fmt} (it writes examples): {without_examples_note(bare)}",
+            path=out,
+            field="format",
+            hint=f"Formats that write instructions alone: {', '.join(TASK_LEVEL)} "
+            "(--format); or give the tasks examples first (Generate, or an import of examples).",
+        )
     left_out: dict[str, int] = {}
     if spec.holds is not None:
         left_out, affected, total = lossy_mod.count(tasks, spec.holds)
@@ -291,15 +300,6 @@ def export(
         if left_out:
             tasks = lossy_mod.strip(tasks, spec.holds)
             selection["lossy"] = left_out
-    module = registry.module_of(fmt)
-    lost_fields = getattr(module, "lost_fields", None)  # task fields a task-level format lacks
-    if module is not None and lost_fields is not None:
-        lost = lost_fields(tasks)
-        if lost and not lossy:
-            affected = sum(bool(module.unwritable(t)) for t in tasks)
-            raise lossy_mod.task_refusal(fmt, lost, affected, len(tasks))
-        if lost:
-            selection["lossy"] = {**selection.get("lossy", {}), **lost}
     ticking = _ticking(tasks, progress, cancel, fmt)
 
     try:

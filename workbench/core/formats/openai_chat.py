@@ -134,10 +134,20 @@ def validate_openai_chat(path: str | Path) -> list[str]:
 
 
 KNOWN = ("messages", "tools")
+# The roles a message may have on import: the checker's, and the tool-call roles a ShareGPT
+# chat carries (conversation.py) that the chat writers write back.
+READ_ROLES = (*ALLOWED_ROLES, "function_call", "observation")
 
 
 def _message(m: dict[str, Any], fname: str, path: Path, line: int) -> dict[str, Any]:
     role = get_str(m, "role", path, line, field_name=f"{fname}.role")
+    if role not in READ_ROLES:
+        raise UserInputError(
+            f"unknown role {role!r} (expected {', '.join(READ_ROLES[:-1])} or {READ_ROLES[-1]})",
+            path=path,
+            line=line,
+            field=f"{fname}.role",
+        )
     if "content" not in m:
         raise UserInputError("the field is missing", path=path, line=line, field=f"{fname}.content")
     calls = m.get("tool_calls") or m.get("function_call")
