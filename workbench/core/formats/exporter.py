@@ -300,6 +300,15 @@ def export(
         if left_out:
             tasks = lossy_mod.strip(tasks, spec.holds)
             selection["lossy"] = left_out
+    module = registry.module_of(fmt)
+    lost_fields = getattr(module, "lost_fields", None)  # task fields a task-level format lacks
+    if module is not None and lost_fields is not None:
+        lost = lost_fields(tasks)
+        if lost and not lossy:
+            affected = sum(bool(module.unwritable(t)) for t in tasks)
+            raise lossy_mod.task_refusal(fmt, lost, affected, len(tasks))
+        if lost:
+            selection["lossy"] = {**selection.get("lossy", {}), **lost}
     ticking = _ticking(tasks, progress, cancel, fmt)
 
     try:
