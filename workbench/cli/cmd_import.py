@@ -136,6 +136,7 @@ def reasoning_file_error(exc: UserInputError, path: Path, fmt: str | None) -> Us
         "layout), not instruction data",
         path=exc.path,
         line=exc.line,
+        record=exc.record,
         hint=f"Check them with `workbench self-check --traces {path}` (docs/selfcheck.md; in "
         "the window: Reasoning › Import traces). To import it as instructions anyway, name a "
         "format with --format.",

@@ -190,7 +190,8 @@ def print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
 
 def error_object(message: str, exc: BaseException | None = None) -> dict[str, Any]:
     """What `--json` prints for a failure: `{"error", "path", "line", "field"}` always (null
-    when unknown), `hint` when there is one, and for a file with bad records `problems` (the
+    when unknown), `record` for a record of a JSON list (its position, 1-based), `hint` when
+    there is one, and for a file with bad records `problems` (the
     first 50, each `{"path", "line", "field", "error"}`) and `problems_total`."""
     obj: dict[str, Any] = {
         "error": message,
@@ -198,6 +199,8 @@ def error_object(message: str, exc: BaseException | None = None) -> dict[str, An
         "line": getattr(exc, "line", None),
         "field": getattr(exc, "field", None),
     }
+    if getattr(exc, "record", None) is not None:  # a JSON list's record (1-based)
+        obj["record"] = exc.record
     hint = getattr(exc, "hint", None)
     if hint:
         obj["hint"] = hint

@@ -25,8 +25,25 @@ class WorkbenchError(Exception):
         return f"{self.message}\n{self.hint}" if self.hint else self.message
 
 
+class RecordLine(int):
+    """A line number that also names the record of a JSON list it belongs to (`record`,
+    counted from 1): what `formats.common.iter_json_array` yields, so that every error a reader
+    raises with it says "line 1, record 3", which a one-line (compact) list needs."""
+
+    record: int
+
+    def __new__(cls, line: int, record: int) -> RecordLine:
+        obj = super().__new__(cls, line)
+        obj.record = record
+        return obj
+
+
 class UserInputError(WorkbenchError):
-    """Bad usage or bad input (a file, a line, a field). Exit code 2."""
+    """Bad usage or bad input (a file, a line, a record of a JSON list, a field). Exit code 2.
+
+    `line`: the line number (1-based); a `RecordLine` gives `record` too. `record`: the record's
+    position in a JSON list (1-based), None for other files; the message then reads
+    "path, line 1, record 3, field 'f': ..."."""
 
     exit_code = 2
 
@@ -38,15 +55,19 @@ class UserInputError(WorkbenchError):
         line: int | None = None,
         field: str | None = None,
         hint: str | None = None,
+        record: int | None = None,
     ) -> None:
         self.path = str(path) if path is not None else None
-        self.line = line
+        self.record = record if record is not None else getattr(line, "record", None)
+        self.line = int(line) if line is not None else None
         self.field = field
         where = []
         if self.path:
             where.append(self.path)
         if line is not None:
-            where.append(f"line {line}")
+            where.append(f"line {self.line}")
+        if self.record is not None:
+            where.append(f"record {self.record}")
         if field:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
@@ -67,7 +88,12 @@ CUT_OFF = "the file ends early (cut off?)"
 
 
 def json_syntax_error(
-    exc: json.JSONDecodeError, path: Path, line: int | None = None, *, last: bool = True
+    exc: json.JSONDecodeError,
+    path: Path,
+    line: int | None = None,
+    *,
+    last: bool = True,
+    record: int | None = None,
 ) -> UserInputError:
     """The UserInputError for a JSON syntax error at `line` (default: the decoder's line), for
     every reader of JSON / JSON Lines files (import, CoT, SELF-CHECK).
@@ -77,12 +103,15 @@ def json_syntax_error(
     that never closes, the file was cut short (an interrupted download or copy), and the
     message says so: "line 26: the file ends early (cut off?): not valid JSON (Expecting
     value)", the line being the file's last non-blank one.
-    Otherwise "line N: not valid JSON (... at column C)"."""
+    Otherwise "line N: not valid JSON (... at column C)". `record`: the record of a JSON list
+    being decoded (1-based), named after the line."""
     what = f"not valid JSON ({json_error_text(exc)})"
     doc = exc.doc
     at_end = not doc[exc.pos :].strip()
     if not last or not (at_end or exc.msg.startswith("Unterminated string")):
-        return UserInputError(what, path=path, line=exc.lineno if line is None else line)
+        return UserInputError(
+            what, path=path, line=exc.lineno if line is None else line, record=record
+        )
     if at_end:  # a column past the last line names nothing
         what = f"not valid JSON ({exc.msg.removesuffix(' at').strip()})"
         line = last_line(doc) if line is None else line
@@ -92,6 +121,7 @@ def json_syntax_error(
         f"{CUT_OFF}: {what}",
         path=path,
         line=line,
+        record=record,
         hint="Check that the whole file was downloaded or copied, then try again.",
     )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CUT_OFF as CUT_OFF
-from ..errors import UserInputError, last_line
+from ..errors import RecordLine, UserInputError, last_line
 
 # Re-exported for the format modules; they live on the floor below the formats and methods.
 from ..errors import json_error_text as json_error_text
@@ -110,11 +110,15 @@ def iter_jsonl(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any
 def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int, Any]]:
     """(line number where it starts, value) for each element of a top-level JSON list.
 
-    Decoded element by element so that an error can name the line of the record at fault.
+    Decoded element by element so that an error can name the line of the record at fault. The
+    line number is a `RecordLine`: it also carries the record's position in the list (1-based),
+    so every error raised with it says "line N, record K" (a one-line list has only line 1).
+    Line numbers are counted on from the previous record's, so a list reads in linear time.
     """
     text = decode_utf8(read_bytes(path) if data is None else data, path)
     decoder = json.JSONDecoder()
     n = len(text)
+    counted = [0, 1]  # [offset, its line number]: newlines are counted on from there
 
     def skip_ws(i: int) -> int:
         while i < n and text[i] in " \t\r\n":
@@ -122,7 +126,12 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         return i
 
     def line_at(i: int) -> int:
-        return text.count("\n", 0, i) + 1
+        pos, line = counted
+        if i < pos:  # never for the records, which only move forwards
+            return text.count("\n", 0, i) + 1
+        line += text.count("\n", pos, i)
+        counted[:] = [i, line]
+        return line
 
     i = skip_ws(0)
     if i >= n:
@@ -137,18 +146,21 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
         if i < n:
             raise UserInputError("unexpected text after the list", path=path, line=line_at(i))
         return
+    record = 0
     while True:
         start = i
+        record += 1
         try:
             value, i = decoder.raw_decode(text, i)
         except json.JSONDecodeError as exc:
-            raise json_syntax_error(exc, path) from exc
+            raise json_syntax_error(exc, path, record=record) from exc
         except RecursionError as exc:
             raise UserInputError(
-                "nested too deeply to read", path=path, line=line_at(start)
+                "nested too deeply to read", path=path, line=RecordLine(line_at(start), record)
             ) from exc
-        if sound(value, path, line_at(start)):
-            yield line_at(start), value
+        line = RecordLine(line_at(start), record)
+        if sound(value, path, line):
+            yield line, value
         i = skip_ws(i)
         if i < n and text[i] == ",":
             i = skip_ws(i + 1)
@@ -163,10 +175,14 @@ def iter_json_array(path: Path, data: bytes | None = None) -> Iterator[tuple[int
                 f"{CUT_OFF}: expected ',' or ']' after the record",
                 path=path,
                 line=last_line(text),
+                record=record,
                 hint="Check that the whole file was downloaded or copied, then import it again.",
             )
         raise UserInputError(
-            "expected ',' or ']' between records", path=path, line=line_at(min(i, n))
+            "expected ',' or ']' between records",
+            path=path,
+            line=line_at(min(i, n)),
+            record=record,
         )
 
 

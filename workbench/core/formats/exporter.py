@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserInputError, WorkbenchError, write_error
-from ..fileio import atomic_text_file
+from ..fileio import atomic_text_file, new_mode
 from ..jobs import CancelToken, Progress, ProgressCallback, no_progress
 from ..store.tasks import NOT_DROPPED, Task, iter_tasks
 from ..store.workspace import Workspace
@@ -314,6 +314,8 @@ def export(
     try:
         if spec.folder:
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+            with suppress(OSError):  # mkdtemp makes 0700: give what mkdir would (or out's)
+                os.chmod(tmp, new_mode(out, folder=True))
             try:
                 written = hf.write_folder(ws, ticking, tmp, selection, lambda: None)
                 _replace_folder(tmp, out)

@@ -8,7 +8,8 @@ for the rejected file) and reading goes on. The importer then raises `InvalidRec
 nothing, the default) or, with `skip_invalid`, imports the rest and writes the rejected records
 with their reasons to `<name>.rejected.jsonl` beside the input.
 
-Shapes: `Problem.to_dict()` = `{"path", "line", "field", "error"}`; a rejected-file line =
+Shapes: `Problem.to_dict()` = `{"path", "line", "field", "error"}`, plus `"record"` (the
+record's position in a JSON list, 1-based) for a JSON list's record; a rejected-file line =
 `{"line", "field", "error", "record"}` (with `"path"` first for a folder's import; `record` =
 the record as read: a JSON value, or the text of the line when it was not valid JSON).
 """
@@ -39,15 +40,16 @@ class Problem:
     line: int | None
     field: str | None
     message: str
-    record: Any = None
+    record: Any = None  # the record as read (for the rejected file)
+    index: int | None = None  # its position in a JSON list (1-based; UserInputError.record)
 
     @classmethod
     def from_error(cls, exc: UserInputError, record: Any = None) -> Problem:
-        return cls(exc.path, exc.line, exc.field, bare_message(exc), record)
+        return cls(exc.path, exc.line, exc.field, bare_message(exc), record, exc.record)
 
     def where(self, root: Path | None = None) -> str:
-        """ "line 3, field 'x'"; with `root` (a folder of files), the file relative to it
-        first."""
+        """ "line 3, field 'x'" ("line 1, record 3, ..." in a JSON list); with `root` (a
+        folder of files), the file relative to it first."""
         file = ""
         if root is not None and self.path:
             p = Path(self.path)
@@ -55,12 +57,14 @@ class Problem:
         parts = [
             file,
             f"line {self.line}" if self.line is not None else "",
+            f"record {self.index}" if self.index is not None else "",
             f"field '{self.field}'" if self.field else "",
         ]
         return ", ".join(p for p in parts if p)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "field": self.field, "error": self.message}
+        out = {"path": self.path, "line": self.line, "field": self.field, "error": self.message}
+        return out if self.index is None else out | {"record": self.index}
 
 
 @dataclass
@@ -128,6 +132,7 @@ def bare_message(exc: UserInputError) -> str:
         for w in (
             exc.path,
             f"line {exc.line}" if exc.line is not None else None,
+            f"record {exc.record}" if exc.record is not None else None,
             f"field '{exc.field}'" if exc.field else None,
         )
         if w
@@ -176,7 +181,8 @@ class InvalidRecords(UserInputError):
             path=path if root is not None else first.path or path,
             hint=hint,
         )
-        self.line, self.field = first.line, first.field  # the first bad record's, for --json
+        # the first bad record's, for --json
+        self.line, self.field, self.record = first.line, first.field, first.index
         self.summary = f"{self.total}{of} {noun} be imported; nothing was imported"
 
     def to_dict(self, cap: int = CAP) -> dict[str, Any]:
