@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UserInputError, plural
 from ..store import examples as store_examples
-from ..store.tasks import Task, add_task, existing_norms, normalize_instruction
+from ..store.tasks import Instance, Task, add_task, existing_norms, normalize_instruction
 from ..store.workspace import Workspace
 from . import collection, registry
 from .reading import iter_records
@@ -47,7 +47,7 @@ class ImportResult:
     format: str = ""
     skipped_similar: int = 0  # ROUGE-L above the threshold (only with dedup_threshold)
     filled: int = 0  # duplicates of tasks that had no instances: given this file's
-    read: int = 0  # tasks the file held
+    read: int = 0  # records the file held (its tasks + merged_records; rejected apart)
     instances: int = 0  # examples added (to new tasks and to existing ones)
     path: str = ""
     preview: bool = False  # counted only, nothing written
@@ -57,6 +57,12 @@ class ImportResult:
     rejected_path: str | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)  # the first CAP bad records
     notes: dict[str, int] = field(default_factory=dict)  # store.examples.import_notes
+    # records of the file merged into an earlier record's task (the same instruction); their
+    # own fields are kept in that task's meta["also"]
+    merged_records: int = 0
+    # the examples this import added, and the new tasks without examples: what the notes count
+    added_examples: list[Instance] = field(default_factory=list, repr=False)
+    bare_imported: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -71,6 +77,7 @@ class ImportResult:
             "path": self.path,
             "preview": self.preview,
             "merged": self.merged,
+            "merged_records": self.merged_records,
             "duplicate_examples": self.duplicate_examples,
             "rejected": self.rejected,
             "rejected_path": self.rejected_path,
@@ -85,6 +92,11 @@ class ImportResult:
             f"{verb} {plural(self.imported, 'task')} with {plural(self.instances, 'example')} "
             f"({self.classification} classification)"
         ]
+        if self.merged_records:
+            parts.append(
+                f"{plural(self.merged_records, 'record')} merged into tasks with the same "
+                "instruction"
+            )
         if self.merged:
             parts.append(f"added examples to {plural(self.merged, 'existing task')}")
         if self.filled:
@@ -156,12 +168,20 @@ def add_tasks(
     dedup_threshold: float | None = None,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Add tasks in one transaction. A task whose (normalised) instruction the workspace or an
-    earlier task of `tasks` already has gets the examples it does not hold yet (identical
-    examples are duplicates, counted); a task bringing nothing new is a skipped duplicate.
+    """Add tasks in one transaction. A task whose (normalised) instruction an earlier task of
+    `tasks` has is merged into it first (fold_same_instruction: its fields kept in that task's
+    meta["also"]; counted in `merged_records`, with the records the reader grouped so). A task
+    whose instruction the workspace already has gets the examples it does not hold yet
+    (identical examples are duplicates, counted); a task bringing nothing new is a skipped
+    duplicate. `read` (records) = imported + merged_records + merged + filled +
+    skipped_duplicates + skipped_similar.
     With `dedup_threshold`, a new task whose ROUGE-L F against any task (already there or
     added before it) is above it is skipped. `dry_run` counts without writing (the preview)."""
-    result = ImportResult(read=len(tasks), preview=dry_run)
+    result = ImportResult(preview=dry_run)
+    result.merged_records = sum(_grouped_records(t) for t in tasks)
+    tasks, folded = fold_same_instruction(tasks)
+    result.merged_records += len(folded)
+    result.read = len(tasks) + result.merged_records
     result.duplicate_examples = store_examples.drop_duplicate_examples(tasks)
     with nullcontext() if dry_run else ws.transaction():
         # Read inside the write transaction: another process importing at the same time has
@@ -172,28 +192,15 @@ def add_tasks(
         for task_id, norm in ws.execute("SELECT id, norm FROM tasks ORDER BY id DESC"):
             by_norm[norm] = task_id
         held: dict[int, tuple[set[str], bool]] = {}  # task id → (example keys, had none)
-        added_here: dict[str, Task] = {}
         index = _similarity_index(ws) if dedup_threshold is not None else None
         if not dry_run:
             store_examples.rebase_seq(ws, tasks)
         for task in tasks:
             key = normalize_instruction(task.instruction)
-            if key in added_here:  # the same instruction twice in what the reader gave
-                twin = added_here[key]
-                store_examples.keep_wording(task.instances, task.instruction, twin.instruction)
-                have = {store_examples.example_key(i) for i in twin.instances}
-                new = [i for i in task.instances if store_examples.example_key(i) not in have]
-                result.duplicate_examples += len(task.instances) - len(new)
-                if new and twin.id is not None and not dry_run:
-                    store_examples.merge_examples(ws, twin.id, new)
-                twin.instances += new
-                result.instances += len(new)
-                result.skipped_duplicates += not new
-                continue
             if key in seen:
                 task_id = by_norm.get(key)
                 added, dups, was_bare = (
-                    _merge(ws, task_id, task, held, dry_run)
+                    _merge(ws, task_id, task, held, dry_run, result.added_examples)
                     if task_id
                     else (0, len(task.instances), False)
                 )
@@ -215,7 +222,6 @@ def add_tasks(
                 result.skipped_similar += 1
                 continue
             seen.add(key)
-            added_here[key] = task
             if index is not None:
                 index.add(task.instruction)
             task.source = source
@@ -223,15 +229,81 @@ def add_tasks(
                 task.id = add_task(ws, task)
             result.imported += 1
             result.instances += len(task.instances)
+            result.added_examples += task.instances
+            result.bare_imported += not task.instances
             result.classification += bool(task.is_classification)
     return result
 
 
+_OWN_META = ("format", "line", "also")
+
+
+def _task_fields(task: Task) -> dict[str, Any]:
+    """A task's record-level fields as a meta["also"] entry (common.group_records' shape:
+    the record's meta, its `line` when known, and its `name` when it had one)."""
+    entry = {k: v for k, v in task.meta.items() if k not in _OWN_META}
+    if task.name is not None and "name" not in entry:
+        entry["name"] = task.name
+    if isinstance(task.meta.get("line"), int):
+        entry["line"] = task.meta["line"]
+    return entry
+
+
+def fold_same_instruction(tasks: list[Task]) -> tuple[list[Task], list[Task]]:
+    """(kept, merged): `tasks` with every task whose (normalised) instruction an earlier one has merged into
+    that earlier one: its examples appended (keeping their wording, store.examples.keep_wording),
+    its classification taken when the first has none, and its own fields (meta, name, line)
+    appended to the first's `meta["also"]` when they differ from the first's, the way
+    common.group_records keeps a later record's fields, so nothing of the record is lost; `merged`
+    lists the tasks merged so. The kept tasks are changed in place."""
+    kept: list[Task] = []
+    merged: list[Task] = []
+    first: dict[str, Task] = {}
+    for task in tasks:
+        key = normalize_instruction(task.instruction)
+        twin = first.get(key)
+        if twin is None:
+            first[key] = task
+            kept.append(task)
+            continue
+        store_examples.keep_wording(task.instances, task.instruction, twin.instruction)
+        twin.instances += task.instances
+        if twin.is_classification is None:
+            twin.is_classification = task.is_classification
+        mine = _task_fields(task)
+        theirs = {k: v for k, v in _task_fields(twin).items() if k != "line"}
+        also = twin.meta.setdefault("also", [])
+        if {k: v for k, v in mine.items() if k != "line"} != theirs:
+            also.append(mine)
+        also += task.meta.get("also") or []
+        if not also:
+            del twin.meta["also"]
+        merged.append(task)
+    return kept, merged
+
+
+def _grouped_records(task: Task) -> int:
+    """How many records of its file the reader merged into `task` besides the first
+    (common.group_records: one example per record, a differing record's fields in
+    meta["also"]); 0 for a task a reader built from one record (it has no meta["line"] and
+    meta["format"]). A later record identical to the first and without an example leaves no
+    trace, and is not counted."""
+    if not ("format" in task.meta and isinstance(task.meta.get("line"), int)):
+        return 0
+    return max(len(task.instances) - 1, len(task.meta.get("also") or []), 0)
+
+
 def _merge(
-    ws: Workspace, task_id: int, task: Task, held: dict[int, tuple[set[str], bool]], dry_run: bool
+    ws: Workspace,
+    task_id: int,
+    task: Task,
+    held: dict[int, tuple[set[str], bool]],
+    dry_run: bool,
+    added: list[Instance],
 ) -> tuple[int, int, bool]:
     """(added, duplicates, whether the task had no examples before this import): give task
-    `task_id` the examples of `task` it lacks (and its classification when unknown)."""
+    `task_id` the examples of `task` it lacks (and its classification when unknown); the
+    examples given are appended to `added`."""
     if task_id not in held:
         existing = store_examples.load_instances(ws, [task_id]).get(task_id, [])
         held[task_id] = ({store_examples.example_key(i) for i in existing}, not existing)
@@ -247,6 +319,7 @@ def _merge(
         if k not in keys:
             keys.add(k)
             new.append(inst)
+    added += new
     if new and not dry_run:
         store_examples.merge_examples(ws, task_id, new)
         if task.is_classification is not None:
@@ -604,12 +677,7 @@ def import_collection(
                         source=registry.get(fmt_name).source,
                         dedup_threshold=dedup_threshold,
                     )
-                    res.notes = {
-                        k: v for k, v in store_examples.import_notes(fr.tasks).items() if v
-                    }
-                    bare = sum(not t.instances for t in fr.tasks)
-                    if bare:
-                        res.notes["without_examples"] = bare
+                    _count_notes(res)
                 else:
                     res = ImportResult()
                 res.format = fmt_name
@@ -697,14 +765,21 @@ def import_file(
     result.rejected = problems.total
     result.rejected_path = str(out_path) if out_path else None
     result.problems = problems.listed(CAP)
-    result.notes = {k: v for k, v in store_examples.import_notes(tasks).items() if v}
-    bare = sum(not t.instances for t in tasks)
-    if bare:
-        result.notes["without_examples"] = bare
+    _count_notes(result)
     for guess in ("guessed", "none"):  # tabular's header row, when it was a guess
         if any(t.meta.get("header") == guess for t in tasks if t.meta.get("format") == "tabular"):
             result.notes[f"header_{guess}"] = 1
     return result
+
+
+def _count_notes(result: ImportResult) -> None:
+    """Fill `result.notes` (store.examples.import_notes, and `without_examples`) from what the
+    import added, not from all the file held: a second import of a file says nothing of the
+    examples it skipped."""
+    added = [Task(instruction="", instances=result.added_examples)]
+    result.notes = {k: v for k, v in store_examples.import_notes(added).items() if v}
+    if result.bare_imported:
+        result.notes["without_examples"] = result.bare_imported
 
 
 def preview_file(
