@@ -54,6 +54,10 @@ def test_a_compact_list_names_its_bad_records(tmp_path, capsys):
     assert (obj["line"], obj["record"], obj["field"]) == (1, 3, "instruction")
     got = [(p["line"], p["record"], p["field"]) for p in obj["problems"]]
     assert got == [(1, 3, "instruction"), (1, 5, "output")]
+    # --json: one line on stderr (the first bad record), the details on stdout
+    assert err.count("\n") == 1 and "line 1, record 3, field 'instruction'" in err
+    assert main(["import", str(path), "-w", str(tmp_path / "w.sqlite")]) == 2
+    err = capsys.readouterr().err
     assert "line 1, record 3, field 'instruction'" in err
     assert "line 1, record 5, field 'output'" in err
 

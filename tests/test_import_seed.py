@@ -54,9 +54,9 @@ def test_bad_lines_exit_2_name_line_and_field_and_change_nothing(shared_data, tm
     Workspace.create(ws).close()
     code, out, err = run_cli(capsys, "import", str(truncated), "--workspace", str(ws), "--json")
     assert code == 2
-    error = json.loads(out)  # --json: one error object on stdout, the message on stderr
+    error = json.loads(out)  # --json: one error object on stdout, one line on stderr
     assert error["line"] == 40 and error["path"].endswith("truncated.jsonl")
-    assert "line 40" in err and "truncated.jsonl" in err
+    assert "line 40" in err and "truncated.jsonl" in err and err.count("\n") == 1
     code, _, err = run_cli(capsys, "import", str(noinstr), "--workspace", str(ws))
     assert code == 2
     assert "line 12" in err and "'instruction'" in err

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.cli import main
+from workbench.cli.common import JSON_POINTER
 from workbench.core.formats import preference_text, transcripts
 from workbench.core.formats.importer import import_file, preview_file
 from workbench.core.formats.validation import CAP, InvalidRecords
@@ -50,6 +51,11 @@ def test_every_bad_record_reported_then_skip_invalid(tmp_path, capsys):
     assert obj["problems_total"] == len(bad)
     assert [p["line"] for p in obj["problems"]] == bad
     assert obj["line"] == bad[0] and obj["path"] == str(path) and "field" in obj
+    # --json: the details are in the object; stderr holds one line that points to it
+    assert "--skip-invalid" in obj["hint"]
+    assert err.count("\n") == 1 and "records cannot be imported" in err and "stdout" in err
+    code, out, err = run_cli(capsys, "import", str(path), "-w", str(ws_path))
+    assert code == 2 and out == ""  # without --json the whole message is on stderr
     assert all(f"line {n}" in err for n in bad) and "--skip-invalid" in err
     with Workspace.open(ws_path) as ws:
         assert ws.scalar("SELECT count(*) FROM tasks") == 0  # all or nothing
@@ -123,7 +129,7 @@ def test_json_error_object_for_other_commands_and_usage(tmp_path, capsys):
     obj = json.loads(out)  # a workspace that is not there: still one object
     assert code != 0 and {"error", "path", "line", "field"} <= set(obj)
     Workspace.create(tmp_path / "w.sqlite").close()
-    code, out, _ = run_cli(
+    code, out, err = run_cli(
         capsys,
         "export",
         "--format",
@@ -136,11 +142,16 @@ def test_json_error_object_for_other_commands_and_usage(tmp_path, capsys):
     )
     obj = json.loads(out)
     assert code == 2 and obj["field"] == "format" and {"error", "path", "line"} <= set(obj)
+    # every command, through print_error: the message is not printed twice, stderr has one
+    # line that says what and points to the object (scripts read stdout, logs keep stderr)
+    assert err.count("\n") == 1 and err.startswith("error: ") and "nope" in err
+    assert err.endswith(JSON_POINTER + "\n") and obj["hint"] not in err
     with pytest.raises(SystemExit) as exit_:
         main(["import", "x.jsonl", "--json", "--no-such-option"])
     assert exit_.value.code == 2
-    out, _ = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert "unrecognized arguments" in json.loads(out)["error"]
+    assert err.count("\n") == 1 and "unrecognized arguments" in err and "usage:" not in err
     with pytest.raises(SystemExit):
         main(["import", "--json"])
     out, _ = capsys.readouterr()

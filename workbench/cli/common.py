@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 class JsonAwareParser(argparse.ArgumentParser):
     """A command's parser whose usage errors, with `--json` among its arguments, are one JSON
-    object on stdout (`{"error", "path", "line", "field"}`) like every other failure; exit 2."""
+    object on stdout (`{"error", "path", "line", "field"}`) and one line on stderr, like every
+    other failure (`print_error`); exit 2."""
 
     _argv: list[str] = []
 
@@ -33,10 +34,9 @@ class JsonAwareParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         if "--json" in self._argv:
-            sys.stdout.write(json.dumps(error_object(message), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(error_object(message)))
             sys.stdout.flush()
-            self.print_usage(sys.stderr)
-            self.exit(2, f"{self.prog}: error: {message}\n")
+            self.exit(2, json_pointer(f"{self.prog}: error: {message}"))
         super().error(message)
 
 
@@ -212,13 +212,32 @@ def error_object(message: str, exc: BaseException | None = None) -> dict[str, An
     return obj
 
 
+JSON_POINTER = " (details: the JSON object on stdout)"
+
+
+def json_pointer(text: str) -> str:
+    """What stderr holds for a failure under `--json`, as one line: the first line of `text`
+    (where and what: "error: data.jsonl, line 40: ..."), and when that line introduces a list
+    (ends in ":") the list's first item and "…" if there are more, then `JSON_POINTER`. The
+    object on stdout has the whole message, the hint and any `problems`, so a script reads one
+    object there and a log still says why."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()] or [""]
+    first = lines[0]
+    if first.endswith(":") and len(lines) > 1 and not lines[1].startswith(("…", "...")):
+        first = f"{first} {lines[1]}" + (" …" if len(lines) > 2 else "")
+    return first + JSON_POINTER + "\n"
+
+
 def print_error(args: argparse.Namespace, exc: WorkbenchError) -> None:
-    """The message on stderr; with `--json` also the error object on stdout (one line). A stop
-    the person asked for (Ctrl+C, SIGTERM: `Cancelled`) is not an error: its message has no
-    "error:" before it (the exit code stays 1)."""
-    print(str(exc) if isinstance(exc, Cancelled) else f"error: {exc}", file=sys.stderr)
+    """Without `--json`: the whole message (and its hint) on stderr. With `--json`: the error
+    object on stdout (one line, `error_object`) and one line on stderr (`json_pointer`), never
+    the message twice. A stop the person asked for (Ctrl+C, SIGTERM: `Cancelled`) is not an
+    error: its message has no "error:" before it (the exit code stays 1)."""
+    text = str(exc) if isinstance(exc, Cancelled) else f"error: {exc}"
     if not getattr(args, "json", False):
+        print(text, file=sys.stderr)
         return
+    sys.stderr.write(json_pointer(text))
     message = getattr(exc, "summary", None) or exc.message
     if isinstance(exc, UserInputError) and not getattr(exc, "summary", None):
         from ..core.formats.validation import bare_message
