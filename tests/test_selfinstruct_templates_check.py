@@ -150,6 +150,87 @@ def test_a_direct_run_refuses_before_creating_its_row(tmp_path):
         with pytest.raises(UserInputError, match=r"exampels"):
             run_self_instruct(ws, object(), RunConfig(preset="chat", templates_dir=str(folder)))  # type: ignore[arg-type]
         assert ws.scalar("SELECT count(*) FROM runs") == 0
+        # the paper's preset does not prompt with it: the run goes on (to the missing seeds)
+        paper = RunConfig(preset="self-instruct", templates_dir=str(folder), round_size=1)
+        with pytest.raises(UserInputError, match="no seed tasks"):
+            run_self_instruct(ws, object(), paper)  # type: ignore[arg-type]
+
+
+def test_each_preset_checks_only_the_templates_it_prompts_with():
+    from workbench.core.selfinstruct.presets import PRESETS
+
+    used = {name: prompts.templates_used(p) for name, p in PRESETS.items()}
+    assert used == {
+        "self-instruct": ("instruction_gen", "clf", "input_first", "output_first"),
+        "alpaca": ("alpaca",),
+        "chat": ("chat_instruction_gen", "clf", "input_first", "output_first"),
+    }
+
+
+def _broken_chat_workspace(tmp_path, text="Tasks:\n{examples}\n\na { here\n"):
+    """A workspace (bundled seeds) whose template folder holds a broken chat step-1 template."""
+    from workbench.cli import main
+    from workbench.core.store.workspace import Workspace
+
+    ws_path = tmp_path / "w.sqlite"
+    assert main(["init", str(ws_path)]) == 0
+    folder = tmp_path / "w-prompts"
+    folder.mkdir()
+    broken = folder / TEMPLATE_FILES[CHAT][0]
+    broken.write_text(text, "utf-8")
+    with Workspace.open(ws_path) as ws:
+        ws.set_setting(TEMPLATES_SETTING, str(folder))
+    return ws_path, broken
+
+
+def test_a_broken_chat_template_blocks_only_a_chat_start(tmp_path):
+    """What the CLI and the window's Start call: the completion presets never prompt with the
+    chat template, so it does not stop them (nothing runs the model here)."""
+    from workbench.core.selfinstruct.run import RunConfig, check_templates
+    from workbench.core.store.runs import create_run
+    from workbench.core.store.workspace import Workspace
+
+    ws_path, broken = _broken_chat_workspace(tmp_path)
+    with Workspace.open(ws_path) as ws:
+        for preset in ("self-instruct", "alpaca"):
+            assert check_templates(ws, RunConfig(preset=preset)).sources[CHAT] == str(broken)
+        with pytest.raises(UserInputError) as err:
+            check_templates(ws, RunConfig(preset="chat"))
+        assert (err.value.path, err.value.line) == (str(broken), 4)
+        # a resume checks what the stored run prompts with, whatever the panel shows
+        folder = str(broken.parent)
+        done = RunConfig(preset="self-instruct", templates_dir=folder).to_dict()
+        run_id = create_run(ws, "self-instruct", done)
+        check_templates(ws, RunConfig(preset="chat"), run_id)
+        chat_run = create_run(ws, "self-instruct", {**done, "preset": "chat"})
+        with pytest.raises(UserInputError, match="lone"):
+            check_templates(ws, RunConfig(preset="self-instruct"), chat_run)
+
+
+def test_the_cli_json_error_has_the_template_file_and_line(tmp_path, monkeypatch, capsys):
+    import json
+
+    from workbench.cli import cmd_selfinstruct, main
+    from workbench.cli.common import JSON_POINTER
+    from workbench.core.errors import WorkbenchError
+
+    ws_path, broken = _broken_chat_workspace(tmp_path)
+
+    def reached(args):
+        raise WorkbenchError("the model would load now")
+
+    monkeypatch.setattr(cmd_selfinstruct, "open_model", reached)
+    capsys.readouterr()
+    argv = ["self-instruct", "-w", str(ws_path), "--target", "2", "--json"]
+    assert main([*argv, "--preset", "chat"]) == 2
+    out, err = capsys.readouterr()
+    obj = json.loads(out)
+    assert (obj["path"], obj["line"]) == (str(broken), 4)
+    assert "a lone “{” on line 4" in obj["error"] and obj["exit_code"] == 2
+    assert err.count("\n") == 1 and err.endswith(JSON_POINTER + "\n")
+    # the paper's preset does not use the chat template: its start goes on to the model
+    assert main([*argv, "--preset", "self-instruct"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"] == "the model would load now"
 
 
 _ = prompts  # the module under test

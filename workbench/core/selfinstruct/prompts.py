@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UserInputError
 from ..fileio import atomic_text_file
 from ..llm.prompt import Data, PromptText
 from ..paths import prompts_dir
+
+if TYPE_CHECKING:
+    from .presets import Preset
 
 # Our name first, then the names the reference's files carry.
 TEMPLATE_FILES: dict[str, tuple[str, ...]] = {
@@ -55,6 +60,24 @@ PLACEHOLDERS: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {
     "output_first": None,
     "alpaca": None,
 }
+
+
+def templates_used(preset: Preset) -> tuple[str, ...]:
+    """The template keys a run with `preset` prompts with (what its start checks), read from
+    `steps`: the Alpaca pipeline one call ("alpaca"); the SELF-INSTRUCT one step 1 by API
+    ("chat_instruction_gen" for "chat", "instruction_gen" for "complete"), step 2 ("clf") and
+    step 3's output-first template only with classification, and "input_first"."""
+    if preset.pipeline == "alpaca":
+        return ("alpaca",)
+    keys = ["chat_instruction_gen" if preset.api == "chat" else "instruction_gen"]
+    if preset.classification:
+        keys.append("clf")
+    keys.append("input_first")
+    if preset.classification:
+        keys.append("output_first")
+    return tuple(keys)
+
+
 # What each placeholder becomes (the editor's messages say it).
 PLACEHOLDER_MEANINGS: dict[str, str] = {
     "examples": "the numbered example tasks",
@@ -69,11 +92,14 @@ _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 @dataclass(frozen=True)
 class TemplateProblem:
     """One reason a template cannot be used. `placeholder`: the name at fault (None for a
-    lone brace); `str()` is the sentence a person reads, naming the template's title."""
+    lone brace); `line`: the 1-based line of the text it is on (None for a missing
+    placeholder, or a fault of the whole text); `str()` is the sentence a person reads,
+    naming the template's title."""
 
     key: str
     placeholder: str | None
     message: str
+    line: int | None = None
 
     def __str__(self) -> str:
         return f"“{TEMPLATE_TITLES[self.key]}”: {self.message}"
@@ -98,14 +124,15 @@ def template_problems(key: str, text: str) -> list[TemplateProblem]:
         tok = m.group(0)
         if tok in ("{{", "}}"):
             continue
+        line = text.count("\n", 0, m.start()) + 1
         if m.group(1) is None:  # a brace with no partner
-            line = text.count("\n", 0, m.start()) + 1
             out.append(
                 TemplateProblem(
                     key,
                     None,
                     f"a lone “{tok}” on line {line}; placeholders are written {{name}}, and "
                     f"a brace meant as text is doubled ({tok * 2})",
+                    line,
                 )
             )
             continue
@@ -116,7 +143,7 @@ def template_problems(key: str, text: str) -> list[TemplateProblem]:
             if field != name:  # {examples.upper}, {examples[0]}: would print junk, not fail
                 out.append(
                     TemplateProblem(
-                        key, name, f"{tok} cannot be filled in: write a plain {{{name}}}."
+                        key, name, f"{tok} cannot be filled in: write a plain {{{name}}}.", line
                     )
                 )
             continue
@@ -129,6 +156,7 @@ def template_problems(key: str, text: str) -> list[TemplateProblem]:
                 f"unknown placeholder {tok}"
                 + (f"; did you mean {{{close[0]}}}?" if close else ".")
                 + f" This template knows {names} (write {{{{ and }}}} for braces meant as text).",
+                line,
             )
         )
     for name in sorted(required - seen):
@@ -189,40 +217,54 @@ class Templates:
         return cls(**texts, sources=sources)
 
     @classmethod
-    def load_checked(cls, folder: str | Path | None = None) -> Templates:
-        """`load`, then `check`: what a run starts with (before its model loads)."""
+    def load_checked(
+        cls, folder: str | Path | None = None, keys: Iterable[str] | None = None
+    ) -> Templates:
+        """`load`, then `check(keys)`: what a run starts with (before its model loads);
+        `keys`: the templates the run prompts with (`Preset.template_keys`), None for all."""
         t = cls.load(folder)
-        t.check()
+        t.check(keys)
         return t
 
-    def problems(self) -> list[tuple[str, TemplateProblem]]:
-        """Every template's problems, as (source file, problem); [] when all can be used."""
+    def problems(self, keys: Iterable[str] | None = None) -> list[tuple[str, TemplateProblem]]:
+        """The problems of the templates `keys` names (None: every template), as (source
+        file, problem); [] when they can all be used."""
+        wanted = TEMPLATE_FILES if keys is None else set(keys)
         return [
             (self.sources[key], p)
             for key in TEMPLATE_FILES
+            if key in wanted
             for p in template_problems(key, getattr(self, key))
         ]
 
-    def check(self) -> None:
+    def check(self, keys: Iterable[str] | None = None) -> None:
         """Raises UserInputError (exit 2) naming each broken template's file, title and
-        placeholder, and where to fix it."""
-        found = self.problems()
+        placeholder, and where to fix it; only the templates `keys` names (None: all), so a
+        broken one that a run does not prompt with does not stop it. With one broken file the
+        error's `path` is that file and its `line` the first problem's line (None when the
+        problem has none, e.g. a missing placeholder); with several, both are None."""
+        found = self.problems(keys)
         if not found:
             return
         files = sorted({src for src, _ in found})
+        line: int | None = None
         if len(files) == 1:
             message = " ".join(str(p) for _, p in found)
             path: str | None = files[0]
+            line = next((p.line for _, p in found if p.line is not None), None)
         else:
             message = "; ".join(f"{src}: {p}" for src, p in found)
             path = None
         folder = Path(files[0]).parent
-        raise UserInputError(
+        error = UserInputError(
             message,
             path=path,
             hint=f"Fix it in Generate › Templates: Edit…, or edit the file in {folder} "
             "(Reset to built-in there brings ours back). No run was started.",
         )
+        # For `--json` (the error object's "line"); the problem's own words say the line.
+        error.line = line
+        raise error
 
 
 def _one_line(text: str) -> str:

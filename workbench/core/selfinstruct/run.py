@@ -36,7 +36,7 @@ from .config import RUN_KIND, RunConfig, default_round_cap, default_round_size, 
 from .filters import InstructionRules
 from .prefetch import forget_candidates, prefetch_generate, prefetch_pending
 from .presets import PRESETS, get_preset
-from .prompts import TEMPLATES_SETTING, Templates
+from .prompts import TEMPLATES_SETTING, Templates, templates_used
 
 BLACKLIST_SETTING = "selfinstruct.blacklist.{lang}"  # a user's own list, per language
 
@@ -141,17 +141,22 @@ def check_templates(
 ) -> Templates:
     """The templates a run would prompt with (a resumed run's own folder, else
     `config.templates_dir`, else the workspace's), loaded and checked: callers run this before
-    they load a model, so a broken template costs no model load and leaves no run row.
+    they load a model, so a broken template costs no model load and leaves no run row. Only
+    the templates the run's preset (a resumed run's own) prompts with are checked
+    (`prompts.templates_used`): a broken chat template does not stop a completion run.
 
     Raises UserInputError naming the template file, its title and the placeholder at fault
-    (`Templates.check`); `run_self_instruct` checks again itself."""
+    (`Templates.check`: `path` the file, `line` the problem's line); `run_self_instruct`
+    checks again itself."""
     folder = config.templates_dir
     if resume_run_id is not None:
         run = stored_run(ws, resume_run_id)
-        folder = run.config.templates_dir if run is not None else folder
+        if run is not None:
+            config = run.config
+            folder = config.templates_dir
     elif folder is None:
         folder = ws.get_setting(TEMPLATES_SETTING)
-    return Templates.load_checked(folder)
+    return Templates.load_checked(folder, templates_used(get_preset(config.preset)))
 
 
 def run_self_instruct(
@@ -211,7 +216,8 @@ def run_self_instruct(
             hint="Use the completion preset: --preset self-instruct (the paper's prompts, for "
             "base models), or 'Self-Instruct (paper)' in Generate.",
         )
-    templates = Templates.load_checked(config.templates_dir)  # before the run row exists
+    # before the run row exists; only the templates this preset prompts with
+    templates = Templates.load_checked(config.templates_dir, templates_used(preset))
     seeds = _seed_tasks(ws)
     if not seeds:
         raise UserInputError(
