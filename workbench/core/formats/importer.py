@@ -13,6 +13,7 @@ which imports the valid records and writes the rejected ones, with their reasons
 from __future__ import annotations
 
 import functools
+import json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UserInputError, plural
 from ..store import examples as store_examples
-from ..store.tasks import Instance, Task, add_task, existing_norms, normalize_instruction
+from ..store.tasks import (
+    Instance,
+    Task,
+    add_task,
+    existing_norms,
+    normalize_instruction,
+    update_task,
+)
 from ..store.workspace import Workspace
 from . import collection, registry
 from .reading import iter_records
@@ -46,7 +54,9 @@ class ImportResult:
     skipped_duplicates: int = 0
     format: str = ""
     skipped_similar: int = 0  # ROUGE-L above the threshold (only with dedup_threshold)
-    filled: int = 0  # duplicates of tasks that had no instances: given this file's
+    # duplicates of tasks that had no instances, given this file's examples (and its fields
+    # they lacked; some get fields only: a step-3 line whose text gave no example)
+    filled: int = 0
     read: int = 0  # records the file held (its tasks + merged_records; rejected apart)
     instances: int = 0  # examples added (to new tasks and to existing ones)
     path: str = ""
@@ -100,7 +110,7 @@ class ImportResult:
         if self.merged:
             parts.append(f"added examples to {plural(self.merged, 'existing task')}")
         if self.filled:
-            parts.append(f"gave examples to {plural(self.filled, 'task')} that had none")
+            parts.append(f"filled in {plural(self.filled, 'task')} that had no examples")
         if self.skipped_duplicates:
             parts.append(f"{plural(self.skipped_duplicates, 'duplicate')} skipped")
         if self.duplicate_examples:
@@ -199,14 +209,14 @@ def add_tasks(
             key = normalize_instruction(task.instruction)
             if key in seen:
                 task_id = by_norm.get(key)
-                added, dups, was_bare = (
+                added, dups, was_bare, refilled = (
                     _merge(ws, task_id, task, held, dry_run, result.added_examples)
                     if task_id
-                    else (0, len(task.instances), False)
+                    else (0, len(task.instances), False, False)
                 )
                 result.duplicate_examples += dups
                 result.instances += added
-                if not added:
+                if not added and not refilled:
                     result.skipped_duplicates += 1
                 elif was_bare:
                     result.filled += 1
@@ -239,13 +249,22 @@ _OWN_META = ("format", "line", "also")
 
 
 def _task_fields(task: Task) -> dict[str, Any]:
-    """A task's record-level fields as a meta["also"] entry (common.group_records' shape:
-    the record's meta, its `line` when known, and its `name` when it had one)."""
-    entry = {k: v for k, v in task.meta.items() if k not in _OWN_META}
-    if task.name is not None and "name" not in entry:
+    """A task's record-level fields as a meta["also"] entry (common.group_records' shape):
+    the record's own fields as its reader kept them in meta, without the reader's bookkeeping
+    (`format`, `also`, keys starting with "_"), its `name` only when the record had that key
+    (a seed reader names a task by its `id` too), and its `line` when known."""
+    meta = task.meta
+    entry = {k: v for k, v in meta.items() if k not in _OWN_META and not k.startswith("_")}
+    keys = meta.get("_fields")  # the seed line's keys, in its order
+    if isinstance(keys, list):
+        if "name" in keys and "name" not in entry and task.name is not None:
+            entry["name"] = task.name
+        order = {k: n for n, k in enumerate(keys)}
+        entry = dict(sorted(entry.items(), key=lambda kv: order.get(kv[0], len(order))))
+    elif task.name is not None and "name" not in entry:
         entry["name"] = task.name
-    if isinstance(task.meta.get("line"), int):
-        entry["line"] = task.meta["line"]
+    if isinstance(meta.get("line"), int):
+        entry["line"] = meta["line"]
     return entry
 
 
@@ -286,9 +305,13 @@ def _grouped_records(task: Task) -> int:
     """How many records of its file the reader merged into `task` besides the first
     (common.group_records: one example per record, a differing record's fields in
     meta["also"]); 0 for a task a reader built from one record (it has no meta["line"] and
-    meta["format"]). A later record identical to the first and without an example leaves no
-    trace, and is not counted."""
-    if not ("format" in task.meta and isinstance(task.meta.get("line"), int)):
+    meta["format"], or its format's module says TASK_PER_RECORD: a Self-Instruct step-3 line
+    gives several examples). A later record identical to the first and without an example
+    leaves no trace, and is not counted."""
+    fmt = task.meta.get("format")
+    if not (isinstance(fmt, str) and isinstance(task.meta.get("line"), int)):
+        return 0
+    if getattr(registry.module_of(fmt), "TASK_PER_RECORD", False):
         return 0
     return max(len(task.instances) - 1, len(task.meta.get("also") or []), 0)
 
@@ -300,9 +323,10 @@ def _merge(
     held: dict[int, tuple[set[str], bool]],
     dry_run: bool,
     added: list[Instance],
-) -> tuple[int, int, bool]:
-    """(added, duplicates, whether the task had no examples before this import): give task
-    `task_id` the examples of `task` it lacks (and its classification when unknown); the
+) -> tuple[int, int, bool, bool]:
+    """(added, duplicates, whether the task had no examples before this import, whether it got
+    fields of `task` it lacked): give task `task_id` the examples of `task` it lacks (and its
+    classification when unknown), and when it had none, `task`'s fields (_fill_fields); the
     examples given are appended to `added`."""
     if task_id not in held:
         existing = store_examples.load_instances(ws, [task_id]).get(task_id, [])
@@ -320,14 +344,36 @@ def _merge(
             keys.add(k)
             new.append(inst)
     added += new
+    refilled = was_bare and _fill_fields(ws, task_id, task, dry_run)
     if new and not dry_run:
         store_examples.merge_examples(ws, task_id, new)
-        if task.is_classification is not None:
-            ws.execute(
-                "UPDATE tasks SET is_classification = ? WHERE id = ? AND is_classification IS NULL",
-                (int(bool(task.is_classification)), task_id),
-            )
-    return len(new), len(task.instances) - len(new), was_bare
+    if (new or refilled) and not dry_run and task.is_classification is not None:
+        ws.execute(
+            "UPDATE tasks SET is_classification = ? WHERE id = ? AND is_classification IS NULL",
+            (int(bool(task.is_classification)), task_id),
+        )
+    return len(new), len(task.instances) - len(new), was_bare, refilled
+
+
+def _fill_fields(ws: Workspace, task_id: int, task: Task, dry_run: bool) -> bool:
+    """A fill (task `task_id` has no examples): the record's fields the stored task lacks are
+    stored too (a Self-Instruct step-3 line's `raw_instances`, `instance_metadata`,
+    `instances_unparsed`, ... on the step-2 line's task), even when the record gives no
+    example; when some the task has differ, the record's fields also go to meta["also"] as
+    fold_same_instruction keeps them. Whether it had a field to add (`dry_run`: would have)."""
+    stored = json.loads(ws.scalar("SELECT meta FROM tasks WHERE id = ?", (task_id,)) or "{}")
+    mine = _task_fields(task)
+    fields = {k: v for k, v in mine.items() if k not in ("line", "name")}
+    new = {k: v for k, v in fields.items() if k not in stored}
+    if not new:
+        return False
+    if dry_run:
+        return True
+    if any(stored[k] != v for k, v in fields.items() if k in stored):
+        stored.setdefault("also", []).append(mine)
+    stored.update(new)
+    update_task(ws, task_id, meta=stored)
+    return True
 
 
 def detect_format(path: Path) -> str:

@@ -44,9 +44,9 @@ WHOLE = frozenset({"empty"})
 # with the FIELDS (the writer returns `(count, {name: examples})`).
 REPORTED: dict[str, str] = {
     "duplicates": "identical records written once (rewrite=reference)",
-    # selfinstruct-generated writes each task's instruction, never its examples.
-    "examples": "the example itself: answers, preference pairs, labels, tools (this format "
-    "holds instructions only)",
+    # selfinstruct-generated: an example its step-3 text (raw_instances) cannot give back as it
+    # is (an empty output, one with "Output:" in it, a sixth of a task), with --lossy.
+    "examples": "the example itself (the step-3 raw_instances text cannot give it back as it is)",
     # selfinstruct-seed: a task's stored field with no place on a seed line (counted in tasks).
     "task-fields": "a task's stored field a seed line cannot hold (a text is_classification)",
 }
@@ -186,8 +186,15 @@ def task_refusal(fmt: str, counts: dict[str, int], affected: int, total: int) ->
         counts=counts,
         examples=affected,
         total=total,
-        hint='Export again with --lossy to write those tasks without them (a " Yes"/" No" '
-        "label written as true/false).",
+        hint="Export again with --lossy to write those tasks without them"
+        + (' (a " Yes"/" No" label written as true/false)' if "is_classification" in counts else "")
+        + (
+            " (raw_instances: the examples its text cannot give back as they are are left out "
+            "and counted)"
+            if "raw_instances" in counts
+            else ""
+        )
+        + ".",
     )
 
 
