@@ -187,9 +187,12 @@ def test_export_then_import_gives_the_examples_back(fmt, name, chat):
             assert res.count == len(items) - len(empty)
         expected = unique([x for i, x in enumerate(before) if i not in empty])
         if fmt == "selfinstruct-seed":  # a line per task: its examples together
-            # ("Q" and "Q " are one task: the same instruction, normalised)
-            first = {normalize_instruction(x[0]): n for n, x in reversed(list(enumerate(expected)))}
-            expected.sort(key=lambda x: first[normalize_instruction(x[0])])
+            # `fill` makes "Q" and "Q " two tasks, so two lines; the import puts both lines
+            # under one task (the same instruction, normalised), line after line, and each
+            # example keeps its own instruction.
+            group = {normalize_instruction(x[0]): n for n, x in reversed(list(enumerate(expected)))}
+            line = {x[0]: n for n, x in reversed(list(enumerate(expected)))}
+            expected.sort(key=lambda x: (group[normalize_instruction(x[0])], line[x[0]]))
         assert view(dst, chat) == expected
 
     check()
