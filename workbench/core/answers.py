@@ -74,15 +74,23 @@ def boxed_contents(text: str) -> list[str]:
     """
     out: list[str] = []
     for m in _BOXED.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            if text[i] == "\\" and i + 1 < len(text):
-                i += 2
-                continue
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        out.append(text[m.end() : i - 1 if depth == 0 else i])
+        end, closed = _box_end(text, m.end())
+        out.append(text[m.end() : end - 1 if closed else end])
     return out
+
+
+def _box_end(text: str, i: int) -> tuple[int, bool]:
+    """Where the box whose contents start at `i` ends: the offset just past its closing brace
+    (braces balanced, a backslash escaping the next character) and True, or len(text) and False
+    for a box never closed."""
+    depth = 1
+    while i < len(text) and depth:
+        if text[i] == "\\" and i + 1 < len(text):
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return i, depth == 0
 
 
 def has_marker(text: str) -> bool:
@@ -428,3 +436,49 @@ def gsm8k_gold(answer: str) -> str | None:
     """The gold number of a GSM8K answer, which ends with "#### <number>"; None without one."""
     m = re.search(r"####\s*([^\n]+)\s*$", answer.strip())
     return normalize_number(m.group(1)) if m else None
+
+
+# ------------------------------------------------------ the statement a text ends with (CoT)
+def final_statement(text: str) -> tuple[int, int] | None:
+    """(start, end) character offsets of the answer statement `text` ends with: the last answer
+    marker (a box, "####", "the answer is" / "Answer:") through the end of its answer (the
+    closing brace, the end of the line, the end of the sentence), when only whitespace and
+    punctuation follow it; None when the text does not end by stating an answer."""
+    starts = [(m.start(), "box", m) for m in _BOXED.finditer(text)]
+    starts += [(m.start(), "hash", m) for m in _HASHES.finditer(text)]
+    starts += [(m.start(), "phrase", m) for m in _ANSWER_PHRASE.finditer(text)]
+    if not starts:
+        return None
+    start, kind, m = max(starts, key=lambda t: t[0])
+    if kind == "box":
+        end, _closed = _box_end(text, m.end())
+    elif kind == "hash":
+        newline = text.find("\n", m.end())
+        end = len(text) if newline < 0 else newline
+    else:
+        stop = _SENTENCE_END.search(text, m.end())
+        end = len(text) if stop is None else stop.start()
+    if _TRAILING.fullmatch(text, end) is None or not re.search(r"\w", text[m.end() : end]):
+        return None  # more prose follows, or the marker states nothing ("The answer is")
+    return start, end
+
+
+_TRAILING = re.compile(r"[\s.!?;:,*$)\]}\\]*")
+
+
+def computed_before_answer(text: str) -> str | None:
+    """The result of the last "=" before the final answer statement (`final_statement`),
+    canonical ("9*3 = 27. The answer is 18." -> "27"); GSM8K calculator annotations ignored.
+    None when the text does not end with a statement or computes nothing before it."""
+    span = final_statement(text)
+    if span is None:
+        return None
+    before = _plain(text[: span[0]])
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", before) if "=" in s]
+    for sentence in reversed(sentences):
+        tail = _after_last_equals(sentence)
+        if tail is not sentence:
+            nums = _numbers(tail)
+            if nums:
+                return nums[0]
+    return None

@@ -22,7 +22,6 @@ gold answer.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,17 +30,12 @@ from string import Formatter
 from typing import Any
 
 from ..answers import (
-    _ANSWER_PHRASE,
-    _BOXED,
-    _HASHES,
-    _SENTENCE_END,
     NUMBER,
     OPTION,
-    _after_last_equals,
-    _numbers,
-    _plain,
     answers_equal,
+    computed_before_answer,
     extract_answer,
+    final_statement,
     normalize_text,
 )
 from ..answers import stated_answer as _stated
@@ -235,57 +229,6 @@ def judge(
     if finish_reason == "length":  # kept under compat "reference": as generated, not completed
         return Verdict(answer, correct, True, None, rationale)
     return Verdict(answer, correct, True, None, with_answer_line(rationale, item, prompts))
-
-
-def final_statement(text: str) -> tuple[int, int] | None:
-    """(start, end) character offsets of the answer statement `text` ends with: the last answer
-    marker (a box, "####", "the answer is" / "Answer:") through the end of its answer (the
-    closing brace, the end of the line, the end of the sentence), when only whitespace and
-    punctuation follow it; None when the text does not end by stating an answer."""
-    starts = [(m.start(), "box", m) for m in _BOXED.finditer(text)]
-    starts += [(m.start(), "hash", m) for m in _HASHES.finditer(text)]
-    starts += [(m.start(), "phrase", m) for m in _ANSWER_PHRASE.finditer(text)]
-    if not starts:
-        return None
-    start, kind, m = max(starts, key=lambda t: t[0])
-    if kind == "box":
-        depth, end = 1, m.end()
-        while end < len(text) and depth:
-            if text[end] == "\\" and end + 1 < len(text):
-                end += 2
-                continue
-            depth += {"{": 1, "}": -1}.get(text[end], 0)
-            end += 1
-    elif kind == "hash":
-        newline = text.find("\n", m.end())
-        end = len(text) if newline < 0 else newline
-    else:
-        stop = _SENTENCE_END.search(text, m.end())
-        end = len(text) if stop is None else stop.start()
-    if _TRAILING.fullmatch(text, end) is None or not re.search(r"\w", text[m.end() : end]):
-        return None  # more prose follows, or the marker states nothing ("The answer is")
-    return start, end
-
-
-_TRAILING = re.compile(r"[\s.!?;:,*$)\]}\\]*")
-
-
-def computed_before_answer(text: str) -> str | None:
-    """The result of the last "=" before the final answer statement (`final_statement`),
-    canonical ("9*3 = 27. The answer is 18." -> "27"); GSM8K calculator annotations ignored.
-    None when the text does not end with a statement or computes nothing before it."""
-    span = final_statement(text)
-    if span is None:
-        return None
-    before = _plain(text[: span[0]])
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", before) if "=" in s]
-    for sentence in reversed(sentences):
-        tail = _after_last_equals(sentence)
-        if tail is not sentence:
-            nums = _numbers(tail)
-            if nums:
-                return nums[0]
-    return None
 
 
 def with_answer_line(rationale: str, item: CotItem, prompts: CotPrompts) -> str:
