@@ -18,7 +18,7 @@ from pathlib import Path
 from ..core.errors import UserInputError
 from ..core.formats.exporter import ONLY, ONLY_ALIASES, ONLY_DEFAULT
 from ..core.formats.lossy import describe
-from ..core.formats.registry import export_formats
+from ..core.formats.registry import export_formats, export_spec
 from .common import ProgressPrinter, cancel_on_sigint, command, open_workspace
 
 
@@ -44,7 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "including-dropped: every task; verified: tasks marked verified "
         "(kept and all: the old names of the first two)",
     )
-    p.add_argument("--run", type=int, default=None, metavar="ID", help="only this run's tasks")
+    p.add_argument(
+        "--run",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="only this SELF-INSTRUCT or replay run's tasks (for selfcheck-traces: this "
+        "sampling or SELF-CHECK import run's solutions); another id is refused (exit 2)",
+    )
     p.add_argument("--tag", default=None, metavar="T", help="only tasks with this tag")
     p.add_argument(
         "--cot-pairs",
@@ -84,7 +91,7 @@ def parse_options(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from ..core.formats.exporter import export, without_examples_note
+    from ..core.formats.exporter import export, run_problem, without_examples_note
 
     options = parse_options(args.option)
     if getattr(args, "cot_pairs", None) is not None:
@@ -105,6 +112,9 @@ def run(args: argparse.Namespace) -> dict:
         )
         return pairs
     with open_workspace(args, read_only_ok=True) as ws, cancel_on_sigint() as token:
+        export_spec(args.format)  # an unknown format is named before the run
+        if args.run is not None and (problem := run_problem(ws, args.run, args.format)) is not None:
+            raise UserInputError(f"--run {args.run}: {problem}")
         result = export(
             ws,
             args.format,

@@ -223,6 +223,43 @@ def _task_order_only(tasks: list[Task]) -> None:
             inst.seq = None
 
 
+# The runs `run_id` may name: those that make tasks (SELF-INSTRUCT runs, replays of the
+# reference's output); for selfcheck-traces, those that make solutions (SELF-CHECK sampling
+# runs, SELF-CHECK imports). Other runs (CoT, SELF-CHECK checking) own no task.
+TASK_RUN_KINDS = ("self-instruct", "replay")
+TRACE_RUN_KINDS = ("self-check-sample", "import")
+RUNS_NAMED = 10  # how many of the allowed runs an error names, newest first
+
+
+def run_problem(ws: Workspace, run_id: int, fmt: str) -> str | None:
+    """Why `run_id` cannot select what `fmt` exports (None when it can): no such run, or a run
+    of a kind that makes no tasks (solutions for selfcheck-traces). The sentence names the
+    workspace and the runs that would do, newest first with their kinds, e.g. "no run 999 in
+    /w.sqlite (runs whose tasks export, newest first: 4 self-instruct, 2 replay)"."""
+    kinds = TRACE_RUN_KINDS if fmt == registry.SELFCHECK_TRACES else TASK_RUN_KINDS
+    what = "solutions" if fmt == registry.SELFCHECK_TRACES else "tasks"
+    row = ws.query("SELECT kind FROM runs WHERE id = ?", (int(run_id),))
+    if row and row[0]["kind"] in kinds:
+        return None
+    rows = ws.query(
+        f"SELECT id, kind FROM runs WHERE kind IN ({','.join('?' * len(kinds))}) ORDER BY id DESC",
+        kinds,
+    )
+    named = ", ".join(f"{r['id']} {r['kind']}" for r in rows[:RUNS_NAMED])
+    if len(rows) > RUNS_NAMED:
+        named += f", … ({len(rows) - RUNS_NAMED} older)"
+    allowed = (
+        f"runs whose {what} export, newest first: {named}"
+        if rows
+        else f"it has no run whose {what} export (kinds: {', '.join(kinds)})"
+    )
+    if not row:
+        return f"no run {run_id} in {ws.path} ({allowed})"
+    kind = row[0]["kind"]
+    extra = "; its preference pairs: --cot-pairs" if kind == "cot" and what == "tasks" else ""
+    return f"run {run_id} in {ws.path} is a {kind} run, which makes no {what}{extra} ({allowed})"
+
+
 def export(
     ws: Workspace,
     fmt: str,
@@ -245,9 +282,13 @@ def export(
     `task_ids` instead (a selection's chosen order, whose every prefix is spread out).
 
     A format that cannot hold some examples' fields (lossy.py) refuses with the counts
-    (LossyExportError), or with `lossy=True` writes them without and reports `left_out`."""
+    (LossyExportError), or with `lossy=True` writes them without and reports `left_out`.
+    A `run_id` that names no run whose tasks (solutions, for selfcheck-traces) export raises
+    UserInputError (field "run", `run_problem`) before anything is written."""
     progress = progress or no_progress
     spec = registry.export_spec(fmt)
+    if run_id is not None and (problem := run_problem(ws, run_id, fmt)) is not None:
+        raise UserInputError(problem, field="run")
     out = Path(out_path).expanduser().absolute()
     task_ids = list(task_ids) if task_ids is not None else None
     selection: dict[str, Any] = {"only": only_name(only)}
