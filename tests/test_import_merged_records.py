@@ -115,7 +115,12 @@ def test_every_record_is_accounted_for(tmp_path_factory, picks, outputs, seed_fm
     with Workspace.open(folder / "w.sqlite", create=True) as ws:
         res = import_file(ws, path, fmt, skip_invalid=True)
         accounted = (
-            res.imported + res.merged_records + res.merged + res.filled + res.skipped_duplicates
+            res.imported
+            + res.merged_records
+            + res.merged
+            + res.filled
+            + res.filled_fields
+            + res.skipped_duplicates
         )
         assert (res.read, res.rejected) == (len(picks), 1)
         assert accounted == res.read

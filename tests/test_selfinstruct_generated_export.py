@@ -53,8 +53,11 @@ def test_step3_file_fills_the_step2_tasks_with_its_fields(shared_data, tmp_path,
     run = _run(shared_data)
     import_file(tmp_workspace, run / "machine_generated_instructions.jsonl")
     res = import_file(tmp_workspace, run / "machine_generated_instances.jsonl")
-    assert (res.read, res.merged_records, res.imported, res.filled) == (17, 0, 0, 17)
-    assert res.instances == 23
+    assert (res.read, res.merged_records, res.imported) == (17, 0, 0)
+    # 15 tasks got examples, the 2 whose text gave none (all-filtered) only the fields
+    assert (res.filled, res.filled_fields, res.instances) == (15, 2, 23)
+    assert res.to_dict()["classification"] == 2 and "(2 classification)" in res.summary()
+    assert "added fields (no examples) to 2 tasks" in res.summary()
     tasks = iter_tasks(tmp_workspace)
     assert sum(bool(t.is_classification) for t in tasks) == 2
     assert all(isinstance(t.meta.get("raw_instances"), str) for t in tasks)
@@ -72,6 +75,58 @@ def test_step3_file_fills_the_step2_tasks_with_its_fields(shared_data, tmp_path,
         assert {k: obj[k] for k in gen.STEP3} == ref[obj["instruction"]]
     with Workspace.create(tmp_path / "again.sqlite") as ws:
         assert import_file(ws, out).instances == 23
+
+
+def _examples(ws: Workspace) -> dict[str, list[tuple[str, str]]]:
+    return {t.instruction: [(i.input, i.output) for i in t.instances] for t in iter_tasks(ws)}
+
+
+# What the GUI's remove/edit-example actions do to the rows, on the task with the most examples.
+_CHANGES = {
+    "delete_all": "DELETE FROM instances WHERE task_id = ?",
+    "delete_one": "DELETE FROM instances WHERE id = (SELECT max(id) FROM instances WHERE task_id = ?)",
+    "edit_one": "UPDATE instances SET output = 'edited' "
+    "WHERE id = (SELECT min(id) FROM instances WHERE task_id = ?)",
+}
+
+
+@pytest.mark.parametrize("change", list(_CHANGES))
+def test_changed_examples_are_written_as_the_workspace_has_them(
+    shared_data, tmp_path, tmp_workspace, change
+):
+    src = _run(shared_data) / "machine_generated_instances.jsonl"
+    import_file(tmp_workspace, src)
+    task_id = tmp_workspace.scalar(
+        "SELECT task_id FROM instances GROUP BY task_id ORDER BY count(*) DESC, task_id LIMIT 1"
+    )
+    with tmp_workspace.transaction():
+        tmp_workspace.execute(_CHANGES[change], (task_id,))
+    want = _examples(tmp_workspace)
+    out = tmp_path / "g.jsonl"
+    export(tmp_workspace, FMT, out)
+    assert out.read_bytes() != src.read_bytes()
+    with Workspace.create(tmp_path / "again.sqlite") as ws:
+        back = import_file(ws, out)
+        assert back.instances == sum(map(len, want.values()))
+        assert _examples(ws) == want
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    if change == "delete_all":  # a step-2 line: nothing of the removed step-3 text is left
+        (line,) = [x for x in lines if "raw_instances" not in x]
+        assert list(line) == list(gen.STEP2) and "instance_metadata" not in line
+
+
+def test_a_task_whose_text_gave_no_example_keeps_its_text(shared_data, tmp_path, tmp_workspace):
+    src = _run(shared_data) / "machine_generated_instances.jsonl"
+    import_file(tmp_workspace, src)
+    unparsed = [t for t in iter_tasks(tmp_workspace) if "instances_unparsed" in t.meta]
+    assert len(unparsed) == 2 and not any(t.instances for t in unparsed)
+    out = tmp_path / "g.jsonl"
+    export(tmp_workspace, FMT, out)
+    raw = {
+        json.loads(x)["instruction"]: json.loads(x).get("raw_instances")
+        for x in out.read_text(encoding="utf-8").splitlines()
+    }
+    assert all(raw[t.instruction] == t.meta["raw_instances"] for t in unparsed)
 
 
 def test_merged_seed_line_keeps_only_its_own_fields(shared_data, tmp_path, tmp_workspace):

@@ -54,9 +54,12 @@ class ImportResult:
     skipped_duplicates: int = 0
     format: str = ""
     skipped_similar: int = 0  # ROUGE-L above the threshold (only with dedup_threshold)
-    # duplicates of tasks that had no instances, given this file's examples (and its fields
-    # they lacked; some get fields only: a step-3 line whose text gave no example)
+    # duplicates of tasks that had no instances, given this file's examples (and the fields
+    # they lacked)
     filled: int = 0
+    # duplicates of tasks that had no instances, given only fields they lacked (a step-3 line
+    # whose text gave no example: its raw_instances, instances_unparsed, ...)
+    filled_fields: int = 0
     read: int = 0  # records the file held (its tasks + merged_records; rejected apart)
     instances: int = 0  # examples added (to new tasks and to existing ones)
     path: str = ""
@@ -81,6 +84,7 @@ class ImportResult:
             "skipped_duplicates": self.skipped_duplicates,
             "skipped_similar": self.skipped_similar,
             "filled": self.filled,
+            "filled_fields": self.filled_fields,
             "read": self.read,
             "instances": self.instances,
             "format": self.format,
@@ -111,6 +115,10 @@ class ImportResult:
             parts.append(f"added examples to {plural(self.merged, 'existing task')}")
         if self.filled:
             parts.append(f"filled in {plural(self.filled, 'task')} that had no examples")
+        if self.filled_fields:
+            parts.append(
+                f"added fields (no examples) to {plural(self.filled_fields, 'task')} that had none"
+            )
         if self.skipped_duplicates:
             parts.append(f"{plural(self.skipped_duplicates, 'duplicate')} skipped")
         if self.duplicate_examples:
@@ -183,8 +191,9 @@ def add_tasks(
     meta["also"]; counted in `merged_records`, with the records the reader grouped so). A task
     whose instruction the workspace already has gets the examples it does not hold yet
     (identical examples are duplicates, counted); a task bringing nothing new is a skipped
-    duplicate. `read` (records) = imported + merged_records + merged + filled +
-    skipped_duplicates + skipped_similar.
+    duplicate. `read` (records) = imported + merged_records + merged + filled + filled_fields +
+    skipped_duplicates + skipped_similar. `classification` counts the new tasks that are
+    classification and the existing ones this import made so (their kind was unknown).
     With `dedup_threshold`, a new task whose ROUGE-L F against any task (already there or
     added before it) is above it is skipped. `dry_run` counts without writing (the preview)."""
     result = ImportResult(preview=dry_run)
@@ -209,17 +218,20 @@ def add_tasks(
             key = normalize_instruction(task.instruction)
             if key in seen:
                 task_id = by_norm.get(key)
-                added, dups, was_bare, refilled = (
+                added, dups, was_bare, refilled, made_clf = (
                     _merge(ws, task_id, task, held, dry_run, result.added_examples)
                     if task_id
-                    else (0, len(task.instances), False, False)
+                    else (0, len(task.instances), False, False, False)
                 )
                 result.duplicate_examples += dups
                 result.instances += added
+                result.classification += made_clf
                 if not added and not refilled:
                     result.skipped_duplicates += 1
-                elif was_bare:
+                elif was_bare and added:
                     result.filled += 1
+                elif was_bare:
+                    result.filled_fields += 1
                 else:
                     result.merged += 1
                 continue
@@ -323,11 +335,11 @@ def _merge(
     held: dict[int, tuple[set[str], bool]],
     dry_run: bool,
     added: list[Instance],
-) -> tuple[int, int, bool, bool]:
+) -> tuple[int, int, bool, bool, bool]:
     """(added, duplicates, whether the task had no examples before this import, whether it got
-    fields of `task` it lacked): give task `task_id` the examples of `task` it lacks (and its
-    classification when unknown), and when it had none, `task`'s fields (_fill_fields); the
-    examples given are appended to `added`."""
+    fields of `task` it lacked, whether it became a classification task): give task `task_id`
+    the examples of `task` it lacks (and its classification when unknown), and when it had
+    none, `task`'s fields (_fill_fields); the examples given are appended to `added`."""
     if task_id not in held:
         existing = store_examples.load_instances(ws, [task_id]).get(task_id, [])
         held[task_id] = ({store_examples.example_key(i) for i in existing}, not existing)
@@ -347,12 +359,19 @@ def _merge(
     refilled = was_bare and _fill_fields(ws, task_id, task, dry_run)
     if new and not dry_run:
         store_examples.merge_examples(ws, task_id, new)
-    if (new or refilled) and not dry_run and task.is_classification is not None:
-        ws.execute(
-            "UPDATE tasks SET is_classification = ? WHERE id = ? AND is_classification IS NULL",
-            (int(bool(task.is_classification)), task_id),
-        )
-    return len(new), len(task.instances) - len(new), was_bare, refilled
+    made_clf = False
+    if (
+        (new or refilled)
+        and task.is_classification is not None
+        and ws.scalar("SELECT is_classification IS NULL FROM tasks WHERE id = ?", (task_id,))
+    ):
+        made_clf = bool(task.is_classification)
+        if not dry_run:
+            ws.execute(
+                "UPDATE tasks SET is_classification = ? WHERE id = ?",
+                (int(bool(task.is_classification)), task_id),
+            )
+    return len(new), len(task.instances) - len(new), was_bare, refilled, made_clf
 
 
 def _fill_fields(ws: Workspace, task_id: int, task: Task, dry_run: bool) -> bool:
@@ -628,6 +647,7 @@ class CollectionResult(ImportResult):
             "skipped_duplicates",
             "skipped_similar",
             "filled",
+            "filled_fields",
             "read",
             "instances",
             "merged",

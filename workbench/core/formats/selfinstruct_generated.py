@@ -17,8 +17,8 @@ no "Example"/"Output:"/"Class label:" in it; `all-filtered`: every pair was left
 `meta["_record"]` lists the line's keys in file order, so the writer gives the line back as it
 was.
 
-The writer writes a task with examples or a stored `raw_instances` as a step-3 line, any other
-as a step-2 line (see `write`).
+The writer writes a task with examples as a step-3 line, and one without whose stored
+`raw_instances` gives none either; any other as a step-2 line (see `write`).
 """
 
 from __future__ import annotations
@@ -187,16 +187,18 @@ def _gives(raw: str, task: Task, instances: list[Instance]) -> bool:
 def raw_instances(task: Task) -> tuple[str | None, int]:
     """(the step-3 text to write for `task`, how many of its examples it leaves out).
 
-    The stored `raw_instances` when the reader gives the task's examples back from it (an
-    imported line, unedited); else the examples rendered (`render`), as many of them, in order,
-    as the reader gives back as they are (an empty output, one with "Output:" or "Example 2"
-    in it, a sixth example, ... cannot be; they are counted). None for a task with neither
-    examples nor a stored text."""
+    The stored `raw_instances` only when the reader gives exactly the task's current examples
+    back from it (an imported line, unedited; or one whose text gave no example, as the task
+    still has none); else the examples rendered (`render`), as many of them, in order, as the
+    reader gives back as they are (an empty output, one with "Output:" or "Example 2" in it, a
+    sixth example, ... cannot be; they are counted). None for a task without examples whose
+    stored text (if any) gives some: its examples were removed, so it is a step-2 line, and
+    a re-import cannot bring them back."""
     stored = task.meta.get("raw_instances")
     if isinstance(stored, str) and _gives(stored, task, task.instances):
         return stored, 0
     if not task.instances:
-        return (stored if isinstance(stored, str) else None), 0
+        return None, 0
     kept: list[Instance] = []
     for inst in task.instances:
         if _gives(render([*kept, inst], task.is_classification), task, [*kept, inst]):
@@ -230,7 +232,10 @@ def _line(task: Task) -> tuple[dict[str, Any], int]:
             instruction_metadata=meta.get("instruction_metadata", meta.get("metadata", {})),
         )
     else:
-        values.update(metadata=meta.get("metadata", {}), request_idx=meta.get("request_idx"))
+        values.update(
+            metadata=meta.get("metadata", meta.get("instruction_metadata", {})),
+            request_idx=meta.get("request_idx"),
+        )
     values.update(
         most_similar=meta.get("most_similar", {}),
         avg_similarity_score=meta.get("avg_similarity_score"),
@@ -242,6 +247,12 @@ def _line(task: Task) -> tuple[dict[str, Any], int]:
     used = set(keys)
     if step3 and meta.get("metadata") == values["instruction_metadata"]:
         used.add("metadata")  # written as instruction_metadata, as the reference does
+    if not step3:
+        # A step-3 task whose examples were removed: its step-3 text and that completion's
+        # metadata describe the removed examples (a re-import would bring them back).
+        used.update(("raw_instances", "instance_metadata"))
+        if meta.get("instruction_metadata") == values["metadata"]:
+            used.add("instruction_metadata")
     inferred = True if step3 and raw and CLASS_LABEL in raw else None
     clf = task.is_classification
     if (same and "is_classification" in record) or clf != inferred:
@@ -261,10 +272,13 @@ def write(
     """One line per task, and {"examples": n}: the examples left out (only with --lossy: the
     exporter refuses first, `lost_fields`).
 
-    A task with examples or a stored `raw_instances` is a step-3 line (STEP3): its stored text
-    when the reader gives its examples back from it, else its examples rendered (`render`). Any
-    other task is a step-2 line (STEP2). A task read from a line of the same layout gets back
-    the keys its line had, in its order (byte for byte); another gets the layout's keys, its
+    A task with examples is a step-3 line (STEP3): its stored text when the reader gives exactly
+    its examples back from it, else its examples rendered (`render`); so is a task without
+    examples whose stored text gives none either (its line's text gave none). Any other task is
+    a step-2 line (STEP2): one whose examples were all removed is written without its
+    `raw_instances` and `instance_metadata` (its `instruction_metadata` as `metadata`). A task
+    read from a line of the same layout gets back the keys its line had, in its order (byte for
+    byte); another gets the layout's keys, its
     stored values or {}/null. `is_classification` is written when the line had it, or when the
     reader would not tell it from the text. Every other stored field (a step-2 line's
     `request_idx` on a step-3 line, a seed line's `id`, merged records' `also`) follows; the
