@@ -59,8 +59,8 @@ def test_a_removed_required_placeholder_is_missing():
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
-        ("a { here", "a lone “{” on line 4"),
-        ("a } here", "a lone “}” on line 4"),
+        ("a { here", "line 4: a lone “{”"),
+        ("a } here", "line 4: a lone “}”"),
         ("{count:q}", "cannot be filled in"),
         ("{examples.upper}", "cannot be filled in"),
         ("{}", "unknown placeholder {}."),
@@ -226,7 +226,8 @@ def test_the_cli_json_error_has_the_template_file_and_line(tmp_path, monkeypatch
     out, err = capsys.readouterr()
     obj = json.loads(out)
     assert (obj["path"], obj["line"]) == (str(broken), 4)
-    assert "a lone “{” on line 4" in obj["error"] and obj["exit_code"] == 2
+    assert obj["error"].startswith(f"{broken}: “{TEMPLATE_TITLES[CHAT]}”, line 4: a lone “{{”")
+    assert obj["exit_code"] == 2
     assert err.count("\n") == 1 and err.endswith(JSON_POINTER + "\n")
     # the paper's preset does not use the chat template: its start goes on to the model
     assert main([*argv, "--preset", "self-instruct"]) == 1
@@ -234,3 +235,41 @@ def test_the_cli_json_error_has_the_template_file_and_line(tmp_path, monkeypatch
 
 
 _ = prompts  # the module under test
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "needle"),
+    [
+        (lambda t: t.replace("{examples}", ""), 1, "the placeholder {examples} is missing"),
+        (lambda t: t + "\n{count:s}", -1, "cannot be filled in"),
+        (lambda t: t.replace("{examples}", "{exampels}"), None, "did you mean {examples}?"),
+        (lambda t: t + "\na { here", -1, "a lone “{”"),
+        (lambda t: t + "\n{examples.upper}", -1, "cannot be filled in"),
+    ],
+)
+def test_every_problem_names_file_title_and_line(tmp_path, edit, line, needle):
+    """Each kind of problem: the error (and --json's "error") starts with the file, then the
+    title and the line; `path` is the file, `line` the problem's (1 for a missing one)."""
+    from workbench.cli.common import error_object
+    from workbench.core.formats.validation import bare_message
+
+    text = edit(Templates.load().chat_instruction_gen)
+    lines = text.split("\n")
+    if line is None:  # the misspelt name's own line
+        line = next(i for i, ln in enumerate(lines, 1) if "{exampels}" in ln)
+    elif line == -1:  # appended: the last line
+        line = len(lines)
+    path = tmp_path / TEMPLATE_FILES[CHAT][0]
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserInputError) as err:
+        Templates.load(tmp_path).check([CHAT])
+    obj = error_object(bare_message(err.value), err.value)  # as print_error
+    head = f"{path}: “{TEMPLATE_TITLES[CHAT]}”, line {line}: "
+    assert str(err.value).startswith(head) and obj["error"].startswith(head), obj
+    assert needle in obj["error"] and (obj["path"], obj["line"]) == (str(path), line)
+    with pytest.raises(UserInputError) as saved:  # the dialog's Save reads the same way
+        save_template(tmp_path / "other", CHAT, text)
+    head = (
+        f"{tmp_path / 'other' / TEMPLATE_FILES[CHAT][0]}: “{TEMPLATE_TITLES[CHAT]}”, line {line}: "
+    )
+    assert str(saved.value).startswith(head)

@@ -92,17 +92,24 @@ _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 @dataclass(frozen=True)
 class TemplateProblem:
     """One reason a template cannot be used. `placeholder`: the name at fault (None for a
-    lone brace); `line`: the 1-based line of the text it is on (None for a missing
-    placeholder, or a fault of the whole text); `str()` is the sentence a person reads,
-    naming the template's title."""
+    lone brace); `line`: the 1-based line of the text it is on (1 for a missing placeholder:
+    the top of the text, where a person starts looking); `str()` is the sentence a person
+    reads, starting with the template's title and the line: "“Title”, line 4: ..."
+    (`problem_text` puts the file before it)."""
 
     key: str
     placeholder: str | None
     message: str
-    line: int | None = None
+    line: int = 1
 
     def __str__(self) -> str:
-        return f"“{TEMPLATE_TITLES[self.key]}”: {self.message}"
+        return f"“{TEMPLATE_TITLES[self.key]}”, line {self.line}: {self.message}"
+
+
+def problem_text(path: str | Path, problem: TemplateProblem) -> str:
+    """How every template problem reads: the file, the template's title, the line, the fault:
+    "/p/chat_instruction_gen.txt: “Title”, line 1: the placeholder {examples} is missing..."."""
+    return f"{path}: {problem}"
 
 
 def template_problems(key: str, text: str) -> list[TemplateProblem]:
@@ -130,7 +137,7 @@ def template_problems(key: str, text: str) -> list[TemplateProblem]:
                 TemplateProblem(
                     key,
                     None,
-                    f"a lone “{tok}” on line {line}; placeholders are written {{name}}, and "
+                    f"a lone “{tok}”; placeholders are written {{name}}, and "
                     f"a brace meant as text is doubled ({tok * 2})",
                     line,
                 )
@@ -166,14 +173,29 @@ def template_problems(key: str, text: str) -> list[TemplateProblem]:
                 name,
                 f"the placeholder {{{name}}} is missing, so the prompt would not hold "
                 f"{PLACEHOLDER_MEANINGS[name]}; put {{{name}}} where they belong.",
+                1,
             )
         )
     if not out:  # the names are right: a conversion or format spec may still not apply
         try:
             text.format(**_SAMPLE)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            out.append(TemplateProblem(key, None, f"cannot be filled in ({exc})"))
+            out.append(TemplateProblem(key, None, f"cannot be filled in ({exc})", _bad_line(text)))
     return out
+
+
+def _bad_line(text: str) -> int:
+    """The line of the first field of `text` that `str.format` cannot fill ({count:s}), 1 when
+    no single field is at fault."""
+    errors = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+    for m in _BRACES.finditer(text):
+        if m.group(1) is None:
+            continue
+        try:
+            m.group(0).format(**_SAMPLE)
+        except errors:
+            return text.count("\n", 0, m.start()) + 1
+    return 1
 
 
 @dataclass
@@ -240,30 +262,25 @@ class Templates:
     def check(self, keys: Iterable[str] | None = None) -> None:
         """Raises UserInputError (exit 2) naming each broken template's file, title and
         placeholder, and where to fix it; only the templates `keys` names (None: all), so a
-        broken one that a run does not prompt with does not stop it. With one broken file the
-        error's `path` is that file and its `line` the first problem's line (None when the
-        problem has none, e.g. a missing placeholder); with several, both are None."""
+        broken one that a run does not prompt with does not stop it. Every problem reads
+        `problem_text` (file, title, line, fault), so the message (and `--json`'s "error")
+        names the file. With one broken file the error's `path` is that file and its `line` the
+        first problem's line (1 for a missing placeholder); with several, both are None."""
         found = self.problems(keys)
         if not found:
             return
         files = sorted({src for src, _ in found})
-        line: int | None = None
-        if len(files) == 1:
-            message = " ".join(str(p) for _, p in found)
-            path: str | None = files[0]
-            line = next((p.line for _, p in found if p.line is not None), None)
-        else:
-            message = "; ".join(f"{src}: {p}" for src, p in found)
-            path = None
+        message = "; ".join(problem_text(src, p) for src, p in found)
         folder = Path(files[0]).parent
         error = UserInputError(
             message,
-            path=path,
             hint=f"Fix it in Generate › Templates: Edit…, or edit the file in {folder} "
             "(Reset to built-in there brings ours back). No run was started.",
         )
-        # For `--json` (the error object's "line"); the problem's own words say the line.
-        error.line = line
+        # For `--json` (its "path" and "line"), set after the message is made: the message
+        # already starts with them, the way every template problem reads.
+        error.path = files[0] if len(files) == 1 else None
+        error.line = found[0][1].line if len(files) == 1 else None
         raise error
 
 
@@ -393,12 +410,14 @@ def save_template(folder: str | Path, key: str, text: str) -> Path:
         raise UserInputError(
             "a template cannot be empty", field=key, hint="Reset it to the built-in one instead."
         )
+    out = Path(folder).expanduser() / TEMPLATE_FILES[key][0]
     problems = template_problems(key, text)
     if problems:
-        raise UserInputError(
-            " ".join(str(p) for p in problems), hint="Fix the text, then save again."
+        error = UserInputError(
+            "; ".join(problem_text(out, p) for p in problems), hint="Fix the text, then save again."
         )
-    out = Path(folder).expanduser() / TEMPLATE_FILES[key][0]
+        error.path, error.line = str(out), problems[0].line
+        raise error
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_text_file(out) as fh:
         fh.write(text)
