@@ -43,10 +43,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--samples", type=int, default=4, metavar="K", help="paths per item (default 4)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N items")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--max-tokens", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--api", choices=("chat", "complete"), default="chat")
+    p.add_argument(
+        "--temperature", type=float, default=0.7, help="sampling temperature (default %(default)s)"
+    )
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=256,
+        help="most tokens one reasoning path may have (default %(default)s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed of the sampling (default %(default)s)"
+    )
+    p.add_argument(
+        "--api",
+        choices=("chat", "complete"),
+        default="chat",
+        help="chat template (instruct models) or raw completion (base models; default %(default)s)",
+    )
     p.add_argument(
         "--min-confidence",
         type=float,

@@ -1,4 +1,4 @@
-"""`workbench init W [--empty] [--lang en|zh]`: a new workspace, with the bundled seeds."""
+"""`workbench init W [--empty] [--lang en|zh]`: a new workspace, with a bundled seed set."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from .common import command
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "init", "create a new workspace (with the bundled English seeds)", run)
+    p = command(sub, "init", "create a new workspace (with a bundled seed set, see --lang)", run)
     p.add_argument("path", type=Path, metavar="W", help="the workspace file to create")
     p.add_argument("--empty", action="store_true", help="no seed tasks")
     p.add_argument(
         "--lang",
         choices=sorted(SEED_SETS),
         default="en",
-        help="which bundled seed set to start from",
+        help="which bundled seed set to start from (default %(default)s)",
     )
 
 

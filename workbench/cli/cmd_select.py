@@ -21,7 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="F",
         help="fraction of all tasks in the workspace (0 < F <= 1)",
     )
-    p.add_argument("--method", choices=("kcenter", "kmeans-kcenter", "random"), default="kcenter")
+    p.add_argument(
+        "--method",
+        choices=("kcenter", "kmeans-kcenter", "random"),
+        default="kcenter",
+        help="farthest-first (kcenter), k-means then farthest-first, or uniformly at "
+        "random (default %(default)s)",
+    )
     p.add_argument(
         "--task",
         metavar="T",
@@ -32,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--embed",
         choices=("tfidf", "model"),
         default="tfidf",
-        help="tfidf (lexical, no model) or model (GGUF embeddings, cached per model)",
+        help="tfidf (lexical, no model) or model (GGUF embeddings, cached per model; "
+        "default %(default)s)",
     )
     p.add_argument(
         "--model",
@@ -40,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="default",
         help="GGUF model for --embed model: 'default' or a file path",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed of the choice (default %(default)s)"
+    )
     p.add_argument(
         "--name", default=None, help="name of the stored selection (replaced if it exists)"
     )

@@ -51,10 +51,20 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
         "--check-temperature",
         type=float,
         default=0.0,
-        help="temperature of the four stage calls (reference: 1.0)",
+        help="temperature of the four stage calls (default %(default)s; reference: 1.0)",
     )
-    g.add_argument("--lambda-contradict", type=float, default=1.0)
-    g.add_argument("--lambda-unrelated", type=float, default=0.3)
+    g.add_argument(
+        "--lambda-contradict",
+        type=float,
+        default=1.0,
+        help="weight of a contradicted step in the confidence (default %(default)s)",
+    )
+    g.add_argument(
+        "--lambda-unrelated",
+        type=float,
+        default=0.3,
+        help="weight of an unrelated step in the confidence (default %(default)s)",
+    )
     g.add_argument(
         "--api",
         choices=("chat", "complete"),
@@ -136,10 +146,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="format of --traces (default: detected)",
     )
     p.add_argument(
-        "--samples", type=int, default=10, help="solutions per question with --questions"
+        "--samples",
+        type=int,
+        default=10,
+        help="solutions per question with --questions (default %(default)s)",
     )
     p.add_argument(
-        "--temperature", type=float, default=1.0, help="sampling temperature with --questions"
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="sampling temperature with --questions (default %(default)s)",
     )
     p.add_argument("--limit", type=int, default=None, help="only the first N records of the file")
     add_model_args(p)

@@ -114,16 +114,36 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         help=f"model requests in flight, 1 to {MAX_CONCURRENCY} (default: 16 with --server, "
         "1 in-process)",
     )
-    g.add_argument("--server-model", metavar="NAME", default=None)
-    g.add_argument("--api-key", metavar="K", default=None)
+    g.add_argument(
+        "--server-model",
+        metavar="NAME",
+        default=None,
+        help="model name to ask --server for (default: the first in its model list)",
+    )
+    g.add_argument(
+        "--api-key",
+        metavar="K",
+        default=None,
+        help="bearer token sent to --server (default: none)",
+    )
     g.add_argument(
         "--gpu-layers",
         type=int,
         default=None,
         help="layers to offload to the GPU (-1 = all; default: all when supported)",
     )
-    g.add_argument("--threads", type=int, default=None)
-    g.add_argument("--ctx", type=int, default=None, help="context size in tokens")
+    g.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for llama.cpp (default: half the cores, at most 4)",
+    )
+    g.add_argument(
+        "--ctx",
+        type=int,
+        default=None,
+        help="context size in tokens (default: 4096; never more than the model was trained with)",
+    )
     g.add_argument(
         "--extra-bufts",
         choices=("auto", "on", "off"),
