@@ -15,6 +15,7 @@ from .common import (
     command,
     open_model,
     open_workspace,
+    positive_int,
     workspace_path,
 )
 
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-tokens",
-        type=int,
+        type=positive_int,
         default=256,
         help="most tokens one reasoning path may have (default %(default)s)",
     )

@@ -16,6 +16,7 @@ from .common import (
     command,
     open_model,
     open_workspace,
+    positive_int,
 )
 
 
@@ -64,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     vo.add_argument(
         "--temperature", type=float, default=1.0, help="sampling temperature (reference: 1.0)"
     )
-    vo.add_argument("--max-tokens", type=int, default=384, help="tokens per sampled solution")
+    vo.add_argument(
+        "--max-tokens", type=positive_int, default=384, help="tokens per sampled solution"
+    )
     add_model_args(vo)
     add_check_args(vo)
 

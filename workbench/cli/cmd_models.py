@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core.errors import ModelError
 from ..core.llm.factory import default_model_path, gpu_offload_supported
 from ..core.llm.gguf_info import read_model_info
 from ..core.llm.kernels import cpu_report
@@ -34,14 +35,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _info_dict(path: Path) -> dict:
-    d = read_model_info(path).to_dict()
+    """`read_model_info(path)` as a dict, less the chat template. Raises ModelError (exit 2)
+    with `path` set, so `--json`'s error object names the file."""
+    try:
+        d = read_model_info(path).to_dict()
+    except ModelError as exc:
+        if getattr(exc, "path", None) is None:
+            exc.path = str(path)  # type: ignore[attr-defined]
+        raise
     d.pop("chat_template", None)  # long; `has_chat_template` says whether there is one
     return d
 
 
+def _open(args: argparse.Namespace, *, read_only_ok: bool = False):
+    """The workspace `-w` names, which must exist (like `export`: a mistyped path is refused
+    with "no workspace there", never created empty); without `-w`, the default workspace,
+    created on first use."""
+    return open_workspace(args, create=args.workspace is None, read_only_ok=read_only_ok)
+
+
 def run_list(args: argparse.Namespace) -> dict:
     models = [{**_info_dict(default_model_path()), "label": "default"}]
-    with open_workspace(args, create=True, read_only_ok=True) as ws:
+    with _open(args, read_only_ok=True) as ws:
         for path in ws.get_setting(MODELS_SETTING, []):
             try:
                 models.append({**_info_dict(Path(path)), "label": Path(path).name})
@@ -75,10 +90,13 @@ def run_info(args: argparse.Namespace) -> dict:
 
 def run_add(args: argparse.Namespace) -> dict:
     info = _info_dict(args.path)  # refuses bad files before they are listed
-    with open_workspace(args, create=True) as ws:
+    with _open(args) as ws:
         models = ws.get_setting(MODELS_SETTING, [])
-        if info["path"] not in models:
+        already = info["path"] in models
+        if not already:
             models.append(info["path"])
             ws.set_setting(MODELS_SETTING, models)
-    info["_human"] = f"added {info['path']} ({info['architecture']}, {info['quantization']})"
+    info["already_added"] = already
+    what = "already added" if already else "added"
+    info["_human"] = f"{what}: {info['path']} ({info['architecture']}, {info['quantization']})"
     return info

@@ -98,14 +98,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-tokens",
-        type=int,
+        type=positive_int,
         default=D.gen_max_tokens,
         metavar="N",
         help="step-1 token limit (default: the preset's)",
     )
     p.add_argument(
         "--instances-max-tokens",
-        type=int,
+        type=positive_int,
         default=D.instances_max_tokens,
         metavar="N",
         help=f"step-3 token limit (default {D.instances_max_tokens})",

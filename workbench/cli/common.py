@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import time
@@ -82,6 +83,19 @@ def positive_int(text: str, maximum: int | None = None) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """An argparse `type` for a number that must be 0 or more (`--temperature`): the usage
+    error names the option and the value, e.g. "argument --temperature: must be 0 or more,
+    got -1.0" (exit 2). NaN and infinity are refused too."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def concurrency_int(text: str) -> int:
     """An argparse `type` for `--concurrency K`: 1 to `MAX_CONCURRENCY` (1024, the window's
     Models -> Concurrency range too), e.g. "argument --concurrency: must be at most 1024, got
@@ -134,9 +148,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=None,
-        help="CPU threads for llama.cpp (default: half the cores, at most 4)",
+        help="CPU threads for llama.cpp, at least 1 (default: half the cores, at most 4)",
     )
     g.add_argument(
         "--ctx",
