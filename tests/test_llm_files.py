@@ -109,7 +109,10 @@ def test_cli_models_add_refuses_bad_and_lists_good(tmp_path, bad_files, default_
     import json
     import shutil
 
+    from workbench.core.store.workspace import Workspace
+
     ws = str(tmp_path / "w.sqlite")
+    Workspace.create(ws).close()  # `models add -w` needs an existing workspace, like export
     assert main(["models", "add", str(bad_files["text"]), "-w", ws]) == 2
     copy = tmp_path / "copy.gguf"
     shutil.copy(default_model_path, copy)
