@@ -49,3 +49,14 @@ def example_view(
         inst.tools,
         meta,
     )
+
+
+def count_tasks(path: Any) -> int:
+    """The number of tasks in the workspace file `path`, read with plain sqlite3."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
+    finally:
+        conn.close()

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from bench_helpers import load_bench
 from hypothesis import given
 from hypothesis import strategies as st
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_judge", REPO / "bench/judge.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-judge = _load()
+judge = load_bench("judge")
 
 scored = st.lists(st.tuples(st.integers(1, 5), st.booleans()), min_size=2, max_size=40).filter(
     lambda rows: len({v for _, v in rows}) == 2

@@ -3,23 +3,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from bench_helpers import load_bench
 
 from workbench.core.llm.simserver import SimulatedServer
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_quality", REPO / "bench/quality.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-quality = _load()
+quality = load_bench("quality")
 
 
 def test_model_options_mirror_the_cli():

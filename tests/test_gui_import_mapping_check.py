@@ -5,10 +5,10 @@ nor leaves a thread behind. Real files, the core's own reader, real widgets offs
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
+from formats_helpers import count_tasks as tasks
 
 pytest.importorskip("pytestqt")
 
@@ -69,14 +69,6 @@ def table(tmp_path, rows=40, name="late.csv", pad=""):
 
 def check_jobs(window):
     return [j for j in window.jobs if j.objectName() == "import-check"]
-
-
-def tasks(path):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_a_file_over_the_old_1_mb_limit_is_checked_whole_in_the_background(window, qtbot, tmp_path):

@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+from formats_helpers import count_tasks as tasks
 
 pytest.importorskip("pytestqt")
 
@@ -17,14 +18,6 @@ pytestmark = pytest.mark.gui
 @pytest.fixture()
 def window(empty_window):
     return empty_window
-
-
-def tasks(path):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_bad_records_listed_then_valid_ones_imported(window, qtbot, tmp_path):
